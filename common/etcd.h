@@ -1,0 +1,160 @@
+/* etcd.h — a client for etcd v3's JSON gateway (/v3/...) over libcurl.
+ *
+ * One drv_etcd owns one reusable curl handle for unary calls (not thread-safe: one per thread).
+ * Several endpoints may be given; on a connection error a call moves to the next endpoint and retries
+ * once per endpoint. Every call is bounded by the client's timeout_ms and fails with a clear error
+ * (DRV_ERR_UNAVAILABLE naming the endpoints when none answers, DRV_ERR_ETCD with etcd's message and
+ * HTTP status when etcd refuses, e.g. a value over its request size limit).
+ *
+ * Keys and values are byte strings (they may contain NUL); *_len gives their length. Returned kv
+ * buffers are owned by the result and always NUL-terminated after their length for convenience. */
+#ifndef DROVER_ETCD_H
+#define DROVER_ETCD_H
+
+#include "error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct drv_etcd drv_etcd;
+
+typedef struct {
+    char *key;
+    size_t key_len;
+    char *value;
+    size_t value_len;
+    int64_t create_revision;
+    int64_t mod_revision;
+    int64_t version;
+    int64_t lease;
+} drv_etcd_kv;
+
+typedef struct {
+    drv_etcd_kv *kvs;
+    size_t n_kvs;
+    int64_t count;    /* total matching keys (may exceed n_kvs when limited) */
+    bool more;        /* more keys beyond the limit */
+    int64_t revision; /* store revision of the answer (header.revision) */
+} drv_etcd_range;
+
+void drv_etcd_range_clear(drv_etcd_range *r);
+
+/* Creates a client for a list of endpoints ("http://127.0.0.1:2379"). timeout_ms bounds every unary
+ * call. Returns NULL with an error if the list is empty or curl cannot be initialised; it does not
+ * contact etcd. */
+drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long timeout_ms,
+                       drv_error **err);
+void drv_etcd_destroy(drv_etcd **self_p);
+/* The endpoint currently in use. */
+const char *drv_etcd_endpoint(const drv_etcd *self);
+
+/* --- key/value --- */
+int drv_etcd_put(drv_etcd *self, const void *key, size_t key_len, const void *value,
+                 size_t value_len, int64_t lease, int64_t *ret_revision, drv_error **err);
+/* Gets one key. Missing key → returns 0 with ret->n_kvs == 0. */
+int drv_etcd_get(drv_etcd *self, const void *key, size_t key_len, drv_etcd_range *ret,
+                 drv_error **err);
+
+typedef struct {
+    bool prefix;       /* range over every key starting with key */
+    int64_t limit;     /* 0 = no limit */
+    bool keys_only;
+    bool count_only;
+    int64_t revision;  /* 0 = latest */
+    const void *range_end; /* explicit end (exclusive) when !prefix; NULL = single key */
+    size_t range_end_len;
+} drv_etcd_range_opts;
+
+int drv_etcd_range_get(drv_etcd *self, const void *key, size_t key_len,
+                       const drv_etcd_range_opts *opts, drv_etcd_range *ret, drv_error **err);
+/* Deletes one key, or every key under a prefix. ret_prev (optional) receives the deleted kvs;
+ * ret_deleted (optional) their count. */
+int drv_etcd_delete(drv_etcd *self, const void *key, size_t key_len, bool prefix,
+                    drv_etcd_range *ret_prev, int64_t *ret_deleted, drv_error **err);
+
+/* --- transactions --- */
+typedef enum { DRV_ETCD_CMP_VALUE, DRV_ETCD_CMP_MOD, DRV_ETCD_CMP_CREATE, DRV_ETCD_CMP_VERSION } drv_etcd_cmp_target;
+typedef enum { DRV_ETCD_EQUAL, DRV_ETCD_NOT_EQUAL, DRV_ETCD_LESS, DRV_ETCD_GREATER } drv_etcd_cmp_result;
+
+typedef struct {
+    drv_etcd_cmp_target target;
+    drv_etcd_cmp_result result;
+    const void *key;
+    size_t key_len;
+    int64_t number;    /* mod_revision / create_revision / version */
+    const void *value; /* for DRV_ETCD_CMP_VALUE */
+    size_t value_len;
+} drv_etcd_cmp;
+
+typedef enum { DRV_ETCD_OP_PUT, DRV_ETCD_OP_GET, DRV_ETCD_OP_DELETE } drv_etcd_op_kind;
+
+typedef struct {
+    drv_etcd_op_kind kind;
+    const void *key;
+    size_t key_len;
+    const void *value; /* PUT */
+    size_t value_len;
+    int64_t lease;     /* PUT */
+    bool prefix;       /* GET / DELETE over a prefix */
+} drv_etcd_op;
+
+typedef struct {
+    bool succeeded;
+    int64_t revision;
+    /* one entry per executed op, in order: GET → its kvs; PUT/DELETE → empty */
+    drv_etcd_range *responses;
+    size_t n_responses;
+} drv_etcd_txn_result;
+
+void drv_etcd_txn_result_clear(drv_etcd_txn_result *r);
+
+/* Runs compare → success ops or failure ops. A lost compare is NOT an error: returns 0 with
+ * ret->succeeded == false. ret may be NULL if the caller only needs success/failure via ret_ok. */
+int drv_etcd_txn(drv_etcd *self, const drv_etcd_cmp *cmps, size_t n_cmps,
+                 const drv_etcd_op *success, size_t n_success, const drv_etcd_op *failure,
+                 size_t n_failure, drv_etcd_txn_result *ret, drv_error **err);
+
+/* --- leases --- */
+int drv_etcd_lease_grant(drv_etcd *self, int64_t ttl_s, int64_t *ret_lease_id, drv_error **err);
+/* Refreshes a lease. An expired/unknown lease → DRV_ERR_NOT_FOUND. ret_ttl optional. */
+int drv_etcd_lease_keepalive(drv_etcd *self, int64_t lease_id, int64_t *ret_ttl, drv_error **err);
+int drv_etcd_lease_revoke(drv_etcd *self, int64_t lease_id, drv_error **err);
+/* ret_ttl = remaining seconds, -1 when expired/unknown. */
+int drv_etcd_lease_ttl(drv_etcd *self, int64_t lease_id, int64_t *ret_ttl, drv_error **err);
+
+/* --- watch --- */
+typedef enum { DRV_ETCD_EVENT_PUT, DRV_ETCD_EVENT_DELETE } drv_etcd_event_type;
+
+typedef struct {
+    drv_etcd_event_type type;
+    drv_etcd_kv kv;      /* for DELETE: key and mod_revision only */
+    drv_etcd_kv prev_kv; /* present (key != NULL) when etcd sent it */
+} drv_etcd_event;
+
+typedef struct drv_etcd_watch drv_etcd_watch;
+
+/* Starts a streaming watch on key (or prefix) from start_revision (0 = from now). The watch runs on
+ * its own connection and thread. It survives etcd restarts and endpoint failover by re-creating the
+ * watch from the last delivered revision + 1, so no event is lost or repeated. */
+drv_etcd_watch *drv_etcd_watch_new(const char *const *endpoints, size_t n_endpoints,
+                                   const void *key, size_t key_len, bool prefix,
+                                   int64_t start_revision, bool prev_kv, drv_error **err);
+/* Waits up to timeout_ms for the next event. Returns 1 with *ret filled (clear with
+ * drv_etcd_event_clear), 0 on timeout, -1 on a fatal error (e.g. the revision was compacted). */
+int drv_etcd_watch_next(drv_etcd_watch *w, int timeout_ms, drv_etcd_event *ret, drv_error **err);
+/* A file descriptor that becomes readable when an event is queued (for poll/zmq_poll loops). */
+int drv_etcd_watch_fd(const drv_etcd_watch *w);
+/* Revision of the last event handed out by drv_etcd_watch_next. */
+int64_t drv_etcd_watch_last_revision(const drv_etcd_watch *w);
+void drv_etcd_watch_destroy(drv_etcd_watch **w_p);
+void drv_etcd_event_clear(drv_etcd_event *e);
+
+/* Convenience: NUL-terminated string keys/values. */
+int drv_etcd_put_str(drv_etcd *self, const char *key, const char *value, int64_t lease,
+                     int64_t *ret_revision, drv_error **err);
+/* Returns 1 and an owned value (g_free) with its mod_revision if present, 0 if missing, -1 on error. */
+int drv_etcd_get_str(drv_etcd *self, const char *key, char **ret_value, int64_t *ret_mod_revision,
+                     drv_error **err);
+
+#endif

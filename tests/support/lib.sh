@@ -1,0 +1,135 @@
+# lib.sh — helpers for drover's bash tests. Source it; it sets `set -euo pipefail`.
+# Every process a test starts is recorded by PID and stopped by PID at exit (never by name).
+# Logs live in $T_DIR; they are kept (and their tails printed) when the test fails.
+set -euo pipefail
+
+: "${DROVER_BUILD_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../build" && pwd)}"
+: "${DROVER_SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${DROVER_TEST_OUT:=$DROVER_BUILD_DIR/test-out}"
+T_NAME=$(basename "${0%.sh}")
+mkdir -p "$DROVER_TEST_OUT"
+T_DIR=$(mktemp -d "$DROVER_TEST_OUT/$T_NAME.XXXXXX")
+T_PIDS=()
+T_FAILED=0
+T_CHECKS=0
+T_CLEANUPS=()
+
+t_log() { printf '[%s] %s\n' "$T_NAME" "$*" >&2; }
+
+# t_fail MSG — records a failure and stops the test.
+t_fail() {
+  T_FAILED=1
+  printf '[%s] FAIL: %s\n' "$T_NAME" "$*" >&2
+  exit 1
+}
+
+# t_check DESCRIPTION COMMAND... — runs a check, fails the test if it fails.
+t_check() {
+  local what=$1; shift
+  T_CHECKS=$((T_CHECKS + 1))
+  if ! "$@"; then t_fail "$what"; fi
+}
+
+# t_eq DESCRIPTION EXPECTED ACTUAL
+t_eq() {
+  T_CHECKS=$((T_CHECKS + 1))
+  [ "$2" == "$3" ] || t_fail "$1: expected '$2', got '$3'"
+}
+
+# t_skip REASON — the tier cannot run here.
+t_skip() {
+  printf 'SKIPPED: %s\n' "$*"
+  exit 77
+}
+
+# t_spawn NAME CMD... — starts a process in the background, log in $T_DIR/NAME.log; prints its PID.
+t_spawn() {
+  local name=$1; shift
+  "$@" >"$T_DIR/$name.log" 2>&1 &
+  local pid=$!
+  T_PIDS+=("$pid")
+  echo "$pid"
+}
+
+# t_stop PID [SIGNAL] — stops one process by PID and waits for it (up to 10 s, then SIGKILL).
+t_stop() {
+  local pid=$1 sig=${2:-TERM}
+  kill -"$sig" "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# t_wait_for DESCRIPTION TIMEOUT_S COMMAND... — polls COMMAND every 0.1 s until it succeeds.
+t_wait_for() {
+  local what=$1 timeout=$2; shift 2
+  local deadline=$(( $(date +%s%N) + timeout * 1000000000 ))
+  while ! "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%N)" -lt "$deadline" ] || t_fail "timed out after ${timeout}s waiting for: $what"
+    sleep 0.1
+  done
+}
+
+# t_free_port — prints a TCP port nobody listens on (loopback).
+t_free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+      if [ -z "${T_PORTS_USED:-}" ] || ! grep -qw "$p" <<<"$T_PORTS_USED"; then
+        T_PORTS_USED="${T_PORTS_USED:-} $p"
+        echo "$p"; return 0
+      fi
+    fi
+  done
+  t_fail "no free port"
+}
+
+# etcd_start [BIND_ADDR] — a real etcd with data on /dev/shm; sets ETCD_PID, ETCD_ENDPOINT, ETCD_DATA.
+etcd_start() {
+  local addr=${1:-127.0.0.1}
+  ETCD_PORT=${ETCD_PORT:-$(t_free_port)}
+  ETCD_PEER_PORT=${ETCD_PEER_PORT:-$(t_free_port)}
+  ETCD_DATA=${ETCD_DATA:-$(mktemp -d /dev/shm/drover-etcd.XXXXXX)}
+  ETCD_ENDPOINT="http://$addr:$ETCD_PORT"
+  ETCD_PID=$(t_spawn etcd etcd --name t --data-dir "$ETCD_DATA" \
+    --listen-client-urls "$ETCD_ENDPOINT" --advertise-client-urls "$ETCD_ENDPOINT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "t=http://127.0.0.1:$ETCD_PEER_PORT" --initial-cluster-state new \
+    --logger=zap --log-outputs=stderr)
+  t_wait_for "etcd /health at $ETCD_ENDPOINT" 20 \
+    sh -c "curl -sf --max-time 1 '$ETCD_ENDPOINT/health' | grep -q '\"health\":\"true\"'"
+}
+
+etcd_stop() {
+  [ -n "${ETCD_PID:-}" ] && t_stop "$ETCD_PID"
+  ETCD_PID=
+}
+
+t_on_exit() { T_CLEANUPS+=("$*"); }
+
+t__exit() {
+  local rc=$?
+  set +e
+  local i
+  for (( i=${#T_CLEANUPS[@]}-1; i>=0; i-- )); do eval "${T_CLEANUPS[$i]}"; done
+  for pid in "${T_PIDS[@]}"; do t_stop "$pid"; done
+  [ -n "${ETCD_DATA:-}" ] && rm -rf "$ETCD_DATA"
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+    printf '[%s] failed (exit %d); logs kept in %s\n' "$T_NAME" "$rc" "$T_DIR" >&2
+    for f in "$T_DIR"/*.log; do
+      [ -f "$f" ] || continue
+      printf -- '--- tail %s ---\n' "$f" >&2
+      tail -n 25 "$f" >&2
+    done
+  else
+    [ "$rc" -eq 0 ] && printf '[%s] %d checks passed\n' "$T_NAME" "$T_CHECKS"
+    rm -rf "$T_DIR"
+  fi
+  exit "$rc"
+}
+trap t__exit EXIT
