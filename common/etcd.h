@@ -157,4 +157,11 @@ int drv_etcd_put_str(drv_etcd *self, const char *key, const char *value, int64_t
 int drv_etcd_get_str(drv_etcd *self, const char *key, char **ret_value, int64_t *ret_mod_revision,
                      drv_error **err);
 
+/* --- helpers (added) --- */
+/* Computes the exclusive range_end that covers every key starting with prefix: the prefix with its
+ * trailing 0xff bytes dropped and its last remaining byte incremented. An empty or all-0xff prefix
+ * yields the single byte "\0", which etcd reads as "to the end of the keyspace". Returns an owned
+ * buffer (g_free), NUL-terminated after *ret_len bytes. Never fails. */
+char *drv_etcd_prefix_end(const void *prefix, size_t prefix_len, size_t *ret_len);
+
 #endif
