@@ -10,7 +10,7 @@
 
 typedef struct drv_config drv_config;
 
-/* Loads path; on failure returns NULL and an error naming the file (and line for syntax errors). */
+/* Loads path; on failure returns NULL and an error naming the file (GKeyFile quotes the bad line). */
 drv_config *drv_config_load(const char *path, drv_error **err);
 /* An empty config (every getter returns its default); used when no file is given. */
 drv_config *drv_config_new_empty(void);
