@@ -1,0 +1,156 @@
+/* client.c — see client.h. */
+#include "client.h"
+
+#include "codec.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+struct drv_cli_client {
+    void *ctx;
+    void *sock;
+    char *endpoint;
+    long timeout_ms;
+};
+
+char *drv_cli_format_seconds(long ms)
+{
+    if (ms % 1000 == 0)
+        return g_strdup_printf("%ld s", ms / 1000);
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd(buf, sizeof(buf), "%.3g", (double)ms / 1000.0);
+    return g_strdup_printf("%s s", buf);
+}
+
+drv_cli_client *drv_cli_client_new(const char *endpoint, long timeout_ms, drv_error **err)
+{
+    drv_cli_client *self = g_new0(drv_cli_client, 1);
+    self->endpoint = g_strdup(endpoint);
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : DRV_CLI_DEFAULT_TIMEOUT_MS;
+    self->ctx = zmq_ctx_new();
+    if (self->ctx == NULL) {
+        drv_error_set(err, DRV_ERR_INTERNAL, errno, "cannot create a ZeroMQ context: %s",
+                      zmq_strerror(errno));
+        goto fail;
+    }
+    self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (self->sock == NULL) {
+        drv_error_set(err, DRV_ERR_INTERNAL, errno, "cannot create a ZeroMQ socket: %s",
+                      zmq_strerror(errno));
+        goto fail;
+    }
+    int linger = 0;
+    int rcv = self->timeout_ms > G_MAXINT ? G_MAXINT : (int)self->timeout_ms;
+    zmq_setsockopt(self->sock, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(self->sock, ZMQ_RCVTIMEO, &rcv, sizeof(rcv));
+    zmq_setsockopt(self->sock, ZMQ_SNDTIMEO, &rcv, sizeof(rcv));
+    /* A printable, unique routing id: the controller's ROUTER hands identities around as strings
+     * (proto/codec.h), which ZeroMQ's generated binary ids (leading NUL byte) would break. */
+    char *id = g_strdup_printf("drover-cli-%ld-%08x", (long)getpid(), g_random_int());
+    zmq_setsockopt(self->sock, ZMQ_ROUTING_ID, id, strlen(id));
+    g_free(id);
+    if (zmq_connect(self->sock, endpoint) != 0) {
+        drv_error_set(err, DRV_ERR_INVALID, errno, "cannot connect to the controller at %s: %s",
+                      endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    return self;
+fail:
+    drv_cli_client_destroy(&self);
+    return NULL;
+}
+
+void drv_cli_client_destroy(drv_cli_client **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    drv_cli_client *self = *self_p;
+    if (self->sock != NULL)
+        zmq_close(self->sock);
+    if (self->ctx != NULL) {
+        zmq_ctx_shutdown(self->ctx);
+        zmq_ctx_term(self->ctx);
+    }
+    g_free(self->endpoint);
+    g_free(self);
+    *self_p = NULL;
+}
+
+int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cli_reply **ret,
+                        drv_error **err)
+{
+    Drover__ClientRequest creq = DROVER__CLIENT_REQUEST__INIT;
+    creq.verb = (char *)req->verb;
+    creq.args = (char **)req->args;
+    creq.n_args = req->n_args;
+    Drover__KeyValue *kvs = g_new0(Drover__KeyValue, req->n_opts ? req->n_opts : 1);
+    Drover__KeyValue **kvp = g_new0(Drover__KeyValue *, req->n_opts ? req->n_opts : 1);
+    for (size_t i = 0; i < req->n_opts; i++) {
+        drv_kv_set(&kvs[i], req->opt_keys[i], req->opt_values[i]);
+        kvp[i] = &kvs[i];
+    }
+    creq.options = kvp;
+    creq.n_options = req->n_opts;
+    creq.body.data = (uint8_t *)req->body;
+    creq.body.len = req->body ? req->body_len : 0;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_CLIENT_REQUEST;
+    env.client_request = &creq;
+    drv_error *e = NULL;
+    int rc = drv_wire_send(self->sock, NULL, &env, 0, &e);
+    g_free(kvs);
+    g_free(kvp);
+    g_autofree char *secs = drv_cli_format_seconds(self->timeout_ms);
+    if (rc < 0) {
+        drv_error_set(err, DRV_ERR_UNAVAILABLE, 0, "cannot reach the controller at %s: %s",
+                      self->endpoint,
+                      e->kind == DRV_ERR_UNAVAILABLE ? "send queue full" : e->message);
+        drv_error_free(&e);
+        return -1;
+    }
+    Drover__Envelope *in = NULL;
+    if (drv_wire_recv(self->sock, false, 0, 0, NULL, &in, &e) < 0) {
+        if (e->kind == DRV_ERR_TIMEOUT)
+            drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
+                          "cannot reach the controller at %s: timed out after %s", self->endpoint,
+                          secs);
+        else if (e->kind == DRV_ERR_PROTO)
+            drv_error_set(err, DRV_ERR_PROTO, 0, "bad reply from the controller at %s: %s",
+                          self->endpoint, e->message);
+        else
+            drv_error_set(err, e->kind, e->code, "controller at %s: %s", self->endpoint,
+                          e->message);
+        drv_error_free(&e);
+        return -1;
+    }
+    if (in->body_case != DROVER__ENVELOPE__BODY_CLIENT_REPLY) {
+        drv_error_set(err, DRV_ERR_PROTO, 0,
+                      "bad reply from the controller at %s: a %s message instead of a client reply",
+                      self->endpoint, drv_codec_body_name(in->body_case));
+        drv_codec_free(&in);
+        return -1;
+    }
+    Drover__ClientReply *r = in->client_reply;
+    drv_cli_reply *reply = g_new0(drv_cli_reply, 1);
+    reply->status = r->status;
+    reply->error_kind = g_strdup(r->error_kind ? r->error_kind : "");
+    reply->error = g_strdup(r->error ? r->error : "");
+    reply->json = g_strdup(r->json ? r->json : "");
+    drv_codec_free(&in);
+    *ret = reply;
+    return 0;
+}
+
+void drv_cli_reply_free(drv_cli_reply **reply_p)
+{
+    if (reply_p == NULL || *reply_p == NULL)
+        return;
+    drv_cli_reply *r = *reply_p;
+    g_free(r->error_kind);
+    g_free(r->error);
+    g_free(r->json);
+    g_free(r);
+    *reply_p = NULL;
+}

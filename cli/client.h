@@ -1,0 +1,50 @@
+/* client.h — the CLI's transport to drover-controller: one ZMQ_DEALER socket (linger 0, a receive
+ * timeout), one Envelope{client_request} out, one Envelope{client_reply} back (proto/codec.h packs
+ * them; protobuf types stay in client.c). Never blocks longer than the timeout. */
+#ifndef DROVER_CLI_CLIENT_H
+#define DROVER_CLI_CLIENT_H
+
+#include "error.h"
+
+#include <stddef.h>
+
+#define DRV_CLI_DEFAULT_CONTROLLER "tcp://127.0.0.1:7702"
+#define DRV_CLI_DEFAULT_EVENTS     "tcp://127.0.0.1:7703"
+#define DRV_CLI_DEFAULT_TIMEOUT_MS 30000L
+
+typedef struct {
+    const char *verb;
+    const char *const *args;
+    size_t n_args;
+    const char *const *opt_keys;
+    const char *const *opt_values;
+    size_t n_opts;
+    const void *body;
+    size_t body_len;
+} drv_cli_request;
+
+typedef struct {
+    int status;       /* 0 ok, 1 failure, 2 usage */
+    char *error_kind; /* "not-found", ... ("" when none) */
+    char *error;      /* names the object and the cause ("" when none) */
+    char *json;       /* the result document ("" when none) */
+} drv_cli_reply;
+
+typedef struct drv_cli_client drv_cli_client;
+
+/* Connects (lazily, as ZeroMQ does) to endpoint. Returns NULL with an error for a malformed
+ * endpoint. */
+drv_cli_client *drv_cli_client_new(const char *endpoint, long timeout_ms, drv_error **err);
+void drv_cli_client_destroy(drv_cli_client **self_p);
+
+/* Sends req and waits up to the timeout for the reply. On success *ret is owned by the caller
+ * (drv_cli_reply_free) — including replies whose status is a failure. A controller that does not
+ * answer gives DRV_ERR_UNAVAILABLE "cannot reach the controller at URL: timed out after N s". */
+int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cli_reply **ret,
+                        drv_error **err);
+void drv_cli_reply_free(drv_cli_reply **reply_p);
+
+/* Formats a timeout for messages: "30 s", "0.5 s". Owned (g_free). */
+char *drv_cli_format_seconds(long ms);
+
+#endif

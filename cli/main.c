@@ -1,0 +1,154 @@
+/* main.c — drover, the administrator's tool: parse the command line (invocation.c, from the verb
+ * table in verbs.c), run the verb against the controller (client.c) or offline (offline.c), and
+ * print the result (render.c). Exit status: 0 success, 1 failure, 2 usage error. */
+#include "client.h"
+#include "invocation.h"
+#include "offline.h"
+#include "render.h"
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* `cluster cpu-baseline --xml` when the controller could not build the element (the hosts' CPU
+ * models differ and no --model was given): a failure with the controller's reason, not empty
+ * output. */
+static int s_check_cpu_xml(const drv_cli_invocation *inv, const char *json_text)
+{
+    if (inv->verb->show != DRV_CLI_SHOW_CPU_BASELINE || inv->json ||
+        drv_cli_invocation_local(inv, "xml") == NULL)
+        return 0;
+    json_object *doc = json_tokener_parse(json_text), *xml = NULL, *why = NULL;
+    int rc = 0;
+    if (doc != NULL && (!json_object_object_get_ex(doc, "cpu_xml", &xml) || xml == NULL)) {
+        json_object_object_get_ex(doc, "error", &why);
+        rc = drv_cli_fail(1, "cluster cpu-baseline: no <cpu> element: %s",
+                          why ? json_object_get_string(why) : "the controller sent none");
+    }
+    json_object_put(doc);
+    return rc;
+}
+
+static int s_run_remote(const drv_cli_session *s)
+{
+    const drv_cli_invocation *inv = s->inv;
+    g_autofree char *body = NULL;
+    size_t body_len = 0;
+    if (inv->body_path != NULL) {
+        drv_error *e = NULL;
+        if (drv_cli_read_input(inv->body_path, &body, &body_len, &e) < 0) {
+            int rc =
+                drv_cli_fail(1, "%s %s: %s", inv->verb->group, inv->verb->name ?: "", e->message);
+            drv_error_free(&e);
+            return rc;
+        }
+    }
+    long timeout_ms = s->timeout_ms;
+    /* A verb that waits on the host (shutdown --timeout) gets that long on top. */
+    const char *wait_ms = drv_cli_invocation_option(inv, "timeout_ms");
+    if (wait_ms != NULL)
+        timeout_ms += g_ascii_strtoll(wait_ms, NULL, 10);
+
+    drv_cli_request req;
+    drv_cli_invocation_request(inv, body, body_len, &req);
+    drv_error *e = NULL;
+    drv_cli_client *c = drv_cli_client_new(s->controller, timeout_ms, &e);
+    drv_cli_reply *reply = NULL;
+    if (c == NULL || drv_cli_client_call(c, &req, &reply, &e) < 0) {
+        drv_cli_client_destroy(&c);
+        int rc = drv_cli_fail(1, "%s", e->message);
+        drv_error_free(&e);
+        return rc;
+    }
+    drv_cli_client_destroy(&c);
+    int rc;
+    if (reply->status != 0) {
+        rc = drv_cli_fail_reply(&req, reply);
+        if (inv->json && reply->json[0] != '\0')
+            drv_cli_print_result(inv, reply->json);
+    } else if ((rc = s_check_cpu_xml(inv, reply->json)) == 0) {
+        rc = drv_cli_print_result(inv, reply->json);
+    }
+    drv_cli_reply_free(&reply);
+    return rc;
+}
+
+static int s_run_capacity(const drv_cli_session *s)
+{
+    const drv_cli_invocation *inv = s->inv;
+    const char *path = drv_cli_invocation_local(inv, "from-file");
+    if (path == NULL)
+        return s_run_remote(s);
+    const char *flags = drv_cli_invocation_option(inv, "flags");
+    drv_cli_capacity_query q = {
+        .vcpus = g_ascii_strtoull(drv_cli_invocation_option(inv, "vcpus"), NULL, 10),
+        .memory_kib = g_ascii_strtoull(drv_cli_invocation_option(inv, "memory_kib"), NULL, 10),
+        .flags_csv = flags,
+        .arch = drv_cli_invocation_option(inv, "arch"),
+        .n_plus_one = drv_cli_invocation_option(inv, "n_plus_one") != NULL,
+        .hosts_down = drv_cli_invocation_option(inv, "hosts_down") != NULL,
+    };
+    json_object *doc = NULL;
+    drv_error *e = NULL;
+    if (drv_cli_offline_capacity(path, &q, &doc, &e) < 0) {
+        int rc = drv_cli_fail(1, "capacity: %s", e->message);
+        drv_error_free(&e);
+        return rc;
+    }
+    const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+    int rc = drv_cli_print_result(inv, text);
+    json_object_put(doc);
+    return rc;
+}
+
+static const char *s_pick(const char *given, const char *env, const char *def)
+{
+    if (given != NULL)
+        return given;
+    const char *v = g_getenv(env);
+    return v != NULL && v[0] != '\0' ? v : def;
+}
+
+int main(int argc, char **argv)
+{
+    drv_cli_invocation *inv = NULL;
+    drv_error *e = NULL;
+    if (drv_cli_invocation_parse(argc, argv, &inv, &e) < 0) {
+        int rc = drv_cli_fail(e->kind == DRV_ERR_INVALID ? 2 : 1, "%s", e->message);
+        drv_error_free(&e);
+        return rc;
+    }
+    int rc = 0;
+    if (inv->help_text != NULL) {
+        rc = drv_cli_print(inv->help_text, strlen(inv->help_text));
+        drv_cli_invocation_free(&inv);
+        return rc;
+    }
+    drv_cli_session s = {
+        .inv = inv,
+        .controller = s_pick(inv->controller, "DROVER_CONTROLLER", DRV_CLI_DEFAULT_CONTROLLER),
+        .events_url = s_pick(inv->events_url, "DROVER_EVENTS", DRV_CLI_DEFAULT_EVENTS),
+        .timeout_ms = inv->timeout_ms > 0 ? inv->timeout_ms : DRV_CLI_DEFAULT_TIMEOUT_MS,
+    };
+    switch (inv->verb->run) {
+    case DRV_CLI_RUN_REMOTE:
+        rc = s_run_remote(&s);
+        break;
+    case DRV_CLI_RUN_CAPACITY:
+        rc = s_run_capacity(&s);
+        break;
+    case DRV_CLI_RUN_EDIT:
+        rc = drv_cli_edit_run(&s);
+        break;
+    case DRV_CLI_RUN_EVENTS:
+        rc = drv_cli_events_run(&s);
+        break;
+    default:
+        rc = drv_cli_fail(1, "internal: verb has no way to run");
+        break;
+    }
+    drv_cli_invocation_free(&inv);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* session.c — see session.h. */
+#include "session.h"
+
+#include "render.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int drv_cli_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "error: %s\n", msg);
+    return status;
+}
+
+int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply)
+{
+    int status = reply->status == 2 ? 2 : 1;
+    if (reply->error[0] != '\0')
+        return drv_cli_fail(status, "%s", reply->error);
+    return drv_cli_fail(status, "%s failed (%s)", req->verb,
+                        reply->error_kind[0] ? reply->error_kind : "no reason given");
+}
+
+int drv_cli_print(const char *text, size_t len)
+{
+    if (len > 0 && (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0))
+        return drv_cli_fail(1, "cannot write the output: %s", g_strerror(errno));
+    return 0;
+}
+
+int drv_cli_read_input(const char *path, char **ret, size_t *ret_len, drv_error **err)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL)
+        return drv_error_set(err, DRV_ERR_IO, errno, "cannot read '%s': %s", path,
+                             g_strerror(errno));
+    GString *s = g_string_new(NULL);
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        g_string_append_len(s, buf, (gssize)n);
+    int e = ferror(f) ? errno : 0;
+    if (!is_stdin)
+        fclose(f);
+    if (e != 0) {
+        g_string_free(s, TRUE);
+        return drv_error_set(err, DRV_ERR_IO, e, "cannot read %s%s%s: %s",
+                             is_stdin ? "standard input" : "'", is_stdin ? "" : path,
+                             is_stdin ? "" : "'", g_strerror(e));
+    }
+    *ret_len = s->len;
+    *ret = g_string_free(s, FALSE);
+    return 0;
+}
+
+int drv_cli_print_result(const drv_cli_invocation *inv, const char *json_text)
+{
+    GString *out = g_string_new(NULL);
+    drv_cli_render_result(inv, json_text, out);
+    int rc = drv_cli_print(out->str, out->len);
+    g_string_free(out, TRUE);
+    return rc;
+}

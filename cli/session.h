@@ -1,0 +1,34 @@
+/* session.h — what the verbs that run share once the command line is parsed: where the controller
+ * is, how long to wait, and how a failure is reported (stderr "error: <message>", exit status 1,
+ * or the controller's status). Each run function returns the process exit status. */
+#ifndef DROVER_CLI_SESSION_H
+#define DROVER_CLI_SESSION_H
+
+#include "client.h"
+#include "invocation.h"
+
+typedef struct {
+    const drv_cli_invocation *inv;
+    const char *controller; /* resolved endpoint */
+    const char *events_url; /* resolved endpoint */
+    long timeout_ms;        /* resolved receive timeout */
+} drv_cli_session;
+
+/* Prints "error: <message>" on stderr; returns status. */
+int drv_cli_fail(int status, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Reports a reply whose status is not 0 and returns the exit status it maps to (1 or 2). */
+int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply);
+/* Writes text to stdout; 0, or 1 with an error printed when stdout fails (e.g. a closed pipe). */
+int drv_cli_print(const char *text, size_t len);
+
+/* Prints a successful verb's result document (--json or the people's view); 0 or 1. */
+int drv_cli_print_result(const drv_cli_invocation *inv, const char *json_text);
+/* Reads FILE, or standard input for "-", into *ret (g_free); the error names the file. */
+int drv_cli_read_input(const char *path, char **ret, size_t *ret_len, drv_error **err);
+
+/* `domain edit`: see docs/cli.md. */
+int drv_cli_edit_run(const drv_cli_session *s);
+/* `events`: see docs/cli.md. */
+int drv_cli_events_run(const drv_cli_session *s);
+
+#endif

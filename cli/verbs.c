@@ -1,0 +1,575 @@
+/* verbs.c — the verb table (see verbs.h) and the help texts generated from it. */
+#include "verbs.h"
+
+#include <string.h>
+
+#define NAME_ARG(n)                                                                                \
+    {                                                                                              \
+        n, DRV_CLI_ARG_STRING, false                                                               \
+    }
+#define OPT_LIVE                                                                                   \
+    {                                                                                              \
+        "live", DRV_CLI_OPT_FLAG, "live", NULL, false, "affect the running domain"                 \
+    }
+#define OPT_CONFIG                                                                                 \
+    {                                                                                              \
+        "config", DRV_CLI_OPT_FLAG, "config", NULL, false, "affect the persistent definition"      \
+    }
+#define OPT_N_PLUS_1                                                                               \
+    {                                                                                              \
+        "n-plus-one", DRV_CLI_OPT_FLAG, "n_plus_one", NULL, false,                                 \
+            "keep room to restart every domain of any single lost host"                            \
+    }
+
+const drv_cli_opt drv_cli_global_opts[] = {
+    {"controller", DRV_CLI_OPT_STRING, NULL, "URL", false,
+     "controller client endpoint (env DROVER_CONTROLLER, default tcp://127.0.0.1:7702)"},
+    {"events", DRV_CLI_OPT_STRING, NULL, "URL", false,
+     "controller event endpoint (env DROVER_EVENTS, default tcp://127.0.0.1:7703)"},
+    {"json", DRV_CLI_OPT_FLAG, NULL, NULL, false, "print the result document (JSON) for scripts"},
+    {"timeout", DRV_CLI_OPT_SECONDS, NULL, "S", false,
+     "seconds to wait for the controller's answer (default 30)"},
+    {"help", DRV_CLI_OPT_FLAG, NULL, NULL, false, "show help"},
+    {0},
+};
+
+static const drv_cli_verb s_verbs[] = {
+    /* ------------------------------------------------------------------ host */
+    {"host",
+     "list",
+     {{0}},
+     {{0}},
+     "list the hosts with their state and room",
+     "host.list",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_HOST_LIST,
+     NULL,
+     NULL},
+    {"host",
+     "show",
+     {NAME_ARG("HOST"), {0}},
+     {{0}},
+     "show a host's facts, labels, pools and domains",
+     "host.show",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_HOST,
+     NULL,
+     NULL},
+    {"host",
+     "label",
+     {NAME_ARG("HOST"), {"KEY=VALUE|KEY-", DRV_CLI_ARG_REST, false}, {0}},
+     {{0}},
+     "set (k=v) or remove (k-) labels of a host",
+     "host.label",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_HOST,
+     NULL,
+     NULL},
+    {"host",
+     "drain-plan",
+     {NAME_ARG("HOST"), {0}},
+     {OPT_N_PLUS_1, {0}},
+     "plan a destination for each domain of a host (dry run)",
+     "host.drain-plan",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_DRAIN_PLAN,
+     NULL,
+     NULL},
+
+    /* ------------------------------------------------------------------ domain */
+    {"domain",
+     "define",
+     {{"FILE|-", DRV_CLI_ARG_BODY, false}, {0}},
+     {{0}},
+     "define (or redefine) a domain from libvirt XML",
+     "domain.define",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' defined (revision {revision})",
+     NULL},
+    {"domain",
+     "undefine",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "remove a domain's definition from the cluster",
+     "domain.undefine",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' undefined",
+     NULL},
+    {"domain",
+     "create",
+     {{"FILE|-", DRV_CLI_ARG_BODY, false}, {0}},
+     {{0}},
+     "create and start a transient domain from libvirt XML",
+     "domain.create",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' created on {host}",
+     NULL},
+    {"domain",
+     "start",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "place a defined domain on a host and start it",
+     "domain.start",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' started on {host}",
+     NULL},
+    {"domain",
+     "shutdown",
+     {NAME_ARG("NAME"), {0}},
+     {{"timeout", DRV_CLI_OPT_SECONDS, "timeout_ms", "S", false,
+       "seconds to wait for the guest to shut down"},
+      {0}},
+     "ask the guest to shut down",
+     "domain.shutdown",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' is being shutdown",
+     NULL},
+    {"domain",
+     "reboot",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "ask the guest to reboot",
+     "domain.reboot",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' is being rebooted",
+     NULL},
+    {"domain",
+     "destroy",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "stop a domain at once (power off)",
+     "domain.destroy",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' destroyed",
+     NULL},
+    {"domain",
+     "suspend",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "pause a running domain",
+     "domain.suspend",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' suspended",
+     NULL},
+    {"domain",
+     "resume",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "resume a paused domain",
+     "domain.resume",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' resumed",
+     NULL},
+    {"domain",
+     "list",
+     {{0}},
+     {{"all", DRV_CLI_OPT_FLAG, "all", NULL, false, "include shut off domains"}, {0}},
+     "list domains",
+     "domain.list",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_DOMAIN_LIST,
+     NULL,
+     NULL},
+    {"domain",
+     "info",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "show a domain's state, placement, resources and revision",
+     "domain.info",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_DOMAIN_INFO,
+     NULL,
+     NULL},
+    {"domain",
+     "state",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "show a domain's state and reason",
+     "domain.state",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_DOMAIN_STATE,
+     NULL,
+     NULL},
+    {"domain",
+     "dumpxml",
+     {NAME_ARG("NAME"), {0}},
+     {{"inactive", DRV_CLI_OPT_FLAG, "inactive", NULL, false,
+       "the persistent definition, not the live XML"},
+      {0}},
+     "print a domain's XML",
+     "domain.dumpxml",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_XML,
+     NULL,
+     NULL},
+    {"domain",
+     "edit",
+     {NAME_ARG("NAME"), {0}},
+     {{"expect-revision", DRV_CLI_OPT_UINT, "expect_revision", "REV", false,
+       "store only if the stored revision is still REV (default: the one fetched for editing)"},
+      {0}},
+     "edit a domain's XML in $EDITOR and store it as a new revision",
+     "domain.edit",
+     DRV_CLI_RUN_EDIT,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' XML stored as revision {revision}",
+     NULL},
+    {"domain",
+     "history",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "list the revisions of a domain's definition",
+     "domain.history",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_HISTORY,
+     NULL,
+     NULL},
+    {"domain",
+     "history-show",
+     {NAME_ARG("NAME"), {"REV", DRV_CLI_ARG_UINT, false}, {0}},
+     {{0}},
+     "print the XML of one revision",
+     "domain.history-show",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_XML,
+     NULL,
+     NULL},
+    {"domain",
+     "rollback",
+     {NAME_ARG("NAME"), {"REV", DRV_CLI_ARG_UINT, false}, {0}},
+     {{0}},
+     "store revision REV's XML as a new revision",
+     "domain.rollback",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' rolled back to revision {arg1} (now revision {revision})",
+     NULL},
+    {"domain",
+     "setvcpus",
+     {NAME_ARG("NAME"), {"COUNT", DRV_CLI_ARG_UINT, false}, {0}},
+     {OPT_LIVE, OPT_CONFIG, {0}},
+     "change the number of vCPUs",
+     "domain.setvcpus",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' set to {arg1} vCPUs",
+     NULL},
+    {"domain",
+     "setmem",
+     {NAME_ARG("NAME"), {"SIZE", DRV_CLI_ARG_SIZE, false}, {0}},
+     {OPT_LIVE, OPT_CONFIG, {0}},
+     "change the memory (512M, 2GiB; plain number = KiB)",
+     "domain.setmem",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' memory set to {arg1:size}",
+     NULL},
+    {"domain",
+     "attach-device",
+     {NAME_ARG("NAME"), {"FILE|-", DRV_CLI_ARG_BODY, false}, {0}},
+     {OPT_LIVE, OPT_CONFIG, {0}},
+     "attach a device described by an XML file",
+     "domain.attach-device",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Device attached to domain '{name}'",
+     NULL},
+    {"domain",
+     "detach-device",
+     {NAME_ARG("NAME"), {"FILE|-", DRV_CLI_ARG_BODY, false}, {0}},
+     {OPT_LIVE, OPT_CONFIG, {0}},
+     "detach a device described by an XML file",
+     "domain.detach-device",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Device detached from domain '{name}'",
+     NULL},
+    {"domain",
+     "autostart",
+     {NAME_ARG("NAME"), {0}},
+     {{"disable", DRV_CLI_OPT_FLAG, "disable", NULL, false, "turn autostart off"}, {0}},
+     "start the domain again whenever its host comes back",
+     "domain.autostart",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' autostart: {autostart}",
+     NULL},
+
+    /* ------------------------------------------------------------------ snapshot */
+    {"snapshot",
+     "create",
+     {NAME_ARG("DOMAIN"), {"NAME", DRV_CLI_ARG_STRING, true}, {0}},
+     {{0}},
+     "take a snapshot of a domain",
+     "snapshot.create",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain snapshot {name} created",
+     NULL},
+    {"snapshot",
+     "list",
+     {NAME_ARG("DOMAIN"), {0}},
+     {{0}},
+     "list a domain's snapshots",
+     "snapshot.list",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_SNAPSHOT_LIST,
+     NULL,
+     NULL},
+    {"snapshot",
+     "revert",
+     {NAME_ARG("DOMAIN"), NAME_ARG("NAME"), {0}},
+     {{0}},
+     "revert a domain to a snapshot",
+     "snapshot.revert",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{domain}' reverted to snapshot {name}",
+     NULL},
+    {"snapshot",
+     "delete",
+     {NAME_ARG("DOMAIN"), NAME_ARG("NAME"), {0}},
+     {{0}},
+     "delete a snapshot",
+     "snapshot.delete",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain snapshot {name} deleted",
+     NULL},
+
+    /* ------------------------------------------------------------------ cluster */
+    {"cluster",
+     "status",
+     {{0}},
+     {{0}},
+     "show the leader and cluster totals",
+     "cluster.status",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_CLUSTER_STATUS,
+     NULL,
+     NULL},
+    {"cluster",
+     "cpu-baseline",
+     {{0}},
+     {{"xml", DRV_CLI_OPT_FLAG, NULL, NULL, false,
+       "print a libvirt <cpu> element that every active host can run"},
+      {"arch", DRV_CLI_OPT_STRING, "arch", "ARCH", false, "only hosts of this architecture"},
+      {"model", DRV_CLI_OPT_STRING, "model", "MODEL", false,
+       "CPU model for the <cpu> element (needed when the hosts' models differ)"},
+      {0}},
+     "show the CPU features every active host has",
+     "cluster.cpu-baseline",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_CPU_BASELINE,
+     NULL,
+     NULL},
+    {"cluster",
+     "export-snapshot",
+     {{0}},
+     {{0}},
+     "print the scheduler snapshot (JSON) for offline planning",
+     "cluster.export-snapshot",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_JSON,
+     NULL,
+     NULL},
+
+    /* ------------------------------------------------------------------ capacity */
+    {"capacity",
+     NULL,
+     {{0}},
+     {{"vcpus", DRV_CLI_OPT_UINT, "vcpus", "N", true, "vCPUs of one domain"},
+      {"memory", DRV_CLI_OPT_SIZE, "memory_kib", "SIZE", true,
+       "memory of one domain (512M, 2GiB; plain number = KiB)"},
+      {"flags", DRV_CLI_OPT_LIST, "flags", "F,...", false, "CPU features the domain requires"},
+      {"arch", DRV_CLI_OPT_STRING, "arch", "ARCH", false, "architecture the domain needs (x86_64)"},
+      OPT_N_PLUS_1,
+      {"from-file", DRV_CLI_OPT_STRING, NULL, "FILE", false,
+       "plan offline from a snapshot file (cluster export-snapshot) instead of the controller"},
+      {0}},
+     "how many more domains of a size fit, per host",
+     "capacity",
+     DRV_CLI_RUN_CAPACITY,
+     DRV_CLI_SHOW_CAPACITY,
+     NULL,
+     "hosts_down=1"},
+
+    /* ------------------------------------------------------------------ events */
+    {"events",
+     NULL,
+     {{0}},
+     {{"topic", DRV_CLI_OPT_STRING, NULL, "PREFIX", false,
+       "only events whose topic starts with PREFIX (host., domain.web1, job.)"},
+      {"count", DRV_CLI_OPT_UINT, NULL, "N", false, "exit after N events"},
+      {0}},
+     "print cluster events as they happen, one per line (Ctrl-C stops)",
+     NULL,
+     DRV_CLI_RUN_EVENTS,
+     DRV_CLI_SHOW_EVENT,
+     NULL,
+     NULL},
+};
+
+const drv_cli_verb *drv_cli_verbs(size_t *ret_n)
+{
+    *ret_n = G_N_ELEMENTS(s_verbs);
+    return s_verbs;
+}
+
+const drv_cli_verb *drv_cli_verb_find(const char *group, const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(s_verbs); i++) {
+        const drv_cli_verb *v = &s_verbs[i];
+        if (g_strcmp0(v->group, group) == 0 && g_strcmp0(v->name, name) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+bool drv_cli_group_exists(const char *group)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(s_verbs); i++)
+        if (g_strcmp0(s_verbs[i].group, group) == 0)
+            return true;
+    return false;
+}
+
+const drv_cli_opt *drv_cli_opt_find(const drv_cli_opt *opts, const char *name)
+{
+    if (opts == NULL)
+        opts = drv_cli_global_opts;
+    for (const drv_cli_opt *o = opts; o->name != NULL; o++)
+        if (strcmp(o->name, name) == 0)
+            return o;
+    return NULL;
+}
+
+static void s_append_opt_synopsis(GString *s, const drv_cli_opt *o)
+{
+    g_string_append_c(s, ' ');
+    if (!o->required)
+        g_string_append_c(s, '[');
+    g_string_append_printf(s, "--%s", o->name);
+    if (o->kind != DRV_CLI_OPT_FLAG)
+        g_string_append_printf(s, " %s", o->metavar ? o->metavar : "VALUE");
+    if (!o->required)
+        g_string_append_c(s, ']');
+}
+
+char *drv_cli_verb_synopsis(const drv_cli_verb *verb)
+{
+    GString *s = g_string_new("drover ");
+    g_string_append(s, verb->group);
+    if (verb->name != NULL)
+        g_string_append_printf(s, " %s", verb->name);
+    for (const drv_cli_arg *a = verb->args; a->name != NULL; a++) {
+        if (a->optional)
+            g_string_append_printf(s, " [%s]", a->name);
+        else if (a->kind == DRV_CLI_ARG_REST)
+            g_string_append_printf(s, " %s...", a->name);
+        else
+            g_string_append_printf(s, " %s", a->name);
+    }
+    for (const drv_cli_opt *o = verb->opts; o->name != NULL; o++)
+        s_append_opt_synopsis(s, o);
+    return g_string_free(s, FALSE);
+}
+
+static void s_append_opts(GString *s, const drv_cli_opt *opts)
+{
+    for (const drv_cli_opt *o = opts; o->name != NULL; o++) {
+        g_autofree char *left = o->kind == DRV_CLI_OPT_FLAG
+                                    ? g_strdup_printf("--%s", o->name)
+                                    : g_strdup_printf("--%s %s", o->name, o->metavar);
+        g_string_append_printf(s, "  %-22s %s%s\n", left, o->help,
+                               o->required ? " (required)" : "");
+    }
+}
+
+char *drv_cli_help_verb(const drv_cli_verb *verb)
+{
+    GString *s = g_string_new(NULL);
+    g_autofree char *syn = drv_cli_verb_synopsis(verb);
+    g_string_append_printf(s, "usage: %s\n\n%s.\n", syn, verb->summary);
+    bool described = false;
+    for (const drv_cli_arg *a = verb->args; a->name != NULL; a++)
+        described |= a->kind != DRV_CLI_ARG_STRING || a->optional;
+    if (described) {
+        g_string_append(s, "\narguments:\n");
+        for (const drv_cli_arg *a = verb->args; a->name != NULL; a++) {
+            const char *what = "";
+            switch (a->kind) {
+            case DRV_CLI_ARG_BODY:
+                what = "an XML file, or - to read standard input";
+                break;
+            case DRV_CLI_ARG_SIZE:
+                what = "a size: 512M, 2GiB, 1T; a plain number is KiB";
+                break;
+            case DRV_CLI_ARG_UINT:
+                what = "a non-negative integer";
+                break;
+            case DRV_CLI_ARG_REST:
+                what = "one or more";
+                break;
+            default:
+                what = a->optional ? "optional" : "";
+                break;
+            }
+            if (what[0] != '\0')
+                g_string_append_printf(s, "  %-22s %s\n", a->name, what);
+        }
+    }
+    if (verb->opts[0].name != NULL) {
+        g_string_append(s, "\noptions:\n");
+        s_append_opts(s, verb->opts);
+    }
+    g_string_append_printf(s, "\nclient API verb: %s\n",
+                           verb->api_verb ? verb->api_verb : "(none: event stream)");
+    return g_string_free(s, FALSE);
+}
+
+static void s_append_verb_lines(GString *s, const char *group)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(s_verbs); i++) {
+        const drv_cli_verb *v = &s_verbs[i];
+        if (group != NULL && strcmp(v->group, group) != 0)
+            continue;
+        g_autofree char *left =
+            v->name ? g_strdup_printf("%s %s", v->group, v->name) : g_strdup(v->group);
+        g_string_append_printf(s, "  %-24s %s\n", left, v->summary);
+    }
+}
+
+char *drv_cli_help_all(void)
+{
+    GString *s = g_string_new(
+        "usage: drover [--controller URL] [--events URL] [--json] [--timeout S] GROUP VERB "
+        "ARGS...\n\n"
+        "drover manages libvirt domains across a cluster through drover-controller.\n\n"
+        "verbs:\n");
+    s_append_verb_lines(s, NULL);
+    g_string_append(s, "\nglobal options:\n");
+    s_append_opts(s, drv_cli_global_opts);
+    g_string_append(s, "\n'drover help GROUP VERB' or 'drover GROUP VERB --help' shows one verb.\n"
+                       "Exit status: 0 success, 1 failure, 2 usage error.\n");
+    return g_string_free(s, FALSE);
+}
+
+char *drv_cli_help_group(const char *group)
+{
+    if (!drv_cli_group_exists(group))
+        return NULL;
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "usage: drover %s VERB ARGS...\n\nverbs:\n", group);
+    s_append_verb_lines(s, group);
+    return g_string_free(s, FALSE);
+}

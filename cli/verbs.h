@@ -1,0 +1,114 @@
+/* verbs.h — the one table of drover's verbs. Help, usage checks, request building and dispatch all
+ * read it, so a verb cannot exist in one of them and be missing from another.
+ *
+ * A verb is GROUP NAME (e.g. "domain" "start"), its positional arguments, its options, a one-line
+ * description, the client-API verb it maps to (docs/api.md), how it runs and how its result is
+ * shown. */
+#ifndef DROVER_CLI_VERBS_H
+#define DROVER_CLI_VERBS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define DRV_CLI_MAX_ARGS 4
+#define DRV_CLI_MAX_OPTS 7
+
+typedef enum {
+    DRV_CLI_OPT_FLAG,    /* --live → "1" */
+    DRV_CLI_OPT_UINT,    /* --vcpus 4 → "4" */
+    DRV_CLI_OPT_SIZE,    /* --memory 2GiB → KiB as a decimal string (plain number = KiB) */
+    DRV_CLI_OPT_SECONDS, /* --timeout 30 → milliseconds as a decimal string */
+    DRV_CLI_OPT_STRING,  /* --topic domain. → verbatim */
+    DRV_CLI_OPT_LIST,    /* --flags avx2,sse4.2 → verbatim comma list */
+    DRV_CLI_OPT_KIND_LAST
+} drv_cli_opt_kind;
+
+typedef struct {
+    const char *name; /* long name without "--"; NULL ends the list */
+    drv_cli_opt_kind kind;
+    const char *api_key; /* ClientRequest option key; NULL = used by the CLI itself */
+    const char *metavar; /* "S", "SIZE", ... (NULL for flags) */
+    bool required;
+    const char *help;
+} drv_cli_opt;
+
+typedef enum {
+    DRV_CLI_ARG_STRING, /* sent as-is */
+    DRV_CLI_ARG_UINT,   /* checked to be a non-negative integer, sent as-is */
+    DRV_CLI_ARG_SIZE,   /* 512M, 2GiB, plain number = KiB → sent as KiB */
+    DRV_CLI_ARG_BODY,   /* FILE or '-' (stdin): its content becomes the request body */
+    DRV_CLI_ARG_REST,   /* one or more remaining arguments, each sent as-is */
+    DRV_CLI_ARG_KIND_LAST
+} drv_cli_arg_kind;
+
+typedef struct {
+    const char *name; /* "NAME"; NULL ends the list */
+    drv_cli_arg_kind kind;
+    bool optional; /* only the last ones may be optional */
+} drv_cli_arg;
+
+typedef enum {
+    DRV_CLI_RUN_REMOTE,   /* one request, one reply, render it */
+    DRV_CLI_RUN_EDIT,     /* info + dumpxml, $EDITOR, domain.edit with expect_revision */
+    DRV_CLI_RUN_EVENTS,   /* SUB to the event stream */
+    DRV_CLI_RUN_CAPACITY, /* remote, or offline with --from-file */
+} drv_cli_run;
+
+typedef enum {
+    DRV_CLI_SHOW_MESSAGE, /* one line from the verb's `done` template */
+    DRV_CLI_SHOW_HOST_LIST,
+    DRV_CLI_SHOW_HOST,
+    DRV_CLI_SHOW_DOMAIN_LIST,
+    DRV_CLI_SHOW_DOMAIN_INFO,
+    DRV_CLI_SHOW_DOMAIN_STATE,
+    DRV_CLI_SHOW_XML, /* the document's "xml" verbatim */
+    DRV_CLI_SHOW_HISTORY,
+    DRV_CLI_SHOW_SNAPSHOT_LIST,
+    DRV_CLI_SHOW_CLUSTER_STATUS,
+    DRV_CLI_SHOW_CPU_BASELINE,
+    DRV_CLI_SHOW_JSON, /* the document itself (export-snapshot) */
+    DRV_CLI_SHOW_CAPACITY,
+    DRV_CLI_SHOW_DRAIN_PLAN,
+    DRV_CLI_SHOW_EVENT,
+    DRV_CLI_SHOW_LAST
+} drv_cli_show;
+
+typedef struct {
+    const char *group; /* "domain" */
+    const char *name;  /* "start" */
+    drv_cli_arg args[DRV_CLI_MAX_ARGS + 1];
+    drv_cli_opt opts[DRV_CLI_MAX_OPTS + 1];
+    const char *summary;  /* one line */
+    const char *api_verb; /* "domain.start"; NULL when the verb never calls the controller */
+    drv_cli_run run;
+    drv_cli_show show;
+    /* DRV_CLI_SHOW_MESSAGE: template where {name}, {domain}, {host}, {revision}, {autostart},
+     * {arg0}, {arg1} are replaced from the result document / arguments ({arg1:size}: KiB shown
+     * as a size). */
+    const char *done;
+    /* Options always sent, "key=value,key=value" (capacity always asks for hosts-down). */
+    const char *fixed_opts;
+} drv_cli_verb;
+
+/* The global options (--controller, --events, --json, --timeout, --help), accepted before the group
+ * and after the verb (a verb's own option of the same name wins after the verb). */
+extern const drv_cli_opt drv_cli_global_opts[];
+
+/* The verb table; n is set to its length. */
+const drv_cli_verb *drv_cli_verbs(size_t *ret_n);
+/* Finds GROUP NAME; NULL when unknown. */
+const drv_cli_verb *drv_cli_verb_find(const char *group, const char *name);
+/* True if some verb belongs to group. */
+bool drv_cli_group_exists(const char *group);
+/* Finds an option of the verb (or of the global table when verb is NULL) by long name. */
+const drv_cli_opt *drv_cli_opt_find(const drv_cli_opt *opts, const char *name);
+
+/* "drover domain start NAME" style synopsis, owned by the caller (g_free). */
+char *drv_cli_verb_synopsis(const drv_cli_verb *verb);
+/* Help texts (owned, g_free): the whole tool, one group, one verb. */
+char *drv_cli_help_all(void);
+char *drv_cli_help_group(const char *group);
+char *drv_cli_help_verb(const drv_cli_verb *verb);
+
+#endif

@@ -1,0 +1,204 @@
+/* test_cli_render.c — the people's view of result documents against golden files:
+ * tests/cli/data/<doc>.json rendered for a command line must equal tests/cli/golden/<case>.txt.
+ * Set DROVER_UPDATE_GOLDEN=1 to rewrite the golden files (then review the diff). Also: sizes are
+ * human-readable, --json prints the same document, tables are aligned without trailing blanks. */
+#include "render.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+typedef struct {
+    const char *name; /* golden/<name>.txt */
+    const char *line; /* the command line after "drover" */
+    const char *data; /* data/<data>.json */
+} s_case;
+
+static const s_case s_cases[] = {
+    {"host-list", "host list", "host-list"},
+    {"host-show", "host show h1", "host-show"},
+    {"host-label", "host label h1 rack=r1 zone=a", "host-show"},
+    {"domain-list", "domain list --all", "domain-list"},
+    {"domain-info", "domain info web1", "domain-info"},
+    {"domain-state", "domain state web1", "domain-state"},
+    {"domain-start", "domain start web1", "domain-start"},
+    {"domain-define", "domain define web1.xml", "domain-start"},
+    {"domain-destroy", "domain destroy web1", "domain-start"},
+    {"domain-rollback", "domain rollback web1 1", "domain-start"},
+    {"domain-setmem", "domain setmem web1 1.5G --config", "domain-start"},
+    {"domain-autostart", "domain autostart web1", "autostart"},
+    {"domain-dumpxml", "domain dumpxml web1", "domain-dumpxml"},
+    {"domain-history", "domain history web1", "domain-history"},
+    {"snapshot-create", "snapshot create web1", "snapshot-create"},
+    {"snapshot-list", "snapshot list web1", "snapshot-list"},
+    {"snapshot-revert", "snapshot revert web1 before-upgrade", "snapshot-create"},
+    {"cpu-baseline", "cluster cpu-baseline", "cpu-baseline"},
+    {"cpu-baseline-xml", "cluster cpu-baseline --xml", "cpu-baseline"},
+    {"cluster-status", "cluster status", "cluster-status"},
+    {"capacity", "capacity --vcpus 2 --memory 4G --flags avx2 --n-plus-one", "capacity"},
+    {"drain-plan", "host drain-plan h1 --n-plus-one", "drain-plan"},
+};
+
+static char *s_path(const char *dir, const char *name, const char *ext)
+{
+    g_autofree char *file = g_strdup_printf("%s.%s", name, ext);
+    return g_build_filename(g_getenv("DROVER_SOURCE_DIR"), "tests", "cli", dir, file, NULL);
+}
+
+static drv_cli_invocation *s_parse(const char *line)
+{
+    g_autofree char *full = g_strdup_printf("drover %s", line);
+    char **argv = g_strsplit(full, " ", -1);
+    drv_cli_invocation *inv = NULL;
+    drv_error *e = NULL;
+    if (drv_cli_invocation_parse((int)g_strv_length(argv), argv, &inv, &e) < 0)
+        fail_msg("'%s' refused: %s", line, e->message);
+    g_strfreev(argv);
+    return inv;
+}
+
+static char *s_read(const char *path)
+{
+    char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        fail_msg("cannot read %s", path);
+    return text;
+}
+
+/* Compares out with the golden file, or rewrites it when asked. */
+static void s_check_golden(const char *name, const char *out)
+{
+    g_autofree char *golden = s_path("golden", name, "txt");
+    if (g_getenv("DROVER_UPDATE_GOLDEN") != NULL) {
+        assert_true(g_file_set_contents(golden, out, -1, NULL));
+        return;
+    }
+    g_autofree char *want = s_read(golden);
+    if (strcmp(want, out) != 0)
+        fail_msg("%s differs from %s:\n--- got ---\n%s--- want ---\n%s", name, golden, out, want);
+}
+
+static void test_golden(void **state)
+{
+    (void)state;
+    assert_non_null(g_getenv("DROVER_SOURCE_DIR"));
+    for (size_t i = 0; i < G_N_ELEMENTS(s_cases); i++) {
+        const s_case *c = &s_cases[i];
+        drv_cli_invocation *inv = s_parse(c->line);
+        g_autofree char *data_path = s_path("data", c->data, "json");
+        g_autofree char *data = s_read(data_path);
+        GString *out = g_string_new(NULL);
+        drv_cli_render_result(inv, data, out);
+        /* no line ends in a blank */
+        assert_null(strstr(out->str, " \n"));
+        s_check_golden(c->name, out->str);
+        g_string_free(out, TRUE);
+
+        /* --json: the same document, pretty */
+        inv->json = true;
+        out = g_string_new(NULL);
+        drv_cli_render_result(inv, data, out);
+        json_object *a = json_tokener_parse(out->str), *b = json_tokener_parse(data);
+        assert_non_null(a);
+        assert_true(json_object_equal(a, b));
+        assert_non_null(strchr(out->str, '\n'));
+        json_object_put(a);
+        json_object_put(b);
+        g_string_free(out, TRUE);
+        drv_cli_invocation_free(&inv);
+    }
+}
+
+static void test_events(void **state)
+{
+    (void)state;
+    GString *out = g_string_new(NULL);
+    const char *docs[] = {"event-domain", "event-host"};
+    const char *topics[] = {"domain.web1", "host.h2"};
+    for (size_t i = 0; i < G_N_ELEMENTS(docs); i++) {
+        g_autofree char *path = s_path("data", docs[i], "json");
+        g_autofree char *text = s_read(path);
+        json_object *doc = json_tokener_parse(text);
+        drv_cli_render_event(topics[i], doc, 1700000000123ull + i, out);
+        json_object_put(doc);
+    }
+    s_check_golden("events", out->str);
+    g_string_free(out, TRUE);
+}
+
+static void test_empty_and_odd_documents(void **state)
+{
+    (void)state;
+    drv_cli_invocation *inv = s_parse("domain list");
+    GString *out = g_string_new(NULL);
+    drv_cli_render_result(inv, "{\"domains\":[]}", out);
+    assert_string_equal(out->str, "NAME  STATE  HOST  VCPUS  MEMORY  DESIRED\n");
+    g_string_truncate(out, 0);
+    drv_cli_render_result(inv, "this is not json", out); /* shown as it came */
+    assert_string_equal(out->str, "this is not json\n");
+    g_string_truncate(out, 0);
+    inv->json = true;
+    drv_cli_render_result(inv, "", out);
+    assert_string_equal(out->str, "{}\n");
+    g_string_free(out, TRUE);
+    drv_cli_invocation_free(&inv);
+
+    /* a message whose document lacks the name falls back on the argument */
+    inv = s_parse("domain destroy web7");
+    out = g_string_new(NULL);
+    drv_cli_render_result(inv, "{}", out);
+    assert_string_equal(out->str, "Domain 'web7' destroyed\n");
+    g_string_free(out, TRUE);
+    drv_cli_invocation_free(&inv);
+}
+
+static void test_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t kib;
+        const char *text;
+    } cases[] = {
+        {0, "0 KiB"},          {1, "1 KiB"},          {1023, "1023 KiB"}, {1024, "1 MiB"},
+        {1536, "1.5 MiB"},     {524288, "512 MiB"},   {2097152, "2 GiB"}, {12000000, "11.4 GiB"},
+        {1073741824, "1 TiB"}, {1048575, "1024 MiB"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *t = drv_cli_render_size_kib(cases[i].kib);
+        assert_string_equal(t, cases[i].text);
+    }
+}
+
+static void test_table(void **state)
+{
+    (void)state;
+    const char *h[] = {"A", "LONG HEADER", "C"};
+    drv_cli_table *t = drv_cli_table_new(h, 3);
+    const char *r1[] = {"wide value", NULL, "x"};
+    const char *r2[] = {"é", "2", ""};
+    drv_cli_table_add(t, r1);
+    drv_cli_table_add(t, r2);
+    GString *out = g_string_new(NULL);
+    drv_cli_table_render(t, out);
+    assert_string_equal(out->str, "A           LONG HEADER  C\n"
+                                  "wide value  -            x\n"
+                                  "é           2\n");
+    g_string_free(out, TRUE);
+    drv_cli_table_destroy(&t);
+    assert_null(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_events),
+        cmocka_unit_test(test_empty_and_odd_documents),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
