@@ -1,0 +1,800 @@
+/* agent.c — see agent.h. */
+#include "agent.h"
+
+#include "backoff.h"
+#include "codec.h"
+#include "commands.h"
+#include "facts.h"
+#include "caps.h"
+#include "log.h"
+#include "migrate.h"
+#include "pb.h"
+#include "replycache.h"
+#include "virt.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define S_REPLY_CACHE    1024
+#define S_BACKOFF_START  250
+#define S_BACKOFF_CAP    5000
+#define S_WORKER_WAIT_MS 30000
+
+typedef enum { S_LINK_DOWN, S_LINK_REGISTERING, S_LINK_UP } s_link;
+
+typedef enum {
+    S_OUT_REPLY,
+    S_OUT_PROGRESS,
+    S_OUT_EVENT,
+    S_OUT_LIBVIRT_DOWN,
+    S_OUT_FACTS, /* host facts gathered off the main thread (domain capabilities can take s) */
+} s_out_kind;
+
+/* A packed envelope handed to the main thread. */
+typedef struct {
+    s_out_kind kind;
+    char *command_id; /* S_OUT_REPLY */
+    uint8_t *buf;
+    size_t len;
+    drv_host_facts *facts; /* S_OUT_FACTS */
+    guint generation;      /* S_OUT_FACTS: the libvirt connection they describe */
+} s_out;
+
+struct drv_agent {
+    const drv_agent_options *opts;
+    char instance[33];
+    void *zctx;
+    void *sock;
+    size_t endpoint;
+    s_link link;
+    drv_backoff register_backoff;
+    drv_backoff link_backoff;
+    drv_backoff virt_backoff;
+    int64_t next_register_ms;
+    int64_t link_open_at_ms;
+    int64_t last_recv_ms;
+    int64_t last_send_ms;
+    char *controller_instance;
+    uint32_t interval_ms;
+    uint32_t liveness;
+    uint64_t hb_seq;
+    drv_virt *virt;
+    bool virt_up;
+    bool virt_was_down;
+    int64_t virt_retry_at_ms;
+    drv_host_facts *facts; /* of the current libvirt connection; NULL while being gathered */
+    guint generation;      /* counts libvirt connections */
+    drv_reply_cache *cache;
+    GAsyncQueue *outq; /* s_out * */
+    int efd;
+    gint workers; /* atomic */
+    drv_cmd_env env;
+};
+
+static int64_t s_now_ms(void)
+{
+    return g_get_monotonic_time() / 1000;
+}
+
+static void s_out_free(s_out *o)
+{
+    if (o == NULL)
+        return;
+    g_free(o->command_id);
+    g_free(o->buf);
+    drv_host_facts_destroy(&o->facts);
+    g_free(o);
+}
+
+/* Any thread: queue a packed envelope for the main thread. Takes buf. */
+static void s_push(drv_agent *self, s_out_kind kind, const char *command_id, uint8_t *buf,
+                   size_t len)
+{
+    s_out *o = g_new0(s_out, 1);
+    o->kind = kind;
+    o->command_id = g_strdup(command_id);
+    o->buf = buf;
+    o->len = len;
+    g_async_queue_push(self->outq, o);
+    uint64_t one = 1;
+    if (write(self->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        drv_debug("eventfd write: %s", g_strerror(errno));
+}
+
+static void s_push_facts(drv_agent *self, drv_host_facts *facts, guint generation)
+{
+    s_out *o = g_new0(s_out, 1);
+    o->kind = S_OUT_FACTS;
+    o->facts = facts;
+    o->generation = generation;
+    g_async_queue_push(self->outq, o);
+    uint64_t one = 1;
+    if (write(self->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        drv_debug("eventfd write: %s", g_strerror(errno));
+}
+
+/* Packs a reply; a reply too large for a frame becomes a failure reply that says so. */
+static void s_pack_reply(Drover__Reply *reply, uint8_t **ret_buf, size_t *ret_len)
+{
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_REPLY;
+    env.reply = reply;
+    drv_error *err = NULL;
+    if (drv_codec_pack(&env, 0, ret_buf, ret_len, &err) == 0)
+        return;
+    Drover__Reply small = DROVER__REPLY__INIT;
+    small.command_id = reply->command_id;
+    small.ok = false;
+    small.error_kind = (char *)drv_err_kind_to_string(err->kind);
+    small.message = err->message;
+    env.reply = &small;
+    drv_error *err2 = NULL;
+    if (drv_codec_pack(&env, 0, ret_buf, ret_len, &err2) < 0) {
+        *ret_buf = NULL;
+        *ret_len = 0;
+        drv_error_free(&err2);
+    }
+    drv_error_free(&err);
+}
+
+/* ------------------------------------------------------------------ callbacks (other threads) */
+
+static void s_on_event(const drv_virt_event *ev, void *user_data)
+{
+    drv_agent *self = user_data;
+    GPtrArray *arena = drv_pb_arena_new();
+    Drover__Event e = DROVER__EVENT__INIT;
+    e.kind = (Drover__EventKind)ev->kind;
+    e.domain = (char *)(ev->domain ? ev->domain : "");
+    e.uuid = (char *)(ev->uuid ? ev->uuid : "");
+    e.detail = ev->detail;
+    e.detail_text = (char *)(ev->detail_text ? ev->detail_text : "");
+    e.timestamp_ms = ev->timestamp_ms;
+    if (ev->info != NULL)
+        e.info = drv_pb_dom_info(arena, ev->info);
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_EVENT;
+    env.event = &e;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    drv_error *err = NULL;
+    if (drv_codec_pack(&env, 0, &buf, &len, &err) == 0)
+        s_push(self, ev->kind == DRV_EV_LIBVIRT_DOWN ? S_OUT_LIBVIRT_DOWN : S_OUT_EVENT, NULL, buf,
+               len);
+    else
+        drv_warn("event %s of '%s' not sent: %s", drv_event_kind_to_string(ev->kind), e.domain,
+                 err->message);
+    drv_error_free(&err);
+    g_ptr_array_unref(arena);
+    drv_debug("event %s %s (%s)", drv_event_kind_to_string(ev->kind), e.domain, e.detail_text);
+}
+
+static void s_on_progress(void *user_data, Drover__Progress *p)
+{
+    drv_agent *self = user_data;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_PROGRESS;
+    env.progress = p;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (drv_codec_pack(&env, 0, &buf, &len, NULL) == 0)
+        s_push(self, S_OUT_PROGRESS, p->command_id, buf, len);
+}
+
+typedef struct {
+    drv_agent *agent;
+    Drover__Envelope *env; /* owned; env->command is the command */
+} s_job;
+
+static gpointer s_worker(gpointer data)
+{
+    s_job *job = data;
+    drv_agent *self = job->agent;
+    const Drover__Command *cmd = job->env->command;
+    GPtrArray *arena = drv_pb_arena_new();
+    Drover__Reply reply = DROVER__REPLY__INIT;
+    reply.command_id = cmd->id;
+    drv_commands_execute(&self->env, cmd, &reply, arena);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_pack_reply(&reply, &buf, &len);
+    s_push(self, S_OUT_REPLY, cmd->id, buf, len);
+    g_ptr_array_unref(arena);
+    drv_codec_free(&job->env);
+    g_free(job);
+    g_atomic_int_dec_and_test(&self->workers);
+    return NULL;
+}
+
+typedef struct {
+    drv_agent *agent;
+    guint generation;
+} s_facts_job;
+
+static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn);
+static void s_push_facts(drv_agent *self, drv_host_facts *facts, guint generation);
+
+/* Gathers the host facts on its own thread: the first domain-capabilities call after libvirtd
+ * starts probes QEMU and can take many seconds, and heartbeats must not wait for it. */
+static gpointer s_facts_worker(gpointer data)
+{
+    s_facts_job *job = data;
+    drv_agent *self = job->agent;
+    virConnectPtr conn = drv_virt_conn(self->virt);
+    drv_host_facts *facts = s_facts(self, conn);
+    if (conn != NULL)
+        virConnectClose(conn);
+    s_push_facts(self, facts, job->generation);
+    g_free(job);
+    g_atomic_int_dec_and_test(&self->workers);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ sending */
+
+static void s_send_bytes(drv_agent *self, const uint8_t *buf, size_t len)
+{
+    if (self->sock == NULL || buf == NULL)
+        return;
+    if (zmq_send(self->sock, buf, len, ZMQ_DONTWAIT) < 0) {
+        drv_debug("send to controller dropped: %s", zmq_strerror(errno));
+        return;
+    }
+    self->last_send_ms = s_now_ms();
+}
+
+static void s_send_env(drv_agent *self, Drover__Envelope *env)
+{
+    if (self->sock == NULL)
+        return;
+    drv_error *err = NULL;
+    if (drv_wire_send(self->sock, NULL, env, ZMQ_DONTWAIT, &err) < 0) {
+        drv_debug("send %s dropped: %s", drv_codec_body_name(env->body_case), err->message);
+        drv_error_free(&err);
+        return;
+    }
+    self->last_send_ms = s_now_ms();
+}
+
+/* Builds the host facts: what the agent knows itself, plus libvirt's view when connected. */
+static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn)
+{
+    const drv_agent_options *o = self->opts;
+    drv_host_facts *f = drv_host_facts_new();
+    f->host_id = g_strdup(o->host_id);
+    f->hostname = g_strdup(g_get_host_name());
+    f->reserved_memory_kib = o->reserved_memory_kib;
+    f->migration_uri = g_strdup(o->migration_uri);
+    f->libvirt_uri = g_strdup(o->libvirt_uri);
+    for (size_t i = 0; o->label_keys[i] != NULL; i++) {
+        g_ptr_array_add(f->label_keys, g_strdup(o->label_keys[i]));
+        g_ptr_array_add(f->label_values, g_strdup(o->label_values[i]));
+    }
+    if (conn != NULL) {
+        drv_error *err = NULL;
+        if (drv_virt_host_facts(conn, f, &err) < 0) {
+            drv_warn("host facts incomplete: %s", err->message);
+            drv_error_free(&err);
+        }
+    }
+    drv_caps_apply_overrides(f, o->test_arch, o->test_cpu_model,
+                             (const char *const *)o->test_cpu_features, o->test_host_uuid);
+    return f;
+}
+
+/* Sends Register. With libvirt up it needs the facts of the current connection; returns false
+ * (nothing sent) while they are still being gathered. */
+static bool s_send_register(drv_agent *self)
+{
+    virConnectPtr conn = self->virt_up ? drv_virt_conn(self->virt) : NULL;
+    if (conn != NULL && self->facts == NULL) {
+        virConnectClose(conn);
+        return false;
+    }
+    drv_host_facts *own = conn == NULL ? s_facts(self, NULL) : NULL;
+    drv_host_facts *facts = own ? own : self->facts;
+    GPtrArray *doms = NULL;
+    bool connected = conn != NULL;
+    if (conn != NULL) {
+        unsigned long long free_bytes = virNodeGetFreeMemory(conn);
+        if (free_bytes > 0)
+            facts->free_memory_kib = free_bytes / 1024;
+        drv_error *err = NULL;
+        if (drv_virt_inventory(conn, &doms, &err) < 0) {
+            drv_warn("inventory: %s", err->message);
+            drv_error_free(&err);
+            connected = false;
+        }
+        virConnectClose(conn);
+    }
+    GPtrArray *arena = drv_pb_arena_new();
+    Drover__Register reg = DROVER__REGISTER__INIT;
+    reg.facts = drv_pb_facts(arena, facts);
+    reg.domains = drv_pb_dom_infos(arena, doms, &reg.n_domains);
+    reg.agent_instance = self->instance;
+    reg.libvirt_connected = connected;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
+    env.register_ = &reg;
+    s_send_env(self, &env);
+    drv_debug("register sent (%zu domains, libvirt %s): %u cpus, %" G_GUINT64_FORMAT
+              " KiB, %s %s %s, %u features, uuid %s",
+              reg.n_domains, connected ? "connected" : "down", facts->cpus, facts->memory_kib,
+              facts->arch ? facts->arch : "?", facts->cpu_vendor ? facts->cpu_vendor : "?",
+              facts->cpu_model ? facts->cpu_model : "?", facts->cpu_features->len,
+              facts->host_uuid ? facts->host_uuid : "?");
+    g_ptr_array_unref(arena);
+    if (doms)
+        g_ptr_array_unref(doms);
+    drv_host_facts_destroy(&own);
+    return true;
+}
+
+/* Re-registers (a new controller instance, CMD_INVENTORY, libvirt back). */
+static void s_reregister(drv_agent *self)
+{
+    if (self->sock == NULL)
+        return;
+    self->link = S_LINK_REGISTERING;
+    drv_backoff_reset(&self->register_backoff);
+    if (s_send_register(self))
+        self->next_register_ms = s_now_ms() + drv_backoff_next(&self->register_backoff);
+    else
+        self->next_register_ms = s_now_ms() + 100; /* facts still being gathered */
+}
+
+static void s_send_heartbeat(drv_agent *self)
+{
+    Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+    hb.seq = ++self->hb_seq;
+    hb.instance = self->instance;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    s_send_env(self, &env);
+}
+
+static void s_send_inventory_down(drv_agent *self)
+{
+    Drover__Inventory inv = DROVER__INVENTORY__INIT;
+    inv.libvirt_connected = false;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_INVENTORY;
+    env.inventory = &inv;
+    s_send_env(self, &env);
+}
+
+/* ------------------------------------------------------------------ the link */
+
+static int64_t s_dead_ms(drv_agent *self)
+{
+    return (int64_t)self->interval_ms * self->liveness;
+}
+
+static void s_link_close(drv_agent *self)
+{
+    if (self->sock != NULL) {
+        zmq_close(self->sock);
+        self->sock = NULL;
+    }
+    self->link = S_LINK_DOWN;
+}
+
+static void s_link_open(drv_agent *self)
+{
+    const char *ep = self->opts->controllers[self->endpoint];
+    void *s = zmq_socket(self->zctx, ZMQ_DEALER);
+    int zero = 0;
+    int64_t max = DRV_PROTO_MAX_FRAME_DEFAULT;
+    int hwm = 10000;
+    int ivl = 100, ivl_max = S_BACKOFF_CAP;
+    zmq_setsockopt(s, ZMQ_ROUTING_ID, self->opts->host_id, strlen(self->opts->host_id));
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
+    if (zmq_connect(s, ep) < 0) {
+        drv_err("controller endpoint '%s': %s", ep, zmq_strerror(errno));
+        zmq_close(s);
+        self->endpoint = (self->endpoint + 1) % g_strv_length(self->opts->controllers);
+        self->link_open_at_ms = s_now_ms() + drv_backoff_next(&self->link_backoff);
+        return;
+    }
+    self->sock = s;
+    self->last_recv_ms = s_now_ms();
+    drv_info("connecting to controller %s as '%s'", ep, self->opts->host_id);
+    s_reregister(self);
+    /* the register backoff keeps growing across reopen attempts until an ack */
+}
+
+/* The controller stopped answering: drop the socket, move to the next endpoint, retry later. */
+static void s_link_lost(drv_agent *self, const char *why)
+{
+    drv_warn("controller %s: %s; reconnecting", self->opts->controllers[self->endpoint], why);
+    s_link_close(self);
+    self->endpoint = (self->endpoint + 1) % g_strv_length(self->opts->controllers);
+    self->link_open_at_ms = s_now_ms() + drv_backoff_next(&self->link_backoff);
+}
+
+/* ------------------------------------------------------------------ libvirt up/down */
+
+static void s_libvirt_down(drv_agent *self, s_out *ev)
+{
+    if (!self->virt_up)
+        return;
+    drv_warn("libvirt '%s' connection lost; reconnecting", self->opts->libvirt_uri);
+    self->virt_up = false;
+    self->virt_was_down = true;
+    drv_host_facts_destroy(&self->facts);
+    self->generation++;
+    drv_virt_disconnect(self->virt);
+    if (ev != NULL) {
+        s_send_bytes(self, ev->buf, ev->len);
+    } else {
+        drv_virt_event e = {.kind = DRV_EV_LIBVIRT_DOWN,
+                            .detail_text = "not alive",
+                            .timestamp_ms = (uint64_t)(g_get_real_time() / 1000)};
+        s_on_event(&e, self); /* queued; sent on the next drain */
+    }
+    s_send_inventory_down(self);
+    drv_backoff_reset(&self->virt_backoff);
+    self->virt_retry_at_ms = s_now_ms() + drv_backoff_next(&self->virt_backoff);
+}
+
+static void s_libvirt_try(drv_agent *self)
+{
+    drv_error *err = NULL;
+    if (drv_virt_connect(self->virt, &err) < 0) {
+        int64_t delay = drv_backoff_next(&self->virt_backoff);
+        drv_warn("%s (retry in %" G_GINT64_FORMAT " ms)", err->message, delay);
+        drv_error_free(&err);
+        self->virt_retry_at_ms = s_now_ms() + delay;
+        return;
+    }
+    self->virt_up = true;
+    drv_backoff_reset(&self->virt_backoff);
+    drv_info("libvirt '%s' connected; gathering host facts", self->opts->libvirt_uri);
+    drv_host_facts_destroy(&self->facts);
+    s_facts_job *job = g_new0(s_facts_job, 1);
+    job->agent = self;
+    job->generation = ++self->generation;
+    g_atomic_int_inc(&self->workers);
+    g_thread_unref(g_thread_new("facts", s_facts_worker, job));
+}
+
+/* The facts of the current connection arrived: now the host can be (re-)registered. */
+static void s_facts_ready(drv_agent *self, s_out *o)
+{
+    if (o->generation != self->generation || !self->virt_up)
+        return; /* an older connection's: dropped with o */
+    self->facts = o->facts;
+    o->facts = NULL;
+    drv_info("host facts ready: %u cpus, %" G_GUINT64_FORMAT " KiB, %s %s", self->facts->cpus,
+             self->facts->memory_kib, self->facts->arch ? self->facts->arch : "?",
+             self->facts->cpu_model ? self->facts->cpu_model : "?");
+    if (self->virt_was_down) {
+        drv_virt_event e = {.kind = DRV_EV_LIBVIRT_UP,
+                            .detail_text = "reconnected",
+                            .timestamp_ms = (uint64_t)(g_get_real_time() / 1000)};
+        s_on_event(&e, self);
+        self->virt_was_down = false;
+    }
+    s_reregister(self);
+}
+
+/* ------------------------------------------------------------------ receiving */
+
+static void s_reply_now(drv_agent *self, Drover__Reply *reply)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    s_pack_reply(reply, &buf, &len);
+    if (reply->command_id != NULL && *reply->command_id != '\0') {
+        s_send_bytes(self, buf, len);
+        drv_reply_cache_finish(self->cache, reply->command_id, buf, len);
+    } else {
+        s_send_bytes(self, buf, len);
+        g_free(buf);
+    }
+}
+
+/* Takes ownership of env. */
+static void s_handle_command(drv_agent *self, Drover__Envelope *env)
+{
+    Drover__Command *cmd = env->command;
+    const char *id = cmd->id ? cmd->id : "";
+    drv_debug("command %s %s '%s'", id, drv_commands_kind_name(cmd->kind), cmd->domain);
+    if (*id == '\0') {
+        if (cmd->kind == DROVER__COMMAND_KIND__CMD_INVENTORY) {
+            s_reregister(self);
+        } else {
+            GPtrArray *arena = drv_pb_arena_new();
+            Drover__Reply reply = DROVER__REPLY__INIT;
+            drv_error e = {.kind = DRV_ERR_INVALID, .message = "command without an id refused"};
+            drv_commands_fail(&reply, arena, &e);
+            s_reply_now(self, &reply);
+            g_ptr_array_unref(arena);
+        }
+        drv_codec_free(&env);
+        return;
+    }
+    const uint8_t *buf = NULL;
+    size_t len = 0;
+    switch (drv_reply_cache_lookup(self->cache, id, &buf, &len)) {
+    case DRV_REPLY_DONE:
+        drv_debug("command %s resent: same reply again", id);
+        s_send_bytes(self, buf, len);
+        drv_codec_free(&env);
+        return;
+    case DRV_REPLY_RUNNING:
+        drv_debug("command %s resent while running: its reply will come", id);
+        drv_codec_free(&env);
+        return;
+    case DRV_REPLY_UNKNOWN:
+        break;
+    }
+
+    GPtrArray *arena = drv_pb_arena_new();
+    Drover__Reply reply = DROVER__REPLY__INIT;
+    reply.command_id = (char *)id;
+    if (cmd->kind == DROVER__COMMAND_KIND__CMD_INVENTORY) {
+        reply.ok = true;
+        s_reply_now(self, &reply);
+        s_reregister(self);
+    } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL) {
+        drv_error *err = NULL;
+        if (drv_migrate_cancel(cmd->domain, cmd->job_id, &err) == 0) {
+            reply.ok = true;
+        } else {
+            drv_commands_fail(&reply, arena, err);
+            drv_error_free(&err);
+        }
+        s_reply_now(self, &reply);
+    } else if (drv_commands_is_long(cmd)) {
+        drv_reply_cache_start(self->cache, id);
+        s_job *job = g_new0(s_job, 1);
+        job->agent = self;
+        job->env = env;
+        env = NULL;
+        g_atomic_int_inc(&self->workers);
+        g_thread_unref(g_thread_new("command", s_worker, job));
+    } else {
+        drv_commands_execute(&self->env, cmd, &reply, arena);
+        s_reply_now(self, &reply);
+    }
+    g_ptr_array_unref(arena);
+    drv_codec_free(&env);
+}
+
+static void s_handle(drv_agent *self, Drover__Envelope *env)
+{
+    self->last_recv_ms = s_now_ms();
+    switch (env->body_case) {
+    case DROVER__ENVELOPE__BODY_REGISTER_ACK: {
+        Drover__RegisterAck *ack = env->register_ack;
+        bool changed = self->controller_instance != NULL &&
+                       g_strcmp0(self->controller_instance, ack->controller_instance) != 0;
+        if (ack->heartbeat_interval_ms > 0)
+            self->interval_ms = ack->heartbeat_interval_ms;
+        if (ack->liveness > 0)
+            self->liveness = ack->liveness;
+        g_free(self->controller_instance);
+        self->controller_instance = g_strdup(ack->controller_instance);
+        if (self->link == S_LINK_UP && changed) {
+            drv_info("controller instance changed to %s: registering again",
+                     ack->controller_instance);
+            s_reregister(self);
+        } else if (self->link != S_LINK_UP) {
+            self->link = S_LINK_UP;
+            drv_backoff_reset(&self->register_backoff);
+            drv_backoff_reset(&self->link_backoff);
+            drv_info("registered with controller %s (instance %s, heartbeat %u ms × %u)",
+                     self->opts->controllers[self->endpoint], ack->controller_instance,
+                     self->interval_ms, self->liveness);
+        }
+        break;
+    }
+    case DROVER__ENVELOPE__BODY_HEARTBEAT: {
+        const char *inst = env->heartbeat->instance;
+        if (inst != NULL && *inst != '\0' && self->controller_instance != NULL &&
+            strcmp(inst, self->controller_instance) != 0) {
+            drv_info("controller restarted (instance %s → %s): registering again",
+                     self->controller_instance, inst);
+            g_free(self->controller_instance);
+            self->controller_instance = g_strdup(inst);
+            s_reregister(self);
+        }
+        break;
+    }
+    case DROVER__ENVELOPE__BODY_COMMAND:
+        s_handle_command(self, env);
+        return; /* env taken */
+    default:
+        drv_debug("ignored %s message from the controller", drv_codec_body_name(env->body_case));
+        break;
+    }
+    drv_codec_free(&env);
+}
+
+static void s_drain_socket(drv_agent *self)
+{
+    for (int i = 0; i < 1000 && self->sock != NULL; i++) {
+        Drover__Envelope *env = NULL;
+        drv_error *err = NULL;
+        if (drv_wire_recv(self->sock, false, 0, ZMQ_DONTWAIT, NULL, &env, &err) < 0) {
+            bool empty = err->kind == DRV_ERR_TIMEOUT;
+            if (!empty) {
+                self->last_recv_ms = s_now_ms(); /* it was traffic, if garbled */
+                drv_warn("bad message from the controller: %s", err->message);
+            }
+            drv_error_free(&err);
+            if (empty)
+                return;
+            continue;
+        }
+        s_handle(self, env);
+    }
+}
+
+static void s_drain_queue(drv_agent *self)
+{
+    uint64_t n;
+    if (read(self->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        drv_debug("eventfd read: %s", g_strerror(errno));
+    s_out *o;
+    while ((o = g_async_queue_try_pop(self->outq)) != NULL) {
+        switch (o->kind) {
+        case S_OUT_REPLY:
+            s_send_bytes(self, o->buf, o->len);
+            drv_reply_cache_finish(self->cache, o->command_id, o->buf, o->len);
+            o->buf = NULL;
+            break;
+        case S_OUT_LIBVIRT_DOWN:
+            s_libvirt_down(self, o);
+            break;
+        case S_OUT_FACTS:
+            s_facts_ready(self, o);
+            break;
+        case S_OUT_PROGRESS:
+        case S_OUT_EVENT:
+            s_send_bytes(self, o->buf, o->len);
+            break;
+        }
+        s_out_free(o);
+    }
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
+{
+    drv_agent *self = g_new0(drv_agent, 1);
+    self->opts = opts;
+    for (int i = 0; i < 4; i++)
+        g_snprintf(self->instance + i * 8, 9, "%08x", g_random_int());
+    self->interval_ms = opts->heartbeat_interval_ms;
+    self->liveness = opts->liveness;
+    drv_backoff_init(&self->register_backoff, S_BACKOFF_START, S_BACKOFF_CAP);
+    drv_backoff_init(&self->link_backoff, S_BACKOFF_START, S_BACKOFF_CAP);
+    drv_backoff_init(&self->virt_backoff, S_BACKOFF_START, S_BACKOFF_CAP);
+    self->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (self->efd < 0) {
+        drv_error_set(err, DRV_ERR_IO, errno, "eventfd: %s", g_strerror(errno));
+        g_free(self);
+        return NULL;
+    }
+    self->outq = g_async_queue_new_full((GDestroyNotify)s_out_free);
+    self->cache = drv_reply_cache_new(S_REPLY_CACHE);
+    self->zctx = zmq_ctx_new();
+    self->virt = drv_virt_new(opts->libvirt_uri, s_on_event, self);
+    self->env.virt = self->virt;
+    self->env.progress = s_on_progress;
+    self->env.progress_data = self;
+    return self;
+}
+
+int drv_agent_run(drv_agent *self, int signal_fd)
+{
+    drv_info("agent '%s' instance %s, libvirt %s", self->opts->host_id, self->instance,
+             self->opts->libvirt_uri);
+    s_libvirt_try(self);
+    for (;;) {
+        int64_t now = s_now_ms();
+        if (!self->virt_up && now >= self->virt_retry_at_ms)
+            s_libvirt_try(self);
+        else if (self->virt_up && !drv_virt_is_alive(self->virt))
+            s_libvirt_down(self, NULL);
+
+        now = s_now_ms();
+        if (self->link == S_LINK_DOWN && now >= self->link_open_at_ms)
+            s_link_open(self);
+        if (self->link == S_LINK_REGISTERING && now >= self->next_register_ms) {
+            bool facts_pending = self->virt_up && self->facts == NULL;
+            if (facts_pending) {
+                self->last_recv_ms = now; /* the wait is ours, not the controller's */
+                self->next_register_ms = now + 100;
+            } else if (now - self->last_recv_ms >= s_dead_ms(self)) {
+                s_link_lost(self, "no answer to register");
+            } else if (s_send_register(self)) {
+                self->next_register_ms = now + drv_backoff_next(&self->register_backoff);
+            }
+        }
+        if (self->link == S_LINK_UP) {
+            if (now - self->last_recv_ms >= s_dead_ms(self))
+                s_link_lost(self, "no message within the liveness window");
+            else if (now - self->last_send_ms >= self->interval_ms)
+                s_send_heartbeat(self);
+        }
+
+        /* sleep until the next deadline, never unbounded */
+        int64_t wake = now + self->interval_ms;
+        if (self->link == S_LINK_DOWN)
+            wake = MIN(wake, self->link_open_at_ms);
+        if (self->link == S_LINK_REGISTERING)
+            wake = MIN(wake, self->next_register_ms);
+        if (self->link == S_LINK_UP) {
+            wake = MIN(wake, self->last_send_ms + self->interval_ms);
+            wake = MIN(wake, self->last_recv_ms + s_dead_ms(self));
+        }
+        if (!self->virt_up)
+            wake = MIN(wake, self->virt_retry_at_ms);
+        long timeout = (long)CLAMP(wake - s_now_ms(), 0, (int64_t)self->interval_ms);
+
+        zmq_pollitem_t items[3] = {
+            {.socket = NULL, .fd = signal_fd, .events = ZMQ_POLLIN},
+            {.socket = NULL, .fd = self->efd, .events = ZMQ_POLLIN},
+            {.socket = self->sock, .fd = -1, .events = ZMQ_POLLIN},
+        };
+        int nitems = self->sock ? 3 : 2;
+        int rc = zmq_poll(items, nitems, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            drv_err("poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            drv_info("signal received: shutting down");
+            break;
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            s_drain_queue(self);
+        if (nitems == 3 && (items[2].revents & ZMQ_POLLIN))
+            s_drain_socket(self);
+    }
+    return 0;
+}
+
+void drv_agent_destroy(drv_agent **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    drv_agent *self = *self_p;
+    *self_p = NULL;
+    drv_migrate_cancel_all();
+    int64_t deadline = s_now_ms() + S_WORKER_WAIT_MS;
+    while (g_atomic_int_get(&self->workers) > 0 && s_now_ms() < deadline) {
+        drv_migrate_cancel_all();
+        g_usleep(50 * 1000);
+    }
+    s_link_close(self);
+    zmq_ctx_shutdown(self->zctx);
+    zmq_ctx_term(self->zctx);
+    if (g_atomic_int_get(&self->workers) > 0) {
+        drv_warn("%d command(s) still running at exit", g_atomic_int_get(&self->workers));
+        return; /* workers still use the agent: let the process exit around them */
+    }
+    drv_virt_destroy(&self->virt);
+    g_async_queue_unref(self->outq);
+    drv_reply_cache_destroy(&self->cache);
+    close(self->efd);
+    g_free(self->controller_instance);
+    drv_host_facts_destroy(&self->facts);
+    g_free(self);
+}

@@ -1,0 +1,37 @@
+/* commands.h — carries out one controller Command on libvirt and fills its Reply. Runs on the main
+ * thread (short commands) or a worker thread (long ones: migrate, shutdown with a timeout, snapshot
+ * revert, managedsave); every libvirt call goes through the shared connection of drv_virt. */
+#ifndef DROVER_AGENT_COMMANDS_H
+#define DROVER_AGENT_COMMANDS_H
+
+#include "codec.h"
+#include "virt.h"
+
+#include <stdbool.h>
+
+/* Progress sink for long commands: called on the worker thread; p is borrowed. */
+typedef void (*drv_progress_fn)(void *user_data, Drover__Progress *p);
+
+typedef struct {
+    drv_virt *virt;
+    drv_progress_fn progress;
+    void *progress_data;
+} drv_cmd_env;
+
+/* True for the kinds that may block for long and so run on a worker thread. */
+bool drv_commands_is_long(const Drover__Command *cmd);
+
+/* Executes cmd and fills reply (already initialised, command_id set): ok, or error_kind/error_code/
+ * message ("domain 'NAME': <libvirt message>"), plus the kind's payload (xml, snapshots, stats,
+ * domain state after the command, migrate result). Allocations go to arena. Never fails otherwise.
+ * CMD_INVENTORY and CMD_MIGRATE_CANCEL are handled by the loop, not here. */
+void drv_commands_execute(const drv_cmd_env *env, const Drover__Command *cmd, Drover__Reply *reply,
+                          GPtrArray *arena);
+
+/* Sets reply->ok = false with the error's kind, code and message (copied into arena). */
+void drv_commands_fail(Drover__Reply *reply, GPtrArray *arena, const drv_error *e);
+
+/* Human name of a command kind ("define", "snapshot-create", ...). */
+const char *drv_commands_kind_name(Drover__CommandKind kind);
+
+#endif

@@ -1,0 +1,341 @@
+/* migrate.c — see migrate.h.
+ *
+ * The worker thread starts virDomainMigrateToURI3 on a helper thread (it blocks until the job ends)
+ * and watches the job from its own thread: every second it reads virDomainGetJobStats, reports
+ * Progress, enforces the timeout (virDomainAbortJob), and switches to post-copy when allowed and
+ * pre-copy stops converging (more than S_POSTCOPY_AFTER iterations with the remaining data not
+ * shrinking). Final figures come from the destination's completed-job stats (the source domain is
+ * gone after UNDEFINE_SOURCE), falling back to the last progress seen. */
+#include "migrate.h"
+
+#include "log.h"
+#include "pb.h"
+
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_TICK_MS        1000
+#define S_POSTCOPY_AFTER 3 /* iterations */
+
+/* ------------------------------------------------------------------ registry (for cancel) */
+
+typedef struct {
+    char *domain;
+    char *job_id;
+    virDomainPtr dom; /* own reference */
+    gint cancel;      /* atomic */
+} s_running;
+
+static GMutex s_lock;
+static GPtrArray *s_list; /* s_running * */
+
+static s_running *s_register(virDomainPtr dom, const char *job_id)
+{
+    s_running *r = g_new0(s_running, 1);
+    r->domain = g_strdup(virDomainGetName(dom));
+    r->job_id = g_strdup(job_id);
+    virDomainRef(dom);
+    r->dom = dom;
+    g_mutex_lock(&s_lock);
+    if (s_list == NULL)
+        s_list = g_ptr_array_new();
+    g_ptr_array_add(s_list, r);
+    g_mutex_unlock(&s_lock);
+    return r;
+}
+
+static void s_unregister(s_running *r)
+{
+    g_mutex_lock(&s_lock);
+    g_ptr_array_remove(s_list, r);
+    if (s_list->len == 0)
+        g_clear_pointer(&s_list, g_ptr_array_unref);
+    g_mutex_unlock(&s_lock);
+    virDomainFree(r->dom);
+    g_free(r->domain);
+    g_free(r->job_id);
+    g_free(r);
+}
+
+int drv_migrate_cancel(const char *domain, const char *job_id, drv_error **err)
+{
+    int found = 0;
+    g_mutex_lock(&s_lock);
+    for (guint i = 0; s_list != NULL && i < s_list->len; i++) {
+        s_running *r = g_ptr_array_index(s_list, i);
+        bool match = (job_id != NULL && *job_id != '\0' && g_strcmp0(r->job_id, job_id) == 0) ||
+                     (domain != NULL && *domain != '\0' && g_strcmp0(r->domain, domain) == 0);
+        if (!match)
+            continue;
+        g_atomic_int_set(&r->cancel, 1);
+        if (virDomainAbortJob(r->dom) < 0)
+            drv_debug("migrate cancel: abort of '%s' failed (the monitor retries)", r->domain);
+        found++;
+    }
+    g_mutex_unlock(&s_lock);
+    if (found == 0)
+        return drv_error_set(err, DRV_ERR_NOT_FOUND, 0, "no migration of domain '%s'%s%s%s running",
+                             domain ? domain : "", job_id && *job_id ? " (job '" : "",
+                             job_id && *job_id ? job_id : "", job_id && *job_id ? "')" : "");
+    return 0;
+}
+
+void drv_migrate_cancel_all(void)
+{
+    g_mutex_lock(&s_lock);
+    for (guint i = 0; s_list != NULL && i < s_list->len; i++) {
+        s_running *r = g_ptr_array_index(s_list, i);
+        g_atomic_int_set(&r->cancel, 1);
+        virDomainAbortJob(r->dom);
+    }
+    g_mutex_unlock(&s_lock);
+}
+
+/* ------------------------------------------------------------------ the migration */
+
+unsigned long drv_migrate_flags(const Drover__MigrateParams *p)
+{
+    unsigned long flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
+                          VIR_MIGRATE_UNDEFINE_SOURCE;
+    if (p != NULL && p->unsafe)
+        flags |= VIR_MIGRATE_UNSAFE;
+    if (p != NULL && p->auto_converge)
+        flags |= VIR_MIGRATE_AUTO_CONVERGE;
+    if (p != NULL && p->postcopy)
+        flags |= VIR_MIGRATE_POSTCOPY;
+    return flags;
+}
+
+typedef struct {
+    virDomainPtr dom;
+    const char *dest_uri;
+    virTypedParameterPtr params;
+    int nparams;
+    unsigned long flags;
+    /* results */
+    int rc;
+    virErrorPtr error; /* copy of the helper thread's libvirt error */
+    GMutex lock;
+    GCond done_cond;
+    bool done;
+} s_call;
+
+static gpointer s_call_thread(gpointer data)
+{
+    s_call *c = data;
+    int rc = virDomainMigrateToURI3(c->dom, c->dest_uri, c->params, (unsigned int)c->nparams,
+                                    (unsigned int)c->flags);
+    g_mutex_lock(&c->lock);
+    c->rc = rc;
+    if (rc < 0)
+        c->error = virSaveLastError();
+    c->done = true;
+    g_cond_signal(&c->done_cond);
+    g_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+typedef struct {
+    uint64_t time_elapsed_ms, downtime_ms, data_total, data_processed, data_remaining, memory_bps,
+        dirty_rate, iteration;
+    int type;
+    bool have;
+} s_stats;
+
+static void s_read_stats(virTypedParameterPtr params, int n, s_stats *s)
+{
+    unsigned long long v = 0;
+#define S_GET(field, key)                                                                          \
+    if (virTypedParamsGetULLong(params, n, key, &v) == 1)                                          \
+        s->field = v;
+    S_GET(time_elapsed_ms, VIR_DOMAIN_JOB_TIME_ELAPSED);
+    S_GET(downtime_ms, VIR_DOMAIN_JOB_DOWNTIME);
+    S_GET(data_total, VIR_DOMAIN_JOB_DATA_TOTAL);
+    S_GET(data_processed, VIR_DOMAIN_JOB_DATA_PROCESSED);
+    S_GET(data_remaining, VIR_DOMAIN_JOB_DATA_REMAINING);
+    S_GET(memory_bps, VIR_DOMAIN_JOB_MEMORY_BPS);
+    S_GET(dirty_rate, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
+    S_GET(iteration, VIR_DOMAIN_JOB_MEMORY_ITERATION);
+#undef S_GET
+    s->have = true;
+}
+
+/* Final figures from the destination: the completed job's stats of the migrated domain. */
+static bool s_dest_stats(const char *dest_uri, const char *uuid, s_stats *s)
+{
+    virConnectPtr dc = virConnectOpen(dest_uri);
+    if (dc == NULL)
+        return false;
+    bool ok = false;
+    virDomainPtr d = virDomainLookupByUUIDString(dc, uuid);
+    if (d != NULL) {
+        int type = 0, n = 0;
+        virTypedParameterPtr params = NULL;
+        if (virDomainGetJobStats(d, &type, &params, &n, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+            type != VIR_DOMAIN_JOB_NONE) {
+            s_read_stats(params, n, s);
+            ok = true;
+        }
+        virTypedParamsFree(params, n);
+        virDomainFree(d);
+    }
+    virConnectClose(dc);
+    return ok;
+}
+
+static void s_send_progress(const drv_cmd_env *env, const Drover__Command *cmd, const char *name,
+                            const s_stats *s, bool postcopy)
+{
+    if (env->progress == NULL)
+        return;
+    Drover__Progress p;
+    drover__progress__init(&p);
+    p.command_id = cmd->id;
+    p.job_id = cmd->job_id;
+    p.domain = (char *)name;
+    p.data_total = s->data_total;
+    p.data_processed = s->data_processed;
+    p.data_remaining = s->data_remaining;
+    p.dirty_rate = s->dirty_rate;
+    p.iteration = s->iteration;
+    p.memory_bps = s->memory_bps;
+    p.time_elapsed_ms = s->time_elapsed_ms;
+    p.postcopy = postcopy;
+    env->progress(env->progress_data, &p);
+}
+
+int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Command *cmd,
+                    Drover__Reply *reply, GPtrArray *arena, drv_error **err)
+{
+    const Drover__MigrateParams *mp = cmd->migrate;
+    const char *name = virDomainGetName(dom);
+    if (mp == NULL || mp->dest_uri == NULL || *mp->dest_uri == '\0')
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "domain '%s': migrate needs a destination URI", name);
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    virDomainGetUUIDString(dom, uuid);
+
+    virTypedParameterPtr params = NULL;
+    int nparams = 0, maxparams = 0;
+    if ((mp->migrate_uri && *mp->migrate_uri &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_URI,
+                                 mp->migrate_uri) < 0) ||
+        (mp->dest_xml && *mp->dest_xml &&
+         virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_DEST_XML,
+                                 mp->dest_xml) < 0) ||
+        (mp->bandwidth_mibs > 0 &&
+         virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH,
+                                 mp->bandwidth_mibs) < 0)) {
+        virTypedParamsFree(params, nparams);
+        return drv_virt_error(err, name, NULL);
+    }
+    /* allowed before the job on current libvirt; set again once the job runs */
+    if (mp->max_downtime_ms > 0 && virDomainMigrateSetMaxDowntime(dom, mp->max_downtime_ms, 0) < 0)
+        drv_debug("domain '%s': max downtime before the job: %s", name, virGetLastErrorMessage());
+
+    s_running *reg = s_register(dom, cmd->job_id);
+    s_call call = {.dom = dom,
+                   .dest_uri = mp->dest_uri,
+                   .params = params,
+                   .nparams = nparams,
+                   .flags = drv_migrate_flags(mp)};
+    g_mutex_init(&call.lock);
+    g_cond_init(&call.done_cond);
+    gint64 start_us = g_get_monotonic_time();
+    GThread *t = g_thread_new("migrate-call", s_call_thread, &call);
+
+    s_stats last = {0};
+    bool postcopy = false, downtime_set = false, timed_out = false;
+    uint64_t prev_remaining = 0;
+    unsigned stalled = 0;
+    for (;;) {
+        g_mutex_lock(&call.lock);
+        gint64 until = g_get_monotonic_time() + S_TICK_MS * 1000;
+        while (!call.done && g_cond_wait_until(&call.done_cond, &call.lock, until))
+            ;
+        bool done = call.done;
+        g_mutex_unlock(&call.lock);
+        if (done)
+            break;
+
+        int type = 0, n = 0;
+        virTypedParameterPtr st = NULL;
+        if (virDomainGetJobStats(dom, &type, &st, &n, 0) == 0 && type != VIR_DOMAIN_JOB_NONE) {
+            s_stats s = {0};
+            s_read_stats(st, n, &s);
+            last = s;
+            if (!downtime_set && mp->max_downtime_ms > 0) {
+                downtime_set = virDomainMigrateSetMaxDowntime(dom, mp->max_downtime_ms, 0) == 0;
+            }
+            /* post-copy when pre-copy is not converging */
+            if (mp->postcopy && !postcopy && s.iteration > S_POSTCOPY_AFTER) {
+                stalled = s.data_remaining >= prev_remaining ? stalled + 1 : 0;
+                if (stalled >= 1) {
+                    if (virDomainMigrateStartPostCopy(dom, 0) == 0) {
+                        postcopy = true;
+                        drv_info("domain '%s': migration switched to post-copy (iteration %llu)",
+                                 name, (unsigned long long)s.iteration);
+                    } else {
+                        drv_warn("domain '%s': switch to post-copy failed: %s", name,
+                                 virGetLastErrorMessage());
+                    }
+                }
+            }
+            prev_remaining = s.data_remaining;
+            s_send_progress(env, cmd, name, &s, postcopy);
+        }
+        virTypedParamsFree(st, n);
+
+        gint64 elapsed_s = (g_get_monotonic_time() - start_us) / G_USEC_PER_SEC;
+        if (mp->timeout_s > 0 && elapsed_s >= mp->timeout_s && !timed_out && !postcopy) {
+            /* post-copy cannot be aborted without losing the guest: let it finish */
+            timed_out = true;
+            drv_warn("domain '%s': migration timed out after %u s: aborting", name, mp->timeout_s);
+            virDomainAbortJob(dom);
+        }
+        if (g_atomic_int_get(&reg->cancel) && !postcopy)
+            virDomainAbortJob(dom); /* repeated each tick until the job ends */
+    }
+    g_thread_join(t);
+    bool cancelled = g_atomic_int_get(&reg->cancel) != 0;
+    s_unregister(reg);
+    virTypedParamsFree(params, nparams);
+    uint64_t wall_ms = (uint64_t)((g_get_monotonic_time() - start_us) / 1000);
+
+    Drover__MigrateResult *res = drv_pb_alloc(arena, sizeof(*res));
+    drover__migrate_result__init(res);
+    reply->migrate = res;
+    res->postcopy_used = postcopy;
+    res->cancelled = call.rc < 0 && (cancelled || timed_out);
+    int rc = 0;
+    if (call.rc < 0) {
+        int code = call.error ? call.error->code : VIR_ERR_INTERNAL_ERROR;
+        const char *msg = call.error && call.error->message ? call.error->message : "failed";
+        if (timed_out) {
+            reply->timed_out = true;
+            drv_error_set(err, DRV_ERR_TIMEOUT, code,
+                          "domain '%s': migration to '%s' aborted after the %u s timeout: %s", name,
+                          mp->dest_uri, mp->timeout_s, msg);
+        } else {
+            drv_error_set(err, DRV_ERR_LIBVIRT, code, "domain '%s': migration to '%s'%s: %s", name,
+                          mp->dest_uri, cancelled ? " cancelled" : " failed", msg);
+        }
+        rc = -1;
+    } else {
+        s_stats fin = last;
+        if (!s_dest_stats(mp->dest_uri, uuid, &fin))
+            drv_debug("domain '%s': no completed job stats from '%s'", name, mp->dest_uri);
+        last = fin;
+    }
+    res->time_elapsed_ms = last.time_elapsed_ms ? last.time_elapsed_ms : wall_ms;
+    res->downtime_ms = last.downtime_ms;
+    res->data_total = last.data_total;
+    res->data_processed = last.data_processed;
+    res->memory_bps = last.memory_bps;
+    if (call.error)
+        virFreeError(call.error);
+    g_mutex_clear(&call.lock);
+    g_cond_clear(&call.done_cond);
+    return rc;
+}

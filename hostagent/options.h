@@ -1,0 +1,38 @@
+/* options.h — drover-agent's settings: the config file (--config) with command-line flags on top.
+ * Pure apart from reading the file: no sockets, no libvirt. */
+#ifndef DROVER_AGENT_OPTIONS_H
+#define DROVER_AGENT_OPTIONS_H
+
+#include "error.h"
+#include "log.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    char *config_path;              /* NULL when none was given */
+    char *host_id;                  /* [agent] host_id, default: hostname */
+    char **controllers;             /* [agent] controller: endpoint list, NULL-terminated, ≥ 1 */
+    char *libvirt_uri;              /* [agent] libvirt_uri, default qemu:///system */
+    uint32_t heartbeat_interval_ms; /* [agent] heartbeat_interval_ms, default 1000 */
+    uint32_t liveness;              /* [agent] liveness, default 3 */
+    uint64_t reserved_memory_kib;   /* [agent] reserved_memory, size text */
+    char *migration_uri;     /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
+    drv_log_level log_level; /* [agent] log_level, default info */
+    char *pid_file;          /* --pid-file only */
+    char **label_keys;       /* [labels], NULL-terminated, parallel to label_values */
+    char **label_values;
+    /* [test] — for libvirt's test driver only */
+    char *test_cpu_model;
+    char **test_cpu_features; /* NULL when not set */
+    char *test_host_uuid;
+    char *test_arch;
+} drv_agent_options;
+
+/* Parses argv (flags: --config, --host-id, --controller, --libvirt-uri, --heartbeat-ms,
+ * --log-level, --pid-file) and the config file. On a usage or config error returns -1 with an
+ * error naming the flag, or the file, group and key. --help prints the usage and exits 0. */
+int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_error **err);
+void drv_agent_options_destroy(drv_agent_options **self_p);
+
+#endif

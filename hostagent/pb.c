@@ -1,0 +1,125 @@
+/* pb.c — see pb.h. */
+#include "pb.h"
+
+#include <string.h>
+
+GPtrArray *drv_pb_arena_new(void)
+{
+    return g_ptr_array_new_with_free_func(g_free);
+}
+
+void *drv_pb_alloc(GPtrArray *arena, size_t size)
+{
+    void *p = g_malloc0(size ? size : 1);
+    g_ptr_array_add(arena, p);
+    return p;
+}
+
+char *drv_pb_strdup(GPtrArray *arena, const char *s)
+{
+    char *p = g_strdup(s ? s : "");
+    g_ptr_array_add(arena, p);
+    return p;
+}
+
+char *drv_pb_printf(GPtrArray *arena, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_ptr_array_add(arena, p);
+    return p;
+}
+
+static char *s_str(const char *s)
+{
+    return (char *)(s ? s : "");
+}
+
+Drover__HostFacts *drv_pb_facts(GPtrArray *arena, const drv_host_facts *f)
+{
+    Drover__HostFacts *h = drv_pb_alloc(arena, sizeof(*h));
+    drover__host_facts__init(h);
+    h->host_id = s_str(f->host_id);
+    h->hostname = s_str(f->hostname);
+    h->arch = s_str(f->arch);
+    h->cpus = f->cpus;
+    h->memory_kib = f->memory_kib;
+    h->free_memory_kib = f->free_memory_kib;
+    h->reserved_memory_kib = f->reserved_memory_kib;
+    h->cpu_vendor = s_str(f->cpu_vendor);
+    h->cpu_model = s_str(f->cpu_model);
+    h->n_cpu_features = f->cpu_features->len;
+    h->cpu_features = drv_pb_alloc(arena, sizeof(char *) * f->cpu_features->len);
+    for (guint i = 0; i < f->cpu_features->len; i++)
+        h->cpu_features[i] = g_ptr_array_index(f->cpu_features, i);
+    h->host_uuid = s_str(f->host_uuid);
+    h->libvirt_version = f->libvirt_version;
+    h->hypervisor_version = f->hypervisor_version;
+    h->hypervisor_type = s_str(f->hypervisor_type);
+    h->migration_uri = s_str(f->migration_uri);
+    h->libvirt_uri = s_str(f->libvirt_uri);
+    h->n_pools = f->pools->len;
+    h->pools = drv_pb_alloc(arena, sizeof(Drover__StoragePool *) * f->pools->len);
+    for (guint i = 0; i < f->pools->len; i++) {
+        const drv_pool_fact *p = g_ptr_array_index(f->pools, i);
+        Drover__StoragePool *sp = drv_pb_alloc(arena, sizeof(*sp));
+        drover__storage_pool__init(sp);
+        sp->name = s_str(p->name);
+        sp->type = s_str(p->type);
+        sp->path = s_str(p->path);
+        sp->active = p->active;
+        h->pools[i] = sp;
+    }
+    h->n_networks = f->networks->len;
+    h->networks = drv_pb_alloc(arena, sizeof(char *) * f->networks->len);
+    for (guint i = 0; i < f->networks->len; i++)
+        h->networks[i] = g_ptr_array_index(f->networks, i);
+    for (guint i = 0; i < f->label_keys->len; i++)
+        drv_pb_add_kv(arena, &h->labels, &h->n_labels, g_ptr_array_index(f->label_keys, i),
+                      g_ptr_array_index(f->label_values, i));
+    return h;
+}
+
+Drover__DomainInfo *drv_pb_dom_info(GPtrArray *arena, const drv_dom_info *d)
+{
+    Drover__DomainInfo *p = drv_pb_alloc(arena, sizeof(*p));
+    drover__domain_info__init(p);
+    p->name = s_str(d->name);
+    p->uuid = s_str(d->uuid);
+    p->state = (Drover__DomainState)d->state;
+    p->reason = d->reason;
+    p->persistent = d->persistent;
+    p->autostart = d->autostart;
+    p->xml_hash = s_str(d->xml_hash);
+    p->vcpus = d->vcpus;
+    p->memory_kib = d->memory_kib;
+    p->cpu_time_ns = d->cpu_time_ns;
+    p->has_managed_save = d->has_managed_save;
+    return p;
+}
+
+Drover__DomainInfo **drv_pb_dom_infos(GPtrArray *arena, GPtrArray *infos, size_t *ret_n)
+{
+    size_t n = infos ? infos->len : 0;
+    Drover__DomainInfo **out = drv_pb_alloc(arena, sizeof(*out) * n);
+    for (size_t i = 0; i < n; i++)
+        out[i] = drv_pb_dom_info(arena, g_ptr_array_index(infos, i));
+    *ret_n = n;
+    return out;
+}
+
+void drv_pb_add_kv(GPtrArray *arena, Drover__KeyValue ***kvs, size_t *n, const char *key,
+                   const char *value)
+{
+    /* grow by copying into a new arena block: arrays here are small */
+    Drover__KeyValue **grown = drv_pb_alloc(arena, sizeof(*grown) * (*n + 1));
+    if (*n > 0)
+        memcpy(grown, *kvs, sizeof(*grown) * *n);
+    Drover__KeyValue *kv = drv_pb_alloc(arena, sizeof(*kv));
+    drv_kv_set(kv, drv_pb_strdup(arena, key), drv_pb_strdup(arena, value));
+    grown[*n] = kv;
+    *kvs = grown;
+    (*n)++;
+}
