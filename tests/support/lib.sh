@@ -43,10 +43,13 @@ t_skip() {
 }
 
 # t_spawn NAME CMD... — starts a process in the background, log in $T_DIR/NAME.log; prints its PID.
+# Usually called as PID=$(t_spawn ...), i.e. in a subshell: the PID is therefore recorded in a file
+# ($T_DIR/.pids), which the exit trap reads, so every spawned process is stopped by PID at exit.
 t_spawn() {
   local name=$1; shift
-  "$@" >"$T_DIR/$name.log" 2>&1 &
+  "$@" >>"$T_DIR/$name.log" 2>&1 &
   local pid=$!
+  echo "$pid" >>"$T_DIR/.pids"
   T_PIDS+=("$pid")
   echo "$pid"
 }
@@ -117,7 +120,9 @@ t__exit() {
   set +e
   local i
   for (( i=${#T_CLEANUPS[@]}-1; i>=0; i-- )); do eval "${T_CLEANUPS[$i]}"; done
-  for pid in "${T_PIDS[@]}"; do t_stop "$pid"; done
+  local pids=("${T_PIDS[@]}")
+  [ -f "$T_DIR/.pids" ] && mapfile -t -O "${#pids[@]}" pids <"$T_DIR/.pids"
+  for (( i=${#pids[@]}-1; i>=0; i-- )); do t_stop "${pids[$i]}"; done
   [ -n "${ETCD_DATA:-}" ] && rm -rf "$ETCD_DATA"
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     printf '[%s] failed (exit %d); logs kept in %s\n' "$T_NAME" "$rc" "$T_DIR" >&2
