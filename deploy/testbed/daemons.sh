@@ -1,0 +1,148 @@
+# shellcheck shell=bash
+# deploy/testbed/daemons.sh — the long-running processes of a local cluster (etcd, drover-controller,
+# one drover-agent per host), started detached (setsid) and recorded by PID in $CL_ROOT/pids, one
+# "NAME PID PATTERN" line each, so cluster-down.sh stops exactly those processes (the pattern is checked
+# against /proc/PID/cmdline first, so a recycled PID is never signalled). Source lib.sh first.
+#
+# Settings: CL_ROOT (state: configs, logs, pids), CL_LOG_DIR (default $CL_ROOT/logs).
+
+# cl_pid NAME — prints the recorded PID of NAME when that process still runs, else fails.
+cl_pid() {
+  local name=$1 line pid pattern
+  line=$(awk -v n="$name" '$1 == n { l = $0 } END { if (l != "") print l }' "$CL_ROOT/pids" 2>/dev/null)
+  [ -n "$line" ] || return 1
+  pid=$(awk '{print $2}' <<<"$line")
+  pattern=$(cut -d' ' -f3- <<<"$line")
+  tb_pid_is "$pid" "$pattern" || return 1
+  echo "$pid"
+}
+
+# cl_spawn NAME PATTERN CMD... — starts CMD detached unless NAME already runs; its output goes to
+# $CL_LOG_DIR/NAME.log; records "NAME PID PATTERN". CMD must exec into the process PATTERN names
+# (ip netns exec and setsid do), so the recorded PID is the daemon's.
+cl_spawn() {
+  local name=$1 pattern=$2
+  shift 2
+  cl_pid "$name" >/dev/null && return 0
+  mkdir -p "${CL_LOG_DIR:=$CL_ROOT/logs}"
+  setsid "$@" </dev/null >>"$CL_LOG_DIR/$name.log" 2>&1 &
+  local pid=$!
+  # Drop an older record of the same name, then record this one.
+  if [ -f "$CL_ROOT/pids" ]; then
+    awk -v n="$name" '$1 != n' "$CL_ROOT/pids" >"$CL_ROOT/pids.tmp" && mv "$CL_ROOT/pids.tmp" "$CL_ROOT/pids"
+  fi
+  echo "$name $pid $pattern" >>"$CL_ROOT/pids"
+}
+
+# cl_stop_all — stops every recorded process, the last started first (consecutive processes of the same
+# kind, e.g. the agents, together), and forgets them.
+cl_stop_all() {
+  [ -f "$CL_ROOT/pids" ] || return 0
+  local name pid pattern batch_pattern="" batch=()
+  while read -r name pid pattern; do
+    [ -n "$pid" ] || continue
+    if [ "$pattern" != "$batch_pattern" ] && [ ${#batch[@]} -gt 0 ]; then
+      tb_stop_pids "$batch_pattern" 10 "${batch[@]}"
+      batch=()
+    fi
+    batch_pattern=$pattern
+    batch+=("$pid")
+  done < <(tac "$CL_ROOT/pids")
+  [ ${#batch[@]} -gt 0 ] && tb_stop_pids "$batch_pattern" 10 "${batch[@]}"
+  rm -f "$CL_ROOT/pids"
+}
+
+# cl_wait_listen ADDR PORT TIMEOUT_S — waits until something listens on ADDR:PORT (TCP).
+cl_wait_listen() {
+  tb_wait "$3" sh -c "ss -Htln 'sport = :$2' | grep -F '$1:$2' >/dev/null"
+}
+
+# cl_port_busy ADDR PORT — true when something already listens on ADDR:PORT (or on every address).
+cl_port_busy() {
+  ss -Htln "sport = :$2" | awk '{print $4}' | grep -Ex "($1|0\.0\.0\.0|\*|\[::\]):$2" >/dev/null
+}
+
+# cl_etcd_start ADDR CLIENT_PORT PEER_PORT DATA_DIR — one etcd member named "drover" listening on
+# ADDR; waits for /health (30 s).
+cl_etcd_start() {
+  local addr=$1 port=$2 peer=$3 data=$4
+  if ! cl_pid etcd >/dev/null; then
+    cl_port_busy "$addr" "$port" && tb_die "port $addr:$port is taken (another etcd?); pick --etcd-port"
+    mkdir -p "$data"
+    cl_spawn etcd 'etcd' etcd --name drover --data-dir "$data" \
+      --listen-client-urls "http://$addr:$port" --advertise-client-urls "http://$addr:$port" \
+      --listen-peer-urls "http://$addr:$peer" --initial-advertise-peer-urls "http://$addr:$peer" \
+      --initial-cluster "drover=http://$addr:$peer" --initial-cluster-state new \
+      --logger=zap --log-outputs=stderr
+  fi
+  tb_wait 30 sh -c "curl -sf --max-time 1 'http://$addr:$port/health' | grep '\"health\":\"true\"' >/dev/null" ||
+    tb_die "etcd on $addr:$port is not healthy after 30 s (log: $CL_LOG_DIR/etcd.log)"
+}
+
+# cl_controller_conf FILE ADDR ETCD_URL AGENT_PORT CLIENT_PORT EVENT_PORT — a controller configuration
+# binding ADDR on the three ports.
+cl_controller_conf() {
+  local file=$1 addr=$2 etcd=$3
+  cat >"$file" <<EOF
+# drover-controller of a local cluster: written by deploy/cluster-up.sh
+[controller]
+etcd_endpoints = $etcd
+prefix = /drover/v1/
+agent_bind = tcp://$addr:$4
+client_bind = tcp://$addr:$5
+event_bind = tcp://$addr:$6
+heartbeat_interval_ms = 1000
+liveness = 3
+log_level = info
+EOF
+}
+
+# cl_agent_conf FILE HOST_ID CONTROLLER LIBVIRT_URI MIGRATION_URI [TEST_UUID] — an agent's config.
+# With TEST_UUID the host is a libvirt test-driver host and gets a [test] section describing it.
+cl_agent_conf() {
+  local file=$1 id=$2 controller=$3 uri=$4 mig=$5 uuid=${6:-}
+  cat >"$file" <<EOF
+# drover-agent of host $id of a local cluster: written by deploy/cluster-up.sh
+[agent]
+host_id = $id
+controller = $controller
+libvirt_uri = $uri
+migration_uri = $mig
+heartbeat_interval_ms = 1000
+reserved_memory = 256MiB
+log_level = info
+
+[labels]
+cluster = ${TB_NAME:-drover}
+rack = r$(( (${id#h} - 1) % 2 + 1 ))
+EOF
+  if [ -n "$uuid" ]; then
+    cat >>"$file" <<EOF
+
+[test]
+cpu_model = Skylake-Client
+cpu_features = sse4.2,avx,avx2,aes
+host_uuid = $uuid
+arch = x86_64
+EOF
+  fi
+}
+
+# cl_test_node_xml FILE — a libvirt test-driver host: 8 CPUs, 8 GiB.
+cl_test_node_xml() {
+  cat >"$1" <<'EOF'
+<node>
+  <cpu>
+    <mhz>2400</mhz>
+    <model>x86_64</model>
+    <active>8</active>
+    <max>8</max>
+    <nodes>1</nodes>
+    <sockets>1</sockets>
+    <cores>8</cores>
+    <threads>1</threads>
+  </cpu>
+  <memory>8388608</memory>
+</node>
+EOF
+}

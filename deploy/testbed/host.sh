@@ -1,0 +1,174 @@
+# shellcheck shell=bash
+# deploy/testbed/host.sh — one emulated hypervisor host: its state directory, its libvirtd.conf and
+# qemu.conf, and its libvirtd running inside the host's network namespace and a private mount namespace
+# where /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt are the
+# host's own directories. Source lib.sh first.
+#
+# Host I's directory $TB_ROOT/hosts/hI holds etc/ run/ lib/ log/ cache/ (seen by its libvirtd and its
+# QEMUs at the usual paths), libvirtd.out (the daemon's stdout/stderr) and libvirtd.pid (the PID this
+# script started, also written by libvirtd itself to run/libvirtd.pid). QEMU's pid files are run/qemu/*.pid.
+
+TB_LIBVIRT_DIRS="etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt cache:/var/cache/libvirt"
+
+# tb_host_uuid I — a stable UUID for host I of this testbed (libvirt refuses to migrate to "itself").
+tb_host_uuid() {
+  local h
+  h=$(printf 'drover-testbed %s %s' "$TB_NAME" "$1" | md5sum | cut -c1-32)
+  echo "${h:0:8}-${h:8:4}-4${h:13:3}-a${h:17:3}-${h:20:12}"
+}
+
+# tb_host_prepare I — creates host I's directories and configuration (idempotent; configuration is
+# rewritten every time, state is kept).
+tb_host_prepare() {
+  local i=$1 dir ip
+  dir=$(tb_host_dir "$i")
+  ip=$(tb_host_ip "$i")
+  mkdir -p "$dir"/{run,lib,log,cache}
+  if [ ! -d "$dir/etc" ]; then
+    # Start from the distribution's configuration, without its networks, domains or pools.
+    cp -a /etc/libvirt "$dir/etc"
+    rm -rf "$dir/etc/qemu/networks/autostart" "$dir/etc/storage" "$dir/etc/secrets" "$dir/etc/nodedev"
+    find "$dir/etc/qemu" -maxdepth 1 -name '*.xml' -delete
+  fi
+  cat >"$dir/etc/libvirtd.conf" <<EOF
+# testbed host $i ($TB_NAME): written by deploy/testbed/host.sh
+listen_tls = 0
+listen_tcp = 1
+listen_addr = "$ip"
+auth_tcp = "none"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+unix_sock_rw_perms = "0770"
+host_uuid = "$(tb_host_uuid "$i")"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+keepalive_interval = 5
+keepalive_count = 5
+EOF
+  cat >"$dir/etc/qemu.conf" <<EOF
+# testbed host $i ($TB_NAME): written by deploy/testbed/host.sh
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+stdio_handler = "file"
+namespaces = []
+cgroup_controllers = []
+migration_host = "$ip"
+migration_address = "$ip"
+EOF
+}
+
+# tb_host_pid I — prints the PID of host I's running libvirtd (our record, cross-checked), or fails.
+tb_host_pid() {
+  local dir pid
+  dir=$(tb_host_dir "$1")
+  pid=$(cat "$dir/libvirtd.pid" 2>/dev/null) || return 1
+  tb_pid_is "$pid" 'libvirtd' || return 1
+  echo "$pid"
+}
+
+# tb_host_ready I — true when host I's libvirtd answers on its unix socket and on its TCP address.
+tb_host_ready() {
+  local i=$1
+  tb_virsh "$i" version >/dev/null 2>&1 || return 1
+  ip netns exec "$(tb_ns "$i")" virsh -q -c "$(tb_host_tcp_uri "$i")" uri >/dev/null 2>&1
+}
+
+# tb_host_caps_seed I — copies the machine's QEMU capability cache into host I's cache, so its
+# libvirtd does not spend ~8 s probing QEMU (libvirt re-probes by itself when an entry is stale).
+TB_CAPS_CACHE=${TB_CAPS_CACHE:-/var/cache/drover/libvirt-qemu-capabilities}
+tb_host_caps_seed() {
+  local dst
+  dst=$(tb_host_dir "$1")/cache/qemu/capabilities
+  compgen -G "$TB_CAPS_CACHE/*.xml" >/dev/null || return 0
+  mkdir -p "$dst"
+  cp -n "$TB_CAPS_CACHE"/*.xml "$dst/" 2>/dev/null || true
+}
+
+# tb_host_caps_save I — stores host I's QEMU capability cache as the machine's seed.
+tb_host_caps_save() {
+  local src
+  src=$(tb_host_dir "$1")/cache/qemu/capabilities
+  compgen -G "$src/*.xml" >/dev/null || return 0
+  mkdir -p "$TB_CAPS_CACHE"
+  cp "$src"/*.xml "$TB_CAPS_CACHE/" 2>/dev/null || true
+}
+
+# tb_host_launch I — starts host I's libvirtd unless it runs; does not wait (see tb_host_wait_ready).
+tb_host_launch() {
+  local i=$1 dir ns pid binds="" pair src dst
+  dir=$(tb_host_dir "$i")
+  ns=$(tb_ns "$i")
+  tb_host_pid "$i" >/dev/null && return 0
+  for pair in $TB_LIBVIRT_DIRS; do
+    src=$dir/${pair%%:*}
+    dst=${pair#*:}
+    mkdir -p "$dst"
+    binds+="mount --bind '$src' '$dst' && "
+  done
+  rm -f "$dir/run/libvirtd.pid" "$dir/run/libvirt-sock" "$dir/run/libvirt-sock-ro"
+  tb_host_caps_seed "$i"
+  # setsid: the daemon outlives the script that started it (cluster-up) and ignores its terminal.
+  # ip netns exec, unshare and sh all exec, so $! is libvirtd's PID.
+  setsid ip netns exec "$ns" unshare -m --propagation private \
+    sh -c "${binds}exec libvirtd --listen --pid-file /run/libvirt/libvirtd.pid" \
+    </dev/null >>"$dir/libvirtd.out" 2>&1 &
+  pid=$!
+  echo "$pid" >"$dir/libvirtd.pid"
+}
+
+# tb_host_wait_ready I [TIMEOUT_S] — waits until host I's libvirtd answers (default 60 s) or dies.
+tb_host_wait_ready() {
+  local i=$1 timeout=${2:-60} dir pid own
+  dir=$(tb_host_dir "$i")
+  pid=$(cat "$dir/libvirtd.pid" 2>/dev/null) || tb_die "host $i: libvirtd was not started"
+  if ! tb_wait "$timeout" tb_host_ready "$i"; then
+    tail -n 20 "$dir/libvirtd.out" "$dir/log/libvirtd.log" >&2 2>/dev/null || true
+    tb_die "libvirtd of host $i (pid $pid, namespace $(tb_ns "$i")) did not answer within $timeout s"
+  fi
+  own=$(cat "$dir/run/libvirtd.pid" 2>/dev/null || true)
+  [ "$own" = "$pid" ] || tb_log "warning: host $i: libvirtd wrote pid '$own', started $pid"
+}
+
+# tb_host_start I — tb_host_launch then tb_host_wait_ready.
+tb_host_start() {
+  tb_host_launch "$1"
+  tb_host_wait_ready "$1"
+}
+
+# tb_host_qemu_pids I — PIDs of the QEMU processes host I's libvirtd runs (from libvirt's pid files).
+tb_host_qemu_pids() {
+  local f pid
+  for f in "$(tb_host_dir "$1")"/run/qemu/*.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cat "$f" 2>/dev/null) || continue
+    tb_pid_is "$pid" 'qemu-system' && echo "$pid"
+  done
+  return 0
+}
+
+# tb_host_qemu_pid I DOMAIN — the PID of DOMAIN's QEMU on host I, or fails.
+tb_host_qemu_pid() {
+  local pid
+  pid=$(cat "$(tb_host_dir "$1")/run/qemu/$2.pid" 2>/dev/null) || return 1
+  tb_pid_is "$pid" 'qemu-system' || return 1
+  echo "$pid"
+}
+
+# tb_host_stop_libvirtd I — stops host I's libvirtd by PID (guests keep running, as with a real host).
+tb_host_stop_libvirtd() {
+  local pid
+  pid=$(cat "$(tb_host_dir "$1")/libvirtd.pid" 2>/dev/null) || return 0
+  tb_stop_pid "$pid" 'libvirtd' 15
+  rm -f "$(tb_host_dir "$1")/libvirtd.pid"
+}
+
+# tb_host_stop I — stops host I's QEMUs and then its libvirtd, all by PID.
+tb_host_stop() {
+  local i=$1 pid
+  for pid in $(tb_host_qemu_pids "$i"); do
+    tb_stop_pid "$pid" 'qemu-system' 10
+  done
+  tb_host_stop_libvirtd "$i"
+}
