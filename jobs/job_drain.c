@@ -1,0 +1,510 @@
+/* job_drain.c — the drain / restore executor (see job_drain.h). */
+#include <string.h>
+
+#include <glib.h>
+
+#include "job_drain.h"
+
+/* ------------------------------------------------------------------------------------------------
+ * Building jobs. */
+
+static int s_check_opts(const char *id, const drv_job_drain_opts *o, drv_error **err)
+{
+    if (o->max_parallel == 0 || o->per_source == 0 || o->per_dest == 0)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "job %s: max_parallel, per_source and per_dest must be at least 1",
+                             id);
+    if ((unsigned)o->on_unmovable >= DRV_JOB_UNMOVABLE_LAST)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: on_unmovable out of range", id);
+    return 0;
+}
+
+static drv_job *s_job_new(const char *id, drv_job_kind kind, const char *host,
+                          const drv_job_drain_opts *opts, const char *owner, uint64_t now_ms,
+                          size_t n_max)
+{
+    drv_job *job = g_new0(drv_job, 1);
+    job->id = g_strdup(id);
+    job->kind = kind;
+    job->state = DRV_JOB_PENDING;
+    job->created_ms = job->updated_ms = now_ms;
+    job->owner = owner && *owner ? g_strdup(owner) : NULL;
+    job->drain.host = g_strdup(host);
+    job->drain.opts = *opts;
+    job->drain.entries = g_new0(drv_job_entry, n_max ? n_max : 1);
+    return job;
+}
+
+/* The scheduler's alternates for a step, without the drained host and the planned destination. */
+static char **s_alternates(const drv_sched_drain_step *step, const char *host)
+{
+    GPtrArray *a = g_ptr_array_new();
+    const drv_sched_result *r = step->result;
+    for (size_t i = 0; r && r->alternates && r->alternates[i]; i++) {
+        const char *h = r->alternates[i];
+        if (strcmp(h, host) != 0 && (!step->dest || strcmp(h, step->dest) != 0))
+            g_ptr_array_add(a, g_strdup(h));
+    }
+    g_ptr_array_add(a, NULL);
+    return (char **)g_ptr_array_free(a, FALSE);
+}
+
+int drv_job_drain_new(const char *id, const drv_sched_drain_plan *plan,
+                      const drv_job_drain_opts *opts, const char *owner, uint64_t now_ms,
+                      drv_job **ret, drv_error **err)
+{
+    drv_job_drain_opts defaults;
+    drv_job_drain_opts_init(&defaults);
+    if (!opts)
+        opts = &defaults;
+    if (!id || !*id || !plan || !plan->host)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "drain job: missing id or plan");
+    if (s_check_opts(id, opts, err) < 0)
+        return -1;
+    if (plan->n_unmovable > 0 && opts->on_unmovable == DRV_JOB_UNMOVABLE_REFUSE) {
+        g_autoptr(GString) s = g_string_new(NULL);
+        for (size_t i = 0; i < plan->n_steps; i++) {
+            const drv_sched_drain_step *st = &plan->steps[i];
+            if (st->dest)
+                continue;
+            g_string_append_printf(s, "%s%s: %s", s->len ? "; " : "", st->domain,
+                                   st->reason ? st->reason : "no destination");
+        }
+        return drv_error_set(err, DRV_ERR_NO_ROOM, 0,
+                             "cannot drain %s: %zu domain%s cannot move (%s); nothing was moved "
+                             "(choose to leave or shut them down to proceed)",
+                             plan->host, plan->n_unmovable, plan->n_unmovable == 1 ? "" : "s",
+                             s->str);
+    }
+    drv_job *job =
+        s_job_new(id, DRV_JOB_KIND_DRAIN, plan->host, opts, owner, now_ms, plan->n_steps);
+    for (size_t i = 0; i < plan->n_steps; i++) {
+        const drv_sched_drain_step *st = &plan->steps[i];
+        drv_job_entry *e = &job->drain.entries[job->drain.n_entries++];
+        e->domain = g_strdup(st->domain);
+        e->origin = g_strdup(plan->host);
+        e->planned = g_strdup(st->dest);
+        e->alternates = s_alternates(st, plan->host);
+        if (st->dest) {
+            e->state = DRV_JOB_ENTRY_PLANNED;
+            continue;
+        }
+        e->state = DRV_JOB_ENTRY_SKIPPED;
+        e->error = g_strdup_printf(
+            "%s on %s: %s",
+            opts->on_unmovable == DRV_JOB_UNMOVABLE_SHUTDOWN ? "shut down" : "left running",
+            plan->host, st->reason ? st->reason : "no destination");
+    }
+    if (drv_job_validate(job, err) < 0) {
+        drv_job_destroy(&job);
+        return -1;
+    }
+    *ret = job;
+    return 0;
+}
+
+int drv_job_restore_new(const char *id, const drv_job *drain, drv_job_locate_fn where, void *ctx,
+                        const char *owner, uint64_t now_ms, drv_job **ret, drv_error **err)
+{
+    if (!id || !*id || !drain || drain->kind != DRV_JOB_KIND_DRAIN)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "restore job: missing id, or job %s is not a drain",
+                             drain && drain->id ? drain->id : "?");
+    if (!drv_job_state_is_terminal(drain->state))
+        return drv_error_set(err, DRV_ERR_CONFLICT, 0,
+                             "cannot restore drain %s of %s: it is still %s", drain->id,
+                             drain->drain.host, drv_job_state_to_string(drain->state));
+    const drv_job_drain *d = &drain->drain;
+    drv_job *job =
+        s_job_new(id, DRV_JOB_KIND_RESTORE, d->host, &d->opts, owner, now_ms, d->n_entries);
+    job->drain.restore_of = g_strdup(drain->id);
+    for (size_t i = 0; i < d->n_entries; i++) {
+        const drv_job_entry *src = &d->entries[i];
+        if (src->state != DRV_JOB_ENTRY_DONE)
+            continue;
+        const char *now_on = where ? where(ctx, src->domain) : src->destination;
+        if (!now_on || strcmp(now_on, d->host) == 0)
+            continue; /* gone, or already back */
+        drv_job_entry *e = &job->drain.entries[job->drain.n_entries++];
+        e->domain = g_strdup(src->domain);
+        e->origin = g_strdup(now_on);
+        e->planned = g_strdup(d->host);
+        e->alternates = g_new0(char *, 1);
+        e->state = DRV_JOB_ENTRY_PLANNED;
+    }
+    if (drv_job_validate(job, err) < 0) {
+        drv_job_destroy(&job);
+        return -1;
+    }
+    *ret = job;
+    return 0;
+}
+
+char *drv_job_drain_child_id(const drv_job *job, const drv_job_entry *e, unsigned attempt)
+{
+    return g_strdup_printf("%s:%s:%u", job->id, e->domain, attempt);
+}
+
+bool drv_job_drain_host_empty(const drv_job *job)
+{
+    for (size_t i = 0; i < job->drain.n_entries; i++) {
+        const drv_job_entry *e = &job->drain.entries[i];
+        bool gone = e->state == DRV_JOB_ENTRY_DONE ||
+                    (e->state == DRV_JOB_ENTRY_SKIPPED && job->kind == DRV_JOB_KIND_DRAIN &&
+                     job->drain.opts.on_unmovable == DRV_JOB_UNMOVABLE_SHUTDOWN);
+        if (!gone)
+            return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * One step. The actions of a step are gathered in three lists and emitted as
+ *   before (idempotent: host state, shutdown, locate) · PERSIST · after (launch, cancel) · PUBLISH
+ * so every command that must not run twice is preceded by the write that records it. */
+
+typedef struct {
+    drv_job *job;
+    const drv_job_drain_facts *facts;
+    uint64_t now_ms;
+    drv_job_actions *before, *after;
+    bool changed;  /* the job changed: PERSIST and PUBLISH */
+    bool progress; /* only progress changed: PUBLISH, PERSIST at most every few seconds */
+    bool acted;    /* actions were emitted */
+} s_step;
+
+static void s_entry_action(s_step *st, drv_job_actions *list, drv_job_action_kind kind,
+                           const drv_job_entry *e)
+{
+    g_autofree char *child = drv_job_drain_child_id(st->job, e, e->attempts);
+    drv_job_action a = {.kind = kind,
+                        .job_id = child,
+                        .domain = e->domain,
+                        .source = e->origin,
+                        .destination = e->destination,
+                        .attempt = e->attempts};
+    drv_job_actions_add(list, &a);
+    st->acted = true;
+}
+
+static void s_host_state(s_step *st, drv_job_actions *list, drv_sched_host_state state)
+{
+    drv_job_action a = {.kind = DRV_JOB_ACT_SET_HOST_STATE,
+                        .job_id = st->job->id,
+                        .host = st->job->drain.host,
+                        .host_state = state};
+    drv_job_actions_add(list, &a);
+    st->acted = true;
+}
+
+static void s_set_error(drv_job_entry *e, char *error_owned)
+{
+    g_free(e->error);
+    e->error = error_owned;
+}
+
+/* The current attempt failed (domain still on origin): retry later on the next-best destination if
+ * attempts remain and the job is not cancelled, else give up. */
+static void s_attempt_failed(s_step *st, drv_job_entry *e, const char *why)
+{
+    s_set_error(e, g_strdup_printf("attempt %u to %s: %s", e->attempts, e->destination, why));
+    bool retry = e->attempts < DRV_JOB_DRAIN_MAX_ATTEMPTS && !st->job->cancel_requested;
+    e->state = retry || st->job->cancel_requested ? DRV_JOB_ENTRY_PLANNED : DRV_JOB_ENTRY_FAILED;
+    st->changed = true;
+}
+
+static int s_on_entry_event(s_step *st, const drv_job_event *ev)
+{
+    drv_job_entry *e = drv_job_find_entry(st->job, ev->domain);
+    if (!e || e->state != DRV_JOB_ENTRY_MIGRATING || (ev->attempt && ev->attempt != e->attempts))
+        return 0;
+    const char *msg = ev->message && *ev->message ? ev->message : NULL;
+    switch (ev->kind) {
+    case DRV_JOB_EV_PROGRESS:
+        e->progress = ev->progress;
+        st->progress = true;
+        return 1;
+    case DRV_JOB_EV_RESULT_OK:
+        e->state = DRV_JOB_ENTRY_DONE;
+        s_set_error(e, NULL);
+        st->changed = true;
+        return 1;
+    case DRV_JOB_EV_RESULT_FAILED:
+        s_attempt_failed(st, e, msg ? msg : "migration failed");
+        return 1;
+    case DRV_JOB_EV_RESULT_CANCELLED:
+        if (st->job->cancel_requested) {
+            s_attempt_failed(st, e, "cancelled");
+        } else { /* someone cancelled this one migration: respect it, no retry */
+            s_set_error(
+                e, g_strdup_printf("attempt %u to %s: cancelled", e->attempts, e->destination));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+        }
+        return 1;
+    case DRV_JOB_EV_DOMAIN_FOUND:
+        switch (ev->where) {
+        case DRV_JOB_WHERE_DESTINATION:
+            e->state = DRV_JOB_ENTRY_DONE;
+            s_set_error(e, NULL);
+            st->changed = true;
+            return 1;
+        case DRV_JOB_WHERE_SOURCE:
+            s_attempt_failed(st, e, "interrupted by a controller restart (still on the origin)");
+            return 1;
+        case DRV_JOB_WHERE_NOWHERE:
+            s_set_error(e, g_strdup_printf("%s was found neither on %s nor on %s", e->domain,
+                                           e->origin, e->destination));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+            return 1;
+        default: /* still migrating: its result will come */
+            return 0;
+        }
+    default:
+        return 0;
+    }
+}
+
+static int s_on_event(s_step *st, const drv_job_event *ev)
+{
+    drv_job *job = st->job;
+    bool drain = job->kind == DRV_JOB_KIND_DRAIN;
+    switch (ev->kind) {
+    case DRV_JOB_EV_START:
+        if (job->state != DRV_JOB_PENDING)
+            return 0;
+        job->state = DRV_JOB_RUNNING;
+        st->changed = true;
+        s_host_state(st, st->before,
+                     drain ? DRV_SCHED_HOST_PREPARING_MAINTENANCE : DRV_SCHED_HOST_ACTIVE);
+        for (size_t i = 0; drain && i < job->drain.n_entries; i++) {
+            const drv_job_entry *e = &job->drain.entries[i];
+            if (e->state == DRV_JOB_ENTRY_SKIPPED &&
+                job->drain.opts.on_unmovable == DRV_JOB_UNMOVABLE_SHUTDOWN)
+                s_entry_action(st, st->before, DRV_JOB_ACT_SHUTDOWN, e);
+        }
+        return 1;
+    case DRV_JOB_EV_CANCEL:
+        if (job->cancel_requested)
+            return 0;
+        job->cancel_requested = true;
+        st->changed = true;
+        for (size_t i = 0; i < job->drain.n_entries; i++)
+            if (job->drain.entries[i].state == DRV_JOB_ENTRY_MIGRATING)
+                s_entry_action(st, st->after, DRV_JOB_ACT_CANCEL, &job->drain.entries[i]);
+        return 1;
+    case DRV_JOB_EV_RESTARTED:
+        if (job->state != DRV_JOB_RUNNING)
+            return 0;
+        s_host_state(st, st->before,
+                     drain ? DRV_SCHED_HOST_PREPARING_MAINTENANCE : DRV_SCHED_HOST_ACTIVE);
+        for (size_t i = 0; i < job->drain.n_entries; i++)
+            if (job->drain.entries[i].state == DRV_JOB_ENTRY_MIGRATING)
+                s_entry_action(st, st->before, DRV_JOB_ACT_LOCATE, &job->drain.entries[i]);
+        return 1;
+    case DRV_JOB_EV_PROGRESS:
+    case DRV_JOB_EV_RESULT_OK:
+    case DRV_JOB_EV_RESULT_FAILED:
+    case DRV_JOB_EV_RESULT_CANCELLED:
+    case DRV_JOB_EV_DOMAIN_FOUND:
+        if (job->state != DRV_JOB_RUNNING)
+            return 0;
+        return s_on_entry_event(st, ev);
+    default: /* reservation, storage and timeout events belong to the migrations */
+        return 0;
+    }
+}
+
+/* In-flight counts: facts (other jobs) plus this job's migrating entries. */
+static unsigned s_load(const s_step *st, const char *host, bool as_source)
+{
+    unsigned n = 0;
+    const drv_job_drain_facts *f = st->facts;
+    for (size_t i = 0; f && i < f->n_hosts; i++)
+        if (f->hosts[i].host && strcmp(f->hosts[i].host, host) == 0)
+            n += as_source ? f->hosts[i].as_source : f->hosts[i].as_dest;
+    for (size_t i = 0; i < st->job->drain.n_entries; i++) {
+        const drv_job_entry *e = &st->job->drain.entries[i];
+        if (e->state == DRV_JOB_ENTRY_MIGRATING &&
+            strcmp(as_source ? e->origin : e->destination, host) == 0)
+            n++;
+    }
+    return n;
+}
+
+static unsigned s_load_total(const s_step *st)
+{
+    unsigned n = st->facts ? st->facts->cluster_inflight : 0;
+    for (size_t i = 0; i < st->job->drain.n_entries; i++)
+        n += st->job->drain.entries[i].state == DRV_JOB_ENTRY_MIGRATING;
+    return n;
+}
+
+/* The destination for e's next attempt: the plan's, then its alternates in rank order, skipping the
+ * origin, the destination that just failed and those the caller says are unusable. */
+static const char *s_pick_dest(const s_step *st, const drv_job_entry *e)
+{
+    const drv_job_drain_facts *f = st->facts;
+    size_t n_alt = e->alternates ? g_strv_length(e->alternates) : 0;
+    for (size_t i = 0; i <= n_alt; i++) {
+        const char *h = i == 0 ? e->planned : e->alternates[i - 1];
+        if (!h || strcmp(h, e->origin) == 0)
+            continue;
+        if (e->attempts > 0 && e->destination && strcmp(h, e->destination) == 0)
+            continue;
+        if (f && f->dest_usable && !f->dest_usable(f->ctx, e->domain, h))
+            continue;
+        return h;
+    }
+    return NULL;
+}
+
+static void s_launch(s_step *st)
+{
+    drv_job *job = st->job;
+    const drv_job_drain_opts *o = &job->drain.opts;
+    if (job->state != DRV_JOB_RUNNING || job->cancel_requested)
+        return;
+    for (size_t i = 0; i < job->drain.n_entries; i++) {
+        drv_job_entry *e = &job->drain.entries[i];
+        if (e->state != DRV_JOB_ENTRY_PLANNED)
+            continue;
+        if (s_load_total(st) >= o->max_parallel)
+            return;
+        const char *dest = s_pick_dest(st, e);
+        if (!dest) {
+            s_set_error(e, e->error ? g_strdup_printf("%s; no other usable destination", e->error)
+                                    : g_strdup("no usable destination"));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+            continue;
+        }
+        if (s_load(st, e->origin, true) >= o->per_source || s_load(st, dest, false) >= o->per_dest)
+            continue; /* wait for a slot; a later entry may fit */
+        g_free(e->destination);
+        e->destination = g_strdup(dest);
+        e->attempts++;
+        e->state = DRV_JOB_ENTRY_MIGRATING;
+        memset(&e->progress, 0, sizeof(e->progress));
+        s_entry_action(st, st->after, DRV_JOB_ACT_LAUNCH, e);
+        st->changed = true;
+    }
+}
+
+static void s_append_names(GString *s, const drv_job *job, drv_job_entry_state state,
+                           const char *label)
+{
+    bool first = true;
+    for (size_t i = 0; i < job->drain.n_entries; i++) {
+        const drv_job_entry *e = &job->drain.entries[i];
+        if (e->state != state)
+            continue;
+        g_string_append_printf(s, "%s%s%s (%s)", first ? (s->len ? "; " : "") : ", ",
+                               first ? label : "", e->domain, e->error ? e->error : "not moved");
+        first = false;
+    }
+}
+
+/* Ends the job when nothing is in flight and nothing more will be launched. */
+static void s_maybe_finish(s_step *st)
+{
+    drv_job *job = st->job;
+    if (job->state != DRV_JOB_RUNNING)
+        return;
+    for (size_t i = 0; i < job->drain.n_entries; i++) {
+        drv_job_entry_state s = job->drain.entries[i].state;
+        if (s == DRV_JOB_ENTRY_MIGRATING || (s == DRV_JOB_ENTRY_PLANNED && !job->cancel_requested))
+            return;
+    }
+    bool drain = job->kind == DRV_JOB_KIND_DRAIN;
+    if (drv_job_drain_host_empty(job)) {
+        if (drain)
+            s_host_state(st, st->before, DRV_SCHED_HOST_MAINTENANCE);
+        job->state = DRV_JOB_SUCCEEDED;
+    } else {
+        g_autoptr(GString) who = g_string_new(NULL);
+        s_append_names(who, job, DRV_JOB_ENTRY_FAILED, "failed: ");
+        s_append_names(who, job, DRV_JOB_ENTRY_SKIPPED, "left running: ");
+        s_append_names(who, job, DRV_JOB_ENTRY_PLANNED, "not moved: ");
+        job->state = job->cancel_requested ? DRV_JOB_CANCELLED : DRV_JOB_FAILED;
+        g_free(job->error);
+        job->error = g_strdup_printf(
+            "%s of %s: %s: %s", drain ? "drain" : "restore", job->drain.host,
+            drain ? "the host still holds domains" : "not every domain is back", who->str);
+    }
+    st->changed = true;
+}
+
+static char *s_summary(const drv_job *job)
+{
+    unsigned n[DRV_JOB_ENTRY_STATE_LAST] = {0};
+    for (size_t i = 0; i < job->drain.n_entries; i++)
+        n[job->drain.entries[i].state]++;
+    return g_strdup_printf("%s of %s %s: %u done, %u migrating, %u planned, %u failed, %u skipped",
+                           drv_job_kind_to_string(job->kind), job->drain.host,
+                           drv_job_state_to_string(job->state), n[DRV_JOB_ENTRY_DONE],
+                           n[DRV_JOB_ENTRY_MIGRATING], n[DRV_JOB_ENTRY_PLANNED],
+                           n[DRV_JOB_ENTRY_FAILED], n[DRV_JOB_ENTRY_SKIPPED]);
+}
+
+static void s_append_all(drv_job_actions *dst, const drv_job_actions *src)
+{
+    for (size_t i = 0; i < drv_job_actions_len(src); i++)
+        drv_job_actions_add(dst, drv_job_actions_get(src, i));
+}
+
+int drv_job_drain_step(drv_job *job, const drv_job_event *ev, const drv_job_drain_facts *facts,
+                       uint64_t now_ms, drv_job_actions *actions, drv_error **err)
+{
+    if (!job || !actions || (job->kind != DRV_JOB_KIND_DRAIN && job->kind != DRV_JOB_KIND_RESTORE))
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: not a drain or restore job",
+                             job && job->id ? job->id : "?");
+    if (ev && (unsigned)ev->kind >= DRV_JOB_EV_LAST)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: event kind %d out of range", job->id,
+                             (int)ev->kind);
+    if (drv_job_state_is_terminal(job->state))
+        return 0;
+    s_step st = {.job = job,
+                 .facts = facts,
+                 .now_ms = now_ms,
+                 .before = drv_job_actions_new(),
+                 .after = drv_job_actions_new()};
+    if (ev && ev->kind == DRV_JOB_EV_CANCEL && job->state == DRV_JOB_PENDING) {
+        job->cancel_requested = true;
+        job->state = DRV_JOB_CANCELLED;
+        g_free(job->error);
+        job->error = g_strdup("cancelled before it started");
+        st.changed = true;
+    } else {
+        if (ev)
+            s_on_event(&st, ev);
+        s_launch(&st);
+        s_maybe_finish(&st);
+    }
+    bool persist =
+        st.changed || (st.progress && now_ms >= job->updated_ms + DRV_JOB_PROGRESS_PERSIST_MS);
+    if (persist)
+        job->updated_ms = MAX(job->updated_ms, now_ms);
+    s_append_all(actions, st.before);
+    if (persist) {
+        drv_job_action p = {.kind = DRV_JOB_ACT_PERSIST, .job_id = job->id};
+        drv_job_actions_add(actions, &p);
+    }
+    s_append_all(actions, st.after);
+    if (st.changed || st.progress) {
+        g_autofree char *msg = s_summary(job);
+        drv_job_action p = {.kind = DRV_JOB_ACT_PUBLISH, .job_id = job->id, .message = msg};
+        if (job->error && drv_job_state_is_terminal(job->state)) {
+            g_autofree char *full = g_strdup_printf("%s; %s", msg, job->error);
+            p.message = full;
+            drv_job_actions_add(actions, &p);
+        } else {
+            drv_job_actions_add(actions, &p);
+        }
+    }
+    int r = st.changed || st.progress || st.acted;
+    drv_job_actions_destroy(&st.before);
+    drv_job_actions_destroy(&st.after);
+    return r;
+}

@@ -1,0 +1,90 @@
+/* job_drain.h — the drain executor (issue 8): empties a host through concurrent live migrations,
+ * under caps, with one retry per domain on the next-best destination; and the restore job that
+ * moves a finished drain's domains back. Pure: (job, event, cluster facts, now_ms) → the job
+ * changed in place + actions (job_action.h). No I/O, no clock.
+ *
+ * Each LAUNCH action is one migration of one domain; the caller runs it (normally as a migrate job
+ * with id action.job_id driven by job_migrate.h, which reserves, verifies storage, migrates and
+ * sets the placement) and feeds its outcome back as RESULT_OK / RESULT_FAILED / RESULT_CANCELLED
+ * with event.domain and event.attempt set. Events about an older attempt are ignored.
+ *
+ * Host state: a drain sets its host preparing-maintenance at start and maintenance only when every
+ * domain is done (or was skipped under on_unmovable=shutdown); the job succeeds only then. With
+ * on_unmovable=leave the skipped domains keep running there, the host stays preparing-maintenance
+ * and the job fails naming them. A restore sets its host active at start.
+ *
+ * Resume: after a controller restart feed RESTARTED; entries still "migrating" are never launched
+ * again: a LOCATE is emitted for each and DOMAIN_FOUND decides (destination → done; source → the
+ * attempt counts as failed; nowhere → failed; migrating → keep waiting for the result). With
+ * child migrate jobs, answer a LOCATE from the child job in etcd (action.job_id), not the agents:
+ * child non-terminal → DOMAIN_FOUND migrating (it resumes itself; feed its result when it ends);
+ * child terminal → its RESULT_*; no child job (the crash came before it was created) →
+ * DOMAIN_FOUND source. Answering "source" while a child still runs would launch a second move. */
+#ifndef DROVER_JOB_DRAIN_H
+#define DROVER_JOB_DRAIN_H
+
+#include "job.h"
+#include "job_action.h"
+#include "scheduler.h"
+
+/* Launches per domain: the first try and one retry on the next-best destination. */
+#define DRV_JOB_DRAIN_MAX_ATTEMPTS 2
+
+/* Migrations in flight on one host that this job did not launch (other jobs, manual migrations). */
+typedef struct {
+    const char *host;
+    unsigned as_source;
+    unsigned as_dest;
+} drv_job_host_load;
+
+/* What the executor needs to know about the cluster now. All optional (NULL facts = nothing else in
+ * flight, every destination usable). The job's own migrating entries are counted by the executor:
+ * never include them here. */
+typedef struct {
+    const drv_job_host_load *hosts;
+    size_t n_hosts;
+    unsigned cluster_inflight; /* migrations in flight cluster-wide not launched by this job */
+    /* Whether host can take domain right now (active, reachable, room, ...): the planned
+     * destination or an alternate that fails it is skipped. NULL = every destination is usable. */
+    bool (*dest_usable)(void *ctx, const char *domain, const char *host);
+    void *ctx;
+} drv_job_drain_facts;
+
+/* Creates a pending drain job from the scheduler's plan (entries in plan order; alternates from
+ * each step's placement, without the drained host). opts NULL = defaults. Unmovable domains
+ * (step.dest NULL): with on_unmovable=refuse the drain is refused with DRV_ERR_NO_ROOM naming every
+ * such domain and why, before anything moves; otherwise they become "skipped" entries carrying the
+ * reason. DRV_ERR_INVALID for a missing id or plan, or a zero cap. On success *ret is a new job. */
+int drv_job_drain_new(const char *id, const drv_sched_drain_plan *plan,
+                      const drv_job_drain_opts *opts, const char *owner, uint64_t now_ms,
+                      drv_job **ret, drv_error **err);
+
+/* Returns the host a domain is on now (borrowed), or NULL when it no longer exists. */
+typedef const char *(*drv_job_locate_fn)(void *ctx, const char *domain);
+
+/* Creates a pending restore job (`host activate --restore`) from a finished drain job: one entry
+ * per domain the drain moved ("done"), from where it is now (where(ctx, domain); NULL where = the
+ * drain's destination) back to the drained host, with the drain's caps. Domains that no longer
+ * exist or are already back are left out. DRV_ERR_INVALID when drain is not a drain job,
+ * DRV_ERR_CONFLICT when it has not finished. On success *ret is a new job. */
+int drv_job_restore_new(const char *id, const drv_job *drain, drv_job_locate_fn where, void *ctx,
+                        const char *owner, uint64_t now_ms, drv_job **ret, drv_error **err);
+
+/* Applies ev (NULL = none: just re-evaluate, e.g. when other jobs' migrations ended) to a drain or
+ * restore job, launches what the caps allow (per source, per destination, cluster-wide, counting
+ * facts and the job's own migrating entries; entries in plan order), and ends the job when nothing
+ * is left in flight. Appends actions (does not clear the list). Returns 1 when the job changed or
+ * actions were emitted, 0 when nothing applied, -1 with DRV_ERR_INVALID for a job that is not a
+ * drain or restore, or an event kind out of range. */
+int drv_job_drain_step(drv_job *job, const drv_job_event *ev, const drv_job_drain_facts *facts,
+                       uint64_t now_ms, drv_job_actions *actions, drv_error **err);
+
+/* Returns the id of the migration launched for entry e at attempt ("<job>:<domain>:<attempt>";
+ * g_free). */
+char *drv_job_drain_child_id(const drv_job *job, const drv_job_entry *e, unsigned attempt);
+
+/* True when no entry still runs on the drained host: every entry done, or skipped under
+ * on_unmovable=shutdown. (For a restore: every entry done.) */
+bool drv_job_drain_host_empty(const drv_job *job);
+
+#endif
