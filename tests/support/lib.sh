@@ -80,7 +80,7 @@ t_wait_for() {
 t_free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
+    p=$(( 20000 + RANDOM % 12000 ))
     if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
       if [ -z "${T_PORTS_USED:-}" ] || ! grep -qw "$p" <<<"$T_PORTS_USED"; then
         T_PORTS_USED="${T_PORTS_USED:-} $p"
