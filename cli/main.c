@@ -3,6 +3,7 @@
  * print the result (render.c). Exit status: 0 success, 1 failure, 2 usage error. */
 #include "client.h"
 #include "invocation.h"
+#include "jobs.h"
 #include "offline.h"
 #include "render.h"
 #include "session.h"
@@ -144,6 +145,12 @@ int main(int argc, char **argv)
         break;
     case DRV_CLI_RUN_EVENTS:
         rc = drv_cli_events_run(&s);
+        break;
+    case DRV_CLI_RUN_MIGRATE:
+        rc = drv_cli_migrate_run(&s);
+        break;
+    case DRV_CLI_RUN_JOB_WATCH:
+        rc = drv_cli_job_watch_run(&s);
         break;
     default:
         rc = drv_cli_fail(1, "internal: verb has no way to run");

@@ -1,6 +1,8 @@
 /* render.c — see render.h. */
 #include "render.h"
 
+#include "jobs.h"
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -669,6 +671,12 @@ void drv_cli_render(const drv_cli_invocation *inv, json_object *doc, GString *ou
         return;
     case DRV_CLI_SHOW_DRAIN_PLAN:
         s_drain_plan(doc, out);
+        return;
+    case DRV_CLI_SHOW_JOB:
+        drv_cli_render_job(doc, out);
+        return;
+    case DRV_CLI_SHOW_JOB_LIST:
+        drv_cli_render_job_list(doc, out);
         return;
     case DRV_CLI_SHOW_CLUSTER_STATUS:
     case DRV_CLI_SHOW_EVENT:

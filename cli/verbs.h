@@ -53,6 +53,8 @@ typedef enum {
     DRV_CLI_RUN_EDIT,     /* info + dumpxml, $EDITOR, domain.edit with expect_revision */
     DRV_CLI_RUN_EVENTS,   /* SUB to the event stream */
     DRV_CLI_RUN_CAPACITY, /* remote, or offline with --from-file */
+    DRV_CLI_RUN_MIGRATE,  /* domain.migrate, then watch the job unless --detach (cli/migrate.c) */
+    DRV_CLI_RUN_JOB_WATCH, /* job.show until the job ends (cli/migrate.c) */
 } drv_cli_run;
 
 typedef enum {
@@ -71,6 +73,8 @@ typedef enum {
     DRV_CLI_SHOW_CAPACITY,
     DRV_CLI_SHOW_DRAIN_PLAN,
     DRV_CLI_SHOW_EVENT,
+    DRV_CLI_SHOW_JOB,      /* a job document (cli/job_render.c) */
+    DRV_CLI_SHOW_JOB_LIST, /* {"jobs":[…]} */
     DRV_CLI_SHOW_LAST
 } drv_cli_show;
 

@@ -284,6 +284,12 @@ static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn)
     }
     drv_caps_apply_overrides(f, o->test_arch, o->test_cpu_model,
                              (const char *const *)o->test_cpu_features, o->test_host_uuid);
+    /* [agent] mask_cpu_features: flags this host never advertises (a migration pool whose
+     * oldest hardware lacks them, or a test of the controller's CPU check) */
+    for (size_t i = 0; o->mask_cpu_features != NULL && o->mask_cpu_features[i] != NULL; i++)
+        for (guint k = f->cpu_features->len; k > 0; k--)
+            if (strcmp(g_ptr_array_index(f->cpu_features, k - 1), o->mask_cpu_features[i]) == 0)
+                g_ptr_array_remove_index(f->cpu_features, k - 1);
     return f;
 }
 

@@ -92,6 +92,82 @@ void drv_migrate_cancel_all(void)
     g_mutex_unlock(&s_lock);
 }
 
+/* ------------------------------------------------------------------ snapshot metadata */
+
+/* libvirt refuses to migrate a domain that has snapshot metadata ("cannot migrate domain with N
+ * snapshots"). The metadata is set aside before the migration (the snapshots themselves stay in
+ * the shared disk images), put back on the source when the migration fails, and redefined on the
+ * destination by the controller from etcd when it succeeds (CMD_SNAPSHOT_REDEFINE). */
+typedef struct {
+    char *xml;
+    bool current;
+} s_snapmeta;
+
+static void s_snapmeta_free(gpointer p)
+{
+    s_snapmeta *m = p;
+    g_free(m->xml);
+    g_free(m);
+}
+
+/* Takes the snapshot metadata off dom: their XML (parents first) in *ret. 0, or -1 (nothing
+ * changed, or what was removed put back) with the libvirt error. */
+static int s_snapshots_detach(virDomainPtr dom, GPtrArray **ret, drv_error **err)
+{
+    const char *name = virDomainGetName(dom);
+    virDomainSnapshotPtr *snaps = NULL;
+    int n = virDomainListAllSnapshots(dom, &snaps, VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL);
+    if (n < 0)
+        return drv_virt_error(err, name, NULL);
+    GPtrArray *metas = g_ptr_array_new_with_free_func(s_snapmeta_free);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        char *xml = virDomainSnapshotGetXMLDesc(snaps[i], VIR_DOMAIN_SNAPSHOT_XML_SECURE);
+        if (xml == NULL) {
+            rc = drv_virt_error(err, name, NULL);
+            break;
+        }
+        s_snapmeta *m = g_new0(s_snapmeta, 1);
+        m->xml = g_strdup(xml);
+        free(xml);
+        m->current = virDomainSnapshotIsCurrent(snaps[i], 0) == 1;
+        g_ptr_array_add(metas, m);
+    }
+    /* children first, so no parent is removed under a child */
+    for (int i = n - 1; i >= 0 && rc == 0; i--)
+        if (virDomainSnapshotDelete(snaps[i], VIR_DOMAIN_SNAPSHOT_DELETE_METADATA_ONLY) < 0)
+            rc = drv_virt_error(err, name, NULL);
+    for (int i = 0; i < n; i++)
+        virDomainSnapshotFree(snaps[i]);
+    free(snaps);
+    if (rc < 0) {
+        g_ptr_array_unref(metas);
+        return -1;
+    }
+    if (metas->len > 0)
+        drv_info("domain '%s': metadata of %u snapshots set aside for the migration", name,
+                 metas->len);
+    *ret = metas;
+    return 0;
+}
+
+/* Puts set-aside snapshot metadata back on dom (the migration did not happen). */
+static void s_snapshots_restore(virDomainPtr dom, GPtrArray *metas)
+{
+    const char *name = virDomainGetName(dom);
+    for (guint i = 0; metas != NULL && i < metas->len; i++) {
+        const s_snapmeta *m = g_ptr_array_index(metas, i);
+        unsigned int flags = VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE |
+                             (m->current ? VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT : 0);
+        virDomainSnapshotPtr snap = virDomainSnapshotCreateXML(dom, m->xml, flags);
+        if (snap == NULL)
+            drv_warn("domain '%s': putting snapshot metadata back: %s", name,
+                     virGetLastErrorMessage());
+        else
+            virDomainSnapshotFree(snap);
+    }
+}
+
 /* ------------------------------------------------------------------ the migration */
 
 unsigned long drv_migrate_flags(const Drover__MigrateParams *p)
@@ -234,6 +310,12 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     if (mp->max_downtime_ms > 0 && virDomainMigrateSetMaxDowntime(dom, mp->max_downtime_ms, 0) < 0)
         drv_debug("domain '%s': max downtime before the job: %s", name, virGetLastErrorMessage());
 
+    GPtrArray *snapmetas = NULL;
+    if (s_snapshots_detach(dom, &snapmetas, err) < 0) {
+        virTypedParamsFree(params, nparams);
+        drv_error_prefix(err, "domain '%s': setting snapshot metadata aside", name);
+        return -1;
+    }
     s_running *reg = s_register(dom, cmd->job_id);
     s_call call = {.dom = dom,
                    .dest_uri = mp->dest_uri,
@@ -322,6 +404,7 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
                           mp->dest_uri, cancelled ? " cancelled" : " failed", msg);
         }
         rc = -1;
+        s_snapshots_restore(dom, snapmetas);
     } else {
         s_stats fin = last;
         if (!s_dest_stats(mp->dest_uri, uuid, &fin))
@@ -333,6 +416,7 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     res->data_total = last.data_total;
     res->data_processed = last.data_processed;
     res->memory_bps = last.memory_bps;
+    g_ptr_array_unref(snapmetas);
     if (call.error)
         virFreeError(call.error);
     g_mutex_clear(&call.lock);

@@ -21,6 +21,7 @@ void drv_agent_options_destroy(drv_agent_options **self_p)
     g_strfreev(o->label_values);
     g_free(o->test_cpu_model);
     g_strfreev(o->test_cpu_features);
+    g_strfreev(o->mask_cpu_features);
     g_free(o->test_host_uuid);
     g_free(o->test_arch);
     g_free(o);
@@ -139,7 +140,8 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         s_get_str(c, "test", "cpu_model", NULL, &o->test_cpu_model, err) < 0 ||
         drv_config_get_strv(c, "test", "cpu_features", &features, err) < 0 ||
         s_get_str(c, "test", "host_uuid", NULL, &o->test_host_uuid, err) < 0 ||
-        s_get_str(c, "test", "arch", NULL, &o->test_arch, err) < 0)
+        s_get_str(c, "test", "arch", NULL, &o->test_arch, err) < 0 ||
+        drv_config_get_strv(c, "agent", "mask_cpu_features", &o->mask_cpu_features, err) < 0)
         goto fail;
 
     if (reserved != NULL && drv_parse_size_kib(reserved, 1024, &o->reserved_memory_kib) < 0) {

@@ -1,0 +1,461 @@
+/* api.c — see api.h. The client edge: protobuf-c types stay in this file. Host and cluster verbs
+ * live here; domain and snapshot verbs in api_domain.c. */
+#include "api_private.h"
+
+#include "codec.h"
+#include "events.h"
+#include "leader.h"
+#include "log.h"
+#include "migrate.h"
+#include "placement.h"
+#include "view.h"
+
+#include <string.h>
+#include <zmq.h>
+
+struct ctl_api {
+    ctl *c;
+    void *router;
+};
+
+/* ------------------------------------------------------------------ requests and replies */
+
+static void s_req_free(ctl_req *r)
+{
+    g_free(r->client);
+    g_free(r->verb);
+    g_strfreev(r->args);
+    g_hash_table_unref(r->opts);
+    g_free(r->body);
+    g_free(r->domain);
+    g_free(r->host);
+    g_free(r->old_host);
+    g_free(r->name);
+    g_free(r);
+}
+
+static void s_send(ctl_req *r, int status, const char *kind, const char *error, const char *json)
+{
+    ctl_api *api = r->c->api;
+    Drover__ClientReply rep = DROVER__CLIENT_REPLY__INIT;
+    rep.status = status;
+    rep.error_kind = (char *)(kind ? kind : "");
+    rep.error = (char *)(error ? error : "");
+    rep.json = (char *)(json ? json : "");
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_CLIENT_REPLY;
+    env.client_reply = &rep;
+    drv_error *err = NULL;
+    if (api == NULL || api->router == NULL) {
+        s_req_free(r);
+        return;
+    }
+    if (drv_wire_send(api->router, r->client, &env, ZMQ_DONTWAIT, &err) < 0) {
+        drv_warn("reply to %s (%s): %s", r->client, r->verb, err->message);
+        drv_error_free(&err);
+    }
+    if (status != 0)
+        drv_info("%s: %s", r->verb, error);
+    else
+        drv_debug("%s: ok", r->verb);
+    s_req_free(r);
+}
+
+void ctl_req_ok(ctl_req *r, json_object *doc)
+{
+    g_autofree char *json = ctl_view_finish(doc ? doc : ctl_view_named("status", "ok"));
+    s_send(r, 0, NULL, NULL, json);
+}
+
+void ctl_req_fail(ctl_req *r, drv_error *err)
+{
+    s_send(r, 1, drv_err_kind_to_string(err->kind), err->message, NULL);
+    drv_error_free(&err);
+}
+
+void ctl_req_failf(ctl_req *r, drv_err_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    s_send(r, 1, drv_err_kind_to_string(kind), msg, NULL);
+}
+
+void ctl_req_usage(ctl_req *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    s_send(r, 2, "invalid", msg, NULL);
+}
+
+void ctl_req_fail_reply(ctl_req *r, const char *what, const char *host, const ctl_reply *rep)
+{
+    g_autofree char *msg = g_strdup_printf(
+        "domain '%s': %s on host '%s' failed: %s", r->domain ? r->domain : "-", what, host,
+        rep->message && rep->message[0] ? rep->message : "no reason given");
+    /* a synthesized failure (timeout, host dropped) already names the host: keep it as is */
+    if (g_strcmp0(rep->error_kind, "timeout") == 0 ||
+        g_strcmp0(rep->error_kind, "unavailable") == 0) {
+        g_free(msg);
+        msg = strstr(rep->message, "domain '") != NULL
+                  ? g_strdup(rep->message)
+                  : g_strdup_printf("domain '%s': %s", r->domain ? r->domain : "-", rep->message);
+    }
+    drv_err_kind kind = drv_err_kind_from_string(rep->error_kind);
+    s_send(r, 1, drv_err_kind_to_string(kind == DRV_ERR_INTERNAL ? DRV_ERR_LIBVIRT : kind), msg,
+           NULL);
+}
+
+const char *ctl_req_opt(const ctl_req *r, const char *key)
+{
+    return g_hash_table_lookup(r->opts, key);
+}
+
+bool ctl_req_flag(const ctl_req *r, const char *key)
+{
+    const char *v = ctl_req_opt(r, key);
+    return v != NULL && (strcmp(v, "1") == 0 || g_ascii_strcasecmp(v, "true") == 0 ||
+                         g_ascii_strcasecmp(v, "yes") == 0);
+}
+
+/* ------------------------------------------------------------------ host and cluster verbs */
+
+static void s_host_list(ctl_req *r)
+{
+    GPtrArray *hosts = ctl_model_hosts(r->c->model);
+    ctl_req_ok(r, ctl_view_hosts(r->c->model, hosts));
+    g_ptr_array_unref(hosts);
+}
+
+static ctl_host *s_host_arg(ctl_req *r)
+{
+    ctl_host *h = ctl_model_host(r->c->model, r->args[0]);
+    if (h == NULL)
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s' not found", r->args[0]);
+    return h;
+}
+
+static void s_host_show(ctl_req *r)
+{
+    ctl_host *h = s_host_arg(r);
+    if (h != NULL)
+        ctl_req_ok(r, ctl_view_host_api(r->c->model, h, true));
+}
+
+static void s_host_label(ctl_req *r)
+{
+    ctl_host *h = s_host_arg(r);
+    if (h == NULL)
+        return;
+    for (size_t i = 1; i < r->n_args; i++) {
+        const char *a = r->args[i];
+        const char *eq = strchr(a, '=');
+        size_t n = strlen(a);
+        if (eq == NULL && (n < 2 || a[n - 1] != '-')) {
+            ctl_req_usage(r, "host '%s': label '%s' is neither key=value nor key-", h->id, a);
+            return;
+        }
+        if (eq == a || (eq == NULL && n == 1)) {
+            ctl_req_usage(r, "host '%s': label '%s' has an empty key", h->id, a);
+            return;
+        }
+    }
+    for (size_t i = 1; i < r->n_args; i++) {
+        const char *a = r->args[i];
+        const char *eq = strchr(a, '=');
+        if (eq != NULL) {
+            g_hash_table_replace(h->labels, g_strndup(a, (size_t)(eq - a)), g_strdup(eq + 1));
+        } else {
+            g_autofree char *key = g_strndup(a, strlen(a) - 1);
+            g_hash_table_remove(h->labels, key);
+        }
+    }
+    drv_error *err = NULL;
+    if (ctl_store_put_host(r->c->store, h, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    ctl_events_host(r->c, h, "labelled");
+    ctl_req_ok(r, ctl_view_host_api(r->c->model, h, false));
+}
+
+static void s_cluster_status(ctl_req *r)
+{
+    ctl *c = r->c;
+    ctl_status st = {.leader = ctl_leader_name(c->leader),
+                     .is_leader = ctl_is_leader(c),
+                     .name = c->cfg->name,
+                     .instance = c->instance,
+                     .prefix = c->cfg->prefix};
+    GPtrArray *hosts = ctl_model_hosts(c->model);
+    for (guint i = 0; i < hosts->len; i++) {
+        ctl_host *h = g_ptr_array_index(hosts, i);
+        st.hosts_reachable += h->registered && h->reachable;
+    }
+    GPtrArray *doms = ctl_model_domains(c->model);
+    for (guint i = 0; i < doms->len; i++) {
+        const char *state;
+        int reason;
+        ctl_model_domain_state(c->model, g_ptr_array_index(doms, i), &state, &reason);
+        st.domains_running += strcmp(state, "running") == 0;
+    }
+    st.hosts = (int)hosts->len;
+    st.domains = (int)doms->len;
+    g_ptr_array_unref(hosts);
+    g_ptr_array_unref(doms);
+    ctl_req_ok(r, ctl_view_status(&st));
+}
+
+static void s_cpu_baseline(ctl_req *r)
+{
+    drv_sched_cluster *cl = ctl_placement_cluster(r->c, NULL);
+    const char *arch = ctl_req_opt(r, "arch");
+    g_auto(GStrv) features = drv_sched_baseline_features(cl, arch);
+    g_autofree char *xml = NULL;
+    drv_error *err = NULL;
+    int rc = drv_sched_baseline_cpu_xml(cl, arch, ctl_req_opt(r, "model"), &xml, &err);
+    drv_sched_cluster_destroy(&cl);
+    ctl_req_ok(r, ctl_view_baseline(features, rc == 0 ? xml : NULL, rc == 0 ? NULL : err->message));
+    drv_error_free(&err);
+}
+
+static void s_export_snapshot(ctl_req *r)
+{
+    drv_sched_cluster *cl = ctl_placement_cluster(r->c, NULL);
+    json_object *doc = drv_sched_cluster_to_json_object(cl);
+    drv_sched_cluster_destroy(&cl);
+    ctl_req_ok(r, doc);
+}
+
+static void s_capacity(ctl_req *r)
+{
+    uint64_t mem = 0, vcpus = 0;
+    const char *v = ctl_req_opt(r, "vcpus"), *m = ctl_req_opt(r, "memory_kib");
+    if ((v != NULL && !g_ascii_string_to_unsigned(v, 10, 0, UINT32_MAX, &vcpus, NULL)) ||
+        (m != NULL && !g_ascii_string_to_unsigned(m, 10, 0, UINT64_MAX, &mem, NULL))) {
+        ctl_req_usage(r, "capacity: vcpus and memory_kib must be whole numbers");
+        return;
+    }
+    if (vcpus == 0 && mem == 0) {
+        ctl_req_usage(r, "capacity: give a shape (vcpus and/or memory_kib)");
+        return;
+    }
+    g_auto(GStrv) flags =
+        g_strsplit(ctl_req_opt(r, "flags") ? ctl_req_opt(r, "flags") : "", ",", -1);
+    GPtrArray *feats = g_ptr_array_new();
+    for (size_t i = 0; flags[i] != NULL; i++)
+        if (flags[i][0] != '\0')
+            g_ptr_array_add(feats, flags[i]);
+    g_ptr_array_add(feats, NULL);
+    drv_sched_request shape = {.vcpus = (uint32_t)vcpus,
+                               .memory_kib = mem,
+                               .features = (const char *const *)feats->pdata,
+                               .arch = ctl_req_opt(r, "arch")};
+    drv_sched_capacity_opts opts = {.n_plus_one = ctl_req_flag(r, "n_plus_one"),
+                                    .hosts_down = ctl_req_flag(r, "hosts_down")};
+    drv_sched_cluster *cl = ctl_placement_cluster(r->c, NULL);
+    drv_sched_capacity *cap = NULL;
+    drv_error *err = NULL;
+    int rc = drv_sched_capacity_compute(cl, &shape, &opts, &cap, &err);
+    g_ptr_array_unref(feats);
+    drv_sched_cluster_destroy(&cl);
+    if (rc < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    json_object *doc = drv_sched_capacity_to_json(cap);
+    drv_sched_capacity_free(&cap);
+    ctl_req_ok(r, doc);
+}
+
+static void s_drain_plan(ctl_req *r)
+{
+    ctl_host *h = s_host_arg(r);
+    if (h == NULL)
+        return;
+    drv_sched_cluster *cl = ctl_placement_cluster(r->c, NULL);
+    drv_sched_drain_opts opts = {.n_plus_one = ctl_req_flag(r, "n_plus_one")};
+    drv_sched_drain_plan *plan = NULL;
+    drv_error *err = NULL;
+    int rc = drv_sched_drain_plan_compute(cl, h->id, &opts, &plan, &err);
+    drv_sched_cluster_destroy(&cl);
+    if (rc < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    json_object *doc = drv_sched_drain_plan_to_json(plan);
+    drv_sched_drain_plan_free(&plan);
+    ctl_req_ok(r, doc);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+typedef struct {
+    const char *verb;
+    int min_args;
+    int max_args;
+    const char *usage;
+    bool leader_only;
+    ctl_verb_fn fn;
+} s_verb;
+
+static const s_verb s_verbs[] = {
+    {"host.list", 0, 0, "", true, s_host_list},
+    {"host.show", 1, 1, "HOST", true, s_host_show},
+    {"host.label", 2, 64, "HOST key=value|key- ...", true, s_host_label},
+    {"host.drain-plan", 1, 1, "HOST", true, s_drain_plan},
+    {"domain.define", 0, 0, "(XML in body)", true, ctl_api_domain_define},
+    {"domain.undefine", 1, 1, "NAME", true, ctl_api_domain_undefine},
+    {"domain.create", 0, 0, "(XML in body)", true, ctl_api_domain_create},
+    {"domain.start", 1, 1, "NAME", true, ctl_api_domain_start},
+    {"domain.shutdown", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
+    {"domain.reboot", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
+    {"domain.destroy", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
+    {"domain.suspend", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
+    {"domain.resume", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
+    {"domain.list", 0, 0, "", true, ctl_api_domain_list},
+    {"domain.info", 1, 1, "NAME", true, ctl_api_domain_info},
+    {"domain.state", 1, 1, "NAME", true, ctl_api_domain_state},
+    {"domain.dumpxml", 1, 1, "NAME", true, ctl_api_domain_dumpxml},
+    {"domain.edit", 1, 1, "NAME (XML in body)", true, ctl_api_domain_edit},
+    {"domain.history", 1, 1, "NAME", true, ctl_api_domain_history},
+    {"domain.history-show", 2, 2, "NAME REV", true, ctl_api_domain_history_show},
+    {"domain.rollback", 2, 2, "NAME REV", true, ctl_api_domain_rollback},
+    {"domain.setvcpus", 2, 2, "NAME COUNT", true, ctl_api_domain_modify},
+    {"domain.setmem", 2, 2, "NAME KIB", true, ctl_api_domain_modify},
+    {"domain.attach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify},
+    {"domain.detach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify},
+    {"domain.autostart", 1, 1, "NAME", true, ctl_api_domain_autostart},
+    {"snapshot.create", 1, 2, "DOMAIN [NAME]", true, ctl_api_snapshot_create},
+    {"snapshot.list", 1, 1, "DOMAIN", true, ctl_api_snapshot_list},
+    {"snapshot.revert", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_revert},
+    {"snapshot.delete", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_delete},
+    {"cluster.status", 0, 0, "", false, s_cluster_status},
+    {"cluster.cpu-baseline", 0, 0, "", true, s_cpu_baseline},
+    {"cluster.export-snapshot", 0, 0, "", true, s_export_snapshot},
+    {"capacity", 0, 0, "", true, s_capacity},
+    {"domain.migrate", 1, 1, "NAME", true, ctl_api_domain_migrate},
+    {"job.list", 0, 0, "", true, ctl_api_job_list},
+    {"job.show", 1, 1, "ID", true, ctl_api_job_show},
+    {"job.cancel", 1, 1, "ID", true, ctl_api_job_cancel},
+};
+
+static void s_dispatch(ctl_api *self, char *client, const Drover__ClientRequest *cr)
+{
+    ctl_req *r = g_new0(ctl_req, 1);
+    r->c = self->c;
+    r->client = client;
+    r->verb = g_strdup(cr->verb ? cr->verb : "");
+    r->n_args = cr->n_args;
+    r->args = g_new0(char *, cr->n_args + 1);
+    for (size_t i = 0; i < cr->n_args; i++)
+        r->args[i] = g_strdup(cr->args[i]);
+    r->opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    for (size_t i = 0; i < cr->n_options; i++)
+        if (cr->options[i]->key != NULL)
+            g_hash_table_replace(r->opts, g_strdup(cr->options[i]->key),
+                                 g_strdup(cr->options[i]->value ? cr->options[i]->value : ""));
+    r->body_len = cr->body.len;
+    r->body = g_strndup((const char *)cr->body.data, cr->body.len);
+    drv_debug("request %s (%zu args)", r->verb, r->n_args);
+
+    const s_verb *v = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(s_verbs); i++)
+        if (strcmp(s_verbs[i].verb, r->verb) == 0)
+            v = &s_verbs[i];
+    if (v == NULL) {
+        ctl_req_usage(r, "unknown verb '%s'", r->verb);
+        return;
+    }
+    if ((int)r->n_args < v->min_args || (int)r->n_args > v->max_args) {
+        ctl_req_usage(r, "usage: %s %s", r->verb, v->usage);
+        return;
+    }
+    for (size_t i = 0; i < r->n_args; i++) {
+        if (r->args[i][0] == '\0' || strchr(r->args[i], '/') != NULL) {
+            ctl_req_usage(r, "%s: argument '%s' is not a valid name", r->verb, r->args[i]);
+            return;
+        }
+    }
+    if (v->leader_only && !ctl_is_leader(self->c)) {
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE, "not the leader (leader is %s)",
+                      ctl_leader_name(self->c->leader));
+        return;
+    }
+    if (v->leader_only && !self->c->loaded) {
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE, "controller is still loading its state from etcd");
+        return;
+    }
+    v->fn(r);
+}
+
+ctl_api *ctl_api_new(ctl *c, drv_error **err)
+{
+    void *router = zmq_socket(c->zctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_bind(router, c->cfg->client_bind) < 0) {
+        int e = errno;
+        zmq_close(router);
+        drv_error_set(err, DRV_ERR_IO, e, "client socket: bind %s: %s", c->cfg->client_bind,
+                      zmq_strerror(e));
+        return NULL;
+    }
+    ctl_api *self = g_new0(ctl_api, 1);
+    self->c = c;
+    self->router = router;
+    return self;
+}
+
+void ctl_api_destroy(ctl_api **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    if ((*self_p)->router != NULL)
+        zmq_close((*self_p)->router);
+    g_free(*self_p);
+    *self_p = NULL;
+}
+
+void *ctl_api_socket(ctl_api *self)
+{
+    return self->router;
+}
+
+void ctl_api_handle(ctl_api *self)
+{
+    for (int i = 0; i < 1000; i++) {
+        char *identity = NULL;
+        Drover__Envelope *env = NULL;
+        drv_error *err = NULL;
+        if (drv_wire_recv(self->router, true, 0, ZMQ_DONTWAIT, &identity, &env, &err) < 0) {
+            bool empty = err->kind == DRV_ERR_TIMEOUT;
+            if (!empty && identity != NULL) {
+                ctl_req *r = g_new0(ctl_req, 1);
+                r->c = self->c;
+                r->client = identity;
+                identity = NULL;
+                r->verb = g_strdup("(garbled request)");
+                r->args = g_new0(char *, 1);
+                r->opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+                s_send(r, 2, drv_err_kind_to_string(err->kind), err->message, NULL);
+            }
+            drv_error_free(&err);
+            g_free(identity);
+            if (empty)
+                return;
+            continue;
+        }
+        if (env->body_case != DROVER__ENVELOPE__BODY_CLIENT_REQUEST) {
+            drv_warn("client %s sent a %s message; ignored", identity,
+                     drv_codec_body_name(env->body_case));
+            g_free(identity);
+        } else {
+            s_dispatch(self, identity, env->client_request);
+        }
+        drv_codec_free(&env);
+    }
+}

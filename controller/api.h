@@ -1,0 +1,16 @@
+/* api.h — the client API (docs/api.md): a ROUTER socket (client_bind) receiving
+ * Envelope{client_request} and answering each with exactly one Envelope{client_reply}. Verbs that
+ * need an agent are asynchronous: the request waits (keyed by the command id in the broker) for the
+ * agent's reply or the command timeout, while the loop keeps serving others. */
+#ifndef DROVER_CTL_API_H
+#define DROVER_CTL_API_H
+
+#include "ctl.h"
+
+ctl_api *ctl_api_new(ctl *c, drv_error **err);
+void ctl_api_destroy(ctl_api **self_p);
+void *ctl_api_socket(ctl_api *self);
+/* Handles every queued client request (non-blocking). */
+void ctl_api_handle(ctl_api *self);
+
+#endif

@@ -1,0 +1,69 @@
+/* api_private.h — shared between api.c (transport, dispatch, host and cluster verbs) and
+ * api_domain.c (domain and snapshot verbs). */
+#ifndef DROVER_CTL_API_PRIVATE_H
+#define DROVER_CTL_API_PRIVATE_H
+
+#include "api.h"
+#include "broker.h"
+
+#include <json-c/json.h>
+
+/* One client request, alive until it is answered (exactly once) by ctl_req_ok/ctl_req_fail. */
+typedef struct ctl_req {
+    ctl *c;
+    char *client; /* ROUTER identity */
+    char *verb;
+    char **args; /* NULL-terminated */
+    size_t n_args;
+    GHashTable *opts; /* char* → char* */
+    char *body;       /* NUL-terminated copy */
+    size_t body_len;
+    /* state of an asynchronous verb */
+    char *domain;
+    char *host;
+    char *old_host;
+    char *name;
+    int step;
+    ctl_desired desired_after;
+    bool set_desired;
+    uint32_t modify;
+    uint64_t value;
+} ctl_req;
+
+/* Answers with status 0 and the document (ownership taken), frees r. */
+void ctl_req_ok(ctl_req *r, json_object *doc);
+/* Answers with status 1 and err's kind/message (err is freed), frees r. */
+void ctl_req_fail(ctl_req *r, drv_error *err);
+/* Answers with status 1 (kind, printf message), frees r. */
+void ctl_req_failf(ctl_req *r, drv_err_kind kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* Answers with status 2 (usage), frees r. */
+void ctl_req_usage(ctl_req *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Answers with status 1 and an agent's failure, prefixed with "domain 'x': <what> on host 'h':". */
+void ctl_req_fail_reply(ctl_req *r, const char *what, const char *host, const ctl_reply *rep);
+/* Options: NULL when absent; booleans are "1"/"true"/"yes". */
+const char *ctl_req_opt(const ctl_req *r, const char *key);
+bool ctl_req_flag(const ctl_req *r, const char *key);
+
+/* Domain and snapshot verbs (api_domain.c). */
+typedef void (*ctl_verb_fn)(ctl_req *r);
+void ctl_api_domain_define(ctl_req *r);
+void ctl_api_domain_undefine(ctl_req *r);
+void ctl_api_domain_create(ctl_req *r);
+void ctl_api_domain_start(ctl_req *r);
+void ctl_api_domain_lifecycle(ctl_req *r); /* shutdown reboot destroy suspend resume */
+void ctl_api_domain_list(ctl_req *r);
+void ctl_api_domain_info(ctl_req *r);
+void ctl_api_domain_state(ctl_req *r);
+void ctl_api_domain_dumpxml(ctl_req *r);
+void ctl_api_domain_edit(ctl_req *r);
+void ctl_api_domain_history(ctl_req *r);
+void ctl_api_domain_history_show(ctl_req *r);
+void ctl_api_domain_rollback(ctl_req *r);
+void ctl_api_domain_modify(ctl_req *r); /* setvcpus setmem attach-device detach-device */
+void ctl_api_domain_autostart(ctl_req *r);
+void ctl_api_snapshot_create(ctl_req *r);
+void ctl_api_snapshot_list(ctl_req *r);
+void ctl_api_snapshot_revert(ctl_req *r);
+void ctl_api_snapshot_delete(ctl_req *r);
+
+#endif

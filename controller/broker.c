@@ -1,0 +1,724 @@
+/* broker.c — see broker.h. The agent edge: protobuf-c types stay in this file. */
+#include "broker.h"
+
+#include "codec.h"
+#include "events.h"
+#include "log.h"
+#include "migrate.h"
+#include "reconcile.h"
+
+#include <string.h>
+#include <zmq.h>
+
+typedef struct {
+    char *id;
+    char *host;
+    ctl_cmd_kind kind;
+    char *domain;
+    int64_t deadline_ms;
+    ctl_reply_fn fn;
+    void *data;
+    GDestroyNotify data_free;
+} s_pending;
+
+struct ctl_broker {
+    ctl *c;
+    void *router;
+    GHashTable *pending;         /* command id → s_pending* */
+    GHashTable *inventory_asked; /* host id → last CMD_INVENTORY time (int64 in a pointer) */
+    int64_t started_ms;
+    int64_t next_heartbeat_ms;
+    uint64_t heartbeat_seq;
+};
+
+const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
+{
+    switch (kind) {
+    case CTL_CMD_DEFINE:
+        return "define";
+    case CTL_CMD_UNDEFINE:
+        return "undefine";
+    case CTL_CMD_CREATE:
+        return "create";
+    case CTL_CMD_START:
+        return "start";
+    case CTL_CMD_SHUTDOWN:
+        return "shutdown";
+    case CTL_CMD_REBOOT:
+        return "reboot";
+    case CTL_CMD_DESTROY:
+        return "destroy";
+    case CTL_CMD_SUSPEND:
+        return "suspend";
+    case CTL_CMD_RESUME:
+        return "resume";
+    case CTL_CMD_SETVCPUS:
+        return "setvcpus";
+    case CTL_CMD_SETMEM:
+        return "setmem";
+    case CTL_CMD_ATTACH_DEVICE:
+        return "attach-device";
+    case CTL_CMD_DETACH_DEVICE:
+        return "detach-device";
+    case CTL_CMD_DUMPXML:
+        return "dumpxml";
+    case CTL_CMD_SNAPSHOT_CREATE:
+        return "snapshot-create";
+    case CTL_CMD_SNAPSHOT_LIST:
+        return "snapshot-list";
+    case CTL_CMD_SNAPSHOT_REVERT:
+        return "snapshot-revert";
+    case CTL_CMD_SNAPSHOT_DELETE:
+        return "snapshot-delete";
+    case CTL_CMD_SNAPSHOT_REDEFINE:
+        return "snapshot-redefine";
+    case CTL_CMD_INVENTORY:
+        return "inventory";
+    case CTL_CMD_SNAPSHOT_DUMPXML:
+        return "snapshot-dumpxml";
+    case CTL_CMD_DOMSTATS:
+        return "domstats";
+    case CTL_CMD_MIGRATE:
+        return "migrate";
+    case CTL_CMD_MIGRATE_CANCEL:
+        return "migrate-cancel";
+    case CTL_CMD_STORAGE_MARK_WRITE:
+        return "storage-mark-write";
+    case CTL_CMD_STORAGE_MARK_CHECK:
+        return "storage-mark-check";
+    }
+    return "command";
+}
+
+static void s_pending_free(gpointer p)
+{
+    s_pending *pd = p;
+    if (pd->data_free != NULL && pd->data != NULL)
+        pd->data_free(pd->data);
+    g_free(pd->id);
+    g_free(pd->host);
+    g_free(pd->domain);
+    g_free(pd);
+}
+
+ctl_broker *ctl_broker_new(ctl *c)
+{
+    ctl_broker *self = g_new0(ctl_broker, 1);
+    self->c = c;
+    self->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_pending_free);
+    self->inventory_asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    return self;
+}
+
+/* Calls the pending command's callback with a synthesized failure, then frees it. */
+static void s_fail(ctl_broker *self, s_pending *pd, const char *kind, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+
+static void s_fail(ctl_broker *self, s_pending *pd, const char *kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ctl_reply r = {.ok = false, .error_kind = kind, .message = msg, .synthesized = true};
+    drv_debug("command %s (%s on %s) failed: %s", pd->id, ctl_cmd_kind_to_string(pd->kind),
+              pd->host, msg);
+    if (pd->fn != NULL)
+        pd->fn(self->c, pd->host, &r, pd->data);
+    s_pending_free(pd);
+}
+
+/* Fails every pending command for host_id (NULL = all). */
+static void s_fail_host(ctl_broker *self, const char *host_id, const char *why)
+{
+    GPtrArray *victims = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->pending);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        s_pending *pd = v;
+        if (host_id == NULL || strcmp(pd->host, host_id) == 0) {
+            g_hash_table_iter_steal(&it);
+            g_ptr_array_add(victims, pd);
+        }
+    }
+    for (guint i = 0; i < victims->len; i++) {
+        s_pending *pd = g_ptr_array_index(victims, i);
+        s_fail(self, pd, "unavailable", "host '%s': %s before answering %s of domain '%s'",
+               pd->host, why, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-");
+    }
+    g_ptr_array_unref(victims);
+}
+
+void ctl_broker_destroy(ctl_broker **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    ctl_broker *self = *self_p;
+    s_fail_host(self, NULL, "controller shutting down");
+    if (self->router != NULL)
+        zmq_close(self->router);
+    g_hash_table_unref(self->pending);
+    g_hash_table_unref(self->inventory_asked);
+    g_free(self);
+    *self_p = NULL;
+}
+
+int ctl_broker_start(ctl_broker *self, drv_error **err)
+{
+    if (self->router != NULL)
+        return 0;
+    void *r = zmq_socket(self->c->zctx, ZMQ_ROUTER);
+    int one = 1, linger = 0;
+    zmq_setsockopt(r, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(r, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)); /* a restarted agent takes over */
+    zmq_setsockopt(r, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    if (zmq_bind(r, self->c->cfg->agent_bind) < 0) {
+        int e = errno;
+        zmq_close(r);
+        return drv_error_set(err, DRV_ERR_IO, e, "agent socket: bind %s: %s",
+                             self->c->cfg->agent_bind, zmq_strerror(e));
+    }
+    self->router = r;
+    self->started_ms = ctl_now_ms();
+    self->next_heartbeat_ms = self->started_ms;
+    /* Nobody is registered with this process yet; hosts that do not come back within the liveness
+     * window are marked unreachable by the tick. */
+    GPtrArray *hosts = ctl_model_hosts(self->c->model);
+    for (guint i = 0; i < hosts->len; i++) {
+        ctl_host *h = g_ptr_array_index(hosts, i);
+        h->registered = false;
+        h->last_traffic_ms = self->started_ms;
+        g_hash_table_remove_all(h->inventory);
+    }
+    g_ptr_array_unref(hosts);
+    return 0;
+}
+
+void ctl_broker_stop(ctl_broker *self)
+{
+    s_fail_host(self, NULL, "controller stepped down");
+    if (self->router != NULL)
+        zmq_close(self->router);
+    self->router = NULL;
+    GPtrArray *hosts = ctl_model_hosts(self->c->model);
+    for (guint i = 0; i < hosts->len; i++) {
+        ctl_host *h = g_ptr_array_index(hosts, i);
+        h->registered = false;
+        g_hash_table_remove_all(h->inventory);
+    }
+    g_ptr_array_unref(hosts);
+}
+
+void *ctl_broker_socket(ctl_broker *self)
+{
+    return self->router;
+}
+
+bool ctl_broker_host_up(ctl_broker *self, const char *host_id)
+{
+    ctl_host *h = ctl_model_host(self->c->model, host_id);
+    return self->router != NULL && h != NULL && h->registered && h->reachable;
+}
+
+/* ------------------------------------------------------------------ conversions */
+
+static char *s_dup(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? g_strdup(s) : NULL;
+}
+
+static char **s_strv(char **v, size_t n)
+{
+    char **out = g_new0(char *, n + 1);
+    for (size_t i = 0; i < n; i++)
+        out[i] = g_strdup(v[i]);
+    return out;
+}
+
+static ctl_actual *s_actual(const Drover__DomainInfo *di)
+{
+    ctl_actual *a = g_new0(ctl_actual, 1);
+    a->name = g_strdup(di->name);
+    a->uuid = s_dup(di->uuid);
+    a->state = (int)di->state;
+    a->reason = di->reason;
+    a->persistent = di->persistent;
+    a->vcpus = di->vcpus;
+    a->memory_kib = di->memory_kib;
+    return a;
+}
+
+static void s_facts(ctl_facts *f, const Drover__HostFacts *hf)
+{
+    ctl_facts_clear(f);
+    f->hostname = s_dup(hf->hostname);
+    f->arch = s_dup(hf->arch);
+    f->cpus = hf->cpus;
+    f->memory_kib = hf->memory_kib;
+    f->free_memory_kib = hf->free_memory_kib;
+    f->reserved_memory_kib = hf->reserved_memory_kib;
+    f->cpu_vendor = s_dup(hf->cpu_vendor);
+    f->cpu_model = s_dup(hf->cpu_model);
+    f->cpu_features = s_strv(hf->cpu_features, hf->n_cpu_features);
+    f->host_uuid = s_dup(hf->host_uuid);
+    f->libvirt_version = hf->libvirt_version;
+    f->hypervisor_version = hf->hypervisor_version;
+    f->hypervisor_type = s_dup(hf->hypervisor_type);
+    f->migration_uri = s_dup(hf->migration_uri);
+    f->libvirt_uri = s_dup(hf->libvirt_uri);
+    f->networks = s_strv(hf->networks, hf->n_networks);
+    f->pools = g_ptr_array_new_with_free_func(ctl_pool_free);
+    for (size_t i = 0; i < hf->n_pools; i++) {
+        ctl_pool *p = g_new0(ctl_pool, 1);
+        p->name = g_strdup(hf->pools[i]->name);
+        p->type = g_strdup(hf->pools[i]->type);
+        p->path = g_strdup(hf->pools[i]->path);
+        p->active = hf->pools[i]->active;
+        g_ptr_array_add(f->pools, p);
+    }
+}
+
+static void s_set_inventory(ctl_host *h, Drover__DomainInfo **domains, size_t n)
+{
+    g_hash_table_remove_all(h->inventory);
+    for (size_t i = 0; i < n; i++) {
+        if (domains[i]->name == NULL || domains[i]->name[0] == '\0')
+            continue;
+        ctl_actual *a = s_actual(domains[i]);
+        g_hash_table_replace(h->inventory, g_strdup(a->name), a);
+    }
+}
+
+static void s_snapshot_free(gpointer p)
+{
+    ctl_snapshot_clear(p);
+    g_free(p);
+}
+
+/* ------------------------------------------------------------------ sending */
+
+static int s_send(ctl_broker *self, const char *host_id, Drover__Envelope *env, drv_error **err)
+{
+    if (self->router == NULL)
+        return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
+                             "host '%s': this controller is not accepting agents", host_id);
+    return drv_wire_send(self->router, host_id, env, ZMQ_DONTWAIT, err);
+}
+
+static void s_send_inventory_request(ctl_broker *self, const char *host_id)
+{
+    int64_t now = ctl_now_ms();
+    gpointer last = g_hash_table_lookup(self->inventory_asked, host_id);
+    if (last != NULL && now - (int64_t)(intptr_t)last < 1000)
+        return;
+    g_hash_table_replace(self->inventory_asked, g_strdup(host_id), (gpointer)(intptr_t)now);
+    g_autofree char *id = ctl_new_id(self->c);
+    Drover__Command cmd = DROVER__COMMAND__INIT;
+    cmd.id = id;
+    cmd.kind = DROVER__COMMAND_KIND__CMD_INVENTORY;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_COMMAND;
+    env.command = &cmd;
+    drv_error *err = NULL;
+    if (s_send(self, host_id, &env, &err) < 0) {
+        drv_debug("inventory request to '%s': %s", host_id, err->message);
+        drv_error_free(&err);
+    } else {
+        drv_info("host '%s' is not registered with this controller; asked it to register", host_id);
+    }
+}
+
+int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, ctl_reply_fn fn,
+                    void *data, GDestroyNotify data_free, drv_error **err)
+{
+    ctl_host *h = ctl_model_host(self->c->model, host_id);
+    if (h == NULL)
+        return drv_error_set(err, DRV_ERR_NOT_FOUND, 0, "host '%s' is not known", host_id);
+    if (!h->registered || !h->reachable)
+        return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
+                             "host '%s' is unreachable (its agent is not connected)", host_id);
+    g_autofree char *id = ctl_new_id(self->c);
+    Drover__Command wc = DROVER__COMMAND__INIT;
+    wc.id = id;
+    wc.kind = (Drover__CommandKind)cmd->kind;
+    wc.domain = (char *)(cmd->domain ? cmd->domain : "");
+    wc.xml = (char *)(cmd->xml ? cmd->xml : "");
+    wc.name = (char *)(cmd->name ? cmd->name : "");
+    wc.modify = cmd->modify;
+    wc.value = cmd->value;
+    wc.timeout_ms = cmd->timeout_ms;
+    wc.inactive = cmd->inactive;
+    wc.current = cmd->current;
+    wc.job_id = (char *)(cmd->job_id ? cmd->job_id : "");
+    wc.path = (char *)(cmd->path ? cmd->path : "");
+    Drover__MigrateParams mp = DROVER__MIGRATE_PARAMS__INIT;
+    if (cmd->migrate != NULL) {
+        mp.dest_uri = (char *)(cmd->migrate->dest_uri ? cmd->migrate->dest_uri : "");
+        mp.dest_host = (char *)(cmd->migrate->dest_host ? cmd->migrate->dest_host : "");
+        mp.max_downtime_ms = cmd->migrate->max_downtime_ms;
+        mp.bandwidth_mibs = cmd->migrate->bandwidth_mibs;
+        mp.auto_converge = cmd->migrate->auto_converge;
+        mp.postcopy = cmd->migrate->postcopy;
+        mp.timeout_s = cmd->migrate->timeout_s;
+        mp.unsafe = cmd->migrate->unsafe;
+        wc.migrate = &mp;
+    }
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_COMMAND;
+    env.command = &wc;
+    if (s_send(self, host_id, &env, err) < 0) {
+        drv_error_prefix(err, "host '%s': %s of domain '%s'", host_id,
+                         ctl_cmd_kind_to_string(cmd->kind), cmd->domain ? cmd->domain : "-");
+        return -1;
+    }
+    s_pending *pd = g_new0(s_pending, 1);
+    pd->id = g_steal_pointer(&id);
+    pd->host = g_strdup(host_id);
+    pd->kind = cmd->kind;
+    pd->domain = g_strdup(cmd->domain);
+    int64_t timeout = self->c->cfg->command_timeout_ms;
+    if (cmd->timeout_ms > 0 && (int64_t)cmd->timeout_ms + 5000 > timeout)
+        timeout = (int64_t)cmd->timeout_ms + 5000;
+    pd->deadline_ms = ctl_now_ms() + timeout;
+    pd->fn = fn;
+    pd->data = data;
+    pd->data_free = data_free;
+    g_hash_table_replace(self->pending, pd->id, pd);
+    drv_debug("command %s: %s of '%s' → host '%s'", pd->id, ctl_cmd_kind_to_string(cmd->kind),
+              cmd->domain ? cmd->domain : "-", host_id);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ receiving */
+
+static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
+{
+    if (h->reachable == reachable)
+        return;
+    h->reachable = reachable;
+    h->last_seen_ms = ctl_wall_ms();
+    drv_info("host '%s' is %s", h->id, reachable ? "reachable" : "unreachable");
+    drv_error *err = NULL;
+    if (ctl_store_put_host(self->c->store, h, &err) < 0) {
+        drv_warn("%s", err->message);
+        drv_error_free(&err);
+    }
+    if (!reachable)
+        s_fail_host(self, h->id, "became unreachable");
+    ctl_events_host(self->c, h, reachable ? "reachable" : "unreachable");
+    ctl_reconcile_reachability(self->c, h);
+}
+
+static void s_on_register(ctl_broker *self, const char *host_id, const Drover__Register *reg)
+{
+    ctl *c = self->c;
+    ctl_host *h = ctl_model_host(c->model, host_id);
+    bool is_new = h == NULL;
+    if (is_new) {
+        h = ctl_model_put_host(c->model, ctl_host_new(host_id));
+        h->registered_at_ms = ctl_wall_ms();
+    }
+    const char *instance = reg->agent_instance ? reg->agent_instance : "";
+    if (h->registered && h->agent_instance != NULL && strcmp(h->agent_instance, instance) != 0)
+        s_fail_host(self, host_id, "agent restarted");
+    g_free(h->agent_instance);
+    h->agent_instance = g_strdup(instance);
+    if (reg->facts != NULL)
+        s_facts(&h->facts, reg->facts);
+    for (size_t i = 0; reg->facts != NULL && is_new && i < reg->facts->n_labels; i++)
+        g_hash_table_replace(h->labels, g_strdup(reg->facts->labels[i]->key),
+                             g_strdup(reg->facts->labels[i]->value));
+    s_set_inventory(h, reg->domains, reg->n_domains);
+    bool was_reachable = h->reachable;
+    h->registered = true;
+    h->reachable = true;
+    h->last_traffic_ms = ctl_now_ms();
+    h->last_seen_ms = ctl_wall_ms();
+    drv_error *err = NULL;
+    if (ctl_store_put_host(c->store, h, &err) < 0) {
+        drv_warn("%s", err->message);
+        drv_error_free(&err);
+    }
+    drv_info("host '%s' registered (%s, %zu domains)", host_id, is_new ? "new" : "known",
+             reg->n_domains);
+
+    Drover__RegisterAck ack = DROVER__REGISTER_ACK__INIT;
+    ack.controller_instance = c->instance;
+    ack.heartbeat_interval_ms = (uint32_t)c->cfg->heartbeat_interval_ms;
+    ack.liveness = (uint32_t)c->cfg->liveness;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_REGISTER_ACK;
+    env.register_ack = &ack;
+    if (s_send(self, host_id, &env, &err) < 0) {
+        drv_warn("register ack to '%s': %s", host_id, err->message);
+        drv_error_free(&err);
+    }
+    ctl_events_host(c, h, is_new ? "added" : "registered");
+    if (!was_reachable)
+        ctl_events_host(c, h, "reachable");
+    ctl_reconcile_inventory(c, h, true);
+}
+
+static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Reply *rep)
+{
+    s_pending *pd = NULL;
+    gpointer key = NULL, value = NULL;
+    if (rep->command_id == NULL ||
+        !g_hash_table_lookup_extended(self->pending, rep->command_id, &key, &value)) {
+        drv_debug("reply from '%s' to unknown command '%s' ignored", host_id,
+                  rep->command_id ? rep->command_id : "");
+        return;
+    }
+    pd = value;
+    g_hash_table_steal(self->pending, key);
+    ctl_host *h = ctl_model_host(self->c->model, host_id);
+    ctl_actual *a = NULL;
+    if (rep->domain != NULL && rep->domain->name != NULL && rep->domain->name[0] != '\0') {
+        a = s_actual(rep->domain);
+        if (h != NULL)
+            g_hash_table_replace(h->inventory, g_strdup(a->name), a);
+    }
+    ctl_reply r = {
+        .ok = rep->ok,
+        .error_kind = rep->error_kind && rep->error_kind[0] ? rep->error_kind : "libvirt",
+        .message = rep->message ? rep->message : "",
+        .error_code = rep->error_code,
+        .timed_out = rep->timed_out,
+        .xml = rep->xml && rep->xml[0] ? rep->xml : NULL,
+        .domain = a,
+        .snapshots = g_ptr_array_new_with_free_func(s_snapshot_free),
+    };
+    ctl_migrate_result mres = {0};
+    if (rep->migrate != NULL) {
+        mres.time_elapsed_ms = rep->migrate->time_elapsed_ms;
+        mres.downtime_ms = rep->migrate->downtime_ms;
+        mres.data_total = rep->migrate->data_total;
+        mres.data_processed = rep->migrate->data_processed;
+        mres.memory_bps = rep->migrate->memory_bps;
+        mres.postcopy_used = rep->migrate->postcopy_used;
+        mres.cancelled = rep->migrate->cancelled;
+        r.migrate = &mres;
+    }
+    for (size_t i = 0; i < rep->n_snapshots; i++) {
+        const Drover__SnapshotInfo *si = rep->snapshots[i];
+        ctl_snapshot *s = g_new0(ctl_snapshot, 1);
+        s->name = g_strdup(si->name);
+        s->parent = s_dup(si->parent);
+        s->creation_time = si->creation_time;
+        s->state = s_dup(si->state);
+        s->current = si->current;
+        s->xml = s_dup(si->xml);
+        g_ptr_array_add(r.snapshots, s);
+    }
+    drv_debug("command %s (%s) answered by '%s': %s %s", pd->id, ctl_cmd_kind_to_string(pd->kind),
+              host_id, rep->ok ? "ok" : "failed", rep->message ? rep->message : "");
+    if (pd->fn != NULL)
+        pd->fn(self->c, host_id, &r, pd->data);
+    g_ptr_array_unref(r.snapshots);
+    s_pending_free(pd);
+}
+
+static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
+{
+    const char *name = ev->domain && ev->domain[0]  ? ev->domain
+                       : ev->info && ev->info->name ? ev->info->name
+                                                    : NULL;
+    if (name == NULL)
+        return;
+    if (ev->kind == DROVER__EVENT_KIND__EVENT_UNDEFINED ||
+        (ev->kind == DROVER__EVENT_KIND__EVENT_STOPPED && ev->info != NULL &&
+         !ev->info->persistent)) {
+        g_hash_table_remove(h->inventory, name);
+    } else if (ev->info != NULL && ev->info->name != NULL && ev->info->name[0] != '\0') {
+        ctl_actual *a = s_actual(ev->info);
+        g_hash_table_replace(h->inventory, g_strdup(a->name), a);
+    } else {
+        ctl_actual *a = g_hash_table_lookup(h->inventory, name);
+        int state = -1;
+        switch (ev->kind) {
+        case DROVER__EVENT_KIND__EVENT_STARTED:
+        case DROVER__EVENT_KIND__EVENT_RESUMED:
+            state = CTL_VIR_RUNNING;
+            break;
+        case DROVER__EVENT_KIND__EVENT_SUSPENDED:
+            state = CTL_VIR_PAUSED;
+            break;
+        case DROVER__EVENT_KIND__EVENT_STOPPED:
+            state = CTL_VIR_SHUTOFF;
+            break;
+        case DROVER__EVENT_KIND__EVENT_CRASHED:
+            state = CTL_VIR_CRASHED;
+            break;
+        case DROVER__EVENT_KIND__EVENT_PMSUSPENDED:
+            state = CTL_VIR_PMSUSPENDED;
+            break;
+        case DROVER__EVENT_KIND__EVENT_DEFINED:
+            state = CTL_VIR_SHUTOFF;
+            break;
+        default:
+            break;
+        }
+        if (state >= 0) {
+            if (a == NULL) {
+                a = g_new0(ctl_actual, 1);
+                a->name = g_strdup(name);
+                a->persistent = true;
+                a->state = state;
+                g_hash_table_replace(h->inventory, g_strdup(name), a);
+            } else if (ev->kind != DROVER__EVENT_KIND__EVENT_DEFINED) {
+                a->state = state;
+            }
+        }
+    }
+    ctl_reconcile_event(self->c, h, (int)ev->kind, name, ev->detail_text);
+}
+
+static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__Envelope *env)
+{
+    ctl *c = self->c;
+    if (env->body_case == DROVER__ENVELOPE__BODY_REGISTER) {
+        s_on_register(self, host_id, env->register_);
+        return;
+    }
+    ctl_host *h = ctl_model_host(c->model, host_id);
+    if (h == NULL || !h->registered) {
+        if (env->body_case == DROVER__ENVELOPE__BODY_REPLY)
+            s_on_reply(self, host_id, env->reply);
+        s_send_inventory_request(self, host_id);
+        return;
+    }
+    h->last_traffic_ms = ctl_now_ms();
+    s_set_reachable(self, h, true);
+    switch (env->body_case) {
+    case DROVER__ENVELOPE__BODY_HEARTBEAT:
+        break;
+    case DROVER__ENVELOPE__BODY_INVENTORY:
+        s_set_inventory(h, env->inventory->domains, env->inventory->n_domains);
+        ctl_reconcile_inventory(c, h, false);
+        break;
+    case DROVER__ENVELOPE__BODY_REPLY:
+        s_on_reply(self, host_id, env->reply);
+        break;
+    case DROVER__ENVELOPE__BODY_EVENT:
+        s_on_event(self, h, env->event);
+        break;
+    case DROVER__ENVELOPE__BODY_PROGRESS: {
+        const Drover__Progress *pg = env->progress;
+        drv_debug("progress from '%s' for command %s", host_id,
+                  pg->command_id ? pg->command_id : "");
+        ctl_migrate_progress mp = {.job_id = pg->job_id,
+                                   .domain = pg->domain,
+                                   .data_total = pg->data_total,
+                                   .data_processed = pg->data_processed,
+                                   .data_remaining = pg->data_remaining,
+                                   .memory_bps = pg->memory_bps,
+                                   .iteration = pg->iteration,
+                                   .elapsed_ms = pg->time_elapsed_ms,
+                                   .postcopy = pg->postcopy};
+        ctl_migrate_on_progress(c, host_id, &mp);
+        break;
+    }
+    default:
+        drv_warn("host '%s' sent an unexpected %s message; ignored", host_id,
+                 drv_codec_body_name(env->body_case));
+        break;
+    }
+}
+
+void ctl_broker_handle(ctl_broker *self)
+{
+    for (int i = 0; self->router != NULL && i < 1000; i++) {
+        char *identity = NULL;
+        Drover__Envelope *env = NULL;
+        drv_error *err = NULL;
+        if (drv_wire_recv(self->router, true, 0, ZMQ_DONTWAIT, &identity, &env, &err) < 0) {
+            bool empty = err->kind == DRV_ERR_TIMEOUT;
+            if (!empty)
+                drv_warn("agent message from '%s' refused: %s", identity ? identity : "?",
+                         err->message);
+            drv_error_free(&err);
+            g_free(identity);
+            if (empty)
+                return;
+            continue;
+        }
+        s_handle_one(self, identity, env);
+        drv_codec_free(&env);
+        g_free(identity);
+    }
+}
+
+int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
+{
+    ctl *c = self->c;
+    int64_t interval = c->cfg->heartbeat_interval_ms;
+    int64_t window = c->cfg->liveness * interval;
+    int64_t next = now_ms + interval;
+    if (self->router == NULL)
+        return interval;
+
+    /* command deadlines */
+    GPtrArray *late = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->pending);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        s_pending *pd = v;
+        if (pd->deadline_ms <= now_ms) {
+            g_hash_table_iter_steal(&it);
+            g_ptr_array_add(late, pd);
+        } else if (pd->deadline_ms < next) {
+            next = pd->deadline_ms;
+        }
+    }
+    for (guint i = 0; i < late->len; i++) {
+        s_pending *pd = g_ptr_array_index(late, i);
+        int64_t waited = c->cfg->command_timeout_ms;
+        s_fail(self, pd, "timeout", "host '%s' did not answer %s of domain '%s' within %lld s",
+               pd->host, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-",
+               (long long)((waited + 999) / 1000));
+    }
+    g_ptr_array_unref(late);
+
+    /* liveness */
+    GPtrArray *hosts = ctl_model_hosts(c->model);
+    for (guint i = 0; i < hosts->len; i++) {
+        ctl_host *h = g_ptr_array_index(hosts, i);
+        if (!h->reachable)
+            continue;
+        int64_t silent = now_ms - h->last_traffic_ms;
+        if (silent >= window) {
+            if (!h->registered)
+                drv_info("host '%s' did not register within %lld ms", h->id, (long long)window);
+            s_set_reachable(self, h, false);
+        } else if (h->last_traffic_ms + window < next) {
+            next = h->last_traffic_ms + window;
+        }
+    }
+
+    /* heartbeats out */
+    if (now_ms >= self->next_heartbeat_ms) {
+        self->next_heartbeat_ms = now_ms + interval;
+        for (guint i = 0; i < hosts->len; i++) {
+            ctl_host *h = g_ptr_array_index(hosts, i);
+            if (!h->registered || !h->reachable)
+                continue;
+            Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
+            hb.seq = ++self->heartbeat_seq;
+            hb.instance = c->instance;
+            Drover__Envelope env = DROVER__ENVELOPE__INIT;
+            env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
+            env.heartbeat = &hb;
+            drv_error *err = NULL;
+            if (s_send(self, h->id, &env, &err) < 0) {
+                drv_debug("heartbeat to '%s': %s", h->id, err->message);
+                drv_error_free(&err);
+            }
+        }
+    }
+    if (self->next_heartbeat_ms < next)
+        next = self->next_heartbeat_ms;
+    g_ptr_array_unref(hosts);
+    return next - now_ms;
+}

@@ -1,0 +1,120 @@
+/* broker.h — the agents' side of the controller: a ROUTER socket (agent_bind) where each agent's
+ * DEALER (identity = host id) registers, heartbeats, answers commands and forwards libvirt events.
+ * Tracks liveness (unreachable after liveness × interval without traffic; only transitions are
+ * stored) and the commands in flight (each answered by exactly one reply, or failed after
+ * command_timeout_ms or when its host drops). protobuf-c types stay in broker.c. */
+#ifndef DROVER_CTL_BROKER_H
+#define DROVER_CTL_BROKER_H
+
+#include "ctl.h"
+#include "view.h"
+
+/* Command kinds: the wire's CommandKind numbers. */
+typedef enum {
+    CTL_CMD_DEFINE = 1,
+    CTL_CMD_UNDEFINE = 2,
+    CTL_CMD_CREATE = 3,
+    CTL_CMD_START = 4,
+    CTL_CMD_SHUTDOWN = 5,
+    CTL_CMD_REBOOT = 6,
+    CTL_CMD_DESTROY = 7,
+    CTL_CMD_SUSPEND = 8,
+    CTL_CMD_RESUME = 9,
+    CTL_CMD_SETVCPUS = 11,
+    CTL_CMD_SETMEM = 12,
+    CTL_CMD_ATTACH_DEVICE = 13,
+    CTL_CMD_DETACH_DEVICE = 14,
+    CTL_CMD_DUMPXML = 15,
+    CTL_CMD_SNAPSHOT_CREATE = 16,
+    CTL_CMD_SNAPSHOT_LIST = 17,
+    CTL_CMD_SNAPSHOT_REVERT = 18,
+    CTL_CMD_SNAPSHOT_DELETE = 19,
+    CTL_CMD_SNAPSHOT_REDEFINE = 20,
+    CTL_CMD_INVENTORY = 26,
+    CTL_CMD_SNAPSHOT_DUMPXML = 27,
+    /* live migration (controller/migrate.c) */
+    CTL_CMD_DOMSTATS = 21,
+    CTL_CMD_MIGRATE = 22,
+    CTL_CMD_MIGRATE_CANCEL = 23,
+    CTL_CMD_STORAGE_MARK_WRITE = 24,
+    CTL_CMD_STORAGE_MARK_CHECK = 25,
+} ctl_cmd_kind;
+
+const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind);
+
+/* CMD_MIGRATE's parameters (the wire's MigrateParams; controller/migrate.c). */
+typedef struct {
+    const char *dest_uri;
+    const char *dest_host;
+    uint64_t max_downtime_ms;
+    uint64_t bandwidth_mibs;
+    bool auto_converge;
+    bool postcopy;
+    uint32_t timeout_s;
+    bool unsafe;
+} ctl_migrate_params;
+
+/* A migration's outcome (the wire's MigrateResult). */
+typedef struct {
+    uint64_t time_elapsed_ms;
+    uint64_t downtime_ms;
+    uint64_t data_total;
+    uint64_t data_processed;
+    uint64_t memory_bps;
+    bool postcopy_used;
+    bool cancelled;
+} ctl_migrate_result;
+
+typedef struct {
+    ctl_cmd_kind kind;
+    const char *domain;
+    const char *xml;
+    const char *name;
+    uint32_t modify; /* 1 live, 2 config */
+    uint64_t value;
+    uint32_t timeout_ms;
+    bool inactive;
+    bool current;
+    const ctl_migrate_params *migrate; /* CMD_MIGRATE */
+    const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
+    const char *path;                  /* CMD_STORAGE_MARK_* */
+} ctl_cmd;
+
+/* An agent's answer, converted from the wire. */
+typedef struct {
+    bool ok;
+    const char *error_kind; /* drv_err_kind name */
+    const char *message;
+    int error_code;
+    bool timed_out;
+    const char *xml;
+    const ctl_actual *domain; /* state after the command, NULL when not sent */
+    GPtrArray *snapshots;     /* ctl_snapshot* */
+    const ctl_migrate_result *migrate; /* CMD_MIGRATE, NULL when not sent */
+    bool synthesized; /* made up by the broker (timeout, host dropped): the agent never answered */
+} ctl_reply;
+
+/* Called exactly once per command: with the agent's reply, or a synthesized failure (timeout, host
+ * dropped, controller shutting down). data is the caller's. */
+typedef void (*ctl_reply_fn)(ctl *c, const char *host_id, const ctl_reply *reply, void *data);
+
+ctl_broker *ctl_broker_new(ctl *c);
+void ctl_broker_destroy(ctl_broker **self_p);
+/* Binds the ROUTER on agent_bind (when becoming leader). */
+int ctl_broker_start(ctl_broker *self, drv_error **err);
+/* Closes the ROUTER (stepping down): fails the commands in flight, forgets registrations. */
+void ctl_broker_stop(ctl_broker *self);
+/* The ROUTER socket for zmq_poll, NULL when not started. */
+void *ctl_broker_socket(ctl_broker *self);
+/* Handles every queued agent message (non-blocking). */
+void ctl_broker_handle(ctl_broker *self);
+/* Timers: heartbeats out, liveness, command deadlines. Returns ms until the next timer. */
+int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms);
+/* Sends a command to a registered, reachable host. On failure (unknown/unreachable host, send
+ * error) returns -1 with an error naming the host and does NOT call fn. */
+int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, ctl_reply_fn fn,
+                    void *data, GDestroyNotify data_free, drv_error **err);
+/* True when the host is registered with this process and reachable. */
+bool ctl_broker_host_up(ctl_broker *self, const char *host_id);
+
+#endif

@@ -1,0 +1,44 @@
+/* ctl.h — the controller's shared context: one per process, owned by main.c, handed to every
+ * module (broker, api, reconcile, leader, events). Single-threaded: only the main loop touches it.
+ */
+#ifndef DROVER_CTL_H
+#define DROVER_CTL_H
+
+#include "ctl_config.h"
+#include "etcd.h"
+#include "model.h"
+#include "store.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ctl_broker ctl_broker;
+typedef struct ctl_api ctl_api;
+typedef struct ctl_events ctl_events;
+typedef struct ctl_leader ctl_leader;
+
+typedef struct ctl {
+    ctl_config *cfg;
+    void *zctx;
+    ctl_model *model;
+    ctl_store *store;
+    drv_etcd_watch *watch;
+    ctl_broker *broker;
+    ctl_api *api;
+    ctl_events *events;
+    ctl_leader *leader;
+    char *instance;   /* random per controller start */
+    bool loaded;      /* cache rebuilt from etcd */
+    uint64_t next_id; /* command / operation counter */
+} ctl;
+
+/* Monotonic and wall-clock milliseconds. */
+int64_t ctl_now_ms(void);
+int64_t ctl_wall_ms(void);
+/* A new unique id "<instance>-<n>" (owned). */
+char *ctl_new_id(ctl *c);
+/* True when this controller holds the leader key. */
+bool ctl_is_leader(const ctl *c);
+
+#endif

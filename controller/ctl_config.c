@@ -1,0 +1,145 @@
+/* ctl_config.c — see ctl_config.h. */
+#include "ctl_config.h"
+
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+void ctl_config_destroy(ctl_config **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    ctl_config *c = *self_p;
+    g_strfreev(c->etcd_endpoints);
+    g_free(c->prefix);
+    g_free(c->agent_bind);
+    g_free(c->client_bind);
+    g_free(c->event_bind);
+    g_free(c->pid_file);
+    g_free(c->log_level);
+    g_free(c->name);
+    g_free(c->weigher);
+    g_free(c);
+    *self_p = NULL;
+}
+
+/* Replaces *slot with a copy of value when value is set (a flag given on the command line). */
+static void s_override(char **slot, const char *value)
+{
+    if (value == NULL)
+        return;
+    g_free(*slot);
+    *slot = g_strdup(value);
+}
+
+static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
+{
+    const char *g = "controller";
+    if (drv_config_get_strv(f, g, "etcd_endpoints", &c->etcd_endpoints, err) < 0 ||
+        drv_config_get_string(f, g, "prefix", "/drover/v1/", &c->prefix, err) < 0 ||
+        drv_config_get_string(f, g, "agent_bind", "tcp://127.0.0.1:7701", &c->agent_bind, err) <
+            0 ||
+        drv_config_get_string(f, g, "client_bind", "tcp://127.0.0.1:7702", &c->client_bind, err) <
+            0 ||
+        drv_config_get_string(f, g, "event_bind", "tcp://127.0.0.1:7703", &c->event_bind, err) <
+            0 ||
+        drv_config_get_string(f, g, "pid_file", NULL, &c->pid_file, err) < 0 ||
+        drv_config_get_string(f, g, "log_level", "info", &c->log_level, err) < 0 ||
+        drv_config_get_string(f, g, "name", NULL, &c->name, err) < 0 ||
+        drv_config_get_int(f, g, "heartbeat_interval_ms", 1000, 10, 600000,
+                           &c->heartbeat_interval_ms, err) < 0 ||
+        drv_config_get_int(f, g, "liveness", 3, 1, 100, &c->liveness, err) < 0 ||
+        drv_config_get_int(f, g, "command_timeout_ms", 30000, 100, 3600000, &c->command_timeout_ms,
+                           err) < 0 ||
+        drv_config_get_int(f, g, "etcd_timeout_ms", 5000, 100, 600000, &c->etcd_timeout_ms, err) <
+            0 ||
+        drv_config_get_int(f, g, "leader_ttl_s", 5, 2, 3600, &c->leader_ttl_s, err) < 0)
+        return -1;
+    g = "scheduler";
+    if (drv_config_get_double(f, g, "cpu_ratio", 4.0, 0.1, 64.0, &c->cpu_ratio, err) < 0 ||
+        drv_config_get_double(f, g, "memory_ratio", 1.0, 0.1, 16.0, &c->memory_ratio, err) < 0 ||
+        drv_config_get_string(f, g, "weigher", "spread", &c->weigher, err) < 0)
+        return -1;
+    if (strcmp(c->weigher, "spread") != 0 && strcmp(c->weigher, "pack") != 0)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "config '%s': [scheduler] weigher: '%s' is not spread or pack",
+                             drv_config_path(f), c->weigher);
+    return 0;
+}
+
+int ctl_config_load(int argc, char **argv, ctl_config **ret, drv_error **err)
+{
+    g_autofree char *config_path = NULL, *etcd = NULL, *agent_bind = NULL, *client_bind = NULL;
+    g_autofree char *event_bind = NULL, *prefix = NULL, *pid_file = NULL, *log_level = NULL;
+    g_autofree char *name = NULL;
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "ini file", "FILE"},
+        {"etcd", 0, 0, G_OPTION_ARG_STRING, &etcd, "etcd endpoints (comma list)", "URLS"},
+        {"agent-bind", 0, 0, G_OPTION_ARG_STRING, &agent_bind, "agent ROUTER endpoint", "EP"},
+        {"client-bind", 0, 0, G_OPTION_ARG_STRING, &client_bind, "client ROUTER endpoint", "EP"},
+        {"event-bind", 0, 0, G_OPTION_ARG_STRING, &event_bind, "event PUB endpoint", "EP"},
+        {"prefix", 0, 0, G_OPTION_ARG_STRING, &prefix, "etcd key prefix", "PREFIX"},
+        {"pid-file", 0, 0, G_OPTION_ARG_FILENAME, &pid_file, "write the PID here", "FILE"},
+        {"log-level", 0, 0, G_OPTION_ARG_STRING, &log_level, "debug|info|warn|error", "LEVEL"},
+        {"name", 0, 0, G_OPTION_ARG_STRING, &name, "this controller's name", "NAME"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    GOptionContext *oc = g_option_context_new("— drover cluster controller");
+    g_option_context_add_main_entries(oc, entries, NULL);
+    GError *gerr = NULL;
+    bool ok = g_option_context_parse(oc, &argc, &argv, &gerr);
+    g_option_context_free(oc);
+    if (!ok) {
+        drv_error_set(err, DRV_ERR_INVALID, 0, "%s", gerr->message);
+        g_error_free(gerr);
+        return -1;
+    }
+    if (argc > 1)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "unexpected argument '%s'", argv[1]);
+
+    drv_config *f = NULL;
+    if (config_path != NULL) {
+        f = drv_config_load(config_path, err);
+        if (f == NULL)
+            return -1;
+    } else {
+        f = drv_config_new_empty();
+    }
+    ctl_config *c = g_new0(ctl_config, 1);
+    int rc = s_from_file(c, f, err);
+    drv_config_destroy(&f);
+    if (rc < 0) {
+        ctl_config_destroy(&c);
+        return -1;
+    }
+    if (etcd != NULL) {
+        g_strfreev(c->etcd_endpoints);
+        c->etcd_endpoints = g_strsplit_set(etcd, ",;", -1);
+    }
+    s_override(&c->agent_bind, agent_bind);
+    s_override(&c->client_bind, client_bind);
+    s_override(&c->event_bind, event_bind);
+    s_override(&c->prefix, prefix);
+    s_override(&c->pid_file, pid_file);
+    s_override(&c->log_level, log_level);
+    s_override(&c->name, name);
+    if (c->etcd_endpoints == NULL || c->etcd_endpoints[0] == NULL ||
+        c->etcd_endpoints[0][0] == '\0') {
+        g_strfreev(c->etcd_endpoints);
+        c->etcd_endpoints = g_new0(char *, 2);
+        c->etcd_endpoints[0] = g_strdup("http://127.0.0.1:2379");
+    }
+    if (c->prefix[0] == '\0' || !g_str_has_suffix(c->prefix, "/")) {
+        char *p = g_strconcat(c->prefix, "/", NULL);
+        g_free(c->prefix);
+        c->prefix = p;
+    }
+    if (c->name == NULL) {
+        char host[256] = "controller";
+        gethostname(host, sizeof(host) - 1);
+        c->name = g_strdup_printf("%s:%d", host, (int)getpid());
+    }
+    *ret = c;
+    return 0;
+}

@@ -1,0 +1,76 @@
+/* events.c — see events.h. The PUB edge: protobuf-c types stay in this file. */
+#include "events.h"
+
+#include "codec.h"
+#include "log.h"
+#include "view.h"
+
+#include <zmq.h>
+
+struct ctl_events {
+    void *pub;
+};
+
+ctl_events *ctl_events_new(void *zctx, const char *endpoint, drv_error **err)
+{
+    void *pub = zmq_socket(zctx, ZMQ_PUB);
+    int linger = 0, hwm = 10000;
+    zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    if (zmq_bind(pub, endpoint) < 0) {
+        int e = errno;
+        zmq_close(pub);
+        drv_error_set(err, DRV_ERR_IO, e, "event socket: bind %s: %s", endpoint, zmq_strerror(e));
+        return NULL;
+    }
+    ctl_events *self = g_new0(ctl_events, 1);
+    self->pub = pub;
+    return self;
+}
+
+void ctl_events_destroy(ctl_events **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    zmq_close((*self_p)->pub);
+    g_free(*self_p);
+    *self_p = NULL;
+}
+
+void ctl_events_publish(ctl_events *self, const char *topic, const char *type, json_object *object)
+{
+    g_autofree char *json = ctl_view_finish(ctl_view_event(type, object));
+    if (self == NULL)
+        return;
+    Drover__ClusterEvent ce = DROVER__CLUSTER_EVENT__INIT;
+    ce.topic = (char *)topic;
+    ce.json = json;
+    ce.timestamp_ms = (uint64_t)ctl_wall_ms();
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_EVENT;
+    env.cluster_event = &ce;
+    drv_error *err = NULL;
+    if (drv_wire_send(self->pub, topic, &env, ZMQ_DONTWAIT, &err) < 0) {
+        drv_debug("event %s %s dropped: %s", topic, type, err->message);
+        drv_error_free(&err);
+    }
+    drv_debug("event %s %s", topic, type);
+}
+
+void ctl_events_host(ctl *c, const ctl_host *h, const char *type)
+{
+    g_autofree char *topic = g_strdup_printf("host.%s", h->id);
+    ctl_events_publish(c->events, topic, type, ctl_view_host_api(c->model, h, false));
+}
+
+void ctl_events_domain(ctl *c, const ctl_domain *d, const char *type)
+{
+    g_autofree char *topic = g_strdup_printf("domain.%s", d->name);
+    ctl_events_publish(c->events, topic, type, ctl_view_domain_api(c->model, d));
+}
+
+void ctl_events_domain_name(ctl *c, const char *name, const char *type, json_object *extra)
+{
+    g_autofree char *topic = g_strdup_printf("domain.%s", name);
+    ctl_events_publish(c->events, topic, type, extra ? extra : ctl_view_named("name", name));
+}

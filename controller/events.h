@@ -1,0 +1,20 @@
+/* events.h — the controller's PUB socket: one event = a topic frame ("host.<id>", "domain.<name>",
+ * "job.<id>") and an Envelope{cluster_event{topic, json, timestamp_ms}} (docs/api.md). */
+#ifndef DROVER_CTL_EVENTS_H
+#define DROVER_CTL_EVENTS_H
+
+#include "ctl.h"
+
+ctl_events *ctl_events_new(void *zctx, const char *endpoint, drv_error **err);
+void ctl_events_destroy(ctl_events **self_p);
+/* Publishes {"type":type,"object":object}; takes ownership of object. Never blocks; failures are
+ * logged at debug (PUB drops when nobody listens). */
+void ctl_events_publish(ctl_events *self, const char *topic, const char *type, json_object *object);
+/* Shorthands that render the current object from the model. */
+void ctl_events_host(ctl *c, const ctl_host *h, const char *type);
+void ctl_events_domain(ctl *c, const ctl_domain *d, const char *type);
+/* For a domain that is gone (or never known): {"name":name, ...extra}. Takes ownership of extra
+ * (may be NULL). */
+void ctl_events_domain_name(ctl *c, const char *name, const char *type, json_object *extra);
+
+#endif

@@ -1,0 +1,160 @@
+/* job_store.c — etcd I/O of jobs/<id> (the job library's JSON, jobs/job.h) and reservations/<id>
+ * ({"id","job","host","domain","vcpus","memory_kib","created_ms"}). Only the leader writes them. */
+#include "migrate_private.h"
+
+#include "log.h"
+
+#include <string.h>
+
+void ctl_mig_resv_free(gpointer p)
+{
+    ctl_mig_resv *r = p;
+    if (r == NULL)
+        return;
+    g_free(r->id);
+    g_free(r->job_id);
+    g_free(r->host);
+    g_free(r->domain);
+    g_free(r);
+}
+
+int ctl_job_store_put(ctl *c, const drv_job *job, drv_error **err)
+{
+    g_autofree char *key = ctl_store_key(c->store, "jobs/%s", job->id);
+    g_autofree char *text = drv_job_to_json_string(job);
+    if (drv_etcd_put_str(ctl_store_etcd(c->store), key, text, 0, NULL, err) < 0) {
+        drv_error_prefix(err, "job '%s': storing it", job->id);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err)
+{
+    g_autofree char *key = ctl_store_key(c->store, "jobs/%s", id);
+    g_autofree char *text = NULL;
+    int found = drv_etcd_get_str(ctl_store_etcd(c->store), key, &text, NULL, err);
+    if (found <= 0)
+        return found;
+    if (drv_job_from_json_string(text, -1, ret, err) < 0)
+        return -1;
+    return 1;
+}
+
+/* Every value under prefix/<what>/ (a range; clear with drv_etcd_range_clear). */
+static int s_range(ctl *c, const char *what, drv_etcd_range *ret, drv_error **err)
+{
+    g_autofree char *key = ctl_store_key(c->store, "%s/", what);
+    drv_etcd_range_opts opts = {.prefix = true};
+    return drv_etcd_range_get(ctl_store_etcd(c->store), key, strlen(key), &opts, ret, err);
+}
+
+static gint s_by_created(gconstpointer a, gconstpointer b)
+{
+    const drv_job *x = *(drv_job *const *)a, *y = *(drv_job *const *)b;
+    if (x->created_ms != y->created_ms)
+        return x->created_ms < y->created_ms ? -1 : 1;
+    return g_strcmp0(x->id, y->id);
+}
+
+static void s_job_free(gpointer p)
+{
+    drv_job *j = p;
+    drv_job_destroy(&j);
+}
+
+int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err)
+{
+    drv_etcd_range r = {0};
+    if (s_range(c, "jobs", &r, err) < 0)
+        return -1;
+    GPtrArray *jobs = g_ptr_array_new_with_free_func(s_job_free);
+    for (size_t i = 0; i < r.n_kvs; i++) {
+        drv_job *j = NULL;
+        drv_error *e = NULL;
+        if (drv_job_from_json_string(r.kvs[i].value, (ssize_t)r.kvs[i].value_len, &j, &e) < 0) {
+            drv_warn("%.*s: %s; skipped", (int)r.kvs[i].key_len, r.kvs[i].key, e->message);
+            drv_error_free(&e);
+            continue;
+        }
+        g_ptr_array_add(jobs, j);
+    }
+    drv_etcd_range_clear(&r);
+    g_ptr_array_sort(jobs, s_by_created);
+    *ret = jobs;
+    return 0;
+}
+
+int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "id", json_object_new_string(r->id));
+    json_object_object_add(o, "job", json_object_new_string(r->job_id));
+    json_object_object_add(o, "host", json_object_new_string(r->host));
+    json_object_object_add(o, "domain", json_object_new_string(r->domain));
+    json_object_object_add(o, "vcpus", json_object_new_int64(r->vcpus));
+    json_object_object_add(o, "memory_kib", json_object_new_int64((int64_t)r->memory_kib));
+    json_object_object_add(o, "created_ms", json_object_new_int64(r->created_ms));
+    g_autofree char *key = ctl_store_key(c->store, "reservations/%s", r->id);
+    int rc =
+        drv_etcd_put_str(ctl_store_etcd(c->store), key,
+                         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), 0, NULL, err);
+    json_object_put(o);
+    if (rc < 0)
+        drv_error_prefix(err, "reservation '%s' on host '%s'", r->id, r->host);
+    return rc;
+}
+
+int ctl_job_store_delete_resv(ctl *c, const char *id, drv_error **err)
+{
+    g_autofree char *key = ctl_store_key(c->store, "reservations/%s", id);
+    if (drv_etcd_delete(ctl_store_etcd(c->store), key, strlen(key), false, NULL, NULL, err) < 0) {
+        drv_error_prefix(err, "reservation '%s': releasing it", id);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *s_jstr(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static int64_t s_jint(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
+}
+
+int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err)
+{
+    drv_etcd_range r = {0};
+    if (s_range(c, "reservations", &r, err) < 0)
+        return -1;
+    GPtrArray *out = g_ptr_array_new_with_free_func(ctl_mig_resv_free);
+    g_autofree char *prefix = ctl_store_key(c->store, "reservations/");
+    for (size_t i = 0; i < r.n_kvs; i++) {
+        g_autofree char *text = g_strndup(r.kvs[i].value, r.kvs[i].value_len);
+        json_object *o = json_tokener_parse(text);
+        ctl_mig_resv *v = g_new0(ctl_mig_resv, 1);
+        v->id = g_strndup(r.kvs[i].key + strlen(prefix), r.kvs[i].key_len - strlen(prefix));
+        if (o != NULL && json_object_is_type(o, json_type_object)) {
+            v->job_id = g_strdup(s_jstr(o, "job"));
+            v->host = g_strdup(s_jstr(o, "host"));
+            v->domain = g_strdup(s_jstr(o, "domain"));
+            v->vcpus = (uint32_t)s_jint(o, "vcpus");
+            v->memory_kib = (uint64_t)s_jint(o, "memory_kib");
+            v->created_ms = s_jint(o, "created_ms");
+        } else {
+            drv_warn("reservation '%s' is not JSON; it will be reaped", v->id);
+        }
+        json_object_put(o);
+        g_ptr_array_add(out, v);
+    }
+    drv_etcd_range_clear(&r);
+    *ret = out;
+    return 0;
+}

@@ -1,0 +1,960 @@
+/* migrate.c — the migration job runner (see migrate.h). Every job in flight is a drv_job driven by
+ * the pure state machine of jobs/job_migrate.h: what happens (the client's start and cancel,
+ * agents' replies and progress, deadlines, a controller taking over) goes in as an event; the
+ * actions that come out are performed here in order: etcd writes (jobs/, reservations/,
+ * domains/), agent commands (storage markers, CMD_MIGRATE, CMD_MIGRATE_CANCEL, DOMSTATS to locate
+ * the domain, CMD_SNAPSHOT_REDEFINE) and events on topic job.<id>.
+ *
+ * Agent commands answer later through broker callbacks; their data names the job by id, so a job
+ * that ended (or a module that was shut down) meanwhile is simply not found. */
+#include "migrate_private.h"
+
+#include "broker.h"
+#include "events.h"
+#include "log.h"
+#include "view.h"
+
+#include <string.h>
+
+/* How long a pool verified as shared between two hosts is trusted without a new marker. */
+#define S_VERIFIED_TTL_MS (10 * 60 * 1000)
+/* Broker deadline of CMD_MIGRATE without a policy timeout. */
+#define S_MIGRATE_NO_TIMEOUT_MS (6u * 3600u * 1000u)
+#define S_LOCATE_RETRY_MS       1000
+
+typedef enum { S_ABSENT = 0, S_PRESENT, S_UNKNOWN } s_where;
+
+typedef struct {
+    drv_job *job;
+    GPtrArray *pools; /* ctl_mig_pool*: to verify; NULL when unknown */
+    guint verify_i;
+    bool unsafe; /* every pool verified as shared */
+    /* actions still to perform, in order (performing stops at an asynchronous blocking one) */
+    drv_job_actions *acts;
+    size_t act_i;
+    unsigned waiting;    /* answers the blocked action waits for */
+    GPtrArray *redefine; /* ctl_snapshot* still to redefine on the destination */
+    /* locating */
+    unsigned loc_gen;
+    int loc_answers;
+    s_where loc_src, loc_dst;
+    int64_t loc_retry_ms; /* 0 = no retry scheduled */
+    /* a follow-up event produced while performing (reservation, cached storage) */
+    bool has_follow;
+    drv_job_event follow;
+    char *follow_msg;
+} s_run;
+
+typedef struct {
+    ctl *c;
+    GHashTable *runs;     /* job id → s_run* (jobs this controller drives) */
+    GHashTable *resv;     /* reservation id → ctl_mig_resv* (mirror of reservations/) */
+    GHashTable *verified; /* "src dst path" → expiry (wall ms, boxed) */
+    bool leading;         /* jobs taken over from etcd */
+    bool stopping;
+    int64_t next_takeover_ms;
+} s_mod;
+
+static s_mod *s_self;
+
+/* What a broker callback needs to find its job again. */
+typedef struct {
+    char *job_id;
+    char *pool_path; /* storage markers */
+    unsigned gen;    /* locate generation */
+    bool is_dest;    /* locate: the answer is the destination's */
+} s_cb;
+
+static void s_cb_free(gpointer p)
+{
+    s_cb *cb = p;
+    g_free(cb->job_id);
+    g_free(cb->pool_path);
+    g_free(cb);
+}
+
+static s_cb *s_cb_new(const s_run *run)
+{
+    s_cb *cb = g_new0(s_cb, 1);
+    cb->job_id = g_strdup(run->job->id);
+    return cb;
+}
+
+static void s_run_free(gpointer p)
+{
+    s_run *run = p;
+    drv_job_destroy(&run->job);
+    if (run->pools)
+        g_ptr_array_unref(run->pools);
+    drv_job_actions_destroy(&run->acts);
+    if (run->redefine)
+        g_ptr_array_unref(run->redefine);
+    g_free(run->follow_msg);
+    g_free(run);
+}
+
+static s_mod *s_mod_get(ctl *c)
+{
+    if (s_self == NULL) {
+        s_self = g_new0(s_mod, 1);
+        s_self->c = c;
+        s_self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_run_free);
+        s_self->resv = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ctl_mig_resv_free);
+        s_self->verified = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    }
+    return s_self;
+}
+
+static s_run *s_find(const char *job_id)
+{
+    return s_self != NULL && job_id != NULL ? g_hash_table_lookup(s_self->runs, job_id) : NULL;
+}
+
+static void s_set_busy(ctl *c, const char *name, const char *verb)
+{
+    ctl_domain *d = ctl_model_domain(c->model, name);
+    if (d == NULL)
+        return;
+    g_free(d->busy);
+    d->busy = g_strdup(verb);
+}
+
+/* ------------------------------------------------------------------ the job as the API shows it */
+
+static void s_publish(ctl *c, const drv_job *job, const char *message)
+{
+    g_autofree char *topic = g_strdup_printf("job.%s", job->id);
+    const char *type = drv_job_state_is_terminal(job->state)
+                           ? drv_job_state_to_string(job->state)
+                           : drv_job_phase_to_string(job->migrate.phase);
+    json_object *o = drv_job_to_json(job);
+    if (message != NULL)
+        json_object_object_add(o, "message", json_object_new_string(message));
+    ctl_events_publish(c->events, topic, type, o);
+}
+
+/* ------------------------------------------------------------------ feeding the machine */
+
+static void s_continue(s_run *run);
+static void s_feed(s_run *run, const drv_job_event *ev);
+
+/* Frees a run that has nothing left to do. */
+static void s_maybe_done(s_run *run)
+{
+    if (!drv_job_state_is_terminal(run->job->state) || run->waiting > 0 ||
+        (run->acts != NULL && run->act_i < drv_job_actions_len(run->acts)))
+        return;
+    drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
+    g_hash_table_remove(s_self->runs, run->job->id);
+}
+
+/* Schedules ev to be fed right after the current actions (synchronous answers). */
+static void s_follow(s_run *run, drv_job_event_kind kind, const char *message)
+{
+    memset(&run->follow, 0, sizeof(run->follow));
+    run->follow.kind = kind;
+    g_free(run->follow_msg);
+    run->follow_msg = g_strdup(message);
+    run->has_follow = true;
+}
+
+static void s_feed(s_run *run, const drv_job_event *ev0)
+{
+    drv_job_event ev = *ev0;
+    g_autofree char *msg = g_strdup(ev0->message);
+    ev.message = msg;
+    g_autofree char *id = g_strdup(run->job->id);
+    for (;;) {
+        drv_job_actions *acts = drv_job_actions_new();
+        drv_error *err = NULL;
+        int rc = drv_job_migrate_step(run->job, &ev, (uint64_t)ctl_wall_ms(), acts, &err);
+        if (rc < 0) {
+            drv_warn("job '%s': %s", run->job->id, err->message);
+            drv_error_free(&err);
+        }
+        if (rc > 0) {
+            g_autofree char *what = drv_job_actions_describe(acts);
+            drv_debug("job '%s': %s → %s", run->job->id, drv_job_event_kind_to_string(ev.kind),
+                      what);
+            if (run->acts == NULL || run->act_i >= drv_job_actions_len(run->acts)) {
+                drv_job_actions_destroy(&run->acts);
+                run->acts = acts;
+                run->act_i = 0;
+                acts = NULL;
+            } else {
+                for (size_t i = 0; i < drv_job_actions_len(acts); i++)
+                    drv_job_actions_add(run->acts, drv_job_actions_get(acts, i));
+            }
+            if (run->waiting == 0)
+                s_continue(run);
+        }
+        drv_job_actions_destroy(&acts);
+        /* s_continue may have ended the run */
+        run = s_find(id);
+        if (run == NULL || !run->has_follow)
+            break;
+        run->has_follow = false;
+        ev = run->follow;
+        g_free(msg);
+        msg = g_steal_pointer(&run->follow_msg);
+        ev.message = msg;
+    }
+    if (run != NULL)
+        s_maybe_done(run);
+}
+
+/* Goes on performing after an asynchronous action completed (outside s_feed). */
+static void s_resume(s_run *run)
+{
+    g_autofree char *id = g_strdup(run->job->id);
+    s_continue(run);
+    run = s_find(id);
+    if (run == NULL)
+        return;
+    if (run->has_follow) {
+        run->has_follow = false;
+        drv_job_event ev = run->follow;
+        g_autofree char *msg = g_steal_pointer(&run->follow_msg);
+        ev.message = msg;
+        s_feed(run, &ev);
+        return;
+    }
+    s_maybe_done(run);
+}
+
+static void s_feed_kind(s_run *run, drv_job_event_kind kind, const char *message)
+{
+    drv_job_event ev = {.kind = kind, .message = message};
+    s_feed(run, &ev);
+}
+
+/* ------------------------------------------------------------------ reservations */
+
+static void s_reserve(s_run *run)
+{
+    ctl *c = s_self->c;
+    const drv_job_migrate *m = &run->job->migrate;
+    if (g_hash_table_contains(s_self->resv, m->reservation_id)) {
+        s_follow(run, DRV_JOB_EV_RESERVED_OK, NULL);
+        return;
+    }
+    ctl_domain *d = ctl_model_domain(c->model, m->domain);
+    if (d == NULL) {
+        s_follow(run, DRV_JOB_EV_RESERVED_FAILED, "the domain is no longer defined");
+        return;
+    }
+    ctl_mig_resv *r = g_new0(ctl_mig_resv, 1);
+    r->id = g_strdup(m->reservation_id);
+    r->job_id = g_strdup(run->job->id);
+    r->host = g_strdup(m->destination);
+    r->domain = g_strdup(m->domain);
+    r->vcpus = d->vcpus;
+    r->memory_kib = d->memory_kib;
+    r->created_ms = ctl_wall_ms();
+    drv_error *err = NULL;
+    if (ctl_job_store_put_resv(c, r, &err) < 0) {
+        s_follow(run, DRV_JOB_EV_RESERVED_FAILED, err->message);
+        drv_error_free(&err);
+        ctl_mig_resv_free(r);
+        return;
+    }
+    drv_info("job '%s': reserved %u vCPUs and %llu KiB on host '%s'", run->job->id, r->vcpus,
+             (unsigned long long)r->memory_kib, r->host);
+    g_hash_table_replace(s_self->resv, r->id, r);
+    s_follow(run, DRV_JOB_EV_RESERVED_OK, NULL);
+}
+
+static void s_release(ctl *c, const char *id)
+{
+    drv_error *err = NULL;
+    if (ctl_job_store_delete_resv(c, id, &err) < 0) {
+        drv_warn("%s (reaped at the next controller start)", err->message);
+        drv_error_free(&err);
+    }
+    g_hash_table_remove(s_self->resv, id);
+}
+
+void ctl_migrate_add_reservations(ctl *c, drv_sched_cluster *cl)
+{
+    if (s_self == NULL)
+        return;
+    (void)c;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s_self->resv);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const ctl_mig_resv *r = v;
+        if (r->host == NULL || !drv_sched_cluster_has_host(cl, r->host))
+            continue;
+        drv_sched_reservation sr = {
+            .id = r->id, .host = r->host, .vcpus = r->vcpus, .memory_kib = r->memory_kib};
+        drv_error *err = NULL;
+        if (drv_sched_cluster_add_reservation(cl, &sr, &err) < 0) {
+            drv_warn("scheduler: reservation '%s' left out: %s", r->id, err->message);
+            drv_error_free(&err);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ shared storage */
+
+static char *s_verified_key(const drv_job *job, const char *path)
+{
+    return g_strdup_printf("%s %s %s", job->migrate.source, job->migrate.destination, path);
+}
+
+static void s_verify_next(s_run *run, bool sync);
+
+static void s_storage_refused(s_run *run, bool sync, const char *why)
+{
+    if (sync)
+        s_follow(run, DRV_JOB_EV_STORAGE_REFUSED, why);
+    else
+        s_feed_kind(run, DRV_JOB_EV_STORAGE_REFUSED, why);
+}
+
+static void s_mark_checked(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    s_cb *cb = data;
+    s_run *run = s_find(cb->job_id);
+    if (run == NULL || s_self->stopping)
+        return;
+    if (!rep->ok) {
+        g_autofree char *why =
+            g_strdup_printf("host '%s' does not see the marker written by '%s' in %s: %s", host,
+                            run->job->migrate.source, cb->pool_path, rep->message);
+        s_storage_refused(run, false, why);
+        return;
+    }
+    char *key = s_verified_key(run->job, cb->pool_path);
+    int64_t *until = g_new(int64_t, 1);
+    *until = ctl_wall_ms() + S_VERIFIED_TTL_MS;
+    g_hash_table_replace(s_self->verified, key, until);
+    drv_info("job '%s': %s is shared between '%s' and '%s' (marker read back)", run->job->id,
+             cb->pool_path, run->job->migrate.source, host);
+    run->verify_i++;
+    s_verify_next(run, false);
+    (void)c;
+}
+
+static void s_mark_written(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    s_cb *cb = data;
+    s_run *run = s_find(cb->job_id);
+    if (run == NULL || s_self->stopping)
+        return;
+    if (!rep->ok) {
+        g_autofree char *why = g_strdup_printf("host '%s' cannot write a marker in %s: %s", host,
+                                               cb->pool_path, rep->message);
+        s_storage_refused(run, false, why);
+        return;
+    }
+    s_cb *next = s_cb_new(run);
+    next->pool_path = g_strdup(cb->pool_path);
+    ctl_cmd cmd = {.kind = CTL_CMD_STORAGE_MARK_CHECK,
+                   .domain = run->job->migrate.domain,
+                   .path = cb->pool_path,
+                   .name = run->job->id,
+                   .xml = rep->message};
+    drv_error *err = NULL;
+    if (ctl_broker_send(c->broker, run->job->migrate.destination, &cmd, s_mark_checked, next,
+                        s_cb_free, &err) < 0) {
+        s_cb_free(next);
+        s_storage_refused(run, false, err->message);
+        drv_error_free(&err);
+    }
+}
+
+/* Verifies the pools from verify_i on; answers STORAGE_VERIFIED or STORAGE_REFUSED (as a follow-up
+ * when sync, i.e. called while performing actions, else fed at once). */
+static void s_verify_next(s_run *run, bool sync)
+{
+    ctl *c = s_self->c;
+    if (run->pools == NULL) {
+        s_storage_refused(run, sync, "the domain's storage pools are not known on both hosts");
+        return;
+    }
+    while (run->verify_i < run->pools->len) {
+        const ctl_mig_pool *p = g_ptr_array_index(run->pools, run->verify_i);
+        g_autofree char *key = s_verified_key(run->job, p->path);
+        const int64_t *until = g_hash_table_lookup(s_self->verified, key);
+        if (until == NULL || *until < ctl_wall_ms())
+            break;
+        drv_debug("job '%s': %s verified as shared recently", run->job->id, p->path);
+        run->verify_i++;
+    }
+    if (run->verify_i >= run->pools->len) {
+        run->unsafe = run->pools->len > 0;
+        if (sync)
+            s_follow(run, DRV_JOB_EV_STORAGE_VERIFIED, NULL);
+        else
+            s_feed_kind(run, DRV_JOB_EV_STORAGE_VERIFIED, NULL);
+        return;
+    }
+    const ctl_mig_pool *p = g_ptr_array_index(run->pools, run->verify_i);
+    s_cb *cb = s_cb_new(run);
+    cb->pool_path = g_strdup(p->path);
+    ctl_cmd cmd = {.kind = CTL_CMD_STORAGE_MARK_WRITE,
+                   .domain = run->job->migrate.domain,
+                   .path = p->path,
+                   .name = run->job->id};
+    drv_error *err = NULL;
+    if (ctl_broker_send(c->broker, run->job->migrate.source, &cmd, s_mark_written, cb, s_cb_free,
+                        &err) < 0) {
+        s_cb_free(cb);
+        s_storage_refused(run, sync, err->message);
+        drv_error_free(&err);
+    }
+}
+
+/* ------------------------------------------------------------------ migrate, cancel */
+
+static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    s_cb *cb = data;
+    s_run *run = s_find(cb->job_id);
+    if (run == NULL || s_self->stopping)
+        return;
+    (void)c;
+    drv_job_event ev = {.message = rep->message};
+    if (rep->synthesized) {
+        /* the agent never answered (unreachable, restarted): find out where the domain is */
+        drv_warn("job '%s': %s; locating the domain", run->job->id, rep->message);
+        ev.kind = DRV_JOB_EV_RESTARTED;
+    } else if (rep->ok) {
+        ev.kind = DRV_JOB_EV_RESULT_OK;
+        if (rep->migrate != NULL) {
+            ev.result.downtime_ms = rep->migrate->downtime_ms;
+            ev.result.time_ms = rep->migrate->time_elapsed_ms;
+            ev.result.bytes = rep->migrate->data_processed;
+        }
+    } else if (rep->migrate != NULL && rep->migrate->cancelled && !rep->timed_out) {
+        ev.kind = DRV_JOB_EV_RESULT_CANCELLED;
+    } else {
+        ev.kind = DRV_JOB_EV_RESULT_FAILED;
+    }
+    drv_info("job '%s': migration on host '%s' answered: %s%s%s", run->job->id, host,
+             rep->ok ? "ok" : "failed", rep->ok ? "" : ": ", rep->ok ? "" : rep->message);
+    s_feed(run, &ev);
+}
+
+static void s_migrate(s_run *run)
+{
+    ctl *c = s_self->c;
+    const drv_job_migrate *m = &run->job->migrate;
+    const ctl_host *dst = ctl_model_host(c->model, m->destination);
+    ctl_migrate_params mp = {
+        .dest_uri = dst ? dst->facts.migration_uri : NULL,
+        .dest_host = m->destination,
+        .max_downtime_ms = m->policy.max_downtime_ms,
+        .bandwidth_mibs = m->policy.bandwidth_mibs,
+        .auto_converge = m->policy.auto_converge,
+        .postcopy = m->policy.postcopy,
+        .timeout_s = m->policy.timeout_s,
+        .unsafe = run->unsafe,
+    };
+    if (mp.dest_uri == NULL) {
+        s_follow(run, DRV_JOB_EV_RESULT_FAILED, "the destination reported no migration URI");
+        return;
+    }
+    uint32_t wait_ms = m->policy.timeout_s > 0 && m->policy.timeout_s < 3600u * 24u
+                           ? m->policy.timeout_s * 1000u + DRV_JOB_GRACE_MS / 2
+                           : S_MIGRATE_NO_TIMEOUT_MS;
+    ctl_cmd cmd = {.kind = CTL_CMD_MIGRATE,
+                   .domain = m->domain,
+                   .migrate = &mp,
+                   .job_id = run->job->id,
+                   .timeout_ms = wait_ms};
+    s_cb *cb = s_cb_new(run);
+    drv_error *err = NULL;
+    if (ctl_broker_send(c->broker, m->source, &cmd, s_migrated, cb, s_cb_free, &err) < 0) {
+        s_cb_free(cb);
+        s_follow(run, DRV_JOB_EV_RESULT_FAILED, err->message);
+        drv_error_free(&err);
+        return;
+    }
+    drv_info("job '%s': migrating '%s' from '%s' to '%s' (%s%s)", run->job->id, m->domain,
+             m->source, m->destination, mp.dest_uri, mp.unsafe ? ", storage verified shared" : "");
+}
+
+static void s_log_reply(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    (void)c;
+    if (!rep->ok)
+        drv_info("%s on host '%s': %s", (const char *)data, host, rep->message);
+}
+
+static void s_cancel(s_run *run)
+{
+    ctl *c = s_self->c;
+    const drv_job_migrate *m = &run->job->migrate;
+    ctl_cmd cmd = {.kind = CTL_CMD_MIGRATE_CANCEL, .domain = m->domain, .job_id = run->job->id};
+    g_autofree char *what = g_strdup_printf("job '%s': cancel", run->job->id);
+    drv_error *err = NULL;
+    if (ctl_broker_send(c->broker, m->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
+                        &err) < 0) {
+        drv_warn("job '%s': cancel: %s", run->job->id, err->message);
+        drv_error_free(&err);
+    }
+}
+
+/* ------------------------------------------------------------------ locate */
+
+static void s_locate(s_run *run);
+
+static void s_located(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    s_cb *cb = data;
+    s_run *run = s_find(cb->job_id);
+    (void)c;
+    (void)host;
+    if (run == NULL || s_self->stopping || cb->gen != run->loc_gen)
+        return;
+    s_where w = rep->ok                                        ? S_PRESENT
+                : g_strcmp0(rep->error_kind, "not-found") == 0 ? S_ABSENT
+                                                               : S_UNKNOWN;
+    if (cb->is_dest)
+        run->loc_dst = w;
+    else
+        run->loc_src = w;
+    if (++run->loc_answers < 2)
+        return;
+    if (run->loc_src == S_UNKNOWN || run->loc_dst == S_UNKNOWN) {
+        run->loc_retry_ms = ctl_now_ms() + S_LOCATE_RETRY_MS;
+        return;
+    }
+    drv_job_event ev = {.kind = DRV_JOB_EV_DOMAIN_FOUND};
+    if (run->loc_src == S_PRESENT && run->loc_dst == S_PRESENT)
+        ev.where = DRV_JOB_WHERE_MIGRATING;
+    else if (run->loc_dst == S_PRESENT)
+        ev.where = DRV_JOB_WHERE_DESTINATION;
+    else if (run->loc_src == S_PRESENT)
+        ev.where = DRV_JOB_WHERE_SOURCE;
+    else
+        ev.where = DRV_JOB_WHERE_NOWHERE;
+    drv_info("job '%s': domain '%s' located: %s", run->job->id, run->job->migrate.domain,
+             drv_job_where_to_string(ev.where));
+    s_feed(run, &ev);
+}
+
+static void s_locate(s_run *run)
+{
+    ctl *c = s_self->c;
+    const drv_job_migrate *m = &run->job->migrate;
+    run->loc_gen++;
+    run->loc_answers = 0;
+    run->loc_src = run->loc_dst = S_UNKNOWN;
+    run->loc_retry_ms = 0;
+    for (int i = 0; i < 2; i++) {
+        const char *host = i == 0 ? m->source : m->destination;
+        s_cb *cb = s_cb_new(run);
+        cb->gen = run->loc_gen;
+        cb->is_dest = i == 1;
+        ctl_cmd cmd = {.kind = CTL_CMD_DOMSTATS, .domain = m->domain};
+        drv_error *err = NULL;
+        if (ctl_broker_send(c->broker, host, &cmd, s_located, cb, s_cb_free, &err) < 0) {
+            drv_debug("job '%s': locate on '%s': %s", run->job->id, host, err->message);
+            drv_error_free(&err);
+            s_cb_free(cb);
+            run->loc_gen++; /* answers of this round no longer count */
+            run->loc_retry_ms = ctl_now_ms() + S_LOCATE_RETRY_MS;
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ placement, snapshots */
+
+static void s_set_placement(s_run *run)
+{
+    ctl *c = s_self->c;
+    const drv_job_migrate *m = &run->job->migrate;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        ctl_domain *d = ctl_model_domain(c->model, m->domain);
+        if (d == NULL) {
+            drv_warn("job '%s': domain '%s' was undefined meanwhile", run->job->id, m->domain);
+            return;
+        }
+        if (g_strcmp0(d->host, m->destination) == 0)
+            break;
+        ctl_domain *copy = ctl_domain_copy(d);
+        g_free(copy->host);
+        copy->host = g_strdup(m->destination);
+        drv_error *err = NULL;
+        if (ctl_store_put_domain(c->store, copy, d->mod_revision, NULL, &err) == 0) {
+            ctl_domain *stored = ctl_model_put_domain(c->model, copy);
+            drv_info("domain '%s' placed on host '%s' (migrated by job '%s')", m->domain,
+                     m->destination, run->job->id);
+            ctl_events_domain(c, stored, "placed");
+            break;
+        }
+        ctl_domain_free(copy);
+        drv_warn("job '%s': placing '%s' on '%s': %s", run->job->id, m->domain, m->destination,
+                 err->message);
+        bool again = err->kind == DRV_ERR_CONFLICT;
+        drv_error_free(&err);
+        if (!again || ctl_store_refresh_domain(c->store, c->model, m->domain, &err) < 0) {
+            if (err) {
+                drv_warn("%s", err->message);
+                drv_error_free(&err);
+            }
+            return;
+        }
+    }
+    s_set_busy(c, m->domain, NULL);
+}
+
+static void s_redefine_next(s_run *run, bool from_callback);
+
+static void s_redefined(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    s_cb *cb = data;
+    s_run *run = s_find(cb->job_id);
+    (void)c;
+    if (run == NULL || s_self->stopping)
+        return;
+    if (!rep->ok)
+        drv_warn("job '%s': redefining snapshot %s on host '%s': %s", run->job->id, cb->pool_path,
+                 host, rep->message);
+    s_redefine_next(run, true);
+}
+
+/* Redefines the next snapshot on the destination; when none is left, performing goes on (from a
+ * callback; when called while performing, the caller goes on). */
+static void s_redefine_next(s_run *run, bool from_callback)
+{
+    ctl *c = s_self->c;
+    const drv_job_migrate *m = &run->job->migrate;
+    while (run->redefine != NULL && run->redefine->len > 0) {
+        ctl_snapshot *s = g_ptr_array_index(run->redefine, 0);
+        if (s->xml == NULL) {
+            g_ptr_array_remove_index(run->redefine, 0);
+            continue;
+        }
+        s_cb *cb = s_cb_new(run);
+        cb->pool_path = g_strdup(s->name);
+        ctl_cmd cmd = {.kind = CTL_CMD_SNAPSHOT_REDEFINE,
+                       .domain = m->domain,
+                       .name = s->name,
+                       .xml = s->xml,
+                       .current = s->current};
+        drv_error *err = NULL;
+        int rc = ctl_broker_send(c->broker, m->destination, &cmd, s_redefined, cb, s_cb_free, &err);
+        g_ptr_array_remove_index(run->redefine, 0);
+        if (rc == 0)
+            return;
+        s_cb_free(cb);
+        drv_warn("job '%s': redefining snapshot: %s", run->job->id, err->message);
+        drv_error_free(&err);
+    }
+    run->waiting = 0;
+    if (from_callback)
+        s_resume(run);
+}
+
+static gint s_snap_order(gconstpointer a, gconstpointer b)
+{
+    const ctl_snapshot *x = *(ctl_snapshot *const *)a, *y = *(ctl_snapshot *const *)b;
+    if (x->creation_time != y->creation_time)
+        return x->creation_time < y->creation_time ? -1 : 1;
+    return g_strcmp0(x->name, y->name);
+}
+
+/* Starts redefining every stored snapshot on the destination, parents (older) first. Returns true
+ * when performing must wait for the answers. */
+static bool s_redefine(s_run *run)
+{
+    ctl *c = s_self->c;
+    GPtrArray *snaps = NULL;
+    drv_error *err = NULL;
+    if (ctl_store_snapshots(c->store, run->job->migrate.domain, &snaps, &err) < 0) {
+        drv_warn("job '%s': snapshots of '%s': %s", run->job->id, run->job->migrate.domain,
+                 err->message);
+        drv_error_free(&err);
+        return false;
+    }
+    if (snaps->len == 0) {
+        g_ptr_array_unref(snaps);
+        return false;
+    }
+    g_ptr_array_sort(snaps, s_snap_order);
+    if (run->redefine)
+        g_ptr_array_unref(run->redefine);
+    run->redefine = snaps;
+    drv_info("job '%s': redefining %u snapshots of '%s' on host '%s'", run->job->id, snaps->len,
+             run->job->migrate.domain, run->job->migrate.destination);
+    run->waiting = 1;
+    s_redefine_next(run, false);
+    return run->waiting > 0;
+}
+
+/* ------------------------------------------------------------------ performing actions */
+
+/* Performs run's pending actions in order until one must wait for agents (REDEFINE_SNAPSHOTS). */
+static void s_continue(s_run *run)
+{
+    ctl *c = s_self->c;
+    while (run->acts != NULL && run->act_i < drv_job_actions_len(run->acts) && run->waiting == 0) {
+        const drv_job_action *a = drv_job_actions_get(run->acts, run->act_i++);
+        drv_error *err = NULL;
+        switch (a->kind) {
+        case DRV_JOB_ACT_RESERVE:
+            s_reserve(run);
+            break;
+        case DRV_JOB_ACT_VERIFY_STORAGE:
+            run->verify_i = 0;
+            s_verify_next(run, true);
+            break;
+        case DRV_JOB_ACT_MIGRATE:
+            s_migrate(run);
+            break;
+        case DRV_JOB_ACT_CANCEL:
+            s_cancel(run);
+            break;
+        case DRV_JOB_ACT_LOCATE:
+            s_locate(run);
+            break;
+        case DRV_JOB_ACT_RELEASE:
+            s_release(c, a->reservation_id);
+            break;
+        case DRV_JOB_ACT_SET_PLACEMENT:
+            s_set_placement(run);
+            break;
+        case DRV_JOB_ACT_REDEFINE_SNAPSHOTS:
+            if (s_redefine(run))
+                return;
+            break;
+        case DRV_JOB_ACT_PUBLISH:
+            s_publish(c, run->job, a->message);
+            break;
+        case DRV_JOB_ACT_PERSIST:
+            if (ctl_job_store_put(c, run->job, &err) < 0) {
+                drv_warn("%s", err->message);
+                drv_error_free(&err);
+            }
+            break;
+        default:
+            drv_debug("job '%s': action %s does not apply to a migration", run->job->id,
+                      drv_job_action_kind_to_string(a->kind));
+            break;
+        }
+    }
+    if (drv_job_state_is_terminal(run->job->state))
+        s_set_busy(c, run->job->migrate.domain, NULL);
+}
+
+/* ------------------------------------------------------------------ starting and taking over */
+
+char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
+                        const drv_job_policy *policy, drv_error **err)
+{
+    s_mod *m = s_mod_get(c);
+    g_autofree char *uuid = g_uuid_string_random();
+    g_autofree char *id = g_strdup_printf("mig-%.8s", uuid);
+    drv_job *job = NULL;
+    if (drv_job_migrate_new(id, d->name, d->host, plan->destination, policy, c->instance,
+                            (uint64_t)ctl_wall_ms(), &job, err) < 0)
+        return NULL;
+    s_run *run = g_new0(s_run, 1);
+    run->job = job;
+    run->pools = g_ptr_array_ref(plan->pools);
+    g_hash_table_replace(m->runs, job->id, run);
+    s_set_busy(c, d->name, "migrate");
+    drv_info("job '%s': migrate '%s' from '%s' to '%s'", job->id, d->name, d->host,
+             plan->destination);
+    s_feed_kind(run, DRV_JOB_EV_START, NULL);
+    return g_steal_pointer(&id);
+}
+
+/* Loads reservations and jobs from etcd: reaps reservations whose job is terminal or missing,
+ * resumes every migration job still in flight. */
+static int s_takeover(ctl *c, drv_error **err)
+{
+    s_mod *m = s_mod_get(c);
+    GPtrArray *resv = NULL, *jobs = NULL;
+    if (ctl_job_store_list_resv(c, &resv, err) < 0)
+        return -1;
+    if (ctl_job_store_list(c, &jobs, err) < 0) {
+        g_ptr_array_unref(resv);
+        return -1;
+    }
+    GHashTable *by_id = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < jobs->len; i++) {
+        drv_job *j = g_ptr_array_index(jobs, i);
+        g_hash_table_replace(by_id, j->id, j);
+    }
+    g_hash_table_remove_all(m->resv);
+    for (guint i = 0; i < resv->len; i++) {
+        ctl_mig_resv *r = g_ptr_array_index(resv, i);
+        drv_job *j = r->job_id ? g_hash_table_lookup(by_id, r->job_id) : NULL;
+        if (j == NULL || drv_job_state_is_terminal(j->state) || r->host == NULL) {
+            drv_info("reservation '%s' on host '%s' reaped: its job %s", r->id,
+                     r->host ? r->host : "?", j == NULL ? "is gone" : "has ended");
+            drv_error *e = NULL;
+            if (ctl_job_store_delete_resv(c, r->id, &e) < 0) {
+                drv_warn("%s", e->message);
+                drv_error_free(&e);
+            }
+            continue;
+        }
+        g_ptr_array_index(resv, i) = NULL;
+        g_hash_table_replace(m->resv, r->id, r);
+    }
+    for (guint i = 0; i < jobs->len; i++) {
+        drv_job *j = g_ptr_array_index(jobs, i);
+        if (j->kind != DRV_JOB_KIND_MIGRATE || drv_job_state_is_terminal(j->state) ||
+            g_hash_table_contains(m->runs, j->id))
+            continue;
+        /* a drain's migrations are driven by the drain executor */
+        if (strchr(j->id, ':') != NULL)
+            continue;
+        g_ptr_array_index(jobs, i) = NULL;
+        s_run *run = g_new0(s_run, 1);
+        run->job = j;
+        drv_job_set_owner(j, c->instance);
+        ctl_domain *d = ctl_model_domain(c->model, j->migrate.domain);
+        if (d != NULL) {
+            drv_error *e = NULL;
+            run->pools = ctl_mig_pools(c, d, j->migrate.source, j->migrate.destination, &e);
+            if (e != NULL) {
+                drv_info("job '%s': %s", j->id, e->message);
+                drv_error_free(&e);
+            }
+            s_set_busy(c, d->name, "migrate");
+        }
+        g_hash_table_replace(m->runs, j->id, run);
+        drv_info("job '%s' (migrate '%s' %s → %s, %s) taken over", j->id, j->migrate.domain,
+                 j->migrate.source, j->migrate.destination,
+                 drv_job_phase_to_string(j->migrate.phase));
+        s_feed_kind(run,
+                    j->migrate.phase == DRV_JOB_PHASE_NEW ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED,
+                    NULL);
+    }
+    g_hash_table_unref(by_id);
+    g_ptr_array_set_free_func(resv, NULL);
+    for (guint i = 0; i < resv->len; i++)
+        ctl_mig_resv_free(g_ptr_array_index(resv, i));
+    g_ptr_array_unref(resv);
+    g_ptr_array_set_free_func(jobs, NULL);
+    for (guint i = 0; i < jobs->len; i++) {
+        drv_job *j = g_ptr_array_index(jobs, i);
+        drv_job_destroy(&j);
+    }
+    g_ptr_array_unref(jobs);
+    return 0;
+}
+
+int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
+{
+    s_mod *m = s_mod_get(c);
+    if (m->stopping)
+        return 1000;
+    if (!ctl_is_leader(c) || !c->loaded || ctl_broker_socket(c->broker) == NULL) {
+        if (m->leading) {
+            drv_info("not leading: %u migration jobs left to the next leader",
+                     g_hash_table_size(m->runs));
+            g_hash_table_remove_all(m->runs);
+            g_hash_table_remove_all(m->resv);
+            m->leading = false;
+        }
+        return 1000;
+    }
+    if (!m->leading) {
+        if (now_ms < m->next_takeover_ms)
+            return m->next_takeover_ms - now_ms;
+        drv_error *err = NULL;
+        if (s_takeover(c, &err) < 0) {
+            drv_warn("taking migration jobs over: %s; retrying", err->message);
+            drv_error_free(&err);
+            m->next_takeover_ms = now_ms + 1000;
+            return 1000;
+        }
+        m->leading = true;
+    }
+    int64_t next = 1000;
+    uint64_t wall = (uint64_t)ctl_wall_ms();
+    GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, m->runs);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        g_ptr_array_add(ids, g_strdup(k));
+    for (guint i = 0; i < ids->len; i++) {
+        s_run *run = s_find(g_ptr_array_index(ids, i));
+        if (run == NULL)
+            continue;
+        if (run->loc_retry_ms != 0 && now_ms >= run->loc_retry_ms &&
+            run->job->migrate.phase == DRV_JOB_PHASE_LOCATING) {
+            s_locate(run);
+            continue;
+        }
+        uint64_t dl = drv_job_migrate_deadline_ms(run->job);
+        if (dl != 0 && wall >= dl) {
+            drv_info("job '%s': deadline of phase %s passed", run->job->id,
+                     drv_job_phase_to_string(run->job->migrate.phase));
+            s_feed_kind(run, DRV_JOB_EV_TIMEOUT, NULL);
+        } else if (dl != 0 && (int64_t)(dl - wall) < next) {
+            next = (int64_t)(dl - wall);
+        }
+    }
+    g_ptr_array_unref(ids);
+    return next < 10 ? 10 : next;
+}
+
+void ctl_migrate_on_progress(ctl *c, const char *host_id, const ctl_migrate_progress *p)
+{
+    (void)c;
+    s_run *run = s_find(p->job_id);
+    if (run == NULL || g_strcmp0(run->job->migrate.source, host_id) != 0)
+        return;
+    drv_job_event ev = {.kind = DRV_JOB_EV_PROGRESS};
+    ev.progress.data_total = p->data_total;
+    ev.progress.data_processed = p->data_processed;
+    ev.progress.data_remaining = p->data_remaining;
+    ev.progress.memory_bps = p->memory_bps;
+    ev.progress.iteration = p->iteration;
+    ev.progress.elapsed_ms = p->elapsed_ms;
+    s_feed(run, &ev);
+}
+
+int ctl_migrate_cancel(ctl *c, const char *job_id)
+{
+    (void)c;
+    s_run *run = s_find(job_id);
+    if (run == NULL)
+        return 0;
+    drv_info("job '%s': cancel requested", job_id);
+    s_feed_kind(run, DRV_JOB_EV_CANCEL, NULL);
+    return 1;
+}
+
+const drv_job *ctl_migrate_live(const char *job_id)
+{
+    s_run *run = s_find(job_id);
+    return run ? run->job : NULL;
+}
+
+GPtrArray *ctl_migrate_live_all(void)
+{
+    GPtrArray *out = g_ptr_array_new();
+    if (s_self == NULL)
+        return out;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s_self->runs);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(out, ((s_run *)v)->job);
+    return out;
+}
+
+void ctl_migrate_shutdown(ctl *c)
+{
+    (void)c;
+    if (s_self == NULL)
+        return;
+    s_self->stopping = true;
+    g_hash_table_unref(s_self->runs);
+    g_hash_table_unref(s_self->resv);
+    g_hash_table_unref(s_self->verified);
+    g_clear_pointer(&s_self, g_free);
+}

@@ -1,0 +1,188 @@
+/* migrate_api.c — the client verbs of live migration and jobs (docs/api.md, docs/migration.md):
+ * domain.migrate (the checks, then a job; answered at once with the job), job.list, job.show,
+ * job.cancel. */
+#include "migrate_private.h"
+
+#include "log.h"
+
+#include <string.h>
+
+/* Parses an optional unsigned option; false (r answered) when it is not a number. */
+static bool s_opt_u64(ctl_req *r, const char *key, uint64_t max, uint64_t *ret)
+{
+    const char *v = ctl_req_opt(r, key);
+    *ret = 0;
+    if (v == NULL || v[0] == '\0')
+        return true;
+    if (!g_ascii_string_to_unsigned(v, 10, 0, max, ret, NULL)) {
+        ctl_req_usage(r, "%s: option %s '%s' is not a whole number up to %llu", r->verb, key, v,
+                      (unsigned long long)max);
+        return false;
+    }
+    return true;
+}
+
+void ctl_api_domain_migrate(ctl_req *r)
+{
+    ctl *c = r->c;
+    ctl_domain *d = ctl_model_domain(c->model, r->args[0]);
+    if (d == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' not found", r->args[0]);
+        return;
+    }
+    if (d->busy != NULL) {
+        ctl_req_failf(r, DRV_ERR_CONFLICT, "domain '%s': a %s is already in progress; try again",
+                      d->name, d->busy);
+        return;
+    }
+    drv_job_policy policy = {0};
+    uint64_t timeout_ms = 0;
+    if (!s_opt_u64(r, "max_downtime_ms", UINT32_MAX, &policy.max_downtime_ms) ||
+        !s_opt_u64(r, "bandwidth_mibs", UINT32_MAX, &policy.bandwidth_mibs) ||
+        !s_opt_u64(r, "timeout_ms", (uint64_t)UINT32_MAX * 1000, &timeout_ms))
+        return;
+    policy.timeout_s = (uint32_t)((timeout_ms + 999) / 1000);
+    policy.auto_converge = ctl_req_flag(r, "auto_converge");
+    policy.postcopy = ctl_req_flag(r, "postcopy");
+    const char *to = ctl_req_opt(r, "to");
+    if (to != NULL && to[0] == '\0')
+        to = NULL;
+
+    const char *state;
+    int reason;
+    ctl_model_domain_state(c->model, d, &state, &reason);
+    if (d->host == NULL || (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0)) {
+        ctl_req_failf(r, DRV_ERR_CONFLICT,
+                      "domain '%s' is %s%s%s; only a running or paused domain migrates live",
+                      d->name, d->host ? state : "not placed", d->host ? " on host " : "",
+                      d->host ? d->host : "");
+        return;
+    }
+    if (!ctl_broker_host_up(c->broker, d->host)) {
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE, "domain '%s': its host '%s' is unreachable", d->name,
+                      d->host);
+        return;
+    }
+    ctl_mig_plan plan = {0};
+    drv_error *err = NULL;
+    if (ctl_mig_check(c, d, to, &plan, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    g_autofree char *id = ctl_migrate_start(c, d, &plan, &policy, &err);
+    ctl_mig_plan_clear(&plan);
+    if (id == NULL) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    const drv_job *live = ctl_migrate_live(id);
+    drv_job *stored = NULL;
+    if (live == NULL && ctl_job_store_get(c, id, &stored, &err) <= 0) {
+        if (err != NULL)
+            ctl_req_fail(r, err);
+        else
+            ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", id);
+        return;
+    }
+    ctl_req_ok(r, drv_job_to_json(live ? live : stored));
+    drv_job_destroy(&stored);
+}
+
+void ctl_api_job_list(ctl_req *r)
+{
+    GPtrArray *jobs = NULL;
+    drv_error *err = NULL;
+    if (ctl_job_store_list(r->c, &jobs, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    json_object *arr = json_object_new_array();
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < jobs->len; i++) {
+        const drv_job *j = g_ptr_array_index(jobs, i);
+        const drv_job *live = ctl_migrate_live(j->id);
+        g_hash_table_add(seen, j->id);
+        json_object_array_add(arr, drv_job_to_json(live ? live : j));
+    }
+    GPtrArray *all = ctl_migrate_live_all();
+    for (guint i = 0; i < all->len; i++) {
+        const drv_job *j = g_ptr_array_index(all, i);
+        if (!g_hash_table_contains(seen, j->id))
+            json_object_array_add(arr, drv_job_to_json(j));
+    }
+    g_ptr_array_unref(all);
+    g_hash_table_unref(seen);
+    g_ptr_array_unref(jobs);
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "jobs", arr);
+    ctl_req_ok(r, doc);
+}
+
+/* The job named by args[0]: live or stored (owned in *ret_stored). NULL when r was answered. */
+static const drv_job *s_job_arg(ctl_req *r, drv_job **ret_stored)
+{
+    const drv_job *live = ctl_migrate_live(r->args[0]);
+    *ret_stored = NULL;
+    if (live != NULL)
+        return live;
+    drv_error *err = NULL;
+    int found = ctl_job_store_get(r->c, r->args[0], ret_stored, &err);
+    if (found < 0) {
+        ctl_req_fail(r, err);
+        return NULL;
+    }
+    if (found == 0) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "job '%s' not found", r->args[0]);
+        return NULL;
+    }
+    return *ret_stored;
+}
+
+void ctl_api_job_show(ctl_req *r)
+{
+    drv_job *stored = NULL;
+    const drv_job *j = s_job_arg(r, &stored);
+    if (j == NULL)
+        return;
+    ctl_req_ok(r, drv_job_to_json(j));
+    drv_job_destroy(&stored);
+}
+
+void ctl_api_job_cancel(ctl_req *r)
+{
+    drv_job *stored = NULL;
+    const drv_job *j = s_job_arg(r, &stored);
+    if (j == NULL)
+        return;
+    if (drv_job_state_is_terminal(j->state)) {
+        ctl_req_failf(r, DRV_ERR_CONFLICT, "job '%s' has already %s", j->id,
+                      drv_job_state_to_string(j->state));
+        drv_job_destroy(&stored);
+        return;
+    }
+    if (stored != NULL) {
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                      "job '%s' is not driven by this controller yet (it is being taken over); "
+                      "try again",
+                      j->id);
+        drv_job_destroy(&stored);
+        return;
+    }
+    g_autofree char *id = g_strdup(j->id);
+    ctl_migrate_cancel(r->c, id);
+    j = ctl_migrate_live(id);
+    if (j != NULL) {
+        ctl_req_ok(r, drv_job_to_json(j));
+        return;
+    }
+    drv_error *err = NULL;
+    if (ctl_job_store_get(r->c, id, &stored, &err) <= 0) {
+        if (err != NULL)
+            ctl_req_fail(r, err);
+        else
+            ctl_req_failf(r, DRV_ERR_NOT_FOUND, "job '%s' not found", id);
+        return;
+    }
+    ctl_req_ok(r, drv_job_to_json(stored));
+    drv_job_destroy(&stored);
+}

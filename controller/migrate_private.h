@@ -1,0 +1,78 @@
+/* migrate_private.h — shared between the migration files: the checks made before anything moves
+ * (migrate_check.c), etcd I/O of jobs and reservations (job_store.c), the runner (migrate.c) and
+ * the verbs (migrate_api.c). */
+#ifndef DROVER_CTL_MIGRATE_PRIVATE_H
+#define DROVER_CTL_MIGRATE_PRIVATE_H
+
+#include "job.h"
+#include "job_action.h"
+#include "job_migrate.h"
+#include "migrate.h"
+
+/* A storage pool a migrating domain's disks live on, to be verified as shared (same path on both
+ * hosts, marker written on the source and read back on the destination). */
+typedef struct {
+    char *name; /* the pool's name on the source */
+    char *path; /* its target path (the same on the destination) */
+} ctl_mig_pool;
+void ctl_mig_pool_free(gpointer p);
+
+/* What the checks decided. */
+typedef struct {
+    char *destination; /* host id */
+    GPtrArray *pools;  /* ctl_mig_pool*: pools to verify */
+    uint32_t vcpus;
+    uint64_t memory_kib;
+} ctl_mig_plan;
+void ctl_mig_plan_clear(ctl_mig_plan *p);
+
+/* The checks made before anything moves, on the cached model (no I/O). to = the requested
+ * destination or NULL (the scheduler chooses, avoiding the source). On success fills *ret. A
+ * refusal names the check that failed: "destination" (unknown, same host, not active, unreachable,
+ * no migration URI), "cpu-features" (the missing flags by name), "cpu-model" (host-passthrough
+ * needs an identical host CPU), "shared-storage" (a disk outside a pool both hosts see), "room"
+ * (the scheduler's explanation). Kinds: not-found, conflict, unavailable, no-room. */
+int ctl_mig_check(ctl *c, const ctl_domain *d, const char *to, ctl_mig_plan *ret, drv_error **err);
+/* Recomputes the pools of a domain's disks on a host pair (resume after a restart). */
+GPtrArray *ctl_mig_pools(ctl *c, const ctl_domain *d, const char *source, const char *destination,
+                         drv_error **err);
+
+/* ------------------------------------------------------------------ the runner (migrate.c) */
+
+/* Creates and starts a job for a plan the checks accepted; the domain is busy until it ends.
+ * Returns the new job's id (g_free) or NULL with an error. */
+char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
+                        const drv_job_policy *policy, drv_error **err);
+/* Feeds CANCEL to a job this controller drives: 1, or 0 when it does not drive it. */
+int ctl_migrate_cancel(ctl *c, const char *job_id);
+/* The live copy of a job this controller drives (borrowed), or NULL. */
+const drv_job *ctl_migrate_live(const char *job_id);
+/* Every job this controller drives (borrowed drv_job*; unref the array only). */
+GPtrArray *ctl_migrate_live_all(void);
+
+/* ------------------------------------------------------------------ etcd (job_store.c) */
+
+/* A reservation: the destination's room held for a migration. */
+typedef struct {
+    char *id; /* = the job id */
+    char *job_id;
+    char *host;
+    char *domain;
+    uint32_t vcpus;
+    uint64_t memory_kib;
+    int64_t created_ms;
+} ctl_mig_resv;
+void ctl_mig_resv_free(gpointer p);
+
+int ctl_job_store_put(ctl *c, const drv_job *job, drv_error **err);
+/* 1 and *ret, 0 when jobs/<id> does not exist, -1 on error. */
+int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err);
+/* Every stored job (drv_job*, owned by the array), oldest first. Documents that do not parse are
+ * skipped with a warning. */
+int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err);
+int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err);
+int ctl_job_store_delete_resv(ctl *c, const char *id, drv_error **err);
+/* Every stored reservation (ctl_mig_resv*, owned by the array). */
+int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err);
+
+#endif

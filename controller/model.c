@@ -1,0 +1,410 @@
+/* model.c — see model.h. */
+#include "model.h"
+
+#include <string.h>
+
+struct ctl_model {
+    GHashTable *hosts;   /* id → ctl_host* (owned) */
+    GHashTable *domains; /* name → ctl_domain* (owned) */
+};
+
+static const char *const s_desired_names[CTL_DESIRED_LAST] = {"shutoff", "running", "paused"};
+
+const char *ctl_desired_to_string(ctl_desired d)
+{
+    return d < CTL_DESIRED_LAST ? s_desired_names[d] : "shutoff";
+}
+
+int ctl_desired_from_string(const char *s, ctl_desired *ret)
+{
+    for (int i = 0; s != NULL && i < CTL_DESIRED_LAST; i++) {
+        if (strcmp(s, s_desired_names[i]) == 0) {
+            *ret = (ctl_desired)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *ctl_vir_state_to_string(int state)
+{
+    static const char *const names[] = {"no state", "running",  "blocked", "paused",
+                                        "shutdown", "shut off", "crashed", "pmsuspended"};
+    if (state >= 0 && state < (int)G_N_ELEMENTS(names))
+        return names[state];
+    return "unknown";
+}
+
+bool ctl_vir_state_active(int state)
+{
+    return state == CTL_VIR_RUNNING || state == CTL_VIR_BLOCKED || state == CTL_VIR_PAUSED ||
+           state == CTL_VIR_SHUTDOWN || state == CTL_VIR_PMSUSPENDED;
+}
+
+void ctl_pool_free(gpointer p)
+{
+    ctl_pool *pool = p;
+    g_free(pool->name);
+    g_free(pool->type);
+    g_free(pool->path);
+    g_free(pool);
+}
+
+void ctl_facts_clear(ctl_facts *f)
+{
+    g_free(f->hostname);
+    g_free(f->arch);
+    g_free(f->cpu_vendor);
+    g_free(f->cpu_model);
+    g_strfreev(f->cpu_features);
+    g_free(f->host_uuid);
+    g_free(f->hypervisor_type);
+    g_free(f->migration_uri);
+    g_free(f->libvirt_uri);
+    if (f->pools != NULL)
+        g_ptr_array_unref(f->pools);
+    g_strfreev(f->networks);
+    memset(f, 0, sizeof(*f));
+}
+
+void ctl_facts_copy(ctl_facts *dst, const ctl_facts *src)
+{
+    ctl_facts_clear(dst);
+    *dst = *src;
+    dst->hostname = g_strdup(src->hostname);
+    dst->arch = g_strdup(src->arch);
+    dst->cpu_vendor = g_strdup(src->cpu_vendor);
+    dst->cpu_model = g_strdup(src->cpu_model);
+    dst->cpu_features = g_strdupv(src->cpu_features);
+    dst->host_uuid = g_strdup(src->host_uuid);
+    dst->hypervisor_type = g_strdup(src->hypervisor_type);
+    dst->migration_uri = g_strdup(src->migration_uri);
+    dst->libvirt_uri = g_strdup(src->libvirt_uri);
+    dst->networks = g_strdupv(src->networks);
+    dst->pools = g_ptr_array_new_with_free_func(ctl_pool_free);
+    for (guint i = 0; src->pools != NULL && i < src->pools->len; i++) {
+        const ctl_pool *p = g_ptr_array_index(src->pools, i);
+        ctl_pool *c = g_new0(ctl_pool, 1);
+        c->name = g_strdup(p->name);
+        c->type = g_strdup(p->type);
+        c->path = g_strdup(p->path);
+        c->active = p->active;
+        g_ptr_array_add(dst->pools, c);
+    }
+}
+
+void ctl_actual_free(ctl_actual *a)
+{
+    if (a == NULL)
+        return;
+    g_free(a->name);
+    g_free(a->uuid);
+    g_free(a);
+}
+
+ctl_host *ctl_host_new(const char *id)
+{
+    ctl_host *h = g_new0(ctl_host, 1);
+    h->id = g_strdup(id);
+    h->labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    h->admin_state = g_strdup("active");
+    h->facts.pools = g_ptr_array_new_with_free_func(ctl_pool_free);
+    h->inventory =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)ctl_actual_free);
+    return h;
+}
+
+void ctl_host_free(ctl_host *h)
+{
+    if (h == NULL)
+        return;
+    g_free(h->id);
+    ctl_facts_clear(&h->facts);
+    g_hash_table_unref(h->labels);
+    g_free(h->admin_state);
+    g_free(h->agent_instance);
+    g_hash_table_unref(h->inventory);
+    g_free(h);
+}
+
+ctl_domain *ctl_domain_new(const char *name)
+{
+    ctl_domain *d = g_new0(ctl_domain, 1);
+    d->name = g_strdup(name);
+    return d;
+}
+
+void ctl_domain_free(ctl_domain *d)
+{
+    if (d == NULL)
+        return;
+    g_free(d->name);
+    g_free(d->uuid);
+    g_free(d->xml);
+    g_free(d->host);
+    g_strfreev(d->cpu_features);
+    g_free(d->affinity_group);
+    g_free(d->anti_affinity_group);
+    g_free(d->busy);
+    g_free(d);
+}
+
+ctl_domain *ctl_domain_copy(const ctl_domain *d)
+{
+    ctl_domain *c = g_new0(ctl_domain, 1);
+    *c = *d;
+    c->name = g_strdup(d->name);
+    c->uuid = g_strdup(d->uuid);
+    c->xml = g_strdup(d->xml);
+    c->host = g_strdup(d->host);
+    c->cpu_features = g_strdupv(d->cpu_features);
+    c->affinity_group = g_strdup(d->affinity_group);
+    c->anti_affinity_group = g_strdup(d->anti_affinity_group);
+    c->busy = NULL;
+    return c;
+}
+
+ctl_model *ctl_model_new(void)
+{
+    ctl_model *self = g_new0(ctl_model, 1);
+    self->hosts =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)ctl_host_free);
+    self->domains =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)ctl_domain_free);
+    return self;
+}
+
+void ctl_model_destroy(ctl_model **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    g_hash_table_unref((*self_p)->hosts);
+    g_hash_table_unref((*self_p)->domains);
+    g_free(*self_p);
+    *self_p = NULL;
+}
+
+ctl_host *ctl_model_host(ctl_model *self, const char *id)
+{
+    return id ? g_hash_table_lookup(self->hosts, id) : NULL;
+}
+
+ctl_domain *ctl_model_domain(ctl_model *self, const char *name)
+{
+    return name ? g_hash_table_lookup(self->domains, name) : NULL;
+}
+
+ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h)
+{
+    ctl_host *old = g_hash_table_lookup(self->hosts, h->id);
+    if (old != NULL && old != h) {
+        h->registered = old->registered;
+        h->last_traffic_ms = old->last_traffic_ms;
+        g_free(h->agent_instance);
+        h->agent_instance = g_steal_pointer(&old->agent_instance);
+        GHashTable *inv = h->inventory;
+        h->inventory = old->inventory;
+        old->inventory = inv;
+        if (h->alloc_mod_revision == 0)
+            h->alloc_mod_revision = old->alloc_mod_revision;
+    }
+    if (old != h)
+        g_hash_table_replace(self->hosts, h->id, h);
+    return h;
+}
+
+ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d)
+{
+    ctl_domain *old = g_hash_table_lookup(self->domains, d->name);
+    if (old != NULL && old != d && d->busy == NULL)
+        d->busy = g_steal_pointer(&old->busy);
+    if (old != d)
+        g_hash_table_replace(self->domains, d->name, d);
+    return d;
+}
+
+void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->hosts);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ctl_host *h = v, *o = ctl_model_host(old, h->id);
+        if (o == NULL)
+            continue;
+        h->registered = o->registered;
+        h->last_traffic_ms = o->last_traffic_ms;
+        g_free(h->agent_instance);
+        h->agent_instance = g_steal_pointer(&o->agent_instance);
+        GHashTable *inv = h->inventory;
+        h->inventory = o->inventory;
+        o->inventory = inv;
+    }
+    g_hash_table_iter_init(&it, self->domains);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        ctl_domain *d = v, *o = ctl_model_domain(old, d->name);
+        if (o != NULL && d->busy == NULL)
+            d->busy = g_steal_pointer(&o->busy);
+    }
+}
+
+void ctl_model_remove_host(ctl_model *self, const char *id)
+{
+    g_hash_table_remove(self->hosts, id);
+}
+
+void ctl_model_remove_domain(ctl_model *self, const char *name)
+{
+    g_hash_table_remove(self->domains, name);
+}
+
+static gint s_cmp_host(gconstpointer a, gconstpointer b)
+{
+    return strcmp((*(ctl_host *const *)a)->id, (*(ctl_host *const *)b)->id);
+}
+
+static gint s_cmp_domain(gconstpointer a, gconstpointer b)
+{
+    return strcmp((*(ctl_domain *const *)a)->name, (*(ctl_domain *const *)b)->name);
+}
+
+static GPtrArray *s_values(GHashTable *t, GCompareFunc cmp)
+{
+    GPtrArray *out = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, t);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        g_ptr_array_add(out, v);
+    g_ptr_array_sort(out, cmp);
+    return out;
+}
+
+GPtrArray *ctl_model_hosts(ctl_model *self)
+{
+    return s_values(self->hosts, s_cmp_host);
+}
+
+GPtrArray *ctl_model_domains(ctl_model *self)
+{
+    return s_values(self->domains, s_cmp_domain);
+}
+
+guint ctl_model_n_hosts(const ctl_model *self)
+{
+    return g_hash_table_size(self->hosts);
+}
+
+guint ctl_model_n_domains(const ctl_model *self)
+{
+    return g_hash_table_size(self->domains);
+}
+
+void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *except,
+                          uint32_t *ret_vcpus, uint64_t *ret_memory_kib, uint32_t *ret_domains)
+{
+    uint32_t vcpus = 0, n = 0;
+    uint64_t mem = 0;
+    ctl_host *h = ctl_model_host(self, host_id);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->domains);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const ctl_domain *d = v;
+        if (d->host == NULL || strcmp(d->host, host_id) != 0)
+            continue;
+        if (except != NULL && strcmp(d->name, except) == 0)
+            continue;
+        bool booked = d->desired != CTL_DESIRED_SHUTOFF;
+        if (!booked && h != NULL) {
+            const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
+            booked = a != NULL && ctl_vir_state_active(a->state);
+        }
+        if (booked) {
+            vcpus += d->vcpus;
+            mem += d->memory_kib;
+            n++;
+        }
+    }
+    *ret_vcpus = vcpus;
+    *ret_memory_kib = mem;
+    if (ret_domains != NULL)
+        *ret_domains = n;
+}
+
+void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **ret_state,
+                            int *ret_reason)
+{
+    *ret_reason = 0;
+    ctl_host *h = ctl_model_host(self, d->host);
+    if (d->host == NULL) {
+        *ret_state = "shut off";
+        return;
+    }
+    if (h == NULL || !h->registered || !h->reachable) {
+        *ret_state = "unknown";
+        return;
+    }
+    const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
+    if (a == NULL) {
+        *ret_state = "shut off";
+        return;
+    }
+    *ret_state = ctl_vir_state_to_string(a->state);
+    *ret_reason = a->reason;
+}
+
+const char *ctl_model_domain_elsewhere(ctl_model *self, const ctl_domain *d)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->hosts);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const ctl_host *h = v;
+        if (d->host != NULL && strcmp(h->id, d->host) == 0)
+            continue;
+        const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
+        if (a != NULL && ctl_vir_state_active(a->state))
+            return h->id;
+    }
+    return NULL;
+}
+
+char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d)
+{
+    const char *other = ctl_model_domain_elsewhere(self, d);
+    if (other != NULL) {
+        if (d->host == NULL)
+            return g_strdup_printf("running on %s, not placed", other);
+        return g_strdup_printf("running on %s, placed on %s", other, d->host);
+    }
+    if (d->busy != NULL)
+        return NULL;
+    const char *state;
+    int reason;
+    ctl_model_domain_state(self, d, &state, &reason);
+    if (strcmp(state, "unknown") == 0)
+        return d->desired == CTL_DESIRED_SHUTOFF
+                   ? NULL
+                   : g_strdup_printf("desired %s, host %s is unreachable",
+                                     ctl_desired_to_string(d->desired), d->host);
+    bool match;
+    switch (d->desired) {
+    case CTL_DESIRED_RUNNING:
+        match = strcmp(state, "running") == 0 || strcmp(state, "blocked") == 0;
+        break;
+    case CTL_DESIRED_PAUSED:
+        match = strcmp(state, "paused") == 0;
+        break;
+    default:
+        match = strcmp(state, "shut off") == 0 || strcmp(state, "crashed") == 0 ||
+                strcmp(state, "no state") == 0;
+        break;
+    }
+    if (match)
+        return NULL;
+    const char *want =
+        d->desired == CTL_DESIRED_SHUTOFF ? "shut off" : ctl_desired_to_string(d->desired);
+    return g_strdup_printf("desired %s, host %s reports %s", want, d->host ? d->host : "(none)",
+                           state);
+}

@@ -1,0 +1,165 @@
+/* model.h — the controller's cache of the cluster: hosts and domains as stored in etcd (the durable
+ * part) plus what this process learnt from agents (registration, liveness, inventories). Pure data:
+ * no sockets, no etcd, no clock (times are passed in). */
+#ifndef DROVER_CTL_MODEL_H
+#define DROVER_CTL_MODEL_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    CTL_DESIRED_SHUTOFF = 0,
+    CTL_DESIRED_RUNNING,
+    CTL_DESIRED_PAUSED,
+    CTL_DESIRED_LAST
+} ctl_desired;
+
+const char *ctl_desired_to_string(ctl_desired d);
+/* Returns 0 and *ret, or -1 for an unknown name. */
+int ctl_desired_from_string(const char *s, ctl_desired *ret);
+
+/* libvirt's virDomainState numbers (same as the wire's DomainState). */
+enum {
+    CTL_VIR_NOSTATE = 0,
+    CTL_VIR_RUNNING = 1,
+    CTL_VIR_BLOCKED = 2,
+    CTL_VIR_PAUSED = 3,
+    CTL_VIR_SHUTDOWN = 4,
+    CTL_VIR_SHUTOFF = 5,
+    CTL_VIR_CRASHED = 6,
+    CTL_VIR_PMSUSPENDED = 7,
+};
+/* "running", "paused", "shut off", ... for a virDomainState number. */
+const char *ctl_vir_state_to_string(int state);
+/* True for states that hold the host's resources (running, blocked, paused, shutdown, pmsuspended).
+ */
+bool ctl_vir_state_active(int state);
+
+typedef struct {
+    char *name;
+    char *type;
+    char *path;
+    bool active;
+} ctl_pool;
+void ctl_pool_free(gpointer p);
+
+/* What an agent reported about its host at registration. */
+typedef struct {
+    char *hostname;
+    char *arch;
+    uint32_t cpus;
+    uint64_t memory_kib;
+    uint64_t free_memory_kib;
+    uint64_t reserved_memory_kib;
+    char *cpu_vendor;
+    char *cpu_model;
+    char **cpu_features; /* NULL-terminated */
+    char *host_uuid;
+    uint64_t libvirt_version;
+    uint64_t hypervisor_version;
+    char *hypervisor_type;
+    char *migration_uri;
+    char *libvirt_uri;
+    GPtrArray *pools; /* ctl_pool* */
+    char **networks;  /* NULL-terminated */
+} ctl_facts;
+
+void ctl_facts_clear(ctl_facts *f);
+void ctl_facts_copy(ctl_facts *dst, const ctl_facts *src);
+
+/* One domain as a host's agent reports it. */
+typedef struct {
+    char *name;
+    char *uuid;
+    int state; /* virDomainState */
+    int reason;
+    bool persistent;
+    uint32_t vcpus;
+    uint64_t memory_kib;
+} ctl_actual;
+
+void ctl_actual_free(ctl_actual *a);
+
+typedef struct {
+    char *id;
+    ctl_facts facts;
+    GHashTable *labels; /* char* → char* */
+    char *admin_state;  /* active | preparing-maintenance | maintenance */
+    bool reachable;     /* as stored in etcd */
+    int64_t registered_at_ms;
+    int64_t last_seen_ms;       /* wall clock of the last stored transition / registration */
+    int64_t mod_revision;       /* of hosts/<id> */
+    int64_t alloc_mod_revision; /* of alloc/<id> (0 when absent) */
+    /* runtime, this process only */
+    bool registered;         /* has registered with this controller process */
+    int64_t last_traffic_ms; /* monotonic */
+    char *agent_instance;
+    GHashTable *inventory; /* name → ctl_actual* (what the agent last reported) */
+} ctl_host;
+
+typedef struct {
+    char *name;
+    char *uuid;
+    char *xml;
+    int64_t revision;
+    ctl_desired desired;
+    char *host; /* placement, NULL when never placed */
+    uint32_t vcpus;
+    uint64_t memory_kib;
+    char **cpu_features; /* NULL-terminated */
+    bool autostart;
+    bool transient;
+    char *affinity_group;
+    char *anti_affinity_group;
+    int64_t created_ms;
+    int64_t mod_revision; /* of domains/<name> */
+    /* runtime */
+    char *busy; /* verb of the operation in flight, NULL when idle */
+} ctl_domain;
+
+typedef struct ctl_model ctl_model;
+
+ctl_model *ctl_model_new(void);
+void ctl_model_destroy(ctl_model **self_p);
+
+ctl_host *ctl_host_new(const char *id);
+void ctl_host_free(ctl_host *h);
+ctl_domain *ctl_domain_new(const char *name);
+void ctl_domain_free(ctl_domain *d);
+/* A deep copy of the stored part (busy is not copied). */
+ctl_domain *ctl_domain_copy(const ctl_domain *d);
+
+/* Lookups return borrowed pointers or NULL. */
+ctl_host *ctl_model_host(ctl_model *self, const char *id);
+ctl_domain *ctl_model_domain(ctl_model *self, const char *name);
+/* Takes ownership. A host/domain of the same name is replaced; for hosts, the runtime part of the
+ * old entry (registration, inventory, traffic) is carried over. Returns the stored pointer. */
+ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h);
+ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d);
+/* Moves the runtime part (registrations, inventories, traffic, busy flags) of old's hosts and
+ * domains to the entries of the same name in self (a model freshly loaded from etcd). */
+void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old);
+void ctl_model_remove_host(ctl_model *self, const char *id);
+void ctl_model_remove_domain(ctl_model *self, const char *name);
+/* Sorted (by name) borrowed lists; free the array with g_ptr_array_unref. */
+GPtrArray *ctl_model_hosts(ctl_model *self);
+GPtrArray *ctl_model_domains(ctl_model *self);
+guint ctl_model_n_hosts(const ctl_model *self);
+guint ctl_model_n_domains(const ctl_model *self);
+
+/* Resources booked on a host: domains placed there whose desired state is running/paused or that
+ * the host reports active, excluding `except` (a domain name or NULL). */
+void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *except,
+                          uint32_t *ret_vcpus, uint64_t *ret_memory_kib, uint32_t *ret_domains);
+/* Actual state of a domain: where it is placed, if that host is reachable, what it reports there.
+ * ret_state: borrowed string ("running", "shut off", "unknown", ...). ret_reason: libvirt reason.
+ */
+void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **ret_state,
+                            int *ret_reason);
+/* A sentence when actual ≠ desired or the domain runs where it is not placed (owned), else NULL. */
+char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d);
+/* The id of a host other than d->host whose agent reports d active, or NULL (borrowed). */
+const char *ctl_model_domain_elsewhere(ctl_model *self, const ctl_domain *d);
+
+#endif

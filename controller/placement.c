@@ -1,0 +1,194 @@
+/* placement.c — see placement.h. */
+#include "placement.h"
+
+#include "domxml.h"
+#include "log.h"
+#include "migrate.h"
+
+#include <string.h>
+
+static char **s_labels(const ctl_host *h)
+{
+    GPtrArray *out = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, h->labels);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_ptr_array_add(out, g_strdup_printf("%s=%s", (char *)k, (char *)v));
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static char **s_pools(const ctl_host *h)
+{
+    GPtrArray *out = g_ptr_array_new();
+    for (guint i = 0; h->facts.pools != NULL && i < h->facts.pools->len; i++) {
+        const ctl_pool *p = g_ptr_array_index(h->facts.pools, i);
+        if (p->name != NULL)
+            g_ptr_array_add(out, g_strdup(p->name));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
+{
+    drv_sched_config cfg;
+    drv_sched_config_init(&cfg);
+    cfg.cpu_ratio = c->cfg->cpu_ratio;
+    cfg.memory_ratio = c->cfg->memory_ratio;
+    cfg.weigher =
+        strcmp(c->cfg->weigher, "pack") == 0 ? DRV_SCHED_WEIGHER_PACK : DRV_SCHED_WEIGHER_SPREAD;
+    drv_sched_cluster *cl = drv_sched_cluster_new(&cfg);
+    GPtrArray *hosts = ctl_model_hosts(c->model);
+    for (guint i = 0; i < hosts->len; i++) {
+        const ctl_host *h = g_ptr_array_index(hosts, i);
+        g_auto(GStrv) labels = s_labels(h);
+        g_auto(GStrv) pools = s_pools(h);
+        drv_sched_host_spec hs = {
+            .id = h->id,
+            .arch = h->facts.arch,
+            .cpu_model = h->facts.cpu_model,
+            .cpus = h->facts.cpus,
+            .memory_kib = h->facts.memory_kib,
+            .reserved_memory_kib = h->facts.reserved_memory_kib <= h->facts.memory_kib
+                                       ? h->facts.reserved_memory_kib
+                                       : h->facts.memory_kib,
+            .features = (const char *const *)h->facts.cpu_features,
+            .labels = (const char *const *)labels,
+            .pools = (const char *const *)pools,
+            .reachable = h->registered && h->reachable,
+        };
+        if (drv_sched_host_state_from_string(h->admin_state, &hs.state) < 0)
+            hs.state = DRV_SCHED_HOST_ACTIVE;
+        drv_error *err = NULL;
+        if (drv_sched_cluster_add_host(cl, &hs, &err) < 0) {
+            drv_warn("scheduler: host '%s' left out: %s", h->id, err->message);
+            drv_error_free(&err);
+        }
+    }
+    GPtrArray *doms = ctl_model_domains(c->model);
+    for (guint i = 0; i < doms->len; i++) {
+        const ctl_domain *d = g_ptr_array_index(doms, i);
+        bool running = false;
+        if (d->host != NULL && (starting == NULL || strcmp(starting, d->name) != 0)) {
+            /* booked exactly as ctl_model_host_alloc counts it */
+            ctl_host *h = ctl_model_host(c->model, d->host);
+            running = d->desired != CTL_DESIRED_SHUTOFF;
+            if (!running && h != NULL) {
+                const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
+                running = a != NULL && ctl_vir_state_active(a->state);
+            }
+        }
+        drv_sched_domain_spec ds = {
+            .name = d->name,
+            .host = drv_sched_cluster_has_host(cl, d->host) ? d->host : NULL,
+            .vcpus = d->vcpus,
+            .memory_kib = d->memory_kib,
+            .features = (const char *const *)d->cpu_features,
+            .affinity_group = d->affinity_group,
+            .anti_affinity_group = d->anti_affinity_group,
+            .running = running,
+        };
+        drv_error *err = NULL;
+        if (drv_sched_cluster_add_domain(cl, &ds, &err) < 0) {
+            drv_warn("scheduler: domain '%s' left out: %s", d->name, err->message);
+            drv_error_free(&err);
+        }
+    }
+    g_ptr_array_unref(doms);
+    g_ptr_array_unref(hosts);
+    ctl_migrate_add_reservations(c, cl); /* destinations of migrations in flight */
+    return cl;
+}
+
+/* Places req on cl; 1 and *ret_host when it fits, 0 and *ret_why when not, -1 on error. */
+static int s_place(drv_sched_cluster *cl, const drv_sched_request *req, char **ret_host,
+                   char **ret_why, drv_error **err)
+{
+    drv_sched_result *res = NULL;
+    if (drv_sched_place(cl, req, &res, err) < 0)
+        return -1;
+    int fits = res->fits;
+    if (fits)
+        *ret_host = g_strdup(res->host);
+    else if (ret_why != NULL)
+        *ret_why = drv_sched_explain(res);
+    drv_sched_result_free(&res);
+    return fits;
+}
+
+int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char **ret_host,
+                         drv_error **err)
+{
+    drv_domxml *dx = NULL;
+    drv_error *perr = NULL;
+    if (drv_domxml_parse(d->xml, strlen(d->xml), &dx, &perr) < 0) {
+        drv_warn("domain '%s': stored XML does not parse: %s", d->name, perr->message);
+        drv_error_free(&perr);
+    }
+    drv_sched_cluster *cl = ctl_placement_cluster(c, d->name);
+    drv_sched_request req = {
+        .name = d->name,
+        .vcpus = d->vcpus,
+        .memory_kib = d->memory_kib,
+        .arch = dx ? dx->arch : NULL,
+        .features = (const char *const *)d->cpu_features,
+        .pools = dx ? (const char *const *)dx->storage_pools : NULL,
+        .labels = dx ? (const char *const *)dx->labels : NULL,
+        .affinity_group = d->affinity_group,
+        .anti_affinity_group = d->anti_affinity_group,
+        .avoid_hosts = (const char *const *)avoid,
+    };
+    int rc = -1;
+    char *host = NULL;
+    g_autofree char *why = NULL;
+    bool avoided = false;
+    for (size_t i = 0; avoid != NULL && d->host != NULL && avoid[i] != NULL; i++)
+        avoided = avoided || strcmp(avoid[i], d->host) == 0;
+    if (d->host != NULL && !avoided && drv_sched_cluster_has_host(cl, d->host)) {
+        /* keep the placement when its host can take the domain: consider only that host */
+        GPtrArray *others = g_ptr_array_new();
+        for (size_t i = 0; i < drv_sched_cluster_n_hosts(cl); i++) {
+            const char *id = drv_sched_cluster_host_id(cl, i);
+            if (strcmp(id, d->host) != 0)
+                g_ptr_array_add(others, (gpointer)id);
+        }
+        g_ptr_array_add(others, NULL);
+        drv_sched_request only = req;
+        only.avoid_hosts = (const char *const *)others->pdata;
+        int fits = s_place(cl, &only, &host, NULL, err);
+        g_ptr_array_unref(others);
+        if (fits < 0)
+            goto out;
+        if (fits > 0) {
+            rc = 0;
+            goto out;
+        }
+    }
+    int fits = s_place(cl, &req, &host, &why, err);
+    if (fits < 0)
+        goto out;
+    if (fits == 0) {
+        drv_error_set(err, DRV_ERR_NO_ROOM, 0, "domain '%s': %s", d->name, why);
+        goto out;
+    }
+    rc = 0;
+out:
+    drv_sched_cluster_destroy(&cl);
+    drv_domxml_free(&dx);
+    if (rc == 0)
+        *ret_host = host;
+    else
+        g_free(host);
+    return rc;
+}
+
+char *ctl_placement_alloc_json(ctl *c, const char *host_id)
+{
+    uint32_t vcpus = 0, n = 0;
+    uint64_t mem = 0;
+    ctl_model_host_alloc(c->model, host_id, NULL, &vcpus, &mem, &n);
+    return g_strdup_printf("{\"vcpus\":%u,\"memory_kib\":%llu,\"domains\":%u}", vcpus,
+                           (unsigned long long)mem, n);
+}

@@ -1,0 +1,22 @@
+/* placement.h — glue between the cache and the pure scheduler: builds a scheduler snapshot from the
+ * model (hosts' capacity, placed domains' allocations) and answers placement, capacity, drain-plan
+ * and CPU-baseline questions. No I/O. */
+#ifndef DROVER_CTL_PLACEMENT_H
+#define DROVER_CTL_PLACEMENT_H
+
+#include "ctl.h"
+#include "scheduler.h"
+
+/* A scheduler cluster mirroring the model. `starting` (may be NULL) is counted as not running, so
+ * its own old allocation does not stand in its way. Never NULL. */
+drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting);
+/* Chooses a host for d: its current host when that host can take it, else the scheduler's choice.
+ * Hosts in `avoid` (NULL-terminated, may be NULL) are skipped. Returns 0 and *ret_host (owned), or
+ * -1 with DRV_ERR_NO_ROOM and the scheduler's explanation ("domain 'x': no host has ..."). */
+int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char **ret_host,
+                         drv_error **err);
+/* The alloc/<host> value written with a placement: {"vcpus":N,"memory_kib":N,"domains":N} (owned).
+ */
+char *ctl_placement_alloc_json(ctl *c, const char *host_id);
+
+#endif

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# migrate_test.sh — live migration through the whole stack on real hosts (docs/migration.md):
+# deploy/cluster-up.sh brings up 3 real libvirtd hosts (bridge drvtbr7, 10.77.7.0/24), etcd, the
+# controller and one agent per namespace; then, only through the drover CLI:
+#   - a memory-dirtying guest migrates A → B → C → A and keeps running: QEMU moves to the
+#     destination's namespace, the serial log keeps growing, the tick counter never goes back and
+#     the guest booted once; downtime and time are reported;
+#   - a snapshot taken before the moves is listed on each new host and reverted at the end;
+#   - a guest that needs CPU flag `hypervisor` is refused before anything moves by host h3, whose
+#     agent masks that flag ([agent] mask_cpu_features); an unknown host is refused;
+#   - a guest whose disk is outside the shared pool is refused before anything moves;
+#   - a slow migration (--bandwidth 2) cancelled midway leaves the guest running on its source;
+#   - the destination's libvirtd killed (by PID) midway: the job fails with libvirt's reason, the
+#     guest runs on its source, the reservation is released.
+# deploy/cluster-down.sh tears everything down, also when a check fails.
+source "$(dirname "$0")/../support/lib.sh"
+source "$(dirname "$0")/system_lib.sh"
+sys_require
+for b in controller/drover-controller hostagent/drover-agent cli/drover; do
+  [ -x "$DROVER_BUILD_DIR/$b" ] || t_skip "$b is not built in $DROVER_BUILD_DIR"
+done
+command -v jq >/dev/null || t_skip "jq is not installed"
+IDLE_IMAGE="$DROVER_BUILD_DIR/tests/guest/drover-guest-idle.img"
+
+export TB_NAME=systest7 TB_BRIDGE=drvtbr7 TB_NS_PREFIX=drvt7-h TB_NET=10.77.7 TB_HOSTS=3
+export TB_ROOT=/run/drover/$TB_NAME
+unset TB_SHARED
+tb_config
+source "$SYS_TESTBED_DIR/daemons.sh"
+CL_ROOT=$TB_ROOT
+CL_LOG_DIR=$TB_ROOT/logs
+CONTROLLER="tcp://$TB_BRIDGE_IP:7702"
+ETCD="http://$TB_BRIDGE_IP:2379"
+down() { bash "$DROVER_SOURCE_DIR/deploy/cluster-down.sh" --name "$TB_NAME"; }
+down >"$T_DIR/cluster-predown.log" 2>&1 || true
+collect_and_down() {
+  local k
+  cp "$TB_ROOT"/logs/*.log "$T_DIR/" 2>/dev/null
+  for k in 1 2 3; do cp "$TB_ROOT/hosts/h$k/log/libvirtd.log" "$T_DIR/libvirtd-h$k.log" 2>/dev/null; done
+  down >"$T_DIR/cluster-down.log" 2>&1
+}
+t_on_exit collect_and_down
+
+t0=$(date +%s%N)
+bash "$DROVER_SOURCE_DIR/deploy/cluster-up.sh" --name "$TB_NAME" --bridge "$TB_BRIDGE" \
+  --ns-prefix "$TB_NS_PREFIX" --net "$TB_NET" --hosts 3 --samples 0 --no-install --no-build \
+  --build-dir "$DROVER_BUILD_DIR" >"$T_DIR/cluster-up.log" 2>&1 ||
+  t_fail "cluster-up.sh failed: $(tail -n 15 "$T_DIR/cluster-up.log")"
+t_log "cluster of 3 hosts up in $(sys_ms_since "$t0") ms"
+
+drover() { "$DROVER_BUILD_DIR/cli/drover" --controller "$CONTROLLER" --timeout 60 "$@"; }
+djson() { drover --json "$@"; }
+host_of() { djson domain info "$1" | jq -r '.host'; }
+resv_count() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD" get --prefix --keys-only /drover/v1/reservations/ | grep -c . || true; }
+job_count() { djson job list | jq '.jobs | length'; }
+boots() { grep -ac '^drover-guest boot' "$(tb_guest_serial "$1")" || true; }
+# job_phase_moving ID — the job migrates and the agent reported bytes sent.
+job_moving() {
+  djson job show "$1" | jq -e '.migrate.phase == "migrating" and .migrate.progress.data_processed > 0' >/dev/null
+}
+# no_qemu_except DOMAIN HOST — DOMAIN has a QEMU on HOST (1..3) and on no other host.
+only_on() {
+  local dom=$1 hi=$2 j
+  sys_qemu_in_ns "$hi" "$dom"
+  for j in 1 2 3; do
+    [ "$j" = "$hi" ] && continue
+    t_check "no QEMU for $dom on h$j" test -z "$(tb_host_qemu_pid "$j" "$dom" || true)"
+  done
+}
+
+t_wait_for "3 hosts reachable" 30 sh -c "[ \"\$('$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' --json host list | jq '[.hosts[] | select(.reachable)] | length')\" = 3 ]"
+
+# --- h3 advertises a reduced CPU: its agent is restarted with [agent] mask_cpu_features
+agent_pid=$(cl_pid agent-h3) || t_fail "no agent for h3"
+tb_stop_pid "$agent_pid" drover-agent 10
+sed 's/^log_level = .*/mask_cpu_features = hypervisor\n&/' "$TB_ROOT/agents/h3.conf" >"$TB_ROOT/agents/h3-masked.conf"
+cl_spawn agent-h3 'drover-agent' ip netns exec "$(tb_ns 3)" "$DROVER_BUILD_DIR/hostagent/drover-agent" \
+  --config "$TB_ROOT/agents/h3-masked.conf"
+t_wait_for "h3 registered without flag hypervisor" 30 sh -c \
+  "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' --json host show h3 | jq -e '.reachable and (.cpu_features | index(\"hypervisor\") == null)'"
+t_check "h1 still advertises hypervisor" sh -c "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' --json host show h1 | jq -e '.cpu_features | index(\"hypervisor\") != null' >/dev/null"
+
+# --- the memory-dirtying guest
+dom=mg1
+tb_guest_xml "$dom" "$(tb_guest_disk "$dom" "$SYS_GUEST_IMAGE")" 128 >"$T_DIR/$dom.xml"
+t_check "define $dom" drover domain define "$T_DIR/$dom.xml"
+t_check "start $dom" drover domain start "$dom"
+a=$(host_of "$dom")
+sys_serial_grows "$dom" 3 30
+t_check "snapshot s1 of $dom" drover snapshot create "$dom" s1
+case "$a" in h1) b=h2 c=h3 ;; h2) b=h3 c=h1 ;; *) b=h1 c=h2 ;; esac
+t_log "A→B→C→A = $a → $b → $c → $a"
+
+n=0
+for to in "$b" "$c" "$a"; do
+  n=$((n + 1))
+  from=$(host_of "$dom")
+  tick=$(tb_guest_last_tick "$dom")
+  t0=$(date +%s%N)
+  if [ "$n" = 1 ]; then
+    # people's output: the outcome names the result, the downtime and the total time
+    out=$(drover domain migrate "$dom" --to "$to") || t_fail "migrate $dom $from → $to: $out"
+    t_check "outcome line names result, downtime and time ($out)" \
+      grep -Eq "Migration of $dom from $from to $to succeeded in [0-9.]+ m?s \(downtime [0-9.]+ m?s" <<<"$out"
+    job=$(djson job list | jq -c '.jobs[-1]')
+  else
+    job=$(djson domain migrate "$dom" --to "$to") || t_fail "migrate $dom $from → $to: $job"
+  fi
+  wall=$(sys_ms_since "$t0")
+  t_eq "job state ($from → $to)" succeeded "$(jq -r .state <<<"$job")"
+  t_check "downtime reported ($from → $to)" jq -e '.migrate.result.downtime_ms > 0' <<<"$job"
+  t_check "at least the dirtied 96 MiB sent ($from → $to)" jq -e '.migrate.result.bytes >= 96 * 1048576' <<<"$job"
+  t_log "migration $n $from → $to: wall $wall ms, job $(jq '.updated_ms - .created_ms' <<<"$job") ms, migration $(jq .migrate.result.time_ms <<<"$job") ms, downtime $(jq .migrate.result.downtime_ms <<<"$job") ms, $(( $(jq .migrate.result.bytes <<<"$job") / 1048576 )) MiB"
+  t_eq "placement after the move" "$to" "$(host_of "$dom")"
+  only_on "$dom" "${to#h}"
+  t_check "libvirt on $from no longer knows $dom" sh -c "! virsh -q -c '$(tb_host_unix_uri "${from#h}")' dominfo '$dom' >/dev/null 2>&1"
+  sys_serial_grows "$dom" 3 30
+  t_check "the tick counter went on (was $tick, now $(tb_guest_last_tick "$dom"))" test "$(tb_guest_last_tick "$dom")" -gt "$tick"
+  t_eq "the guest booted once" 1 "$(boots "$dom")"
+  t_eq "no reservation left" 0 "$(resv_count)"
+  t_eq "snapshots listed on $to" s1 "$(djson snapshot list "$dom" | jq -r '[.snapshots[].name] | join(",")')"
+  t_eq "libvirt on $to has the snapshot" s1 "$(tb_virsh "${to#h}" snapshot-list "$dom" --name | sed '/^$/d' | tr '\n' ',' | sed 's/,$//')"
+done
+t_eq "every tick line in order (no restart, no gap back)" "" \
+  "$(grep -a '^drover-guest tick' "$(tb_guest_serial "$dom")" | awk '$3 <= prev {print "tick " $3 " after " prev} {prev = $3}' | head -n 3)"
+
+# --- refusals before anything moves
+jobs_before=$(job_count)
+src=$(host_of "$dom")
+out=$(drover domain migrate "$dom" --to nosuch 2>&1) && t_fail "migration to an unknown host accepted"
+t_check "unknown host refused ($out)" grep -q "destination check failed: host 'nosuch' not found" <<<"$out"
+
+cpu=mgcpu
+tb_guest_xml "$cpu" "$(tb_guest_disk "$cpu" "$IDLE_IMAGE")" 64 |
+  sed "s|<features><acpi/></features>|&\n  <cpu mode='custom' match='exact' check='none'><model fallback='allow'>qemu64</model><feature policy='require' name='hypervisor'/></cpu>|" >"$T_DIR/$cpu.xml"
+t_check "define $cpu (needs CPU flag hypervisor)" drover domain define "$T_DIR/$cpu.xml"
+t_check "start $cpu" drover domain start "$cpu"
+cpu_host=$(host_of "$cpu")
+t_check "$cpu was not placed on h3 (it lacks the flag)" test "$cpu_host" != h3
+out=$(drover domain migrate "$cpu" --to h3 2>&1) && t_fail "migration to a host without the flag accepted"
+t_check "missing CPU flag refused by name ($out)" grep -q "cpu-features check failed: host 'h3' lacks CPU features the guest uses: hypervisor" <<<"$out"
+t_eq "$cpu still placed on $cpu_host" "$cpu_host" "$(host_of "$cpu")"
+only_on "$cpu" "${cpu_host#h}"
+t_check "destroy $cpu" drover domain destroy "$cpu"
+
+loc=mglocal
+mkdir -p "$TB_ROOT/local"
+qemu-img create -q -f qcow2 -F raw -b "$TB_SHARED/base-$(basename "$IDLE_IMAGE")" "$TB_ROOT/local/$loc.qcow2"
+tb_guest_xml "$loc" "$TB_ROOT/local/$loc.qcow2" 64 >"$T_DIR/$loc.xml"
+t_check "define $loc (disk outside the shared pool)" drover domain define "$T_DIR/$loc.xml"
+t_check "start $loc" drover domain start "$loc"
+loc_host=$(host_of "$loc")
+out=$(drover domain migrate "$loc" 2>&1) && t_fail "migration of a domain on a non-shared disk accepted"
+t_check "non-shared disk refused ($out)" grep -q "shared-storage check failed: disk hda ($TB_ROOT/local/$loc.qcow2) is not in any storage pool" <<<"$out"
+only_on "$loc" "${loc_host#h}"
+t_check "destroy $loc" drover domain destroy "$loc"
+t_eq "no job was created by the refusals" "$jobs_before" "$(job_count)"
+t_eq "no reservation left" 0 "$(resv_count)"
+
+# --- cancel midway: the guest stays on its source
+src=$(host_of "$dom")
+case "$src" in h1) dst=h2 ;; *) dst=h1 ;; esac
+id=$(djson domain migrate "$dom" --to "$dst" --bandwidth 2 --detach | jq -r .id)
+t_wait_for "job $id migrating" 30 job_moving "$id"
+t_eq "destination reserved meanwhile" 1 "$(resv_count)"
+t_check "job cancel $id" drover job cancel "$id"
+t0=$(date +%s%N)
+drover job watch "$id" >"$T_DIR/cancel-watch.log" 2>&1 && t_fail "a cancelled job watched as succeeded"
+t_log "cancelled in $(sys_ms_since "$t0") ms"
+t_eq "job state" cancelled "$(djson job show "$id" | jq -r .state)"
+t_eq "still placed on $src" "$src" "$(host_of "$dom")"
+only_on "$dom" "${src#h}"
+sys_serial_grows "$dom" 3 30
+t_eq "reservation released" 0 "$(resv_count)"
+t_eq "libvirt on $src kept the snapshot" s1 "$(tb_virsh "${src#h}" snapshot-list "$dom" --name | sed '/^$/d' | tr '\n' ',' | sed 's/,$//')"
+
+# --- the destination's libvirtd dies midway: the job fails, the guest stays on its source
+id=$(djson domain migrate "$dom" --to "$dst" --bandwidth 2 --detach | jq -r .id)
+t_wait_for "job $id migrating" 30 job_moving "$id"
+lv=$(tb_host_pid "${dst#h}") || t_fail "no libvirtd pid for $dst"
+kill -KILL "$lv"
+t_log "killed libvirtd of $dst (pid $lv) during job $id"
+drover job watch "$id" >"$T_DIR/kill-watch.log" 2>&1 && t_fail "job watched as succeeded after the destination died"
+job=$(djson job show "$id")
+t_eq "job state" failed "$(jq -r .state <<<"$job")"
+t_check "the job says why ($(jq -r .error <<<"$job"))" jq -e '.error | test("migration failed: domain .mg1.: migration to .qemu\\+tcp://")' <<<"$job"
+t_eq "still placed on $src" "$src" "$(host_of "$dom")"
+only_on "$dom" "${src#h}"
+sys_serial_grows "$dom" 3 30
+t_eq "reservation released" 0 "$(resv_count)"
+t_eq "the guest booted once" 1 "$(boots "$dom")"
+tb_host_start "${dst#h}"
+
+# --- the snapshot taken on the first host reverts on this one
+t_check "snapshot revert s1 on $(host_of "$dom")" drover snapshot revert "$dom" s1
+t_eq "running after the revert" running "$(tb_virsh "${src#h}" domstate "$dom" | head -n 1)"
+sys_serial_grows "$dom" 2 30
+
+# --- the job history
+t_eq "jobs by state" "cancelled=1 failed=1 succeeded=3" \
+  "$(djson job list | jq -r '[.jobs[].state] | group_by(.) | map("\(.[0])=\(length)") | join(" ")')"
+t_check "no sanitizer report in the controller log" sh -c "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$TB_ROOT/logs/controller.log'"
