@@ -241,7 +241,7 @@ Next, try:
 EOF
 if [ "$driver" = qemu ]; then
   cat <<EOF
-  drover domain migrate vm1 h2        # live migration between real libvirtd hosts (when available)
+  drover domain migrate vm1 --to h2   # live migration between real libvirtd hosts
   tail -f $TB_SHARED/serial/vm1.log   # the guest's counter keeps going
   virsh -c '$(tb_host_unix_uri 1)' list   # host h1 with plain virsh
 EOF
