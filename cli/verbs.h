@@ -49,11 +49,11 @@ typedef struct {
 } drv_cli_arg;
 
 typedef enum {
-    DRV_CLI_RUN_REMOTE,   /* one request, one reply, render it */
-    DRV_CLI_RUN_EDIT,     /* info + dumpxml, $EDITOR, domain.edit with expect_revision */
-    DRV_CLI_RUN_EVENTS,   /* SUB to the event stream */
-    DRV_CLI_RUN_CAPACITY, /* remote, or offline with --from-file */
-    DRV_CLI_RUN_MIGRATE,  /* domain.migrate, then watch the job unless --detach (cli/migrate.c) */
+    DRV_CLI_RUN_REMOTE,    /* one request, one reply, render it */
+    DRV_CLI_RUN_EDIT,      /* info + dumpxml, $EDITOR, domain.edit with expect_revision */
+    DRV_CLI_RUN_EVENTS,    /* SUB to the event stream */
+    DRV_CLI_RUN_CAPACITY,  /* remote, or offline with --from-file */
+    DRV_CLI_RUN_MIGRATE,   /* domain.migrate, then watch the job unless --detach (cli/migrate.c) */
     DRV_CLI_RUN_JOB_WATCH, /* job.show until the job ends (cli/migrate.c) */
 } drv_cli_run;
 

@@ -90,8 +90,11 @@ typedef struct {
     const char *xml;
     const ctl_actual *domain; /* state after the command, NULL when not sent */
     GPtrArray *snapshots;     /* ctl_snapshot* */
-    const ctl_migrate_result *migrate; /* CMD_MIGRATE, NULL when not sent */
-    bool synthesized; /* made up by the broker (timeout, host dropped): the agent never answered */
+
+    /* CMD_MIGRATE's result, NULL when not sent */
+    const ctl_migrate_result *migrate;
+    /* made up by the broker (timeout, host dropped): the agent never answered */
+    bool synthesized;
 } ctl_reply;
 
 /* Called exactly once per command: with the agent's reply, or a synthesized failure (timeout, host

@@ -18,11 +18,12 @@ typedef struct {
     uint32_t liveness;              /* [agent] liveness, default 3 */
     uint64_t reserved_memory_kib;   /* [agent] reserved_memory, size text */
     char *migration_uri;     /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
-    char **mask_cpu_features; /* [agent] mask_cpu_features: flags never reported (NULL = none) */
     drv_log_level log_level; /* [agent] log_level, default info */
     char *pid_file;          /* --pid-file only */
     char **label_keys;       /* [labels], NULL-terminated, parallel to label_values */
     char **label_values;
+    /* [agent] mask_cpu_features: flags never reported (NULL or empty = none) */
+    char **mask_cpu_features;
     /* [test] — for libvirt's test driver only */
     char *test_cpu_model;
     char **test_cpu_features; /* NULL when not set */

@@ -40,6 +40,10 @@ static const s_case s_cases[] = {
     {"cluster-status", "cluster status", "cluster-status"},
     {"capacity", "capacity --vcpus 2 --memory 4G --flags avx2 --n-plus-one", "capacity"},
     {"drain-plan", "host drain-plan h1 --n-plus-one", "drain-plan"},
+    {"job-show", "job show mig-a00686cb", "job-succeeded"},
+    {"job-show-running", "job show m-0001", "job-running"},
+    {"job-list", "job list", "job-list"},
+    {"job-cancel", "job cancel m-0001", "job-running"},
 };
 
 static char *s_path(const char *dir, const char *name, const char *ext)

@@ -178,9 +178,10 @@ t_eq "libvirt on $src kept the snapshot" s1 "$(tb_virsh "${src#h}" snapshot-list
 id=$(djson domain migrate "$dom" --to "$dst" --bandwidth 2 --detach | jq -r .id)
 t_wait_for "job $id migrating" 30 job_moving "$id"
 lv=$(tb_host_pid "${dst#h}") || t_fail "no libvirtd pid for $dst"
+t0=$(date +%s%N)
 kill -KILL "$lv"
-t_log "killed libvirtd of $dst (pid $lv) during job $id"
 drover job watch "$id" >"$T_DIR/kill-watch.log" 2>&1 && t_fail "job watched as succeeded after the destination died"
+t_log "killed libvirtd of $dst (pid $lv) during job $id: job over $(sys_ms_since "$t0") ms later"
 job=$(djson job show "$id")
 t_eq "job state" failed "$(jq -r .state <<<"$job")"
 t_check "the job says why ($(jq -r .error <<<"$job"))" jq -e '.error | test("migration failed: domain .mg1.: migration to .qemu\\+tcp://")' <<<"$job"
