@@ -36,8 +36,13 @@ t_eq() {
   [ "$2" == "$3" ] || t_fail "$1: expected '$2', got '$3'"
 }
 
-# t_skip REASON — the tier cannot run here.
+# t_skip REASON — the tier cannot run here. On CI (CI set and not "false") every tier must run, so
+# a skip there is a failure that names the reason.
 t_skip() {
+  if [ -n "${CI:-}" ] && [ "${CI:-}" != false ]; then
+    printf '[%s] FAIL: cannot run on CI: %s\n' "$T_NAME" "$*" >&2
+    exit 1
+  fi
   printf 'SKIPPED: %s\n' "$*"
   exit 77
 }
