@@ -92,8 +92,8 @@ int drv_config_get_int(const drv_config *self, const char *group, const char *ke
     long long n = strtoll(v, &end, 10);
     if (errno != 0 || end == v || *end != '\0')
         return drv_error_set(err, DRV_ERR_INVALID, 0,
-                             "config '%s': [%s] %s: '%s' is not an integer", self->path, group,
-                             key, v);
+                             "config '%s': [%s] %s: '%s' is not an integer", self->path, group, key,
+                             v);
     if (n < min || n > max)
         return drv_error_set(err, DRV_ERR_INVALID, 0,
                              "config '%s': [%s] %s: %lld is out of range [%lld, %lld]", self->path,

@@ -1,5 +1,6 @@
-/* config.h — ini-style key-file configuration (GKeyFile underneath). Every error names the file, the
- * group and the key. A missing key returns the default; a present but malformed one is an error. */
+/* config.h — ini-style key-file configuration (GKeyFile underneath). Every error names the file,
+ * the group and the key. A missing key returns the default; a present but malformed one is an
+ * error. */
 #ifndef DROVER_CONFIG_H
 #define DROVER_CONFIG_H
 
@@ -10,14 +11,16 @@
 
 typedef struct drv_config drv_config;
 
-/* Loads path; on failure returns NULL and an error naming the file (GKeyFile quotes the bad line). */
+/* Loads path; on failure returns NULL and an error naming the file (GKeyFile quotes the bad line).
+ */
 drv_config *drv_config_load(const char *path, drv_error **err);
 /* An empty config (every getter returns its default); used when no file is given. */
 drv_config *drv_config_new_empty(void);
 void drv_config_destroy(drv_config **self_p);
 const char *drv_config_path(const drv_config *self);
 
-/* Getters: 0 and *ret set (owned copy for strings/strv) or -1 with an error naming file, group, key. */
+/* Getters: 0 and *ret set (owned copy for strings/strv) or -1 with an error naming file, group,
+ * key. */
 int drv_config_get_string(const drv_config *self, const char *group, const char *key,
                           const char *def, char **ret, drv_error **err);
 int drv_config_get_int(const drv_config *self, const char *group, const char *key, int64_t def,
@@ -26,7 +29,8 @@ int drv_config_get_double(const drv_config *self, const char *group, const char 
                           double min, double max, double *ret, drv_error **err);
 int drv_config_get_bool(const drv_config *self, const char *group, const char *key, bool def,
                         bool *ret, drv_error **err);
-/* A comma- or semicolon-separated list; NULL-terminated, free with g_strfreev. Missing key → empty. */
+/* A comma- or semicolon-separated list; NULL-terminated, free with g_strfreev. Missing key → empty.
+ */
 int drv_config_get_strv(const drv_config *self, const char *group, const char *key, char ***ret,
                         drv_error **err);
 /* Keys of a group (e.g. [labels]); NULL-terminated, g_strfreev; missing group → empty. */

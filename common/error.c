@@ -5,12 +5,18 @@
 #include <string.h>
 
 static const char *const s_kind_names[DRV_ERR_LAST] = {
-    [DRV_ERR_INTERNAL] = "internal",   [DRV_ERR_INVALID] = "invalid",
-    [DRV_ERR_NOT_FOUND] = "not-found", [DRV_ERR_EXISTS] = "exists",
-    [DRV_ERR_CONFLICT] = "conflict",   [DRV_ERR_NO_ROOM] = "no-room",
-    [DRV_ERR_UNAVAILABLE] = "unavailable", [DRV_ERR_TIMEOUT] = "timeout",
-    [DRV_ERR_IO] = "io",               [DRV_ERR_ETCD] = "etcd",
-    [DRV_ERR_LIBVIRT] = "libvirt",     [DRV_ERR_PROTO] = "protocol",
+    [DRV_ERR_INTERNAL] = "internal",
+    [DRV_ERR_INVALID] = "invalid",
+    [DRV_ERR_NOT_FOUND] = "not-found",
+    [DRV_ERR_EXISTS] = "exists",
+    [DRV_ERR_CONFLICT] = "conflict",
+    [DRV_ERR_NO_ROOM] = "no-room",
+    [DRV_ERR_UNAVAILABLE] = "unavailable",
+    [DRV_ERR_TIMEOUT] = "timeout",
+    [DRV_ERR_IO] = "io",
+    [DRV_ERR_ETCD] = "etcd",
+    [DRV_ERR_LIBVIRT] = "libvirt",
+    [DRV_ERR_PROTO] = "protocol",
 };
 
 int drv_error_setv(drv_error **err, drv_err_kind kind, int code, const char *fmt, va_list ap)

@@ -1,9 +1,9 @@
 /* error.h — an error that carries its context (etcd HTTP status and message, libvirt error code and
  * text, XML line) up to the one place that handles it.
  *
- * Convention (systemd style): a fallible function returns 0 on success or a negative value on failure,
- * and on failure, if the caller passed a non-NULL `drv_error **err` pointing at NULL, stores a new error
- * the caller owns. Outputs (`ret_*`) are written only on success. */
+ * Convention (systemd style): a fallible function returns 0 on success or a negative value on
+ * failure, and on failure, if the caller passed a non-NULL `drv_error **err` pointing at NULL,
+ * stores a new error the caller owns. Outputs (`ret_*`) are written only on success. */
 #ifndef DROVER_ERROR_H
 #define DROVER_ERROR_H
 

@@ -1,10 +1,10 @@
 /* etcd.h — a client for etcd v3's JSON gateway (/v3/...) over libcurl.
  *
  * One drv_etcd owns one reusable curl handle for unary calls (not thread-safe: one per thread).
- * Several endpoints may be given; on a connection error a call moves to the next endpoint and retries
- * once per endpoint. Every call is bounded by the client's timeout_ms and fails with a clear error
- * (DRV_ERR_UNAVAILABLE naming the endpoints when none answers, DRV_ERR_ETCD with etcd's message and
- * HTTP status when etcd refuses, e.g. a value over its request size limit).
+ * Several endpoints may be given; on a connection error a call moves to the next endpoint and
+ * retries once per endpoint. Every call is bounded by the client's timeout_ms and fails with a
+ * clear error (DRV_ERR_UNAVAILABLE naming the endpoints when none answers, DRV_ERR_ETCD with etcd's
+ * message and HTTP status when etcd refuses, e.g. a value over its request size limit).
  *
  * Keys and values are byte strings (they may contain NUL); *_len gives their length. Returned kv
  * buffers are owned by the result and always NUL-terminated after their length for convenience. */
@@ -57,11 +57,11 @@ int drv_etcd_get(drv_etcd *self, const void *key, size_t key_len, drv_etcd_range
                  drv_error **err);
 
 typedef struct {
-    bool prefix;       /* range over every key starting with key */
-    int64_t limit;     /* 0 = no limit */
+    bool prefix;   /* range over every key starting with key */
+    int64_t limit; /* 0 = no limit */
     bool keys_only;
     bool count_only;
-    int64_t revision;  /* 0 = latest */
+    int64_t revision;      /* 0 = latest */
     const void *range_end; /* explicit end (exclusive) when !prefix; NULL = single key */
     size_t range_end_len;
 } drv_etcd_range_opts;
@@ -74,8 +74,18 @@ int drv_etcd_delete(drv_etcd *self, const void *key, size_t key_len, bool prefix
                     drv_etcd_range *ret_prev, int64_t *ret_deleted, drv_error **err);
 
 /* --- transactions --- */
-typedef enum { DRV_ETCD_CMP_VALUE, DRV_ETCD_CMP_MOD, DRV_ETCD_CMP_CREATE, DRV_ETCD_CMP_VERSION } drv_etcd_cmp_target;
-typedef enum { DRV_ETCD_EQUAL, DRV_ETCD_NOT_EQUAL, DRV_ETCD_LESS, DRV_ETCD_GREATER } drv_etcd_cmp_result;
+typedef enum {
+    DRV_ETCD_CMP_VALUE,
+    DRV_ETCD_CMP_MOD,
+    DRV_ETCD_CMP_CREATE,
+    DRV_ETCD_CMP_VERSION
+} drv_etcd_cmp_target;
+typedef enum {
+    DRV_ETCD_EQUAL,
+    DRV_ETCD_NOT_EQUAL,
+    DRV_ETCD_LESS,
+    DRV_ETCD_GREATER
+} drv_etcd_cmp_result;
 
 typedef struct {
     drv_etcd_cmp_target target;
@@ -95,8 +105,8 @@ typedef struct {
     size_t key_len;
     const void *value; /* PUT */
     size_t value_len;
-    int64_t lease;     /* PUT */
-    bool prefix;       /* GET / DELETE over a prefix */
+    int64_t lease; /* PUT */
+    bool prefix;   /* GET / DELETE over a prefix */
 } drv_etcd_op;
 
 typedef struct {
@@ -153,7 +163,8 @@ void drv_etcd_event_clear(drv_etcd_event *e);
 /* Convenience: NUL-terminated string keys/values. */
 int drv_etcd_put_str(drv_etcd *self, const char *key, const char *value, int64_t lease,
                      int64_t *ret_revision, drv_error **err);
-/* Returns 1 and an owned value (g_free) with its mod_revision if present, 0 if missing, -1 on error. */
+/* Returns 1 and an owned value (g_free) with its mod_revision if present, 0 if missing, -1 on
+ * error. */
 int drv_etcd_get_str(drv_etcd *self, const char *key, char **ret_value, int64_t *ret_mod_revision,
                      drv_error **err);
 

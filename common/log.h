@@ -5,7 +5,13 @@
 
 #include <glib.h>
 
-typedef enum { DRV_LOG_DEBUG = 0, DRV_LOG_INFO, DRV_LOG_WARN, DRV_LOG_ERROR, DRV_LOG_LAST } drv_log_level;
+typedef enum {
+    DRV_LOG_DEBUG = 0,
+    DRV_LOG_INFO,
+    DRV_LOG_WARN,
+    DRV_LOG_ERROR,
+    DRV_LOG_LAST
+} drv_log_level;
 
 /* Sets the component name shown on each line and the lowest level printed (default "drover", INFO).
  * The environment variable DROVER_LOG_LEVEL (debug|info|warn|error) overrides min_level. */

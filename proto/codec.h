@@ -1,6 +1,6 @@
-/* codec.h — the only module that packs and unpacks drover's protobuf-c messages, and moves them over
- * ZeroMQ sockets. protobuf-c types (Drover__*) are used by the two daemons' edges and the CLI's edge;
- * they never reach the scheduler or the common library.
+/* codec.h — the only module that packs and unpacks drover's protobuf-c messages, and moves them
+ * over ZeroMQ sockets. protobuf-c types (Drover__*) are used by the two daemons' edges and the
+ * CLI's edge; they never reach the scheduler or the common library.
  *
  * Every frame is checked before it is trusted: above max_len → refused; not decodable (truncated,
  * garbled) → refused; another protocol version → refused; no message in the envelope → refused.

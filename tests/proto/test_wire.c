@@ -14,8 +14,9 @@
 
 #include <cmocka.h>
 
-#define RECV_TIMEOUT_MS 5000 /* bounds every blocking receive: a lost message fails, never hangs   \
-                              */
+#define RECV_TIMEOUT_MS                                                                            \
+    5000 /* bounds every blocking receive: a lost message fails, never hangs                       \
+          */
 
 typedef struct {
     void *ctx;
