@@ -1,6 +1,7 @@
 /* commands.h — carries out one controller Command on libvirt and fills its Reply. Runs on the main
  * thread (short commands) or a worker thread (long ones: migrate, shutdown with a timeout, snapshot
- * revert, managedsave); every libvirt call goes through the shared connection of drv_virt. */
+ * revert, managedsave, attach/detach-device); every libvirt call goes through the shared connection
+ * of drv_virt. */
 #ifndef DROVER_AGENT_COMMANDS_H
 #define DROVER_AGENT_COMMANDS_H
 

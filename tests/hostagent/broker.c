@@ -864,6 +864,81 @@ static void test_errors(void **state)
     s_assert_ok(s_simple(H1, DROVER__COMMAND_KIND__CMD_DESTROY, "vm-err"));
 }
 
+/* The events of kind on domain from host received so far. */
+static guint s_count_events(const char *host, Drover__EventKind kind, const char *domain)
+{
+    guint n = 0;
+    host_state *h = s_host(&F.b, host);
+    for (guint i = 0; i < h->events->len; i++) {
+        Drover__Event *e = ((Drover__Envelope *)g_ptr_array_index(h->events, i))->event;
+        n += e->kind == kind && strcmp(e->domain, domain) == 0;
+    }
+    return n;
+}
+
+/* Waits for the (n+1)-th event of kind on domain from host; returns it (borrowed) or fails. */
+static Drover__Event *s_wait_event_after(const char *host, Drover__EventKind kind,
+                                         const char *domain, guint n)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)WAIT_MS * 1000;
+    while (g_get_monotonic_time() < deadline) {
+        host_state *h = s_host(&F.b, host);
+        guint seen = 0;
+        for (guint i = 0; i < h->events->len; i++) {
+            Drover__Event *e = ((Drover__Envelope *)g_ptr_array_index(h->events, i))->event;
+            if (e->kind == kind && strcmp(e->domain, domain) == 0 && seen++ == n)
+                return e;
+        }
+        broker_pump(&F.b, 50);
+    }
+    fail_msg("no event %d number %u for '%s' from %s", kind, n + 1, domain, host);
+    return NULL;
+}
+
+static void test_managedsave_undefine(void **state)
+{
+    /* undefine of a domain with a managed-save image succeeds and removes the image with the
+     * domain (libvirt refuses without VIR_DOMAIN_UNDEFINE_MANAGED_SAVE): the same definition
+     * again has no image, and starting it boots rather than restores */
+    const char *host = "host-3";
+    Drover__Command c = DROVER__COMMAND__INIT;
+    c.kind = DROVER__COMMAND_KIND__CMD_DEFINE;
+    c.xml = (char *)s_domain_xml("ms1");
+    Drover__Reply *r = s_run(host, &c);
+    s_assert_ok(r);
+    assert_false(r->domain->has_managed_save);
+    s_assert_ok(s_simple(host, DROVER__COMMAND_KIND__CMD_START, "ms1"));
+    r = s_simple(host, DROVER__COMMAND_KIND__CMD_MANAGEDSAVE, "ms1");
+    s_assert_ok(r);
+    assert_int_equal(r->domain->state, DROVER__DOMAIN_STATE__DOMAIN_SHUTOFF);
+    assert_true(r->domain->has_managed_save);
+
+    guint undefined = s_count_events(host, DROVER__EVENT_KIND__EVENT_UNDEFINED, "ms1");
+    r = s_simple(host, DROVER__COMMAND_KIND__CMD_UNDEFINE, "ms1");
+    s_assert_ok(r);
+    s_wait_event_after(host, DROVER__EVENT_KIND__EVENT_UNDEFINED, "ms1", undefined);
+    r = s_simple(host, DROVER__COMMAND_KIND__CMD_DUMPXML, "ms1");
+    assert_false(r->ok);
+    assert_string_equal(r->error_kind, "not-found");
+
+    r = s_run(host, &c); /* the same definition again */
+    s_assert_ok(r);
+    assert_false(r->domain->has_managed_save);
+    guint started = s_count_events(host, DROVER__EVENT_KIND__EVENT_STARTED, "ms1");
+    r = s_simple(host, DROVER__COMMAND_KIND__CMD_START, "ms1");
+    s_assert_ok(r);
+    assert_int_equal(r->domain->state, DROVER__DOMAIN_STATE__DOMAIN_RUNNING);
+    Drover__Event *ev = s_wait_event_after(host, DROVER__EVENT_KIND__EVENT_STARTED, "ms1", started);
+    assert_string_equal(ev->detail_text, "booted"); /* not "restored": no image left */
+
+    /* once more from running: managedsave, then undefine in one step */
+    s_assert_ok(s_simple(host, DROVER__COMMAND_KIND__CMD_MANAGEDSAVE, "ms1"));
+    s_assert_ok(s_simple(host, DROVER__COMMAND_KIND__CMD_UNDEFINE, "ms1"));
+    r = s_simple(host, DROVER__COMMAND_KIND__CMD_START, "ms1");
+    assert_false(r->ok);
+    assert_string_equal(r->error_kind, "not-found");
+}
+
 static void test_storage_markers(void **state)
 {
     Drover__Command w = DROVER__COMMAND__INIT;
@@ -1004,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_snapshots),
         cmocka_unit_test(test_transient_and_resend),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_managedsave_undefine), /* image removed with the domain */
         cmocka_unit_test(test_storage_markers),
         cmocka_unit_test(test_controller_restart),
         cmocka_unit_test(test_inventory_command),

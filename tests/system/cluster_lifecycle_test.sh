@@ -116,6 +116,120 @@ t_eq "libvirt on $host says" "running" "$(tb_virsh "$hi" domstate "$dom" | head 
 sys_serial_grows "$dom" 2 30
 t_eq "reachable hosts after the restart" 3 "$(djson host list | jq '[.hosts[] | select(.reachable == true)] | length')"
 
+# --- device hotplug on real libvirtd (the guest has <features><acpi/> and, by default, a USB
+# controller). A USB disk comes and goes without the guest's help; a virtio (PCI) disk needs the
+# guest to release it, which a guest without an OS never does.
+extra="$TB_SHARED/$dom-extra.img"
+qemu-img create -q -f raw "$extra" 1M
+disk_xml() { # disk_xml TARGET BUS
+  printf "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s'/><target dev='%s' bus='%s'/></disk>\n" "$extra" "$1" "$2"
+}
+disk_xml sdb usb >"$T_DIR/usb-disk.xml"
+disk_xml vdb virtio >"$T_DIR/virtio-disk.xml"
+host_uri=$(tb_host_tcp_uri "$hi")
+blk() { virsh -q -c "$host_uri" domblklist "$@" "$dom" | awk '{print $1 "=" $2}' | sort | tr '\n' ' '; }
+blk_base="hda=$disk "
+lacks() { ! grep -qF "$1" <<<"$2"; } # lacks NEEDLE TEXT
+# unreachable_count — how often the controller has logged a host becoming unreachable so far.
+unreachable_count() { grep -c "host 'h[0-9]*' is unreachable" "$TB_ROOT/logs/controller.log" || true; }
+unreach0=$(unreachable_count)
+rev0=$(djson domain info "$dom" | jq '.revision')
+t_eq "libvirt on $host: disks before hotplug" "$blk_base" "$(blk)"
+
+t_check "drover domain attach-device --live (USB disk)" drover domain attach-device "$dom" "$T_DIR/usb-disk.xml" --live
+t_eq "libvirt on $host (virsh -c $host_uri domblklist): USB disk attached" "${blk_base}sdb=$extra " "$(blk)"
+t_eq "libvirt on $host: the persistent definition is unchanged" "$blk_base" "$(blk --inactive)"
+t_check "drover domain dumpxml (live) shows the USB disk" \
+  grep -q "<target dev='sdb' bus='usb'/>" <<<"$(drover domain dumpxml "$dom")"
+t_check "drover domain dumpxml --inactive does not" lacks "$extra" "$(drover domain dumpxml "$dom" --inactive)"
+t_eq "a --live attach is no new revision" "$rev0" "$(djson domain info "$dom" | jq '.revision')"
+t_check "drover domain detach-device --live (USB disk)" drover domain detach-device "$dom" "$T_DIR/usb-disk.xml" --live
+t_eq "libvirt on $host: USB disk gone" "$blk_base" "$(blk)"
+sys_serial_grows "$dom" 2 30
+
+t_check "drover domain attach-device --config (USB disk)" drover domain attach-device "$dom" "$T_DIR/usb-disk.xml" --config
+t_eq "--config attach: a new revision" $((rev0 + 1)) "$(djson domain info "$dom" | jq '.revision')"
+t_check "--config attach: drover domain dumpxml --inactive shows the disk" \
+  grep -q "<source file='$extra'/>" <<<"$(drover domain dumpxml "$dom" --inactive)"
+t_eq "--config attach: libvirt on $host has it in the persistent definition" "${blk_base}sdb=$extra " "$(blk --inactive)"
+t_eq "--config attach: not in the running guest" "$blk_base" "$(blk)"
+t_check "drover domain detach-device --config (USB disk)" drover domain detach-device "$dom" "$T_DIR/usb-disk.xml" --config
+t_eq "--config detach: a new revision" $((rev0 + 2)) "$(djson domain info "$dom" | jq '.revision')"
+t_check "--config detach: gone from drover domain dumpxml --inactive" \
+  lacks "$extra" "$(drover domain dumpxml "$dom" --inactive)"
+t_eq "--config detach: gone from libvirt's persistent definition" "$blk_base" "$(blk --inactive)"
+
+# long_cmd_start OUT ARGS... — runs `drover ARGS` in the background (exit status in OUT.rc).
+long_cmd_start() {
+  local out=$1
+  shift
+  (rc=0
+   "$DROVER_BUILD_DIR/cli/drover" --controller "$CONTROLLER" --timeout 60 "$@" >"$out" 2>&1 || rc=$?
+   echo "$rc" >"$out.rc") &
+  LONG_PID=$!
+}
+# long_cmd_midway WHAT — 3.5 s in (more than the 3 s liveness window: heartbeats every 1 s,
+# liveness 3), checks that the command still runs and that drover reports its host reachable:
+# the agent kept heartbeating while it carried the command out.
+long_cmd_midway() {
+  sleep 3.5
+  t_check "$1 still running 3.5 s in" kill -0 "$LONG_PID"
+  t_eq "drover host show $host during $1: reachable" true "$(djson host show "$host" | jq '.reachable')"
+  t_check "$1 still running after the check" kill -0 "$LONG_PID"
+  wait "$LONG_PID" || true
+}
+
+t_check "drover domain attach-device --live (virtio disk)" drover domain attach-device "$dom" "$T_DIR/virtio-disk.xml" --live
+t_eq "libvirt on $host: virtio disk attached" "${blk_base}vdb=$extra " "$(blk)"
+# QEMU asks the guest to let the PCI device go and libvirt waits 5 s for it; the guest never does.
+long_cmd_start "$T_DIR/detach-virtio.out" domain detach-device "$dom" "$T_DIR/virtio-disk.xml" --live
+long_cmd_midway "detach-device of a virtio disk"
+t_eq "detach-device of a virtio disk: exit status (libvirt: request sent) $(cat "$T_DIR/detach-virtio.out")" \
+  0 "$(cat "$T_DIR/detach-virtio.out.rc")"
+t_eq "libvirt on $host: the guest did not release the virtio disk (documented: unplug needs the guest)" \
+  "${blk_base}vdb=$extra " "$(blk)"
+
+# --- a guest that ignores shutdown (the boot sector has no ACPI handling); the agent keeps
+# heartbeating while it waits
+long_cmd_start "$T_DIR/shutdown.out" domain shutdown "$dom" --timeout 5
+long_cmd_midway "shutdown --timeout 5"
+t_eq "shutdown --timeout 5 of a guest that ignores it: exit status" 1 "$(cat "$T_DIR/shutdown.out.rc")"
+t_check "shutdown: the error says the guest ignored it ($(cat "$T_DIR/shutdown.out"))" \
+  grep -q "^error: domain '$dom': still running 5000 ms after the shutdown request: the guest ignored it" \
+  "$T_DIR/shutdown.out"
+t_eq "libvirt on $host says, after the ignored shutdown" "running" "$(tb_virsh "$hi" domstate "$dom" | head -n 1)"
+t_eq "drover after the ignored shutdown: state, desired" "running running" \
+  "$(djson domain info "$dom" | jq -r '"\(.state) \(.desired_state)"')"
+sys_serial_grows "$dom" 2 30
+t_eq "no host became unreachable during the long commands" "$unreach0" "$(unreachable_count)"
+t_eq "reachable hosts after the long commands" 3 "$(djson host list | jq '[.hosts[] | select(.reachable == true)] | length')"
+
+# --- cluster-up.sh again on the running cluster reuses everything
+pids_before=$(cat "$TB_ROOT/pids")
+lv_before=$(for i in 1 2 3; do tb_host_pid "$i"; done | tr '\n' ' ')
+t0=$(date +%s%N)
+bash "$DROVER_SOURCE_DIR/deploy/cluster-up.sh" --name "$TB_NAME" --bridge "$TB_BRIDGE" \
+  --ns-prefix "$TB_NS_PREFIX" --net "$TB_NET" --hosts 3 --samples 0 --no-install --no-build \
+  --build-dir "$DROVER_BUILD_DIR" >"$T_DIR/cluster-up-again.log" 2>&1 ||
+  t_fail "cluster-up.sh a second time failed: $(tail -n 15 "$T_DIR/cluster-up-again.log")"
+t_log "cluster-up.sh again on the running cluster: $(sys_ms_since "$t0") ms"
+t_eq "same etcd, controller and agents (name pid pattern)" "$pids_before" "$(cat "$TB_ROOT/pids")"
+while read -r name pid _; do
+  t_check "$name (pid $pid) still runs" kill -0 "$pid"
+done <"$TB_ROOT/pids"
+t_eq "same libvirtds" "$lv_before" "$(for i in 1 2 3; do tb_host_pid "$i"; done | tr '\n' ' ')"
+t_check "same QEMU for $dom (pid $qemu_pid)" kill -0 "$qemu_pid"
+t_eq "QEMU pid file of $dom on $host" "$qemu_pid" "$(tb_host_qemu_pid "$hi" "$dom")"
+t_eq "libvirt on $host says" "running" "$(tb_virsh "$hi" domstate "$dom" | head -n 1)"
+sys_serial_grows "$dom" 2 30
+t_eq "reachable hosts after cluster-up again" 3 "$(djson host list | jq '[.hosts[] | select(.reachable == true)] | length')"
+t_eq "drover still has $dom running on $host (revision kept)" "running $host $((rev0 + 2))" \
+  "$(djson domain info "$dom" | jq -r '"\(.state) \(.host) \(.revision)"')"
+t_eq "drover domain list: still one domain" "$dom" "$(djson domain list | jq -r '[.domains[].name] | join(",")')"
+t_check "drover domain suspend after cluster-up again" drover domain suspend "$dom"
+t_eq "libvirt on $host says" "paused" "$(tb_virsh "$hi" domstate "$dom" | head -n 1)"
+t_check "drover domain resume after cluster-up again" drover domain resume "$dom"
+
 # --- destroy / undefine
 t0=$(date +%s%N)
 t_check "drover domain destroy" drover domain destroy "$dom"
