@@ -59,8 +59,10 @@ int drv_sched_drain_plan_compute(const drv_sched_cluster *cluster, const char *h
     bool n1 = opts && opts->n_plus_one;
     size_t n = h->domains->len;
     g_autofree sched_domain **doms = g_new0(sched_domain *, n + 1);
-    memcpy(doms, h->domains->pdata, n * sizeof(*doms));
-    qsort(doms, n, sizeof(*doms), s_domain_cmp);
+    if (n > 0) { /* an empty GPtrArray has no pdata */
+        memcpy(doms, h->domains->pdata, n * sizeof(*doms));
+        qsort(doms, n, sizeof(*doms), s_domain_cmp);
+    }
 
     sched_sim *sim = sched_sim_new(cluster, NULL);
     sched_sim_block(sim, h->slot);

@@ -35,11 +35,23 @@ static inline const char *gen_flag(int i)
     return names[i];
 }
 
-/* Adds n hosts ("h0".."h<n-1>") with domains_per_host running domains each (2 vCPUs, 2-8 GiB). */
-static inline drv_sched_cluster *gen_cluster(GRand *r, size_t n, int domains_per_host)
+/* Names of the optional extra flags (gen_cluster_wide). */
+static inline const char *gen_extra_flag(int i)
+{
+    static char names[GEN_N_FLAGS][16];
+    if (!names[i][0])
+        snprintf(names[i], sizeof(names[i]), "xflag%02d", i);
+    return names[i];
+}
+
+/* Adds n hosts ("h0".."h<n-1>") with domains_per_host running domains each (2 vCPUs, 2-8 GiB).
+ * With `wide`, each host also has each of GEN_N_FLAGS extra flags with probability 0.7, so the
+ * cluster interns 128 names: two words per feature row, as with real libvirt flag lists. */
+static inline drv_sched_cluster *gen_cluster_wide(GRand *r, size_t n, int domains_per_host,
+                                                  bool wide)
 {
     drv_sched_cluster *c = drv_sched_cluster_new(NULL);
-    const char *flags[GEN_N_FLAGS + 1];
+    const char *flags[2 * GEN_N_FLAGS + 1];
     static const char *const pools[] = {"shared", NULL};
     const char *dom_flags[] = {gen_flag(0), gen_flag(5), gen_flag(10), NULL};
     for (size_t i = 0; i < n; i++) {
@@ -52,6 +64,9 @@ static inline drv_sched_cluster *gen_cluster(GRand *r, size_t n, int domains_per
         for (int f = 56; f < GEN_N_FLAGS; f++)
             if (g_rand_boolean(r))
                 flags[k++] = gen_flag(f);
+        for (int f = 0; wide && f < GEN_N_FLAGS; f++)
+            if (g_rand_int_range(r, 0, 10) < 7)
+                flags[k++] = gen_extra_flag(f);
         flags[k] = NULL;
         char rack[32];
         snprintf(rack, sizeof(rack), "rack=r%d", g_rand_int_range(r, 0, 20));
@@ -86,6 +101,11 @@ static inline drv_sched_cluster *gen_cluster(GRand *r, size_t n, int domains_per
         }
     }
     return c;
+}
+
+static inline drv_sched_cluster *gen_cluster(GRand *r, size_t n, int domains_per_host)
+{
+    return gen_cluster_wide(r, n, domains_per_host, false);
 }
 
 #endif
