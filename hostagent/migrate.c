@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pb.h"
 
+#include <inttypes.h>
 #include <libvirt/virterror.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,25 @@ static void s_send_progress(const drv_cmd_env *env, const Drover__Command *cmd, 
     env->progress(env->progress_data, &p);
 }
 
+/* One info line naming the policy the migration runs with (what the operator asked for reached
+ * libvirt: the flags, and whether libvirt accepted the max downtime). */
+static void s_log_policy(const char *name, const Drover__MigrateParams *mp, bool downtime_set)
+{
+    GString *s = g_string_new(NULL);
+    g_string_append_printf(s, "live, peer-to-peer%s%s%s", mp->unsafe ? ", unsafe" : "",
+                           mp->auto_converge ? ", auto-converge" : "",
+                           mp->postcopy ? ", post-copy allowed" : "");
+    if (mp->max_downtime_ms > 0)
+        g_string_append_printf(s, ", max downtime %" PRIu64 " ms%s", (uint64_t)mp->max_downtime_ms,
+                               downtime_set ? " (set)" : " (not set yet)");
+    if (mp->bandwidth_mibs > 0)
+        g_string_append_printf(s, ", bandwidth %" PRIu64 " MiB/s", (uint64_t)mp->bandwidth_mibs);
+    if (mp->timeout_s > 0)
+        g_string_append_printf(s, ", timeout %u s", mp->timeout_s);
+    drv_info("domain '%s': migrating to '%s' (%s)", name, mp->dest_uri, s->str);
+    g_string_free(s, TRUE);
+}
+
 int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Command *cmd,
                     Drover__Reply *reply, GPtrArray *arena, drv_error **err)
 {
@@ -307,8 +327,14 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
         return drv_virt_error(err, name, NULL);
     }
     /* allowed before the job on current libvirt; set again once the job runs */
-    if (mp->max_downtime_ms > 0 && virDomainMigrateSetMaxDowntime(dom, mp->max_downtime_ms, 0) < 0)
-        drv_debug("domain '%s': max downtime before the job: %s", name, virGetLastErrorMessage());
+    bool downtime_before = false;
+    if (mp->max_downtime_ms > 0) {
+        downtime_before = virDomainMigrateSetMaxDowntime(dom, mp->max_downtime_ms, 0) == 0;
+        if (!downtime_before)
+            drv_debug("domain '%s': max downtime before the job: %s", name,
+                      virGetLastErrorMessage());
+    }
+    s_log_policy(name, mp, downtime_before);
 
     GPtrArray *snapmetas = NULL;
     if (s_snapshots_detach(dom, &snapmetas, err) < 0) {

@@ -103,7 +103,8 @@ typedef struct {
 typedef struct {
     uint64_t downtime_ms;
     uint64_t time_ms;
-    uint64_t bytes; /* data processed */
+    uint64_t bytes;     /* data processed */
+    bool postcopy_used; /* the agent switched the migration to post-copy */
 } drv_job_result;
 
 /* The migration policy (`drover domain migrate` options); 0 / false = libvirt's default. */

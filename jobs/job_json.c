@@ -63,6 +63,8 @@ static json_object *s_migrate_to_json(const drv_job_migrate *m)
     s_add_u64(r, "downtime_ms", m->result.downtime_ms);
     s_add_u64(r, "time_ms", m->result.time_ms);
     s_add_u64(r, "bytes", m->result.bytes);
+    if (m->result.postcopy_used) /* only when true: older documents stay byte-identical */
+        s_add_bool(r, "postcopy_used", true);
     json_object_object_add(o, "result", r);
     return o;
 }
@@ -291,7 +293,8 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
                                        "progress", "result", NULL};
     static const char *const policy_keys[] = {"max_downtime_ms", "bandwidth_mibs", "auto_converge",
                                               "postcopy",        "timeout_s",      NULL};
-    static const char *const result_keys[] = {"downtime_ms", "time_ms", "bytes", NULL};
+    static const char *const result_keys[] = {"downtime_ms", "time_ms", "bytes", "postcopy_used",
+                                              NULL};
     g_autofree char *w = g_strdup_printf("%s migrate", what);
     g_autofree char *wp = g_strdup_printf("%s policy", what);
     g_autofree char *wr = g_strdup_printf("%s result", what);
@@ -321,7 +324,8 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
     if (r && (s_check_keys(r, result_keys, wr, err) < 0 ||
               s_u64(r, "downtime_ms", UINT64_MAX, wr, &m->result.downtime_ms, err) < 0 ||
               s_u64(r, "time_ms", UINT64_MAX, wr, &m->result.time_ms, err) < 0 ||
-              s_u64(r, "bytes", UINT64_MAX, wr, &m->result.bytes, err) < 0))
+              s_u64(r, "bytes", UINT64_MAX, wr, &m->result.bytes, err) < 0 ||
+              s_bool(r, "postcopy_used", wr, &m->result.postcopy_used, err) < 0))
         return -1;
     return 0;
 }

@@ -5,6 +5,10 @@
 #   - refusals, each naming its check, with no job and no reservation created: unknown host, the
 #     source itself, a missing CPU flag (h3's agent masks avx2 with [agent] mask_cpu_features),
 #     no room on the destination, no other host with room, a domain that does not run;
+#   - host-passthrough guests (cpu-model check): h2's agent reports another CPU model ([test]
+#     cpu_model), h3 lacks avx2 — a passthrough guest on h1 is refused by h2 (model) and h3 (flag
+#     missing), one on h3 by h1 (extra flag), each naming both CPUs, while a custom-CPU guest moves
+#     between the two models' hosts past the CPU checks;
 #   - a migration the agent's libvirt refuses: the job ends failed with libvirt's reason, the
 #     domain stays placed on its source, the reservation is released, jobs/<id> says failed,
 #     events on topic job.<id> were published;
@@ -17,12 +21,18 @@ cluster_ports
 ctl_start
 agent_write 3
 sed -i 's/^reserved_memory = .*/&\nmask_cpu_features = avx2/' "$T_DIR/agent3.conf"
+agent_write 2 # same flags as h1, another CPU model
+sed -i 's/^cpu_model = .*/cpu_model = Broadwell-Client/' "$T_DIR/agent2.conf"
 for n in 1 2 3; do agent_start "$n"; done
 for n in 1 2 3; do t_wait_for "host h$n reachable" 20 host_reachable "h$n" true; done
 events_start "$T_DIR/events.json"
 
 t_eq "h3 does not advertise the masked flag" "aes,sse4.2" "$(dr host show h3 | jq -r '.cpu_features | join(",")')"
 t_eq "h1 advertises it" "aes,avx2,sse4.2" "$(dr host show h1 | jq -r '.cpu_features | join(",")')"
+t_eq "h2: another CPU model, the same flags" "Broadwell-Client aes,avx2,sse4.2" \
+  "$(dr host show h2 | jq -r '"\(.cpu_model) \(.cpu_features | join(","))"')"
+t_eq "h1 and h3: the same CPU model" "Skylake-Client Skylake-Client" \
+  "$(dr host show h1 | jq -r .cpu_model) $(dr host show h3 | jq -r .cpu_model)"
 
 # mig CMD... — the CLI with its error output, never failing the shell
 mig() { "$CLI_BIN" --json --timeout 20 "$@" 2>&1; }
@@ -55,6 +65,24 @@ out=$(mig domain migrate big --to h3) && t_fail "migration to its own host accep
 t_check "own host: $out" grep -q "destination check failed: it already runs on host 'h3'" <<<"$out"
 out=$(mig domain migrate flagged --to h3) && t_fail "migration to a host without avx2 accepted"
 t_check "missing flag named: $out" grep -q "cpu-features check failed: host 'h3' lacks CPU features the guest uses: avx2" <<<"$out"
+# host-passthrough guests need an identical host CPU: pt1 on h1 (rack r1), pt3 on h3 (rack r3)
+for r in 1 3; do
+  dom_xml_pinned "pt$r" 128 "r$r" | sed "s|<os>|<cpu mode='host-passthrough' check='none'/>\n  &|" >"$T_DIR/pt$r.xml"
+  t_check "pt$r is host-passthrough" grep -q "<cpu mode='host-passthrough'" "$T_DIR/pt$r.xml"
+  dr domain define "$T_DIR/pt$r.xml" >/dev/null
+  t_eq "pt$r placed on h$r" "h$r" "$(dr domain start "pt$r" | jq -r .host)"
+done
+out=$(mig domain migrate pt1 --to h2) && t_fail "host-passthrough guest accepted by a host with another CPU model"
+t_check "another CPU model: $out" grep -q "domain 'pt1': cpu-model check failed: a host-passthrough guest needs the same host CPU, and host 'h2' has Broadwell-Client where 'h1' has Skylake-Client" <<<"$out"
+out=$(mig domain migrate pt1 --to h3) && t_fail "host-passthrough guest accepted by a host without avx2"
+t_check "a flag missing: $out" grep -q "domain 'pt1': cpu-model check failed: a host-passthrough guest needs the same host CPU, and host 'h3' has Skylake-Client without avx2 where 'h1' has Skylake-Client" <<<"$out"
+out=$(mig domain migrate pt3 --to h1) && t_fail "host-passthrough guest accepted by a host with an extra flag"
+t_check "an extra flag: $out" grep -q "domain 'pt3': cpu-model check failed: a host-passthrough guest needs the same host CPU, and host 'h1' has Skylake-Client with extra avx2 where 'h3' has Skylake-Client" <<<"$out"
+t_check "the CLI exits non-zero for the refusal" sh -c "! '$CLI_BIN' --timeout 20 domain migrate pt1 --to h2 2>/dev/null"
+for r in 1 3; do
+  t_eq "pt$r still placed on h$r and running" "h$r running" "$(dr domain info "pt$r" | jq -r '"\(.host) \(.state)"')"
+  t_check "pt$r is idle (not left busy by the refusals)" sh -c "'$CLI_BIN' --json domain start pt$r 2>&1 | grep -q 'already running'"
+done
 out=$(mig domain migrate big --to h1) && t_fail "migration to a host without room accepted"
 t_check "no room: $out" grep -q "domain 'big': room check failed on host 'h1': no host has 6 GiB free" <<<"$out"
 out=$(mig domain migrate idle) && t_fail "migration of a shut off domain accepted"
@@ -103,6 +131,18 @@ out=$(mig job cancel "$id") && t_fail "finished job cancelled"
 t_check "finished job: $out" grep -q "job '$id' has already failed" <<<"$out"
 t_check "job list in a table" sh -c "'$CLI_BIN' job list | grep -E '^$id +migrate +failed +done +big +h3 +h2'"
 t_check "job show as a sheet" sh -c "'$CLI_BIN' job show '$id' | grep -E '^Error: +migration failed'"
+
+# --- the CPU model binds host-passthrough guests only: flagged (custom CPU, needs avx2) passes
+# every check from h1 to h2 or back (another model, the same flags) and fails only in libvirt
+fto=h1; [ "$fhost" = h1 ] && fto=h2
+out=$(mig domain migrate flagged --to "$fto" --detach) || t_fail "flagged $fhost → $fto (another model) refused: $out"
+fid=$(jq -r .id <<<"$out")
+t_wait_for "flagged's job over" 20 sh -c "'$CLI_BIN' --json job show '$fid' | jq -e '.state != \"running\" and .state != \"pending\"'"
+t_eq "flagged's job failed (the test driver cannot migrate)" failed "$(dr job show "$fid" | jq -r .state)"
+t_check "flagged's job failed in libvirt, past the checks: $(dr job show "$fid" | jq -r .error)" \
+  sh -c "'$CLI_BIN' --json job show '$fid' | jq -e '.error | test(\"^migration failed: domain .flagged.: \")'"
+t_eq "no reservation left by flagged's job" 0 "$(resv_count)"
+t_eq "flagged still on $fhost" "$fhost" "$(dr domain info flagged | jq -r .host)"
 
 # --- a restarted controller reaps a reservation whose job is gone or over
 ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" put "${PREFIX}reservations/stale" \

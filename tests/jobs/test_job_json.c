@@ -147,13 +147,46 @@ static void test_golden_fields_drain(void **state)
     drv_job_destroy(&job);
 }
 
+static char *s_edit(const char *text, const char *from, const char *to);
+
+/* result.postcopy_used (the agent switched to post-copy) is written only when true, so documents
+ * of migrations without it stay as they were; when present it round-trips and must be a bool. */
+static void test_postcopy_used(void **state)
+{
+    (void)state;
+    g_autofree char *text = s_read_golden("migrate-running.json");
+    drv_job *job = s_parse_ok(text);
+    assert_false(job->migrate.result.postcopy_used);
+    g_autofree char *plain = drv_job_to_json_string(job);
+    assert_null(strstr(plain, "postcopy_used"));
+    job->migrate.result.postcopy_used = true;
+    g_autofree char *with = drv_job_to_json_string(job);
+    drv_job_destroy(&job);
+    g_autofree char *want =
+        s_edit(text, "\"bytes\":0\n", "\"bytes\":0,\n      \"postcopy_used\":true\n");
+    assert_string_equal(with, want);
+    job = s_parse_ok(with);
+    assert_true(job->migrate.result.postcopy_used);
+    drv_job *copy = drv_job_copy(job);
+    assert_true(copy->migrate.result.postcopy_used);
+    drv_job_destroy(&copy);
+    drv_job_destroy(&job);
+    g_autofree char *bad = s_edit(with, "\"postcopy_used\":true", "\"postcopy_used\":1");
+    drv_error *err = NULL;
+    assert_int_equal(drv_job_from_json_string(bad, -1, &job, &err), -1);
+    assert_non_null(strstr(err->message, "result: \"postcopy_used\" must be true or false"));
+    drv_error_free(&err);
+}
+
 /* Replaces the first occurrence of from (which must occur) with to. */
 static char *s_edit(const char *text, const char *from, const char *to)
 {
-    const char *at = strstr(text, from);
-    if (!at)
+    char **parts = g_strsplit(text, from, 2); /* split at the first occurrence only */
+    if (parts[0] == NULL || parts[1] == NULL)
         fail_msg("golden text lacks %s", from);
-    return g_strdup_printf("%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    char *out = g_strconcat(parts[0], to, parts[1], NULL);
+    g_strfreev(parts);
+    return out;
 }
 
 typedef struct {
@@ -350,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_golden_round_trip),     cmocka_unit_test(test_golden_fields_migrate),
         cmocka_unit_test(test_golden_fields_drain),   cmocka_unit_test(test_garbled_documents),
         cmocka_unit_test(test_mutations_never_crash), cmocka_unit_test(test_enum_tables),
+        cmocka_unit_test(test_postcopy_used),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

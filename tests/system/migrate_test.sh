@@ -11,7 +11,13 @@
 #   - a guest whose disk is outside the shared pool is refused before anything moves;
 #   - a slow migration (--bandwidth 2) cancelled midway leaves the guest running on its source;
 #   - the destination's libvirtd killed (by PID) midway: the job fails with libvirt's reason, the
-#     guest runs on its source, the reservation is released.
+#     guest runs on its source, the reservation is released;
+#   - the policy options (issue 7 audit): --bandwidth 2 --timeout 3 → the agent aborts, the job
+#     fails with the timeout as its reason, the guest runs on its source, the reservation is
+#     released; --postcopy under a bandwidth limit the dirtying guest never converges with → the
+#     agent switches to post-copy, the job records it (migrate.result.postcopy_used), the guest
+#     runs on the destination; --auto-converge --max-downtime 300 → succeeds, the job records the
+#     policy and the source agent ran the migration with it.
 # deploy/cluster-down.sh tears everything down, also when a check fails.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
@@ -197,7 +203,67 @@ t_check "snapshot revert s1 on $(host_of "$dom")" drover snapshot revert "$dom" 
 t_eq "running after the revert" running "$(tb_virsh "${src#h}" domstate "$dom" | head -n 1)"
 sys_serial_grows "$dom" 2 30
 
+# --- policy options. The third host: neither $src nor $dst (whose libvirtd was just restarted).
+for other in h1 h2 h3; do [ "$other" != "$src" ] && [ "$other" != "$dst" ] && break; done
+t_policy=$(date +%s%N)
+agent_log() { cat "$TB_ROOT/logs/agent-$1.log"; }
+policy_of() { jq -c '.migrate.policy | [.max_downtime_ms, .bandwidth_mibs, .auto_converge, .postcopy, .timeout_s]' <<<"$1"; }
+
+# --timeout: a migration limited to 2 MiB/s cannot finish in 3 s; the agent aborts it
+tick=$(tb_guest_last_tick "$dom")
+rc=0
+job=$(djson domain migrate "$dom" --to "$other" --bandwidth 2 --timeout 3) || rc=$?
+t_eq "exit status of a timed-out migration" 1 "$rc"
+t_eq "timed-out job state" failed "$(jq -r .state <<<"$job")"
+t_check "the job's reason is the timeout ($(jq -r .error <<<"$job"))" \
+  jq -e '.error | test("^migration failed: domain .mg1.: migration to .qemu\\+tcp://.* aborted after the 3 s timeout: ")' <<<"$job"
+t_eq "timed-out job's policy [downtime, bandwidth, auto-converge, postcopy, timeout]" \
+  "[0,2,false,false,3]" "$(policy_of "$job")"
+t_eq "still placed on $src after the timeout" "$src" "$(host_of "$dom")"
+only_on "$dom" "${src#h}"
+t_eq "reservation released after the timeout" 0 "$(resv_count)"
+sys_serial_grows "$dom" 3 30
+t_check "the tick counter went on after the timeout" test "$(tb_guest_last_tick "$dom")" -gt "$tick"
+t_eq "libvirt on $src kept the snapshot after the timeout" s1 "$(tb_virsh "${src#h}" snapshot-list "$dom" --name | sed '/^$/d' | tr '\n' ',' | sed 's/,$//')"
+
+# --postcopy: at 40 MiB/s pre-copy never catches up with a guest dirtying 96 MiB per tick; after 3
+# iterations the agent switches to post-copy and the migration completes on the destination
+tick=$(tb_guest_last_tick "$dom")
+t0=$(date +%s%N)
+job=$(djson domain migrate "$dom" --to "$other" --postcopy --bandwidth 40) || t_fail "post-copy migration $src → $other: $job"
+t_log "post-copy migration $src → $other: wall $(sys_ms_since "$t0") ms, migration $(jq .migrate.result.time_ms <<<"$job") ms, downtime $(jq .migrate.result.downtime_ms <<<"$job") ms, $(( $(jq .migrate.result.bytes <<<"$job") / 1048576 )) MiB, iteration $(jq .migrate.progress.iteration <<<"$job")"
+t_eq "post-copy job state" succeeded "$(jq -r .state <<<"$job")"
+t_eq "the job records that post-copy was used" true "$(jq -r .migrate.result.postcopy_used <<<"$job")"
+t_eq "post-copy job's policy" "[0,40,false,true,0]" "$(policy_of "$job")"
+t_check "the source agent switched to post-copy" grep -q "domain '$dom': migration switched to post-copy" <<<"$(agent_log "$src")"
+t_check "job show says post-copy was used" sh -c "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' job show '$(jq -r .id <<<"$job")' | grep -Eq '^Post-copy: +used'"
+t_eq "placement after the post-copy move" "$other" "$(host_of "$dom")"
+only_on "$dom" "${other#h}"
+sys_serial_grows "$dom" 3 30
+t_check "the tick counter went on after post-copy (was $tick)" test "$(tb_guest_last_tick "$dom")" -gt "$tick"
+t_eq "the guest booted once (post-copy)" 1 "$(boots "$dom")"
+t_eq "no reservation left after post-copy" 0 "$(resv_count)"
+
+# --auto-converge --max-downtime 300: succeeds; the policy is in the job and reached libvirt
+tick=$(tb_guest_last_tick "$dom")
+out=$(drover domain migrate "$dom" --to "$src" --auto-converge --max-downtime 300) || t_fail "auto-converge migration $other → $src: $out"
+t_check "outcome line ($out)" grep -Eq "Migration of $dom from $other to $src succeeded in [0-9.]+ m?s \(downtime [0-9.]+ m?s, migration [0-9.]+ m?s, [0-9.]+ [KMG]iB transferred\)$" <<<"$out"
+job=$(djson job list | jq -c '.jobs[-1]')
+t_eq "auto-converge job state" succeeded "$(jq -r .state <<<"$job")"
+t_eq "auto-converge job's policy" "[300,0,true,false,0]" "$(policy_of "$job")"
+t_eq "no post-copy recorded without --postcopy" null "$(jq -r .migrate.result.postcopy_used <<<"$job")"
+t_check "the source agent migrated with auto-converge and a max downtime of 300 ms accepted by libvirt" \
+  grep -q "domain '$dom': migrating to 'qemu+tcp://[0-9.]*/system' (live, peer-to-peer, unsafe, auto-converge, max downtime 300 ms (set))" <<<"$(agent_log "$other")"
+t_check "job show names the policy" sh -c "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' job show '$(jq -r .id <<<"$job")' | grep -Eq '^Policy: +max downtime 300 ms, bandwidth unlimited, auto-converge yes, post-copy no, timeout none'"
+t_eq "placement after the auto-converge move" "$src" "$(host_of "$dom")"
+only_on "$dom" "${src#h}"
+sys_serial_grows "$dom" 3 30
+t_check "the tick counter went on after auto-converge (was $tick)" test "$(tb_guest_last_tick "$dom")" -gt "$tick"
+t_eq "the guest booted once (auto-converge)" 1 "$(boots "$dom")"
+t_eq "no reservation left after auto-converge" 0 "$(resv_count)"
+t_log "policy options (timeout, post-copy, auto-converge) checked in $(sys_ms_since "$t_policy") ms"
+
 # --- the job history
-t_eq "jobs by state" "cancelled=1 failed=1 succeeded=3" \
+t_eq "jobs by state" "cancelled=1 failed=2 succeeded=5" \
   "$(djson job list | jq -r '[.jobs[].state] | group_by(.) | map("\(.[0])=\(length)") | join(" ")')"
 t_check "no sanitizer report in the controller log" sh -c "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$TB_ROOT/logs/controller.log'"
