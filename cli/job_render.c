@@ -89,6 +89,10 @@ void drv_cli_render_job(json_object *job, GString *out)
     s_kv(out, "Created:", created);
     if (s_str(job, "error") != NULL)
         s_kv(out, "Error:", s_str(job, "error"));
+    if (m == NULL && drv_cli_job_is_drain(job)) { /* cli/drain_render.c */
+        drv_cli_render_drain_sheet(job, out);
+        return;
+    }
     if (m == NULL) {
         s_kv(out, "Updated:", NULL);
         return;
@@ -127,6 +131,8 @@ void drv_cli_render_job(json_object *job, GString *out)
         s_kv(out, "Migration time:", mig);
         s_kv(out, "Job time:", total);
         s_kv(out, "Transferred:", bytes);
+        if (s_bool(res, "postcopy_used"))
+            s_kv(out, "Post-copy:", "used (pre-copy did not converge)");
     }
 }
 
@@ -143,6 +149,19 @@ void drv_cli_render_job_list(json_object *doc, GString *out)
         const char *cells[] = {
             s_str(j, "id"),     s_str(j, "kind"),   s_str(j, "state"),       s_str(m, "phase"),
             s_str(m, "domain"), s_str(m, "source"), s_str(m, "destination"), created};
+        json_object *dr = s_get(j, "drain"); /* drain / restore: the host, the domain count */
+        json_object *es = s_get(dr, "entries");
+        g_autofree char *n_doms =
+            dr ? g_strdup_printf("%zu domain%s", es ? json_object_array_length(es) : 0,
+                                 es && json_object_array_length(es) == 1 ? "" : "s")
+               : NULL;
+        if (m == NULL && dr != NULL) {
+            bool restore = g_strcmp0(s_str(j, "kind"), "restore") == 0;
+            cells[3] = "-";
+            cells[4] = n_doms;
+            cells[5] = restore ? "-" : s_str(dr, "host");
+            cells[6] = restore ? s_str(dr, "host") : "-";
+        }
         drv_cli_table_add(t, cells);
     }
     drv_cli_table_render(t, out);
@@ -197,8 +216,10 @@ void drv_cli_render_job_outcome(json_object *job, GString *out)
         g_autofree char *down = s_ms(s_u64(res, "downtime_ms"));
         g_autofree char *mig = s_ms(s_u64(res, "time_ms"));
         g_autofree char *bytes = s_bytes(s_u64(res, "bytes"));
-        g_string_append_printf(out, " (downtime %s, migration %s, %s transferred)\n", down, mig,
-                               bytes);
+        g_string_append_printf(out, " (downtime %s, migration %s, %s transferred%s)\n", down, mig,
+                               bytes, s_bool(res, "postcopy_used") ? ", post-copy" : "");
+    } else if (s_str(job, "error") == NULL && strcmp(state, "cancelled") == 0) {
+        g_string_append_c(out, '\n'); /* an operator's cancel needs no reason */
     } else {
         g_string_append_printf(out, ": %s\n", s_str(job, "error") ?: "no reason given");
     }

@@ -30,4 +30,23 @@ int drv_cli_migrate_run(const drv_cli_session *s);
 /* `job watch ID`: watch a job until it ends (exit 0 when it succeeded, 1 otherwise). */
 int drv_cli_job_watch_run(const drv_cli_session *s);
 
+/* ---- drain and restore jobs (cli/drain_render.c, cli/maintenance.c; docs/maintenance.md) */
+
+/* True for a drain or restore job document. */
+bool drv_cli_job_is_drain(json_object *job);
+/* A summary line, then one line per domain: "  web1 h1 -> h2 [####....]  52%  migrating  61.3
+ * MiB/s  iteration 2  (attempt 1)" (bar_width 0: no bar); every line ends with a newline. */
+void drv_cli_render_drain_progress(json_object *job, int bar_width, GString *out);
+/* job show of a drain/restore: host, options, job time, then the progress block. */
+void drv_cli_render_drain_sheet(json_object *job, GString *out);
+/* The final sentence: "Drain of h1 succeeded in 8.2 s: 3 of 3 domains moved; the host is in
+ * maintenance", or "... failed in ...: why". */
+void drv_cli_render_drain_outcome(json_object *job, GString *out);
+/* `host maintenance` / `host activate`: the request; a dry run's plan; the job started, followed
+ * with --wait (exit 0 only when it succeeded: the host is empty / every domain is back). */
+int drv_cli_drain_run(const drv_cli_session *s);
+/* `job watch ID` of any job: drain and restore jobs get the per-domain view, others
+ * drv_cli_job_watch_run. */
+int drv_cli_job_watch_any_run(const drv_cli_session *s);
+
 #endif

@@ -150,7 +150,10 @@ int main(int argc, char **argv)
         rc = drv_cli_migrate_run(&s);
         break;
     case DRV_CLI_RUN_JOB_WATCH:
-        rc = drv_cli_job_watch_run(&s);
+        rc = drv_cli_job_watch_any_run(&s); /* drains get per-domain bars (cli/maintenance.c) */
+        break;
+    case DRV_CLI_RUN_DRAIN:
+        rc = drv_cli_drain_run(&s);
         break;
     default:
         rc = drv_cli_fail(1, "internal: verb has no way to run");

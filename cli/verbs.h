@@ -55,6 +55,8 @@ typedef enum {
     DRV_CLI_RUN_CAPACITY,  /* remote, or offline with --from-file */
     DRV_CLI_RUN_MIGRATE,   /* domain.migrate, then watch the job unless --detach (cli/migrate.c) */
     DRV_CLI_RUN_JOB_WATCH, /* job.show until the job ends (cli/migrate.c) */
+    DRV_CLI_RUN_DRAIN,     /* host.maintenance / host.activate, then watch the job with --wait
+                              (cli/maintenance.c) */
 } drv_cli_run;
 
 typedef enum {

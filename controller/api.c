@@ -3,6 +3,7 @@
 #include "api_private.h"
 
 #include "codec.h"
+#include "drain.h"
 #include "events.h"
 #include "leader.h"
 #include "log.h"
@@ -341,6 +342,8 @@ static const s_verb s_verbs[] = {
     {"job.list", 0, 0, "", true, ctl_api_job_list},
     {"job.show", 1, 1, "ID", true, ctl_api_job_show},
     {"job.cancel", 1, 1, "ID", true, ctl_api_job_cancel},
+    {"host.maintenance", 1, 1, "HOST", true, ctl_api_host_maintenance},
+    {"host.activate", 1, 1, "HOST", true, ctl_api_host_activate},
 };
 
 static void s_dispatch(ctl_api *self, char *client, const Drover__ClientRequest *cr)

@@ -6,6 +6,7 @@
 #include "events.h"
 #include "leader.h"
 #include "log.h"
+#include "drain.h"
 #include "migrate.h"
 #include "view.h"
 
@@ -150,6 +151,9 @@ static int s_run(ctl *c)
         t = ctl_migrate_tick(c, ctl_now_ms()); /* migration jobs: take-over, deadlines */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_drain_tick(c, ctl_now_ms()); /* drain and restore jobs (drain.h) */
+        if (t < wait_ms)
+            wait_ms = t;
         if (wait_ms < 0)
             wait_ms = 0;
 
@@ -240,6 +244,7 @@ out:
         drv_err("%s", err->message);
         drv_error_free(&err);
     }
+    ctl_drain_shutdown(&c);   /* drain jobs too */
     ctl_migrate_shutdown(&c); /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
     ctl_api_destroy(&c.api);

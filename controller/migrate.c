@@ -8,6 +8,7 @@
  * Agent commands answer later through broker callbacks; their data names the job by id, so a job
  * that ended (or a module that was shut down) meanwhile is simply not found. */
 #include "migrate_private.h"
+#include "migrate_launch.h" /* drains launch child migrations (additive hook) */
 
 #include "broker.h"
 #include "events.h"
@@ -21,6 +22,7 @@
 /* Broker deadline of CMD_MIGRATE without a policy timeout. */
 #define S_MIGRATE_NO_TIMEOUT_MS (6u * 3600u * 1000u)
 #define S_LOCATE_RETRY_MS       1000
+#define S_RELOCATE_MS           2000
 
 typedef enum { S_ABSENT = 0, S_PRESENT, S_UNKNOWN } s_where;
 
@@ -39,6 +41,10 @@ typedef struct {
     int loc_answers;
     s_where loc_src, loc_dst;
     int64_t loc_retry_ms; /* 0 = no retry scheduled */
+    /* CMD_MIGRATE sent by this process and not answered yet; when a job is migrating without it
+     * (taken over from another controller), the domain is located again every S_RELOCATE_MS */
+    bool migrate_pending;
+    int64_t relocate_ms;
     /* a follow-up event produced while performing (reservation, cached storage) */
     bool has_follow;
     drv_job_event follow;
@@ -145,6 +151,7 @@ static void s_maybe_done(s_run *run)
         (run->acts != NULL && run->act_i < drv_job_actions_len(run->acts)))
         return;
     drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
+    ctl_migrate_ended_hook(s_self->c, run->job); /* migrate_launch.h */
     g_hash_table_remove(s_self->runs, run->job->id);
 }
 
@@ -416,6 +423,7 @@ static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *dat
     if (run == NULL || s_self->stopping)
         return;
     (void)c;
+    run->migrate_pending = false;
     drv_job_event ev = {.message = rep->message};
     if (rep->synthesized) {
         /* the agent never answered (unreachable, restarted): find out where the domain is */
@@ -427,6 +435,7 @@ static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *dat
             ev.result.downtime_ms = rep->migrate->downtime_ms;
             ev.result.time_ms = rep->migrate->time_elapsed_ms;
             ev.result.bytes = rep->migrate->data_processed;
+            ev.result.postcopy_used = rep->migrate->postcopy_used;
         }
     } else if (rep->migrate != NULL && rep->migrate->cancelled && !rep->timed_out) {
         ev.kind = DRV_JOB_EV_RESULT_CANCELLED;
@@ -473,6 +482,7 @@ static void s_migrate(s_run *run)
         drv_error_free(&err);
         return;
     }
+    run->migrate_pending = true;
     drv_info("job '%s': migrating '%s' from '%s' to '%s' (%s%s)", run->job->id, m->domain,
              m->source, m->destination, mp.dest_uri, mp.unsafe ? ", storage verified shared" : "");
 }
@@ -888,6 +898,17 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
             s_locate(run);
             continue;
         }
+        if (run->job->migrate.phase == DRV_JOB_PHASE_MIGRATING && !run->migrate_pending) {
+            /* the agent's result goes to the controller that sent the command: follow the
+             * domain instead */
+            if (run->relocate_ms == 0)
+                run->relocate_ms = now_ms + S_RELOCATE_MS;
+            if (now_ms >= run->relocate_ms) {
+                run->relocate_ms = 0;
+                s_feed_kind(run, DRV_JOB_EV_RESTARTED, NULL);
+                continue;
+            }
+        }
         uint64_t dl = drv_job_migrate_deadline_ms(run->job);
         if (dl != 0 && wall >= dl) {
             drv_info("job '%s': deadline of phase %s passed", run->job->id,
@@ -957,4 +978,104 @@ void ctl_migrate_shutdown(ctl *c)
     g_hash_table_unref(s_self->resv);
     g_hash_table_unref(s_self->verified);
     g_clear_pointer(&s_self, g_free);
+}
+
+/* ------------------------------------------------------------------ launching from other runners
+ * (migrate_launch.h: drains run their moves as child migration jobs) */
+
+static ctl_migrate_end_fn s_end_hook;
+static void *s_end_ctx;
+
+void ctl_migrate_set_end_hook(ctl_migrate_end_fn fn, void *ctx)
+{
+    s_end_hook = fn;
+    s_end_ctx = ctx;
+}
+
+void ctl_migrate_ended_hook(ctl *c, const drv_job *job)
+{
+    if (s_end_hook != NULL)
+        s_end_hook(c, job, s_end_ctx);
+}
+
+int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const char *destination,
+                       const drv_job_policy *policy, drv_error **err)
+{
+    s_mod *m = s_mod_get(c);
+    if (g_hash_table_contains(m->runs, job_id))
+        return drv_error_set(err, DRV_ERR_EXISTS, 0, "job '%s' is already running", job_id);
+    ctl_domain *d = ctl_model_domain(c->model, domain);
+    if (d == NULL)
+        return drv_error_set(err, DRV_ERR_NOT_FOUND, 0, "domain '%s' not found", domain);
+    if (d->busy != NULL)
+        return drv_error_set(err, DRV_ERR_CONFLICT, 0, "domain '%s': a %s is already in progress",
+                             d->name, d->busy);
+    const char *state;
+    int reason;
+    ctl_model_domain_state(c->model, d, &state, &reason);
+    if (d->host == NULL || (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0))
+        return drv_error_set(err, DRV_ERR_CONFLICT, 0,
+                             "domain '%s' is %s; only a running or paused domain migrates live",
+                             d->name, d->host ? state : "not placed");
+    if (!ctl_broker_host_up(c->broker, d->host))
+        return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
+                             "domain '%s': its host '%s' is unreachable", d->name, d->host);
+    ctl_mig_plan plan = {0};
+    if (ctl_mig_check(c, d, destination, &plan, err) < 0)
+        return -1;
+    drv_job_policy pol = {0};
+    if (policy != NULL)
+        pol = *policy;
+    drv_job *job = NULL;
+    if (drv_job_migrate_new(job_id, d->name, d->host, plan.destination, &pol, c->instance,
+                            (uint64_t)ctl_wall_ms(), &job, err) < 0) {
+        ctl_mig_plan_clear(&plan);
+        return -1;
+    }
+    s_run *run = g_new0(s_run, 1);
+    run->job = job;
+    run->pools = g_ptr_array_ref(plan.pools);
+    ctl_mig_plan_clear(&plan);
+    g_hash_table_replace(m->runs, job->id, run);
+    s_set_busy(c, d->name, "migrate");
+    drv_info("job '%s': migrate '%s' from '%s' to '%s'", job->id, job->migrate.domain,
+             job->migrate.source, job->migrate.destination);
+    s_feed_kind(run, DRV_JOB_EV_START, NULL);
+    return 0;
+}
+
+int ctl_migrate_resume(ctl *c, drv_job *j)
+{
+    s_mod *m = s_mod_get(c);
+    if (j == NULL)
+        return 0;
+    if (j->kind != DRV_JOB_KIND_MIGRATE || drv_job_state_is_terminal(j->state) ||
+        g_hash_table_contains(m->runs, j->id)) {
+        drv_job_destroy(&j);
+        return 0;
+    }
+    s_run *run = g_new0(s_run, 1);
+    run->job = j;
+    drv_job_set_owner(j, c->instance);
+    ctl_domain *d = ctl_model_domain(c->model, j->migrate.domain);
+    if (d != NULL) {
+        drv_error *e = NULL;
+        run->pools = ctl_mig_pools(c, d, j->migrate.source, j->migrate.destination, &e);
+        if (e != NULL) {
+            drv_info("job '%s': %s", j->id, e->message);
+            drv_error_free(&e);
+        }
+        s_set_busy(c, d->name, "migrate");
+    }
+    g_hash_table_replace(m->runs, j->id, run);
+    drv_info("job '%s' (migrate '%s' %s → %s, %s) resumed", j->id, j->migrate.domain,
+             j->migrate.source, j->migrate.destination, drv_job_phase_to_string(j->migrate.phase));
+    s_feed_kind(
+        run, j->migrate.phase == DRV_JOB_PHASE_NEW ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL);
+    return 1;
+}
+
+bool ctl_migrate_is_leading(void)
+{
+    return s_self != NULL && s_self->leading && !s_self->stopping;
 }

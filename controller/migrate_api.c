@@ -3,6 +3,8 @@
  * job.cancel. */
 #include "migrate_private.h"
 
+#include "drain.h"
+
 #include "log.h"
 
 #include <string.h>
@@ -101,6 +103,8 @@ void ctl_api_job_list(ctl_req *r)
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *j = g_ptr_array_index(jobs, i);
         const drv_job *live = ctl_migrate_live(j->id);
+        if (live == NULL)
+            live = ctl_drain_live(j->id); /* drain.h */
         g_hash_table_add(seen, j->id);
         json_object_array_add(arr, drv_job_to_json(live ? live : j));
     }
@@ -122,6 +126,8 @@ void ctl_api_job_list(ctl_req *r)
 static const drv_job *s_job_arg(ctl_req *r, drv_job **ret_stored)
 {
     const drv_job *live = ctl_migrate_live(r->args[0]);
+    if (live == NULL)
+        live = ctl_drain_live(r->args[0]); /* drain.h: drain and restore jobs */
     *ret_stored = NULL;
     if (live != NULL)
         return live;
@@ -169,8 +175,9 @@ void ctl_api_job_cancel(ctl_req *r)
         return;
     }
     g_autofree char *id = g_strdup(j->id);
-    ctl_migrate_cancel(r->c, id);
-    j = ctl_migrate_live(id);
+    if (ctl_drain_cancel(r->c, id) == 0) /* drain.h: drain and restore jobs */
+        ctl_migrate_cancel(r->c, id);
+    j = ctl_migrate_live(id) ? ctl_migrate_live(id) : ctl_drain_live(id);
     if (j != NULL) {
         ctl_req_ok(r, drv_job_to_json(j));
         return;

@@ -9,7 +9,7 @@ PKGS=(
   libcurl4-openssl-dev libcmocka-dev libglib2.0-dev libjson-c-dev
   libvirt-dev libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
   qemu-system-x86 qemu-utils etcd-server etcd-client iproute2 curl procps jq
-  socat util-linux
+  socat util-linux clang-format
 )
 
 missing=()

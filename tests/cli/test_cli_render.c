@@ -1,7 +1,12 @@
 /* test_cli_render.c — the people's view of result documents against golden files:
  * tests/cli/data/<doc>.json rendered for a command line must equal tests/cli/golden/<case>.txt.
  * Set DROVER_UPDATE_GOLDEN=1 to rewrite the golden files (then review the diff). Also: sizes are
- * human-readable, --json prints the same document, tables are aligned without trailing blanks. */
+ * human-readable, --json prints the same document, tables are aligned without trailing blanks.
+ * A migration as `domain migrate` / `job watch` draw it (cli/jobs.h): the progress bar at a fixed
+ * width through a job's life (percent, MiB/s, remaining, ETA, phase, iteration) and the final
+ * sentence (result, total time, downtime, migration time, bytes; or why it failed), against
+ * golden/job-progress.txt. */
+#include "jobs.h"
 #include "render.h"
 
 #include <setjmp.h>
@@ -195,6 +200,115 @@ static void test_table(void **state)
     assert_null(t);
 }
 
+/* Sets key in the object at path (dot-separated, "" = the document itself). */
+static void s_set(json_object *doc, const char *path, const char *key, json_object *value)
+{
+    json_object *o = doc;
+    g_auto(GStrv) parts = g_strsplit(path, ".", -1);
+    for (size_t i = 0; *path != '\0' && parts[i] != NULL; i++)
+        assert_true(json_object_object_get_ex(o, parts[i], &o));
+    json_object_object_add(o, key, value);
+}
+
+static void s_set_u64(json_object *doc, const char *path, const char *key, uint64_t v)
+{
+    s_set(doc, path, key, json_object_new_int64((int64_t)v));
+}
+
+static json_object *s_job_doc(const char *name)
+{
+    g_autofree char *path = s_path("data", name, "json");
+    g_autofree char *text = s_read(path);
+    json_object *doc = json_tokener_parse(text);
+    assert_non_null(doc);
+    return doc;
+}
+
+/* "label: " + one progress line at bar width 30, then the same without a bar. */
+static void s_progress(GString *out, const char *label, json_object *job)
+{
+    g_string_append_printf(out, "%s\n", label);
+    drv_cli_render_job_progress(job, 30, out);
+    g_string_append_c(out, '\n');
+    drv_cli_render_job_progress(job, 0, out);
+    g_string_append_c(out, '\n');
+}
+
+static void test_job_progress_and_outcome(void **state)
+{
+    (void)state;
+    const uint64_t mib = 1024 * 1024;
+    GString *out = g_string_new(NULL);
+    json_object *job = s_job_doc("job-running");
+
+    /* before the data moves: the phase only, an empty bar */
+    s_set(job, "migrate", "phase", json_object_new_string("verifying-storage"));
+    s_progress(out, "verifying storage", job);
+    /* migrating, libvirt has not counted the data yet */
+    s_set(job, "migrate", "phase", json_object_new_string("migrating"));
+    s_set_u64(job, "migrate.progress", "data_total", 0);
+    s_progress(out, "migrating, no statistics yet", job);
+    /* the first pass: nothing sent, no rate measured yet (no ETA) */
+    s_set_u64(job, "migrate.progress", "data_total", 128 * mib);
+    s_set_u64(job, "migrate.progress", "data_remaining", 128 * mib);
+    s_set_u64(job, "migrate.progress", "memory_bps", 0);
+    s_set_u64(job, "migrate.progress", "iteration", 1);
+    s_progress(out, "started", job);
+    /* 75 % at 50 MiB/s: 32 MiB left, 640 ms */
+    s_set_u64(job, "migrate.progress", "data_remaining", 32 * mib);
+    s_set_u64(job, "migrate.progress", "memory_bps", 50 * mib);
+    s_set_u64(job, "migrate.progress", "iteration", 2);
+    s_progress(out, "three quarters", job);
+    /* a big guest: 1 of 4 GiB sent at 61.3 MiB/s, 3 GiB left, 50.1 s */
+    s_set_u64(job, "migrate.progress", "data_total", 4096 * mib);
+    s_set_u64(job, "migrate.progress", "data_remaining", 3072 * mib);
+    s_set_u64(job, "migrate.progress", "memory_bps", 64277709); /* 61.3 MiB/s */
+    s_set_u64(job, "migrate.progress", "iteration", 1);
+    s_progress(out, "a big guest", job);
+    /* dirtied pages: remaining grew past the total counted so far (never a negative percent) */
+    s_set_u64(job, "migrate.progress", "data_remaining", 5000 * mib);
+    s_progress(out, "remaining above the total", job);
+    /* the last pages: 1 KiB left, the bar full */
+    s_set_u64(job, "migrate.progress", "data_remaining", 1536);
+    s_set_u64(job, "migrate.progress", "iteration", 7);
+    s_progress(out, "almost done", job);
+    s_set_u64(job, "migrate.progress", "data_remaining", 0);
+    s_progress(out, "all sent", job);
+    /* cancelling: the bar stays drawn */
+    s_set(job, "migrate", "phase", json_object_new_string("cancelling"));
+    s_set_u64(job, "migrate.progress", "data_remaining", 2048 * mib);
+    s_progress(out, "cancelling", job);
+    json_object_put(job);
+
+    /* the final sentences */
+    g_string_append(out, "outcomes\n");
+    job = s_job_doc("job-succeeded"); /* 2.3 s, downtime 117 ms, migration 647 ms, 161.9 MiB */
+    drv_cli_render_job_outcome(job, out);
+    s_set_u64(job, "", "updated_ms", 1700000000850); /* under a second */
+    s_set_u64(job, "migrate.result", "downtime_ms", 1250);
+    s_set_u64(job, "migrate.result", "time_ms", 12500);
+    s_set_u64(job, "migrate.result", "bytes", 3ull * 1024 * mib);
+    s_set(job, "migrate.policy", "postcopy", json_object_new_boolean(true));
+    s_set(job, "migrate.result", "postcopy_used", json_object_new_boolean(true));
+    drv_cli_render_job_outcome(job, out);
+    drv_cli_render_job(job, out); /* job show of it: the sheet says post-copy was used */
+    s_set(job, "", "state", json_object_new_string("failed"));
+    s_set(job, "", "error",
+          json_object_new_string("migration failed: domain 'vm1': migration to "
+                                 "'qemu+tcp://10.77.7.2/system' aborted after the 3 s timeout: "
+                                 "operation aborted: migration out job: canceled by client"));
+    s_set_u64(job, "", "updated_ms", 1700000004200);
+    drv_cli_render_job_outcome(job, out);
+    s_set(job, "", "state", json_object_new_string("cancelled"));
+    json_object_object_del(job, "error");
+    drv_cli_render_job_outcome(job, out);
+    json_object_put(job);
+
+    assert_null(strstr(out->str, " \n"));
+    s_check_golden("job-progress", out->str);
+    g_string_free(out, TRUE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_odd_documents),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_job_progress_and_outcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,689 @@
+/* drain.c — the drain and restore job runner (see drain.h). Every drain in flight is a drv_job
+ * driven by the pure executor of jobs/job_drain.h. What happens goes in as an event — START,
+ * RESTARTED when taken over, each child migration's outcome (the migration runner's end hook),
+ * its progress (polled from the live child), where a domain is after a restart (answered from the
+ * child job in etcd), CANCEL — and the actions that come out are performed here in order: the
+ * host's admin state, jobs/<id>, events on job.<id>, LAUNCH as a child migration job
+ * (ctl_migrate_launch), CANCEL of a child, SHUTDOWN of an unmovable domain.
+ *
+ * Outcomes that arrive while actions are being performed (a launch refused at once, a child that
+ * ended synchronously) are queued and fed after the current step: the executor is never entered
+ * twice at the same time. */
+#include "drain.h"
+
+#include "broker.h"
+#include "events.h"
+#include "job_drain.h"
+#include "log.h"
+#include "migrate_launch.h"
+#include "migrate_private.h"
+
+#include <string.h>
+
+/* How often the children's progress is looked at (and the executor re-evaluated). */
+#define S_POLL_MS 500
+/* After a take-over, the job waits up to this long for the agents of every host it names to
+ * register with this controller, so that destinations are not judged unusable in the meantime. */
+#define S_TAKEOVER_GRACE_MS 15000
+
+typedef struct {
+    drv_job_event_kind kind;
+    char *domain;
+    unsigned attempt;
+    drv_job_where where;
+    char *message;
+    drv_job_result result;
+    drv_job_progress progress;
+} s_qev;
+
+typedef struct {
+    drv_job *job;
+    GQueue *events; /* s_qev*: fed in order by s_process */
+    bool processing;
+    int64_t next_poll_ms;
+    int64_t restart_ms;    /* a LOCATE could not be answered: feed RESTARTED again then (0 = no) */
+    int64_t hold_until_ms; /* taken over: wait (at most until then) for the hosts to register */
+} s_drun;
+
+typedef struct {
+    ctl *c;
+    GHashTable *runs; /* job id → s_drun* */
+    bool leading;
+    int64_t next_takeover_ms;
+} s_dmod;
+
+static s_dmod *s_self;
+
+static void s_qev_free(gpointer p)
+{
+    s_qev *q = p;
+    g_free(q->domain);
+    g_free(q->message);
+    g_free(q);
+}
+
+static void s_drun_free(gpointer p)
+{
+    s_drun *run = p;
+    drv_job_destroy(&run->job);
+    g_queue_free_full(run->events, s_qev_free);
+    g_free(run);
+}
+
+static void s_on_child_end(ctl *c, const drv_job *child, void *ctx);
+
+static s_dmod *s_mod_get(ctl *c)
+{
+    if (s_self == NULL) {
+        s_self = g_new0(s_dmod, 1);
+        s_self->c = c;
+        s_self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_drun_free);
+        ctl_migrate_set_end_hook(s_on_child_end, NULL);
+    }
+    return s_self;
+}
+
+static s_drun *s_find(const char *id)
+{
+    return s_self != NULL && id != NULL ? g_hash_table_lookup(s_self->runs, id) : NULL;
+}
+
+static s_qev *s_queue(s_drun *run, drv_job_event_kind kind, const char *domain, unsigned attempt,
+                      const char *message)
+{
+    s_qev *q = g_new0(s_qev, 1);
+    q->kind = kind;
+    q->domain = g_strdup(domain);
+    q->attempt = attempt;
+    q->message = g_strdup(message);
+    g_queue_push_tail(run->events, q);
+    return q;
+}
+
+static void s_queue_found(s_drun *run, const char *domain, unsigned attempt, drv_job_where where)
+{
+    s_queue(run, DRV_JOB_EV_DOMAIN_FOUND, domain, attempt, NULL)->where = where;
+}
+
+/* Queues a terminal child job's outcome for its entry. */
+static void s_queue_outcome(s_drun *run, const char *domain, unsigned attempt, const drv_job *child)
+{
+    switch (child->state) {
+    case DRV_JOB_SUCCEEDED:
+        s_queue(run, DRV_JOB_EV_RESULT_OK, domain, attempt, NULL)->result = child->migrate.result;
+        break;
+    case DRV_JOB_CANCELLED:
+        s_queue(run, DRV_JOB_EV_RESULT_CANCELLED, domain, attempt, child->error);
+        break;
+    default:
+        s_queue(run, DRV_JOB_EV_RESULT_FAILED, domain, attempt,
+                child->error ? child->error : "migration failed");
+        break;
+    }
+}
+
+/* Splits "<drain>:<domain>:<attempt>". */
+static bool s_child_parse(const char *id, char **ret_drain, char **ret_domain,
+                          unsigned *ret_attempt)
+{
+    const char *a = strchr(id, ':'), *b = strrchr(id, ':');
+    guint64 n = 0;
+    if (a == NULL || b == NULL || b <= a + 1 ||
+        !g_ascii_string_to_unsigned(b + 1, 10, 1, 1000, &n, NULL))
+        return false;
+    *ret_drain = g_strndup(id, (size_t)(a - id));
+    *ret_domain = g_strndup(a + 1, (size_t)(b - a - 1));
+    *ret_attempt = (unsigned)n;
+    return true;
+}
+
+/* The migration runner's end hook: queue the outcome for the drain that launched the job. */
+static void s_on_child_end(ctl *c, const drv_job *child, void *ctx)
+{
+    (void)c;
+    (void)ctx;
+    g_autofree char *drain = NULL, *domain = NULL;
+    unsigned attempt = 0;
+    if (child->kind != DRV_JOB_KIND_MIGRATE || !s_child_parse(child->id, &drain, &domain, &attempt))
+        return;
+    s_drun *run = s_find(drain);
+    if (run == NULL)
+        return;
+    drv_info("job '%s': move of '%s' (attempt %u) %s", drain, domain, attempt,
+             drv_job_state_to_string(child->state));
+    s_queue_outcome(run, domain, attempt, child);
+}
+
+/* ------------------------------------------------------------------ facts for the executor */
+
+typedef struct {
+    s_drun *run;
+    GArray *loads; /* drv_job_host_load */
+} s_facts_ctx;
+
+static drv_job_host_load *s_load_of(GArray *loads, const char *host)
+{
+    for (guint i = 0; i < loads->len; i++) {
+        drv_job_host_load *l = &g_array_index(loads, drv_job_host_load, i);
+        if (strcmp(l->host, host) == 0)
+            return l;
+    }
+    drv_job_host_load l = {.host = host};
+    g_array_append_val(loads, l);
+    return &g_array_index(loads, drv_job_host_load, loads->len - 1);
+}
+
+/* Whether host can take domain now: known, reachable and active (a restore's own host counts as
+ * active: the restore sets it so before launching). */
+static bool s_dest_usable(void *ctx, const char *domain, const char *host)
+{
+    s_facts_ctx *fc = ctx;
+    ctl *c = s_self->c;
+    (void)domain;
+    const ctl_host *h = ctl_model_host(c->model, host);
+    if (h == NULL || !ctl_broker_host_up(c->broker, host))
+        return false;
+    const drv_job *job = fc->run->job;
+    if (job->kind == DRV_JOB_KIND_RESTORE && strcmp(host, job->drain.host) == 0)
+        return true;
+    return h->admin_state == NULL || strcmp(h->admin_state, "active") == 0;
+}
+
+/* Migrations in flight that this job did not launch (strings borrowed from the live jobs). */
+static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
+{
+    fc->run = run;
+    fc->loads = g_array_new(FALSE, TRUE, sizeof(drv_job_host_load));
+    memset(f, 0, sizeof(*f));
+    g_autofree char *prefix = g_strdup_printf("%s:", run->job->id);
+    GPtrArray *live = ctl_migrate_live_all();
+    for (guint i = 0; i < live->len; i++) {
+        const drv_job *j = g_ptr_array_index(live, i);
+        if (g_str_has_prefix(j->id, prefix) || drv_job_state_is_terminal(j->state) ||
+            j->migrate.source == NULL || j->migrate.destination == NULL)
+            continue;
+        f->cluster_inflight++;
+        s_load_of(fc->loads, j->migrate.source)->as_source++;
+        s_load_of(fc->loads, j->migrate.destination)->as_dest++;
+    }
+    g_ptr_array_unref(live);
+    f->hosts = (const drv_job_host_load *)(void *)fc->loads->data;
+    f->n_hosts = fc->loads->len;
+    f->dest_usable = s_dest_usable;
+    f->ctx = fc;
+}
+
+/* ------------------------------------------------------------------ performing actions */
+
+static void s_publish(ctl *c, const drv_job *job, const char *message)
+{
+    g_autofree char *topic = g_strdup_printf("job.%s", job->id);
+    json_object *o = drv_job_to_json(job);
+    if (message != NULL)
+        json_object_object_add(o, "message", json_object_new_string(message));
+    ctl_events_publish(c->events, topic, drv_job_state_to_string(job->state), o);
+}
+
+static void s_set_host_state(ctl *c, const char *host_id, drv_sched_host_state state)
+{
+    ctl_host *h = ctl_model_host(c->model, host_id);
+    const char *name = drv_sched_host_state_to_string(state);
+    if (h == NULL || name == NULL) {
+        drv_warn("host '%s': cannot set admin state %s: unknown host", host_id, name ? name : "?");
+        return;
+    }
+    if (g_strcmp0(h->admin_state, name) == 0)
+        return;
+    g_free(h->admin_state);
+    h->admin_state = g_strdup(name);
+    drv_error *err = NULL;
+    if (ctl_store_put_host(c->store, h, &err) < 0) {
+        drv_warn("host '%s': storing admin state %s: %s", host_id, name, err->message);
+        drv_error_free(&err);
+    }
+    drv_info("host '%s' is now %s", host_id, name);
+    ctl_events_host(c, h, "state-changed");
+}
+
+static void s_log_reply(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    (void)c;
+    if (!rep->ok)
+        drv_info("%s on host '%s': %s", (const char *)data, host, rep->message);
+}
+
+/* Moves a domain that does not run: its placement changes, the source forgets the definition (the
+ * destination gets it when the domain is started). */
+static void s_cold_move(s_drun *run, ctl_domain *d, const drv_job_action *a)
+{
+    ctl *c = s_self->c;
+    ctl_domain *copy = ctl_domain_copy(d);
+    g_free(copy->host);
+    copy->host = g_strdup(a->destination);
+    drv_error *err = NULL;
+    if (ctl_store_put_domain(c->store, copy, d->mod_revision, NULL, &err) < 0) {
+        ctl_domain_free(copy);
+        s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, err->message);
+        drv_error_free(&err);
+        return;
+    }
+    ctl_domain *stored = ctl_model_put_domain(c->model, copy);
+    drv_info("job '%s': domain '%s' (not running) placed on host '%s'", run->job->id, a->domain,
+             a->destination);
+    ctl_events_domain(c, stored, "placed");
+    ctl_cmd cmd = {.kind = CTL_CMD_UNDEFINE, .domain = a->domain};
+    g_autofree char *what = g_strdup_printf("undefine of '%s' (moved away)", a->domain);
+    if (ctl_broker_send(c->broker, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
+                        &err) < 0) {
+        drv_info("job '%s': %s", run->job->id, err->message);
+        drv_error_free(&err);
+    }
+    s_queue(run, DRV_JOB_EV_RESULT_OK, a->domain, a->attempt, NULL);
+}
+
+static void s_launch(s_drun *run, const drv_job_action *a)
+{
+    ctl *c = s_self->c;
+    ctl_domain *d = ctl_model_domain(c->model, a->domain);
+    if (d == NULL) {
+        s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt,
+                "the domain is no longer defined");
+        return;
+    }
+    if (g_strcmp0(d->host, a->destination) == 0) {
+        s_queue(run, DRV_JOB_EV_RESULT_OK, a->domain, a->attempt, NULL);
+        return;
+    }
+    if (g_strcmp0(d->host, a->source) != 0) {
+        g_autofree char *why = g_strdup_printf("the domain is now placed on '%s', not on '%s'",
+                                               d->host ? d->host : "no host", a->source);
+        s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, why);
+        return;
+    }
+    const char *state;
+    int reason;
+    ctl_model_domain_state(c->model, d, &state, &reason);
+    if (strcmp(state, "shut off") == 0) { /* known to be off on its host: no live migration */
+        s_cold_move(run, d, a);
+        return;
+    }
+    drv_error *err = NULL;
+    if (ctl_migrate_launch(c, a->job_id, a->domain, a->destination, NULL, &err) < 0) {
+        drv_info("job '%s': move of '%s' to '%s' refused: %s", run->job->id, a->domain,
+                 a->destination, err->message);
+        s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, err->message);
+        drv_error_free(&err);
+    }
+}
+
+/* Answers LOCATE from the child migration job: live → still migrating; stored and terminal → its
+ * outcome; stored in flight → resume it (it was left alone by the take-over) and wait; absent →
+ * never launched, unless the placement already says the destination (a cold move). */
+static void s_locate(s_drun *run, const drv_job_action *a)
+{
+    ctl *c = s_self->c;
+    const drv_job *live = ctl_migrate_live(a->job_id);
+    if (live != NULL) {
+        if (drv_job_state_is_terminal(live->state))
+            s_queue_outcome(run, a->domain, a->attempt, live);
+        else
+            s_queue_found(run, a->domain, a->attempt, DRV_JOB_WHERE_MIGRATING);
+        return;
+    }
+    drv_job *child = NULL;
+    drv_error *err = NULL;
+    int found = ctl_job_store_get(c, a->job_id, &child, &err);
+    if (found < 0) {
+        drv_warn("job '%s': locating '%s': %s; asking again", run->job->id, a->domain,
+                 err->message);
+        drv_error_free(&err);
+        run->restart_ms = ctl_now_ms() + 1000;
+        return;
+    }
+    if (found == 0) {
+        const ctl_domain *d = ctl_model_domain(c->model, a->domain);
+        bool there = d != NULL && g_strcmp0(d->host, a->destination) == 0;
+        drv_info("job '%s': '%s' (attempt %u) has no migration job: %s", run->job->id, a->domain,
+                 a->attempt, there ? "placed on the destination" : "never launched");
+        s_queue_found(run, a->domain, a->attempt,
+                      there ? DRV_JOB_WHERE_DESTINATION : DRV_JOB_WHERE_SOURCE);
+        return;
+    }
+    if (drv_job_state_is_terminal(child->state)) {
+        drv_info("job '%s': '%s' (attempt %u): its migration job '%s' %s", run->job->id, a->domain,
+                 a->attempt, child->id, drv_job_state_to_string(child->state));
+        s_queue_outcome(run, a->domain, a->attempt, child);
+        drv_job_destroy(&child);
+        return;
+    }
+    drv_info("job '%s': '%s' (attempt %u): resuming its migration job '%s' (%s)", run->job->id,
+             a->domain, a->attempt, child->id, drv_job_phase_to_string(child->migrate.phase));
+    ctl_migrate_resume(c, child);
+    s_queue_found(run, a->domain, a->attempt, DRV_JOB_WHERE_MIGRATING);
+}
+
+static void s_shutdown(s_drun *run, const drv_job_action *a)
+{
+    ctl *c = s_self->c;
+    ctl_domain *d = ctl_model_domain(c->model, a->domain);
+    if (d != NULL && d->desired != CTL_DESIRED_SHUTOFF) {
+        ctl_domain *copy = ctl_domain_copy(d);
+        copy->desired = CTL_DESIRED_SHUTOFF;
+        drv_error *err = NULL;
+        if (ctl_store_put_domain(c->store, copy, d->mod_revision, NULL, &err) == 0) {
+            ctl_domain *stored = ctl_model_put_domain(c->model, copy);
+            ctl_events_domain(c, stored, "state-changed");
+        } else {
+            ctl_domain_free(copy);
+            drv_warn("job '%s': %s", run->job->id, err->message);
+            drv_error_free(&err);
+        }
+    }
+    ctl_cmd cmd = {.kind = CTL_CMD_SHUTDOWN, .domain = a->domain};
+    g_autofree char *what = g_strdup_printf("shutdown of unmovable '%s'", a->domain);
+    drv_error *err = NULL;
+    drv_info("job '%s': shutting unmovable '%s' down on '%s'", run->job->id, a->domain, a->source);
+    if (ctl_broker_send(c->broker, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
+                        &err) < 0) {
+        drv_warn("job '%s': shutdown of '%s': %s", run->job->id, a->domain, err->message);
+        drv_error_free(&err);
+    }
+}
+
+static void s_perform(s_drun *run, const drv_job_action *a)
+{
+    ctl *c = s_self->c;
+    drv_error *err = NULL;
+    switch (a->kind) {
+    case DRV_JOB_ACT_SET_HOST_STATE:
+        s_set_host_state(c, a->host, a->host_state);
+        break;
+    case DRV_JOB_ACT_PERSIST:
+        if (ctl_job_store_put(c, run->job, &err) < 0) {
+            drv_warn("%s", err->message);
+            drv_error_free(&err);
+        }
+        break;
+    case DRV_JOB_ACT_PUBLISH:
+        s_publish(c, run->job, a->message);
+        break;
+    case DRV_JOB_ACT_LAUNCH:
+        drv_info("job '%s': launching '%s' %s → %s (attempt %u) as job '%s'", run->job->id,
+                 a->domain, a->source, a->destination, a->attempt, a->job_id);
+        s_launch(run, a);
+        break;
+    case DRV_JOB_ACT_CANCEL:
+        if (!ctl_migrate_cancel(c, a->job_id))
+            drv_info("job '%s': cancel of '%s': its migration is not running here", run->job->id,
+                     a->job_id);
+        break;
+    case DRV_JOB_ACT_LOCATE:
+        s_locate(run, a);
+        break;
+    case DRV_JOB_ACT_SHUTDOWN:
+        s_shutdown(run, a);
+        break;
+    default:
+        drv_debug("job '%s': action %s does not apply to a drain", run->job->id,
+                  drv_job_action_kind_to_string(a->kind));
+        break;
+    }
+}
+
+/* Feeds ev (NULL = re-evaluate) and performs the actions. */
+static void s_step(s_drun *run, const drv_job_event *ev)
+{
+    s_facts_ctx fc;
+    drv_job_drain_facts facts;
+    s_facts(run, &fc, &facts);
+    drv_job_actions *acts = drv_job_actions_new();
+    drv_error *err = NULL;
+    int rc = drv_job_drain_step(run->job, ev, &facts, (uint64_t)ctl_wall_ms(), acts, &err);
+    if (rc < 0) {
+        drv_warn("job '%s': %s", run->job->id, err->message);
+        drv_error_free(&err);
+    }
+    if (rc > 0 && ev != NULL && ev->kind != DRV_JOB_EV_PROGRESS) {
+        g_autofree char *what = drv_job_actions_describe(acts);
+        drv_debug("job '%s': %s%s%s → %s", run->job->id, drv_job_event_kind_to_string(ev->kind),
+                  ev->domain ? " " : "", ev->domain ? ev->domain : "", what);
+    }
+    for (size_t i = 0; i < drv_job_actions_len(acts); i++)
+        s_perform(run, drv_job_actions_get(acts, i));
+    drv_job_actions_destroy(&acts);
+    g_array_unref(fc.loads);
+}
+
+/* True when the agent of every host the job names is connected. */
+static bool s_hosts_up(const drv_job *job)
+{
+    ctl *c = s_self->c;
+    if (!ctl_broker_host_up(c->broker, job->drain.host))
+        return false;
+    for (size_t i = 0; i < job->drain.n_entries; i++) {
+        const drv_job_entry *e = &job->drain.entries[i];
+        if (e->state != DRV_JOB_ENTRY_PLANNED && e->state != DRV_JOB_ENTRY_MIGRATING)
+            continue;
+        if (!ctl_broker_host_up(c->broker, e->origin) ||
+            (e->planned != NULL && !ctl_broker_host_up(c->broker, e->planned)))
+            return false;
+        for (size_t k = 0; e->alternates != NULL && e->alternates[k] != NULL; k++)
+            if (!ctl_broker_host_up(c->broker, e->alternates[k]))
+                return false;
+    }
+    return true;
+}
+
+/* Feeds every queued event (and those queued meanwhile). */
+static void s_process(s_drun *run)
+{
+    if (run->processing)
+        return;
+    if (run->hold_until_ms != 0) {
+        if (!s_hosts_up(run->job) && ctl_now_ms() < run->hold_until_ms)
+            return;
+        run->hold_until_ms = 0;
+    }
+    run->processing = true;
+    s_qev *q;
+    while ((q = g_queue_pop_head(run->events)) != NULL) {
+        drv_job_event ev = {.kind = q->kind,
+                            .domain = q->domain,
+                            .attempt = q->attempt,
+                            .message = q->message,
+                            .where = q->where,
+                            .result = q->result,
+                            .progress = q->progress};
+        s_step(run, &ev);
+        s_qev_free(q);
+    }
+    run->processing = false;
+}
+
+/* Feeds the live children's progress to their entries (published; persisted every 5 s). */
+static void s_poll_progress(s_drun *run)
+{
+    drv_job *job = run->job;
+    for (size_t i = 0; i < job->drain.n_entries; i++) {
+        const drv_job_entry *e = &job->drain.entries[i];
+        if (e->state != DRV_JOB_ENTRY_MIGRATING)
+            continue;
+        g_autofree char *child_id = drv_job_drain_child_id(job, e, e->attempts);
+        const drv_job *child = ctl_migrate_live(child_id);
+        if (child == NULL ||
+            memcmp(&child->migrate.progress, &e->progress, sizeof(e->progress)) == 0)
+            continue;
+        s_queue(run, DRV_JOB_EV_PROGRESS, e->domain, e->attempts, NULL)->progress =
+            child->migrate.progress;
+    }
+}
+
+/* ------------------------------------------------------------------ starting and taking over */
+
+static s_drun *s_add(drv_job *job)
+{
+    s_drun *run = g_new0(s_drun, 1);
+    run->job = job;
+    run->events = g_queue_new();
+    g_hash_table_replace(s_self->runs, job->id, run);
+    return run;
+}
+
+static int s_takeover(ctl *c, drv_error **err)
+{
+    GPtrArray *jobs = NULL;
+    if (ctl_job_store_list(c, &jobs, err) < 0)
+        return -1;
+    for (guint i = 0; i < jobs->len; i++) {
+        drv_job *j = g_ptr_array_index(jobs, i);
+        if ((j->kind != DRV_JOB_KIND_DRAIN && j->kind != DRV_JOB_KIND_RESTORE) ||
+            drv_job_state_is_terminal(j->state) || g_hash_table_contains(s_self->runs, j->id))
+            continue;
+        g_ptr_array_index(jobs, i) = NULL;
+        drv_job_set_owner(j, c->instance);
+        s_drun *run = s_add(j);
+        run->hold_until_ms = ctl_now_ms() + S_TAKEOVER_GRACE_MS;
+        drv_info("job '%s' (%s of host '%s', %s) taken over", j->id,
+                 drv_job_kind_to_string(j->kind), j->drain.host, drv_job_state_to_string(j->state));
+        s_queue(run, j->state == DRV_JOB_PENDING ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL, 0,
+                NULL);
+    }
+    g_ptr_array_set_free_func(jobs, NULL);
+    for (guint i = 0; i < jobs->len; i++) {
+        drv_job *j = g_ptr_array_index(jobs, i);
+        drv_job_destroy(&j);
+    }
+    g_ptr_array_unref(jobs);
+    return 0;
+}
+
+bool ctl_drain_ready(ctl *c)
+{
+    (void)c;
+    return s_self != NULL && s_self->leading;
+}
+
+int ctl_drain_start(ctl *c, drv_job *job, drv_error **err)
+{
+    s_mod_get(c);
+    if (g_hash_table_contains(s_self->runs, job->id)) {
+        drv_error_set(err, DRV_ERR_EXISTS, 0, "job '%s' is already running", job->id);
+        drv_job_destroy(&job);
+        return -1;
+    }
+    if (ctl_job_store_put(c, job, err) < 0) {
+        drv_job_destroy(&job);
+        return -1;
+    }
+    s_drun *run = s_add(job);
+    drv_info("job '%s': %s of host '%s' (%zu domains) started", job->id,
+             drv_job_kind_to_string(job->kind), job->drain.host, job->drain.n_entries);
+    s_queue(run, DRV_JOB_EV_START, NULL, 0, NULL);
+    s_process(run);
+    return 0;
+}
+
+const drv_job *ctl_drain_live(const char *job_id)
+{
+    s_drun *run = s_find(job_id);
+    return run ? run->job : NULL;
+}
+
+const drv_job *ctl_drain_active_for_host(const char *host_id)
+{
+    if (s_self == NULL)
+        return NULL;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s_self->runs);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const drv_job *j = ((s_drun *)v)->job;
+        if (!drv_job_state_is_terminal(j->state) && g_strcmp0(j->drain.host, host_id) == 0)
+            return j;
+    }
+    return NULL;
+}
+
+int ctl_drain_cancel(ctl *c, const char *job_id)
+{
+    (void)c;
+    s_drun *run = s_find(job_id);
+    if (run == NULL)
+        return 0;
+    drv_info("job '%s': cancel requested", job_id);
+    s_queue(run, DRV_JOB_EV_CANCEL, NULL, 0, NULL);
+    s_process(run);
+    return 1;
+}
+
+int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
+{
+    s_dmod *m = s_mod_get(c);
+    if (!ctl_is_leader(c) || !c->loaded || !ctl_migrate_is_leading()) {
+        if (m->leading) {
+            drv_info("not leading: %u drain jobs left to the next leader",
+                     g_hash_table_size(m->runs));
+            g_hash_table_remove_all(m->runs);
+            m->leading = false;
+        }
+        return 1000;
+    }
+    if (!m->leading) {
+        if (now_ms < m->next_takeover_ms)
+            return m->next_takeover_ms - now_ms;
+        drv_error *err = NULL;
+        if (s_takeover(c, &err) < 0) {
+            drv_warn("taking drain jobs over: %s; retrying", err->message);
+            drv_error_free(&err);
+            m->next_takeover_ms = now_ms + 1000;
+            return 1000;
+        }
+        m->leading = true;
+    }
+    int64_t next = 1000;
+    GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, m->runs);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        g_ptr_array_add(ids, g_strdup(k));
+    for (guint i = 0; i < ids->len; i++) {
+        s_drun *run = s_find(g_ptr_array_index(ids, i));
+        if (run == NULL)
+            continue;
+        if (run->restart_ms != 0 && now_ms >= run->restart_ms) {
+            run->restart_ms = 0;
+            s_queue(run, DRV_JOB_EV_RESTARTED, NULL, 0, NULL);
+        }
+        bool poll = now_ms >= run->next_poll_ms;
+        if (poll)
+            run->next_poll_ms = now_ms + S_POLL_MS;
+        if (poll && run->job->state == DRV_JOB_RUNNING && run->hold_until_ms == 0)
+            s_poll_progress(run);
+        s_process(run);
+        if (poll && run->job->state == DRV_JOB_RUNNING && run->hold_until_ms == 0)
+            s_step(run, NULL); /* slots freed by other jobs' migrations */
+        if (drv_job_state_is_terminal(run->job->state) && g_queue_is_empty(run->events)) {
+            drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
+            g_hash_table_remove(m->runs, run->job->id);
+            continue;
+        }
+        int64_t t = g_queue_is_empty(run->events) || run->hold_until_ms != 0
+                        ? run->next_poll_ms - now_ms
+                        : 0;
+        if (t < next)
+            next = t;
+    }
+    g_ptr_array_unref(ids);
+    return next < 0 ? 0 : next;
+}
+
+void ctl_drain_shutdown(ctl *c)
+{
+    (void)c;
+    if (s_self == NULL)
+        return;
+    ctl_migrate_set_end_hook(NULL, NULL);
+    g_hash_table_unref(s_self->runs);
+    g_clear_pointer(&s_self, g_free);
+}

@@ -1,0 +1,294 @@
+/* drain_api.c — the client verbs of host maintenance (docs/maintenance.md): host.maintenance (plan
+ * with the scheduler; a dry run answers the plan; a refusal names every domain that cannot move
+ * before anything moves; else a drain job) and host.activate (the host back to active, or with
+ * `restore` a restore job moving the last drain's domains back). */
+#include "drain.h"
+
+#include "domxml.h"
+#include "events.h"
+#include "job_drain.h"
+#include "log.h"
+#include "migrate_private.h"
+#include "placement.h"
+#include "view.h"
+#include "scheduler.h"
+
+#include <string.h>
+
+/* Parses an optional cap (1..1000); false (r answered) when it is not such a number. */
+static bool s_opt_cap(ctl_req *r, const char *key, unsigned *ret)
+{
+    const char *v = ctl_req_opt(r, key);
+    guint64 n = 0;
+    if (v == NULL || v[0] == '\0')
+        return true;
+    if (!g_ascii_string_to_unsigned(v, 10, 1, 1000, &n, NULL)) {
+        ctl_req_usage(r, "%s: option %s '%s' is not a whole number from 1 to 1000", r->verb, key,
+                      v);
+        return false;
+    }
+    *ret = (unsigned)n;
+    return true;
+}
+
+static bool s_has(char *const *v, const char *s)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* The scheduler's view for planning host_id's drain: the placement snapshot, with the drained
+ * host's domains re-added carrying what their XML requires (arch, storage pools, host labels) and
+ * the CPU features the running guest uses (a host-model guest: its host's flags), so the plan
+ * honours what the migration checks will demand. */
+static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
+{
+    drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
+    GPtrArray *doms = ctl_model_domains(c->model);
+    for (guint i = 0; i < doms->len; i++) {
+        const ctl_domain *d = g_ptr_array_index(doms, i);
+        if (g_strcmp0(d->host, h->id) != 0 || d->xml == NULL)
+            continue;
+        drv_domxml *dx = NULL;
+        drv_error *err = NULL;
+        if (drv_domxml_parse(d->xml, strlen(d->xml), &dx, &err) < 0) {
+            drv_debug("domain '%s': stored XML: %s", d->name, err->message);
+            drv_error_free(&err);
+            continue;
+        }
+        GPtrArray *feats = g_ptr_array_new();
+        for (size_t k = 0; d->cpu_features != NULL && d->cpu_features[k] != NULL; k++)
+            g_ptr_array_add(feats, d->cpu_features[k]);
+        if (g_strcmp0(dx->cpu_mode, "host-model") == 0)
+            for (size_t k = 0; h->facts.cpu_features && h->facts.cpu_features[k]; k++)
+                if (!s_has(d->cpu_features, h->facts.cpu_features[k]))
+                    g_ptr_array_add(feats, h->facts.cpu_features[k]);
+        g_ptr_array_add(feats, NULL);
+        const char *state;
+        int reason;
+        ctl_model_domain_state(c->model, d, &state, &reason);
+        bool running = d->desired != CTL_DESIRED_SHUTOFF || strcmp(state, "running") == 0 ||
+                       strcmp(state, "paused") == 0;
+        drv_sched_domain_spec ds = {
+            .name = d->name,
+            .host = d->host,
+            .vcpus = d->vcpus,
+            .memory_kib = d->memory_kib,
+            .arch = dx->arch,
+            .features = (const char *const *)feats->pdata,
+            .pools = (const char *const *)dx->storage_pools,
+            .labels = (const char *const *)dx->labels,
+            .affinity_group = d->affinity_group,
+            .anti_affinity_group = d->anti_affinity_group,
+            .running = running,
+        };
+        if (drv_sched_cluster_remove_domain(cl, d->name, &err) < 0 ||
+            drv_sched_cluster_add_domain(cl, &ds, &err) < 0) {
+            drv_warn("drain plan: domain '%s': %s", d->name, err->message);
+            drv_error_free(&err);
+        }
+        g_ptr_array_unref(feats);
+        drv_domxml_free(&dx);
+    }
+    g_ptr_array_unref(doms);
+    return cl;
+}
+
+/* Number of domains placed on h. */
+static guint s_n_placed(ctl *c, const ctl_host *h)
+{
+    guint n = 0;
+    GPtrArray *doms = ctl_model_domains(c->model);
+    for (guint i = 0; i < doms->len; i++)
+        n += g_strcmp0(((const ctl_domain *)g_ptr_array_index(doms, i))->host, h->id) == 0;
+    g_ptr_array_unref(doms);
+    return n;
+}
+
+static char *s_new_id(const char *kind)
+{
+    g_autofree char *uuid = g_uuid_string_random();
+    return g_strdup_printf("%s-%.8s", kind, uuid);
+}
+
+static bool s_ready(ctl_req *r)
+{
+    if (ctl_drain_ready(r->c))
+        return true;
+    ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                  "the controller is still taking jobs over from etcd; try again");
+    return false;
+}
+
+static bool s_not_busy(ctl_req *r, const ctl_host *h)
+{
+    const drv_job *busy = ctl_drain_active_for_host(h->id);
+    if (busy == NULL)
+        return true;
+    ctl_req_failf(r, DRV_ERR_CONFLICT,
+                  "host '%s': %s job '%s' is in progress (watch it with `drover job watch %s` or "
+                  "cancel it)",
+                  h->id, drv_job_kind_to_string(busy->kind), busy->id, busy->id);
+    return false;
+}
+
+void ctl_api_host_maintenance(ctl_req *r)
+{
+    ctl *c = r->c;
+    ctl_host *h = ctl_model_host(c->model, r->args[0]);
+    if (h == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s' not found", r->args[0]);
+        return;
+    }
+    drv_job_drain_opts opts;
+    drv_job_drain_opts_init(&opts);
+    if (!s_opt_cap(r, "max_parallel", &opts.max_parallel) ||
+        !s_opt_cap(r, "per_source", &opts.per_source) || !s_opt_cap(r, "per_dest", &opts.per_dest))
+        return;
+    const char *how = ctl_req_opt(r, "on_unmovable");
+    if (how != NULL && how[0] != '\0' &&
+        drv_job_unmovable_from_string(how, &opts.on_unmovable) < 0) {
+        ctl_req_usage(r, "%s: option on_unmovable '%s' is not refuse, leave or shutdown", r->verb,
+                      how);
+        return;
+    }
+    opts.n_plus_one = ctl_req_flag(r, "n_plus_one");
+    bool dry_run = ctl_req_flag(r, "dry_run");
+    if (!dry_run && (!s_ready(r) || !s_not_busy(r, h)))
+        return;
+
+    drv_sched_cluster *cl = s_plan_cluster(c, h);
+    drv_sched_drain_opts sopts = {.n_plus_one = opts.n_plus_one};
+    drv_sched_drain_plan *plan = NULL;
+    drv_error *err = NULL;
+    int rc = 0;
+    if (s_n_placed(c, h) > 0) {
+        rc = drv_sched_drain_plan_compute(cl, h->id, &sopts, &plan, &err);
+    } else { /* nothing to move (the planner is not asked about an empty host) */
+        plan = g_new0(drv_sched_drain_plan, 1);
+        plan->host = g_strdup(h->id);
+    }
+    drv_sched_cluster_destroy(&cl);
+    if (rc < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    g_autofree char *id = s_new_id("drain");
+    drv_job *job = NULL;
+    rc = drv_job_drain_new(id, plan, &opts, c->instance, (uint64_t)ctl_wall_ms(), &job, &err);
+    if (dry_run) {
+        /* the plan, and what the real run would do with it */
+        json_object *doc = drv_sched_drain_plan_to_json(plan);
+        json_object_object_add(doc, "dry_run", json_object_new_boolean(true));
+        json_object_object_add(
+            doc, "on_unmovable",
+            json_object_new_string(drv_job_unmovable_to_string(opts.on_unmovable)));
+        json_object_object_add(doc, "refused",
+                               rc < 0 ? json_object_new_string(err->message) : NULL);
+        drv_error_free(&err);
+        drv_job_destroy(&job);
+        drv_sched_drain_plan_free(&plan);
+        ctl_req_ok(r, doc);
+        return;
+    }
+    drv_sched_drain_plan_free(&plan);
+    if (rc < 0) {
+        drv_error_prefix(&err, "host '%s': maintenance refused, nothing moved", h->id);
+        ctl_req_fail(r, err);
+        return;
+    }
+    if (ctl_drain_start(c, job, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    const drv_job *live = ctl_drain_live(id);
+    if (live != NULL) {
+        ctl_req_ok(r, drv_job_to_json(live));
+        return;
+    }
+    drv_job *stored = NULL;
+    if (ctl_job_store_get(c, id, &stored, &err) <= 0) {
+        if (err != NULL)
+            ctl_req_fail(r, err);
+        else
+            ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", id);
+        return;
+    }
+    ctl_req_ok(r, drv_job_to_json(stored));
+    drv_job_destroy(&stored);
+}
+
+/* drv_job_locate_fn: where the model places a domain now. */
+static const char *s_where(void *ctx, const char *domain)
+{
+    ctl *c = ctx;
+    const ctl_domain *d = ctl_model_domain(c->model, domain);
+    return d ? d->host : NULL;
+}
+
+void ctl_api_host_activate(ctl_req *r)
+{
+    ctl *c = r->c;
+    ctl_host *h = ctl_model_host(c->model, r->args[0]);
+    if (h == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s' not found", r->args[0]);
+        return;
+    }
+    if (!s_ready(r) || !s_not_busy(r, h))
+        return;
+    drv_error *err = NULL;
+    if (!ctl_req_flag(r, "restore")) {
+        if (g_strcmp0(h->admin_state, "active") != 0) {
+            g_free(h->admin_state);
+            h->admin_state = g_strdup("active");
+            if (ctl_store_put_host(c->store, h, &err) < 0) {
+                ctl_req_fail(r, err);
+                return;
+            }
+            drv_info("host '%s' is now active", h->id);
+            ctl_events_host(c, h, "state-changed");
+        }
+        ctl_req_ok(r, ctl_view_host_api(c->model, h, false));
+        return;
+    }
+    /* the newest finished drain of this host */
+    GPtrArray *jobs = NULL;
+    if (ctl_job_store_list(c, &jobs, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    const drv_job *drain = NULL;
+    for (guint i = 0; i < jobs->len; i++) {
+        const drv_job *j = g_ptr_array_index(jobs, i);
+        if (j->kind == DRV_JOB_KIND_DRAIN && g_strcmp0(j->drain.host, h->id) == 0 &&
+            drv_job_state_is_terminal(j->state))
+            drain = j; /* oldest first: the last one wins */
+    }
+    if (drain == NULL) {
+        g_ptr_array_unref(jobs);
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s': no finished drain to restore", h->id);
+        return;
+    }
+    g_autofree char *id = s_new_id("restore");
+    drv_job *job = NULL;
+    int rc = drv_job_restore_new(id, drain, s_where, c, c->instance, (uint64_t)ctl_wall_ms(), &job,
+                                 &err);
+    g_ptr_array_unref(jobs);
+    if (rc < 0 || ctl_drain_start(c, job, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    const drv_job *live = ctl_drain_live(id);
+    drv_job *stored = NULL;
+    if (live == NULL && ctl_job_store_get(c, id, &stored, &err) <= 0) {
+        if (err != NULL)
+            ctl_req_fail(r, err);
+        else
+            ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", id);
+        return;
+    }
+    ctl_req_ok(r, drv_job_to_json(live ? live : stored));
+    drv_job_destroy(&stored);
+}
