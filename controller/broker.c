@@ -526,7 +526,13 @@ static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
                                                     : NULL;
     if (name == NULL)
         return;
-    if (ev->kind == DROVER__EVENT_KIND__EVENT_UNDEFINED ||
+    /* Gone from this host: undefined; a transient domain that stopped; or a domain that stopped or
+     * migrated away and could no longer be looked up when the agent handled the event (a source
+     * after a migration with UNDEFINE_SOURCE: its earlier SUSPENDED(migrated) event left it
+     * recorded as paused). */
+    bool gone_unseen = ev->info == NULL && (ev->kind == DROVER__EVENT_KIND__EVENT_STOPPED ||
+                                            ev->kind == DROVER__EVENT_KIND__EVENT_MIGRATED);
+    if (ev->kind == DROVER__EVENT_KIND__EVENT_UNDEFINED || gone_unseen ||
         (ev->kind == DROVER__EVENT_KIND__EVENT_STOPPED && ev->info != NULL &&
          !ev->info->persistent)) {
         g_hash_table_remove(h->inventory, name);

@@ -119,6 +119,9 @@ for to in "$b" "$c" "$a"; do
   t_log "migration $n $from → $to: wall $wall ms, job $(jq '.updated_ms - .created_ms' <<<"$job") ms, migration $(jq .migrate.result.time_ms <<<"$job") ms, downtime $(jq .migrate.result.downtime_ms <<<"$job") ms, $(( $(jq .migrate.result.bytes <<<"$job") / 1048576 )) MiB"
   t_eq "placement after the move" "$to" "$(host_of "$dom")"
   only_on "$dom" "${to#h}"
+  # the controller's view agrees with libvirt: the source no longer reports the guest
+  t_wait_for "no drift for $dom after $from → $to" 10 sh -c \
+    "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' --json domain info '$dom' | jq -e '.drift == null and .state == \"running\"'"
   t_check "libvirt on $from no longer knows $dom" sh -c "! virsh -q -c '$(tb_host_unix_uri "${from#h}")' dominfo '$dom' >/dev/null 2>&1"
   sys_serial_grows "$dom" 3 30
   t_check "the tick counter went on (was $tick, now $(tb_guest_last_tick "$dom"))" test "$(tb_guest_last_tick "$dom")" -gt "$tick"
