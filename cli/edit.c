@@ -19,20 +19,7 @@ static int s_call(drv_cli_client *c, const char *verb, const char *name, const c
     const char *keys[] = {opt_key};
     const char *values[] = {opt_value};
     drv_cli_request req = {verb, args, 1, keys, values, opt_key ? 1 : 0, body, body_len};
-    drv_cli_reply *reply = NULL;
-    drv_error *e = NULL;
-    if (drv_cli_client_call(c, &req, &reply, &e) < 0) {
-        int rc = drv_cli_fail(1, "%s", e->message);
-        drv_error_free(&e);
-        return rc;
-    }
-    int rc = 0;
-    if (reply->status != 0)
-        rc = drv_cli_fail_reply(&req, reply);
-    else if ((*ret_doc = json_tokener_parse(reply->json)) == NULL)
-        rc = drv_cli_fail(1, "domain '%s': the controller's %s answer is not JSON", name, verb);
-    drv_cli_reply_free(&reply);
-    return rc;
+    return drv_cli_call_json(c, &req, ret_doc);
 }
 
 static int s_run_editor(const char *path)

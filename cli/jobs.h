@@ -27,6 +27,11 @@ bool drv_cli_job_is_terminal(json_object *job);
 /* `domain migrate`: start the job, then (unless --detach) watch it. Exit status 0 only when the
  * migration succeeded. */
 int drv_cli_migrate_run(const drv_cli_session *s);
+/* The end of watching a job (job is consumed): prints the document for --json and the final
+ * sentence from render_outcome (on stderr, as the error, when the job did not succeed). Returns the
+ * exit status: 0 only when the job succeeded. */
+int drv_cli_job_finish(const drv_cli_invocation *inv, json_object *job,
+                       void (*render_outcome)(json_object *job, GString *out));
 /* `job watch ID`: watch a job until it ends (exit 0 when it succeeded, 1 otherwise). */
 int drv_cli_job_watch_run(const drv_cli_session *s);
 

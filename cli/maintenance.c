@@ -27,30 +27,11 @@ static const char *s_str(json_object *o, const char *k)
                : NULL;
 }
 
-/* One request; 0 and the parsed document, or the exit status (error printed). */
-static int s_call(drv_cli_client *c, const drv_cli_request *req, json_object **ret)
-{
-    drv_cli_reply *reply = NULL;
-    drv_error *e = NULL;
-    if (drv_cli_client_call(c, req, &reply, &e) < 0) {
-        int rc = drv_cli_fail(1, "%s", e->message);
-        drv_error_free(&e);
-        return rc;
-    }
-    int rc = 0;
-    if (reply->status != 0)
-        rc = drv_cli_fail_reply(req, reply);
-    else if ((*ret = json_tokener_parse(reply->json)) == NULL)
-        rc = drv_cli_fail(1, "%s: the controller sent a document that is not JSON", req->verb);
-    drv_cli_reply_free(&reply);
-    return rc;
-}
-
 static int s_show(drv_cli_client *c, const char *id, json_object **ret)
 {
     const char *args[] = {id};
     drv_cli_request req = {.verb = "job.show", .args = args, .n_args = 1};
-    return s_call(c, &req, ret);
+    return drv_cli_call_json(c, &req, ret);
 }
 
 /* job.show while following a job: across a controller restart or a leader change (no answer,
@@ -151,20 +132,7 @@ static int s_watch(const drv_cli_session *s, json_object *job)
     }
     g_ptr_array_unref(last);
     drv_cli_client_destroy(&c);
-    bool ok = g_strcmp0(s_str(job, "state"), "succeeded") == 0;
-    if (inv->json) {
-        g_autofree char *j = drv_cli_render_json(job);
-        rc = drv_cli_print(j, strlen(j));
-    }
-    GString *out = g_string_new(NULL);
-    drv_cli_render_drain_outcome(job, out);
-    if (!ok)
-        drv_cli_fail(1, "%s", g_strchomp(out->str));
-    else if (!inv->json)
-        rc = drv_cli_print(out->str, out->len);
-    g_string_free(out, TRUE);
-    json_object_put(job);
-    return rc != 0 ? rc : ok ? 0 : 1;
+    return drv_cli_job_finish(inv, job, drv_cli_render_drain_outcome);
 }
 
 int drv_cli_drain_run(const drv_cli_session *s)
@@ -180,7 +148,7 @@ int drv_cli_drain_run(const drv_cli_session *s)
     drv_cli_request req;
     drv_cli_invocation_request(inv, NULL, 0, &req);
     json_object *doc = NULL;
-    int rc = s_call(c, &req, &doc);
+    int rc = drv_cli_call_json(c, &req, &doc);
     if (rc != 0) {
         drv_cli_client_destroy(&c);
         return rc;

@@ -15,26 +15,11 @@
 #define S_BAR     30
 
 /* Calls verb with one argument; 0 and the parsed document, or the exit status (error printed). */
-static int s_call(const drv_cli_session *s, drv_cli_client *c, const char *verb, const char *arg,
-                  json_object **ret)
+static int s_call(drv_cli_client *c, const char *verb, const char *arg, json_object **ret)
 {
     const char *args[] = {arg};
     drv_cli_request req = {.verb = verb, .args = args, .n_args = 1};
-    drv_cli_reply *reply = NULL;
-    drv_error *e = NULL;
-    (void)s;
-    if (drv_cli_client_call(c, &req, &reply, &e) < 0) {
-        int rc = drv_cli_fail(1, "%s", e->message);
-        drv_error_free(&e);
-        return rc;
-    }
-    int rc = 0;
-    if (reply->status != 0)
-        rc = drv_cli_fail_reply(&req, reply);
-    else if ((*ret = json_tokener_parse(reply->json)) == NULL)
-        rc = drv_cli_fail(1, "%s: the controller sent a document that is not JSON", verb);
-    drv_cli_reply_free(&reply);
-    return rc;
+    return drv_cli_call_json(c, &req, ret);
 }
 
 static const char *s_id(json_object *job)
@@ -76,7 +61,7 @@ static int s_watch(const drv_cli_session *s, drv_cli_client *c, json_object *job
             break;
         g_usleep(S_POLL_MS * 1000);
         json_object *next = NULL;
-        if ((rc = s_call(s, c, "job.show", id, &next)) != 0) {
+        if ((rc = s_call(c, "job.show", id, &next)) != 0) {
             if (tty)
                 printf("\n");
             json_object_put(job);
@@ -87,13 +72,20 @@ static int s_watch(const drv_cli_session *s, drv_cli_client *c, json_object *job
     }
     if (tty)
         printf("\r\033[K");
+    return drv_cli_job_finish(inv, job, drv_cli_render_job_outcome);
+}
+
+int drv_cli_job_finish(const drv_cli_invocation *inv, json_object *job,
+                       void (*render_outcome)(json_object *job, GString *out))
+{
+    int rc = 0;
     bool ok = s_succeeded(job);
     if (inv->json) { /* the document for scripts; a failure is also said on stderr */
         g_autofree char *j = drv_cli_render_json(job);
         rc = drv_cli_print(j, strlen(j));
     }
     GString *out = g_string_new(NULL);
-    drv_cli_render_job_outcome(job, out);
+    render_outcome(job, out);
     if (!ok)
         drv_cli_fail(1, "%s", g_strchomp(out->str));
     else if (!inv->json)
@@ -160,7 +152,7 @@ int drv_cli_job_watch_run(const drv_cli_session *s)
     }
     json_object *job = NULL;
     const char *id = g_ptr_array_index(s->inv->args, 0);
-    int rc = s_call(s, c, "job.show", id, &job);
+    int rc = s_call(c, "job.show", id, &job);
     if (rc == 0)
         rc = s_watch(s, c, job);
     drv_cli_client_destroy(&c);

@@ -17,6 +17,24 @@ int drv_cli_fail(int status, const char *fmt, ...)
     return status;
 }
 
+int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object **ret_doc)
+{
+    drv_cli_reply *reply = NULL;
+    drv_error *e = NULL;
+    if (drv_cli_client_call(c, req, &reply, &e) < 0) {
+        int rc = drv_cli_fail(1, "%s", e->message);
+        drv_error_free(&e);
+        return rc;
+    }
+    int rc = 0;
+    if (reply->status != 0)
+        rc = drv_cli_fail_reply(req, reply);
+    else if ((*ret_doc = json_tokener_parse(reply->json)) == NULL)
+        rc = drv_cli_fail(1, "%s: the controller sent a document that is not JSON", req->verb);
+    drv_cli_reply_free(&reply);
+    return rc;
+}
+
 int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply)
 {
     int status = reply->status == 2 ? 2 : 1;

@@ -7,6 +7,8 @@
 #include "client.h"
 #include "invocation.h"
 
+#include <json-c/json.h>
+
 typedef struct {
     const drv_cli_invocation *inv;
     const char *controller; /* resolved endpoint */
@@ -18,6 +20,9 @@ typedef struct {
 int drv_cli_fail(int status, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Reports a reply whose status is not 0 and returns the exit status it maps to (1 or 2). */
 int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply);
+/* One request; on a failure (no answer, a non-zero status, a document that is not JSON) prints it
+ * and returns the exit status, else 0 with *ret_doc (owned, json_object_put). */
+int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object **ret_doc);
 /* Writes text to stdout; 0, or 1 with an error printed when stdout fails (e.g. a closed pipe). */
 int drv_cli_print(const char *text, size_t len);
 
