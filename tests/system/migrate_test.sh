@@ -22,41 +22,9 @@
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
 sys_require
-for b in controller/drover-controller hostagent/drover-agent cli/drover; do
-  [ -x "$DROVER_BUILD_DIR/$b" ] || t_skip "$b is not built in $DROVER_BUILD_DIR"
-done
-command -v jq >/dev/null || t_skip "jq is not installed"
 IDLE_IMAGE="$DROVER_BUILD_DIR/tests/guest/drover-guest-idle.img"
+sys_cluster_up 7
 
-export TB_NAME=systest7 TB_BRIDGE=drvtbr7 TB_NS_PREFIX=drvt7-h TB_NET=10.77.7 TB_HOSTS=3
-export TB_ROOT=/run/drover/$TB_NAME
-unset TB_SHARED
-tb_config
-source "$SYS_TESTBED_DIR/daemons.sh"
-CL_ROOT=$TB_ROOT
-CL_LOG_DIR=$TB_ROOT/logs
-CONTROLLER="tcp://$TB_BRIDGE_IP:7702"
-ETCD="http://$TB_BRIDGE_IP:2379"
-down() { bash "$DROVER_SOURCE_DIR/deploy/cluster-down.sh" --name "$TB_NAME"; }
-down >"$T_DIR/cluster-predown.log" 2>&1 || true
-collect_and_down() {
-  local k
-  cp "$TB_ROOT"/logs/*.log "$T_DIR/" 2>/dev/null
-  for k in 1 2 3; do cp "$TB_ROOT/hosts/h$k/log/libvirtd.log" "$T_DIR/libvirtd-h$k.log" 2>/dev/null; done
-  down >"$T_DIR/cluster-down.log" 2>&1
-}
-t_on_exit collect_and_down
-
-t0=$(date +%s%N)
-bash "$DROVER_SOURCE_DIR/deploy/cluster-up.sh" --name "$TB_NAME" --bridge "$TB_BRIDGE" \
-  --ns-prefix "$TB_NS_PREFIX" --net "$TB_NET" --hosts 3 --samples 0 --no-install --no-build \
-  --build-dir "$DROVER_BUILD_DIR" >"$T_DIR/cluster-up.log" 2>&1 ||
-  t_fail "cluster-up.sh failed: $(tail -n 15 "$T_DIR/cluster-up.log")"
-t_log "cluster of 3 hosts up in $(sys_ms_since "$t0") ms"
-
-drover() { "$DROVER_BUILD_DIR/cli/drover" --controller "$CONTROLLER" --timeout 60 "$@"; }
-djson() { drover --json "$@"; }
-host_of() { djson domain info "$1" | jq -r '.host'; }
 resv_count() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD" get --prefix --keys-only /drover/v1/reservations/ | grep -c . || true; }
 job_count() { djson job list | jq '.jobs | length'; }
 boots() { grep -ac '^drover-guest boot' "$(tb_guest_serial "$1")" || true; }

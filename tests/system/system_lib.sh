@@ -45,6 +45,48 @@ sys_testbed_up() {
   sys_keep_host_logs
 }
 
+# sys_cluster_up NUMBER — a whole drover cluster through deploy/cluster-up.sh (3 real hosts, etcd,
+# the controller, one agent per host, no sample guests) on testbed systest<NUMBER> (bridge
+# drvtbr<NUMBER>, subnet 10.77.<NUMBER>.0/24). Torn down by deploy/cluster-down.sh when the test
+# exits, even on failure, keeping the daemons' and each libvirtd's logs. Skips when the daemons are
+# not built. Sets CONTROLLER and ETCD (and CL_ROOT/CL_LOG_DIR for daemons.sh's cl_pid/cl_spawn);
+# defines drover (the CLI on that controller), djson (drover --json) and host_of DOMAIN.
+sys_cluster_up() {
+  local n=$1 b
+  for b in controller/drover-controller hostagent/drover-agent cli/drover; do
+    [ -x "$DROVER_BUILD_DIR/$b" ] || t_skip "$b is not built in $DROVER_BUILD_DIR"
+  done
+  command -v jq >/dev/null || t_skip "jq is not installed"
+  export TB_NAME="systest$n" TB_BRIDGE="drvtbr$n" TB_NS_PREFIX="drvt$n-h" TB_NET="10.77.$n" TB_HOSTS=3
+  export TB_ROOT=/run/drover/$TB_NAME
+  unset TB_SHARED
+  tb_config
+  source "$SYS_TESTBED_DIR/daemons.sh"
+  CL_ROOT=$TB_ROOT
+  CL_LOG_DIR=$TB_ROOT/logs
+  CONTROLLER="tcp://$TB_BRIDGE_IP:7702"
+  ETCD="http://$TB_BRIDGE_IP:2379"
+  sys__cluster_down >"$T_DIR/cluster-predown.log" 2>&1 || true
+  t_on_exit sys__collect_and_cluster_down
+  local t0=$(date +%s%N)
+  bash "$DROVER_SOURCE_DIR/deploy/cluster-up.sh" --name "$TB_NAME" --bridge "$TB_BRIDGE" \
+    --ns-prefix "$TB_NS_PREFIX" --net "$TB_NET" --hosts 3 --samples 0 --no-install --no-build \
+    --build-dir "$DROVER_BUILD_DIR" >"$T_DIR/cluster-up.log" 2>&1 ||
+    t_fail "cluster-up.sh failed: $(tail -n 15 "$T_DIR/cluster-up.log")"
+  t_log "cluster of 3 hosts up in $(sys_ms_since "$t0") ms"
+  drover() { "$DROVER_BUILD_DIR/cli/drover" --controller "$CONTROLLER" --timeout 60 "$@"; }
+  djson() { drover --json "$@"; }
+  host_of() { djson domain info "$1" | jq -r '.host'; }
+}
+
+sys__cluster_down() { bash "$DROVER_SOURCE_DIR/deploy/cluster-down.sh" --name "$TB_NAME"; }
+sys__collect_and_cluster_down() {
+  local k
+  cp "$TB_ROOT"/logs/*.log "$T_DIR/" 2>/dev/null
+  for k in 1 2 3; do cp "$TB_ROOT/hosts/h$k/log/libvirtd.log" "$T_DIR/libvirtd-h$k.log" 2>/dev/null; done
+  sys__cluster_down >"$T_DIR/cluster-down.log" 2>&1
+}
+
 # sys_keep_host_logs — makes every host's libvirtd log part of the logs printed on failure.
 sys_keep_host_logs() {
   local i
