@@ -4,6 +4,7 @@
 #include "codec.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -138,6 +139,8 @@ int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cl
     reply->error_kind = g_strdup(r->error_kind ? r->error_kind : "");
     reply->error = g_strdup(r->error ? r->error : "");
     reply->json = g_strdup(r->json ? r->json : "");
+    if (r->stale != NULL && r->stale[0] != '\0')
+        fprintf(stderr, "warning: %s\n", r->stale);
     drv_codec_free(&in);
     *ret = reply;
     return 0;

@@ -37,7 +37,9 @@ int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object
 
 int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply)
 {
-    int status = reply->status == 2 ? 2 : 1;
+    int status = reply->status == 2 ? 2 : reply->status == 3 ? 3 : 1;
+    if (status == 3) /* the action may have happened: never called a failure */
+        return drv_cli_fail(status, "unknown outcome: %s", reply->error);
     if (reply->error[0] != '\0')
         return drv_cli_fail(status, "%s", reply->error);
     return drv_cli_fail(status, "%s failed (%s)", req->verb,

@@ -6,6 +6,7 @@
 #include "drain.h"
 #include "events.h"
 #include "leader.h"
+#include "store_async.h"
 #include "log.h"
 #include "migrate.h"
 #include "placement.h"
@@ -32,7 +33,27 @@ static void s_req_free(ctl_req *r)
     g_free(r->host);
     g_free(r->old_host);
     g_free(r->name);
+    g_free(r->xml);
+    g_free(r->comment);
+    if (r->saved_labels != NULL)
+        g_hash_table_unref(r->saved_labels);
     g_free(r);
+}
+
+/* Why an answer from this process may be stale, or NULL: a standby's cache (only the leader
+ * hears agents), or a leader that has not heard from etcd for a while. */
+static char *s_stale(ctl *c)
+{
+    if (!ctl_is_leader(c))
+        return g_strdup_printf("answered by standby controller '%s' from its cache (the leader is "
+                               "'%s'); domain states are not known here",
+                               c->cfg->name, ctl_leader_name(c->leader));
+    int64_t down = c->etcdq != NULL ? ctl_etcd_worker_unreachable_ms(c->etcdq) : 0;
+    if (down >= 1000)
+        return g_strdup_printf("etcd has not answered for %lld s: definitions come from the "
+                               "controller's cache",
+                               (long long)(down / 1000));
+    return NULL;
 }
 
 static void s_send(ctl_req *r, int status, const char *kind, const char *error, const char *json)
@@ -43,6 +64,8 @@ static void s_send(ctl_req *r, int status, const char *kind, const char *error, 
     rep.error_kind = (char *)(kind ? kind : "");
     rep.error = (char *)(error ? error : "");
     rep.json = (char *)(json ? json : "");
+    g_autofree char *stale = s_stale(r->c);
+    rep.stale = stale != NULL ? stale : (char *)"";
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
     env.body_case = DROVER__ENVELOPE__BODY_CLIENT_REPLY;
     env.client_reply = &rep;
@@ -99,11 +122,15 @@ void ctl_req_fail_reply(ctl_req *r, const char *what, const char *host, const ct
         rep->message && rep->message[0] ? rep->message : "no reason given");
     /* a synthesized failure (timeout, host dropped) already names the host: keep it as is */
     if (g_strcmp0(rep->error_kind, "timeout") == 0 ||
-        g_strcmp0(rep->error_kind, "unavailable") == 0) {
+        g_strcmp0(rep->error_kind, "unavailable") == 0 || rep->unknown_outcome) {
         g_free(msg);
         msg = strstr(rep->message, "domain '") != NULL
                   ? g_strdup(rep->message)
                   : g_strdup_printf("domain '%s': %s", r->domain ? r->domain : "-", rep->message);
+    }
+    if (rep->unknown_outcome) {
+        s_send(r, 3, "unknown-outcome", msg, NULL);
+        return;
     }
     drv_err_kind kind = drv_err_kind_from_string(rep->error_kind);
     s_send(r, 1, drv_err_kind_to_string(kind == DRV_ERR_INTERNAL ? DRV_ERR_LIBVIRT : kind), msg,
@@ -146,11 +173,46 @@ static void s_host_show(ctl_req *r)
         ctl_req_ok(r, ctl_view_host_api(r->c->model, h, true));
 }
 
+static void s_copy_labels(GHashTable *dst, GHashTable *src)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, src);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        g_hash_table_replace(dst, g_strdup(k), g_strdup(v));
+}
+
+/* The labels are stored (or not: then the cache gets the old ones back). */
+static void s_host_labelled(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    ctl_req *r = data;
+    ctl_host *h = ctl_model_host(c->model, r->host);
+    if (err != NULL) {
+        if (h != NULL && !attempted) {
+            g_hash_table_remove_all(h->labels);
+            s_copy_labels(h->labels, r->saved_labels);
+        }
+        ctl_req_failf(r, err->kind, "host '%s': labels %s: %s", r->host,
+                      attempted ? "may not be stored" : "not stored", err->message);
+        return;
+    }
+    if (h == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s' was removed meanwhile", r->host);
+        return;
+    }
+    ctl_events_host(c, h, "labelled");
+    ctl_req_ok(r, ctl_view_host_api(c->model, h, false));
+}
+
 static void s_host_label(ctl_req *r)
 {
     ctl_host *h = s_host_arg(r);
     if (h == NULL)
         return;
+    g_free(r->host);
+    r->host = g_strdup(h->id);
+    r->saved_labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s_copy_labels(r->saved_labels, h->labels);
     for (size_t i = 1; i < r->n_args; i++) {
         const char *a = r->args[i];
         const char *eq = strchr(a, '=');
@@ -175,12 +237,11 @@ static void s_host_label(ctl_req *r)
         }
     }
     drv_error *err = NULL;
-    if (ctl_store_put_host(r->c->store, h, &err) < 0) {
+    if (ctl_async_put_host_then(r->c, h, s_host_labelled, r, NULL, &err) < 0) {
+        g_hash_table_remove_all(h->labels);
+        s_copy_labels(h->labels, r->saved_labels);
         ctl_req_fail(r, err);
-        return;
     }
-    ctl_events_host(r->c, h, "labelled");
-    ctl_req_ok(r, ctl_view_host_api(r->c->model, h, false));
 }
 
 static void s_cluster_status(ctl_req *r)
@@ -346,6 +407,28 @@ static const s_verb s_verbs[] = {
     {"host.activate", 1, 1, "HOST", true, ctl_api_host_activate},
 };
 
+/* Verbs that only read the cache: a standby answers them too (marked stale). */
+static bool s_is_read(ctl_verb_fn fn)
+{
+    static const ctl_verb_fn reads[] = {
+        s_host_list,
+        s_host_show,
+        s_drain_plan,
+        ctl_api_domain_list,
+        ctl_api_domain_state,
+        s_cpu_baseline,
+        s_export_snapshot,
+        s_capacity,
+        ctl_api_domain_info,
+        ctl_api_domain_history,
+        ctl_api_domain_history_show,
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(reads); i++)
+        if (reads[i] == fn)
+            return true;
+    return false;
+}
+
 static void s_dispatch(ctl_api *self, char *client, const Drover__ClientRequest *cr)
 {
     ctl_req *r = g_new0(ctl_req, 1);
@@ -383,7 +466,8 @@ static void s_dispatch(ctl_api *self, char *client, const Drover__ClientRequest 
             return;
         }
     }
-    if (v->leader_only && !ctl_is_leader(self->c)) {
+    bool read = s_is_read(v->fn);
+    if (v->leader_only && !read && !ctl_is_leader(self->c)) {
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE, "not the leader (leader is %s)",
                       ctl_leader_name(self->c->leader));
         return;

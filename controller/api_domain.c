@@ -7,6 +7,7 @@
 #include "events.h"
 #include "log.h"
 #include "placement.h"
+#include "store_async.h"
 #include "view.h"
 
 #include <string.h>
@@ -57,43 +58,145 @@ static const char *s_up_host(ctl_req *r, const ctl_domain *d)
     return d->host;
 }
 
-/* Stores a new desired state (CAS on the domain key, one re-read and retry on a lost compare). */
-static int s_set_desired(ctl *c, const char *name, ctl_desired desired, drv_error **err)
+/* ------------------------------------------------------------------ intent in etcd */
+
+static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                             void *data);
+
+/* Stores a new desired state for r->domain (CAS on the domain key; after a lost compare the cache
+ * holds etcd's copy and it is tried again, up to 3 times), then calls then(r, err, attempted).
+ * Nothing is commanded before then runs with err == NULL. */
+static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn then)
 {
-    for (int attempt = 0;; attempt++) {
-        ctl_domain *d = ctl_model_domain(c->model, name);
-        if (d == NULL)
-            return drv_error_set(err, DRV_ERR_NOT_FOUND, 0, "domain '%s' not found", name);
-        if (d->desired == desired)
-            return 0;
-        ctl_domain *copy = ctl_domain_copy(d);
-        copy->desired = desired;
+    ctl_domain *d = ctl_model_domain(r->c->model, r->domain);
+    r->then = then;
+    r->desired_after = desired;
+    if (d == NULL) {
         drv_error *e = NULL;
-        if (ctl_store_put_domain(c->store, copy, d->mod_revision, NULL, &e) == 0) {
-            ctl_model_put_domain(c->model, copy);
-            return 0;
-        }
-        ctl_domain_free(copy);
-        if (e->kind != DRV_ERR_CONFLICT || attempt > 0) {
-            drv_error_propagate(err, e);
-            return -1;
-        }
+        drv_error_set(&e, DRV_ERR_NOT_FOUND, 0, "domain '%s' not found", r->domain);
+        then(r, e, false);
         drv_error_free(&e);
-        if (ctl_store_refresh_domain(c->store, c->model, name, err) < 0)
-            return -1;
+        return;
     }
+    if (d->desired == desired) {
+        then(r, NULL, false);
+        return;
+    }
+    ctl_domain *copy = ctl_domain_copy(d);
+    copy->desired = desired;
+    drv_error *err = NULL;
+    if (ctl_async_put_domain(r->c, copy, d->mod_revision, NULL, s_desired_stored, r, NULL, &err) <
+        0) {
+        then(r, err, false);
+        drv_error_free(&err);
+    }
+}
+
+static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                             void *data)
+{
+    ctl_req *r = data;
+    if (err != NULL && err->kind == DRV_ERR_CONFLICT && ++r->attempts < 3) {
+        s_set_desired_then(r, r->desired_after, r->then);
+        return;
+    }
+    r->attempts = 0;
+    r->then(r, err, attempted);
+}
+
+/* The same without a client waiting (putting back the desired state after an action that
+ * certainly did not happen); logged. */
+typedef struct {
+    char *name;
+    ctl_desired desired;
+    int attempts;
+} s_bg_desired;
+
+static void s_bg_desired_free(gpointer p)
+{
+    s_bg_desired *b = p;
+    g_free(b->name);
+    g_free(b);
+}
+
+static void s_bg_desired_submit(ctl *c, s_bg_desired *b);
+
+static void s_bg_desired_done(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                              void *data)
+{
+    s_bg_desired *b = data;
+    if (err == NULL)
+        return;
+    if (err->kind == DRV_ERR_CONFLICT && b->attempts < 3) {
+        s_bg_desired *again = g_new0(s_bg_desired, 1);
+        again->name = g_strdup(b->name);
+        again->desired = b->desired;
+        again->attempts = b->attempts;
+        s_bg_desired_submit(c, again);
+        return;
+    }
+    drv_warn("domain '%s': storing the desired state %s: %s", b->name,
+             ctl_desired_to_string(b->desired), err->message);
+}
+
+static void s_bg_desired_submit(ctl *c, s_bg_desired *b)
+{
+    ctl_domain *d = ctl_model_domain(c->model, b->name);
+    if (d == NULL || d->desired == b->desired) {
+        s_bg_desired_free(b);
+        return;
+    }
+    b->attempts++;
+    ctl_domain *copy = ctl_domain_copy(d);
+    copy->desired = b->desired;
+    drv_error *err = NULL;
+    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_bg_desired_done, b,
+                             s_bg_desired_free, &err) < 0) {
+        drv_warn("domain '%s': storing the desired state %s: %s", b->name,
+                 ctl_desired_to_string(b->desired), err->message);
+        drv_error_free(&err);
+    }
+}
+
+static void s_restore_desired(ctl *c, const char *name, ctl_desired desired)
+{
+    s_bg_desired *b = g_new0(s_bg_desired, 1);
+    b->name = g_strdup(name);
+    b->desired = desired;
+    s_bg_desired_submit(c, b);
+}
+
+/* Fails r after an etcd write that did not go through: when it was never attempted nothing
+ * changed; otherwise etcd may have applied it. */
+static void s_fail_store(ctl_req *r, const char *what, const drv_error *err, bool attempted)
+{
+    if (attempted && err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD)
+        ctl_req_failf(r, err->kind,
+                      "domain '%s': %s: %s (etcd may or may not have stored it; nothing was "
+                      "commanded)",
+                      r->domain, what, err->message);
+    else
+        ctl_req_failf(r, err->kind, "domain '%s': %s: %s (nothing was changed)", r->domain, what,
+                      err->message);
+}
+
+static void s_deleted_log(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    const char *name = data;
+    if (err != NULL) {
+        drv_warn("%s", err->message);
+        return;
+    }
+    ctl_events_domain_name(c, name, "undefined", NULL);
 }
 
 static void s_delete_domain(ctl *c, const char *name)
 {
     drv_error *err = NULL;
-    if (ctl_store_delete_domain(c->store, name, &err) < 0) {
-        drv_warn("%s", err->message);
+    if (ctl_async_delete_domain(c, name, s_deleted_log, g_strdup(name), g_free, &err) < 0) {
+        drv_warn("domain '%s': delete: %s", name, err->message);
         drv_error_free(&err);
-        return;
     }
-    ctl_model_remove_domain(c->model, name);
-    ctl_events_domain_name(c, name, "undefined", NULL);
 }
 
 /* Fire-and-forget commands (pushing a new definition, cleaning up an old host). */
@@ -146,8 +249,9 @@ static void s_ok_domain(ctl_req *r, const char *event)
  * expect_name: the name the XML must carry (edit, rollback) or NULL. expect_revision: 0 or the
  * revision the caller edited. Returns the stored domain (borrowed) or NULL with an error; nothing
  * is stored on error. */
-static ctl_domain *s_store_definition(ctl *c, const char *xml, const char *expect_name,
-                                      const char *comment, int64_t expect_revision, drv_error **err)
+static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *expect_name,
+                                        int64_t expect_revision, int64_t *ret_expect_mod,
+                                        bool *ret_unchanged, char **ret_name, drv_error **err)
 {
     drv_domxml *dx = NULL;
     if (drv_domxml_parse(xml, strlen(xml), &dx, err) < 0) {
@@ -221,7 +325,8 @@ static ctl_domain *s_store_definition(ctl *c, const char *xml, const char *expec
     }
     g_ptr_array_unref(all);
     if (old != NULL && strcmp(old->xml, final_xml) == 0) {
-        result = old; /* unchanged: no new revision */
+        *ret_unchanged = true; /* no new revision */
+        *ret_name = g_strdup(old->name);
         goto out;
     }
     ctl_domain *d = old != NULL ? ctl_domain_copy(old) : ctl_domain_new(dx->name);
@@ -240,18 +345,78 @@ static ctl_domain *s_store_definition(ctl *c, const char *xml, const char *expec
     d->anti_affinity_group = g_strdup(dx->anti_affinity_group);
     if (old == NULL)
         d->created_ms = ctl_wall_ms();
-    if (ctl_store_put_domain(c->store, d, old != NULL ? old->mod_revision : 0, comment, err) < 0) {
-        ctl_domain_free(d);
-        goto out;
-    }
-    result = ctl_model_put_domain(c->model, d);
-    ctl_events_domain(c, result, "defined");
-    /* a domain placed on a connected host gets the new definition there too */
-    if (result->host != NULL && ctl_broker_host_up(c->broker, result->host))
-        s_fire(c, result->host, CTL_CMD_DEFINE, result->name, result->xml);
+    *ret_expect_mod = old != NULL ? old->mod_revision : 0;
+    result = d;
 out:
     drv_domxml_free(&dx);
     return result;
+}
+
+static void s_define_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                            void *data);
+
+/* Validates xml against the cache and stores it as the next revision of its domain (or revision
+ * 1 of a new one), then answers r with the domain. expect_name: the name the XML must carry
+ * (edit, rollback) or NULL. expect_revision: 0 or the revision the caller edited. Nothing is
+ * stored when the XML is refused. */
+static void s_store_definition(ctl_req *r, const char *xml, const char *expect_name,
+                               const char *comment, int64_t expect_revision)
+{
+    ctl *c = r->c;
+    drv_error *err = NULL;
+    int64_t expect_mod = 0;
+    bool unchanged = false;
+    g_autofree char *same = NULL;
+    ctl_domain *d = s_prepare_definition(c, xml, expect_name, expect_revision, &expect_mod,
+                                         &unchanged, &same, &err);
+    if (unchanged) {
+        ctl_domain *cur = ctl_model_domain(c->model, same);
+        ctl_req_ok(r, ctl_view_domain_api(c->model, cur));
+        return;
+    }
+    if (d == NULL) {
+        ctl_req_fail(r, err);
+        return;
+    }
+    g_free(r->domain);
+    r->domain = g_strdup(d->name);
+    g_free(r->xml);
+    r->xml = g_strdup(xml);
+    g_free(r->comment);
+    r->comment = g_strdup(comment);
+    r->expect_revision = expect_revision;
+    r->name = g_strdup(expect_name);
+    if (ctl_async_put_domain(c, d, expect_mod, comment, s_define_stored, r, NULL, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
+}
+
+static void s_define_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                            void *data)
+{
+    ctl_req *r = data;
+    if (err != NULL) {
+        if (err->kind == DRV_ERR_CONFLICT && ++r->attempts < 3) {
+            /* the cache now holds etcd's copy: validate again against it */
+            g_autofree char *xml = g_steal_pointer(&r->xml);
+            g_autofree char *comment = g_steal_pointer(&r->comment);
+            g_autofree char *name = g_steal_pointer(&r->name);
+            s_store_definition(r, xml, name, comment, r->expect_revision);
+            return;
+        }
+        s_fail_store(r, "definition not stored", err, attempted);
+        return;
+    }
+    if (stored == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' disappeared meanwhile", r->domain);
+        return;
+    }
+    ctl_events_domain(c, stored, "defined");
+    /* a domain placed on a connected host gets the new definition there too */
+    if (stored->host != NULL && ctl_broker_host_up(c->broker, stored->host))
+        s_fire(c, stored->host, CTL_CMD_DEFINE, stored->name, stored->xml);
+    ctl_req_ok(r, ctl_view_domain_api(c->model, stored));
 }
 
 void ctl_api_domain_define(ctl_req *r)
@@ -264,13 +429,7 @@ void ctl_api_domain_define(ctl_req *r)
         ctl_req_failf(r, DRV_ERR_INVALID, "invalid domain XML: it contains a NUL byte");
         return;
     }
-    drv_error *err = NULL;
-    ctl_domain *d = s_store_definition(r->c, r->body, NULL, "define", 0, &err);
-    if (d == NULL) {
-        ctl_req_fail(r, err);
-        return;
-    }
-    ctl_req_ok(r, ctl_view_domain_api(r->c->model, d));
+    s_store_definition(r, r->body, NULL, "define", 0);
 }
 
 void ctl_api_domain_edit(ctl_req *r)
@@ -288,14 +447,14 @@ void ctl_api_domain_edit(ctl_req *r)
         ctl_req_usage(r, "domain.edit: expect_revision '%s' is not a number", e);
         return;
     }
-    drv_error *err = NULL;
-    d = s_store_definition(r->c, r->body, r->domain, "edit", expect, &err);
-    if (d == NULL) {
-        ctl_req_fail(r, err);
-        return;
-    }
-    ctl_req_ok(r, ctl_view_domain_api(r->c->model, d));
+    g_autofree char *name = g_strdup(r->domain);
+    s_store_definition(r, r->body, name, "edit", expect);
 }
+
+typedef struct s_hist s_hist;
+static void s_rollback_read(ctl_req *r, s_hist *h);
+static void s_hist_read(ctl_req *r, int64_t revision, bool count_only,
+                        void (*then)(ctl_req *r, s_hist *h));
 
 void ctl_api_domain_rollback(ctl_req *r)
 {
@@ -307,46 +466,118 @@ void ctl_api_domain_rollback(ctl_req *r)
         ctl_req_usage(r, "domain.rollback: revision '%s' is not a positive number", r->args[1]);
         return;
     }
-    g_autofree char *json = NULL;
-    drv_error *err = NULL;
-    int found = ctl_store_history_get(r->c->store, r->domain, rev, &json, &err);
-    if (found < 0) {
-        ctl_req_fail(r, err);
+    r->expect_revision = rev;
+    s_hist_read(r, rev, false, s_rollback_read);
+}
+
+/* A read of a domain's history on the etcd worker. */
+struct s_hist {
+    char *name;
+    int64_t revision; /* history-show, rollback: the one asked for; 0 = all (count, list) */
+    bool count_only;
+    drv_etcd_range range;
+    char *json; /* the one entry */
+    int found;
+    ctl_req *r;
+    void (*then)(ctl_req *r, s_hist *h);
+};
+
+static void s_hist_free(gpointer p)
+{
+    s_hist *h = p;
+    g_free(h->name);
+    drv_etcd_range_clear(&h->range);
+    g_free(h->json);
+    g_free(h);
+}
+
+static int s_hist_work(ctl_store *store, void *data, drv_error **err)
+{
+    s_hist *h = data;
+    if (h->revision > 0) {
+        h->found = ctl_store_history_get(store, h->name, h->revision, &h->json, err);
+        return h->found < 0 ? -1 : 0;
+    }
+    if (h->count_only) {
+        int64_t n = ctl_store_history_count(store, h->name, err);
+        if (n < 0)
+            return -1;
+        h->range.count = n;
+        return 0;
+    }
+    return ctl_store_history(store, h->name, &h->range, err);
+}
+
+static void s_hist_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
+{
+    s_hist *h = data;
+    if (err != NULL) {
+        ctl_req_failf(h->r, err->kind, "domain '%s': history: %s", h->name, err->message);
         return;
     }
-    if (found == 0) {
+    h->then(h->r, h);
+}
+
+static void s_hist_read(ctl_req *r, int64_t revision, bool count_only,
+                        void (*then)(ctl_req *r, s_hist *h))
+{
+    s_hist *h = g_new0(s_hist, 1);
+    h->name = g_strdup(r->domain);
+    h->revision = revision;
+    h->count_only = count_only;
+    h->r = r;
+    h->then = then;
+    drv_error *err = NULL;
+    if (ctl_async_submit(r->c, s_hist_work, s_hist_done, h, s_hist_free, &err) < 0) {
+        s_hist_free(h);
+        ctl_req_fail(r, err);
+    }
+}
+
+static void s_rollback_read(ctl_req *r, s_hist *h)
+{
+    int64_t rev = h->revision;
+    if (h->found == 0) {
         ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' has no revision %lld", r->domain,
                       (long long)rev);
         return;
     }
-    g_autofree char *xml = ctl_view_history_xml(json);
+    g_autofree char *xml = ctl_view_history_xml(h->json);
     if (xml == NULL) {
         ctl_req_failf(r, DRV_ERR_INTERNAL, "domain '%s': revision %lld has no XML", r->domain,
                       (long long)rev);
         return;
     }
     g_autofree char *comment = g_strdup_printf("rollback to %lld", (long long)rev);
-    d = s_store_definition(r->c, xml, r->domain, comment, 0, &err);
-    if (d == NULL) {
-        ctl_req_fail(r, err);
-        return;
-    }
-    ctl_req_ok(r, ctl_view_domain_api(r->c->model, d));
+    g_autofree char *name = g_strdup(r->domain);
+    s_store_definition(r, xml, name, comment, 0);
+}
+
+static void s_history_listed(ctl_req *r, s_hist *h)
+{
+    ctl_req_ok(r, ctl_view_history(r->domain, &h->range));
 }
 
 void ctl_api_domain_history(ctl_req *r)
 {
-    if (s_domain_arg(r) == NULL)
+    if (s_domain_arg(r) != NULL)
+        s_hist_read(r, 0, false, s_history_listed);
+}
+
+static void s_history_shown(ctl_req *r, s_hist *h)
+{
+    if (h->found == 0) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' has no revision %lld", r->domain,
+                      (long long)h->revision);
         return;
-    drv_etcd_range range = {0};
+    }
     drv_error *err = NULL;
-    if (ctl_store_history(r->c->store, r->domain, &range, &err) < 0) {
+    json_object *o = ctl_view_history_entry(r->domain, h->revision, h->json, &err);
+    if (o == NULL) {
         ctl_req_fail(r, err);
         return;
     }
-    json_object *doc = ctl_view_history(r->domain, &range);
-    drv_etcd_range_clear(&range);
-    ctl_req_ok(r, doc);
+    ctl_req_ok(r, o);
 }
 
 void ctl_api_domain_history_show(ctl_req *r)
@@ -358,23 +589,18 @@ void ctl_api_domain_history_show(ctl_req *r)
         ctl_req_usage(r, "domain.history-show: revision '%s' is not a positive number", r->args[1]);
         return;
     }
-    g_autofree char *json = NULL;
-    drv_error *err = NULL;
-    int found = ctl_store_history_get(r->c->store, r->domain, rev, &json, &err);
-    if (found <= 0) {
-        if (found < 0)
-            ctl_req_fail(r, err);
-        else
-            ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' has no revision %lld", r->domain,
-                          (long long)rev);
+    s_hist_read(r, rev, false, s_history_shown);
+}
+
+static void s_autostart_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                               void *data)
+{
+    ctl_req *r = data;
+    if (err != NULL) {
+        s_fail_store(r, "autostart not stored", err, attempted);
         return;
     }
-    json_object *o = ctl_view_history_entry(r->domain, rev, json, &err);
-    if (o == NULL) {
-        ctl_req_fail(r, err);
-        return;
-    }
-    ctl_req_ok(r, o);
+    s_ok_domain(r, "autostart");
 }
 
 void ctl_api_domain_autostart(ctl_req *r)
@@ -383,18 +609,16 @@ void ctl_api_domain_autostart(ctl_req *r)
     if (d == NULL || !s_idle(r, d))
         return;
     bool on = !ctl_req_flag(r, "disable");
-    if (d->autostart != on) {
-        ctl_domain *copy = ctl_domain_copy(d);
-        copy->autostart = on;
-        drv_error *err = NULL;
-        if (ctl_store_put_domain(r->c->store, copy, d->mod_revision, NULL, &err) < 0) {
-            ctl_domain_free(copy);
-            ctl_req_fail(r, err);
-            return;
-        }
-        ctl_model_put_domain(r->c->model, copy);
+    if (d->autostart == on) {
+        s_ok_domain(r, "autostart");
+        return;
     }
-    s_ok_domain(r, "autostart");
+    ctl_domain *copy = ctl_domain_copy(d);
+    copy->autostart = on;
+    drv_error *err = NULL;
+    if (ctl_async_put_domain(r->c, copy, d->mod_revision, NULL, s_autostart_stored, r, NULL, &err) <
+        0)
+        ctl_req_fail(r, err);
 }
 
 /* ------------------------------------------------------------------ queries */
@@ -417,18 +641,20 @@ void ctl_api_domain_list(ctl_req *r)
     g_ptr_array_unref(doms);
 }
 
-void ctl_api_domain_info(ctl_req *r)
+static void s_info_counted(ctl_req *r, s_hist *h)
 {
-    ctl_domain *d = s_domain_arg(r);
-    if (d == NULL)
-        return;
-    drv_error *err = NULL;
-    int64_t n = ctl_store_history_count(r->c->store, d->name, &err);
-    if (n < 0) {
-        ctl_req_fail(r, err);
+    ctl_domain *d = ctl_model_domain(r->c->model, r->domain);
+    if (d == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' disappeared meanwhile", r->domain);
         return;
     }
-    ctl_req_ok(r, ctl_view_domain_info(r->c->model, d, n));
+    ctl_req_ok(r, ctl_view_domain_info(r->c->model, d, h->range.count));
+}
+
+void ctl_api_domain_info(ctl_req *r)
+{
+    if (s_domain_arg(r) != NULL)
+        s_hist_read(r, 0, true, s_info_counted);
 }
 
 void ctl_api_domain_state(ctl_req *r)
@@ -473,14 +699,12 @@ void ctl_api_domain_dumpxml(ctl_req *r)
 
 /* ------------------------------------------------------------------ start (placement) */
 
+/* The start did not happen: the placement's desired state goes back to what it was. */
 static void s_start_failed(ctl_req *r, const char *what, const char *host, const ctl_reply *rep)
 {
-    drv_error *err = NULL;
     s_set_busy(r->c, r->domain, NULL);
-    if (s_set_desired(r->c, r->domain, r->desired_after, &err) < 0) {
-        drv_warn("domain '%s': restoring the desired state: %s", r->domain, err->message);
-        drv_error_free(&err);
-    }
+    if (!rep->unknown_outcome)
+        s_restore_desired(r->c, r->domain, r->desired_before);
     ctl_req_fail_reply(r, what, host, rep);
 }
 
@@ -514,58 +738,143 @@ static void s_start_defined(ctl *c, const char *host, const ctl_reply *rep, void
     }
 }
 
-/* Chooses a host and commits the placement (CAS on the domain and the host's alloc key; after a
- * lost compare, re-reads both and chooses again). Returns the placed domain or NULL (r answered).
- */
-static ctl_domain *s_place(ctl_req *r, ctl_domain *d, ctl_desired desired)
+static void s_place_next(ctl_req *r);
+
+/* A transient domain from `domain create`'s XML (not in the model). */
+static ctl_domain *s_transient_domain(const char *xml, size_t len, drv_error **err)
 {
-    ctl *c = r->c;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        g_autofree char *host = NULL;
-        drv_error *err = NULL;
-        if (ctl_placement_choose(c, d, NULL, &host, &err) < 0) {
-            ctl_req_fail(r, err);
+    drv_domxml *dx = NULL;
+    if (drv_domxml_parse(xml, len, &dx, err) < 0) {
+        drv_error_prefix(err, "invalid domain XML");
+        return NULL;
+    }
+    if (strchr(dx->name, '/') != NULL || dx->name[0] == '.') {
+        drv_error_set(err, DRV_ERR_INVALID, 0, "invalid domain XML: name '%s' may not contain '/'",
+                      dx->name);
+        drv_domxml_free(&dx);
+        return NULL;
+    }
+    ctl_domain *d = ctl_domain_new(dx->name);
+    d->uuid = g_strdup(dx->uuid ? dx->uuid : NULL);
+    if (d->uuid == NULL) {
+        d->uuid = g_uuid_string_random();
+        if (drv_domxml_set_uuid(xml, d->uuid, &d->xml, err) < 0) {
+            ctl_domain_free(d);
+            drv_domxml_free(&dx);
             return NULL;
         }
-        ctl_host *h = ctl_model_host(c->model, host);
-        ctl_domain *copy = ctl_domain_copy(d);
-        g_free(copy->host);
-        copy->host = g_strdup(host);
-        copy->desired = desired;
-        g_autofree char *alloc = ctl_placement_alloc_json(c, host);
-        int64_t expect = ctl_model_domain(c->model, d->name) ? d->mod_revision : 0;
-        if (ctl_store_place(c->store, copy, expect, h, alloc, &err) == 0) {
-            drv_info("domain '%s' placed on host '%s'", d->name, host);
-            return ctl_model_put_domain(c->model, copy);
-        }
-        ctl_domain_free(copy);
-        if (err->kind != DRV_ERR_CONFLICT) {
-            ctl_req_fail(r, err);
-            return NULL;
-        }
-        drv_info("%s; re-reading and trying again", err->message);
+    } else {
+        d->xml = g_strdup(xml);
+    }
+    d->revision = 1;
+    d->transient = true;
+    d->vcpus = dx->vcpus;
+    d->memory_kib = dx->memory_kib;
+    d->cpu_features = g_strdupv(dx->cpu_features_required);
+    d->affinity_group = g_strdup(dx->affinity_group);
+    d->anti_affinity_group = g_strdup(dx->anti_affinity_group);
+    d->created_ms = g_get_real_time() / 1000;
+    drv_domxml_free(&dx);
+    return d;
+}
+
+/* The placement is stored (domain → host, desired running, the host's allocations): only now is
+ * the host commanded. */
+static void s_start_placed(ctl_req *r, ctl_domain *d)
+{
+    g_free(r->host);
+    r->host = g_strdup(d->host);
+    s_set_busy(r->c, d->name, "start");
+    ctl_events_domain(r->c, d, "placed");
+    ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
+    drv_error *err = NULL;
+    if (ctl_broker_send(r->c->broker, d->host, &cmd, s_start_defined, r, NULL, &err) < 0) {
+        ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
+        s_start_failed(r, "define", r->host, &fail);
         drv_error_free(&err);
-        if (ctl_store_refresh_alloc(c->store, c->model, host, &err) < 0 ||
-            (expect != 0 && ctl_store_refresh_domain(c->store, c->model, r->domain, &err) < 0)) {
-            ctl_req_fail(r, err);
-            return NULL;
-        }
-        if (expect != 0) {
-            d = ctl_model_domain(c->model, r->domain);
-            if (d == NULL) {
+    }
+}
+
+static void s_create_placed(ctl_req *r, ctl_domain *placed);
+
+static void s_place_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                           void *data)
+{
+    ctl_req *r = data;
+    if (err != NULL) {
+        s_set_busy(c, r->domain, NULL);
+        if (err->kind == DRV_ERR_CONFLICT && ++r->attempts < 4) {
+            drv_info("%s; trying again on fresh state", err->message);
+            if (r->step == 1 && ctl_model_domain(c->model, r->domain) != NULL) {
+                ctl_req_failf(r, DRV_ERR_EXISTS, "domain '%s' was defined meanwhile", r->domain);
+                return;
+            }
+            if (r->step == 0 && ctl_model_domain(c->model, r->domain) == NULL) {
                 ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' was undefined meanwhile",
                               r->domain);
-                return NULL;
+                return;
             }
-        } else if (ctl_model_domain(c->model, r->domain) != NULL) {
-            ctl_req_failf(r, DRV_ERR_EXISTS, "domain '%s' was defined meanwhile", r->domain);
-            return NULL;
+            s_place_next(r);
+            return;
         }
+        if (err->kind == DRV_ERR_CONFLICT) {
+            ctl_req_failf(r, DRV_ERR_CONFLICT,
+                          "domain '%s': placement kept losing races with other placements; try "
+                          "again",
+                          r->domain);
+            return;
+        }
+        s_fail_store(r, "placement not stored", err, attempted);
+        return;
     }
-    ctl_req_failf(r, DRV_ERR_CONFLICT,
-                  "domain '%s': placement kept losing races with other placements; try again",
-                  r->domain);
-    return NULL;
+    if (stored == NULL) {
+        s_set_busy(c, r->domain, NULL);
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' disappeared meanwhile", r->domain);
+        return;
+    }
+    drv_info("domain '%s' placed on host '%s'", stored->name, stored->host);
+    if (r->step == 1)
+        s_create_placed(r, stored);
+    else
+        s_start_placed(r, stored);
+}
+
+/* Chooses a host on the cache and submits the placement txn (CAS on the domain and the host's
+ * alloc key). step 0: r->domain exists (start); step 1: it is new (create, r->xml holds the copy's
+ * JSON-free parts in r->body). The domain is busy while the placement is on its way. */
+static void s_place_next(ctl_req *r)
+{
+    ctl *c = r->c;
+    ctl_domain *d = ctl_model_domain(c->model, r->domain);
+    ctl_domain *fresh = NULL;
+    if (r->step == 1) {
+        drv_error *perr = NULL;
+        fresh = s_transient_domain(r->body, r->body_len, &perr);
+        if (fresh == NULL) {
+            ctl_req_fail(r, perr);
+            return;
+        }
+        d = fresh;
+    }
+    g_autofree char *host = NULL;
+    drv_error *err = NULL;
+    if (ctl_placement_choose(c, d, NULL, &host, &err) < 0) {
+        ctl_domain_free(fresh);
+        ctl_req_fail(r, err);
+        return;
+    }
+    ctl_domain *copy = fresh != NULL ? fresh : ctl_domain_copy(d);
+    g_free(copy->host);
+    copy->host = g_strdup(host);
+    copy->desired = CTL_DESIRED_RUNNING;
+    g_autofree char *alloc = ctl_placement_alloc_json(c, host);
+    int64_t expect = fresh == NULL ? d->mod_revision : 0;
+    if (fresh == NULL)
+        s_set_busy(c, r->domain, "start");
+    if (ctl_async_place(c, copy, expect, host, alloc, s_place_stored, r, NULL, &err) < 0) {
+        s_set_busy(c, r->domain, NULL);
+        ctl_req_fail(r, err);
+    }
 }
 
 void ctl_api_domain_start(ctl_req *r)
@@ -592,22 +901,10 @@ void ctl_api_domain_start(ctl_req *r)
                       d->name, d->host);
         return;
     }
-    r->desired_after = d->desired; /* restored if the start fails */
+    r->desired_before = d->desired; /* restored if the start certainly did not happen */
     r->old_host = g_strdup(d->host);
-    d = s_place(r, d, CTL_DESIRED_RUNNING);
-    if (d == NULL)
-        return;
-    g_free(r->host);
-    r->host = g_strdup(d->host);
-    s_set_busy(r->c, d->name, "start");
-    ctl_events_domain(r->c, d, "placed");
-    ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
-    drv_error *err = NULL;
-    if (ctl_broker_send(r->c->broker, d->host, &cmd, s_start_defined, r, NULL, &err) < 0) {
-        ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
-        s_start_failed(r, "define", r->host, &fail);
-        drv_error_free(&err);
-    }
+    r->step = 0;
+    s_place_next(r);
 }
 
 /* ------------------------------------------------------------------ create (transient) */
@@ -617,11 +914,25 @@ static void s_create_done(ctl *c, const char *host, const ctl_reply *rep, void *
     ctl_req *r = data;
     s_set_busy(c, r->domain, NULL);
     if (!rep->ok) {
-        s_delete_domain(c, r->domain);
+        if (!rep->unknown_outcome)
+            s_delete_domain(c, r->domain);
         ctl_req_fail_reply(r, "create", host, rep);
         return;
     }
     s_ok_domain(r, "started");
+}
+
+static void s_create_placed(ctl_req *r, ctl_domain *placed)
+{
+    s_set_busy(r->c, placed->name, "create");
+    ctl_events_domain(r->c, placed, "defined");
+    ctl_cmd cmd = {.kind = CTL_CMD_CREATE, .domain = placed->name, .xml = placed->xml};
+    drv_error *err = NULL;
+    if (ctl_broker_send(r->c->broker, placed->host, &cmd, s_create_done, r, NULL, &err) < 0) {
+        s_set_busy(r->c, placed->name, NULL);
+        s_delete_domain(r->c, r->domain);
+        ctl_req_fail(r, err);
+    }
 }
 
 void ctl_api_domain_create(ctl_req *r)
@@ -630,52 +941,21 @@ void ctl_api_domain_create(ctl_req *r)
         ctl_req_usage(r, "domain.create: the domain XML is missing");
         return;
     }
-    drv_domxml *dx = NULL;
     drv_error *err = NULL;
-    if (drv_domxml_parse(r->body, r->body_len, &dx, &err) < 0) {
-        drv_error_prefix(&err, "invalid domain XML");
+    ctl_domain *d = s_transient_domain(r->body, r->body_len, &err);
+    if (d == NULL) {
         ctl_req_fail(r, err);
         return;
     }
-    r->domain = g_strdup(dx->name);
-    if (ctl_model_domain(r->c->model, dx->name) != NULL || strchr(dx->name, '/') != NULL) {
-        ctl_req_failf(r, DRV_ERR_EXISTS, "domain '%s' already exists", dx->name);
-        drv_domxml_free(&dx);
-        return;
-    }
-    ctl_domain *d = ctl_domain_new(dx->name);
-    d->uuid = g_strdup(dx->uuid ? dx->uuid : NULL);
-    if (d->uuid == NULL) {
-        d->uuid = g_uuid_string_random();
-        if (drv_domxml_set_uuid(r->body, d->uuid, &d->xml, &err) < 0) {
-            ctl_domain_free(d);
-            drv_domxml_free(&dx);
-            ctl_req_fail(r, err);
-            return;
-        }
-    } else {
-        d->xml = g_strdup(r->body);
-    }
-    d->revision = 1;
-    d->transient = true;
-    d->vcpus = dx->vcpus;
-    d->memory_kib = dx->memory_kib;
-    d->cpu_features = g_strdupv(dx->cpu_features_required);
-    d->affinity_group = g_strdup(dx->affinity_group);
-    d->anti_affinity_group = g_strdup(dx->anti_affinity_group);
-    d->created_ms = ctl_wall_ms();
-    drv_domxml_free(&dx);
-    ctl_domain *placed = s_place(r, d, CTL_DESIRED_RUNNING);
+    r->domain = g_strdup(d->name);
+    bool exists = ctl_model_domain(r->c->model, d->name) != NULL;
     ctl_domain_free(d);
-    if (placed == NULL)
+    if (exists) {
+        ctl_req_failf(r, DRV_ERR_EXISTS, "domain '%s' already exists", r->domain);
         return;
-    s_set_busy(r->c, placed->name, "create");
-    ctl_events_domain(r->c, placed, "defined");
-    ctl_cmd cmd = {.kind = CTL_CMD_CREATE, .domain = placed->name, .xml = placed->xml};
-    if (ctl_broker_send(r->c->broker, placed->host, &cmd, s_create_done, r, NULL, &err) < 0) {
-        s_delete_domain(r->c, r->domain);
-        ctl_req_fail(r, err);
     }
+    r->step = 1;
+    s_place_next(r);
 }
 
 /* ------------------------------------------------------------------ lifecycle */
@@ -686,6 +966,10 @@ static void s_lifecycle_done(ctl *c, const char *host, const ctl_reply *rep, voi
     s_set_busy(c, r->domain, NULL);
     const char *what = strchr(r->verb, '.') + 1;
     if (!rep->ok || rep->timed_out) {
+        /* the agent answered that it did not happen (or it expired unrun): the intent goes back;
+         * when nobody knows, the stored intent stays and the state reconciles */
+        if (r->set_desired && !rep->unknown_outcome)
+            s_restore_desired(c, r->domain, r->desired_before);
         if (rep->ok && rep->timed_out) {
             ctl_reply t = *rep;
             t.ok = false;
@@ -706,20 +990,43 @@ static void s_lifecycle_done(ctl *c, const char *host, const ctl_reply *rep, voi
         ctl_host *h = ctl_model_host(c->model, host);
         if (h != NULL)
             g_hash_table_remove(h->inventory, r->domain);
-        d->desired = CTL_DESIRED_SHUTOFF;
         json_object *o = ctl_view_domain_api(c->model, d);
         s_delete_domain(c, r->domain);
         ctl_req_ok(r, o);
         return;
     }
-    if (r->set_desired) {
-        drv_error *err = NULL;
-        if (s_set_desired(c, r->domain, r->desired_after, &err) < 0) {
-            ctl_req_fail(r, err);
-            return;
-        }
-    }
     s_ok_domain(r, "state-changed");
+}
+
+/* The intent is stored (or there is none to store): now the host is commanded. */
+static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted)
+{
+    if (err != NULL) {
+        s_set_busy(r->c, r->domain, NULL);
+        s_fail_store(r, "desired state not stored", err, attempted);
+        return;
+    }
+    ctl_domain *d = ctl_model_domain(r->c->model, r->domain);
+    if (d == NULL || d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
+        s_set_busy(r->c, r->domain, NULL);
+        if (r->set_desired)
+            s_restore_desired(r->c, r->domain, r->desired_before);
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                      "domain '%s': its host became unreachable before it was commanded; nothing "
+                      "was done",
+                      r->domain);
+        return;
+    }
+    g_free(r->host);
+    r->host = g_strdup(d->host);
+    ctl_cmd cmd = {
+        .kind = (ctl_cmd_kind)r->step, .domain = d->name, .timeout_ms = (uint32_t)r->value};
+    drv_error *serr = NULL;
+    if (ctl_broker_send(r->c->broker, d->host, &cmd, s_lifecycle_done, r, NULL, &serr) < 0) {
+        ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = serr->message};
+        s_lifecycle_done(r->c, r->host, &fail, r);
+        drv_error_free(&serr);
+    }
 }
 
 void ctl_api_domain_lifecycle(ctl_req *r)
@@ -753,13 +1060,42 @@ void ctl_api_domain_lifecycle(ctl_req *r)
         return;
     }
     r->set_desired = map[i].set;
-    r->desired_after = map[i].desired;
+    r->desired_before = d->desired;
+    r->step = (int)map[i].kind;
+    r->value = timeout_ms;
     s_set_busy(r->c, d->name, strchr(r->verb, '.') + 1);
-    ctl_cmd cmd = {.kind = map[i].kind, .domain = d->name, .timeout_ms = (uint32_t)timeout_ms};
-    s_send(r, host, &cmd, s_lifecycle_done);
+    /* intent first: the desired state is in etcd before the host is told anything */
+    if (r->set_desired)
+        s_set_desired_then(r, map[i].desired, s_lifecycle_command);
+    else
+        s_lifecycle_command(r, NULL, false);
 }
 
 /* ------------------------------------------------------------------ undefine */
+
+static void s_undefine_deleted(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    ctl_req *r = data;
+    if (err != NULL) {
+        ctl_req_failf(r, err->kind,
+                      "domain '%s': removing it from etcd: %s (its definition is still stored; "
+                      "undefine again)",
+                      r->domain, err->message);
+        return;
+    }
+    ctl_events_domain_name(c, r->domain, "undefined", NULL);
+    ctl_req_ok(r, ctl_view_undefined(r->domain));
+}
+
+/* Removes the domain from etcd, then answers. */
+static void s_undefine_forget(ctl_req *r)
+{
+    drv_error *err = NULL;
+    if (ctl_async_delete_domain(r->c, r->domain, s_undefine_deleted, r, NULL, &err) < 0)
+        ctl_req_failf(r, err->kind, "domain '%s': %s (nothing was removed)", r->domain,
+                      err->message);
+    drv_error_free(&err);
+}
 
 static void s_undefine_done(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
@@ -772,8 +1108,7 @@ static void s_undefine_done(ctl *c, const char *host, const ctl_reply *rep, void
     ctl_host *h = ctl_model_host(c->model, host);
     if (h != NULL)
         g_hash_table_remove(h->inventory, r->domain);
-    s_delete_domain(c, r->domain);
-    ctl_req_ok(r, ctl_view_undefined(r->domain));
+    s_undefine_forget(r);
 }
 
 void ctl_api_domain_undefine(ctl_req *r)
@@ -799,8 +1134,7 @@ void ctl_api_domain_undefine(ctl_req *r)
         s_send(r, d->host, &cmd, s_undefine_done);
         return;
     }
-    s_delete_domain(r->c, d->name);
-    ctl_req_ok(r, ctl_view_undefined(r->domain));
+    s_undefine_forget(r);
 }
 
 /* ------------------------------------------------------------------ setvcpus setmem devices */
@@ -814,13 +1148,8 @@ static void s_modify_stored(ctl *c, const char *host, const ctl_reply *rep, void
         return;
     }
     g_autofree char *comment = g_strdup_printf("%s", strchr(r->verb, '.') + 1);
-    drv_error *err = NULL;
-    ctl_domain *d = s_store_definition(c, rep->xml, r->domain, comment, 0, &err);
-    if (d == NULL) {
-        ctl_req_fail(r, err);
-        return;
-    }
-    s_ok_domain(r, NULL);
+    g_autofree char *name = g_strdup(r->domain);
+    s_store_definition(r, rep->xml, name, comment, 0);
 }
 
 static void s_modify_done(ctl *c, const char *host, const ctl_reply *rep, void *data)
@@ -1042,11 +1371,7 @@ static void s_snap_reverted(ctl *c, const char *host, const ctl_reply *rep, void
         ctl_desired want = a->state == CTL_VIR_PAUSED       ? CTL_DESIRED_PAUSED
                            : ctl_vir_state_active(a->state) ? CTL_DESIRED_RUNNING
                                                             : CTL_DESIRED_SHUTOFF;
-        drv_error *err = NULL;
-        if (s_set_desired(c, r->domain, want, &err) < 0) {
-            ctl_req_fail(r, err);
-            return;
-        }
+        s_restore_desired(c, r->domain, want);
     }
     s_snap_mark_current(c, r->domain, r->name);
     ctl_events_domain_name(c, r->domain, "snapshot-reverted",

@@ -8,6 +8,10 @@
 
 #include <json-c/json.h>
 
+struct ctl_req;
+/* The next step of a verb once etcd answered (err NULL on success). */
+typedef void (*ctl_req_then_fn)(struct ctl_req *r, const drv_error *err, bool attempted);
+
 /* One client request, alive until it is answered (exactly once) by ctl_req_ok/ctl_req_fail. */
 typedef struct ctl_req {
     ctl *c;
@@ -28,6 +32,13 @@ typedef struct ctl_req {
     bool set_desired;
     uint32_t modify;
     uint64_t value;
+    GHashTable *saved_labels;   /* host.label: the labels before, restored when not stored */
+    ctl_desired desired_before; /* intent-first verbs: restored when the action surely failed */
+    char *xml;                  /* a definition on its way to etcd */
+    char *comment;
+    ctl_req_then_fn then;    /* continuation after an etcd write */
+    int attempts;            /* etcd writes tried for the current step */
+    int64_t expect_revision; /* edit: the revision the client edited */
 } ctl_req;
 
 /* Answers with status 0 and the document (ownership taken), frees r. */
@@ -38,7 +49,8 @@ void ctl_req_fail(ctl_req *r, drv_error *err);
 void ctl_req_failf(ctl_req *r, drv_err_kind kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 /* Answers with status 2 (usage), frees r. */
 void ctl_req_usage(ctl_req *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* Answers with status 1 and an agent's failure, prefixed with "domain 'x': <what> on host 'h':". */
+/* Answers with status 1 and an agent's failure, prefixed with "domain 'x': <what> on host 'h':";
+ * with status 3 ("unknown outcome") when the reply says the command may have run. */
 void ctl_req_fail_reply(ctl_req *r, const char *what, const char *host, const ctl_reply *rep);
 /* Options: NULL when absent; booleans are "1"/"true"/"yes". */
 const char *ctl_req_opt(const ctl_req *r, const char *key);

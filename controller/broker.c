@@ -6,6 +6,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "reconcile.h"
+#include "store_async.h"
 
 #include <string.h>
 #include <zmq.h>
@@ -15,7 +16,8 @@ typedef struct {
     char *host;
     ctl_cmd_kind kind;
     char *domain;
-    int64_t deadline_ms;
+    int64_t deadline_ms;   /* monotonic: when this process stops waiting for the answer */
+    int64_t expires_at_ms; /* wall clock: after it the agent refuses to start the command */
     ctl_reply_fn fn;
     void *data;
     GDestroyNotify data_free;
@@ -110,7 +112,8 @@ ctl_broker *ctl_broker_new(ctl *c)
     return self;
 }
 
-/* Calls the pending command's callback with a synthesized failure, then frees it. */
+/* Calls the pending command's callback with a synthesized answer, then frees it. The agent had
+ * the command and never answered, so whether it ran is not known: unknown_outcome is set. */
 static void s_fail(ctl_broker *self, s_pending *pd, const char *kind, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
 
@@ -120,7 +123,11 @@ static void s_fail(ctl_broker *self, s_pending *pd, const char *kind, const char
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    ctl_reply r = {.ok = false, .error_kind = kind, .message = msg, .synthesized = true};
+    ctl_reply r = {.ok = false,
+                   .error_kind = kind,
+                   .message = msg,
+                   .synthesized = true,
+                   .unknown_outcome = true};
     drv_debug("command %s (%s on %s) failed: %s", pd->id, ctl_cmd_kind_to_string(pd->kind),
               pd->host, msg);
     if (pd->fn != NULL)
@@ -144,8 +151,11 @@ static void s_fail_host(ctl_broker *self, const char *host_id, const char *why)
     }
     for (guint i = 0; i < victims->len; i++) {
         s_pending *pd = g_ptr_array_index(victims, i);
-        s_fail(self, pd, "unavailable", "host '%s': %s before answering %s of domain '%s'",
-               pd->host, why, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-");
+        s_fail(self, pd, "unknown-outcome",
+               "host '%s' %s before answering %s of domain '%s'; whether it ran is not known "
+               "(it cannot start after %s)",
+               pd->host, why, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-",
+               pd->expires_at_ms > 0 ? "its expiry" : "the host reports again");
     }
     g_ptr_array_unref(victims);
 }
@@ -352,6 +362,14 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     wc.current = cmd->current;
     wc.job_id = (char *)(cmd->job_id ? cmd->job_id : "");
     wc.path = (char *)(cmd->path ? cmd->path : "");
+    int64_t timeout = self->c->cfg->command_timeout_ms;
+    if (cmd->timeout_ms > 0 && (int64_t)cmd->timeout_ms + 5000 > timeout)
+        timeout = (int64_t)cmd->timeout_ms + 5000;
+    /* The agent must START the command before it expires; after that it refuses it, so when no
+     * answer came by then (plus the time a running command may still take) this process knows
+     * whether it can still happen. */
+    int64_t expires = ctl_wall_ms() + self->c->cfg->command_timeout_ms;
+    wc.expires_at_ms = expires;
     Drover__MigrateParams mp = DROVER__MIGRATE_PARAMS__INIT;
     if (cmd->migrate != NULL) {
         mp.dest_uri = (char *)(cmd->migrate->dest_uri ? cmd->migrate->dest_uri : "");
@@ -377,9 +395,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     pd->host = g_strdup(host_id);
     pd->kind = cmd->kind;
     pd->domain = g_strdup(cmd->domain);
-    int64_t timeout = self->c->cfg->command_timeout_ms;
-    if (cmd->timeout_ms > 0 && (int64_t)cmd->timeout_ms + 5000 > timeout)
-        timeout = (int64_t)cmd->timeout_ms + 5000;
+    pd->expires_at_ms = expires;
     pd->deadline_ms = ctl_now_ms() + timeout;
     pd->fn = fn;
     pd->data = data;
@@ -399,11 +415,7 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
     h->reachable = reachable;
     h->last_seen_ms = ctl_wall_ms();
     drv_info("host '%s' is %s", h->id, reachable ? "reachable" : "unreachable");
-    drv_error *err = NULL;
-    if (ctl_store_put_host(self->c->store, h, &err) < 0) {
-        drv_warn("%s", err->message);
-        drv_error_free(&err);
-    }
+    ctl_async_put_host(self->c, h);
     if (!reachable)
         s_fail_host(self, h->id, "became unreachable");
     ctl_events_host(self->c, h, reachable ? "reachable" : "unreachable");
@@ -435,11 +447,8 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     h->reachable = true;
     h->last_traffic_ms = ctl_now_ms();
     h->last_seen_ms = ctl_wall_ms();
+    ctl_async_put_host(c, h);
     drv_error *err = NULL;
-    if (ctl_store_put_host(c->store, h, &err) < 0) {
-        drv_warn("%s", err->message);
-        drv_error_free(&err);
-    }
     drv_info("host '%s' registered (%s, %zu domains)", host_id, is_new ? "new" : "known",
              reg->n_domains);
 
@@ -481,6 +490,7 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
     }
     ctl_reply r = {
         .ok = rep->ok,
+        .expired = rep->expired,
         .error_kind = rep->error_kind && rep->error_kind[0] ? rep->error_kind : "libvirt",
         .message = rep->message ? rep->message : "",
         .error_code = rep->error_code,
@@ -663,6 +673,18 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
     int64_t next = now_ms + interval;
     if (self->router == NULL)
         return interval;
+    /* Read everything the agents sent before judging anyone: after a slow turn of the loop, a
+     * heartbeat that is queued is proof of life. */
+    for (int i = 0; i < 1000 && self->router != NULL; i++) {
+        int events = 0;
+        size_t len = sizeof(events);
+        if (zmq_getsockopt(self->router, ZMQ_EVENTS, &events, &len) < 0 ||
+            (events & ZMQ_POLLIN) == 0)
+            break;
+        ctl_broker_handle(self);
+    }
+    now_ms = ctl_now_ms();
+    next = now_ms + interval;
 
     /* command deadlines */
     GPtrArray *late = g_ptr_array_new();
@@ -681,7 +703,9 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
     for (guint i = 0; i < late->len; i++) {
         s_pending *pd = g_ptr_array_index(late, i);
         int64_t waited = c->cfg->command_timeout_ms;
-        s_fail(self, pd, "timeout", "host '%s' did not answer %s of domain '%s' within %lld s",
+        s_fail(self, pd, "unknown-outcome",
+               "host '%s' did not answer %s of domain '%s' within %lld s; whether it ran is not "
+               "known",
                pd->host, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-",
                (long long)((waited + 999) / 1000));
     }

@@ -95,10 +95,17 @@ typedef struct {
     const ctl_migrate_result *migrate;
     /* made up by the broker (timeout, host dropped): the agent never answered */
     bool synthesized;
+    /* synthesized and the command may have run (or may still): report "unknown outcome" and
+     * reconcile from what the host reports, never "failed" */
+    bool unknown_outcome;
+    /* the agent refused the command because it had expired: it certainly did not run */
+    bool expired;
 } ctl_reply;
 
-/* Called exactly once per command: with the agent's reply, or a synthesized failure (timeout, host
- * dropped, controller shutting down). data is the caller's. */
+/* Called exactly once per command: with the agent's reply, or a synthesized answer with
+ * unknown_outcome set (no answer in time, host dropped, controller shutting down). data is the
+ * caller's. Every command carries an expiry (now + command_timeout_ms, wall clock) after which
+ * the agent refuses to start it. */
 typedef void (*ctl_reply_fn)(ctl *c, const char *host_id, const ctl_reply *reply, void *data);
 
 ctl_broker *ctl_broker_new(ctl *c);

@@ -17,12 +17,14 @@ typedef struct ctl_broker ctl_broker;
 typedef struct ctl_api ctl_api;
 typedef struct ctl_events ctl_events;
 typedef struct ctl_leader ctl_leader;
+typedef struct ctl_etcd_worker ctl_etcd_worker;
 
 typedef struct ctl {
     ctl_config *cfg;
     void *zctx;
     ctl_model *model;
-    ctl_store *store;
+    ctl_store *store; /* key names and parsing on the loop; blocking calls only at start/exit */
+    ctl_etcd_worker *etcdq; /* every etcd request of the loop goes through it (store_async.h) */
     drv_etcd_watch *watch;
     ctl_broker *broker;
     ctl_api *api;
@@ -30,6 +32,7 @@ typedef struct ctl {
     ctl_leader *leader;
     char *instance;   /* random per controller start */
     bool loaded;      /* cache rebuilt from etcd */
+    bool loading;     /* a load is under way on the etcd worker */
     uint64_t next_id; /* command / operation counter */
 } ctl;
 

@@ -54,7 +54,11 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
                            err) < 0 ||
         drv_config_get_int(f, g, "etcd_timeout_ms", 5000, 100, 600000, &c->etcd_timeout_ms, err) <
             0 ||
-        drv_config_get_int(f, g, "leader_ttl_s", 5, 2, 3600, &c->leader_ttl_s, err) < 0)
+        drv_config_get_int(f, g, "leader_ttl_s", 5, 2, 3600, &c->leader_ttl_s, err) < 0 ||
+        drv_config_get_int(f, g, "etcd_queue_max", 10000, 1, 1000000, &c->etcd_queue_max, err) <
+            0 ||
+        drv_config_get_int(f, g, "etcd_refuse_after_ms", 30000, 100, 3600000,
+                           &c->etcd_refuse_after_ms, err) < 0)
         return -1;
     g = "scheduler";
     if (drv_config_get_double(f, g, "cpu_ratio", 4.0, 0.1, 64.0, &c->cpu_ratio, err) < 0 ||

@@ -22,6 +22,8 @@ typedef struct {
     int64_t command_timeout_ms;
     int64_t etcd_timeout_ms;
     int64_t leader_ttl_s;
+    int64_t etcd_queue_max;       /* etcd requests waiting at most before new ones are refused */
+    int64_t etcd_refuse_after_ms; /* etcd unreachable this long → writes refused at once */
     double cpu_ratio;
     double memory_ratio;
     char *weigher; /* spread | pack */

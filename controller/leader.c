@@ -1,26 +1,269 @@
-/* leader.c — see leader.h. */
+/* leader.c — see leader.h. Every etcd call runs on the leader's own etcd worker (so a backlog of
+ * writes never delays the lease); the loop only looks at the answers. */
 #include "leader.h"
 
 #include "broker.h"
+#include "etcd_worker.h"
 #include "log.h"
 
 #include <string.h>
 
+typedef enum { S_ACQUIRE, S_KEEPALIVE } s_kind;
+
+/* One round trip to etcd: filled on the worker, read on the loop. */
+typedef struct {
+    s_kind kind;
+    char *key;
+    char *name;
+    int64_t ttl_s;
+    int64_t lease;   /* in: held (KEEPALIVE) or kept from before an outage (ACQUIRE); out: ours */
+    int64_t sent_ms; /* monotonic time the request left: the lease lives at least ttl from here */
+    bool ours;       /* out: the key is held by `lease` */
+    bool lease_gone; /* out: etcd says the lease expired */
+    bool recovered;  /* out: the lease kept from before an outage still holds the key */
+    char *holder;    /* out: the leader key's value when another holds it */
+} s_round;
+
 struct ctl_leader {
     ctl *c;
+    ctl_etcd_worker *worker;
     bool leading;
-    int64_t lease;
+    bool in_flight;
+    bool stopping;
+    int64_t lease; /* held, or kept after a local step-down to be recovered */
     int64_t next_ms;
-    int64_t last_refresh_ms;
+    int64_t valid_until_ms; /* monotonic: our lease certainly lives until then */
     char *leader_name;
 };
+
+static void s_round_free(gpointer p)
+{
+    s_round *r = p;
+    g_free(r->key);
+    g_free(r->name);
+    g_free(r->holder);
+    g_free(r);
+}
 
 ctl_leader *ctl_leader_new(ctl *c)
 {
     ctl_leader *self = g_new0(ctl_leader, 1);
     self->c = c;
     self->leader_name = g_strdup("unknown");
+    /* short enough that a keepalive answer (or its failure) comes well within the lease */
+    int64_t timeout = MIN(c->cfg->etcd_timeout_ms, c->cfg->leader_ttl_s * 1000 / 3);
+    ctl_etcd_worker_opts o = {.name = "etcd-leader", .max_queue = 4};
+    drv_error *err = NULL;
+    self->worker =
+        ctl_etcd_worker_new(c->cfg->etcd_endpoints, c->cfg->prefix, (long)timeout, &o, self, &err);
+    if (self->worker == NULL) {
+        drv_err("leader: %s", err->message);
+        drv_error_free(&err);
+    }
     return self;
+}
+
+/* ------------------------------------------------------------------ on the worker */
+
+/* Reads the leader key: whether `lease` holds it, and who does otherwise. */
+static int s_read_key(drv_etcd *etcd, s_round *r, drv_error **err)
+{
+    drv_etcd_range kv = {0};
+    if (drv_etcd_get(etcd, r->key, strlen(r->key), &kv, err) < 0)
+        return -1;
+    r->ours = kv.n_kvs > 0 && r->lease != 0 && kv.kvs[0].lease == r->lease;
+    if (!r->ours && kv.n_kvs > 0)
+        r->holder = g_strndup(kv.kvs[0].value, kv.kvs[0].value_len);
+    drv_etcd_range_clear(&kv);
+    return 0;
+}
+
+static int s_work(ctl_store *store, void *data, drv_error **err)
+{
+    s_round *r = data;
+    drv_etcd *etcd = ctl_store_etcd(store);
+    if (r->lease != 0) {
+        /* leading, or recovering the lease we held before etcd went away: if it is still alive
+         * and still holds the key, we never stopped being the leader as far as etcd knows */
+        drv_error *e = NULL;
+        int64_t ttl = 0;
+        if (drv_etcd_lease_keepalive(etcd, r->lease, &ttl, &e) < 0) {
+            bool gone = e->kind == DRV_ERR_NOT_FOUND;
+            if (!gone || r->kind == S_KEEPALIVE) {
+                r->lease_gone = gone;
+                drv_error_propagate(err, e);
+                return -1;
+            }
+            drv_error_free(&e);
+            r->lease_gone = true;
+            r->lease = 0;
+        } else {
+            if (s_read_key(etcd, r, err) < 0)
+                return -1;
+            r->recovered = r->ours && r->kind == S_ACQUIRE;
+            if (r->ours || r->kind == S_KEEPALIVE)
+                return 0;
+            drv_etcd_lease_revoke(etcd, r->lease, NULL); /* alive but the key is not ours */
+            r->lease = 0;
+        }
+    }
+    if (r->kind == S_KEEPALIVE)
+        return 0;
+    int64_t lease = 0;
+    if (drv_etcd_lease_grant(etcd, r->ttl_s, &lease, err) < 0)
+        return -1;
+    drv_etcd_cmp cmp = {.target = DRV_ETCD_CMP_CREATE,
+                        .result = DRV_ETCD_EQUAL,
+                        .key = r->key,
+                        .key_len = strlen(r->key),
+                        .number = 0};
+    drv_etcd_op put = {.kind = DRV_ETCD_OP_PUT,
+                       .key = r->key,
+                       .key_len = strlen(r->key),
+                       .value = r->name,
+                       .value_len = strlen(r->name),
+                       .lease = lease};
+    drv_etcd_op get = {.kind = DRV_ETCD_OP_GET, .key = r->key, .key_len = strlen(r->key)};
+    drv_etcd_txn_result t = {0};
+    if (drv_etcd_txn(etcd, &cmp, 1, &put, 1, &get, 1, &t, err) < 0) {
+        drv_etcd_lease_revoke(etcd, lease, NULL);
+        return -1;
+    }
+    if (t.succeeded) {
+        r->lease = lease;
+        r->ours = true;
+    } else {
+        if (t.n_responses > 0 && t.responses[0].n_kvs > 0)
+            r->holder = g_strndup(t.responses[0].kvs[0].value, t.responses[0].kvs[0].value_len);
+        drv_etcd_lease_revoke(etcd, lease, NULL);
+    }
+    drv_etcd_txn_result_clear(&t);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ on the loop */
+
+static void s_set_name(ctl_leader *self, const char *name)
+{
+    g_free(self->leader_name);
+    self->leader_name = g_strdup(name);
+}
+
+static void s_step_down(ctl_leader *self, const char *why, bool keep_lease)
+{
+    drv_warn("lost leadership: %s; standing by", why);
+    self->leading = false;
+    if (!keep_lease)
+        self->lease = 0;
+    ctl_broker_stop(self->c->broker);
+}
+
+static void s_become_leader(ctl_leader *self, int64_t now_ms, bool recovered)
+{
+    ctl *c = self->c;
+    self->leading = true;
+    s_set_name(self, c->cfg->name);
+    drv_info("this controller ('%s') is %s the leader", c->cfg->name,
+             recovered ? "again (its lease outlived the etcd outage)" : "now");
+    drv_error *berr = NULL;
+    if (ctl_broker_start(c->broker, &berr) < 0) {
+        /* cannot serve agents: let the lease run out and try again later */
+        drv_err("%s; giving up the leadership for now", berr->message);
+        drv_error_free(&berr);
+        self->leading = false;
+        self->lease = 0;
+        self->next_ms = now_ms + 2000;
+    }
+}
+
+static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
+{
+    ctl_leader *self = loop_ctx;
+    s_round *r = data;
+    if (self->stopping)
+        return;
+    int64_t now = ctl_now_ms();
+    int64_t ttl_ms = self->c->cfg->leader_ttl_s * 1000;
+    self->in_flight = false;
+    if (r->holder != NULL)
+        s_set_name(self, r->holder);
+    if (err != NULL) {
+        if (r->kind == S_KEEPALIVE && self->leading) {
+            drv_warn("leader lease keepalive: %s", err->message);
+            if (r->lease_gone)
+                s_step_down(self, "the lease expired", false);
+        } else {
+            if (r->lease_gone)
+                self->lease = 0;
+            drv_warn("leader election: %s", err->message);
+        }
+        self->next_ms = now + 500;
+        return;
+    }
+    if (r->ours) {
+        self->lease = r->lease;
+        self->next_ms = now + ttl_ms / 3;
+        if (r->sent_ms + ttl_ms <= now) {
+            /* the answer came too late to vouch for anything: ask again */
+            self->next_ms = now;
+            return;
+        }
+        self->valid_until_ms = r->sent_ms + ttl_ms;
+        if (!self->leading)
+            s_become_leader(self, now, r->recovered);
+        return;
+    }
+    if (self->leading)
+        s_step_down(self, "the leader key is gone or held by another lease", false);
+    self->lease = r->lease; /* 0 unless still ours to recover */
+    self->next_ms = now + 1000;
+    drv_debug("standing by; the leader is '%s'", self->leader_name);
+}
+
+int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err)
+{
+    /* Safety first: past the time our lease is certain to live, we are not the leader, whether or
+     * not etcd has answered (a standby may take over once it expires). The lease id is kept: if
+     * etcd comes back with the lease alive, leadership is recovered without waiting it out. */
+    if (self->leading && now_ms >= self->valid_until_ms)
+        s_step_down(self, "etcd did not confirm the lease in time", true);
+    if (self->worker == NULL || self->in_flight)
+        return self->leading ? MIN(200, MAX(0, self->valid_until_ms - now_ms)) : 200;
+    if (now_ms < self->next_ms) {
+        int64_t wait = self->next_ms - now_ms;
+        if (self->leading)
+            wait = MIN(wait, MAX(0, self->valid_until_ms - now_ms));
+        return wait;
+    }
+    s_round *r = g_new0(s_round, 1);
+    r->kind = self->leading ? S_KEEPALIVE : S_ACQUIRE;
+    r->key = ctl_store_key(self->c->store, "leader");
+    r->name = g_strdup(self->c->cfg->name);
+    r->ttl_s = self->c->cfg->leader_ttl_s;
+    r->lease = self->lease;
+    r->sent_ms = now_ms;
+    drv_error *e = NULL;
+    if (ctl_etcd_worker_submit(self->worker, s_work, s_done, r, s_round_free, &e) < 0) {
+        drv_debug("leader: %s", e->message);
+        drv_error_free(&e);
+        s_round_free(r);
+        self->next_ms = now_ms + 500;
+        return 500;
+    }
+    self->in_flight = true;
+    (void)err;
+    return self->leading ? MIN(200, MAX(0, self->valid_until_ms - now_ms)) : 200;
+}
+
+int ctl_leader_fd(const ctl_leader *self)
+{
+    return self->worker != NULL ? ctl_etcd_worker_fd(self->worker) : -1;
+}
+
+void ctl_leader_dispatch(ctl_leader *self)
+{
+    if (self->worker != NULL)
+        ctl_etcd_worker_dispatch(self->worker);
 }
 
 void ctl_leader_destroy(ctl_leader **self_p)
@@ -28,7 +271,10 @@ void ctl_leader_destroy(ctl_leader **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     ctl_leader *self = *self_p;
+    self->stopping = true;
+    ctl_etcd_worker_destroy(&self->worker);
     if (self->leading && self->lease != 0) {
+        /* a standby takes over at once: one bounded call at exit */
         drv_error *err = NULL;
         if (drv_etcd_lease_revoke(ctl_store_etcd(self->c->store), self->lease, &err) < 0) {
             drv_debug("leader lease revoke: %s", err->message);
@@ -48,131 +294,4 @@ bool ctl_leader_is(const ctl_leader *self)
 const char *ctl_leader_name(const ctl_leader *self)
 {
     return self->leader_name;
-}
-
-static void s_step_down(ctl_leader *self, const char *why)
-{
-    drv_warn("lost leadership: %s; standing by", why);
-    self->leading = false;
-    self->lease = 0;
-    ctl_broker_stop(self->c->broker);
-}
-
-/* True unless etcd says the leader key is missing or attached to another lease (deleted or taken
- * by hand); an etcd error keeps the benefit of the doubt until the lease itself runs out. */
-static bool s_still_ours(ctl_leader *self)
-{
-    g_autofree char *key = ctl_store_key(self->c->store, "leader");
-    drv_etcd_range r = {0};
-    drv_error *err = NULL;
-    if (drv_etcd_get(ctl_store_etcd(self->c->store), key, strlen(key), &r, &err) < 0) {
-        drv_debug("leader key check: %s", err->message);
-        drv_error_free(&err);
-        return true;
-    }
-    bool ours = r.n_kvs > 0 && r.kvs[0].lease == self->lease;
-    if (!ours && r.n_kvs > 0) {
-        g_free(self->leader_name);
-        self->leader_name = g_strndup(r.kvs[0].value, r.kvs[0].value_len);
-    }
-    drv_etcd_range_clear(&r);
-    return ours;
-}
-
-/* One attempt at taking the leader key. 1 = now leading, 0 = someone else leads, -1 = etcd error.
- */
-static int s_try_acquire(ctl_leader *self, drv_error **err)
-{
-    drv_etcd *etcd = ctl_store_etcd(self->c->store);
-    int64_t lease = 0;
-    if (drv_etcd_lease_grant(etcd, self->c->cfg->leader_ttl_s, &lease, err) < 0)
-        return -1;
-    g_autofree char *key = ctl_store_key(self->c->store, "leader");
-    const char *name = self->c->cfg->name;
-    drv_etcd_cmp cmp = {.target = DRV_ETCD_CMP_CREATE,
-                        .result = DRV_ETCD_EQUAL,
-                        .key = key,
-                        .key_len = strlen(key),
-                        .number = 0};
-    drv_etcd_op put = {.kind = DRV_ETCD_OP_PUT,
-                       .key = key,
-                       .key_len = strlen(key),
-                       .value = name,
-                       .value_len = strlen(name),
-                       .lease = lease};
-    drv_etcd_op get = {.kind = DRV_ETCD_OP_GET, .key = key, .key_len = strlen(key)};
-    drv_etcd_txn_result r = {0};
-    if (drv_etcd_txn(etcd, &cmp, 1, &put, 1, &get, 1, &r, err) < 0) {
-        drv_etcd_lease_revoke(etcd, lease, NULL);
-        return -1;
-    }
-    int rc;
-    if (r.succeeded) {
-        self->lease = lease;
-        g_free(self->leader_name);
-        self->leader_name = g_strdup(name);
-        rc = 1;
-    } else {
-        if (r.n_responses > 0 && r.responses[0].n_kvs > 0) {
-            g_free(self->leader_name);
-            self->leader_name =
-                g_strndup(r.responses[0].kvs[0].value, r.responses[0].kvs[0].value_len);
-        }
-        drv_etcd_lease_revoke(etcd, lease, NULL);
-        rc = 0;
-    }
-    drv_etcd_txn_result_clear(&r);
-    return rc;
-}
-
-int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err)
-{
-    if (now_ms < self->next_ms)
-        return self->next_ms - now_ms;
-    int64_t ttl_ms = self->c->cfg->leader_ttl_s * 1000;
-    drv_etcd *etcd = ctl_store_etcd(self->c->store);
-    if (self->leading) {
-        drv_error *kerr = NULL;
-        int64_t ttl = 0;
-        if (drv_etcd_lease_keepalive(etcd, self->lease, &ttl, &kerr) < 0) {
-            bool gone = kerr->kind == DRV_ERR_NOT_FOUND;
-            drv_warn("leader lease keepalive: %s", kerr->message);
-            drv_error_free(&kerr);
-            if (gone || now_ms - self->last_refresh_ms >= ttl_ms)
-                s_step_down(self, gone ? "the lease expired" : "etcd unreachable past the lease");
-            self->next_ms = now_ms + 500;
-        } else if (!s_still_ours(self)) {
-            s_step_down(self, "the leader key is gone or held by another lease");
-            self->next_ms = now_ms + 1000;
-        } else {
-            self->last_refresh_ms = now_ms;
-            self->next_ms = now_ms + ttl_ms / 3;
-        }
-        return self->next_ms - now_ms;
-    }
-    drv_error *aerr = NULL;
-    int rc = s_try_acquire(self, &aerr);
-    self->next_ms = now_ms + 1000;
-    if (rc < 0) {
-        drv_warn("leader election: %s", aerr->message);
-        drv_error_free(&aerr);
-    } else if (rc == 1) {
-        self->leading = true;
-        self->last_refresh_ms = now_ms;
-        self->next_ms = now_ms + ttl_ms / 3;
-        drv_info("this controller ('%s') is now the leader", self->c->cfg->name);
-        drv_error *berr = NULL;
-        if (ctl_broker_start(self->c->broker, &berr) < 0) {
-            /* cannot serve agents: give the leadership back and try again later */
-            drv_err("%s; giving up the leadership for now", berr->message);
-            drv_error_free(&berr);
-            drv_etcd_lease_revoke(etcd, self->lease, NULL);
-            self->leading = false;
-            self->lease = 0;
-            self->next_ms = now_ms + 2000;
-        }
-    } else {
-        drv_debug("standing by; the leader is '%s'", self->leader_name);
-    }
-    return self->next_ms - now_ms;
 }

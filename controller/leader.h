@@ -1,7 +1,10 @@
 /* leader.h — leader election on a lease-backed `leader` key: create-if-absent txn with a lease,
- * refreshed every ttl/3. The leader accepts agents (starts the broker) and serves clients; a
- * standby answers "not the leader (leader is X)" and tries again every second, so it takes over
- * when the leader's lease expires. */
+ * refreshed every ttl/3, on its own etcd worker (the loop never waits). The leader accepts agents
+ * (starts the broker) and serves every verb; a standby serves reads from its cache (marked stale)
+ * and tries again every second, so it takes over when the leader's lease expires. A leader that
+ * cannot confirm its lease within the ttl (measured from when the keepalive was sent) steps down
+ * locally but keeps the lease id: when etcd answers again and the lease is still alive and still
+ * holds the key, it is the leader again at once instead of waiting for its own key to expire. */
 #ifndef DROVER_CTL_LEADER_H
 #define DROVER_CTL_LEADER_H
 
@@ -15,6 +18,9 @@ void ctl_leader_destroy(ctl_leader **self_p);
  * leadership is given back (lease revoked) and retried later. */
 int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err);
 bool ctl_leader_is(const ctl_leader *self);
+/* The leader worker's completion fd (for the loop's poll) and its dispatch. */
+int ctl_leader_fd(const ctl_leader *self);
+void ctl_leader_dispatch(ctl_leader *self);
 /* The leader's name as last read (borrowed; "unknown" when not known). */
 const char *ctl_leader_name(const ctl_leader *self);
 

@@ -7,6 +7,7 @@
 #include "leader.h"
 #include "log.h"
 #include "drain.h"
+#include "etcd_worker.h"
 #include "migrate.h"
 #include "view.h"
 
@@ -48,27 +49,67 @@ static int s_write_pid(const char *path, drv_error **err)
     return 0;
 }
 
-/* Reads the whole prefix into the cache and starts the watch after that revision. */
-static int s_load(ctl *c, drv_error **err)
+/* A load of the whole prefix, built on the etcd worker into a model nobody else sees yet. */
+typedef struct {
+    ctl_model *fresh;
+    int64_t revision;
+} s_load_req;
+
+static void s_load_req_free(gpointer p)
 {
-    int64_t rev = 0;
-    ctl_model *fresh = ctl_model_new();
-    if (ctl_store_load(c->store, fresh, &rev, err) < 0) {
-        ctl_model_destroy(&fresh);
-        return -1;
+    s_load_req *q = p;
+    ctl_model_destroy(&q->fresh);
+    g_free(q);
+}
+
+static int s_load_work(ctl_store *store, void *data, drv_error **err)
+{
+    s_load_req *q = data;
+    return ctl_store_load(store, q->fresh, &q->revision, err);
+}
+
+/* On the loop: the fresh model replaces the cache (keeping what agents told this process) and
+ * the watch starts after the revision read. */
+static void s_load_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
+{
+    ctl *c = loop_ctx;
+    s_load_req *q = data;
+    c->loading = false;
+    if (err != NULL) {
+        drv_warn("loading state from etcd: %s; retrying", err->message);
+        return;
     }
-    /* a reload (after a failed watch) keeps what agents told this process */
-    ctl_model_adopt_runtime(fresh, c->model);
+    ctl_model_adopt_runtime(q->fresh, c->model);
     ctl_model_destroy(&c->model);
-    c->model = fresh;
+    c->model = g_steal_pointer(&q->fresh);
     drv_etcd_watch_destroy(&c->watch);
-    c->watch = ctl_store_watch(c->store, rev + 1, err);
-    if (c->watch == NULL)
-        return -1;
+    drv_error *werr = NULL;
+    c->watch = ctl_store_watch(c->store, q->revision + 1, &werr);
+    if (c->watch == NULL) {
+        drv_warn("starting the etcd watch: %s; reloading", werr->message);
+        drv_error_free(&werr);
+        return;
+    }
     c->loaded = true;
-    drv_info("state loaded from etcd at revision %lld: %u hosts, %u domains", (long long)rev,
-             ctl_model_n_hosts(c->model), ctl_model_n_domains(c->model));
-    return 0;
+    drv_info("state loaded from etcd at revision %lld: %u hosts, %u domains",
+             (long long)q->revision, ctl_model_n_hosts(c->model), ctl_model_n_domains(c->model));
+}
+
+/* Starts a load on the etcd worker unless one is under way. */
+static void s_load(ctl *c)
+{
+    if (c->loading)
+        return;
+    s_load_req *q = g_new0(s_load_req, 1);
+    q->fresh = ctl_model_new();
+    drv_error *err = NULL;
+    if (ctl_etcd_worker_submit(c->etcdq, s_load_work, s_load_done, q, s_load_req_free, &err) < 0) {
+        drv_warn("loading state from etcd: %s", err->message);
+        drv_error_free(&err);
+        s_load_req_free(q);
+        return;
+    }
+    c->loading = true;
 }
 
 static void s_watch_drain(ctl *c)
@@ -120,19 +161,62 @@ static void s_watch_drain(ctl *c)
     }
 }
 
+/* One turn of the loop: wait for traffic or the next timer, handle everything that is queued
+ * (agents first, then etcd answers, the watch, clients), then run the timers. Liveness is judged
+ * by the broker's tick, which reads the agents' queued traffic first. Nothing here waits on etcd,
+ * libvirt or a peer. */
 static int s_run(ctl *c)
 {
     int64_t next_load_ms = 0;
+    int64_t wait_ms = 0;
     while (!s_stop) {
+        zmq_pollitem_t items[5];
+        int n = 0;
+        memset(items, 0, sizeof(items));
+        items[n].socket = ctl_api_socket(c->api);
+        items[n++].events = ZMQ_POLLIN;
+        items[n].fd = ctl_etcd_worker_fd(c->etcdq);
+        items[n++].events = ZMQ_POLLIN;
+        int leader_idx = -1, agent_idx = -1, watch_idx = -1;
+        if (ctl_leader_fd(c->leader) >= 0) {
+            leader_idx = n;
+            items[n].fd = ctl_leader_fd(c->leader);
+            items[n++].events = ZMQ_POLLIN;
+        }
+        void *agents = ctl_broker_socket(c->broker);
+        if (agents != NULL) {
+            agent_idx = n;
+            items[n].socket = agents;
+            items[n++].events = ZMQ_POLLIN;
+        }
+        if (c->watch != NULL) {
+            watch_idx = n;
+            items[n].fd = drv_etcd_watch_fd(c->watch);
+            items[n++].events = ZMQ_POLLIN;
+        }
+        int rc = zmq_poll(items, n, (long)wait_ms);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            drv_err("zmq_poll: %s", zmq_strerror(errno));
+            return 1;
+        }
+        if (agent_idx >= 0 && (items[agent_idx].revents & ZMQ_POLLIN))
+            ctl_broker_handle(c->broker);
+        if (leader_idx >= 0 && (items[leader_idx].revents & ZMQ_POLLIN))
+            ctl_leader_dispatch(c->leader);
+        if (items[1].revents & ZMQ_POLLIN)
+            ctl_etcd_worker_dispatch(c->etcdq);
+        if (watch_idx >= 0 && (items[watch_idx].revents & ZMQ_POLLIN))
+            s_watch_drain(c);
+        if (items[0].revents & ZMQ_POLLIN)
+            ctl_api_handle(c->api);
+
         int64_t now = ctl_now_ms();
-        int64_t wait_ms = 500;
-        if (!c->loaded && now >= next_load_ms) {
-            drv_error *err = NULL;
-            if (s_load(c, &err) < 0) {
-                drv_warn("loading state from etcd: %s; retrying", err->message);
-                drv_error_free(&err);
-                next_load_ms = now + 1000;
-            }
+        wait_ms = 500;
+        if (!c->loaded && !c->loading && now >= next_load_ms) {
+            s_load(c);
+            next_load_ms = now + 1000;
         }
         if (c->loaded) {
             drv_error *err = NULL;
@@ -154,39 +238,10 @@ static int s_run(ctl *c)
         t = ctl_drain_tick(c, ctl_now_ms()); /* drain and restore jobs (drain.h) */
         if (t < wait_ms)
             wait_ms = t;
+        if (!c->loaded && !c->loading)
+            wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
         if (wait_ms < 0)
             wait_ms = 0;
-
-        zmq_pollitem_t items[3];
-        int n = 0;
-        memset(items, 0, sizeof(items));
-        items[n].socket = ctl_api_socket(c->api);
-        items[n++].events = ZMQ_POLLIN;
-        void *agents = ctl_broker_socket(c->broker);
-        int agent_idx = -1, watch_idx = -1;
-        if (agents != NULL) {
-            agent_idx = n;
-            items[n].socket = agents;
-            items[n++].events = ZMQ_POLLIN;
-        }
-        if (c->watch != NULL) {
-            watch_idx = n;
-            items[n].fd = drv_etcd_watch_fd(c->watch);
-            items[n++].events = ZMQ_POLLIN;
-        }
-        int rc = zmq_poll(items, n, (long)wait_ms);
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            drv_err("zmq_poll: %s", zmq_strerror(errno));
-            return 1;
-        }
-        if (watch_idx >= 0 && (items[watch_idx].revents & ZMQ_POLLIN))
-            s_watch_drain(c);
-        if (agent_idx >= 0 && (items[agent_idx].revents & ZMQ_POLLIN))
-            ctl_broker_handle(c->broker);
-        if (items[0].revents & ZMQ_POLLIN)
-            ctl_api_handle(c->api);
     }
     return 0;
 }
@@ -224,6 +279,14 @@ int main(int argc, char **argv)
     c.store = ctl_store_new(cfg->etcd_endpoints, cfg->prefix, (long)cfg->etcd_timeout_ms, &err);
     if (c.store == NULL)
         goto out;
+    ctl_etcd_worker_opts wopts = {.name = "etcd",
+                                  .max_queue = (size_t)cfg->etcd_queue_max,
+                                  .refuse_after_ms = cfg->etcd_refuse_after_ms,
+                                  .queue_deadline_ms = cfg->etcd_refuse_after_ms};
+    c.etcdq = ctl_etcd_worker_new(cfg->etcd_endpoints, cfg->prefix, (long)cfg->etcd_timeout_ms,
+                                  &wopts, &c, &err);
+    if (c.etcdq == NULL)
+        goto out;
     c.events = ctl_events_new(c.zctx, cfg->event_bind, &err);
     if (c.events == NULL)
         goto out;
@@ -244,8 +307,9 @@ out:
         drv_err("%s", err->message);
         drv_error_free(&err);
     }
-    ctl_drain_shutdown(&c);   /* drain jobs too */
-    ctl_migrate_shutdown(&c); /* jobs stay in etcd for the next leader */
+    ctl_etcd_worker_destroy(&c.etcdq); /* answers what waits for etcd, before its owners go */
+    ctl_drain_shutdown(&c);            /* drain jobs too */
+    ctl_migrate_shutdown(&c);          /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);

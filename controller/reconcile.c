@@ -4,6 +4,7 @@
 #include "broker.h"
 #include "events.h"
 #include "log.h"
+#include "store_async.h"
 #include "view.h"
 
 #include <string.h>
@@ -64,6 +65,26 @@ static void s_autostart(ctl *c, ctl_host *h, ctl_domain *d)
     }
 }
 
+static void s_forgotten(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    const char *name = data;
+    if (err != NULL) {
+        drv_warn("domain '%s': forgetting it: %s", name, err->message);
+        return;
+    }
+    ctl_events_domain_name(c, name, "undefined", NULL);
+}
+
+/* A transient domain that is gone from its host is gone for good: forget it (in etcd first). */
+static void s_forget_transient(ctl *c, const char *name)
+{
+    drv_error *err = NULL;
+    if (ctl_async_delete_domain(c, name, s_forgotten, g_strdup(name), g_free, &err) < 0) {
+        drv_warn("domain '%s': forgetting it: %s", name, err->message);
+        drv_error_free(&err);
+    }
+}
+
 static void s_report_foreign(ctl *c, ctl_host *h, const ctl_actual *a)
 {
     ctl_domain *d = ctl_model_domain(c->model, a->name);
@@ -93,16 +114,7 @@ void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now)
         const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
         bool active = a != NULL && ctl_vir_state_active(a->state);
         if (d->transient && a == NULL) {
-            /* a transient domain that is gone from its host is gone for good */
-            drv_error *err = NULL;
-            if (ctl_store_delete_domain(c->store, d->name, &err) < 0) {
-                drv_warn("%s", err->message);
-                drv_error_free(&err);
-                continue;
-            }
-            g_autofree char *name = g_strdup(d->name);
-            ctl_model_remove_domain(c->model, name);
-            ctl_events_domain_name(c, name, "undefined", NULL);
+            s_forget_transient(c, d->name);
             continue;
         }
         if (registered_now && d->autostart && d->desired == CTL_DESIRED_RUNNING && !active) {
@@ -143,15 +155,7 @@ void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain, cons
         return;
     }
     if (d->transient && d->busy == NULL && !g_hash_table_contains(h->inventory, domain)) {
-        drv_error *err = NULL;
-        if (ctl_store_delete_domain(c->store, domain, &err) < 0) {
-            drv_warn("%s", err->message);
-            drv_error_free(&err);
-            return;
-        }
-        g_autofree char *name = g_strdup(domain);
-        ctl_model_remove_domain(c->model, name);
-        ctl_events_domain_name(c, name, "undefined", NULL);
+        s_forget_transient(c, domain);
         return;
     }
     ctl_events_domain(c, d, "state-changed");

@@ -220,6 +220,58 @@ int ctl_store_refresh_alloc(ctl_store *self, ctl_model *m, const char *host_id, 
     return 0;
 }
 
+int ctl_store_get_domain_kv(ctl_store *self, const char *name, drv_etcd_range *ret, drv_error **err)
+{
+    g_autofree char *key = ctl_store_key(self, "domains/%s", name);
+    return drv_etcd_get(self->etcd, key, strlen(key), ret, err);
+}
+
+int ctl_store_get_alloc_kv(ctl_store *self, const char *host_id, drv_etcd_range *ret,
+                           drv_error **err)
+{
+    g_autofree char *key = ctl_store_key(self, "alloc/%s", host_id);
+    return drv_etcd_get(self->etcd, key, strlen(key), ret, err);
+}
+
+void ctl_store_apply_domain_kv(ctl_store *self, ctl_model *m, const char *name,
+                               const drv_etcd_range *r)
+{
+    ctl_domain *old = ctl_model_domain(m, name);
+    if (r->n_kvs == 0) {
+        if (old != NULL)
+            ctl_model_remove_domain(m, name);
+        return;
+    }
+    if (old != NULL && old->mod_revision >= r->kvs[0].mod_revision)
+        return;
+    drv_error *e = NULL;
+    if (s_load_kv(self, m, &r->kvs[0], &e) < 0) {
+        drv_warn("domain '%s': ignoring what etcd holds: %s", name, e->message);
+        drv_error_free(&e);
+    }
+}
+
+void ctl_store_apply_alloc_kv(ctl_model *m, const char *host_id, const drv_etcd_range *r)
+{
+    ctl_host *h = ctl_model_host(m, host_id);
+    if (h != NULL)
+        h->alloc_mod_revision = r->n_kvs > 0 ? r->kvs[0].mod_revision : 0;
+}
+
+int ctl_store_put_host_json(ctl_store *self, const char *id, const char *json,
+                            int64_t *ret_revision, drv_error **err)
+{
+    g_autofree char *key = ctl_store_key(self, "hosts/%s", id);
+    int64_t rev = 0;
+    if (drv_etcd_put(self->etcd, key, strlen(key), json, strlen(json), 0, &rev, err) < 0) {
+        drv_error_prefix(err, "host '%s': store", id);
+        return -1;
+    }
+    if (ret_revision != NULL)
+        *ret_revision = rev;
+    return 0;
+}
+
 int ctl_store_put_host(ctl_store *self, ctl_host *h, drv_error **err)
 {
     g_autofree char *key = ctl_store_key(self, "hosts/%s", h->id);

@@ -42,6 +42,21 @@ ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *
 int ctl_store_refresh_domain(ctl_store *self, ctl_model *m, const char *name, drv_error **err);
 int ctl_store_refresh_alloc(ctl_store *self, ctl_model *m, const char *host_id, drv_error **err);
 
+/* The raw current value of domains/<name> / alloc/<host> (for a writer that lost a compare; runs
+ * anywhere, touches no model), and applying such a read to the model on the loop: a missing domain
+ * is removed, a newer one replaces the cached one, an older one is ignored. */
+int ctl_store_get_domain_kv(ctl_store *self, const char *name, drv_etcd_range *ret,
+                            drv_error **err);
+int ctl_store_get_alloc_kv(ctl_store *self, const char *host_id, drv_etcd_range *ret,
+                           drv_error **err);
+void ctl_store_apply_domain_kv(ctl_store *self, ctl_model *m, const char *name,
+                               const drv_etcd_range *r);
+void ctl_store_apply_alloc_kv(ctl_model *m, const char *host_id, const drv_etcd_range *r);
+/* Writes a host document serialised on the loop (ctl_view_host_store). *ret_revision its revision.
+ */
+int ctl_store_put_host_json(ctl_store *self, const char *id, const char *json,
+                            int64_t *ret_revision, drv_error **err);
+
 /* Writes hosts/<id> (unconditionally: the leader owns hosts) and updates h->mod_revision. */
 int ctl_store_put_host(ctl_store *self, ctl_host *h, drv_error **err);
 /* Writes domains/<name> if its mod_revision is still expect_mod (0 = must not exist), plus, when

@@ -57,10 +57,17 @@ sed -e "s|client_bind = .*|client_bind = tcp://127.0.0.1:$SECOND_PORT|" \
 second=$(t_spawn second "$CTL_BIN" --config "$T_DIR/second.conf" --name standby)
 standby_says() {
   local out
-  out=$("$CLI_BIN" --controller "tcp://127.0.0.1:$SECOND_PORT" --json --timeout 2 domain list 2>&1) && return 1
+  out=$("$CLI_BIN" --controller "tcp://127.0.0.1:$SECOND_PORT" --json --timeout 2 domain destroy nosuch 2>&1) && return 1
   grep -q "not the leader (leader is " <<<"$out"
 }
-t_wait_for "the standby refuses clients, naming the leader" 10 standby_says
+t_wait_for "the standby refuses writes, naming the leader" 10 standby_says
+# reads are answered from the standby's cache, marked stale on stderr
+"$CLI_BIN" --controller "tcp://127.0.0.1:$SECOND_PORT" --json --timeout 2 domain list \
+  >"$T_DIR/standby-list.json" 2>"$T_DIR/standby-list.err" ||
+  t_fail "the standby does not answer a read: $(cat "$T_DIR/standby-list.err")"
+t_check "the standby's read is marked stale" grep -q "warning: answered by standby controller" \
+  "$T_DIR/standby-list.err"
+t_check "the standby's read is a JSON list" jq -e '.domains | type == "array"' "$T_DIR/standby-list.json"
 t_eq "the standby knows it is not the leader" false \
   "$("$CLI_BIN" --controller "tcp://127.0.0.1:$SECOND_PORT" --json cluster status | jq '.is_leader')"
 

@@ -1,0 +1,229 @@
+/* store_async.c — see store_async.h. */
+#include "store_async.h"
+
+#include "log.h"
+#include "view.h"
+
+#include <string.h>
+
+typedef enum { S_PUT_DOMAIN, S_PLACE, S_DELETE_DOMAIN, S_PUT_HOST } s_kind;
+
+typedef struct {
+    s_kind kind;
+    ctl *c;
+    ctl_domain *copy; /* PUT_DOMAIN, PLACE: written (owned until the model takes it) */
+    int64_t expect_mod;
+    char *comment;
+    char *name;        /* DELETE_DOMAIN, PUT_HOST: the object's name */
+    char *host_id;     /* PLACE */
+    char *json;        /* PLACE: alloc document; PUT_HOST: host document */
+    int64_t alloc_mod; /* PLACE: in: expected; out: new */
+    int64_t revision;  /* PUT_HOST: out */
+    /* after a lost compare: what etcd holds now */
+    bool conflict;
+    drv_etcd_range now_domain;
+    drv_etcd_range now_alloc;
+    ctl_async_domain_fn domain_fn;
+    ctl_async_fn fn;
+    void *data;
+    GDestroyNotify data_free;
+} s_req;
+
+static void s_req_free(gpointer p)
+{
+    s_req *q = p;
+    ctl_domain_free(q->copy);
+    g_free(q->comment);
+    g_free(q->name);
+    g_free(q->host_id);
+    g_free(q->json);
+    drv_etcd_range_clear(&q->now_domain);
+    drv_etcd_range_clear(&q->now_alloc);
+    if (q->data_free != NULL && q->data != NULL)
+        q->data_free(q->data);
+    g_free(q);
+}
+
+int ctl_async_submit(ctl *c, ctl_etcd_work_fn work, ctl_etcd_done_fn done, void *data,
+                     GDestroyNotify data_free, drv_error **err)
+{
+    if (c->etcdq == NULL)
+        return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0, "etcd: the controller is stopping");
+    return ctl_etcd_worker_submit(c->etcdq, work, done, data, data_free, err);
+}
+
+/* ------------------------------------------------------------------ on the worker */
+
+/* After a lost compare: what etcd holds now for the domain (and the host's alloc key). */
+static void s_read_now(ctl_store *store, s_req *q)
+{
+    drv_error *e = NULL;
+    const char *name = q->copy != NULL ? q->copy->name : q->name;
+    if (ctl_store_get_domain_kv(store, name, &q->now_domain, &e) < 0) {
+        drv_debug("re-reading domain '%s': %s", name, e->message);
+        drv_error_free(&e);
+    }
+    if (q->host_id != NULL && ctl_store_get_alloc_kv(store, q->host_id, &q->now_alloc, &e) < 0) {
+        drv_debug("re-reading alloc of host '%s': %s", q->host_id, e->message);
+        drv_error_free(&e);
+    }
+    q->conflict = true;
+}
+
+static int s_work(ctl_store *store, void *data, drv_error **err)
+{
+    s_req *q = data;
+    int rc = 0;
+    switch (q->kind) {
+    case S_PUT_DOMAIN:
+        rc = ctl_store_put_domain(store, q->copy, q->expect_mod, q->comment, err);
+        break;
+    case S_PLACE: {
+        ctl_host *scratch = ctl_host_new(q->host_id);
+        scratch->alloc_mod_revision = q->alloc_mod;
+        rc = ctl_store_place(store, q->copy, q->expect_mod, scratch, q->json, err);
+        q->alloc_mod = scratch->alloc_mod_revision;
+        ctl_host_free(scratch);
+        break;
+    }
+    case S_DELETE_DOMAIN:
+        rc = ctl_store_delete_domain(store, q->name, err);
+        break;
+    case S_PUT_HOST:
+        rc = ctl_store_put_host_json(store, q->name, q->json, &q->revision, err);
+        break;
+    }
+    if (rc < 0 && *err != NULL && (*err)->kind == DRV_ERR_CONFLICT)
+        s_read_now(store, q);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ on the loop */
+
+static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
+{
+    ctl *c = loop_ctx;
+    s_req *q = data;
+    ctl_domain *stored = NULL;
+    if (err == NULL) {
+        switch (q->kind) {
+        case S_PUT_DOMAIN:
+        case S_PLACE: {
+            ctl_domain *cur = ctl_model_domain(c->model, q->copy->name);
+            if (cur != NULL && cur->mod_revision > q->copy->mod_revision) {
+                stored = cur; /* the watch already brought something newer */
+            } else {
+                stored = ctl_model_put_domain(c->model, q->copy);
+                q->copy = NULL;
+            }
+            if (q->kind == S_PLACE) {
+                ctl_host *h = ctl_model_host(c->model, q->host_id);
+                if (h != NULL && h->alloc_mod_revision < q->alloc_mod)
+                    h->alloc_mod_revision = q->alloc_mod;
+            }
+            break;
+        }
+        case S_DELETE_DOMAIN:
+            ctl_model_remove_domain(c->model, q->name);
+            break;
+        case S_PUT_HOST: {
+            ctl_host *h = ctl_model_host(c->model, q->name);
+            if (h != NULL && h->mod_revision < q->revision)
+                h->mod_revision = q->revision;
+            break;
+        }
+        }
+    } else if (q->conflict) {
+        const char *name = q->copy != NULL ? q->copy->name : q->name;
+        ctl_store_apply_domain_kv(c->store, c->model, name, &q->now_domain);
+        if (q->host_id != NULL)
+            ctl_store_apply_alloc_kv(c->model, q->host_id, &q->now_alloc);
+    } else if (q->kind == S_PUT_HOST && q->fn == NULL) {
+        drv_warn("%s", err->message);
+    }
+    if (q->domain_fn != NULL)
+        q->domain_fn(c, stored, err, attempted, q->data);
+    if (q->fn != NULL)
+        q->fn(c, err, attempted, q->data);
+}
+
+static int s_submit(ctl *c, s_req *q, drv_error **err)
+{
+    q->c = c;
+    if (ctl_async_submit(c, s_work, s_done, q, s_req_free, err) < 0) {
+        s_req_free(q);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_async_put_domain(ctl *c, ctl_domain *copy, int64_t expect_mod, const char *comment,
+                         ctl_async_domain_fn fn, void *data, GDestroyNotify data_free,
+                         drv_error **err)
+{
+    s_req *q = g_new0(s_req, 1);
+    q->kind = S_PUT_DOMAIN;
+    q->copy = copy;
+    q->expect_mod = expect_mod;
+    q->comment = g_strdup(comment);
+    q->domain_fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_submit(c, q, err);
+}
+
+int ctl_async_place(ctl *c, ctl_domain *copy, int64_t expect_mod, const char *host_id,
+                    const char *alloc_json, ctl_async_domain_fn fn, void *data,
+                    GDestroyNotify data_free, drv_error **err)
+{
+    ctl_host *h = ctl_model_host(c->model, host_id);
+    s_req *q = g_new0(s_req, 1);
+    q->kind = S_PLACE;
+    q->copy = copy;
+    q->expect_mod = expect_mod;
+    q->host_id = g_strdup(host_id);
+    q->json = g_strdup(alloc_json);
+    q->alloc_mod = h != NULL ? h->alloc_mod_revision : 0;
+    q->domain_fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_submit(c, q, err);
+}
+
+int ctl_async_delete_domain(ctl *c, const char *name, ctl_async_fn fn, void *data,
+                            GDestroyNotify data_free, drv_error **err)
+{
+    s_req *q = g_new0(s_req, 1);
+    q->kind = S_DELETE_DOMAIN;
+    q->name = g_strdup(name);
+    q->fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_submit(c, q, err);
+}
+
+int ctl_async_put_host_then(ctl *c, const ctl_host *h, ctl_async_fn fn, void *data,
+                            GDestroyNotify data_free, drv_error **err)
+{
+    s_req *q = g_new0(s_req, 1);
+    q->kind = S_PUT_HOST;
+    q->name = g_strdup(h->id);
+    q->json = ctl_view_host_store(h);
+    q->fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_submit(c, q, err);
+}
+
+void ctl_async_put_host(ctl *c, const ctl_host *h)
+{
+    s_req *q = g_new0(s_req, 1);
+    q->kind = S_PUT_HOST;
+    q->name = g_strdup(h->id);
+    q->json = ctl_view_host_store(h);
+    drv_error *err = NULL;
+    if (s_submit(c, q, &err) < 0) {
+        drv_warn("host '%s': not stored: %s", h->id, err->message);
+        drv_error_free(&err);
+    }
+}
