@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "events.h"
 #include "log.h"
+#include "store_async.h"
 #include "view.h"
 
 #include <string.h>
@@ -56,6 +57,7 @@ typedef struct {
     GHashTable *runs;     /* job id → s_run* (jobs this controller drives) */
     GHashTable *resv;     /* reservation id → ctl_mig_resv* (mirror of reservations/) */
     GHashTable *verified; /* "src dst path" → expiry (wall ms, boxed) */
+    GHashTable *placing;  /* domain names whose new placement is on its way to etcd */
     bool leading;         /* jobs taken over from etcd */
     bool stopping;
     int64_t next_takeover_ms;
@@ -107,6 +109,7 @@ static s_mod *s_mod_get(ctl *c)
         s_self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_run_free);
         s_self->resv = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ctl_mig_resv_free);
         s_self->verified = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        s_self->placing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     }
     return s_self;
 }
@@ -575,43 +578,96 @@ static void s_locate(s_run *run)
 
 /* ------------------------------------------------------------------ placement, snapshots */
 
+/* Recording where a migrated domain now runs: on the etcd worker, retried after a lost compare or
+ * while etcd is away (the domain stays busy until it is recorded, so nothing acts on the old
+ * placement meanwhile). */
+typedef struct {
+    char *job_id;
+    char *domain;
+    char *destination;
+    int attempts;
+} s_place_req;
+
+static void s_place_req_free(gpointer p)
+{
+    s_place_req *q = p;
+    g_free(q->job_id);
+    g_free(q->domain);
+    g_free(q->destination);
+    g_free(q);
+}
+
+static void s_place_submit(ctl *c, s_place_req *q);
+
+static void s_placing_done(ctl *c, const char *domain)
+{
+    if (s_self != NULL)
+        g_hash_table_remove(s_self->placing, domain);
+    s_set_busy(c, domain, NULL);
+}
+
+static void s_placed(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted, void *data)
+{
+    s_place_req *q = data;
+    if (err == NULL) {
+        drv_info("domain '%s' placed on host '%s' (migrated by job '%s')", q->domain,
+                 q->destination, q->job_id);
+        if (stored != NULL)
+            ctl_events_domain(c, stored, "placed");
+        s_placing_done(c, q->domain);
+        return;
+    }
+    drv_warn("job '%s': placing '%s' on '%s': %s", q->job_id, q->domain, q->destination,
+             err->message);
+    s_place_req *again = g_new0(s_place_req, 1);
+    again->job_id = g_strdup(q->job_id);
+    again->domain = g_strdup(q->domain);
+    again->destination = g_strdup(q->destination);
+    again->attempts = q->attempts;
+    s_place_submit(c, again);
+}
+
+static void s_place_submit(ctl *c, s_place_req *q)
+{
+    ctl_domain *d = ctl_model_domain(c->model, q->domain);
+    if (d == NULL) {
+        drv_warn("job '%s': domain '%s' was undefined meanwhile", q->job_id, q->domain);
+        s_placing_done(c, q->domain);
+        s_place_req_free(q);
+        return;
+    }
+    if (g_strcmp0(d->host, q->destination) == 0 || ++q->attempts > 20) {
+        if (q->attempts > 20)
+            drv_warn("job '%s': gave up recording '%s' on '%s'; it shows as drift until edited",
+                     q->job_id, q->domain, q->destination);
+        s_placing_done(c, q->domain);
+        s_place_req_free(q);
+        return;
+    }
+    ctl_domain *copy = ctl_domain_copy(d);
+    g_free(copy->host);
+    copy->host = g_strdup(q->destination);
+    drv_error *err = NULL;
+    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_placed, q, s_place_req_free, &err) <
+        0) {
+        drv_warn("job '%s': placing '%s' on '%s': %s", q->job_id, q->domain, q->destination,
+                 err->message);
+        drv_error_free(&err);
+        s_placing_done(c, q->domain);
+    }
+}
+
 static void s_set_placement(s_run *run)
 {
     ctl *c = s_self->c;
     const drv_job_migrate *m = &run->job->migrate;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        ctl_domain *d = ctl_model_domain(c->model, m->domain);
-        if (d == NULL) {
-            drv_warn("job '%s': domain '%s' was undefined meanwhile", run->job->id, m->domain);
-            return;
-        }
-        if (g_strcmp0(d->host, m->destination) == 0)
-            break;
-        ctl_domain *copy = ctl_domain_copy(d);
-        g_free(copy->host);
-        copy->host = g_strdup(m->destination);
-        drv_error *err = NULL;
-        if (ctl_store_put_domain(c->store, copy, d->mod_revision, NULL, &err) == 0) {
-            ctl_domain *stored = ctl_model_put_domain(c->model, copy);
-            drv_info("domain '%s' placed on host '%s' (migrated by job '%s')", m->domain,
-                     m->destination, run->job->id);
-            ctl_events_domain(c, stored, "placed");
-            break;
-        }
-        ctl_domain_free(copy);
-        drv_warn("job '%s': placing '%s' on '%s': %s", run->job->id, m->domain, m->destination,
-                 err->message);
-        bool again = err->kind == DRV_ERR_CONFLICT;
-        drv_error_free(&err);
-        if (!again || ctl_store_refresh_domain(c->store, c->model, m->domain, &err) < 0) {
-            if (err) {
-                drv_warn("%s", err->message);
-                drv_error_free(&err);
-            }
-            return;
-        }
-    }
-    s_set_busy(c, m->domain, NULL);
+    s_place_req *q = g_new0(s_place_req, 1);
+    q->job_id = g_strdup(run->job->id);
+    q->domain = g_strdup(m->domain);
+    q->destination = g_strdup(m->destination);
+    s_set_busy(c, m->domain, "migrate");
+    g_hash_table_add(s_self->placing, g_strdup(m->domain));
+    s_place_submit(c, q);
 }
 
 static void s_redefine_next(s_run *run, bool from_callback);
@@ -749,7 +805,9 @@ static void s_continue(s_run *run)
             break;
         }
     }
-    if (drv_job_state_is_terminal(run->job->state))
+    /* a placement still on its way to etcd keeps the domain busy until it is recorded */
+    if (drv_job_state_is_terminal(run->job->state) &&
+        !g_hash_table_contains(s_self->placing, run->job->migrate.domain))
         s_set_busy(c, run->job->migrate.domain, NULL);
 }
 
@@ -977,6 +1035,7 @@ void ctl_migrate_shutdown(ctl *c)
     g_hash_table_unref(s_self->runs);
     g_hash_table_unref(s_self->resv);
     g_hash_table_unref(s_self->verified);
+    g_hash_table_unref(s_self->placing);
     g_clear_pointer(&s_self, g_free);
 }
 

@@ -45,7 +45,7 @@ event_bind = tcp://127.0.0.1:$EVENT_PORT
 heartbeat_interval_ms = $HB_MS
 liveness = 3
 command_timeout_ms = ${CMD_TIMEOUT_MS:-10000}
-leader_ttl_s = 3
+leader_ttl_s = ${LEADER_TTL_S:-3}
 [scheduler]
 cpu_ratio = 4
 memory_ratio = 1.0
