@@ -12,5 +12,7 @@ void ctl_api_destroy(ctl_api **self_p);
 void *ctl_api_socket(ctl_api *self);
 /* Handles every queued client request (non-blocking). */
 void ctl_api_handle(ctl_api *self);
+/* Answers the requests still waiting for their turn to place (shutdown). */
+void ctl_api_fail_waiting(ctl *c);
 
 #endif

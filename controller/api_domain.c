@@ -797,8 +797,28 @@ static void s_start_placed(ctl_req *r, ctl_domain *d)
 
 static void s_create_placed(ctl_req *r, ctl_domain *placed);
 
+/* The placement on its way is answered: the next waiting one may choose now. */
+static void s_place_release(ctl *c)
+{
+    c->placing = false;
+    ctl_req *next;
+    /* a waiter may be answered at once (no room, gone): then the one after it goes */
+    while (!c->placing && (next = g_queue_pop_head(&c->placement_waiters)) != NULL)
+        s_place_next(next);
+}
+
+static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                             void *data);
+
 static void s_place_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
                            void *data)
+{
+    s_place_stored_1(c, stored, err, attempted, data);
+    s_place_release(c);
+}
+
+static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                             void *data)
 {
     ctl_req *r = data;
     if (err != NULL) {
@@ -845,8 +865,18 @@ static void s_place_stored(ctl *c, ctl_domain *stored, const drv_error *err, boo
 static void s_place_next(ctl_req *r)
 {
     ctl *c = r->c;
+    if (c->placing) {
+        if (r->step == 0)
+            s_set_busy(c, r->domain, "start");
+        g_queue_push_tail(&c->placement_waiters, r);
+        return;
+    }
     ctl_domain *d = ctl_model_domain(c->model, r->domain);
     ctl_domain *fresh = NULL;
+    if (r->step == 0 && d == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' was undefined meanwhile", r->domain);
+        return;
+    }
     if (r->step == 1) {
         drv_error *perr = NULL;
         fresh = s_transient_domain(r->body, r->body_len, &perr);
@@ -874,7 +904,9 @@ static void s_place_next(ctl_req *r)
     if (ctl_async_place(c, copy, expect, host, alloc, s_place_stored, r, NULL, &err) < 0) {
         s_set_busy(c, r->domain, NULL);
         ctl_req_fail(r, err);
+        return;
     }
+    c->placing = true;
 }
 
 void ctl_api_domain_start(ctl_req *r)
@@ -1453,4 +1485,13 @@ void ctl_api_snapshot_revert(ctl_req *r)
 void ctl_api_snapshot_delete(ctl_req *r)
 {
     s_snap_verb(r, CTL_CMD_SNAPSHOT_DELETE, s_snap_deleted, "snapshot delete");
+}
+
+void ctl_api_fail_waiting(ctl *c)
+{
+    ctl_req *r;
+    while ((r = g_queue_pop_head(&c->placement_waiters)) != NULL)
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                      "domain '%s': the controller is shutting down; it was not placed",
+                      r->domain ? r->domain : "-");
 }

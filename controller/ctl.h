@@ -30,10 +30,14 @@ typedef struct ctl {
     ctl_api *api;
     ctl_events *events;
     ctl_leader *leader;
-    char *instance;   /* random per controller start */
-    bool loaded;      /* cache rebuilt from etcd */
-    bool loading;     /* a load is under way on the etcd worker */
-    uint64_t next_id; /* command / operation counter */
+    char *instance; /* random per controller start */
+    bool loaded;    /* cache rebuilt from etcd */
+    bool loading;   /* a load is under way on the etcd worker */
+    /* placements are chosen one at a time, each on a cache that holds the one before it: the
+     * next waits here while one is on its way to etcd (api_domain.c) */
+    bool placing;
+    GQueue placement_waiters; /* ctl_req* */
+    uint64_t next_id;         /* command / operation counter */
 } ctl;
 
 /* Monotonic and wall-clock milliseconds. */

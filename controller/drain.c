@@ -15,6 +15,7 @@
 #include "events.h"
 #include "job_drain.h"
 #include "log.h"
+#include "store_async.h"
 #include "migrate_launch.h"
 #include "migrate_private.h"
 
@@ -236,11 +237,7 @@ static void s_set_host_state(ctl *c, const char *host_id, drv_sched_host_state s
         return;
     g_free(h->admin_state);
     h->admin_state = g_strdup(name);
-    drv_error *err = NULL;
-    if (ctl_store_put_host(c->store, h, &err) < 0) {
-        drv_warn("host '%s': storing admin state %s: %s", host_id, name, err->message);
-        drv_error_free(&err);
-    }
+    ctl_async_put_host(c, h);
     drv_info("host '%s' is now %s", host_id, name);
     ctl_events_host(c, h, "state-changed");
 }
@@ -252,8 +249,71 @@ static void s_log_reply(ctl *c, const char *host, const ctl_reply *rep, void *da
         drv_info("%s on host '%s': %s", (const char *)data, host, rep->message);
 }
 
-/* Moves a domain that does not run: its placement changes, the source forgets the definition (the
- * destination gets it when the domain is started). */
+static void s_process(s_drun *run);
+
+/* A drain's etcd write on its way: which job, domain and step it serves. */
+typedef struct {
+    char *job_id;
+    char *domain;
+    char *source;
+    char *destination;
+    unsigned attempt;
+} s_dwrite;
+
+static void s_dwrite_free(gpointer p)
+{
+    s_dwrite *w = p;
+    g_free(w->job_id);
+    g_free(w->domain);
+    g_free(w->source);
+    g_free(w->destination);
+    g_free(w);
+}
+
+static s_dwrite *s_dwrite_new(const s_drun *run, const drv_job_action *a)
+{
+    s_dwrite *w = g_new0(s_dwrite, 1);
+    w->job_id = g_strdup(run->job->id);
+    w->domain = g_strdup(a->domain);
+    w->source = g_strdup(a->source);
+    w->destination = g_strdup(a->destination);
+    w->attempt = a->attempt;
+    return w;
+}
+
+static void s_cold_moved(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                         void *data)
+{
+    s_dwrite *w = data;
+    s_drun *run = s_find(w->job_id);
+    if (err != NULL) {
+        if (run != NULL) {
+            s_queue(run, DRV_JOB_EV_RESULT_FAILED, w->domain, w->attempt, err->message);
+            s_process(run);
+        }
+        return;
+    }
+    drv_info("job '%s': domain '%s' (not running) placed on host '%s'", w->job_id, w->domain,
+             w->destination);
+    if (stored != NULL)
+        ctl_events_domain(c, stored, "placed");
+    /* the placement is stored: only now does the source forget the definition */
+    ctl_cmd cmd = {.kind = CTL_CMD_UNDEFINE, .domain = w->domain};
+    g_autofree char *what = g_strdup_printf("undefine of '%s' (moved away)", w->domain);
+    drv_error *serr = NULL;
+    if (ctl_broker_send(c->broker, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
+                        &serr) < 0) {
+        drv_info("job '%s': %s", w->job_id, serr->message);
+        drv_error_free(&serr);
+    }
+    if (run != NULL) {
+        s_queue(run, DRV_JOB_EV_RESULT_OK, w->domain, w->attempt, NULL);
+        s_process(run);
+    }
+}
+
+/* Moves a domain that does not run: its placement changes (in etcd first), then the source
+ * forgets the definition (the destination gets it when the domain is started). */
 static void s_cold_move(s_drun *run, ctl_domain *d, const drv_job_action *a)
 {
     ctl *c = s_self->c;
@@ -261,24 +321,11 @@ static void s_cold_move(s_drun *run, ctl_domain *d, const drv_job_action *a)
     g_free(copy->host);
     copy->host = g_strdup(a->destination);
     drv_error *err = NULL;
-    if (ctl_store_put_domain(c->store, copy, d->mod_revision, NULL, &err) < 0) {
-        ctl_domain_free(copy);
+    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_cold_moved, s_dwrite_new(run, a),
+                             s_dwrite_free, &err) < 0) {
         s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, err->message);
         drv_error_free(&err);
-        return;
     }
-    ctl_domain *stored = ctl_model_put_domain(c->model, copy);
-    drv_info("job '%s': domain '%s' (not running) placed on host '%s'", run->job->id, a->domain,
-             a->destination);
-    ctl_events_domain(c, stored, "placed");
-    ctl_cmd cmd = {.kind = CTL_CMD_UNDEFINE, .domain = a->domain};
-    g_autofree char *what = g_strdup_printf("undefine of '%s' (moved away)", a->domain);
-    if (ctl_broker_send(c->broker, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
-                        &err) < 0) {
-        drv_info("job '%s': %s", run->job->id, err->message);
-        drv_error_free(&err);
-    }
-    s_queue(run, DRV_JOB_EV_RESULT_OK, a->domain, a->attempt, NULL);
 }
 
 static void s_launch(s_drun *run, const drv_job_action *a)
@@ -362,30 +409,50 @@ static void s_locate(s_drun *run, const drv_job_action *a)
     s_queue_found(run, a->domain, a->attempt, DRV_JOB_WHERE_MIGRATING);
 }
 
+/* The unmovable domain's desired state is stored as shut off (or already was): now it is told. */
+static void s_shutdown_command(ctl *c, const s_dwrite *w)
+{
+    ctl_cmd cmd = {.kind = CTL_CMD_SHUTDOWN, .domain = w->domain};
+    g_autofree char *what = g_strdup_printf("shutdown of unmovable '%s'", w->domain);
+    drv_error *err = NULL;
+    drv_info("job '%s': shutting unmovable '%s' down on '%s'", w->job_id, w->domain, w->source);
+    if (ctl_broker_send(c->broker, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
+                        &err) < 0) {
+        drv_warn("job '%s': shutdown of '%s': %s", w->job_id, w->domain, err->message);
+        drv_error_free(&err);
+    }
+}
+
+static void s_shutdown_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                              void *data)
+{
+    s_dwrite *w = data;
+    if (err != NULL) {
+        drv_warn("job '%s': '%s' not shut down: its desired state was not stored: %s", w->job_id,
+                 w->domain, err->message);
+        return;
+    }
+    if (stored != NULL)
+        ctl_events_domain(c, stored, "state-changed");
+    s_shutdown_command(c, w);
+}
+
 static void s_shutdown(s_drun *run, const drv_job_action *a)
 {
     ctl *c = s_self->c;
     ctl_domain *d = ctl_model_domain(c->model, a->domain);
-    if (d != NULL && d->desired != CTL_DESIRED_SHUTOFF) {
-        ctl_domain *copy = ctl_domain_copy(d);
-        copy->desired = CTL_DESIRED_SHUTOFF;
-        drv_error *err = NULL;
-        if (ctl_store_put_domain(c->store, copy, d->mod_revision, NULL, &err) == 0) {
-            ctl_domain *stored = ctl_model_put_domain(c->model, copy);
-            ctl_events_domain(c, stored, "state-changed");
-        } else {
-            ctl_domain_free(copy);
-            drv_warn("job '%s': %s", run->job->id, err->message);
-            drv_error_free(&err);
-        }
+    s_dwrite *w = s_dwrite_new(run, a);
+    if (d == NULL || d->desired == CTL_DESIRED_SHUTOFF) {
+        s_shutdown_command(c, w);
+        s_dwrite_free(w);
+        return;
     }
-    ctl_cmd cmd = {.kind = CTL_CMD_SHUTDOWN, .domain = a->domain};
-    g_autofree char *what = g_strdup_printf("shutdown of unmovable '%s'", a->domain);
+    ctl_domain *copy = ctl_domain_copy(d);
+    copy->desired = CTL_DESIRED_SHUTOFF;
     drv_error *err = NULL;
-    drv_info("job '%s': shutting unmovable '%s' down on '%s'", run->job->id, a->domain, a->source);
-    if (ctl_broker_send(c->broker, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
-                        &err) < 0) {
-        drv_warn("job '%s': shutdown of '%s': %s", run->job->id, a->domain, err->message);
+    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_shutdown_stored, w, s_dwrite_free,
+                             &err) < 0) {
+        drv_warn("job '%s': '%s' not shut down: %s", run->job->id, a->domain, err->message);
         drv_error_free(&err);
     }
 }

@@ -8,6 +8,7 @@
 #include "events.h"
 #include "job_drain.h"
 #include "log.h"
+#include "store_async.h"
 #include "migrate_private.h"
 #include "placement.h"
 #include "view.h"
@@ -228,6 +229,24 @@ static const char *s_where(void *ctx, const char *domain)
     return d ? d->host : NULL;
 }
 
+static void s_activated(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    ctl_req *r = data;
+    ctl_host *h = ctl_model_host(c->model, r->host);
+    if (err != NULL) {
+        ctl_req_failf(r, err->kind, "host '%s': the active state %s: %s", r->host,
+                      attempted ? "may not be stored" : "was not stored", err->message);
+        return;
+    }
+    if (h == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s' was removed meanwhile", r->host);
+        return;
+    }
+    drv_info("host '%s' is now active", h->id);
+    ctl_events_host(c, h, "state-changed");
+    ctl_req_ok(r, ctl_view_host_api(c->model, h, false));
+}
+
 void ctl_api_host_activate(ctl_req *r)
 {
     ctl *c = r->c;
@@ -243,12 +262,11 @@ void ctl_api_host_activate(ctl_req *r)
         if (g_strcmp0(h->admin_state, "active") != 0) {
             g_free(h->admin_state);
             h->admin_state = g_strdup("active");
-            if (ctl_store_put_host(c->store, h, &err) < 0) {
+            g_free(r->host);
+            r->host = g_strdup(h->id);
+            if (ctl_async_put_host_then(c, h, s_activated, r, NULL, &err) < 0)
                 ctl_req_fail(r, err);
-                return;
-            }
-            drv_info("host '%s' is now active", h->id);
-            ctl_events_host(c, h, "state-changed");
+            return;
         }
         ctl_req_ok(r, ctl_view_host_api(c->model, h, false));
         return;

@@ -3,6 +3,7 @@
 #include "migrate_private.h"
 
 #include "log.h"
+#include "store_async.h"
 
 #include <string.h>
 
@@ -22,11 +23,8 @@ int ctl_job_store_put(ctl *c, const drv_job *job, drv_error **err)
 {
     g_autofree char *key = ctl_store_key(c->store, "jobs/%s", job->id);
     g_autofree char *text = drv_job_to_json_string(job);
-    if (drv_etcd_put_str(ctl_store_etcd(c->store), key, text, 0, NULL, err) < 0) {
-        drv_error_prefix(err, "job '%s': storing it", job->id);
-        return -1;
-    }
-    return 0;
+    g_autofree char *what = g_strdup_printf("job '%s': storing it", job->id);
+    return ctl_async_put_kv(c, key, text, what, err);
 }
 
 int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err)
@@ -96,23 +94,18 @@ int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err)
     json_object_object_add(o, "memory_kib", json_object_new_int64((int64_t)r->memory_kib));
     json_object_object_add(o, "created_ms", json_object_new_int64(r->created_ms));
     g_autofree char *key = ctl_store_key(c->store, "reservations/%s", r->id);
-    int rc =
-        drv_etcd_put_str(ctl_store_etcd(c->store), key,
-                         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), 0, NULL, err);
+    g_autofree char *what = g_strdup_printf("reservation '%s' on host '%s'", r->id, r->host);
+    int rc = ctl_async_put_kv(c, key, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                              what, err);
     json_object_put(o);
-    if (rc < 0)
-        drv_error_prefix(err, "reservation '%s' on host '%s'", r->id, r->host);
     return rc;
 }
 
 int ctl_job_store_delete_resv(ctl *c, const char *id, drv_error **err)
 {
     g_autofree char *key = ctl_store_key(c->store, "reservations/%s", id);
-    if (drv_etcd_delete(ctl_store_etcd(c->store), key, strlen(key), false, NULL, NULL, err) < 0) {
-        drv_error_prefix(err, "reservation '%s': releasing it", id);
-        return -1;
-    }
-    return 0;
+    g_autofree char *what = g_strdup_printf("reservation '%s': releasing it", id);
+    return ctl_async_delete_kv(c, key, what, err);
 }
 
 static const char *s_jstr(json_object *o, const char *k)
@@ -137,6 +130,12 @@ int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err)
     GPtrArray *out = g_ptr_array_new_with_free_func(ctl_mig_resv_free);
     g_autofree char *prefix = ctl_store_key(c->store, "reservations/");
     for (size_t i = 0; i < r.n_kvs; i++) {
+        if (r.kvs[i].key_len <= strlen(prefix) ||
+            memcmp(r.kvs[i].key, prefix, strlen(prefix)) != 0 ||
+            memchr(r.kvs[i].key, '\0', r.kvs[i].key_len) != NULL) {
+            drv_warn("ignoring a reservation key that is not ours (%zu bytes)", r.kvs[i].key_len);
+            continue;
+        }
         g_autofree char *text = g_strndup(r.kvs[i].value, r.kvs[i].value_len);
         json_object *o = json_tokener_parse(text);
         ctl_mig_resv *v = g_new0(ctl_mig_resv, 1);

@@ -272,6 +272,7 @@ int main(int argc, char **argv)
     c.instance = g_strndup(uuid, 8);
     c.zctx = zmq_ctx_new();
     c.model = ctl_model_new();
+    g_queue_init(&c.placement_waiters);
     int rc = 1;
     g_autofree char *endpoints = NULL;
     if (cfg->pid_file != NULL && s_write_pid(cfg->pid_file, &err) < 0)
@@ -308,8 +309,9 @@ out:
         drv_error_free(&err);
     }
     ctl_etcd_worker_destroy(&c.etcdq); /* answers what waits for etcd, before its owners go */
-    ctl_drain_shutdown(&c);            /* drain jobs too */
-    ctl_migrate_shutdown(&c);          /* jobs stay in etcd for the next leader */
+    ctl_api_fail_waiting(&c);
+    ctl_drain_shutdown(&c);   /* drain jobs too */
+    ctl_migrate_shutdown(&c); /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);

@@ -64,6 +64,8 @@ typedef struct {
 } ctl_mig_resv;
 void ctl_mig_resv_free(gpointer p);
 
+/* Writes go through the etcd worker in order (store_async.h): 0 when queued, -1 when refused at
+ * once; a later failure is logged. Reads still wait for etcd (see docs/controller.md). */
 int ctl_job_store_put(ctl *c, const drv_job *job, drv_error **err);
 /* 1 and *ret, 0 when jobs/<id> does not exist, -1 on error. */
 int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err);

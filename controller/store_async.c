@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-typedef enum { S_PUT_DOMAIN, S_PLACE, S_DELETE_DOMAIN, S_PUT_HOST } s_kind;
+typedef enum { S_PUT_DOMAIN, S_PLACE, S_DELETE_DOMAIN, S_PUT_HOST, S_PUT_KV, S_DELETE_KV } s_kind;
 
 typedef struct {
     s_kind kind;
@@ -92,7 +92,16 @@ static int s_work(ctl_store *store, void *data, drv_error **err)
     case S_PUT_HOST:
         rc = ctl_store_put_host_json(store, q->name, q->json, &q->revision, err);
         break;
+    case S_PUT_KV:
+        rc = drv_etcd_put_str(ctl_store_etcd(store), q->host_id, q->json, 0, NULL, err);
+        break;
+    case S_DELETE_KV:
+        rc = drv_etcd_delete(ctl_store_etcd(store), q->host_id, strlen(q->host_id), false, NULL,
+                             NULL, err);
+        break;
     }
+    if (rc < 0 && (q->kind == S_PUT_KV || q->kind == S_DELETE_KV))
+        drv_error_prefix(err, "%s", q->name);
     if (rc < 0 && *err != NULL && (*err)->kind == DRV_ERR_CONFLICT)
         s_read_now(store, q);
     return rc;
@@ -132,14 +141,18 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
                 h->mod_revision = q->revision;
             break;
         }
+        case S_PUT_KV:
+        case S_DELETE_KV:
+            break;
         }
     } else if (q->conflict) {
         const char *name = q->copy != NULL ? q->copy->name : q->name;
         ctl_store_apply_domain_kv(c->store, c->model, name, &q->now_domain);
         if (q->host_id != NULL)
             ctl_store_apply_alloc_kv(c->model, q->host_id, &q->now_alloc);
-    } else if (q->kind == S_PUT_HOST && q->fn == NULL) {
-        drv_warn("%s", err->message);
+    } else if ((q->kind == S_PUT_HOST || q->kind == S_PUT_KV || q->kind == S_DELETE_KV) &&
+               q->fn == NULL) {
+        drv_warn("%s%s", err->message, attempted ? "" : " (not sent)");
     }
     if (q->domain_fn != NULL)
         q->domain_fn(c, stored, err, attempted, q->data);
@@ -226,4 +239,31 @@ void ctl_async_put_host(ctl *c, const ctl_host *h)
         drv_warn("host '%s': not stored: %s", h->id, err->message);
         drv_error_free(&err);
     }
+}
+
+static int s_kv(ctl *c, s_kind kind, const char *key, const char *value, const char *what,
+                drv_error **err)
+{
+    s_req *q = g_new0(s_req, 1);
+    q->kind = kind;
+    q->host_id = g_strdup(key); /* the key */
+    q->json = g_strdup(value);
+    q->name = g_strdup(what);
+    drv_error *e = NULL;
+    if (s_submit(c, q, &e) < 0) {
+        drv_warn("%s: not stored: %s", what, e->message);
+        drv_error_propagate(err, e);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_async_put_kv(ctl *c, const char *key, const char *value, const char *what, drv_error **err)
+{
+    return s_kv(c, S_PUT_KV, key, value, what, err);
+}
+
+int ctl_async_delete_kv(ctl *c, const char *key, const char *what, drv_error **err)
+{
+    return s_kv(c, S_DELETE_KV, key, NULL, what, err);
 }

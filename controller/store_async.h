@@ -36,6 +36,12 @@ int ctl_async_place(ctl *c, ctl_domain *copy, int64_t expect_mod, const char *ho
 /* Deletes domains/<name>, its history and snapshots; on success removes it from the model. */
 int ctl_async_delete_domain(ctl *c, const char *name, ctl_async_fn fn, void *data,
                             GDestroyNotify data_free, drv_error **err);
+/* key := value / delete key, fire and forget, in submission order (job records, reservations):
+ * a refusal or a failure is logged with `what`. Returns -1 (logged too, and in *err) only when
+ * refused at once. */
+int ctl_async_put_kv(ctl *c, const char *key, const char *value, const char *what, drv_error **err);
+int ctl_async_delete_kv(ctl *c, const char *key, const char *what, drv_error **err);
+
 /* hosts/<id> := the host as it is now (fire and forget, in order; failures are logged). */
 void ctl_async_put_host(ctl *c, const ctl_host *h);
 /* The same with a callback. */

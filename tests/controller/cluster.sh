@@ -47,7 +47,7 @@ liveness = 3
 command_timeout_ms = ${CMD_TIMEOUT_MS:-10000}
 leader_ttl_s = ${LEADER_TTL_S:-3}
 [scheduler]
-cpu_ratio = 4
+cpu_ratio = ${CPU_RATIO:-4}
 memory_ratio = 1.0
 weigher = spread
 CONF
