@@ -272,7 +272,14 @@ static int s_domstats(virDomainPtr dom, const char *name, Drover__Reply *reply, 
 {
     virDomainPtr doms[] = {dom, NULL};
     virDomainStatsRecordPtr *records = NULL;
-    int n = virDomainListGetStats(doms, 0, &records, 0);
+    /* NOWAIT: what can be read without waiting for the domain's job lock (a migration or another
+     * job holds it for long; without the flag QEMU waits up to 30 s for it) */
+    int n = virDomainListGetStats(doms, 0, &records, VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+    if (n < 0) {
+        virErrorPtr e = virGetLastError();
+        if (e != NULL && (e->code == VIR_ERR_INVALID_ARG || e->code == VIR_ERR_NO_SUPPORT))
+            n = virDomainListGetStats(doms, 0, &records, 0); /* a driver without the flag */
+    }
     if (n > 0) {
         for (int r = 0; r < n; r++) {
             for (int i = 0; i < records[r]->nparams; i++) {
