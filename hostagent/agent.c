@@ -260,14 +260,6 @@ static void s_task_command(drv_agent *self, const Drover__Command *cmd)
     if (ago_ms > 0) {
         /* it waited in the queue past its expiry: refused now, still unrun */
         s_fill_expired(&reply, arena, cmd, ago_ms);
-    } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL) {
-        drv_error *err = NULL;
-        if (drv_migrate_cancel(cmd->domain, cmd->job_id, &err) == 0) {
-            reply.ok = true;
-        } else {
-            drv_commands_fail(&reply, arena, err);
-            drv_error_free(&err);
-        }
     } else {
         drv_commands_execute(&self->env, cmd, &reply, arena);
     }
@@ -726,6 +718,16 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
         reply.ok = true;
         s_reply_now(self, &reply, true);
         s_reregister(self);
+    } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL) {
+        /* only flags the migration (its monitor aborts it): never queued behind other work */
+        drv_error *err = NULL;
+        if (drv_migrate_cancel(cmd->domain, cmd->job_id, &err) == 0) {
+            reply.ok = true;
+        } else {
+            drv_commands_fail(&reply, arena, err);
+            drv_error_free(&err);
+        }
+        s_reply_now(self, &reply, true);
     } else if (waiting >= self->opts->command_queue_limit) {
         g_autofree char *what = s_cmd_what(cmd);
         g_autofree char *msg = g_strdup_printf(

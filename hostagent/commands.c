@@ -52,24 +52,6 @@ const char *drv_commands_kind_name(Drover__CommandKind kind)
     return "unknown";
 }
 
-bool drv_commands_is_long(const Drover__Command *cmd)
-{
-    switch (cmd->kind) {
-    case DROVER__COMMAND_KIND__CMD_MIGRATE:
-    case DROVER__COMMAND_KIND__CMD_SNAPSHOT_REVERT:
-    case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE:
-    /* QEMU waits up to 5 s for the guest to release a detached PCI device (a guest without ACPI
-     * hotplug support never does); an attach may open and probe an image */
-    case DROVER__COMMAND_KIND__CMD_ATTACH_DEVICE:
-    case DROVER__COMMAND_KIND__CMD_DETACH_DEVICE:
-        return true;
-    case DROVER__COMMAND_KIND__CMD_SHUTDOWN:
-        return cmd->timeout_ms > 0;
-    default:
-        return false;
-    }
-}
-
 void drv_commands_fail(Drover__Reply *reply, GPtrArray *arena, const drv_error *e)
 {
     reply->ok = false;

@@ -69,9 +69,9 @@ int drv_migrate_cancel(const char *domain, const char *job_id, drv_error **err)
                      (domain != NULL && *domain != '\0' && g_strcmp0(r->domain, domain) == 0);
         if (!match)
             continue;
+        /* only the flag: the migration's monitor calls virDomainAbortJob on its next tick (within
+         * S_TICK_MS), so a cancel never waits on libvirt on the agent's loop */
         g_atomic_int_set(&r->cancel, 1);
-        if (virDomainAbortJob(r->dom) < 0)
-            drv_debug("migrate cancel: abort of '%s' failed (the monitor retries)", r->domain);
         found++;
     }
     g_mutex_unlock(&s_lock);
@@ -87,8 +87,7 @@ void drv_migrate_cancel_all(void)
     g_mutex_lock(&s_lock);
     for (guint i = 0; s_list != NULL && i < s_list->len; i++) {
         s_running *r = g_ptr_array_index(s_list, i);
-        g_atomic_int_set(&r->cancel, 1);
-        virDomainAbortJob(r->dom);
+        g_atomic_int_set(&r->cancel, 1); /* the monitor aborts */
     }
     g_mutex_unlock(&s_lock);
 }

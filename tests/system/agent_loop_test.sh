@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# agent_hang_test.sh — the agent never blocks its loop on libvirt (issue 12), on real hosts:
+# agent_loop_test.sh — the agent's loop and workers on real hosts (issues 11 and 12):
 # deploy/cluster-up.sh brings up 3 real libvirtd hosts (testbed 21: bridge drvtbr21,
 # 10.77.21.0/24), etcd, the controller and one agent per namespace. A real QEMU guest runs on one
 # host; that host's libvirtd is frozen (SIGSTOP, by PID) and a `drover domain suspend` of the guest
@@ -8,6 +8,10 @@
 # controller never logs a host as unreachable. After SIGCONT the suspend completes (exit 0, libvirt
 # says paused), the guest resumes, and every host is still reachable.
 # Before the fix the command ran on the agent's loop, so the host went unreachable after 3 s.
+# Then the migration policy decisions (jobs/migrate_monitor.c) on a real migration of the
+# memory-dirtying guest: a cancel midway (the loop only flags it, the monitor aborts) leaves the
+# guest on its source; --timeout 3 at 2 MiB/s aborts with the timeout as the reason; --postcopy at
+# 40 MiB/s switches to post-copy because pre-copy does not converge, and completes.
 # deploy/cluster-down.sh tears everything down, also when a check fails.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
@@ -58,5 +62,56 @@ t_eq "libvirt on $host says" "running" "$(tb_virsh "$hi" domstate "$dom" | head 
 sys_serial_grows "$dom" 2 30
 t_eq "reachable hosts after the thaw" 3 "$(djson host list | jq '[.hosts[] | select(.reachable == true)] | length')"
 t_eq "hosts ever marked unreachable (controller log)" "$unreach0" "$(unreachable_count)"
+
+# --- migration policy decisions through the source agent's monitor
+resv_count() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD" get --prefix --keys-only /drover/v1/reservations/ | grep -c . || true; }
+job_moving() {
+  djson job show "$1" | jq -e '.migrate.phase == "migrating" and .migrate.progress.data_processed > 0' >/dev/null
+}
+only_on() {
+  local d=$1 i=$2 j
+  sys_qemu_in_ns "$i" "$d"
+  for j in 1 2 3; do
+    [ "$j" = "$i" ] && continue
+    t_check "no QEMU for $d on h$j" test -z "$(tb_host_qemu_pid "$j" "$d" || true)"
+  done
+}
+src=$host
+case "$src" in h1) dst=h2 ;; *) dst=h1 ;; esac
+
+id=$(djson domain migrate "$dom" --to "$dst" --bandwidth 2 --detach | jq -r .id)
+t_wait_for "job $id migrating" 30 job_moving "$id"
+t_check "job cancel $id" drover job cancel "$id"
+t0=$(date +%s%N)
+drover job watch "$id" >"$T_DIR/cancel-watch.log" 2>&1 && t_fail "a cancelled job watched as succeeded"
+t_log "cancelled in $(sys_ms_since "$t0") ms"
+t_eq "cancelled job state" cancelled "$(djson job show "$id" | jq -r .state)"
+t_eq "still placed on $src after the cancel" "$src" "$(host_of "$dom")"
+only_on "$dom" "$hi"
+sys_serial_grows "$dom" 2 30
+
+rc=0
+job=$(djson domain migrate "$dom" --to "$dst" --bandwidth 2 --timeout 3) || rc=$?
+t_eq "exit status of a timed-out migration" 1 "$rc"
+t_eq "timed-out job state" failed "$(jq -r .state <<<"$job")"
+t_check "the job's reason is the timeout ($(jq -r .error <<<"$job"))" \
+  jq -e '.error | test("aborted after the 3 s timeout: ")' <<<"$job"
+t_check "the source agent logged the monitor's decision" \
+  grep -q "domain '$dom': migration not finished after the 3 s timeout" "$TB_ROOT/logs/agent-$src.log"
+t_eq "still placed on $src after the timeout" "$src" "$(host_of "$dom")"
+only_on "$dom" "$hi"
+sys_serial_grows "$dom" 2 30
+
+job=$(djson domain migrate "$dom" --to "$dst" --postcopy --bandwidth 40) || t_fail "post-copy migration $src → $dst: $job"
+t_eq "post-copy job state" succeeded "$(jq -r .state <<<"$job")"
+t_eq "the job records that post-copy was used" true "$(jq -r .migrate.result.postcopy_used <<<"$job")"
+t_check "the source agent switched because pre-copy did not converge" \
+  grep -q "domain '$dom': migration switched to post-copy: pre-copy not converging: iteration" "$TB_ROOT/logs/agent-$src.log"
+t_eq "placement after the post-copy move" "$dst" "$(host_of "$dom")"
+only_on "$dom" "${dst#h}"
+sys_serial_grows "$dom" 2 30
+t_eq "no reservation left" 0 "$(resv_count)"
 t_check "drover domain destroy" drover domain destroy "$dom"
-t_check "no sanitizer report in the agent log of $host" sh -c "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$TB_ROOT/logs/agent-$host.log'"
+for k in 1 2 3; do
+  t_check "no sanitizer report in the agent log of h$k" sh -c "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$TB_ROOT/logs/agent-h$k.log'"
+done
