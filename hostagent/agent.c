@@ -731,8 +731,8 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
     } else if (waiting >= self->opts->command_queue_limit) {
         g_autofree char *what = s_cmd_what(cmd);
         g_autofree char *msg = g_strdup_printf(
-            "%s refused: %u commands are already waiting for the agent's %u workers (libvirt is "
-            "slow or hung; the command was not run)",
+            "%s refused: %u commands are already waiting for a worker (worker_threads = %u; "
+            "libvirt is slow or hung): the command was not run",
             what, waiting, self->opts->worker_threads);
         drv_error e = {.kind = DRV_ERR_UNAVAILABLE, .message = msg};
         drv_commands_fail(&reply, arena, &e);
