@@ -899,7 +899,7 @@ int drv_agent_run(drv_agent *self, int signal_fd)
     s_libvirt_try(self);
     for (;;) {
         int64_t now = s_now_ms();
-        if (!self->virt_up && now >= self->virt_retry_at_ms)
+        if (!self->virt_up && !self->virt_connecting && now >= self->virt_retry_at_ms)
             s_libvirt_try(self);
         else if (self->virt_up && !drv_virt_is_alive(self->virt))
             s_libvirt_down(self, NULL);
@@ -940,7 +940,7 @@ int drv_agent_run(drv_agent *self, int signal_fd)
             wake = MIN(wake, self->last_send_ms + self->interval_ms);
             wake = MIN(wake, self->last_recv_ms + s_dead_ms(self));
         }
-        if (!self->virt_up)
+        if (!self->virt_up && !self->virt_connecting) /* a connect's completion wakes us */
             wake = MIN(wake, self->virt_retry_at_ms);
         long timeout = (long)CLAMP(wake - s_now_ms(), 0, (int64_t)self->interval_ms);
 

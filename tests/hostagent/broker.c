@@ -16,7 +16,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -308,8 +311,10 @@ static int s_free_port(void)
     return atoi(strrchr(ep, ':') + 1);
 }
 
-static pid_t s_spawn_agent_conf(int i, const char *host_id, const char *controllers,
-                                const char *extra_agent_conf)
+/* Starts agent i's configuration under host_id; extra_agent_conf goes into [agent]; libvirt_uri
+ * (NULL: the test driver on node-<i+1>.xml) is passed as --libvirt-uri. */
+static pid_t s_spawn_agent_full(int i, const char *host_id, const char *controllers,
+                                const char *extra_agent_conf, const char *libvirt_uri)
 {
     g_autofree char *node = g_strdup_printf(
         "<node>\n"
@@ -353,11 +358,21 @@ static pid_t s_spawn_agent_conf(int i, const char *host_id, const char *controll
             dup2(fileno(lf), 1);
             dup2(fileno(lf), 2);
         }
-        execl(DRV_AGENT_PATH, "drover-agent", "--config", conf_path, "--log-level", "debug",
-              (char *)NULL);
+        if (libvirt_uri != NULL)
+            execl(DRV_AGENT_PATH, "drover-agent", "--config", conf_path, "--log-level", "debug",
+                  "--libvirt-uri", libvirt_uri, (char *)NULL);
+        else
+            execl(DRV_AGENT_PATH, "drover-agent", "--config", conf_path, "--log-level", "debug",
+                  (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t s_spawn_agent_conf(int i, const char *host_id, const char *controllers,
+                                const char *extra_agent_conf)
+{
+    return s_spawn_agent_full(i, host_id, controllers, extra_agent_conf, NULL);
 }
 
 static pid_t s_spawn_agent_to(int i, const char *host_id, const char *controllers)
@@ -1278,6 +1293,78 @@ static void test_blocked_worker(void **state)
     assert_int_equal(s_stop_agent(pid), 0);
 }
 
+/* CPU time (user + system) the process used so far, in ms. */
+static int64_t s_cpu_ms(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *stat = NULL;
+    assert_true(g_file_get_contents(path, &stat, NULL, NULL));
+    const char *p = strrchr(stat, ')'); /* fields after the command name */
+    assert_non_null(p);
+    unsigned long utime = 0, stime = 0;
+    /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    assert_int_equal(
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
+    return (int64_t)(utime + stime) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+/* libvirt that hangs for real at connect: the URI names a TCP port where the test listens but never
+ * accepts, so virConnectOpen waits for an answer that never comes. The agent still registers (after
+ * its 5 s wait, with libvirt_connected = false: not authoritative), heartbeats on time, answers
+ * commands at once (libvirt not connected), does not spin while it waits, and exits cleanly once
+ * the connection is refused. */
+static void test_libvirt_connect_hangs(void **state)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(ls >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    assert_int_equal(listen(ls, 8), 0);
+    g_autofree char *uri = g_strdup_printf("test+tcp://127.0.0.1:%d/default", ntohs(sa.sin_port));
+
+    const char *host = "host-hang";
+    pid_t pid = s_spawn_agent_full(2, host, F.endpoint, "", uri);
+    F.extra_pid = pid;
+    gint64 t0 = g_get_monotonic_time();
+    gint64 deadline = t0 + 15 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < deadline && (g_hash_table_lookup(F.b.hosts, host) == NULL ||
+                                                 s_host(&F.b, host)->last_register == NULL))
+        broker_pump(&F.b, 50);
+    host_state *h = s_host(&F.b, host);
+    assert_non_null(h->last_register);
+    fprintf(stderr, "registered %" G_GINT64_FORMAT " ms after start while libvirt hangs\n",
+            (g_get_monotonic_time() - t0) / 1000);
+    Drover__Register *reg = h->last_register->register_;
+    assert_false(reg->libvirt_connected);
+    assert_int_equal(reg->n_domains, 0);
+    assert_string_equal(reg->facts->host_id, host);
+
+    Drover__Reply *r = s_simple(host, DROVER__COMMAND_KIND__CMD_DUMPXML, "anything");
+    assert_false(r->ok);
+    assert_string_equal(r->error_kind, "unavailable");
+    assert_non_null(strstr(r->message, "not connected"));
+
+    h->max_gap_us = 0;
+    int hb_before = h->heartbeats;
+    int64_t cpu0 = s_cpu_ms(pid);
+    broker_pump(&F.b, 2000);
+    int64_t cpu_ms = s_cpu_ms(pid) - cpu0;
+    fprintf(stderr,
+            "libvirt hangs: %d heartbeats in 2 s, longest gap %" G_GINT64_FORMAT
+            " ms, %" G_GINT64_FORMAT " ms CPU\n",
+            h->heartbeats - hb_before, h->max_gap_us / 1000, cpu_ms);
+    assert_true(h->heartbeats - hb_before >= 2000 / HB_MS - 3);
+    assert_true(h->max_gap_us < (gint64)HB_MS * 2 * 1000);
+    assert_true(cpu_ms < 500); /* waiting, not spinning */
+    assert_int_equal(h->registers, 1);
+
+    close(ls); /* the pending connection is reset: the connect fails, the agent can stop */
+    F.extra_pid = 0;
+    assert_int_equal(s_stop_agent(pid), 0);
+}
+
 static void test_controller_restart(void **state)
 {
     /* host-1 still has vm1 (defined, shut off) and vm-err */
@@ -1370,14 +1457,22 @@ static void test_config_error_exit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_register_facts),           cmocka_unit_test(test_heartbeats),
-        cmocka_unit_test(test_lifecycle_commands),       cmocka_unit_test(test_snapshots),
-        cmocka_unit_test(test_transient_and_resend),     cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_register_facts),
+        cmocka_unit_test(test_heartbeats),
+        cmocka_unit_test(test_lifecycle_commands),
+        cmocka_unit_test(test_snapshots),
+        cmocka_unit_test(test_transient_and_resend),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(test_managedsave_undefine), /* image removed with the domain */
-        cmocka_unit_test(test_storage_markers),          cmocka_unit_test(test_command_expiry),
-        cmocka_unit_test(test_parallel_commands),        cmocka_unit_test(test_blocked_worker),
-        cmocka_unit_test(test_controller_restart),       cmocka_unit_test(test_inventory_command),
-        cmocka_unit_test(test_quick_controller_restart), cmocka_unit_test(test_endpoint_failover),
+        cmocka_unit_test(test_storage_markers),
+        cmocka_unit_test(test_command_expiry),
+        cmocka_unit_test(test_parallel_commands),
+        cmocka_unit_test(test_blocked_worker),
+        cmocka_unit_test(test_libvirt_connect_hangs),
+        cmocka_unit_test(test_controller_restart),
+        cmocka_unit_test(test_inventory_command),
+        cmocka_unit_test(test_quick_controller_restart),
+        cmocka_unit_test(test_endpoint_failover),
         cmocka_unit_test(test_config_error_exit),
     };
     return cmocka_run_group_tests_name("hostagent_broker", tests, setup, teardown);
