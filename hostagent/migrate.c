@@ -436,6 +436,8 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
                           "domain '%s': migration to '%s' aborted after the %u s timeout: %s", name,
                           mp->dest_uri, mp->timeout_s, msg);
         } else if (stalled && !cancelled) {
+            /* a policy abort, like the timeout: the job failed (not an operator's cancel) */
+            reply->timed_out = true;
             drv_error_set(err, DRV_ERR_TIMEOUT, code,
                           "domain '%s': migration to '%s' aborted: %s: %s", name, mp->dest_uri,
                           mon.reason, msg);
