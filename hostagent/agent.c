@@ -24,6 +24,9 @@
 #define S_BACKOFF_START  250
 #define S_BACKOFF_CAP    5000
 #define S_WORKER_WAIT_MS 30000
+/* How long Register waits for libvirt (connect + facts, or the inventory) before it goes out
+ * without it (libvirt_connected = false: not authoritative); the real one follows when it comes. */
+#define S_LIBVIRT_WAIT_MS 5000
 
 typedef enum { S_LINK_DOWN, S_LINK_REGISTERING, S_LINK_UP } s_link;
 
@@ -32,18 +35,39 @@ typedef enum {
     S_OUT_PROGRESS,
     S_OUT_EVENT,
     S_OUT_LIBVIRT_DOWN,
-    S_OUT_FACTS, /* host facts gathered off the main thread (domain capabilities can take s) */
+    S_OUT_CONNECTED, /* a connect attempt ended: with the host facts, or an error */
+    S_OUT_INVENTORY, /* the domains and free memory for a Register */
 } s_out_kind;
 
-/* A packed envelope handed to the main thread. */
+/* A completion handed to the main thread. */
 typedef struct {
     s_out_kind kind;
     char *command_id; /* S_OUT_REPLY */
     uint8_t *buf;
     size_t len;
-    drv_host_facts *facts; /* S_OUT_FACTS */
-    guint generation;      /* S_OUT_FACTS: the libvirt connection they describe */
+    bool cache;               /* S_OUT_REPLY: remember it for resends (false: a resend may run) */
+    drv_host_facts *facts;    /* S_OUT_CONNECTED on success */
+    char *error;              /* S_OUT_CONNECTED on failure */
+    guint generation;         /* S_OUT_CONNECTED/INVENTORY: the libvirt connection they describe */
+    guint seq;                /* S_OUT_INVENTORY: the request */
+    GPtrArray *doms;          /* S_OUT_INVENTORY: drv_dom_info *, NULL when it failed */
+    uint64_t free_memory_kib; /* S_OUT_INVENTORY, 0 = unknown */
 } s_out;
+
+/* Work for a pool thread. */
+typedef enum {
+    S_TASK_COMMAND,    /* command pool */
+    S_TASK_INVENTORY,  /* command pool */
+    S_TASK_CONNECT,    /* connection pool (one thread: connects and disconnects stay in order) */
+    S_TASK_DISCONNECT, /* connection pool */
+} s_task_kind;
+
+typedef struct {
+    s_task_kind kind;
+    Drover__Envelope *env; /* S_TASK_COMMAND, owned; env->command is the command */
+    guint generation;
+    guint seq;
+} s_task;
 
 struct drv_agent {
     const drv_agent_options *opts;
@@ -66,13 +90,21 @@ struct drv_agent {
     drv_virt *virt;
     bool virt_up;
     bool virt_was_down;
+    bool virt_connecting; /* a connect task is queued or running */
+    int64_t connect_started_ms;
     int64_t virt_retry_at_ms;
-    drv_host_facts *facts; /* of the current libvirt connection; NULL while being gathered */
+    drv_host_facts *facts; /* of the current libvirt connection; NULL while not connected */
     guint generation;      /* counts libvirt connections */
+    bool inv_pending;      /* an inventory task for a Register is queued or running */
+    guint inv_seq;
+    int64_t inv_asked_ms;
     drv_reply_cache *cache;
     GAsyncQueue *outq; /* s_out * */
     int efd;
-    gint workers; /* atomic */
+    GThreadPool *pool;      /* every command and inventory: opts->worker_threads threads */
+    GThreadPool *conn_pool; /* libvirt connect/disconnect: one thread */
+    gint workers;           /* atomic: tasks queued or running in both pools */
+    gint stopping;          /* atomic: drv_agent_destroy began; queued tasks are dropped */
     drv_cmd_env env;
 };
 
@@ -87,8 +119,20 @@ static void s_out_free(s_out *o)
         return;
     g_free(o->command_id);
     g_free(o->buf);
+    g_free(o->error);
     drv_host_facts_destroy(&o->facts);
+    if (o->doms != NULL)
+        g_ptr_array_unref(o->doms);
     g_free(o);
+}
+
+/* Any thread: hands a completion to the main thread. Takes o. */
+static void s_push_out(drv_agent *self, s_out *o)
+{
+    g_async_queue_push(self->outq, o);
+    uint64_t one = 1;
+    if (write(self->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        drv_debug("eventfd write: %s", g_strerror(errno));
 }
 
 /* Any thread: queue a packed envelope for the main thread. Takes buf. */
@@ -100,22 +144,8 @@ static void s_push(drv_agent *self, s_out_kind kind, const char *command_id, uin
     o->command_id = g_strdup(command_id);
     o->buf = buf;
     o->len = len;
-    g_async_queue_push(self->outq, o);
-    uint64_t one = 1;
-    if (write(self->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        drv_debug("eventfd write: %s", g_strerror(errno));
-}
-
-static void s_push_facts(drv_agent *self, drv_host_facts *facts, guint generation)
-{
-    s_out *o = g_new0(s_out, 1);
-    o->kind = S_OUT_FACTS;
-    o->facts = facts;
-    o->generation = generation;
-    g_async_queue_push(self->outq, o);
-    uint64_t one = 1;
-    if (write(self->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-        drv_debug("eventfd write: %s", g_strerror(errno));
+    o->cache = true;
+    s_push_out(self, o);
 }
 
 /* Packs a reply; a reply too large for a frame becomes a failure reply that says so. */
@@ -186,53 +216,152 @@ static void s_on_progress(void *user_data, Drover__Progress *p)
         s_push(self, S_OUT_PROGRESS, p->command_id, buf, len);
 }
 
-typedef struct {
-    drv_agent *agent;
-    Drover__Envelope *env; /* owned; env->command is the command */
-} s_job;
+static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn);
 
-static gpointer s_worker(gpointer data)
+/* Wall-clock ms since the command's expiry; <= 0 when it has none or it has not passed yet. */
+static int64_t s_expired_ms(const Drover__Command *cmd)
 {
-    s_job *job = data;
-    drv_agent *self = job->agent;
-    const Drover__Command *cmd = job->env->command;
+    if (cmd->expires_at_ms == 0)
+        return 0; /* no expiry (older controllers, tests) */
+    return g_get_real_time() / 1000 - cmd->expires_at_ms;
+}
+
+/* "start of domain 'vm1'", or "storage-mark-write" for a command without a domain. */
+static char *s_cmd_what(const Drover__Command *cmd)
+{
+    const char *kind = drv_commands_kind_name(cmd->kind);
+    if (cmd->domain != NULL && *cmd->domain != '\0')
+        return g_strdup_printf("%s of domain '%s'", kind, cmd->domain);
+    return g_strdup(kind);
+}
+
+/* Fills reply as the refusal of an expired command (ago_ms since its expiry). */
+static void s_fill_expired(Drover__Reply *reply, GPtrArray *arena, const Drover__Command *cmd,
+                           int64_t ago_ms)
+{
+    g_autofree char *what = s_cmd_what(cmd);
+    g_autofree char *msg =
+        g_strdup_printf("%s refused: the command expired %.1f s ago (it was not run)", what,
+                        (double)ago_ms / 1000.0);
+    reply->ok = false;
+    reply->expired = true;
+    reply->error_kind = drv_pb_strdup(arena, "expired");
+    reply->message = drv_pb_strdup(arena, msg);
+    drv_info("command %s: %s", cmd->id, reply->message);
+}
+
+/* Runs one command on a pool thread and hands its reply to the main thread. */
+static void s_task_command(drv_agent *self, const Drover__Command *cmd)
+{
     GPtrArray *arena = drv_pb_arena_new();
     Drover__Reply reply = DROVER__REPLY__INIT;
     reply.command_id = cmd->id;
-    drv_commands_execute(&self->env, cmd, &reply, arena);
+    int64_t ago_ms = s_expired_ms(cmd);
+    if (ago_ms > 0) {
+        /* it waited in the queue past its expiry: refused now, still unrun */
+        s_fill_expired(&reply, arena, cmd, ago_ms);
+    } else {
+        drv_commands_execute(&self->env, cmd, &reply, arena);
+    }
     uint8_t *buf = NULL;
     size_t len = 0;
     s_pack_reply(&reply, &buf, &len);
     s_push(self, S_OUT_REPLY, cmd->id, buf, len);
     g_ptr_array_unref(arena);
-    drv_codec_free(&job->env);
-    g_free(job);
-    g_atomic_int_dec_and_test(&self->workers);
-    return NULL;
 }
 
-typedef struct {
-    drv_agent *agent;
-    guint generation;
-} s_facts_job;
-
-static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn);
-static void s_push_facts(drv_agent *self, drv_host_facts *facts, guint generation);
-
-/* Gathers the host facts on its own thread: the first domain-capabilities call after libvirtd
- * starts probes QEMU and can take many seconds, and heartbeats must not wait for it. */
-static gpointer s_facts_worker(gpointer data)
+/* Gathers the domains and free memory for a Register on a pool thread. */
+static void s_task_inventory(drv_agent *self, guint generation, guint seq)
 {
-    s_facts_job *job = data;
-    drv_agent *self = job->agent;
+    s_out *o = g_new0(s_out, 1);
+    o->kind = S_OUT_INVENTORY;
+    o->generation = generation;
+    o->seq = seq;
     virConnectPtr conn = drv_virt_conn(self->virt);
-    drv_host_facts *facts = s_facts(self, conn);
-    if (conn != NULL)
+    if (conn != NULL) {
+        unsigned long long free_bytes = virNodeGetFreeMemory(conn);
+        if (free_bytes > 0)
+            o->free_memory_kib = free_bytes / 1024;
+        drv_error *err = NULL;
+        if (drv_virt_inventory(conn, &o->doms, &err) < 0) {
+            drv_warn("inventory: %s", err->message);
+            drv_error_free(&err);
+        }
         virConnectClose(conn);
-    s_push_facts(self, facts, job->generation);
-    g_free(job);
+    }
+    s_push_out(self, o);
+}
+
+/* Connects to libvirt and gathers the host facts on the connection thread: the first
+ * domain-capabilities call after libvirtd starts probes QEMU and can take many seconds, and a
+ * hung libvirtd can hold virConnectOpen; heartbeats must wait for neither. */
+static void s_task_connect(drv_agent *self, guint generation)
+{
+    s_out *o = g_new0(s_out, 1);
+    o->kind = S_OUT_CONNECTED;
+    o->generation = generation;
+    drv_error *err = NULL;
+    if (drv_virt_connect(self->virt, &err) < 0) {
+        o->error = g_strdup(err->message);
+        drv_error_free(&err);
+    } else {
+        virConnectPtr conn = drv_virt_conn(self->virt);
+        o->facts = s_facts(self, conn);
+        if (conn != NULL)
+            virConnectClose(conn);
+    }
+    s_push_out(self, o);
+}
+
+/* Pool thread entry for both pools. */
+static void s_task_run(gpointer data, gpointer user_data)
+{
+    s_task *t = data;
+    drv_agent *self = user_data;
+    if (!g_atomic_int_get(&self->stopping)) {
+        switch (t->kind) {
+        case S_TASK_COMMAND:
+            s_task_command(self, t->env->command);
+            break;
+        case S_TASK_INVENTORY:
+            s_task_inventory(self, t->generation, t->seq);
+            break;
+        case S_TASK_CONNECT:
+            s_task_connect(self, t->generation);
+            break;
+        case S_TASK_DISCONNECT:
+            drv_virt_disconnect(self->virt);
+            break;
+        }
+    }
+    drv_codec_free(&t->env);
+    g_free(t);
     g_atomic_int_dec_and_test(&self->workers);
-    return NULL;
+}
+
+/* Main thread: queues a task on pool. Takes env. Returns -1 (nothing queued, env freed) only when
+ * GLib cannot start a thread. */
+static int s_queue(drv_agent *self, GThreadPool *pool, s_task_kind kind, Drover__Envelope **env,
+                   guint generation, guint seq)
+{
+    s_task *t = g_new0(s_task, 1);
+    t->kind = kind;
+    t->env = env ? *env : NULL;
+    if (env)
+        *env = NULL;
+    t->generation = generation;
+    t->seq = seq;
+    g_atomic_int_inc(&self->workers);
+    GError *gerr = NULL;
+    if (!g_thread_pool_push(pool, t, &gerr)) {
+        drv_err("worker pool: %s", gerr->message);
+        g_error_free(gerr);
+        drv_codec_free(&t->env);
+        g_free(t);
+        g_atomic_int_dec_and_test(&self->workers);
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ sending */
@@ -293,35 +422,20 @@ static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn)
     return f;
 }
 
-/* Sends Register. With libvirt up it needs the facts of the current connection; returns false
- * (nothing sent) while they are still being gathered. */
-static bool s_send_register(drv_agent *self)
+/* Sends Register with the given domains (borrowed; NULL = none). connected = libvirt answered and
+ * the domain list is authoritative. Uses the facts of the current connection when there is one,
+ * else what the agent knows itself. No libvirt call. */
+static void s_send_register(drv_agent *self, GPtrArray *doms, bool connected,
+                            uint64_t free_memory_kib)
 {
-    virConnectPtr conn = self->virt_up ? drv_virt_conn(self->virt) : NULL;
-    if (conn != NULL && self->facts == NULL) {
-        virConnectClose(conn);
-        return false;
-    }
-    drv_host_facts *own = conn == NULL ? s_facts(self, NULL) : NULL;
+    drv_host_facts *own = self->facts == NULL ? s_facts(self, NULL) : NULL;
     drv_host_facts *facts = own ? own : self->facts;
-    GPtrArray *doms = NULL;
-    bool connected = conn != NULL;
-    if (conn != NULL) {
-        unsigned long long free_bytes = virNodeGetFreeMemory(conn);
-        if (free_bytes > 0)
-            facts->free_memory_kib = free_bytes / 1024;
-        drv_error *err = NULL;
-        if (drv_virt_inventory(conn, &doms, &err) < 0) {
-            drv_warn("inventory: %s", err->message);
-            drv_error_free(&err);
-            connected = false;
-        }
-        virConnectClose(conn);
-    }
+    if (free_memory_kib > 0)
+        facts->free_memory_kib = free_memory_kib;
     GPtrArray *arena = drv_pb_arena_new();
     Drover__Register reg = DROVER__REGISTER__INIT;
     reg.facts = drv_pb_facts(arena, facts);
-    reg.domains = drv_pb_dom_infos(arena, doms, &reg.n_domains);
+    reg.domains = drv_pb_dom_infos(arena, connected ? doms : NULL, &reg.n_domains);
     reg.agent_instance = self->instance;
     reg.libvirt_connected = connected;
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
@@ -335,10 +449,36 @@ static bool s_send_register(drv_agent *self)
               facts->cpu_model ? facts->cpu_model : "?", facts->cpu_features->len,
               facts->host_uuid ? facts->host_uuid : "?");
     g_ptr_array_unref(arena);
-    if (doms)
-        g_ptr_array_unref(doms);
     drv_host_facts_destroy(&own);
-    return true;
+}
+
+/* Starts a Register: with libvirt up, queues the inventory (the Register goes out when it
+ * completes, s_inventory_ready); with libvirt down, sends one without domains at once. While
+ * libvirt is being connected, or an inventory is on its way, it waits — up to S_LIBVIRT_WAIT_MS,
+ * then registers without libvirt (not authoritative) and the real one follows. */
+static void s_register_start(drv_agent *self)
+{
+    int64_t now = s_now_ms();
+    if (self->virt_up) {
+        if (!self->inv_pending) {
+            self->inv_pending = true;
+            self->inv_asked_ms = now;
+            if (s_queue(self, self->pool, S_TASK_INVENTORY, NULL, self->generation,
+                        ++self->inv_seq) < 0)
+                self->inv_pending = false;
+            else
+                return;
+        } else if (now - self->inv_asked_ms < S_LIBVIRT_WAIT_MS) {
+            return; /* its completion sends the Register */
+        } else {
+            drv_warn("no inventory from libvirt after %" G_GINT64_FORMAT
+                     " ms: registering without it (the domain list is not authoritative)",
+                     now - self->inv_asked_ms);
+        }
+    } else if (self->virt_connecting && now - self->connect_started_ms < S_LIBVIRT_WAIT_MS) {
+        return; /* the connect's completion re-registers */
+    }
+    s_send_register(self, NULL, false, 0);
 }
 
 /* Re-registers (a new controller instance, CMD_INVENTORY, libvirt back). */
@@ -348,10 +488,21 @@ static void s_reregister(drv_agent *self)
         return;
     self->link = S_LINK_REGISTERING;
     drv_backoff_reset(&self->register_backoff);
-    if (s_send_register(self))
+    s_register_start(self);
+    self->next_register_ms = s_now_ms() + drv_backoff_next(&self->register_backoff);
+}
+
+/* The inventory asked for a Register arrived (main thread). */
+static void s_inventory_ready(drv_agent *self, s_out *o)
+{
+    if (o->seq != self->inv_seq)
+        return; /* asked before libvirt reconnected: dropped with o */
+    self->inv_pending = false;
+    if (o->generation != self->generation || !self->virt_up || self->sock == NULL)
+        return; /* the connection it describes is gone; the next register tick asks again */
+    s_send_register(self, o->doms, o->doms != NULL, o->free_memory_kib);
+    if (self->link == S_LINK_REGISTERING)
         self->next_register_ms = s_now_ms() + drv_backoff_next(&self->register_backoff);
-    else
-        self->next_register_ms = s_now_ms() + 100; /* facts still being gathered */
 }
 
 static void s_send_heartbeat(drv_agent *self)
@@ -439,7 +590,10 @@ static void s_libvirt_down(drv_agent *self, s_out *ev)
     self->virt_was_down = true;
     drv_host_facts_destroy(&self->facts);
     self->generation++;
-    drv_virt_disconnect(self->virt);
+    self->inv_pending = false;
+    self->inv_seq++; /* an inventory still on its way describes the old connection */
+    /* deregistering and closing talk to libvirtd: on the connection thread, before any reconnect */
+    s_queue(self, self->conn_pool, S_TASK_DISCONNECT, NULL, 0, 0);
     if (ev != NULL) {
         s_send_bytes(self, ev->buf, ev->len);
     } else {
@@ -453,36 +607,42 @@ static void s_libvirt_down(drv_agent *self, s_out *ev)
     self->virt_retry_at_ms = s_now_ms() + drv_backoff_next(&self->virt_backoff);
 }
 
+/* Queues a connect (and facts) attempt on the connection thread. */
 static void s_libvirt_try(drv_agent *self)
 {
-    drv_error *err = NULL;
-    if (drv_virt_connect(self->virt, &err) < 0) {
+    if (self->virt_connecting)
+        return;
+    self->virt_connecting = true;
+    self->connect_started_ms = s_now_ms();
+    if (s_queue(self, self->conn_pool, S_TASK_CONNECT, NULL, ++self->generation, 0) < 0) {
+        self->virt_connecting = false;
+        self->virt_retry_at_ms = s_now_ms() + drv_backoff_next(&self->virt_backoff);
+    }
+}
+
+/* A connect attempt ended. On success the facts of the new connection came with it: now the host
+ * can be (re-)registered. */
+static void s_connected(drv_agent *self, s_out *o)
+{
+    if (o->generation != self->generation)
+        return; /* superseded: dropped with o */
+    self->virt_connecting = false;
+    if (o->error != NULL) {
         int64_t delay = drv_backoff_next(&self->virt_backoff);
-        drv_warn("%s (retry in %" G_GINT64_FORMAT " ms)", err->message, delay);
-        drv_error_free(&err);
+        drv_warn("%s (retry in %" G_GINT64_FORMAT " ms)", o->error, delay);
         self->virt_retry_at_ms = s_now_ms() + delay;
+        if (self->link == S_LINK_REGISTERING)
+            s_register_start(self); /* registers without libvirt, if a Register was waiting */
         return;
     }
     self->virt_up = true;
     drv_backoff_reset(&self->virt_backoff);
-    drv_info("libvirt '%s' connected; gathering host facts", self->opts->libvirt_uri);
     drv_host_facts_destroy(&self->facts);
-    s_facts_job *job = g_new0(s_facts_job, 1);
-    job->agent = self;
-    job->generation = ++self->generation;
-    g_atomic_int_inc(&self->workers);
-    g_thread_unref(g_thread_new("facts", s_facts_worker, job));
-}
-
-/* The facts of the current connection arrived: now the host can be (re-)registered. */
-static void s_facts_ready(drv_agent *self, s_out *o)
-{
-    if (o->generation != self->generation || !self->virt_up)
-        return; /* an older connection's: dropped with o */
     self->facts = o->facts;
     o->facts = NULL;
-    drv_info("host facts ready: %u cpus, %" G_GUINT64_FORMAT " KiB, %s %s", self->facts->cpus,
-             self->facts->memory_kib, self->facts->arch ? self->facts->arch : "?",
+    drv_info("libvirt '%s' connected; host facts: %u cpus, %" G_GUINT64_FORMAT " KiB, %s %s",
+             self->opts->libvirt_uri, self->facts->cpus, self->facts->memory_kib,
+             self->facts->arch ? self->facts->arch : "?",
              self->facts->cpu_model ? self->facts->cpu_model : "?");
     if (self->virt_was_down) {
         drv_virt_event e = {.kind = DRV_EV_LIBVIRT_UP,
@@ -496,21 +656,20 @@ static void s_facts_ready(drv_agent *self, s_out *o)
 
 /* ------------------------------------------------------------------ receiving */
 
-static void s_reply_now(drv_agent *self, Drover__Reply *reply)
+/* Sends a reply built on the main thread; cache = remember it for resends of its id. */
+static void s_reply_now(drv_agent *self, Drover__Reply *reply, bool cache)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     s_pack_reply(reply, &buf, &len);
-    if (reply->command_id != NULL && *reply->command_id != '\0') {
-        s_send_bytes(self, buf, len);
+    s_send_bytes(self, buf, len);
+    if (cache && reply->command_id != NULL && *reply->command_id != '\0')
         drv_reply_cache_finish(self->cache, reply->command_id, buf, len);
-    } else {
-        s_send_bytes(self, buf, len);
+    else
         g_free(buf);
-    }
 }
 
-/* Takes ownership of env. */
+/* Takes ownership of env. Nothing here calls libvirt: every command runs on the pool. */
 static void s_handle_command(drv_agent *self, Drover__Envelope *env)
 {
     Drover__Command *cmd = env->command;
@@ -524,7 +683,7 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
             Drover__Reply reply = DROVER__REPLY__INIT;
             drv_error e = {.kind = DRV_ERR_INVALID, .message = "command without an id refused"};
             drv_commands_fail(&reply, arena, &e);
-            s_reply_now(self, &reply);
+            s_reply_now(self, &reply, false);
             g_ptr_array_unref(arena);
         }
         drv_codec_free(&env);
@@ -549,11 +708,18 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
     GPtrArray *arena = drv_pb_arena_new();
     Drover__Reply reply = DROVER__REPLY__INIT;
     reply.command_id = (char *)id;
-    if (cmd->kind == DROVER__COMMAND_KIND__CMD_INVENTORY) {
+    int64_t ago_ms = s_expired_ms(cmd);
+    guint waiting = g_thread_pool_unprocessed(self->pool);
+    if (ago_ms > 0) {
+        /* cached: a resend of this id gets the same refusal, never a late run */
+        s_fill_expired(&reply, arena, cmd, ago_ms);
+        s_reply_now(self, &reply, true);
+    } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_INVENTORY) {
         reply.ok = true;
-        s_reply_now(self, &reply);
+        s_reply_now(self, &reply, true);
         s_reregister(self);
     } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL) {
+        /* only flags the migration (its monitor aborts it): never queued behind other work */
         drv_error *err = NULL;
         if (drv_migrate_cancel(cmd->domain, cmd->job_id, &err) == 0) {
             reply.ok = true;
@@ -561,18 +727,26 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
             drv_commands_fail(&reply, arena, err);
             drv_error_free(&err);
         }
-        s_reply_now(self, &reply);
-    } else if (drv_commands_is_long(cmd)) {
-        drv_reply_cache_start(self->cache, id);
-        s_job *job = g_new0(s_job, 1);
-        job->agent = self;
-        job->env = env;
-        env = NULL;
-        g_atomic_int_inc(&self->workers);
-        g_thread_unref(g_thread_new("command", s_worker, job));
+        s_reply_now(self, &reply, true);
+    } else if (waiting >= self->opts->command_queue_limit) {
+        g_autofree char *what = s_cmd_what(cmd);
+        g_autofree char *msg = g_strdup_printf(
+            "%s refused: %u commands are already waiting for a worker (worker_threads = %u; "
+            "libvirt is slow or hung): the command was not run",
+            what, waiting, self->opts->worker_threads);
+        drv_error e = {.kind = DRV_ERR_UNAVAILABLE, .message = msg};
+        drv_commands_fail(&reply, arena, &e);
+        drv_warn("command %s: %s", id, msg);
+        s_reply_now(self, &reply, false); /* not cached: the same id may be sent again later */
     } else {
-        drv_commands_execute(&self->env, cmd, &reply, arena);
-        s_reply_now(self, &reply);
+        drv_reply_cache_start(self->cache, id);
+        if (s_queue(self, self->pool, S_TASK_COMMAND, &env, 0, 0) < 0) {
+            drv_error e = {.kind = DRV_ERR_INTERNAL,
+                           .message =
+                               "the agent could not start a worker (the command was not run)"};
+            drv_commands_fail(&reply, arena, &e);
+            s_reply_now(self, &reply, true);
+        }
     }
     g_ptr_array_unref(arena);
     drv_codec_free(&env);
@@ -664,8 +838,11 @@ static void s_drain_queue(drv_agent *self)
         case S_OUT_LIBVIRT_DOWN:
             s_libvirt_down(self, o);
             break;
-        case S_OUT_FACTS:
-            s_facts_ready(self, o);
+        case S_OUT_CONNECTED:
+            s_connected(self, o);
+            break;
+        case S_OUT_INVENTORY:
+            s_inventory_ready(self, o);
             break;
         case S_OUT_PROGRESS:
         case S_OUT_EVENT:
@@ -702,6 +879,16 @@ drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
     self->env.virt = self->virt;
     self->env.progress = s_on_progress;
     self->env.progress_data = self;
+    GError *gerr = NULL;
+    self->pool = g_thread_pool_new(s_task_run, self, (gint)opts->worker_threads, FALSE, &gerr);
+    if (self->pool != NULL)
+        self->conn_pool = g_thread_pool_new(s_task_run, self, 1, FALSE, &gerr);
+    if (self->conn_pool == NULL) {
+        drv_error_set(err, DRV_ERR_INTERNAL, 0, "worker pool: %s", gerr->message);
+        g_error_free(gerr);
+        drv_agent_destroy(&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -712,7 +899,7 @@ int drv_agent_run(drv_agent *self, int signal_fd)
     s_libvirt_try(self);
     for (;;) {
         int64_t now = s_now_ms();
-        if (!self->virt_up && now >= self->virt_retry_at_ms)
+        if (!self->virt_up && !self->virt_connecting && now >= self->virt_retry_at_ms)
             s_libvirt_try(self);
         else if (self->virt_up && !drv_virt_is_alive(self->virt))
             s_libvirt_down(self, NULL);
@@ -721,13 +908,18 @@ int drv_agent_run(drv_agent *self, int signal_fd)
         if (self->link == S_LINK_DOWN && now >= self->link_open_at_ms)
             s_link_open(self);
         if (self->link == S_LINK_REGISTERING && now >= self->next_register_ms) {
-            bool facts_pending = self->virt_up && self->facts == NULL;
-            if (facts_pending) {
+            /* libvirt (connect + facts, or the inventory) still on its way, within its bound */
+            bool libvirt_pending =
+                (self->virt_connecting && now - self->connect_started_ms < S_LIBVIRT_WAIT_MS) ||
+                (self->virt_up && self->inv_pending &&
+                 now - self->inv_asked_ms < S_LIBVIRT_WAIT_MS);
+            if (libvirt_pending) {
                 self->last_recv_ms = now; /* the wait is ours, not the controller's */
                 self->next_register_ms = now + 100;
             } else if (now - self->last_recv_ms >= s_dead_ms(self)) {
                 s_link_lost(self, "no answer to register");
-            } else if (s_send_register(self)) {
+            } else {
+                s_register_start(self);
                 self->next_register_ms = now + drv_backoff_next(&self->register_backoff);
             }
         }
@@ -748,7 +940,7 @@ int drv_agent_run(drv_agent *self, int signal_fd)
             wake = MIN(wake, self->last_send_ms + self->interval_ms);
             wake = MIN(wake, self->last_recv_ms + s_dead_ms(self));
         }
-        if (!self->virt_up)
+        if (!self->virt_up && !self->virt_connecting) /* a connect's completion wakes us */
             wake = MIN(wake, self->virt_retry_at_ms);
         long timeout = (long)CLAMP(wake - s_now_ms(), 0, (int64_t)self->interval_ms);
 
@@ -783,6 +975,7 @@ void drv_agent_destroy(drv_agent **self_p)
         return;
     drv_agent *self = *self_p;
     *self_p = NULL;
+    g_atomic_int_set(&self->stopping, 1); /* queued tasks end without running */
     drv_migrate_cancel_all();
     int64_t deadline = s_now_ms() + S_WORKER_WAIT_MS;
     while (g_atomic_int_get(&self->workers) > 0 && s_now_ms() < deadline) {
@@ -793,9 +986,15 @@ void drv_agent_destroy(drv_agent **self_p)
     zmq_ctx_shutdown(self->zctx);
     zmq_ctx_term(self->zctx);
     if (g_atomic_int_get(&self->workers) > 0) {
-        drv_warn("%d command(s) still running at exit", g_atomic_int_get(&self->workers));
+        drv_warn("%d task(s) still running at exit (libvirt does not answer)",
+                 g_atomic_int_get(&self->workers));
         return; /* workers still use the agent: let the process exit around them */
     }
+    /* every task has ended: the threads are idle and freeing the pools does not wait on libvirt */
+    if (self->pool != NULL)
+        g_thread_pool_free(self->pool, FALSE, TRUE);
+    if (self->conn_pool != NULL)
+        g_thread_pool_free(self->conn_pool, FALSE, TRUE);
     drv_virt_destroy(&self->virt);
     g_async_queue_unref(self->outq);
     drv_reply_cache_destroy(&self->cache);

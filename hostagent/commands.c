@@ -52,24 +52,6 @@ const char *drv_commands_kind_name(Drover__CommandKind kind)
     return "unknown";
 }
 
-bool drv_commands_is_long(const Drover__Command *cmd)
-{
-    switch (cmd->kind) {
-    case DROVER__COMMAND_KIND__CMD_MIGRATE:
-    case DROVER__COMMAND_KIND__CMD_SNAPSHOT_REVERT:
-    case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE:
-    /* QEMU waits up to 5 s for the guest to release a detached PCI device (a guest without ACPI
-     * hotplug support never does); an attach may open and probe an image */
-    case DROVER__COMMAND_KIND__CMD_ATTACH_DEVICE:
-    case DROVER__COMMAND_KIND__CMD_DETACH_DEVICE:
-        return true;
-    case DROVER__COMMAND_KIND__CMD_SHUTDOWN:
-        return cmd->timeout_ms > 0;
-    default:
-        return false;
-    }
-}
-
 void drv_commands_fail(Drover__Reply *reply, GPtrArray *arena, const drv_error *e)
 {
     reply->ok = false;
@@ -272,7 +254,14 @@ static int s_domstats(virDomainPtr dom, const char *name, Drover__Reply *reply, 
 {
     virDomainPtr doms[] = {dom, NULL};
     virDomainStatsRecordPtr *records = NULL;
-    int n = virDomainListGetStats(doms, 0, &records, 0);
+    /* NOWAIT: what can be read without waiting for the domain's job lock (a migration or another
+     * job holds it for long; without the flag QEMU waits up to 30 s for it) */
+    int n = virDomainListGetStats(doms, 0, &records, VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+    if (n < 0) {
+        virErrorPtr e = virGetLastError();
+        if (e != NULL && (e->code == VIR_ERR_INVALID_ARG || e->code == VIR_ERR_NO_SUPPORT))
+            n = virDomainListGetStats(doms, 0, &records, 0); /* a driver without the flag */
+    }
     if (n > 0) {
         for (int r = 0; r < n; r++) {
             for (int i = 0; i < records[r]->nparams; i++) {

@@ -1,7 +1,6 @@
-/* commands.h — carries out one controller Command on libvirt and fills its Reply. Runs on the main
- * thread (short commands) or a worker thread (long ones: migrate, shutdown with a timeout, snapshot
- * revert, managedsave, attach/detach-device); every libvirt call goes through the shared connection
- * of drv_virt. */
+/* commands.h — carries out one controller Command on libvirt and fills its Reply. Runs on a thread
+ * of the agent's worker pool, never on its loop: any of these calls may wait on libvirtd (a domain
+ * job lock, a frozen daemon). Every libvirt call goes through the shared connection of drv_virt. */
 #ifndef DROVER_AGENT_COMMANDS_H
 #define DROVER_AGENT_COMMANDS_H
 
@@ -18,9 +17,6 @@ typedef struct {
     drv_progress_fn progress;
     void *progress_data;
 } drv_cmd_env;
-
-/* True for the kinds that may block for long and so run on a worker thread. */
-bool drv_commands_is_long(const Drover__Command *cmd);
 
 /* Executes cmd and fills reply (already initialised, command_id set): ok, or error_kind/error_code/
  * message ("domain 'NAME': <libvirt message>"), plus the kind's payload (xml, snapshots, stats,

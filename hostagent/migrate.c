@@ -2,13 +2,14 @@
  *
  * The worker thread starts virDomainMigrateToURI3 on a helper thread (it blocks until the job ends)
  * and watches the job from its own thread: every second it reads virDomainGetJobStats, reports
- * Progress, enforces the timeout (virDomainAbortJob), and switches to post-copy when allowed and
- * pre-copy stops converging (more than S_POSTCOPY_AFTER iterations with the remaining data not
- * shrinking). Final figures come from the destination's completed-job stats (the source domain is
+ * Progress, and acts on the policy decision of jobs/migrate_monitor.h (switch to post-copy when
+ * allowed and pre-copy stops converging or stalls; abort on the timeout or a stall without
+ * post-copy). Final figures come from the destination's completed-job stats (the source domain is
  * gone after UNDEFINE_SOURCE), falling back to the last progress seen. */
 #include "migrate.h"
 
 #include "log.h"
+#include "migrate_monitor.h"
 #include "pb.h"
 
 #include <inttypes.h>
@@ -16,8 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TICK_MS        1000
-#define S_POSTCOPY_AFTER 3 /* iterations */
+#define S_TICK_MS 1000
 
 /* ------------------------------------------------------------------ registry (for cancel) */
 
@@ -69,9 +69,9 @@ int drv_migrate_cancel(const char *domain, const char *job_id, drv_error **err)
                      (domain != NULL && *domain != '\0' && g_strcmp0(r->domain, domain) == 0);
         if (!match)
             continue;
+        /* only the flag: the migration's monitor calls virDomainAbortJob on its next tick (within
+         * S_TICK_MS), so a cancel never waits on libvirt on the agent's loop */
         g_atomic_int_set(&r->cancel, 1);
-        if (virDomainAbortJob(r->dom) < 0)
-            drv_debug("migrate cancel: abort of '%s' failed (the monitor retries)", r->domain);
         found++;
     }
     g_mutex_unlock(&s_lock);
@@ -87,8 +87,7 @@ void drv_migrate_cancel_all(void)
     g_mutex_lock(&s_lock);
     for (guint i = 0; s_list != NULL && i < s_list->len; i++) {
         s_running *r = g_ptr_array_index(s_list, i);
-        g_atomic_int_set(&r->cancel, 1);
-        virDomainAbortJob(r->dom);
+        g_atomic_int_set(&r->cancel, 1); /* the monitor aborts */
     }
     g_mutex_unlock(&s_lock);
 }
@@ -354,9 +353,11 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     GThread *t = g_thread_new("migrate-call", s_call_thread, &call);
 
     s_stats last = {0};
-    bool postcopy = false, downtime_set = false, timed_out = false;
-    uint64_t prev_remaining = 0;
-    unsigned stalled = 0;
+    bool downtime_set = false;
+    drv_migrate_monitor_params policy =
+        drv_migrate_monitor_params_default(mp->postcopy, mp->timeout_s);
+    drv_migrate_monitor_state mon;
+    drv_migrate_monitor_init(&mon);
     for (;;) {
         g_mutex_lock(&call.lock);
         gint64 until = g_get_monotonic_time() + S_TICK_MS * 1000;
@@ -367,8 +368,10 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
         if (done)
             break;
 
+        /* virDomainGetJobStats reads the async job's data without taking the domain job lock */
         int type = 0, n = 0;
         virTypedParameterPtr st = NULL;
+        drv_migrate_monitor_sample sample = {0};
         if (virDomainGetJobStats(dom, &type, &st, &n, 0) == 0 && type != VIR_DOMAIN_JOB_NONE) {
             s_stats s = {0};
             s_read_stats(st, n, &s);
@@ -376,35 +379,42 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
             if (!downtime_set && mp->max_downtime_ms > 0) {
                 downtime_set = virDomainMigrateSetMaxDowntime(dom, mp->max_downtime_ms, 0) == 0;
             }
-            /* post-copy when pre-copy is not converging */
-            if (mp->postcopy && !postcopy && s.iteration > S_POSTCOPY_AFTER) {
-                stalled = s.data_remaining >= prev_remaining ? stalled + 1 : 0;
-                if (stalled >= 1) {
-                    if (virDomainMigrateStartPostCopy(dom, 0) == 0) {
-                        postcopy = true;
-                        drv_info("domain '%s': migration switched to post-copy (iteration %llu)",
-                                 name, (unsigned long long)s.iteration);
-                    } else {
-                        drv_warn("domain '%s': switch to post-copy failed: %s", name,
-                                 virGetLastErrorMessage());
-                    }
-                }
-            }
-            prev_remaining = s.data_remaining;
-            s_send_progress(env, cmd, name, &s, postcopy);
+            sample.have_stats = true;
+            sample.iteration = s.iteration;
+            sample.data_remaining = s.data_remaining;
         }
         virTypedParamsFree(st, n);
+        sample.elapsed_ms = (uint64_t)((g_get_monotonic_time() - start_us) / 1000);
 
-        gint64 elapsed_s = (g_get_monotonic_time() - start_us) / G_USEC_PER_SEC;
-        if (mp->timeout_s > 0 && elapsed_s >= mp->timeout_s && !timed_out && !postcopy) {
-            /* post-copy cannot be aborted without losing the guest: let it finish */
-            timed_out = true;
-            drv_warn("domain '%s': migration timed out after %u s: aborting", name, mp->timeout_s);
+        drv_migrate_decision d = drv_migrate_monitor_decide(&policy, &sample, &mon);
+        switch (d) {
+        case DRV_MIGRATE_SWITCH_POSTCOPY:
+            if (virDomainMigrateStartPostCopy(dom, 0) == 0) {
+                drv_migrate_monitor_postcopy_started(&mon);
+                drv_info("domain '%s': migration switched to post-copy: %s", name, mon.reason);
+            } else {
+                drv_warn("domain '%s': switch to post-copy failed (%s): %s", name, mon.reason,
+                         virGetLastErrorMessage());
+            }
+            break;
+        case DRV_MIGRATE_ABORT_TIMEOUT:
+        case DRV_MIGRATE_ABORT_STALLED:
+            drv_warn("domain '%s': migration %s: aborting", name, mon.reason);
             virDomainAbortJob(dom);
+            break;
+        case DRV_MIGRATE_CONTINUE:
+        case DRV_MIGRATE_DECISION_LAST:
+            break;
         }
-        if (g_atomic_int_get(&reg->cancel) && !postcopy)
+        if (sample.have_stats)
+            s_send_progress(env, cmd, name, &last, mon.postcopy);
+        /* post-copy cannot be aborted without losing the guest: let it finish */
+        if (g_atomic_int_get(&reg->cancel) && !mon.postcopy)
             virDomainAbortJob(dom); /* repeated each tick until the job ends */
     }
+    bool postcopy = mon.postcopy;
+    bool timed_out = mon.aborted == DRV_MIGRATE_ABORT_TIMEOUT;
+    bool stalled = mon.aborted == DRV_MIGRATE_ABORT_STALLED;
     g_thread_join(t);
     bool cancelled = g_atomic_int_get(&reg->cancel) != 0;
     s_unregister(reg);
@@ -415,7 +425,7 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     drover__migrate_result__init(res);
     reply->migrate = res;
     res->postcopy_used = postcopy;
-    res->cancelled = call.rc < 0 && (cancelled || timed_out);
+    res->cancelled = call.rc < 0 && (cancelled || timed_out || stalled);
     int rc = 0;
     if (call.rc < 0) {
         int code = call.error ? call.error->code : VIR_ERR_INTERNAL_ERROR;
@@ -425,6 +435,12 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
             drv_error_set(err, DRV_ERR_TIMEOUT, code,
                           "domain '%s': migration to '%s' aborted after the %u s timeout: %s", name,
                           mp->dest_uri, mp->timeout_s, msg);
+        } else if (stalled && !cancelled) {
+            /* a policy abort, like the timeout: the job failed (not an operator's cancel) */
+            reply->timed_out = true;
+            drv_error_set(err, DRV_ERR_TIMEOUT, code,
+                          "domain '%s': migration to '%s' aborted: %s: %s", name, mp->dest_uri,
+                          mon.reason, msg);
         } else {
             drv_error_set(err, DRV_ERR_LIBVIRT, code, "domain '%s': migration to '%s'%s: %s", name,
                           mp->dest_uri, cancelled ? " cancelled" : " failed", msg);

@@ -15,11 +15,13 @@ unsigned long drv_migrate_flags(const Drover__MigrateParams *p);
 int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Command *cmd,
                     Drover__Reply *reply, GPtrArray *arena, drv_error **err);
 
-/* Aborts the running migration of domain (by name) or of job_id. Returns 0 when one was found and
- * asked to abort, -1 with DRV_ERR_NOT_FOUND otherwise. Thread-safe. */
+/* Asks the running migration of domain (by name) or of job_id to abort: sets its flag, and its
+ * monitor calls virDomainAbortJob within a second (and again every second until the job ends,
+ * unless it switched to post-copy). No libvirt call here: safe on the agent's loop. Returns 0 when
+ * one was found, -1 with DRV_ERR_NOT_FOUND otherwise. Thread-safe. */
 int drv_migrate_cancel(const char *domain, const char *job_id, drv_error **err);
 
-/* Asks every running migration to abort (agent shutdown). */
+/* Asks every running migration to abort (agent shutdown); flags only, like drv_migrate_cancel. */
 void drv_migrate_cancel_all(void);
 
 #endif

@@ -16,11 +16,13 @@ typedef struct {
     char *libvirt_uri;              /* [agent] libvirt_uri, default qemu:///system */
     uint32_t heartbeat_interval_ms; /* [agent] heartbeat_interval_ms, default 1000 */
     uint32_t liveness;              /* [agent] liveness, default 3 */
-    uint64_t reserved_memory_kib;   /* [agent] reserved_memory, size text */
-    char *migration_uri;     /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
-    drv_log_level log_level; /* [agent] log_level, default info */
-    char *pid_file;          /* --pid-file only */
-    char **label_keys;       /* [labels], NULL-terminated, parallel to label_values */
+    uint32_t worker_threads;      /* [agent] worker_threads: libvirt work in parallel, default 8 */
+    uint32_t command_queue_limit; /* [agent] command_queue_limit: waiting commands, default 256 */
+    uint64_t reserved_memory_kib; /* [agent] reserved_memory, size text */
+    char *migration_uri;          /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
+    drv_log_level log_level;      /* [agent] log_level, default info */
+    char *pid_file;               /* --pid-file only */
+    char **label_keys;            /* [labels], NULL-terminated, parallel to label_values */
     char **label_values;
     /* [agent] mask_cpu_features: flags never reported (NULL or empty = none) */
     char **mask_cpu_features;

@@ -197,11 +197,12 @@ void drv_virt_disconnect(drv_virt *self)
 
 bool drv_virt_is_alive(drv_virt *self)
 {
-    virConnectPtr conn = drv_virt_conn(self);
-    if (conn == NULL)
-        return false;
-    bool alive = !g_atomic_int_get(&self->closed) && virConnectIsAlive(conn) == 1;
-    virConnectClose(conn);
+    /* under the lock, without a reference of its own: the caller (the agent's loop) must never
+     * drop the last reference, whose close is a round trip to libvirtd */
+    g_mutex_lock(&self->lock);
+    bool alive = self->conn != NULL && !g_atomic_int_get(&self->closed) &&
+                 virConnectIsAlive(self->conn) == 1;
+    g_mutex_unlock(&self->lock);
     return alive;
 }
 

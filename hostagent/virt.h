@@ -39,12 +39,15 @@ drv_virt *drv_virt_new(const char *uri, drv_virt_event_fn fn, void *user_data);
 void drv_virt_destroy(drv_virt **self_p);
 
 /* Opens the connection, registers the lifecycle callback, keepalive (5 s × 3) and a close callback.
+ * Blocks on libvirtd: the agent runs it on its connection worker, never on its loop.
  * DRV_ERR_UNAVAILABLE (with libvirt's code) when libvirtd cannot be reached. */
 int drv_virt_connect(drv_virt *self, drv_error **err);
 /* Deregisters callbacks and drops the agent's reference to the connection (workers holding their
- * own reference finish with errors). Safe when not connected. */
+ * own reference finish with errors). Safe when not connected. Talks to libvirtd (deregistering,
+ * closing): never call it on the agent's loop. */
 void drv_virt_disconnect(drv_virt *self);
-/* True when connected and libvirt says the connection is alive (and no close was reported). */
+/* True when connected and libvirt says the connection is alive (and no close was reported). Never
+ * a round trip to libvirtd: safe on the agent's loop. */
 bool drv_virt_is_alive(drv_virt *self);
 /* A new reference to the shared connection (virConnectClose it), or NULL when disconnected. */
 virConnectPtr drv_virt_conn(drv_virt *self);

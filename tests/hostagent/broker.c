@@ -16,6 +16,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -37,6 +42,8 @@ typedef struct {
     Drover__Envelope *last_register; /* owned */
     int registers;
     int heartbeats;
+    gint64 last_msg_us; /* monotonic time of the last message (any message is a heartbeat) */
+    gint64 max_gap_us;  /* the longest silence between two messages since the test reset it */
     GPtrArray *events;  /* Drover__Envelope * */
     GPtrArray *replies; /* Drover__Envelope * (every reply, in order) */
     int progress;
@@ -142,6 +149,10 @@ static void broker_pump(broker *b, int ms)
             fail_msg("broker received a bad frame from %s: %s", id ? id : "?", err->message);
         }
         host_state *h = s_host(b, id);
+        gint64 now_us = g_get_monotonic_time();
+        if (h->last_msg_us > 0)
+            h->max_gap_us = MAX(h->max_gap_us, now_us - h->last_msg_us);
+        h->last_msg_us = now_us;
         switch (env->body_case) {
         case DROVER__ENVELOPE__BODY_REGISTER: {
             h->registers++;
@@ -300,7 +311,10 @@ static int s_free_port(void)
     return atoi(strrchr(ep, ':') + 1);
 }
 
-static pid_t s_spawn_agent_to(int i, const char *host_id, const char *controllers)
+/* Starts agent i's configuration under host_id; extra_agent_conf goes into [agent]; libvirt_uri
+ * (NULL: the test driver on node-<i+1>.xml) is passed as --libvirt-uri. */
+static pid_t s_spawn_agent_full(int i, const char *host_id, const char *controllers,
+                                const char *extra_agent_conf, const char *libvirt_uri)
 {
     g_autofree char *node = g_strdup_printf(
         "<node>\n"
@@ -321,6 +335,7 @@ static pid_t s_spawn_agent_to(int i, const char *host_id, const char *controller
                                             "heartbeat_interval_ms = %d\n"
                                             "reserved_memory = 1GiB\n"
                                             "migration_uri = qemu+tcp://10.77.0.%d/system\n"
+                                            "%s"
                                             "[labels]\n"
                                             "rack = r%d\n"
                                             "zone = test\n"
@@ -329,8 +344,8 @@ static pid_t s_spawn_agent_to(int i, const char *host_id, const char *controller
                                             "cpu_features = sse4.2, avx2,%s aes\n"
                                             "host_uuid = 00000000-0000-4000-8000-00000000000%d\n"
                                             "arch = x86_64\n",
-                                            host_id, controllers, node_path, HB_MS, i + 1, i + 1,
-                                            i == 0 ? " vmx," : "", i + 1);
+                                            host_id, controllers, node_path, HB_MS, i + 1,
+                                            extra_agent_conf, i + 1, i == 0 ? " vmx," : "", i + 1);
     g_autofree char *conf_name = g_strdup_printf("agent-%s.conf", host_id);
     g_autofree char *conf_path = s_write(F.dir, conf_name, conf);
     g_autofree char *log_name = g_strdup_printf("agent-%s.log", host_id);
@@ -343,11 +358,26 @@ static pid_t s_spawn_agent_to(int i, const char *host_id, const char *controller
             dup2(fileno(lf), 1);
             dup2(fileno(lf), 2);
         }
-        execl(DRV_AGENT_PATH, "drover-agent", "--config", conf_path, "--log-level", "debug",
-              (char *)NULL);
+        if (libvirt_uri != NULL)
+            execl(DRV_AGENT_PATH, "drover-agent", "--config", conf_path, "--log-level", "debug",
+                  "--libvirt-uri", libvirt_uri, (char *)NULL);
+        else
+            execl(DRV_AGENT_PATH, "drover-agent", "--config", conf_path, "--log-level", "debug",
+                  (char *)NULL);
         _exit(127);
     }
     return pid;
+}
+
+static pid_t s_spawn_agent_conf(int i, const char *host_id, const char *controllers,
+                                const char *extra_agent_conf)
+{
+    return s_spawn_agent_full(i, host_id, controllers, extra_agent_conf, NULL);
+}
+
+static pid_t s_spawn_agent_to(int i, const char *host_id, const char *controllers)
+{
+    return s_spawn_agent_conf(i, host_id, controllers, "");
 }
 
 static pid_t s_spawn_agent(int i)
@@ -981,6 +1011,363 @@ static void test_storage_markers(void **state)
     assert_string_equal(r->error_kind, "invalid");
 }
 
+/* ------------------------------------------------------------------ deadlines and the pool */
+
+static int64_t s_wall_ms(void)
+{
+    return g_get_real_time() / 1000;
+}
+
+/* The reply to cmd_id if one arrived (borrowed), else NULL. */
+static Drover__Reply *s_reply_of(const char *host, const char *cmd_id)
+{
+    host_state *h = s_host(&F.b, host);
+    for (guint i = 0; i < h->replies->len; i++) {
+        Drover__Envelope *e = g_ptr_array_index(h->replies, i);
+        if (strcmp(e->reply->command_id, cmd_id) == 0)
+            return e->reply;
+    }
+    return NULL;
+}
+
+/* Sends c under a fresh id (returned, owned) without waiting. */
+static char *s_send(const char *host, Drover__Command *c)
+{
+    char *id = s_next_id();
+    c->id = id;
+    broker_send_command(&F.b, host, c);
+    return id;
+}
+
+/* The domain's state as the agent reports it after a DOMSTATS (ok is asserted). */
+static Drover__DomainState s_state_of(const char *host, const char *domain)
+{
+    Drover__Reply *r = s_simple(host, DROVER__COMMAND_KIND__CMD_DOMSTATS, domain);
+    s_assert_ok(r);
+    assert_non_null(r->domain);
+    return r->domain->state;
+}
+
+static void test_command_expiry(void **state)
+{
+    const char *host = "host-2";
+    Drover__Command def = DROVER__COMMAND__INIT;
+    def.kind = DROVER__COMMAND_KIND__CMD_DEFINE;
+    def.xml = (char *)s_domain_xml("exp1");
+    s_assert_ok(s_run(host, &def));
+    guint started = s_count_events(host, DROVER__EVENT_KIND__EVENT_STARTED, "exp1");
+
+    /* (a) expired 4.2 s ago: refused, unrun, and a resend of the id gets the same refusal */
+    Drover__Command st = DROVER__COMMAND__INIT;
+    st.kind = DROVER__COMMAND_KIND__CMD_START;
+    st.domain = "exp1";
+    st.expires_at_ms = s_wall_ms() - 4200;
+    g_autofree char *id = s_send(host, &st);
+    Drover__Reply *r = broker_wait_reply(&F.b, host, id);
+    assert_false(r->ok);
+    assert_true(r->expired);
+    assert_string_equal(r->error_kind, "expired");
+    if (strstr(r->message, "start of domain 'exp1' refused: the command expired 4.") == NULL ||
+        strstr(r->message, "s ago (it was not run)") == NULL)
+        fail_msg("unexpected refusal: %s", r->message);
+    assert_int_equal(s_state_of(host, "exp1"), DROVER__DOMAIN_STATE__DOMAIN_SHUTOFF);
+    st.expires_at_ms = 0; /* the same id again, now without expiry: still the first answer */
+    broker_send_command(&F.b, host, &st);
+    gint64 deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+    while (s_count_replies(s_host(&F.b, host), id) < 2 && g_get_monotonic_time() < deadline)
+        broker_pump(&F.b, 50);
+    host_state *h = s_host(&F.b, host);
+    assert_int_equal(s_count_replies(h, id), 2);
+    Drover__Reply *again =
+        ((Drover__Envelope *)g_ptr_array_index(h->replies, h->replies->len - 1))->reply;
+    assert_string_equal(again->command_id, id);
+    assert_true(again->expired);
+    assert_false(again->ok);
+    assert_int_equal(s_state_of(host, "exp1"), DROVER__DOMAIN_STATE__DOMAIN_SHUTOFF);
+    assert_int_equal(s_count_events(host, DROVER__EVENT_KIND__EVENT_STARTED, "exp1"), started);
+
+    /* (b) a future expiry runs */
+    Drover__Command st2 = DROVER__COMMAND__INIT;
+    st2.kind = DROVER__COMMAND_KIND__CMD_START;
+    st2.domain = "exp1";
+    st2.expires_at_ms = s_wall_ms() + 60000;
+    r = s_run(host, &st2);
+    s_assert_ok(r);
+    assert_false(r->expired);
+    assert_int_equal(r->domain->state, DROVER__DOMAIN_STATE__DOMAIN_RUNNING);
+    s_wait_event_after(host, DROVER__EVENT_KIND__EVENT_STARTED, "exp1", started);
+
+    /* (c) no expiry (0) runs: older controllers send none */
+    Drover__Command ds = DROVER__COMMAND__INIT;
+    ds.kind = DROVER__COMMAND_KIND__CMD_DESTROY;
+    ds.domain = "exp1";
+    ds.expires_at_ms = 0;
+    r = s_run(host, &ds);
+    s_assert_ok(r);
+    assert_false(r->expired);
+    assert_int_equal(r->domain->state, DROVER__DOMAIN_STATE__DOMAIN_SHUTOFF);
+
+    /* an expired command without a domain names its kind */
+    Drover__Command mw = DROVER__COMMAND__INIT;
+    mw.kind = DROVER__COMMAND_KIND__CMD_STORAGE_MARK_WRITE;
+    mw.path = F.dir;
+    mw.name = "expired-probe";
+    mw.expires_at_ms = s_wall_ms() - 1;
+    r = s_run(host, &mw);
+    assert_true(r->expired);
+    assert_non_null(strstr(r->message, "storage-mark-write refused: the command expired"));
+    g_autofree char *file = g_build_filename(F.dir, ".drover-mark-expired-probe", NULL);
+    assert_false(g_file_test(file, G_FILE_TEST_EXISTS)); /* not run */
+    s_assert_ok(s_simple(host, DROVER__COMMAND_KIND__CMD_UNDEFINE, "exp1"));
+}
+
+#define N_PARALLEL 20
+/* The controller's liveness window (3 intervals): a longer silence would mark the host dead. The
+ * agent normally keeps within one interval; the slack is for a loaded 2-core machine. */
+#define S_LIVENESS_US ((gint64)HB_MS * 3 * 1000)
+
+/* Sends one command of kind per domain par0..par19 at once; asserts every one is answered
+ * exactly once and ok, and that heartbeats kept their interval meanwhile. */
+static void s_parallel(const char *host, Drover__CommandKind kind, Drover__DomainState want)
+{
+    char *ids[N_PARALLEL];
+    char names[N_PARALLEL][16];
+    host_state *h = s_host(&F.b, host);
+    broker_pump(&F.b, 10);
+    h->max_gap_us = 0;
+    int hb_before = h->heartbeats;
+    gint64 t0 = g_get_monotonic_time();
+    for (int i = 0; i < N_PARALLEL; i++) {
+        g_snprintf(names[i], sizeof(names[i]), "par%d", i);
+        Drover__Command c = DROVER__COMMAND__INIT;
+        c.kind = kind;
+        c.domain = names[i];
+        c.expires_at_ms = s_wall_ms() + 30000;
+        ids[i] = s_send(host, &c);
+    }
+    for (int i = 0; i < N_PARALLEL; i++) {
+        Drover__Reply *r = broker_wait_reply(&F.b, host, ids[i]);
+        s_assert_ok(r);
+        assert_int_equal(r->domain->state, want);
+    }
+    /* keep listening for a few intervals: no reply twice, heartbeats on time */
+    broker_pump(&F.b, HB_MS * 5);
+    gint64 took_ms = (g_get_monotonic_time() - t0) / 1000;
+    for (int i = 0; i < N_PARALLEL; i++) {
+        assert_int_equal(s_count_replies(h, ids[i]), 1);
+        g_free(ids[i]);
+    }
+    int hbs = h->heartbeats - hb_before;
+    fprintf(stderr,
+            "%d x %s: %" G_GINT64_FORMAT " ms, %d heartbeats, longest gap %" G_GINT64_FORMAT
+            " ms\n",
+            N_PARALLEL, kind == DROVER__COMMAND_KIND__CMD_START ? "start" : "destroy", took_ms, hbs,
+            h->max_gap_us / 1000);
+    /* any message counts as a heartbeat, so replies stand in for some: never a silence near the
+     * liveness window (3 intervals) */
+    assert_true(hbs >= 1);
+    assert_true(h->max_gap_us < S_LIVENESS_US);
+}
+
+static void test_parallel_commands(void **state)
+{
+    const char *host = "host-3";
+    for (int i = 0; i < N_PARALLEL; i++) {
+        g_autofree char *name = g_strdup_printf("par%d", i);
+        Drover__Command c = DROVER__COMMAND__INIT;
+        c.kind = DROVER__COMMAND_KIND__CMD_DEFINE;
+        c.xml = (char *)s_domain_xml(name);
+        s_assert_ok(s_run(host, &c));
+    }
+    s_parallel(host, DROVER__COMMAND_KIND__CMD_START, DROVER__DOMAIN_STATE__DOMAIN_RUNNING);
+    s_parallel(host, DROVER__COMMAND_KIND__CMD_DESTROY, DROVER__DOMAIN_STATE__DOMAIN_SHUTOFF);
+    for (int i = 0; i < N_PARALLEL; i++) {
+        g_autofree char *name = g_strdup_printf("par%d", i);
+        s_assert_ok(s_simple(host, DROVER__COMMAND_KIND__CMD_UNDEFINE, name));
+    }
+}
+
+/* A worker blocked for real: the storage marker is a FIFO nobody writes, so the agent's read of it
+ * blocks in open(2) (like a hung NFS mount). With one worker and room for two waiting commands:
+ * heartbeats keep their interval, a third waiting command is refused (not run, not cached), a
+ * command whose expiry passes while it waits is refused when its turn comes, and once the read
+ * completes everything is answered exactly once. */
+static void test_blocked_worker(void **state)
+{
+    const char *host = "host-slow";
+    pid_t pid =
+        s_spawn_agent_conf(1, host, F.endpoint, "worker_threads = 1\ncommand_queue_limit = 2\n");
+    F.extra_pid = pid;
+    gint64 deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < deadline && (g_hash_table_lookup(F.b.hosts, host) == NULL ||
+                                                 s_host(&F.b, host)->last_register == NULL))
+        broker_pump(&F.b, 50);
+    host_state *h = s_host(&F.b, host);
+    assert_non_null(h->last_register);
+    Drover__Command def = DROVER__COMMAND__INIT;
+    def.kind = DROVER__COMMAND_KIND__CMD_DEFINE;
+    def.xml = (char *)s_domain_xml("slow1");
+    s_assert_ok(s_run(host, &def));
+
+    g_autofree char *fifo = g_build_filename(F.dir, ".drover-mark-hang", NULL);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    Drover__Command ck = DROVER__COMMAND__INIT;
+    ck.kind = DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK;
+    ck.path = F.dir;
+    ck.name = "hang";
+    ck.xml = "fifo-content";
+    g_autofree char *id_block = s_send(host, &ck);
+    /* the worker has the FIFO open once a non-blocking writer can open it; the writer stays open
+     * (no data, no EOF), so the worker's read(2) blocks until the test writes */
+    int fd = -1;
+    deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    while (fd < 0 && g_get_monotonic_time() < deadline) {
+        fd = open(fifo, O_WRONLY | O_NONBLOCK);
+        if (fd < 0)
+            broker_pump(&F.b, 20);
+    }
+    assert_true(fd >= 0);
+
+    Drover__Command st = DROVER__COMMAND__INIT; /* waits; its expiry passes meanwhile */
+    st.kind = DROVER__COMMAND_KIND__CMD_START;
+    st.domain = "slow1";
+    st.expires_at_ms = s_wall_ms() + 1000;
+    g_autofree char *id_expiring = s_send(host, &st);
+    Drover__Command dx = DROVER__COMMAND__INIT;
+    dx.kind = DROVER__COMMAND_KIND__CMD_DUMPXML;
+    dx.domain = "slow1";
+    g_autofree char *id_waiting = s_send(host, &dx);
+    broker_pump(&F.b, 100);
+    Drover__Command ds = DROVER__COMMAND__INIT; /* the third waiting: refused */
+    ds.kind = DROVER__COMMAND_KIND__CMD_DOMSTATS;
+    ds.domain = "slow1";
+    g_autofree char *id_refused = s_send(host, &ds);
+    Drover__Reply *r = broker_wait_reply(&F.b, host, id_refused);
+    assert_false(r->ok);
+    assert_false(r->expired);
+    assert_string_equal(r->error_kind, "unavailable");
+    if (strstr(r->message, "domstats of domain 'slow1' refused: 2 commands are already waiting for "
+                           "a worker (worker_threads = 1; ") == NULL ||
+        strstr(r->message, "was not run") == NULL)
+        fail_msg("unexpected refusal: %s", r->message);
+
+    /* 2 s blocked: heartbeats on time, nothing else answered */
+    h->max_gap_us = 0;
+    int hb_before = h->heartbeats;
+    broker_pump(&F.b, 2000);
+    fprintf(stderr, "blocked worker: %d heartbeats in 2 s, longest gap %" G_GINT64_FORMAT " ms\n",
+            h->heartbeats - hb_before, h->max_gap_us / 1000);
+    assert_true(h->heartbeats - hb_before >= 2000 / HB_MS - 3);
+    assert_true(h->max_gap_us < S_LIVENESS_US);
+    assert_null(s_reply_of(host, id_block));
+    assert_null(s_reply_of(host, id_expiring));
+    assert_null(s_reply_of(host, id_waiting));
+
+    /* unblock: write the marker's content into the FIFO and close it (EOF) */
+    assert_int_equal(write(fd, ck.xml, strlen(ck.xml)), (ssize_t)strlen(ck.xml));
+    close(fd);
+    r = broker_wait_reply(&F.b, host, id_block);
+    s_assert_ok(r);
+    assert_non_null(strstr(r->message, "storage is shared"));
+    r = broker_wait_reply(&F.b, host, id_expiring);
+    assert_false(r->ok);
+    assert_true(r->expired);
+    assert_non_null(strstr(r->message, "start of domain 'slow1' refused: the command expired"));
+    r = broker_wait_reply(&F.b, host, id_waiting);
+    s_assert_ok(r);
+    assert_non_null(strstr(r->xml, "<name>slow1</name>"));
+    assert_int_equal(r->domain->state, DROVER__DOMAIN_STATE__DOMAIN_SHUTOFF); /* start never ran */
+
+    /* the refused id sent again now runs: a queue-full refusal is not remembered */
+    ds.id = id_refused;
+    broker_send_command(&F.b, host, &ds);
+    deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+    while (s_count_replies(h, id_refused) < 2 && g_get_monotonic_time() < deadline)
+        broker_pump(&F.b, 50);
+    assert_int_equal(s_count_replies(h, id_refused), 2);
+    r = ((Drover__Envelope *)g_ptr_array_index(h->replies, h->replies->len - 1))->reply;
+    assert_string_equal(r->command_id, id_refused);
+    s_assert_ok(r);
+    broker_pump(&F.b, HB_MS * 3);
+    assert_int_equal(s_count_replies(h, id_block), 1);
+    assert_int_equal(s_count_replies(h, id_expiring), 1);
+    assert_int_equal(s_count_replies(h, id_waiting), 1);
+    F.extra_pid = 0;
+    assert_int_equal(s_stop_agent(pid), 0);
+}
+
+/* CPU time (user + system) the process used so far, in ms. */
+static int64_t s_cpu_ms(pid_t pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
+    g_autofree char *stat = NULL;
+    assert_true(g_file_get_contents(path, &stat, NULL, NULL));
+    const char *p = strrchr(stat, ')'); /* fields after the command name */
+    assert_non_null(p);
+    unsigned long utime = 0, stime = 0;
+    /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
+    assert_int_equal(
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
+    return (int64_t)(utime + stime) * 1000 / sysconf(_SC_CLK_TCK);
+}
+
+/* libvirt that hangs for real at connect: the URI names a TCP port where the test listens but never
+ * accepts, so virConnectOpen waits for an answer that never comes. The agent still registers (after
+ * its 5 s wait, with libvirt_connected = false: not authoritative), heartbeats on time, answers
+ * commands at once (libvirt not connected), does not spin while it waits, and exits cleanly once
+ * the connection is refused. */
+static void test_libvirt_connect_hangs(void **state)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(ls >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &sl), 0);
+    assert_int_equal(listen(ls, 8), 0);
+    g_autofree char *uri = g_strdup_printf("test+tcp://127.0.0.1:%d/default", ntohs(sa.sin_port));
+
+    const char *host = "host-hang";
+    pid_t pid = s_spawn_agent_full(2, host, F.endpoint, "", uri);
+    F.extra_pid = pid;
+    gint64 t0 = g_get_monotonic_time();
+    gint64 deadline = t0 + 15 * G_USEC_PER_SEC;
+    while (g_get_monotonic_time() < deadline && (g_hash_table_lookup(F.b.hosts, host) == NULL ||
+                                                 s_host(&F.b, host)->last_register == NULL))
+        broker_pump(&F.b, 50);
+    host_state *h = s_host(&F.b, host);
+    assert_non_null(h->last_register);
+    fprintf(stderr, "registered %" G_GINT64_FORMAT " ms after start while libvirt hangs\n",
+            (g_get_monotonic_time() - t0) / 1000);
+    Drover__Register *reg = h->last_register->register_;
+    assert_false(reg->libvirt_connected);
+    assert_int_equal(reg->n_domains, 0);
+    assert_string_equal(reg->facts->host_id, host);
+
+    Drover__Reply *r = s_simple(host, DROVER__COMMAND_KIND__CMD_DUMPXML, "anything");
+    assert_false(r->ok);
+    assert_string_equal(r->error_kind, "unavailable");
+    assert_non_null(strstr(r->message, "not connected"));
+
+    h->max_gap_us = 0;
+    int hb_before = h->heartbeats;
+    int64_t cpu0 = s_cpu_ms(pid);
+    broker_pump(&F.b, 2000);
+    int64_t cpu_ms = s_cpu_ms(pid) - cpu0;
+    fprintf(stderr,
+            "libvirt hangs: %d heartbeats in 2 s, longest gap %" G_GINT64_FORMAT
+            " ms, %" G_GINT64_FORMAT " ms CPU\n",
+            h->heartbeats - hb_before, h->max_gap_us / 1000, cpu_ms);
+    assert_true(h->heartbeats - hb_before >= 2000 / HB_MS - 3);
+    assert_true(h->max_gap_us < S_LIVENESS_US);
+    assert_true(cpu_ms < 500); /* waiting, not spinning */
+    assert_int_equal(h->registers, 1);
+
+    close(ls); /* the pending connection is reset: the connect fails, the agent can stop */
+    F.extra_pid = 0;
+    assert_int_equal(s_stop_agent(pid), 0);
+}
+
 static void test_controller_restart(void **state)
 {
     /* host-1 still has vm1 (defined, shut off) and vm-err */
@@ -1081,6 +1468,10 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_managedsave_undefine), /* image removed with the domain */
         cmocka_unit_test(test_storage_markers),
+        cmocka_unit_test(test_command_expiry),
+        cmocka_unit_test(test_parallel_commands),
+        cmocka_unit_test(test_blocked_worker),
+        cmocka_unit_test(test_libvirt_connect_hangs),
         cmocka_unit_test(test_controller_restart),
         cmocka_unit_test(test_inventory_command),
         cmocka_unit_test(test_quick_controller_restart),

@@ -280,6 +280,7 @@ static void test_options_full(void **state)
     drv_error *err = NULL;
     int rc = s_parse("[agent]\nhost_id = hv1\ncontroller = tcp://127.0.0.1:1, tcp://127.0.0.1:2\n"
                      "libvirt_uri = test:///default\nheartbeat_interval_ms = 250\nliveness = 4\n"
+                     "worker_threads = 2\ncommand_queue_limit = 16\n"
                      "reserved_memory = 2GiB\nmigration_uri = qemu+tcp://10.0.0.1/system\n"
                      "log_level = warn\n[labels]\nrack = r1\nssd = yes\n"
                      "[test]\ncpu_model = Haswell\ncpu_features = avx2,aes\narch = x86_64\n",
@@ -292,6 +293,8 @@ static void test_options_full(void **state)
     assert_string_equal(o->libvirt_uri, "test:///default");
     assert_int_equal(o->heartbeat_interval_ms, 300); /* the flag wins */
     assert_int_equal(o->liveness, 4);
+    assert_int_equal(o->worker_threads, 2);
+    assert_int_equal(o->command_queue_limit, 16);
     assert_int_equal(o->reserved_memory_kib, 2 * 1024 * 1024);
     assert_string_equal(o->migration_uri, "qemu+tcp://10.0.0.1/system");
     assert_int_equal(o->log_level, DRV_LOG_WARN);
@@ -314,6 +317,8 @@ static void test_options_defaults(void **state)
     assert_string_equal(o->libvirt_uri, "qemu:///system");
     assert_int_equal(o->heartbeat_interval_ms, 1000);
     assert_int_equal(o->liveness, 3);
+    assert_int_equal(o->worker_threads, 8);
+    assert_int_equal(o->command_queue_limit, 256);
     assert_int_equal(o->reserved_memory_kib, 0);
     assert_non_null(strstr(o->migration_uri, "qemu+tcp://"));
     assert_null(o->test_cpu_features);
@@ -333,6 +338,8 @@ static void test_options_errors(void **state)
          "[agent] heartbeat_interval_ms", "not an integer"},
         {"[agent]\ncontroller = tcp://h:1\nreserved_memory = lots\n", NULL,
          "[agent] reserved_memory", "not a size"},
+        {"[agent]\ncontroller = tcp://h:1\nworker_threads = 0\n", NULL, "[agent] worker_threads",
+         "out of range"},
         {"[agent]\ncontroller = tcp://h:1\nliveness = 0\n", NULL, "[agent] liveness",
          "out of range"},
         {"[agent]\ncontroller = tcp://h:1\nlog_level = loud\n", NULL, "[agent] log_level", "loud"},
