@@ -10,6 +10,7 @@ struct ctl_store {
     drv_etcd *etcd;
     char *prefix;
     char **endpoints;
+    GHashTable *held_hosts; /* host id → writes of ours not yet answered (count in a pointer) */
 };
 
 ctl_store *ctl_store_new(char *const *endpoints, const char *prefix, long timeout_ms,
@@ -23,6 +24,7 @@ ctl_store *ctl_store_new(char *const *endpoints, const char *prefix, long timeou
     self->etcd = etcd;
     self->prefix = g_strdup(prefix);
     self->endpoints = g_strdupv((char **)endpoints);
+    self->held_hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return self;
 }
 
@@ -33,6 +35,7 @@ void ctl_store_destroy(ctl_store **self_p)
     drv_etcd_destroy(&(*self_p)->etcd);
     g_free((*self_p)->prefix);
     g_strfreev((*self_p)->endpoints);
+    g_hash_table_unref((*self_p)->held_hosts);
     g_free(*self_p);
     *self_p = NULL;
 }
@@ -137,6 +140,15 @@ drv_etcd_watch *ctl_store_watch(ctl_store *self, int64_t from_rev, drv_error **e
                               self->prefix, strlen(self->prefix), true, from_rev, false, err);
 }
 
+void ctl_store_hold_host(ctl_store *self, const char *id, int delta)
+{
+    gint n = GPOINTER_TO_INT(g_hash_table_lookup(self->held_hosts, id)) + delta;
+    if (n <= 0)
+        g_hash_table_remove(self->held_hosts, id);
+    else
+        g_hash_table_replace(self->held_hosts, g_strdup(id), GINT_TO_POINTER(n));
+}
+
 ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *ev, char **ret_name)
 {
     g_autofree char *kind = NULL;
@@ -154,6 +166,10 @@ ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *
             return CTL_CHANGE_HOST_DELETED;
         }
         if (old != NULL && old->mod_revision >= ev->kv.mod_revision)
+            return CTL_CHANGE_NONE;
+        /* the cache is ahead of etcd while writes of ours are on their way: an event for an
+         * earlier one must not take it back */
+        if (old != NULL && g_hash_table_contains(self->held_hosts, name))
             return CTL_CHANGE_NONE;
         drv_error *e = NULL;
         if (s_load_kv(self, m, &ev->kv, &e) < 0) {

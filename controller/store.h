@@ -32,6 +32,9 @@ typedef enum {
     CTL_CHANGE_DOMAIN,
     CTL_CHANGE_DOMAIN_DELETED,
 } ctl_change;
+/* Marks a write of hosts/<id> as on its way (+1) or answered (-1). While any is on its way the
+ * cached host is newer than etcd, and watch events for it are not applied. */
+void ctl_store_hold_host(ctl_store *self, const char *id, int delta);
 /* Applies one watch event to the model unless it is older than the cached object (our own write).
  * *ret_name (owned) names the changed object. */
 ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *ev,

@@ -114,6 +114,8 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
     ctl *c = loop_ctx;
     s_req *q = data;
     ctl_domain *stored = NULL;
+    if (q->kind == S_PUT_HOST)
+        ctl_store_hold_host(c->store, q->name, -1);
     if (err == NULL) {
         switch (q->kind) {
         case S_PUT_DOMAIN:
@@ -163,10 +165,14 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
 static int s_submit(ctl *c, s_req *q, drv_error **err)
 {
     q->c = c;
+    bool host = q->kind == S_PUT_HOST;
+    g_autofree char *id = host ? g_strdup(q->name) : NULL;
     if (ctl_async_submit(c, s_work, s_done, q, s_req_free, err) < 0) {
         s_req_free(q);
         return -1;
     }
+    if (host)
+        ctl_store_hold_host(c->store, id, +1);
     return 0;
 }
 
