@@ -17,15 +17,29 @@ int drv_cli_fail(int status, const char *fmt, ...)
     return status;
 }
 
+int drv_cli_fail_error(drv_error **err)
+{
+    int rc = drv_cli_fail(1, "%s", *err != NULL ? (*err)->message : "unknown error");
+    drv_error_free(err);
+    return rc;
+}
+
+int drv_cli_connect(const drv_cli_session *s, long timeout_ms, drv_cli_client **ret)
+{
+    drv_error *e = NULL;
+    drv_cli_client *c = drv_cli_client_new(s->controller, timeout_ms, &e);
+    if (c == NULL)
+        return drv_cli_fail_error(&e);
+    *ret = c;
+    return 0;
+}
+
 int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object **ret_doc)
 {
     drv_cli_reply *reply = NULL;
     drv_error *e = NULL;
-    if (drv_cli_client_call(c, req, &reply, &e) < 0) {
-        int rc = drv_cli_fail(1, "%s", e->message);
-        drv_error_free(&e);
-        return rc;
-    }
+    if (drv_cli_client_call(c, req, &reply, &e) < 0)
+        return drv_cli_fail_error(&e);
     int rc = 0;
     if (reply->status != 0)
         rc = drv_cli_fail_reply(req, reply);
