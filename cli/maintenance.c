@@ -11,15 +11,9 @@
 int drv_cli_drain_run(const drv_cli_session *s)
 {
     const drv_cli_invocation *inv = s->inv;
-    drv_cli_client *c = NULL;
-    int rc = drv_cli_connect(s, s->timeout_ms, &c);
-    if (rc != 0)
-        return rc;
     drv_cli_request req;
-    drv_cli_invocation_request(inv, NULL, 0, &req);
     json_object *doc = NULL;
-    rc = drv_cli_call_json(c, &req, &doc);
-    drv_cli_client_destroy(&c);
+    int rc = drv_cli_session_call(s, &req, &doc);
     if (rc != 0)
         return rc;
     bool wait = drv_cli_invocation_local(inv, "wait") != NULL;

@@ -49,6 +49,18 @@ int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object
     return rc;
 }
 
+int drv_cli_session_call(const drv_cli_session *s, drv_cli_request *ret_req, json_object **ret_doc)
+{
+    drv_cli_client *c = NULL;
+    int rc = drv_cli_connect(s, s->timeout_ms, &c);
+    if (rc != 0)
+        return rc;
+    drv_cli_invocation_request(s->inv, NULL, 0, ret_req);
+    rc = drv_cli_call_json(c, ret_req, ret_doc);
+    drv_cli_client_destroy(&c);
+    return rc;
+}
+
 int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply)
 {
     int status = reply->status == 2 ? 2 : 1;

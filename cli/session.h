@@ -28,6 +28,9 @@ int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply);
 /* One request; on a failure (no answer, a non-zero status, a document that is not JSON) prints it
  * and returns the exit status, else 0 with *ret_doc (owned, json_object_put). */
 int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object **ret_doc);
+/* The invocation's own request (no body) on a connection of its own: 0 with *ret_req (its strings
+ * borrowed from s->inv) and *ret_doc (owned), or the exit status (error printed). */
+int drv_cli_session_call(const drv_cli_session *s, drv_cli_request *ret_req, json_object **ret_doc);
 /* Writes text to stdout; 0, or 1 with an error printed when stdout fails (e.g. a closed pipe). */
 int drv_cli_print(const char *text, size_t len);
 
