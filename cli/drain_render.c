@@ -2,33 +2,10 @@
  * block of `job watch` / `host maintenance --wait`, the sheet of `job show`, the final sentence.
  * Pure (a document in, text out). */
 #include "jobs.h"
+#include "json_get.h"
 
 #include <inttypes.h>
 #include <string.h>
-
-static json_object *s_get(json_object *o, const char *k)
-{
-    json_object *v = NULL;
-    if (o == NULL || !json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, k, &v))
-        return NULL;
-    return v;
-}
-
-static const char *s_str(json_object *o, const char *k)
-{
-    json_object *v = s_get(o, k);
-    return v != NULL && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
-static uint64_t s_u64(json_object *o, const char *k)
-{
-    json_object *v = s_get(o, k);
-    if (v == NULL)
-        return 0;
-    int64_t n = json_object_get_int64(v);
-    return n > 0 ? (uint64_t)n : 0;
-}
 
 static char *s_ms(uint64_t ms)
 {
@@ -39,14 +16,14 @@ static char *s_ms(uint64_t ms)
 
 bool drv_cli_job_is_drain(json_object *job)
 {
-    const char *k = s_str(job, "kind");
-    return s_get(job, "drain") != NULL &&
+    const char *k = drv_json_get_str(job, "kind", NULL);
+    return drv_json_get(job, "drain") != NULL &&
            (g_strcmp0(k, "drain") == 0 || g_strcmp0(k, "restore") == 0);
 }
 
 static json_object *s_entries(json_object *job)
 {
-    json_object *e = s_get(s_get(job, "drain"), "entries");
+    json_object *e = drv_json_get(drv_json_get(job, "drain"), "entries");
     return e != NULL && json_object_is_type(e, json_type_array) ? e : NULL;
 }
 
@@ -57,12 +34,13 @@ static void s_summary(json_object *job, GString *out)
     unsigned n[G_N_ELEMENTS(states)] = {0};
     json_object *es = s_entries(job);
     for (size_t i = 0; es != NULL && i < json_object_array_length(es); i++) {
-        const char *st = s_str(json_object_array_get_idx(es, i), "state");
+        const char *st = drv_json_get_str(json_object_array_get_idx(es, i), "state", NULL);
         for (size_t k = 0; k < G_N_ELEMENTS(states); k++)
             n[k] += g_strcmp0(st, states[k]) == 0;
     }
-    g_string_append_printf(out, "%s of %s %s:", s_str(job, "kind") ?: "job",
-                           s_str(s_get(job, "drain"), "host") ?: "?", s_str(job, "state") ?: "?");
+    g_string_append_printf(out, "%s of %s %s:", drv_json_get_str(job, "kind", "job"),
+                           drv_json_get_str(drv_json_get(job, "drain"), "host", "?"),
+                           drv_json_get_str(job, "state", "?"));
     for (size_t k = 0; k < G_N_ELEMENTS(states); k++)
         g_string_append_printf(out, "%s %u %s", k ? "," : "", n[k], states[k]);
 }
@@ -76,23 +54,26 @@ void drv_cli_render_drain_progress(json_object *job, int bar_width, GString *out
     int wname = 6, wdest = 4;
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(es, i);
-        wname = MAX(wname, (int)strlen(s_str(e, "domain") ?: "?"));
-        const char *to = s_str(e, "destination") ?: s_str(e, "planned");
+        wname = MAX(wname, (int)strlen(drv_json_get_str(e, "domain", "?")));
+        const char *to =
+            drv_json_get_str(e, "destination", NULL) ?: drv_json_get_str(e, "planned", NULL);
         wdest = MAX(wdest, (int)strlen(to ?: "-"));
     }
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(es, i);
-        const char *state = s_str(e, "state") ?: "?";
-        const char *to = s_str(e, "destination") ?: s_str(e, "planned");
-        json_object *p = s_get(e, "progress");
-        uint64_t total = s_u64(p, "data_total"), remaining = s_u64(p, "data_remaining");
+        const char *state = drv_json_get_str(e, "state", "?");
+        const char *to =
+            drv_json_get_str(e, "destination", NULL) ?: drv_json_get_str(e, "planned", NULL);
+        json_object *p = drv_json_get(e, "progress");
+        uint64_t total = drv_json_get_u64(p, "data_total", 0),
+                 remaining = drv_json_get_u64(p, "data_remaining", 0);
         bool migrating = strcmp(state, "migrating") == 0;
         unsigned pct = strcmp(state, "done") == 0 ? 100
                        : migrating && total > 0 && remaining <= total
                            ? (unsigned)((total - remaining) * 100 / total)
                            : 0;
-        g_string_append_printf(out, "  %-*s %s -> %-*s ", wname, s_str(e, "domain") ?: "?",
-                               s_str(e, "origin") ?: "?", wdest, to ?: "-");
+        g_string_append_printf(out, "  %-*s %s -> %-*s ", wname, drv_json_get_str(e, "domain", "?"),
+                               drv_json_get_str(e, "origin", "?"), wdest, to ?: "-");
         if (bar_width > 0) {
             int fill = (int)(pct * (unsigned)bar_width / 100);
             g_string_append_c(out, '[');
@@ -101,52 +82,59 @@ void drv_cli_render_drain_progress(json_object *job, int bar_width, GString *out
             g_string_append(out, "] ");
         }
         g_string_append_printf(out, "%3u%%  %s", pct, state);
-        if (migrating && s_u64(p, "memory_bps") > 0)
+        if (migrating && drv_json_get_u64(p, "memory_bps", 0) > 0)
             g_string_append_printf(out, "  %.1f MiB/s  iteration %" PRIu64,
-                                   (double)s_u64(p, "memory_bps") / (1024.0 * 1024.0),
-                                   s_u64(p, "iteration"));
-        if (s_u64(e, "attempts") > 1 || migrating)
-            g_string_append_printf(out, "  (attempt %" PRIu64 ")", s_u64(e, "attempts"));
-        if (s_str(e, "error") != NULL && strcmp(state, "done") != 0)
-            g_string_append_printf(out, ": %s", s_str(e, "error"));
+                                   (double)drv_json_get_u64(p, "memory_bps", 0) / (1024.0 * 1024.0),
+                                   drv_json_get_u64(p, "iteration", 0));
+        if (drv_json_get_u64(e, "attempts", 0) > 1 || migrating)
+            g_string_append_printf(out, "  (attempt %" PRIu64 ")",
+                                   drv_json_get_u64(e, "attempts", 0));
+        if (drv_json_get_str(e, "error", NULL) != NULL && strcmp(state, "done") != 0)
+            g_string_append_printf(out, ": %s", drv_json_get_str(e, "error", NULL));
         g_string_append_c(out, '\n');
     }
 }
 
 void drv_cli_render_drain_sheet(json_object *job, GString *out)
 {
-    json_object *d = s_get(job, "drain");
-    json_object *o = s_get(d, "options");
-    g_string_append_printf(out, "%-16s %s\n", "Host:", s_str(d, "host") ?: "-");
-    if (s_str(d, "restore_of") != NULL)
-        g_string_append_printf(out, "%-16s %s\n", "Restores:", s_str(d, "restore_of"));
+    json_object *d = drv_json_get(job, "drain");
+    json_object *o = drv_json_get(d, "options");
+    g_string_append_printf(out, "%-16s %s\n", "Host:", drv_json_get_str(d, "host", "-"));
+    if (drv_json_get_str(d, "restore_of", NULL) != NULL)
+        g_string_append_printf(out, "%-16s %s\n",
+                               "Restores:", drv_json_get_str(d, "restore_of", NULL));
     g_string_append_printf(
         out,
         "%-16s max parallel %" PRIu64 ", per source %" PRIu64 ", per destination %" PRIu64
         ", unmovable: %s%s\n",
-        "Options:", s_u64(o, "max_parallel"), s_u64(o, "per_source"), s_u64(o, "per_dest"),
-        s_str(o, "on_unmovable") ?: "refuse",
-        s_get(o, "n_plus_one") && json_object_get_boolean(s_get(o, "n_plus_one")) ? ", N+1" : "");
-    g_autofree char *total = s_ms(s_u64(job, "updated_ms") - s_u64(job, "created_ms"));
+        "Options:", drv_json_get_u64(o, "max_parallel", 0), drv_json_get_u64(o, "per_source", 0),
+        drv_json_get_u64(o, "per_dest", 0), drv_json_get_str(o, "on_unmovable", "refuse"),
+        drv_json_get(o, "n_plus_one") && json_object_get_boolean(drv_json_get(o, "n_plus_one"))
+            ? ", N+1"
+            : "");
+    g_autofree char *total =
+        s_ms(drv_json_get_u64(job, "updated_ms", 0) - drv_json_get_u64(job, "created_ms", 0));
     g_string_append_printf(out, "%-16s %s\n", "Job time:", total);
     drv_cli_render_drain_progress(job, 0, out);
 }
 
 void drv_cli_render_drain_outcome(json_object *job, GString *out)
 {
-    const char *state = s_str(job, "state") ?: "?";
-    g_autofree char *total = s_ms(s_u64(job, "updated_ms") - s_u64(job, "created_ms"));
-    json_object *d = s_get(job, "drain");
+    const char *state = drv_json_get_str(job, "state", "?");
+    g_autofree char *total =
+        s_ms(drv_json_get_u64(job, "updated_ms", 0) - drv_json_get_u64(job, "created_ms", 0));
+    json_object *d = drv_json_get(job, "drain");
     json_object *es = s_entries(job);
     size_t n = es ? json_object_array_length(es) : 0, done = 0;
     for (size_t i = 0; i < n; i++)
-        done += g_strcmp0(s_str(json_object_array_get_idx(es, i), "state"), "done") == 0;
-    bool drain = g_strcmp0(s_str(job, "kind"), "drain") == 0;
+        done += g_strcmp0(drv_json_get_str(json_object_array_get_idx(es, i), "state", NULL),
+                          "done") == 0;
+    bool drain = g_strcmp0(drv_json_get_str(job, "kind", NULL), "drain") == 0;
     g_string_append_printf(out, "%s of %s %s in %s: %zu of %zu domain%s moved",
-                           drain ? "Drain" : "Restore", s_str(d, "host") ?: "?", state, total, done,
-                           n, n == 1 ? "" : "s");
+                           drain ? "Drain" : "Restore", drv_json_get_str(d, "host", "?"), state,
+                           total, done, n, n == 1 ? "" : "s");
     if (strcmp(state, "succeeded") == 0)
         g_string_append(out, drain ? "; the host is in maintenance\n" : "; the host is active\n");
     else
-        g_string_append_printf(out, ": %s\n", s_str(job, "error") ?: "no reason given");
+        g_string_append_printf(out, ": %s\n", drv_json_get_str(job, "error", "no reason given"));
 }

@@ -3,6 +3,7 @@
  * (default vi), and send it back with domain.edit and expect_revision, so an edit made meanwhile by
  * someone else is refused by the controller instead of being overwritten. The controller validates
  * the XML; when it refuses, the edited file is kept and its path printed. */
+#include "json_get.h"
 #include "render.h"
 #include "session.h"
 
@@ -53,13 +54,10 @@ int drv_cli_edit_run(const drv_cli_session *s)
 {
     const drv_cli_invocation *inv = s->inv;
     const char *name = g_ptr_array_index(inv->args, 0);
+    drv_cli_client *c = NULL;
+    if (drv_cli_connect(s, s->timeout_ms, &c) != 0)
+        return 1;
     drv_error *e = NULL;
-    drv_cli_client *c = drv_cli_client_new(s->controller, s->timeout_ms, &e);
-    if (c == NULL) {
-        int rc = drv_cli_fail(1, "%s", e->message);
-        drv_error_free(&e);
-        return rc;
-    }
     json_object *info = NULL, *dump = NULL, *result = NULL;
     char *path = NULL, *edited = NULL, *revision = NULL;
     const char *xml = NULL;
@@ -80,10 +78,7 @@ int drv_cli_edit_run(const drv_cli_session *s)
     rc = s_call(c, "domain.dumpxml", name, "inactive", "1", NULL, 0, &dump);
     if (rc != 0)
         goto out;
-    json_object *xml_obj = NULL;
-    if (json_object_object_get_ex(dump, "xml", &xml_obj))
-        xml = json_object_get_string(xml_obj);
-    if (xml == NULL) {
+    if ((xml = drv_json_get_str(dump, "xml", NULL)) == NULL) {
         rc = drv_cli_fail(1, "domain '%s': the controller sent no XML", name);
         goto out;
     }

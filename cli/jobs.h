@@ -1,7 +1,8 @@
 /* jobs.h — `drover domain migrate` and `drover job list|show|watch|cancel`: how a job document
  * (jobs/job.h's JSON, docs/migration.md) is shown — a sheet, a table, one progress line or a
- * progress bar, the final sentence — and the loop that watches a job until it ends. The render
- * functions are pure (a document in, text out); the watch loop talks to the controller. */
+ * progress bar, the final sentence — and the loop that follows a job until it ends (cli/watch.c).
+ * The render functions are pure (a document in, text out); the watch loop talks to the controller.
+ */
 #ifndef DROVER_CLI_JOBS_H
 #define DROVER_CLI_JOBS_H
 
@@ -24,15 +25,15 @@ void drv_cli_render_job_outcome(json_object *job, GString *out);
 /* True when the job's state is succeeded, failed or cancelled. */
 bool drv_cli_job_is_terminal(json_object *job);
 
-/* `domain migrate`: start the job, then (unless --detach) watch it. Exit status 0 only when the
+/* `domain migrate`: start the job, then (unless --detach) follow it. Exit status 0 only when the
  * migration succeeded. */
 int drv_cli_migrate_run(const drv_cli_session *s);
-/* The end of watching a job (job is consumed): prints the document for --json and the final
- * sentence from render_outcome (on stderr, as the error, when the job did not succeed). Returns the
- * exit status: 0 only when the job succeeded. */
-int drv_cli_job_finish(const drv_cli_invocation *inv, json_object *job,
-                       void (*render_outcome)(json_object *job, GString *out));
-/* `job watch ID`: watch a job until it ends (exit 0 when it succeeded, 1 otherwise). */
+/* Follows job (consumed) until it ends (cli/watch.c): polls job.show through a controller restart
+ * or a leader change, shows a migration's progress line or a drain's per-domain block, then the
+ * final sentence (on stderr, as the error, when the job did not succeed; --json: the document).
+ * Returns the exit status: 0 only when the job succeeded. */
+int drv_cli_job_follow(const drv_cli_session *s, json_object *job);
+/* `job watch ID`: follow any job until it ends (exit 0 when it succeeded, 1 otherwise). */
 int drv_cli_job_watch_run(const drv_cli_session *s);
 
 /* ---- drain and restore jobs (cli/drain_render.c, cli/maintenance.c; docs/maintenance.md) */
@@ -50,8 +51,5 @@ void drv_cli_render_drain_outcome(json_object *job, GString *out);
 /* `host maintenance` / `host activate`: the request; a dry run's plan; the job started, followed
  * with --wait (exit 0 only when it succeeded: the host is empty / every domain is back). */
 int drv_cli_drain_run(const drv_cli_session *s);
-/* `job watch ID` of any job: drain and restore jobs get the per-domain view, others
- * drv_cli_job_watch_run. */
-int drv_cli_job_watch_any_run(const drv_cli_session *s);
 
 #endif

@@ -4,6 +4,7 @@
 #include "client.h"
 #include "invocation.h"
 #include "jobs.h"
+#include "json_get.h"
 #include "offline.h"
 #include "render.h"
 #include "session.h"
@@ -21,13 +22,11 @@ static int s_check_cpu_xml(const drv_cli_invocation *inv, const char *json_text)
     if (inv->verb->show != DRV_CLI_SHOW_CPU_BASELINE || inv->json ||
         drv_cli_invocation_local(inv, "xml") == NULL)
         return 0;
-    json_object *doc = json_tokener_parse(json_text), *xml = NULL, *why = NULL;
+    json_object *doc = json_tokener_parse(json_text);
     int rc = 0;
-    if (doc != NULL && (!json_object_object_get_ex(doc, "cpu_xml", &xml) || xml == NULL)) {
-        json_object_object_get_ex(doc, "error", &why);
+    if (doc != NULL && drv_json_get(doc, "cpu_xml") == NULL)
         rc = drv_cli_fail(1, "cluster cpu-baseline: no <cpu> element: %s",
-                          why ? json_object_get_string(why) : "the controller sent none");
-    }
+                          drv_json_get_str(doc, "error", "the controller sent none"));
     json_object_put(doc);
     return rc;
 }
@@ -54,17 +53,16 @@ static int s_run_remote(const drv_cli_session *s)
 
     drv_cli_request req;
     drv_cli_invocation_request(inv, body, body_len, &req);
-    drv_error *e = NULL;
-    drv_cli_client *c = drv_cli_client_new(s->controller, timeout_ms, &e);
-    drv_cli_reply *reply = NULL;
-    if (c == NULL || drv_cli_client_call(c, &req, &reply, &e) < 0) {
-        drv_cli_client_destroy(&c);
-        int rc = drv_cli_fail(1, "%s", e->message);
-        drv_error_free(&e);
+    drv_cli_client *c = NULL;
+    int rc = drv_cli_connect(s, timeout_ms, &c);
+    if (rc != 0)
         return rc;
-    }
+    drv_cli_reply *reply = NULL;
+    drv_error *e = NULL;
+    rc = drv_cli_client_call(c, &req, &reply, &e);
     drv_cli_client_destroy(&c);
-    int rc;
+    if (rc < 0)
+        return drv_cli_fail_error(&e);
     if (reply->status != 0) {
         rc = drv_cli_fail_reply(&req, reply);
         if (inv->json && reply->json[0] != '\0')
@@ -150,7 +148,7 @@ int main(int argc, char **argv)
         rc = drv_cli_migrate_run(&s);
         break;
     case DRV_CLI_RUN_JOB_WATCH:
-        rc = drv_cli_job_watch_any_run(&s); /* drains get per-domain bars (cli/maintenance.c) */
+        rc = drv_cli_job_watch_run(&s); /* drains get per-domain bars (cli/watch.c) */
         break;
     case DRV_CLI_RUN_DRAIN:
         rc = drv_cli_drain_run(&s);

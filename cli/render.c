@@ -1,5 +1,7 @@
 /* render.c — see render.h. */
 #include "render.h"
+#include "config.h"
+#include "json_get.h"
 
 #include "jobs.h"
 
@@ -68,24 +70,6 @@ void drv_cli_table_destroy(drv_cli_table **self_p)
 
 /* ------------------------------------------------------------------ small helpers */
 
-char *drv_cli_render_size_kib(uint64_t kib)
-{
-    static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = (double)kib;
-    size_t u = 0;
-    while (v >= 1024.0 && u + 1 < G_N_ELEMENTS(units)) {
-        v /= 1024.0;
-        u++;
-    }
-    char buf[G_ASCII_DTOSTR_BUF_SIZE];
-    double tenths = (double)(int64_t)(v * 10.0 + 0.5);
-    if ((int64_t)tenths % 10 == 0)
-        g_ascii_formatd(buf, sizeof(buf), "%.0f", tenths / 10.0);
-    else
-        g_ascii_formatd(buf, sizeof(buf), "%.1f", tenths / 10.0);
-    return g_strdup_printf("%s %s", buf, units[u]);
-}
-
 char *drv_cli_render_json(json_object *doc)
 {
     const char *s = json_object_to_json_string_ext(
@@ -93,45 +77,13 @@ char *drv_cli_render_json(json_object *doc)
     return g_strdup_printf("%s\n", s);
 }
 
-static json_object *s_get(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (o == NULL || !json_object_is_type(o, json_type_object) ||
-        !json_object_object_get_ex(o, key, &v) || v == NULL)
-        return NULL;
-    return v;
-}
-
-/* A string field; NULL when missing, null or not a string. */
-static const char *s_str(json_object *o, const char *key)
-{
-    json_object *v = s_get(o, key);
-    return v != NULL && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static bool s_has_num(json_object *o, const char *key)
 {
-    json_object *v = s_get(o, key);
+    json_object *v = drv_json_get(o, key);
     return v != NULL &&
            (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double) ||
             (json_object_is_type(v, json_type_string) &&
              g_ascii_isdigit(json_object_get_string(v)[0])));
-}
-
-static int64_t s_int(json_object *o, const char *key)
-{
-    json_object *v = s_get(o, key);
-    if (v == NULL)
-        return 0;
-    if (json_object_is_type(v, json_type_string))
-        return g_ascii_strtoll(json_object_get_string(v), NULL, 10);
-    return json_object_get_int64(v);
-}
-
-static bool s_bool(json_object *o, const char *key)
-{
-    json_object *v = s_get(o, key);
-    return v != NULL && json_object_get_boolean(v);
 }
 
 /* Any scalar as text ("-" for missing/null); owned. */
@@ -159,14 +111,14 @@ static char *s_text(json_object *v)
 
 static char *s_field(json_object *o, const char *key)
 {
-    return s_text(s_get(o, key));
+    return s_text(drv_json_get(o, key));
 }
 
 static char *s_size_field(json_object *o, const char *key)
 {
     if (!s_has_num(o, key))
         return g_strdup("-");
-    return drv_cli_render_size_kib((uint64_t)MAX(s_int(o, key), 0));
+    return drv_format_size_kib(drv_json_get_u64(o, key, 0));
 }
 
 static char *s_time_ms(int64_t ms)
@@ -284,7 +236,7 @@ static void s_host_list(json_object *doc, GString *out)
     static const char *const headers[] = {
         "ID", "STATE", "REACHABLE", "CPUS", "MEM(free/total)", "VCPUS(alloc)", "DOMAINS"};
     drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
-    json_object *hosts = s_get(doc, "hosts");
+    json_object *hosts = drv_json_get(doc, "hosts");
     for (size_t i = 0; hosts != NULL && i < json_object_array_length(hosts); i++) {
         json_object *h = json_object_array_get_idx(hosts, i);
         g_autofree char *cpus = s_field(h, "cpus");
@@ -293,9 +245,9 @@ static void s_host_list(json_object *doc, GString *out)
         g_autofree char *mem = g_strdup_printf("%s / %s", free_kib, total_kib);
         g_autofree char *vcpus = s_field(h, "allocated_vcpus");
         g_autofree char *doms = s_field(h, "domains");
-        const char *cells[] = {s_str(h, "id"),
-                               s_str(h, "state"),
-                               s_yes_no(s_bool(h, "reachable")),
+        const char *cells[] = {drv_json_get_str(h, "id", NULL),
+                               drv_json_get_str(h, "state", NULL),
+                               s_yes_no(drv_json_get_bool(h, "reachable", false)),
                                cpus,
                                mem,
                                vcpus,
@@ -308,10 +260,10 @@ static void s_host_list(json_object *doc, GString *out)
 
 static void s_host(json_object *h, GString *out)
 {
-    s_kv(out, "ID", s_str(h, "id"));
-    s_kv(out, "State", s_str(h, "state"));
-    s_kv(out, "Reachable", s_yes_no(s_bool(h, "reachable")));
-    s_kv(out, "Arch", s_str(h, "arch"));
+    s_kv(out, "ID", drv_json_get_str(h, "id", NULL));
+    s_kv(out, "State", drv_json_get_str(h, "state", NULL));
+    s_kv(out, "Reachable", s_yes_no(drv_json_get_bool(h, "reachable", false)));
+    s_kv(out, "Arch", drv_json_get_str(h, "arch", NULL));
     s_kv_take(out, "CPUs", s_field(h, "cpus"));
     g_autofree char *total = s_size_field(h, "memory_kib");
     g_autofree char *free_kib = s_size_field(h, "free_memory_kib");
@@ -320,39 +272,43 @@ static void s_host(json_object *h, GString *out)
               g_strdup_printf("%s (free %s, reserved for the host %s)", total, free_kib, reserved));
     g_autofree char *alloc_mem = s_size_field(h, "allocated_memory_kib");
     s_kv_take(out, "Allocated",
-              g_strdup_printf("%" PRId64 " vCPUs, %s", s_int(h, "allocated_vcpus"), alloc_mem));
-    json_object *names = s_get(h, "domain_names");
+              g_strdup_printf("%" PRId64 " vCPUs, %s", drv_json_get_int(h, "allocated_vcpus", 0),
+                              alloc_mem));
+    json_object *names = drv_json_get(h, "domain_names");
     if (names != NULL) {
         g_autofree char *list = s_text(names);
-        s_kv_take(out, "Domains", g_strdup_printf("%" PRId64 " (%s)", s_int(h, "domains"), list));
+        s_kv_take(out, "Domains",
+                  g_strdup_printf("%" PRId64 " (%s)", drv_json_get_int(h, "domains", 0), list));
     } else {
         s_kv_take(out, "Domains", s_field(h, "domains"));
     }
-    s_kv_take(
-        out, "CPU",
-        g_strdup_printf("%s %s", s_str(h, "cpu_vendor") ?: "-", s_str(h, "cpu_model") ?: "-"));
+    s_kv_take(out, "CPU",
+              g_strdup_printf("%s %s", drv_json_get_str(h, "cpu_vendor", "-"),
+                              drv_json_get_str(h, "cpu_model", "-")));
     s_kv_take(out, "CPU features", s_field(h, "cpu_features"));
-    s_kv(out, "Hypervisor", s_str(h, "hypervisor_type"));
-    int64_t lv = s_int(h, "libvirt_version"), hv = s_int(h, "hypervisor_version");
+    s_kv(out, "Hypervisor", drv_json_get_str(h, "hypervisor_type", NULL));
+    int64_t lv = drv_json_get_int(h, "libvirt_version", 0),
+            hv = drv_json_get_int(h, "hypervisor_version", 0);
     s_kv_take(out, "Versions",
               g_strdup_printf("libvirt %" PRId64 ".%" PRId64 ".%" PRId64 ", hypervisor %" PRId64
                               ".%" PRId64 ".%" PRId64,
                               lv / 1000000, lv / 1000 % 1000, lv % 1000, hv / 1000000,
                               hv / 1000 % 1000, hv % 1000));
-    s_kv(out, "Host UUID", s_str(h, "host_uuid"));
-    s_kv(out, "Libvirt URI", s_str(h, "libvirt_uri"));
-    s_kv(out, "Migration URI", s_str(h, "migration_uri"));
-    json_object *pools = s_get(h, "pools");
+    s_kv(out, "Host UUID", drv_json_get_str(h, "host_uuid", NULL));
+    s_kv(out, "Libvirt URI", drv_json_get_str(h, "libvirt_uri", NULL));
+    s_kv(out, "Migration URI", drv_json_get_str(h, "migration_uri", NULL));
+    json_object *pools = drv_json_get(h, "pools");
     GString *p = g_string_new(NULL);
     for (size_t i = 0; pools != NULL && i < json_object_array_length(pools); i++) {
         json_object *pool = json_object_array_get_idx(pools, i);
-        g_string_append_printf(p, "%s%s (%s %s%s)", i ? ", " : "", s_str(pool, "name") ?: "?",
-                               s_str(pool, "type") ?: "?", s_str(pool, "path") ?: "?",
-                               s_bool(pool, "active") ? "" : ", inactive");
+        g_string_append_printf(
+            p, "%s%s (%s %s%s)", i ? ", " : "", drv_json_get_str(pool, "name", "?"),
+            drv_json_get_str(pool, "type", "?"), drv_json_get_str(pool, "path", "?"),
+            drv_json_get_bool(pool, "active", false) ? "" : ", inactive");
     }
     s_kv(out, "Pools", p->str);
     g_string_free(p, TRUE);
-    json_object *labels = s_get(h, "labels");
+    json_object *labels = drv_json_get(h, "labels");
     GString *l = g_string_new(NULL);
     if (labels != NULL && json_object_is_type(labels, json_type_object)) {
         json_object_object_foreach(labels, k, v)
@@ -363,8 +319,8 @@ static void s_host(json_object *h, GString *out)
     }
     s_kv(out, "Labels", l->str);
     g_string_free(l, TRUE);
-    s_kv_take(out, "Last seen", s_time_ms(s_int(h, "last_seen_ms")));
-    s_kv_take(out, "Registered", s_time_ms(s_int(h, "registered_at_ms")));
+    s_kv_take(out, "Last seen", s_time_ms(drv_json_get_int(h, "last_seen_ms", 0)));
+    s_kv_take(out, "Registered", s_time_ms(drv_json_get_int(h, "registered_at_ms", 0)));
 }
 
 /* ------------------------------------------------------------------ domains */
@@ -373,19 +329,22 @@ static void s_domain_list(json_object *doc, GString *out)
 {
     static const char *const headers[] = {"NAME", "STATE", "HOST", "VCPUS", "MEMORY", "DESIRED"};
     drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
-    json_object *doms = s_get(doc, "domains");
+    json_object *doms = drv_json_get(doc, "domains");
     GString *drift = g_string_new(NULL);
     for (size_t i = 0; doms != NULL && i < json_object_array_length(doms); i++) {
         json_object *d = json_object_array_get_idx(doms, i);
         g_autofree char *vcpus = s_field(d, "vcpus");
         g_autofree char *mem = s_size_field(d, "memory_kib");
-        const char *cells[] = {
-            s_str(d, "name"),         s_str(d, "state"), s_str(d, "host"), vcpus, mem,
-            s_str(d, "desired_state")};
+        const char *cells[] = {drv_json_get_str(d, "name", NULL),
+                               drv_json_get_str(d, "state", NULL),
+                               drv_json_get_str(d, "host", NULL),
+                               vcpus,
+                               mem,
+                               drv_json_get_str(d, "desired_state", NULL)};
         drv_cli_table_add(t, cells);
-        if (s_str(d, "drift") != NULL)
-            g_string_append_printf(drift, "drift: %s: %s\n", s_str(d, "name") ?: "?",
-                                   s_str(d, "drift"));
+        if (drv_json_get_str(d, "drift", NULL) != NULL)
+            g_string_append_printf(drift, "drift: %s: %s\n", drv_json_get_str(d, "name", "?"),
+                                   drv_json_get_str(d, "drift", NULL));
     }
     drv_cli_table_render(t, out);
     drv_cli_table_destroy(&t);
@@ -395,42 +354,43 @@ static void s_domain_list(json_object *doc, GString *out)
 
 static char *s_state_text(json_object *d)
 {
-    const char *state = s_str(d, "state") ?: "-";
-    const char *reason = s_str(d, "state_reason");
+    const char *state = drv_json_get_str(d, "state", "-");
+    const char *reason = drv_json_get_str(d, "state_reason", NULL);
     return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
 }
 
 static void s_domain_info(json_object *d, GString *out)
 {
-    s_kv(out, "Name", s_str(d, "name"));
-    s_kv(out, "UUID", s_str(d, "uuid"));
+    s_kv(out, "Name", drv_json_get_str(d, "name", NULL));
+    s_kv(out, "UUID", drv_json_get_str(d, "uuid", NULL));
     s_kv_take(out, "State", s_state_text(d));
-    s_kv(out, "Desired state", s_str(d, "desired_state"));
-    s_kv(out, "Host", s_str(d, "host"));
+    s_kv(out, "Desired state", drv_json_get_str(d, "desired_state", NULL));
+    s_kv(out, "Host", drv_json_get_str(d, "host", NULL));
     s_kv_take(out, "vCPUs", s_field(d, "vcpus"));
     s_kv_take(out, "Memory", s_size_field(d, "memory_kib"));
-    s_kv(out, "Autostart", s_bool(d, "autostart") ? "enable" : "disable");
-    s_kv(out, "Persistent", s_yes_no(!s_bool(d, "transient")));
-    s_kv_take(out, "Revision", s_field(d, s_get(d, "xml_revision") ? "xml_revision" : "revision"));
-    if (s_get(d, "history_len") != NULL)
+    s_kv(out, "Autostart", drv_json_get_bool(d, "autostart", false) ? "enable" : "disable");
+    s_kv(out, "Persistent", s_yes_no(!drv_json_get_bool(d, "transient", false)));
+    s_kv_take(out, "Revision",
+              s_field(d, drv_json_get(d, "xml_revision") ? "xml_revision" : "revision"));
+    if (drv_json_get(d, "history_len") != NULL)
         s_kv_take(out, "History", s_field(d, "history_len"));
     s_kv_take(out, "CPU features", s_field(d, "cpu_features"));
-    s_kv(out, "Affinity", s_str(d, "affinity_group"));
-    s_kv(out, "Anti-affinity", s_str(d, "anti_affinity_group"));
-    s_kv(out, "Drift", s_str(d, "drift"));
+    s_kv(out, "Affinity", drv_json_get_str(d, "affinity_group", NULL));
+    s_kv(out, "Anti-affinity", drv_json_get_str(d, "anti_affinity_group", NULL));
+    s_kv(out, "Drift", drv_json_get_str(d, "drift", NULL));
 }
 
 static void s_history(json_object *doc, GString *out)
 {
     static const char *const headers[] = {"REVISION", "TIME", "SHA256", "COMMENT"};
     drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
-    json_object *revs = s_get(doc, "revisions");
+    json_object *revs = drv_json_get(doc, "revisions");
     for (size_t i = 0; revs != NULL && i < json_object_array_length(revs); i++) {
         json_object *r = json_object_array_get_idx(revs, i);
         g_autofree char *rev = s_field(r, "revision");
-        g_autofree char *time = s_time_ms(s_int(r, "time_ms"));
-        g_autofree char *sha = g_strndup(s_str(r, "xml_sha256") ?: "-", 12);
-        const char *cells[] = {rev, time, sha, s_str(r, "comment")};
+        g_autofree char *time = s_time_ms(drv_json_get_int(r, "time_ms", 0));
+        g_autofree char *sha = g_strndup(drv_json_get_str(r, "xml_sha256", "-"), 12);
+        const char *cells[] = {rev, time, sha, drv_json_get_str(r, "comment", NULL)};
         drv_cli_table_add(t, cells);
     }
     drv_cli_table_render(t, out);
@@ -441,14 +401,15 @@ static void s_snapshot_list(json_object *doc, GString *out)
 {
     static const char *const headers[] = {"NAME", "CREATION TIME", "STATE", "PARENT", "CURRENT"};
     drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
-    json_object *snaps = s_get(doc, "snapshots");
+    json_object *snaps = drv_json_get(doc, "snapshots");
     for (size_t i = 0; snaps != NULL && i < json_object_array_length(snaps); i++) {
         json_object *s = json_object_array_get_idx(snaps, i);
-        g_autofree char *time = s_time_ms(s_int(s, "creation_time") * 1000);
-        const char *parent = s_str(s, "parent");
-        const char *cells[] = {s_str(s, "name"), time, s_str(s, "state"),
+        g_autofree char *time = s_time_ms(drv_json_get_int(s, "creation_time", 0) * 1000);
+        const char *parent = drv_json_get_str(s, "parent", NULL);
+        const char *cells[] = {drv_json_get_str(s, "name", NULL), time,
+                               drv_json_get_str(s, "state", NULL),
                                parent && parent[0] ? parent : NULL,
-                               s_bool(s, "current") ? "yes" : "no"};
+                               drv_json_get_bool(s, "current", false) ? "yes" : "no"};
         drv_cli_table_add(t, cells);
     }
     drv_cli_table_render(t, out);
@@ -460,15 +421,17 @@ static void s_snapshot_list(json_object *doc, GString *out)
 static void s_cpu_baseline(const drv_cli_invocation *inv, json_object *doc, GString *out)
 {
     if (drv_cli_invocation_local(inv, "xml") != NULL) {
-        const char *xml = s_str(doc, "cpu_xml") ?: "";
+        const char *xml = drv_json_get_str(doc, "cpu_xml", "");
         g_string_append_printf(out, "%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
         return;
     }
-    json_object *f = s_get(doc, "features");
-    if (s_str(doc, "model") != NULL)
-        s_kv(out, "Model", s_str(doc, "model"));
-    if (s_str(doc, "cpu_xml") == NULL && s_str(doc, "error") != NULL)
-        s_kv_take(out, "CPU element", g_strdup_printf("none: %s", s_str(doc, "error")));
+    json_object *f = drv_json_get(doc, "features");
+    if (drv_json_get_str(doc, "model", NULL) != NULL)
+        s_kv(out, "Model", drv_json_get_str(doc, "model", NULL));
+    if (drv_json_get_str(doc, "cpu_xml", NULL) == NULL &&
+        drv_json_get_str(doc, "error", NULL) != NULL)
+        s_kv_take(out, "CPU element",
+                  g_strdup_printf("none: %s", drv_json_get_str(doc, "error", NULL)));
     s_kv_take(out, "Features",
               g_strdup_printf("%zu", f != NULL ? json_object_array_length(f) : (size_t)0));
     for (size_t i = 0; f != NULL && i < json_object_array_length(f); i++) {
@@ -500,14 +463,15 @@ static void s_message(const drv_cli_invocation *inv, json_object *doc, GString *
             char *end = NULL;
             const char *arg = s_arg(inv, (guint)g_ascii_strtoull(key + 3, &end, 10));
             if (strcmp(end, ":size") == 0) { /* a KiB argument shown as a size */
-                g_autofree char *size = drv_cli_render_size_kib(g_ascii_strtoull(arg, NULL, 10));
+                g_autofree char *size = drv_format_size_kib(g_ascii_strtoull(arg, NULL, 10));
                 g_string_append(out, size);
             } else {
                 g_string_append(out, arg);
             }
         } else if (strcmp(key, "autostart") == 0) {
-            g_string_append(out, s_bool(doc, "autostart") ? "enabled" : "disabled");
-        } else if (strcmp(key, "name") == 0 && s_get(doc, "name") == NULL) {
+            g_string_append(out,
+                            drv_json_get_bool(doc, "autostart", false) ? "enabled" : "disabled");
+        } else if (strcmp(key, "name") == 0 && drv_json_get(doc, "name") == NULL) {
             /* fall back on the NAME argument when the document does not say */
             g_string_append(out, inv->args->len ? s_arg(inv, 0) : "?");
         } else {
@@ -526,7 +490,7 @@ static char *s_shape(const drv_cli_invocation *inv)
     const char *vcpus = drv_cli_invocation_option(inv, "vcpus");
     const char *mem = drv_cli_invocation_option(inv, "memory_kib");
     const char *flags = drv_cli_invocation_option(inv, "flags");
-    g_autofree char *size = drv_cli_render_size_kib(mem ? g_ascii_strtoull(mem, NULL, 10) : 0);
+    g_autofree char *size = drv_format_size_kib(mem ? g_ascii_strtoull(mem, NULL, 10) : 0);
     return g_strdup_printf("%s vCPUs, %s%s%s%s", vcpus ? vcpus : "?", size,
                            flags ? " (CPU features " : "", flags ? flags : "", flags ? ")" : "");
 }
@@ -536,43 +500,44 @@ static void s_capacity(const drv_cli_invocation *inv, json_object *doc, GString 
 {
     g_autofree char *shape = s_shape(inv);
     g_string_append_printf(out, "Domains of %s that fit: %" PRId64 "\n", shape,
-                           s_int(doc, "total"));
-    if (s_get(doc, "n_plus_one_total") != NULL) {
-        if (!s_bool(doc, "n_plus_one_now"))
+                           drv_json_get_int(doc, "total", 0));
+    if (drv_json_get(doc, "n_plus_one_total") != NULL) {
+        if (!drv_json_get_bool(doc, "n_plus_one_now", false))
             g_string_append_printf(
                 out, "Keeping N+1: 0 (the cluster already cannot absorb the loss of %s)\n",
-                s_str(doc, "n_plus_one_breaker") ?: "one host");
-        else if (s_str(doc, "n_plus_one_breaker") != NULL)
+                drv_json_get_str(doc, "n_plus_one_breaker", "one host"));
+        else if (drv_json_get_str(doc, "n_plus_one_breaker", NULL) != NULL)
             g_string_append_printf(out,
                                    "Keeping N+1: %" PRId64 " (one more and the loss of %s could "
                                    "not be absorbed)\n",
-                                   s_int(doc, "n_plus_one_total"),
-                                   s_str(doc, "n_plus_one_breaker"));
+                                   drv_json_get_int(doc, "n_plus_one_total", 0),
+                                   drv_json_get_str(doc, "n_plus_one_breaker", NULL));
         else
             g_string_append_printf(out, "Keeping N+1: %" PRId64 "\n",
-                                   s_int(doc, "n_plus_one_total"));
+                                   drv_json_get_int(doc, "n_plus_one_total", 0));
     }
-    if (s_get(doc, "hosts_may_fail") != NULL)
+    if (drv_json_get(doc, "hosts_may_fail") != NULL)
         g_string_append_printf(out,
                                "Hosts that may be down at once with every domain still placed: "
                                "%" PRId64 "\n",
-                               s_int(doc, "hosts_may_fail"));
+                               drv_json_get_int(doc, "hosts_may_fail", 0));
     static const char *const headers[] = {"HOST", "FITS", "LIMITED BY", "VCPUS FREE",
                                           "MEMORY FREE"};
     drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
-    json_object *hosts = s_get(doc, "hosts");
+    json_object *hosts = drv_json_get(doc, "hosts");
     for (size_t i = 0; hosts != NULL && i < json_object_array_length(hosts); i++) {
         json_object *h = json_object_array_get_idx(hosts, i);
         g_autofree char *fits = s_field(h, "fits");
         g_autofree char *limit =
-            s_str(h, "rejected_by") != NULL
-                ? g_strdup_printf("%s: %s", s_str(h, "limit") ?: "filter", s_str(h, "rejected_by"))
-                : g_strdup(s_str(h, "limit"));
+            drv_json_get_str(h, "rejected_by", NULL) != NULL
+                ? g_strdup_printf("%s: %s", drv_json_get_str(h, "limit", "filter"),
+                                  drv_json_get_str(h, "rejected_by", NULL))
+                : g_strdup(drv_json_get_str(h, "limit", NULL));
         g_autofree char *vcpus = s_field(h, "vcpus_free");
-        int64_t mem = s_int(h, "memory_free_kib");
-        g_autofree char *mem_s = drv_cli_render_size_kib((uint64_t)(mem < 0 ? -mem : mem));
+        int64_t mem = drv_json_get_int(h, "memory_free_kib", 0);
+        g_autofree char *mem_s = drv_format_size_kib((uint64_t)(mem < 0 ? -mem : mem));
         g_autofree char *mem_signed = mem < 0 ? g_strdup_printf("-%s", mem_s) : g_strdup(mem_s);
-        const char *cells[] = {s_str(h, "host"), fits, limit, vcpus, mem_signed};
+        const char *cells[] = {drv_json_get_str(h, "host", NULL), fits, limit, vcpus, mem_signed};
         drv_cli_table_add(t, cells);
     }
     g_string_append_c(out, '\n');
@@ -583,12 +548,12 @@ static void s_capacity(const drv_cli_invocation *inv, json_object *doc, GString 
 /* Scheduler drain-plan JSON: a row per domain (largest first), then what cannot move and why. */
 static void s_drain_plan(json_object *doc, GString *out)
 {
-    json_object *steps = s_get(doc, "steps");
+    json_object *steps = drv_json_get(doc, "steps");
     size_t n = steps != NULL ? json_object_array_length(steps) : 0;
-    int64_t unmovable = s_int(doc, "unmovable");
+    int64_t unmovable = drv_json_get_int(doc, "unmovable", 0);
     g_string_append_printf(
         out, "Drain plan for %s: %zu domains, %" PRId64 " can move, %" PRId64 " cannot\n",
-        s_str(doc, "host") ?: "?", n, (int64_t)n - unmovable, unmovable);
+        drv_json_get_str(doc, "host", "?"), n, (int64_t)n - unmovable, unmovable);
     if (n > 0) {
         static const char *const headers[] = {"DOMAIN", "VCPUS", "MEMORY", "RUNNING",
                                               "DESTINATION"};
@@ -597,8 +562,9 @@ static void s_drain_plan(json_object *doc, GString *out)
             json_object *st = json_object_array_get_idx(steps, i);
             g_autofree char *vcpus = s_field(st, "vcpus");
             g_autofree char *mem = s_size_field(st, "memory_kib");
-            const char *cells[] = {s_str(st, "domain"), vcpus, mem, s_yes_no(s_bool(st, "running")),
-                                   s_str(st, "dest") ?: "(cannot move)"};
+            const char *cells[] = {drv_json_get_str(st, "domain", NULL), vcpus, mem,
+                                   s_yes_no(drv_json_get_bool(st, "running", false)),
+                                   drv_json_get_str(st, "dest", "(cannot move)")};
             drv_cli_table_add(t, cells);
         }
         g_string_append_c(out, '\n');
@@ -607,18 +573,18 @@ static void s_drain_plan(json_object *doc, GString *out)
     }
     for (size_t i = 0; i < n; i++) {
         json_object *st = json_object_array_get_idx(steps, i);
-        if (s_str(st, "dest") == NULL)
-            g_string_append_printf(out, "cannot move %s: %s\n", s_str(st, "domain") ?: "?",
-                                   s_str(st, "reason") ?: "no reason given");
+        if (drv_json_get_str(st, "dest", NULL) == NULL)
+            g_string_append_printf(out, "cannot move %s: %s\n", drv_json_get_str(st, "domain", "?"),
+                                   drv_json_get_str(st, "reason", "no reason given"));
     }
-    if (s_get(doc, "n_plus_one_after") != NULL) {
-        if (s_bool(doc, "n_plus_one_after"))
+    if (drv_json_get(doc, "n_plus_one_after") != NULL) {
+        if (drv_json_get_bool(doc, "n_plus_one_after", false))
             g_string_append(out, "N+1 after the drain: yes\n");
         else
             g_string_append_printf(out,
                                    "N+1 after the drain: no (the loss of %s could not be "
                                    "absorbed)\n",
-                                   s_str(doc, "n_plus_one_breaker") ?: "one host");
+                                   drv_json_get_str(doc, "n_plus_one_breaker", "one host"));
     }
 }
 
@@ -648,7 +614,7 @@ void drv_cli_render(const drv_cli_invocation *inv, json_object *doc, GString *ou
         return;
     }
     case DRV_CLI_SHOW_XML: {
-        const char *xml = s_str(doc, "xml") ?: "";
+        const char *xml = drv_json_get_str(doc, "xml", "");
         g_string_append_printf(out, "%s%s", xml, g_str_has_suffix(xml, "\n") ? "" : "\n");
         return;
     }
@@ -693,12 +659,12 @@ void drv_cli_render_event(const char *topic, json_object *doc, uint64_t timestam
     if (t)
         g_date_time_unref(t);
     g_string_append_printf(out, "%s.%03u %s %s", when, (unsigned)(timestamp_ms % 1000), topic,
-                           s_str(doc, "type") ?: "event");
-    json_object *obj = s_get(doc, "object");
+                           drv_json_get_str(doc, "type", "event"));
+    json_object *obj = drv_json_get(doc, "object");
     static const char *const keys[] = {"state",         "reachable", "host",
                                        "desired_state", "drift",     "message"};
     for (size_t i = 0; obj != NULL && i < G_N_ELEMENTS(keys); i++) {
-        json_object *v = s_get(obj, keys[i]);
+        json_object *v = drv_json_get(obj, keys[i]);
         if (v == NULL || json_object_is_type(v, json_type_null))
             continue;
         g_autofree char *txt = s_text(v);

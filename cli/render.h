@@ -16,8 +16,6 @@ void drv_cli_render(const drv_cli_invocation *inv, json_object *doc, GString *ou
 void drv_cli_render_event(const char *topic, json_object *doc, uint64_t timestamp_ms, GString *out);
 /* Pretty JSON (two-space indent, no escaped slashes) with a final newline. Owned (g_free). */
 char *drv_cli_render_json(json_object *doc);
-/* "512 MiB", "2 GiB", "11.4 GiB", "0 KiB". Owned (g_free). */
-char *drv_cli_render_size_kib(uint64_t kib);
 
 /* An aligned text table: columns separated by two spaces, no trailing blanks. */
 typedef struct drv_cli_table drv_cli_table;

@@ -17,21 +17,47 @@ int drv_cli_fail(int status, const char *fmt, ...)
     return status;
 }
 
+int drv_cli_fail_error(drv_error **err)
+{
+    int rc = drv_cli_fail(1, "%s", *err != NULL ? (*err)->message : "unknown error");
+    drv_error_free(err);
+    return rc;
+}
+
+int drv_cli_connect(const drv_cli_session *s, long timeout_ms, drv_cli_client **ret)
+{
+    drv_error *e = NULL;
+    drv_cli_client *c = drv_cli_client_new(s->controller, timeout_ms, &e);
+    if (c == NULL)
+        return drv_cli_fail_error(&e);
+    *ret = c;
+    return 0;
+}
+
 int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object **ret_doc)
 {
     drv_cli_reply *reply = NULL;
     drv_error *e = NULL;
-    if (drv_cli_client_call(c, req, &reply, &e) < 0) {
-        int rc = drv_cli_fail(1, "%s", e->message);
-        drv_error_free(&e);
-        return rc;
-    }
+    if (drv_cli_client_call(c, req, &reply, &e) < 0)
+        return drv_cli_fail_error(&e);
     int rc = 0;
     if (reply->status != 0)
         rc = drv_cli_fail_reply(req, reply);
     else if ((*ret_doc = json_tokener_parse(reply->json)) == NULL)
         rc = drv_cli_fail(1, "%s: the controller sent a document that is not JSON", req->verb);
     drv_cli_reply_free(&reply);
+    return rc;
+}
+
+int drv_cli_session_call(const drv_cli_session *s, drv_cli_request *ret_req, json_object **ret_doc)
+{
+    drv_cli_client *c = NULL;
+    int rc = drv_cli_connect(s, s->timeout_ms, &c);
+    if (rc != 0)
+        return rc;
+    drv_cli_invocation_request(s->inv, NULL, 0, ret_req);
+    rc = drv_cli_call_json(c, ret_req, ret_doc);
+    drv_cli_client_destroy(&c);
     return rc;
 }
 

@@ -210,3 +210,28 @@ int drv_parse_size_kib(const char *text, uint64_t default_unit_kib, uint64_t *re
     *ret_kib = (uint64_t)(kib + 0.5);
     return 0;
 }
+
+char *drv_format_size(uint64_t bytes)
+{
+    char *s = g_format_size_full(bytes, G_FORMAT_SIZE_IEC_UNITS);
+    /* GLib puts a no-break space (U+00A0, two bytes) before the unit: columns are counted in bytes
+     */
+    char *nbsp = strstr(s, "\xc2\xa0");
+    if (nbsp == NULL)
+        return s;
+    size_t at = (size_t)(nbsp - s);
+    /* "3.0" -> "3" (the decimal point may be ',' in some locales) */
+    size_t keep = at;
+    if (at >= 3 && s[at - 1] == '0' && !g_ascii_isdigit(s[at - 2]) && g_ascii_isdigit(s[at - 3]))
+        keep = at - 2;
+    char *out = g_strdup_printf("%.*s %s", (int)keep, s, nbsp + 2);
+    g_free(s);
+    return out;
+}
+
+char *drv_format_size_kib(uint64_t kib)
+{
+    if (kib == 0)
+        return g_strdup("0 KiB");
+    return drv_format_size(kib > UINT64_MAX / 1024 ? UINT64_MAX : kib * 1024);
+}

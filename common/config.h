@@ -39,5 +39,10 @@ char **drv_config_keys(const drv_config *self, const char *group);
 /* Parses sizes such as "512", "512KiB", "64M", "2GiB", "1T" into KiB (plain numbers are KiB when
  * default_unit_kib is 1, MiB when 1024). Returns -1 on garbage. */
 int drv_parse_size_kib(const char *text, uint64_t default_unit_kib, uint64_t *ret_kib);
+/* A size for people: GLib's g_format_size_full (IEC units, one decimal) with an ASCII space and a
+ * whole number without ".0": "0 bytes", "512 bytes", "1.5 KiB", "170.2 MiB", "3 GiB". Owned. */
+char *drv_format_size(uint64_t bytes);
+/* drv_format_size of a size counted in KiB ("0 KiB" for 0, "512 MiB", "11.4 GiB"). Owned. */
+char *drv_format_size_kib(uint64_t kib);
 
 #endif

@@ -53,6 +53,12 @@ case "$samples" in '' | *[!0-9]*) echo "cluster-up: --samples must be a number" 
 say() { printf '==> %s\n' "$*"; }
 t_start=$(date +%s%N)
 
+# 0. Packages, first: what the checks below look for (libvirtd, qemu, ip) is what it installs.
+if [ "$do_install" = 1 ]; then
+  say "installing missing packages (deploy/install-deps.sh)"
+  bash "$src/deploy/install-deps.sh"
+fi
+
 if [ "$driver" = qemu ]; then
   if ! why=$(tb_can_run); then
     cat >&2 <<EOF
@@ -80,11 +86,7 @@ if [ -f "$CL_ROOT/cluster.env" ] && ! grep -qx "CL_DRIVER=$driver" "$CL_ROOT/clu
   exit 1
 fi
 
-# 1. Packages and build.
-if [ "$do_install" = 1 ]; then
-  say "installing missing packages (deploy/install-deps.sh)"
-  bash "$src/deploy/install-deps.sh"
-fi
+# 1. Build.
 if [ "$do_build" = 1 ]; then
   say "building into $build_dir"
   if [ ! -f "$build_dir/CMakeCache.txt" ]; then

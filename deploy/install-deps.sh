@@ -3,8 +3,10 @@
 # Idempotent: only missing packages are installed, with one apt-get update. Quiet unless it fails.
 set -euo pipefail
 
+# libclang-rt-14-dev: ASan/UBSan runtimes of Debian 12's clang (14); with --no-install-recommends
+# clang does not bring them, and every sanitized test would fail to link.
 PKGS=(
-  build-essential cmake pkg-config clang binutils
+  build-essential cmake pkg-config clang libclang-rt-14-dev binutils
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libxml2-dev libxml2-utils
   libcurl4-openssl-dev libcmocka-dev libglib2.0-dev libjson-c-dev
   libvirt-dev libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu

@@ -139,6 +139,17 @@ drv_job_entry *drv_job_find_entry(const drv_job *job, const char *domain)
     return NULL;
 }
 
+drv_job *drv_job_new(const char *id, drv_job_kind kind, const char *owner, uint64_t now_ms)
+{
+    drv_job *job = g_new0(drv_job, 1);
+    job->id = g_strdup(id);
+    job->kind = kind;
+    job->state = DRV_JOB_PENDING;
+    job->created_ms = job->updated_ms = now_ms;
+    job->owner = owner && *owner ? g_strdup(owner) : NULL;
+    return job;
+}
+
 void drv_job_set_owner(drv_job *job, const char *owner)
 {
     g_free(job->owner);

@@ -179,6 +179,9 @@ typedef struct {
     drv_job_drain drain;     /* kinds drain and restore only (all zero otherwise) */
 } drv_job;
 
+/* A new pending job of kind with its common fields set (created_ms = updated_ms = now_ms; owner
+ * NULL when NULL or ""); the kind's own part is all zero, for its constructor to fill. Owned. */
+drv_job *drv_job_new(const char *id, drv_job_kind kind, const char *owner, uint64_t now_ms);
 /* Frees a job and everything it holds; NULL-safe; sets *job_p to NULL. */
 void drv_job_destroy(drv_job **job_p);
 /* Returns a deep, independent copy. Never NULL. */

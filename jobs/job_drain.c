@@ -23,12 +23,7 @@ static drv_job *s_job_new(const char *id, drv_job_kind kind, const char *host,
                           const drv_job_drain_opts *opts, const char *owner, uint64_t now_ms,
                           size_t n_max)
 {
-    drv_job *job = g_new0(drv_job, 1);
-    job->id = g_strdup(id);
-    job->kind = kind;
-    job->state = DRV_JOB_PENDING;
-    job->created_ms = job->updated_ms = now_ms;
-    job->owner = owner && *owner ? g_strdup(owner) : NULL;
+    drv_job *job = drv_job_new(id, kind, owner, now_ms);
     job->drain.host = g_strdup(host);
     job->drain.opts = *opts;
     job->drain.entries = g_new0(drv_job_entry, n_max ? n_max : 1);

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "job.h"
+#include "json_get.h"
 
 /* ------------------------------------------------------------------------------------------------
  * Writing. */
@@ -136,102 +137,15 @@ char *drv_job_to_json_string(const drv_job *job)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Reading. Every helper names the object (`what`) and the key on error. */
-
-/* Refuses any key of o not in allowed (NULL-terminated). */
-static int s_check_keys(json_object *o, const char *const *allowed, const char *what,
-                        drv_error **err)
-{
-    json_object_object_foreach(o, key, val)
-    {
-        (void)val;
-        bool known = false;
-        for (size_t i = 0; allowed[i] && !known; i++)
-            known = strcmp(allowed[i], key) == 0;
-        if (!known)
-            return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: unknown key \"%s\"", what, key);
-    }
-    return 0;
-}
-
-static int s_object(json_object *parent, const char *key, bool required, const char *what,
-                    json_object **ret, drv_error **err)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(parent, key, &v) || !v) {
-        if (required)
-            return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: missing \"%s\"", what, key);
-        *ret = NULL;
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_object))
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"%s\" must be an object", what, key);
-    *ret = v;
-    return 0;
-}
-
-/* Optional strings may be absent or null; present strings must be non-empty. */
-static int s_str(json_object *o, const char *key, bool required, const char *what, char **ret,
-                 drv_error **err)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || !v) {
-        if (required)
-            return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: missing \"%s\"", what, key);
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_string))
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"%s\" must be a string", what, key);
-    const char *s = json_object_get_string(v);
-    if (!*s || strlen(s) != (size_t)json_object_get_string_len(v))
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"%s\" must be a non-empty string", what,
-                             key);
-    g_free(*ret);
-    *ret = g_strdup(s);
-    return 0;
-}
-
-/* Numbers are optional (absent = 0) but must be non-negative integers no larger than max. */
-static int s_u64(json_object *o, const char *key, uint64_t max, const char *what, uint64_t *ret,
-                 drv_error **err)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || !v) {
-        *ret = 0;
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_int))
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"%s\" must be an integer", what, key);
-    int64_t i = json_object_get_int64(v);
-    if (i < 0)
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"%s\" must not be negative", what, key);
-    if ((uint64_t)i > max)
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"%s\" is too large (%" PRId64 ")", what,
-                             key, i);
-    *ret = (uint64_t)i;
-    return 0;
-}
+ * Reading, with common/json_get.h's strict readers: every error names the object (`what`) and the
+ * key. */
 
 static int s_uint(json_object *o, const char *key, const char *what, unsigned *ret, drv_error **err)
 {
     uint64_t v = 0;
-    if (s_u64(o, key, UINT_MAX, what, &v, err) < 0)
+    if (drv_json_read_u64(o, key, UINT_MAX, what, &v, err) < 0)
         return -1;
     *ret = (unsigned)v;
-    return 0;
-}
-
-static int s_bool(json_object *o, const char *key, const char *what, bool *ret, drv_error **err)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || !v) {
-        *ret = false;
-        return 0;
-    }
-    if (!json_object_is_type(v, json_type_boolean))
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"%s\" must be true or false", what,
-                             key);
-    *ret = json_object_get_boolean(v);
     return 0;
 }
 
@@ -240,7 +154,7 @@ static int s_enum(json_object *o, const char *key, const char *what,
                   int (*parse)(const char *, int *), int *ret, drv_error **err)
 {
     g_autofree char *name = NULL;
-    if (s_str(o, key, true, what, &name, err) < 0)
+    if (drv_json_read_str(o, key, true, what, &name, err) < 0)
         return -1;
     if (parse(name, ret) < 0)
         return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: unknown %s \"%s\"", what, key, name);
@@ -270,17 +184,17 @@ static int s_progress_from_json(json_object *parent, const char *what, drv_job_p
                                        NULL};
     json_object *o = NULL;
     g_autofree char *w = g_strdup_printf("%s progress", what);
-    if (s_object(parent, "progress", false, what, &o, err) < 0)
+    if (drv_json_read_object(parent, "progress", false, what, &o, err) < 0)
         return -1;
     if (!o)
         return 0;
-    if (s_check_keys(o, keys, w, err) < 0 ||
-        s_u64(o, "data_total", UINT64_MAX, w, &p->data_total, err) < 0 ||
-        s_u64(o, "data_processed", UINT64_MAX, w, &p->data_processed, err) < 0 ||
-        s_u64(o, "data_remaining", UINT64_MAX, w, &p->data_remaining, err) < 0 ||
-        s_u64(o, "memory_bps", UINT64_MAX, w, &p->memory_bps, err) < 0 ||
-        s_u64(o, "iteration", UINT64_MAX, w, &p->iteration, err) < 0 ||
-        s_u64(o, "elapsed_ms", UINT64_MAX, w, &p->elapsed_ms, err) < 0)
+    if (drv_json_read_keys(o, keys, w, err) < 0 ||
+        drv_json_read_u64(o, "data_total", UINT64_MAX, w, &p->data_total, err) < 0 ||
+        drv_json_read_u64(o, "data_processed", UINT64_MAX, w, &p->data_processed, err) < 0 ||
+        drv_json_read_u64(o, "data_remaining", UINT64_MAX, w, &p->data_remaining, err) < 0 ||
+        drv_json_read_u64(o, "memory_bps", UINT64_MAX, w, &p->memory_bps, err) < 0 ||
+        drv_json_read_u64(o, "iteration", UINT64_MAX, w, &p->iteration, err) < 0 ||
+        drv_json_read_u64(o, "elapsed_ms", UINT64_MAX, w, &p->elapsed_ms, err) < 0)
         return -1;
     return 0;
 }
@@ -301,31 +215,35 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
     json_object *p = NULL, *r = NULL;
     int phase = 0;
     uint64_t timeout_s = 0;
-    if (s_check_keys(o, keys, w, err) < 0 || s_str(o, "domain", true, w, &m->domain, err) < 0 ||
-        s_str(o, "source", true, w, &m->source, err) < 0 ||
-        s_str(o, "destination", true, w, &m->destination, err) < 0 ||
-        s_str(o, "reservation_id", true, w, &m->reservation_id, err) < 0 ||
+    if (drv_json_read_keys(o, keys, w, err) < 0 ||
+        drv_json_read_str(o, "domain", true, w, &m->domain, err) < 0 ||
+        drv_json_read_str(o, "source", true, w, &m->source, err) < 0 ||
+        drv_json_read_str(o, "destination", true, w, &m->destination, err) < 0 ||
+        drv_json_read_str(o, "reservation_id", true, w, &m->reservation_id, err) < 0 ||
         s_enum(o, "phase", w, s_parse_phase, &phase, err) < 0 ||
-        s_u64(o, "phase_ms", UINT64_MAX, w, &m->phase_ms, err) < 0 ||
-        s_bool(o, "reserved", w, &m->reserved, err) < 0 ||
+        drv_json_read_u64(o, "phase_ms", UINT64_MAX, w, &m->phase_ms, err) < 0 ||
+        drv_json_read_bool(o, "reserved", w, &m->reserved, err) < 0 ||
         s_progress_from_json(o, w, &m->progress, err) < 0 ||
-        s_object(o, "policy", false, w, &p, err) < 0 ||
-        s_object(o, "result", false, w, &r, err) < 0)
+        drv_json_read_object(o, "policy", false, w, &p, err) < 0 ||
+        drv_json_read_object(o, "result", false, w, &r, err) < 0)
         return -1;
     m->phase = (drv_job_phase)phase;
-    if (p && (s_check_keys(p, policy_keys, wp, err) < 0 ||
-              s_u64(p, "max_downtime_ms", UINT64_MAX, wp, &m->policy.max_downtime_ms, err) < 0 ||
-              s_u64(p, "bandwidth_mibs", UINT64_MAX, wp, &m->policy.bandwidth_mibs, err) < 0 ||
-              s_bool(p, "auto_converge", wp, &m->policy.auto_converge, err) < 0 ||
-              s_bool(p, "postcopy", wp, &m->policy.postcopy, err) < 0 ||
-              s_u64(p, "timeout_s", UINT32_MAX, wp, &timeout_s, err) < 0))
+    if (p && (drv_json_read_keys(p, policy_keys, wp, err) < 0 ||
+              drv_json_read_u64(p, "max_downtime_ms", UINT64_MAX, wp, &m->policy.max_downtime_ms,
+                                err) < 0 ||
+              drv_json_read_u64(p, "bandwidth_mibs", UINT64_MAX, wp, &m->policy.bandwidth_mibs,
+                                err) < 0 ||
+              drv_json_read_bool(p, "auto_converge", wp, &m->policy.auto_converge, err) < 0 ||
+              drv_json_read_bool(p, "postcopy", wp, &m->policy.postcopy, err) < 0 ||
+              drv_json_read_u64(p, "timeout_s", UINT32_MAX, wp, &timeout_s, err) < 0))
         return -1;
     m->policy.timeout_s = (uint32_t)timeout_s;
-    if (r && (s_check_keys(r, result_keys, wr, err) < 0 ||
-              s_u64(r, "downtime_ms", UINT64_MAX, wr, &m->result.downtime_ms, err) < 0 ||
-              s_u64(r, "time_ms", UINT64_MAX, wr, &m->result.time_ms, err) < 0 ||
-              s_u64(r, "bytes", UINT64_MAX, wr, &m->result.bytes, err) < 0 ||
-              s_bool(r, "postcopy_used", wr, &m->result.postcopy_used, err) < 0))
+    if (r &&
+        (drv_json_read_keys(r, result_keys, wr, err) < 0 ||
+         drv_json_read_u64(r, "downtime_ms", UINT64_MAX, wr, &m->result.downtime_ms, err) < 0 ||
+         drv_json_read_u64(r, "time_ms", UINT64_MAX, wr, &m->result.time_ms, err) < 0 ||
+         drv_json_read_u64(r, "bytes", UINT64_MAX, wr, &m->result.bytes, err) < 0 ||
+         drv_json_read_bool(r, "postcopy_used", wr, &m->result.postcopy_used, err) < 0))
         return -1;
     return 0;
 }
@@ -362,16 +280,17 @@ static int s_entry_from_json(json_object *o, const char *what, size_t i, drv_job
         return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: must be an object", w);
     /* Alternates first: the entry always owns a (possibly empty) array, even on error. */
     if (s_alternates_from_json(o, w, &e->alternates, err) < 0 ||
-        s_check_keys(o, keys, w, err) < 0 || s_str(o, "domain", true, w, &e->domain, err) < 0)
+        drv_json_read_keys(o, keys, w, err) < 0 ||
+        drv_json_read_str(o, "domain", true, w, &e->domain, err) < 0)
         return -1;
     g_free(w);
     w = g_strdup_printf("%s entry %s", what, e->domain);
-    if (s_str(o, "origin", true, w, &e->origin, err) < 0 ||
-        s_str(o, "planned", false, w, &e->planned, err) < 0 ||
+    if (drv_json_read_str(o, "origin", true, w, &e->origin, err) < 0 ||
+        drv_json_read_str(o, "planned", false, w, &e->planned, err) < 0 ||
         s_uint(o, "attempts", w, &e->attempts, err) < 0 ||
-        s_str(o, "destination", false, w, &e->destination, err) < 0 ||
+        drv_json_read_str(o, "destination", false, w, &e->destination, err) < 0 ||
         s_enum(o, "state", w, s_parse_entry_state, &state, err) < 0 ||
-        s_str(o, "error", false, w, &e->error, err) < 0 ||
+        drv_json_read_str(o, "error", false, w, &e->error, err) < 0 ||
         s_progress_from_json(o, w, &e->progress, err) < 0)
         return -1;
     e->state = (drv_job_entry_state)state;
@@ -386,17 +305,18 @@ static int s_drain_from_json(json_object *o, const char *what, drv_job_drain *d,
     g_autofree char *w = g_strdup_printf("%s drain", what);
     g_autofree char *wo = g_strdup_printf("%s options", what);
     json_object *opts = NULL, *entries = NULL;
-    if (s_check_keys(o, keys, w, err) < 0 || s_str(o, "host", true, w, &d->host, err) < 0 ||
-        s_str(o, "restore_of", false, w, &d->restore_of, err) < 0 ||
-        s_object(o, "options", true, w, &opts, err) < 0)
+    if (drv_json_read_keys(o, keys, w, err) < 0 ||
+        drv_json_read_str(o, "host", true, w, &d->host, err) < 0 ||
+        drv_json_read_str(o, "restore_of", false, w, &d->restore_of, err) < 0 ||
+        drv_json_read_object(o, "options", true, w, &opts, err) < 0)
         return -1;
     int how = 0;
-    if (s_check_keys(opts, opt_keys, wo, err) < 0 ||
+    if (drv_json_read_keys(opts, opt_keys, wo, err) < 0 ||
         s_uint(opts, "max_parallel", wo, &d->opts.max_parallel, err) < 0 ||
         s_uint(opts, "per_source", wo, &d->opts.per_source, err) < 0 ||
         s_uint(opts, "per_dest", wo, &d->opts.per_dest, err) < 0 ||
         s_enum(opts, "on_unmovable", wo, s_parse_unmovable, &how, err) < 0 ||
-        s_bool(opts, "n_plus_one", wo, &d->opts.n_plus_one, err) < 0)
+        drv_json_read_bool(opts, "n_plus_one", wo, &d->opts.n_plus_one, err) < 0)
         return -1;
     d->opts.on_unmovable = (drv_job_unmovable)how;
     if (!json_object_object_get_ex(o, "entries", &entries) || !entries ||
@@ -425,11 +345,11 @@ int drv_job_from_json(json_object *obj, drv_job **ret, drv_error **err)
     int kind = 0, state = 0;
     uint64_t version = 0;
     json_object *sub = NULL;
-    if (s_str(obj, "id", true, "job", &job->id, err) < 0)
+    if (drv_json_read_str(obj, "id", true, "job", &job->id, err) < 0)
         goto fail;
     g_string_append_printf(what, " %s", job->id);
-    if (s_check_keys(obj, keys, what->str, err) < 0 ||
-        s_u64(obj, "version", UINT64_MAX, what->str, &version, err) < 0)
+    if (drv_json_read_keys(obj, keys, what->str, err) < 0 ||
+        drv_json_read_u64(obj, "version", UINT64_MAX, what->str, &version, err) < 0)
         goto fail;
     if (version != DRV_JOB_FORMAT_VERSION) {
         drv_error_set(err, DRV_ERR_INVALID, 0, "%s: unsupported version %" PRIu64 " (expected %d)",
@@ -438,11 +358,11 @@ int drv_job_from_json(json_object *obj, drv_job **ret, drv_error **err)
     }
     if (s_enum(obj, "kind", what->str, s_parse_kind, &kind, err) < 0 ||
         s_enum(obj, "state", what->str, s_parse_state, &state, err) < 0 ||
-        s_u64(obj, "created_ms", UINT64_MAX, what->str, &job->created_ms, err) < 0 ||
-        s_u64(obj, "updated_ms", UINT64_MAX, what->str, &job->updated_ms, err) < 0 ||
-        s_str(obj, "owner", false, what->str, &job->owner, err) < 0 ||
-        s_bool(obj, "cancel_requested", what->str, &job->cancel_requested, err) < 0 ||
-        s_str(obj, "error", false, what->str, &job->error, err) < 0)
+        drv_json_read_u64(obj, "created_ms", UINT64_MAX, what->str, &job->created_ms, err) < 0 ||
+        drv_json_read_u64(obj, "updated_ms", UINT64_MAX, what->str, &job->updated_ms, err) < 0 ||
+        drv_json_read_str(obj, "owner", false, what->str, &job->owner, err) < 0 ||
+        drv_json_read_bool(obj, "cancel_requested", what->str, &job->cancel_requested, err) < 0 ||
+        drv_json_read_str(obj, "error", false, what->str, &job->error, err) < 0)
         goto fail;
     job->kind = (drv_job_kind)kind;
     job->state = (drv_job_state)state;
@@ -453,7 +373,7 @@ int drv_job_from_json(json_object *obj, drv_job **ret, drv_error **err)
                       drv_job_kind_to_string(job->kind), other);
         goto fail;
     }
-    if (s_object(obj, body, true, what->str, &sub, err) < 0)
+    if (drv_json_read_object(obj, body, true, what->str, &sub, err) < 0)
         goto fail;
     if (migrate ? s_migrate_from_json(sub, what->str, &job->migrate, err) < 0
                 : s_drain_from_json(sub, what->str, &job->drain, err) < 0)

@@ -10,12 +10,7 @@ int drv_job_migrate_new(const char *id, const char *domain, const char *source,
                         const char *destination, const drv_job_policy *policy, const char *owner,
                         uint64_t now_ms, drv_job **ret, drv_error **err)
 {
-    drv_job *job = g_new0(drv_job, 1);
-    job->id = g_strdup(id);
-    job->kind = DRV_JOB_KIND_MIGRATE;
-    job->state = DRV_JOB_PENDING;
-    job->created_ms = job->updated_ms = now_ms;
-    job->owner = owner && *owner ? g_strdup(owner) : NULL;
+    drv_job *job = drv_job_new(id, DRV_JOB_KIND_MIGRATE, owner, now_ms);
     job->migrate.domain = g_strdup(domain);
     job->migrate.source = g_strdup(source);
     job->migrate.destination = g_strdup(destination);

@@ -1,7 +1,7 @@
 /* test_cli_render.c — the people's view of result documents against golden files:
  * tests/cli/data/<doc>.json rendered for a command line must equal tests/cli/golden/<case>.txt.
- * Set DROVER_UPDATE_GOLDEN=1 to rewrite the golden files (then review the diff). Also: sizes are
- * human-readable, --json prints the same document, tables are aligned without trailing blanks.
+ * Set DROVER_UPDATE_GOLDEN=1 to rewrite the golden files (then review the diff). Also: --json
+ * prints the same document, tables are aligned without trailing blanks (sizes: tests/common).
  * A migration as `domain migrate` / `job watch` draw it (cli/jobs.h): the progress bar at a fixed
  * width through a job's life (percent, MiB/s, remaining, ETA, phase, iteration) and the final
  * sentence (result, total time, downtime, migration time, bytes; or why it failed), against
@@ -164,23 +164,6 @@ static void test_empty_and_odd_documents(void **state)
     drv_cli_invocation_free(&inv);
 }
 
-static void test_sizes(void **state)
-{
-    (void)state;
-    static const struct {
-        uint64_t kib;
-        const char *text;
-    } cases[] = {
-        {0, "0 KiB"},          {1, "1 KiB"},          {1023, "1023 KiB"}, {1024, "1 MiB"},
-        {1536, "1.5 MiB"},     {524288, "512 MiB"},   {2097152, "2 GiB"}, {12000000, "11.4 GiB"},
-        {1073741824, "1 TiB"}, {1048575, "1024 MiB"},
-    };
-    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *t = drv_cli_render_size_kib(cases[i].kib);
-        assert_string_equal(t, cases[i].text);
-    }
-}
-
 static void test_table(void **state)
 {
     (void)state;
@@ -315,7 +298,6 @@ int main(void)
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_empty_and_odd_documents),
-        cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_job_progress_and_outcome),
     };

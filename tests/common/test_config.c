@@ -1,6 +1,6 @@
 /* test_config.c — common/config: loading (missing file, syntax error), every getter with defaults,
  * ranges and malformed values (errors name file, group and key), key listing, and
- * drv_parse_size_kib. */
+ * drv_parse_size_kib, drv_format_size. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -310,6 +310,38 @@ static void test_parse_size_kib(void **state)
     }
 }
 
+/* Sizes for people come from g_format_size_full, with an ASCII space and no ".0". */
+static void test_format_size(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t kib;
+        const char *text;
+    } kib[] = {
+        {0, "0 KiB"},          {1, "1 KiB"},           {1023, "1023 KiB"},
+        {1024, "1 MiB"},       {1536, "1.5 MiB"},      {524288, "512 MiB"},
+        {2097152, "2 GiB"},    {12000000, "11.4 GiB"}, {1073741824, "1 TiB"},
+        {1048575, "1024 MiB"}, {UINT64_MAX, "16 EiB"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(kib); i++) {
+        g_autofree char *t = drv_format_size_kib(kib[i].kib);
+        assert_string_equal(t, kib[i].text);
+    }
+    static const struct {
+        uint64_t bytes;
+        const char *text;
+    } bytes[] = {
+        {0, "0 bytes"},           {1, "1 byte"},
+        {1023, "1023 bytes"},     {1536, "1.5 KiB"},
+        {169765273, "161.9 MiB"}, {3221225472, "3 GiB"},
+        {5239860000, "4.9 GiB"},  {1048576000, "1000 MiB"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bytes); i++) {
+        g_autofree char *t = drv_format_size(bytes[i].bytes);
+        assert_string_equal(t, bytes[i].text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strv_and_keys, s_setup, s_teardown),
         cmocka_unit_test(test_empty_config),
         cmocka_unit_test(test_parse_size_kib),
+        cmocka_unit_test(test_format_size),
     };
     return cmocka_run_group_tests_name("common_config", tests, NULL, NULL);
 }

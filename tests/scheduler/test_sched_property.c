@@ -28,7 +28,7 @@ static const char *const s_racks[N_RACKS] = {"rack=r1", "rack=r2", "rack=r3"};
 
 /* The test's own model of each host, kept independently of the library. */
 typedef struct {
-    char id[16];
+    char id[24]; /* "h" + any size_t in decimal + NUL: gcc -Wformat-truncation checks the bound */
     bool x86;
     uint32_t cpus;
     uint64_t memory_kib, reserved_kib;
