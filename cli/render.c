@@ -311,6 +311,9 @@ static void s_host(json_object *h, GString *out)
     s_kv(out, "ID", s_str(h, "id"));
     s_kv(out, "State", s_str(h, "state"));
     s_kv(out, "Reachable", s_yes_no(s_bool(h, "reachable")));
+    if (s_str(h, "inventory_reason") != NULL)
+        s_kv_take(out, "Inventory",
+                  g_strdup_printf("not authoritative (%s)", s_str(h, "inventory_reason")));
     s_kv(out, "Arch", s_str(h, "arch"));
     s_kv_take(out, "CPUs", s_field(h, "cpus"));
     g_autofree char *total = s_size_field(h, "memory_kib");
@@ -369,6 +372,15 @@ static void s_host(json_object *h, GString *out)
 
 /* ------------------------------------------------------------------ domains */
 
+/* "shut off (destroyed)", "unknown (libvirt disconnected)": the state with its reason in words
+ * ("reason", else a textual "state_reason"), never a bare state when a reason is known. */
+static char *s_state_text(json_object *d)
+{
+    const char *state = s_str(d, "state") ?: "-";
+    const char *reason = s_str(d, "reason") ?: s_str(d, "state_reason");
+    return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
+}
+
 static void s_domain_list(json_object *doc, GString *out)
 {
     static const char *const headers[] = {"NAME", "STATE", "HOST", "VCPUS", "MEMORY", "DESIRED"};
@@ -379,9 +391,11 @@ static void s_domain_list(json_object *doc, GString *out)
         json_object *d = json_object_array_get_idx(doms, i);
         g_autofree char *vcpus = s_field(d, "vcpus");
         g_autofree char *mem = s_size_field(d, "memory_kib");
-        const char *cells[] = {
-            s_str(d, "name"),         s_str(d, "state"), s_str(d, "host"), vcpus, mem,
-            s_str(d, "desired_state")};
+        /* the reason only where the state alone would mislead (unknown) */
+        g_autofree char *st =
+            s_str(d, "reason") != NULL ? s_state_text(d) : g_strdup(s_str(d, "state"));
+        const char *cells[] = {s_str(d, "name"),         st, s_str(d, "host"), vcpus, mem,
+                               s_str(d, "desired_state")};
         drv_cli_table_add(t, cells);
         if (s_str(d, "drift") != NULL)
             g_string_append_printf(drift, "drift: %s: %s\n", s_str(d, "name") ?: "?",
@@ -391,13 +405,6 @@ static void s_domain_list(json_object *doc, GString *out)
     drv_cli_table_destroy(&t);
     g_string_append(out, drift->str);
     g_string_free(drift, TRUE);
-}
-
-static char *s_state_text(json_object *d)
-{
-    const char *state = s_str(d, "state") ?: "-";
-    const char *reason = s_str(d, "state_reason");
-    return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
 }
 
 static void s_domain_info(json_object *d, GString *out)

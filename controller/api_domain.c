@@ -586,10 +586,12 @@ void ctl_api_domain_start(ctl_req *r)
                       d->host);
         return;
     }
-    if (strcmp(state, "unknown") == 0 && d->desired != CTL_DESIRED_SHUTOFF) {
+    const char *unknown = ctl_model_domain_unknown_reason(r->c->model, d);
+    if (unknown != NULL) { /* never start a second copy of what may run there */
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
-                      "domain '%s': host '%s' is unreachable and the domain may still run there",
-                      d->name, d->host);
+                      "domain '%s': its state on host '%s' is unknown (%s) and it may still run "
+                      "there; not started",
+                      d->name, d->host, unknown);
         return;
     }
     r->desired_after = d->desired; /* restored if the start fails */

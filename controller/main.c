@@ -7,6 +7,7 @@
 #include "leader.h"
 #include "log.h"
 #include "drain.h"
+#include "job_busy.h"
 #include "migrate.h"
 #include "view.h"
 
@@ -63,7 +64,7 @@ static int s_load(ctl *c, drv_error **err)
     c->model = fresh;
     drv_etcd_watch_destroy(&c->watch);
     c->watch = ctl_store_watch(c->store, rev + 1, err);
-    if (c->watch == NULL)
+    if (c->watch == NULL || ctl_job_busy_load(c, err) < 0) /* busy before any host registers */
         return -1;
     c->loaded = true;
     drv_info("state loaded from etcd at revision %lld: %u hosts, %u domains", (long long)rev,

@@ -1,0 +1,65 @@
+/* job_busy.c — see job_busy.h. */
+#include "job_busy.h"
+
+#include "job_drain.h"
+#include "log.h"
+#include "migrate_private.h"
+
+#include <string.h>
+
+static bool s_mark(ctl_model *m, const char *name)
+{
+    ctl_domain *d = ctl_model_domain(m, name);
+    if (d == NULL || d->busy != NULL)
+        return false;
+    d->busy = g_strdup("migrate");
+    return true;
+}
+
+guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs)
+{
+    guint n = 0;
+    GHashTable *children = g_hash_table_new(g_str_hash, g_str_equal); /* id → drv_job* */
+    for (guint i = 0; i < jobs->len; i++) {
+        const drv_job *j = g_ptr_array_index(jobs, i);
+        if (j->kind != DRV_JOB_KIND_MIGRATE || drv_job_state_is_terminal(j->state) ||
+            j->migrate.domain == NULL)
+            continue;
+        if (strchr(j->id, ':') != NULL) /* "<drain>:<domain>:<attempt>": its drain decides */
+            g_hash_table_replace(children, j->id, (gpointer)j);
+        else
+            n += s_mark(m, j->migrate.domain);
+    }
+    for (guint i = 0; i < jobs->len; i++) {
+        const drv_job *j = g_ptr_array_index(jobs, i);
+        if ((j->kind != DRV_JOB_KIND_DRAIN && j->kind != DRV_JOB_KIND_RESTORE) ||
+            drv_job_state_is_terminal(j->state))
+            continue;
+        for (size_t k = 0; k < j->drain.n_entries; k++) {
+            const drv_job_entry *e = &j->drain.entries[k];
+            if (e->state != DRV_JOB_ENTRY_MIGRATING || e->attempts == 0)
+                continue;
+            g_autofree char *id = drv_job_drain_child_id(j, e, e->attempts);
+            const drv_job *child = g_hash_table_lookup(children, id);
+            if (child != NULL && g_strcmp0(child->migrate.domain, e->domain) == 0)
+                n += s_mark(m, e->domain);
+        }
+    }
+    g_hash_table_unref(children);
+    return n;
+}
+
+int ctl_job_busy_load(ctl *c, drv_error **err)
+{
+    GPtrArray *jobs = NULL;
+    if (ctl_job_store_list(c, &jobs, err) < 0) {
+        drv_error_prefix(err, "marking the domains of stored jobs busy");
+        return -1;
+    }
+    guint n = ctl_job_busy_mark(c->model, jobs);
+    if (n > 0)
+        drv_info("%u domain%s busy from the start: stored jobs are moving them", n,
+                 n == 1 ? "" : "s");
+    g_ptr_array_unref(jobs);
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* job_busy.h — busy from the first instant (issue 12): every domain that a stored job is moving is
+ * marked busy in the cache as soon as the state is loaded from etcd, before any host registers and
+ * before the job runners take their jobs over (a drain waits up to 15 s for its hosts). Meanwhile a
+ * guest that migrated while no controller ran may look "shut off" on its old host; busy, no verb
+ * acts on it. The runners clear the mark when the job ends, as for a job they started. */
+#ifndef DROVER_CTL_JOB_BUSY_H
+#define DROVER_CTL_JOB_BUSY_H
+
+#include "ctl.h"
+#include "model.h"
+
+/* Pure: marks busy ("migrate") the domain of every job in jobs (drv_job*, borrowed) that a runner
+ * will resume: a stand-alone migration that is not terminal, and a drain's or restore's child
+ * migration that is not terminal and is the current attempt of an entry still migrating in a drain
+ * or restore that is not terminal (an orphaned child is never resumed, so never marked). Domains
+ * already busy, or not in the model, are left alone. Returns how many were marked. */
+guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs);
+
+/* Lists jobs/ from etcd and marks their domains as above (logged). -1 with the error (the caller
+ * retries loading the state). */
+int ctl_job_busy_load(ctl *c, drv_error **err);
+
+#endif
