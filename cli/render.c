@@ -702,8 +702,8 @@ void drv_cli_render_event(const char *topic, json_object *doc, uint64_t timestam
     g_string_append_printf(out, "%s.%03u %s %s", when, (unsigned)(timestamp_ms % 1000), topic,
                            s_str(doc, "type") ?: "event");
     json_object *obj = s_get(doc, "object");
-    static const char *const keys[] = {"state",         "reachable", "host",
-                                       "desired_state", "drift",     "message"};
+    static const char *const keys[] = {"state",         "reason", "reachable", "host",
+                                       "desired_state", "drift",  "message"};
     for (size_t i = 0; obj != NULL && i < G_N_ELEMENTS(keys); i++) {
         json_object *v = s_get(obj, keys[i]);
         if (v == NULL || json_object_is_type(v, json_type_null))

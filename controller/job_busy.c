@@ -49,6 +49,47 @@ guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs)
     return n;
 }
 
+guint ctl_job_busy_refresh(ctl_model *m, GPtrArray *jobs, GPtrArray *live)
+{
+    /* the wanted marks, on a scratch model: exactly the rules of ctl_job_busy_mark */
+    GHashTable *keep = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; live != NULL && i < live->len; i++) {
+        const drv_job *j = g_ptr_array_index(live, i);
+        if (j->migrate.domain != NULL)
+            g_hash_table_add(keep, j->migrate.domain);
+    }
+    ctl_model *want = ctl_model_new();
+    GPtrArray *doms = ctl_model_domains(m);
+    for (guint i = 0; i < doms->len; i++)
+        ctl_model_put_domain(want,
+                             ctl_domain_new(((ctl_domain *)g_ptr_array_index(doms, i))->name));
+    ctl_job_busy_mark(want, jobs);
+    guint cleared = 0;
+    for (guint i = 0; i < doms->len; i++) {
+        ctl_domain *d = g_ptr_array_index(doms, i);
+        if (g_strcmp0(d->busy, "migrate") != 0 || g_hash_table_contains(keep, d->name) ||
+            ctl_model_domain(want, d->name)->busy != NULL)
+            continue;
+        g_clear_pointer(&d->busy, g_free);
+        cleared++;
+    }
+    g_ptr_array_unref(doms);
+    ctl_model_destroy(&want);
+    g_hash_table_unref(keep);
+    ctl_job_busy_mark(m, jobs);
+    return cleared;
+}
+
+void ctl_job_busy_takeover(ctl *c, GPtrArray *jobs)
+{
+    GPtrArray *live = ctl_migrate_live_all();
+    guint n = ctl_job_busy_refresh(c->model, jobs, live);
+    g_ptr_array_unref(live);
+    if (n > 0)
+        drv_info("%u domain%s no longer busy: no stored job moves them any more", n,
+                 n == 1 ? "" : "s");
+}
+
 int ctl_job_busy_load(ctl *c, drv_error **err)
 {
     GPtrArray *jobs = NULL;

@@ -20,4 +20,14 @@ guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs);
  * retries loading the state). */
 int ctl_job_busy_load(ctl *c, drv_error **err);
 
+/* Pure: ctl_job_busy_mark, and also clears the "migrate" mark of every domain that neither a job in
+ * jobs (as above) nor a migration in live (drv_job*, those this process runs now; may be NULL)
+ * moves: a mark left from an earlier leadership, or set at load for a job that another leader has
+ * ended since. Other verbs' marks are left alone. Returns how many marks were cleared. */
+guint ctl_job_busy_refresh(ctl_model *m, GPtrArray *jobs, GPtrArray *live);
+
+/* ctl_job_busy_refresh with this process's live migrations; for the migration runner's take-over,
+ * which has just listed jobs/ (logged). */
+void ctl_job_busy_takeover(ctl *c, GPtrArray *jobs);
+
 #endif

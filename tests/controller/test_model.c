@@ -517,6 +517,36 @@ static void test_stored_jobs_busy_at_load(void **state)
     ctl_model_destroy(&m);
 }
 
+static void test_busy_marks_refreshed_at_takeover(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    const char *names[] = {"stale", "live", "stored", "start"};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        s_domain(m, names[i], "h1", CTL_DESIRED_RUNNING, 1);
+    ctl_model_domain(m, "stale")->busy =
+        g_strdup("migrate"); /* its job ended under another leader */
+    ctl_model_domain(m, "live")->busy = g_strdup("migrate"); /* this process migrates it now */
+    ctl_model_domain(m, "start")->busy = g_strdup("start");  /* another verb's: not ours */
+    GPtrArray *jobs = g_ptr_array_new_with_free_func(s_job_free);
+    g_ptr_array_add(jobs, s_mig("mig-1", "stored", DRV_JOB_RUNNING));
+    g_ptr_array_add(jobs, s_mig("mig-2", "stale", DRV_JOB_SUCCEEDED));
+    GPtrArray *live = g_ptr_array_new_with_free_func(s_job_free);
+    g_ptr_array_add(live, s_mig("mig-3", "live", DRV_JOB_RUNNING));
+    assert_int_equal(ctl_job_busy_refresh(m, jobs, live), 1);
+    assert_null(ctl_model_domain(m, "stale")->busy);
+    assert_string_equal(ctl_model_domain(m, "live")->busy, "migrate");
+    assert_string_equal(ctl_model_domain(m, "stored")->busy, "migrate");
+    assert_string_equal(ctl_model_domain(m, "start")->busy, "start");
+    /* nothing live any more and no stored job: every "migrate" mark goes */
+    g_ptr_array_set_size(jobs, 0);
+    assert_int_equal(ctl_job_busy_refresh(m, jobs, NULL), 2);
+    assert_null(ctl_model_domain(m, "live")->busy);
+    assert_string_equal(ctl_model_domain(m, "start")->busy, "start");
+    g_ptr_array_unref(live);
+    g_ptr_array_unref(jobs);
+    ctl_model_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -532,6 +562,7 @@ int main(void)
         cmocka_unit_test(test_host_active_domain),
         cmocka_unit_test(test_placement_refuses_unknown_inventory),
         cmocka_unit_test(test_stored_jobs_busy_at_load),
+        cmocka_unit_test(test_busy_marks_refreshed_at_takeover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@
 #     host stays active, no job; SIGCONT → the agent sends a full inventory, the states are known;
 #   - an agent whose libvirt cannot be reached (a test-driver URI that does not open): it registers
 #     with libvirt disconnected and an empty list that is not the truth: its domains show "unknown
-#     (libvirt disconnected)"; a start is refused; a new start is not placed there; a drain of it
+#     (libvirt disconnected)"; a start and a migration are refused; a new start is not placed there; a drain of it
 #     moves nothing (no cold move), the host never enters maintenance while it cannot be seen
 #     empty; once libvirt is back (a good URI) the drain goes ahead and the host enters maintenance;
 #   - busy from the first instant: a drain job stored in etcd with a child migration in flight; the
@@ -78,6 +78,9 @@ t_check "drift names the reason" grep -q "state unknown on host h1 (libvirt disc
 rc=0; out=$(run domain start off1) || rc=$?
 t_eq "start of off1 refused (libvirt disconnected): exit 1" 1 "$rc"
 t_check "refusal: $out" grep -q "unknown (libvirt disconnected) and it may still run there" <<<"$out"
+rc=0; out=$(run domain migrate on1 --to h2) || rc=$?
+t_eq "migrate of on1 (state unknown) refused: exit 1" 1 "$rc"
+t_check "migrate refusal: $out" grep -q "domain 'on1': its state on host 'h1' is unknown (libvirt disconnected); nothing migrated" <<<"$out"
 # a new domain that can only go to h1 is not placed there: its free room is unknown
 dom_xml_pinned new1 128 r1 >"$T_DIR/new1.xml"
 dr domain define "$T_DIR/new1.xml" >/dev/null
