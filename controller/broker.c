@@ -406,12 +406,12 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
         drv_warn("%s", err->message);
         drv_error_free(&err);
     }
-    if (!reachable)
+    if (!reachable) {
         ctl_host_inventory_stale(h); /* events may be lost meanwhile */
-    else if (h->registered && !h->inventory_authoritative)
-        s_send_inventory_request(self, h->id); /* a full one makes it authoritative again */
-    if (!reachable)
         s_fail_host(self, h->id, "became unreachable");
+    } else if (h->registered && !h->inventory_authoritative) {
+        s_send_inventory_request(self, h->id); /* a full one makes it authoritative again */
+    }
     ctl_events_host(self->c, h, reachable ? "reachable" : "unreachable");
     ctl_reconcile_reachability(self->c, h);
 }

@@ -104,8 +104,9 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
     return cl;
 }
 
-/* "; not considered: h3 (libvirt disconnected), ..." for the hosts counted as unreachable whose
- * agent is connected but whose inventory is not authoritative; "" when there are none (owned). */
+/* "; counted as unreachable: h3 (inventory not authoritative: libvirt disconnected), ..." for the
+ * hosts the snapshot left out whose agent is connected but whose inventory is not authoritative;
+ * "" when there are none (owned). */
 static char *s_unknown_hosts_note(ctl *c)
 {
     GString *s = g_string_new(NULL);
