@@ -293,13 +293,11 @@ static void s_host_list(json_object *doc, GString *out)
         g_autofree char *mem = g_strdup_printf("%s / %s", free_kib, total_kib);
         g_autofree char *vcpus = s_field(h, "allocated_vcpus");
         g_autofree char *doms = s_field(h, "domains");
-        const char *cells[] = {s_str(h, "id"),
-                               s_str(h, "state"),
-                               s_yes_no(s_bool(h, "reachable")),
-                               cpus,
-                               mem,
-                               vcpus,
-                               doms};
+        /* reachable, but what it reports is not the truth: say why */
+        g_autofree char *reach = s_bool(h, "reachable") && s_str(h, "inventory_reason") != NULL
+                                     ? g_strdup_printf("yes (%s)", s_str(h, "inventory_reason"))
+                                     : g_strdup(s_yes_no(s_bool(h, "reachable")));
+        const char *cells[] = {s_str(h, "id"), s_str(h, "state"), reach, cpus, mem, vcpus, doms};
         drv_cli_table_add(t, cells);
     }
     drv_cli_table_render(t, out);
