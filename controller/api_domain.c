@@ -786,6 +786,15 @@ void ctl_api_domain_undefine(ctl_req *r)
     const char *state;
     int reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
+    const char *unknown = ctl_model_domain_unknown_reason(r->c->model, d);
+    if (unknown != NULL && strcmp(unknown, CTL_UNKNOWN_UNREACHABLE) != 0) {
+        /* its agent is there but cannot tell yet: wait for it rather than forget a guest */
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                      "domain '%s': its state on host '%s' is unknown (%s); not undefined (try "
+                      "again once the host reports)",
+                      d->name, d->host, unknown);
+        return;
+    }
     if (strcmp(state, "shut off") != 0 && strcmp(state, "crashed") != 0 &&
         !(strcmp(state, "unknown") == 0 && d->desired == CTL_DESIRED_SHUTOFF)) {
         ctl_req_failf(r, DRV_ERR_CONFLICT,

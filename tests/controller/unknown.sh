@@ -81,6 +81,9 @@ t_check "refusal: $out" grep -q "unknown (libvirt disconnected) and it may still
 rc=0; out=$(run domain migrate on1 --to h2) || rc=$?
 t_eq "migrate of on1 (state unknown) refused: exit 1" 1 "$rc"
 t_check "migrate refusal: $out" grep -q "domain 'on1': its state on host 'h1' is unknown (libvirt disconnected); nothing migrated" <<<"$out"
+rc=0; out=$(run domain undefine off1) || rc=$?
+t_eq "undefine of off1 (state unknown) refused: exit 1" 1 "$rc"
+t_check "undefine refusal: $out" grep -q "unknown (libvirt disconnected); not undefined" <<<"$out"
 # a new domain that can only go to h1 is not placed there: its free room is unknown
 dom_xml_pinned new1 128 r1 >"$T_DIR/new1.xml"
 dr domain define "$T_DIR/new1.xml" >/dev/null
