@@ -245,9 +245,14 @@ static void s_host_list(json_object *doc, GString *out)
         g_autofree char *mem = g_strdup_printf("%s / %s", free_kib, total_kib);
         g_autofree char *vcpus = s_field(h, "allocated_vcpus");
         g_autofree char *doms = s_field(h, "domains");
+        /* reachable, but what it reports is not the truth: say why */
+        const char *inv = drv_json_get_str(h, "inventory_reason", NULL);
+        bool up = drv_json_get_bool(h, "reachable", false);
+        g_autofree char *reach =
+            up && inv != NULL ? g_strdup_printf("yes (%s)", inv) : g_strdup(s_yes_no(up));
         const char *cells[] = {drv_json_get_str(h, "id", NULL),
                                drv_json_get_str(h, "state", NULL),
-                               s_yes_no(drv_json_get_bool(h, "reachable", false)),
+                               reach,
                                cpus,
                                mem,
                                vcpus,
@@ -263,6 +268,10 @@ static void s_host(json_object *h, GString *out)
     s_kv(out, "ID", drv_json_get_str(h, "id", NULL));
     s_kv(out, "State", drv_json_get_str(h, "state", NULL));
     s_kv(out, "Reachable", s_yes_no(drv_json_get_bool(h, "reachable", false)));
+    if (drv_json_get_str(h, "inventory_reason", NULL) != NULL)
+        s_kv_take(out, "Inventory",
+                  g_strdup_printf("not authoritative (%s)",
+                                  drv_json_get_str(h, "inventory_reason", NULL)));
     s_kv(out, "Arch", drv_json_get_str(h, "arch", NULL));
     s_kv_take(out, "CPUs", s_field(h, "cpus"));
     g_autofree char *total = s_size_field(h, "memory_kib");
@@ -325,6 +334,17 @@ static void s_host(json_object *h, GString *out)
 
 /* ------------------------------------------------------------------ domains */
 
+/* "shut off (destroyed)", "unknown (libvirt disconnected)": the state with its reason in words
+ * ("reason", else a textual "state_reason"), never a bare state when a reason is known. */
+static char *s_state_text(json_object *d)
+{
+    const char *state = drv_json_get_str(d, "state", "-");
+    const char *reason = drv_json_get_str(d, "reason", NULL);
+    if (reason == NULL)
+        reason = drv_json_get_str(d, "state_reason", NULL);
+    return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
+}
+
 static void s_domain_list(json_object *doc, GString *out)
 {
     static const char *const headers[] = {"NAME", "STATE", "HOST", "VCPUS", "MEMORY", "DESIRED"};
@@ -335,8 +355,12 @@ static void s_domain_list(json_object *doc, GString *out)
         json_object *d = json_object_array_get_idx(doms, i);
         g_autofree char *vcpus = s_field(d, "vcpus");
         g_autofree char *mem = s_size_field(d, "memory_kib");
+        /* the reason only where the state alone would mislead (unknown) */
+        g_autofree char *st = drv_json_get_str(d, "reason", NULL) != NULL
+                                  ? s_state_text(d)
+                                  : g_strdup(drv_json_get_str(d, "state", NULL));
         const char *cells[] = {drv_json_get_str(d, "name", NULL),
-                               drv_json_get_str(d, "state", NULL),
+                               st,
                                drv_json_get_str(d, "host", NULL),
                                vcpus,
                                mem,
@@ -350,13 +374,6 @@ static void s_domain_list(json_object *doc, GString *out)
     drv_cli_table_destroy(&t);
     g_string_append(out, drift->str);
     g_string_free(drift, TRUE);
-}
-
-static char *s_state_text(json_object *d)
-{
-    const char *state = drv_json_get_str(d, "state", "-");
-    const char *reason = drv_json_get_str(d, "state_reason", NULL);
-    return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
 }
 
 static void s_domain_info(json_object *d, GString *out)
@@ -661,8 +678,8 @@ void drv_cli_render_event(const char *topic, json_object *doc, uint64_t timestam
     g_string_append_printf(out, "%s.%03u %s %s", when, (unsigned)(timestamp_ms % 1000), topic,
                            drv_json_get_str(doc, "type", "event"));
     json_object *obj = drv_json_get(doc, "object");
-    static const char *const keys[] = {"state",         "reachable", "host",
-                                       "desired_state", "drift",     "message"};
+    static const char *const keys[] = {"state",         "reason", "reachable", "host",
+                                       "desired_state", "drift",  "message"};
     for (size_t i = 0; obj != NULL && i < G_N_ELEMENTS(keys); i++) {
         json_object *v = drv_json_get(obj, keys[i]);
         if (v == NULL || json_object_is_type(v, json_type_null))

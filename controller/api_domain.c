@@ -927,10 +927,12 @@ void ctl_api_domain_start(ctl_req *r)
                       d->host);
         return;
     }
-    if (strcmp(state, "unknown") == 0 && d->desired != CTL_DESIRED_SHUTOFF) {
+    const char *unknown = ctl_model_domain_unknown_reason(r->c->model, d);
+    if (unknown != NULL) { /* never start a second copy of what may run there */
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
-                      "domain '%s': host '%s' is unreachable and the domain may still run there",
-                      d->name, d->host);
+                      "domain '%s': its state on host '%s' is unknown (%s) and it may still run "
+                      "there; not started",
+                      d->name, d->host, unknown);
         return;
     }
     r->desired_before = d->desired; /* restored if the start certainly did not happen */
@@ -1151,6 +1153,15 @@ void ctl_api_domain_undefine(ctl_req *r)
     const char *state;
     int reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
+    const char *unknown = ctl_model_domain_unknown_reason(r->c->model, d);
+    if (unknown != NULL && strcmp(unknown, CTL_UNKNOWN_UNREACHABLE) != 0) {
+        /* its agent is there but cannot tell yet: wait for it rather than forget a guest */
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                      "domain '%s': its state on host '%s' is unknown (%s); not undefined (try "
+                      "again once the host reports)",
+                      d->name, d->host, unknown);
+        return;
+    }
     if (strcmp(state, "shut off") != 0 && strcmp(state, "crashed") != 0 &&
         !(strcmp(state, "unknown") == 0 && d->desired == CTL_DESIRED_SHUTOFF)) {
         ctl_req_failf(r, DRV_ERR_CONFLICT,

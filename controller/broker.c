@@ -200,6 +200,7 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
         h->registered = false;
         h->last_traffic_ms = self->started_ms;
         g_hash_table_remove_all(h->inventory);
+        ctl_host_inventory_stale(h);
     }
     g_ptr_array_unref(hosts);
     return 0;
@@ -216,6 +217,7 @@ void ctl_broker_stop(ctl_broker *self)
         ctl_host *h = g_ptr_array_index(hosts, i);
         h->registered = false;
         g_hash_table_remove_all(h->inventory);
+        ctl_host_inventory_stale(h);
     }
     g_ptr_array_unref(hosts);
 }
@@ -416,8 +418,12 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
     h->last_seen_ms = ctl_wall_ms();
     drv_info("host '%s' is %s", h->id, reachable ? "reachable" : "unreachable");
     ctl_async_put_host(self->c, h);
-    if (!reachable)
+    if (!reachable) {
+        ctl_host_inventory_stale(h); /* events may be lost meanwhile */
         s_fail_host(self, h->id, "became unreachable");
+    } else if (h->registered && !h->inventory_authoritative) {
+        s_send_inventory_request(self, h->id); /* a full one makes it authoritative again */
+    }
     ctl_events_host(self->c, h, reachable ? "reachable" : "unreachable");
     ctl_reconcile_reachability(self->c, h);
 }
@@ -441,7 +447,9 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     for (size_t i = 0; reg->facts != NULL && is_new && i < reg->facts->n_labels; i++)
         g_hash_table_replace(h->labels, g_strdup(reg->facts->labels[i]->key),
                              g_strdup(reg->facts->labels[i]->value));
-    s_set_inventory(h, reg->domains, reg->n_domains);
+    if (reg->libvirt_connected) /* else the (empty) list says nothing */
+        s_set_inventory(h, reg->domains, reg->n_domains);
+    ctl_host_set_libvirt(h, reg->libvirt_connected);
     bool was_reachable = h->reachable;
     h->registered = true;
     h->reachable = true;
@@ -534,6 +542,11 @@ static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
     const char *name = ev->domain && ev->domain[0]  ? ev->domain
                        : ev->info && ev->info->name ? ev->info->name
                                                     : NULL;
+    if (ev->kind == DROVER__EVENT_KIND__EVENT_LIBVIRT_DOWN) {
+        drv_warn("host '%s': libvirt disconnected; its domains' state is unknown", h->id);
+        ctl_host_set_libvirt(h, false);
+        ctl_reconcile_reachability(self->c, h);
+    }
     if (name == NULL)
         return;
     /* Gone from this host: undefined; a transient domain that stopped; or a domain that stopped or
@@ -610,7 +623,9 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
     case DROVER__ENVELOPE__BODY_HEARTBEAT:
         break;
     case DROVER__ENVELOPE__BODY_INVENTORY:
-        s_set_inventory(h, env->inventory->domains, env->inventory->n_domains);
+        if (env->inventory->libvirt_connected)
+            s_set_inventory(h, env->inventory->domains, env->inventory->n_domains);
+        ctl_host_set_libvirt(h, env->inventory->libvirt_connected);
         ctl_reconcile_inventory(c, h, false);
         break;
     case DROVER__ENVELOPE__BODY_REPLY:
@@ -734,6 +749,8 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
             ctl_host *h = g_ptr_array_index(hosts, i);
             if (!h->registered || !h->reachable)
                 continue;
+            if (!h->inventory_authoritative && !h->libvirt_down)
+                s_send_inventory_request(self, h->id); /* at most once a second */
             Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
             hb.seq = ++self->heartbeat_seq;
             hb.instance = c->instance;

@@ -190,6 +190,21 @@ static bool s_dest_usable(void *ctx, const char *domain, const char *host)
     return h->admin_state == NULL || strcmp(h->admin_state, "active") == 0;
 }
 
+/* Why host's inventory is not authoritative (model.h), or NULL. */
+static const char *s_host_unknown(void *ctx, const char *host)
+{
+    (void)ctx;
+    return ctl_host_unknown_reason(ctl_model_host(s_self->c->model, host));
+}
+
+/* A domain host's inventory shows active, or NULL. */
+static const char *s_host_runs(void *ctx, const char *host)
+{
+    (void)ctx;
+    const ctl_host *h = ctl_model_host(s_self->c->model, host);
+    return h != NULL ? ctl_host_active_domain(h) : NULL;
+}
+
 /* Migrations in flight that this job did not launch (strings borrowed from the live jobs). */
 static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
 {
@@ -211,6 +226,8 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
     f->hosts = (const drv_job_host_load *)(void *)fc->loads->data;
     f->n_hosts = fc->loads->len;
     f->dest_usable = s_dest_usable;
+    f->host_unknown = s_host_unknown;
+    f->host_runs = s_host_runs;
     f->ctx = fc;
 }
 

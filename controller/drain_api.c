@@ -71,7 +71,8 @@ static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
         int reason;
         ctl_model_domain_state(c->model, d, &state, &reason);
         bool running = d->desired != CTL_DESIRED_SHUTOFF || strcmp(state, "running") == 0 ||
-                       strcmp(state, "paused") == 0;
+                       strcmp(state, "paused") == 0 ||
+                       strcmp(state, "unknown") == 0; /* it may run: plan room for it */
         drv_sched_domain_spec ds = {
             .name = d->name,
             .host = d->host,
@@ -135,6 +136,20 @@ static bool s_not_busy(ctl_req *r, const ctl_host *h)
     return false;
 }
 
+/* A drain needs the host's agent: refused up front when it is unreachable. (A connected host
+ * whose libvirt is disconnected is drained: the job waits, bounded, for its inventory.) */
+static bool s_reachable(ctl_req *r, const ctl_host *h)
+{
+    const char *why = ctl_host_unknown_reason(h);
+    if (why == NULL || strcmp(why, CTL_UNKNOWN_UNREACHABLE) != 0)
+        return true;
+    ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                  "host '%s' is unreachable: drover cannot tell what runs there nor move anything "
+                  "off it; maintenance refused, nothing moved (bring its agent back first)",
+                  h->id);
+    return false;
+}
+
 void ctl_api_host_maintenance(ctl_req *r)
 {
     ctl *c = r->c;
@@ -157,7 +172,7 @@ void ctl_api_host_maintenance(ctl_req *r)
     }
     opts.n_plus_one = ctl_req_flag(r, "n_plus_one");
     bool dry_run = ctl_req_flag(r, "dry_run");
-    if (!dry_run && (!s_ready(r) || !s_not_busy(r, h)))
+    if (!dry_run && (!s_ready(r) || !s_not_busy(r, h) || !s_reachable(r, h)))
         return;
 
     drv_sched_cluster *cl = s_plan_cluster(c, h);

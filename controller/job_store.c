@@ -61,10 +61,12 @@ static void s_job_free(gpointer p)
     drv_job_destroy(&j);
 }
 
-int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err)
+int ctl_job_store_list_from(ctl_store *store, GPtrArray **ret, drv_error **err)
 {
     drv_etcd_range r = {0};
-    if (s_range(c, "jobs", &r, err) < 0)
+    g_autofree char *key = ctl_store_key(store, "jobs/");
+    drv_etcd_range_opts opts = {.prefix = true};
+    if (drv_etcd_range_get(ctl_store_etcd(store), key, strlen(key), &opts, &r, err) < 0)
         return -1;
     GPtrArray *jobs = g_ptr_array_new_with_free_func(s_job_free);
     for (size_t i = 0; i < r.n_kvs; i++) {
@@ -81,6 +83,11 @@ int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err)
     g_ptr_array_sort(jobs, s_by_created);
     *ret = jobs;
     return 0;
+}
+
+int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err)
+{
+    return ctl_job_store_list_from(c->store, ret, err);
 }
 
 int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err)

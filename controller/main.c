@@ -8,6 +8,8 @@
 #include "log.h"
 #include "drain.h"
 #include "etcd_worker.h"
+#include "job_busy.h"
+#include "migrate_private.h"
 #include "migrate.h"
 #include "view.h"
 
@@ -53,19 +55,28 @@ static int s_write_pid(const char *path, drv_error **err)
 typedef struct {
     ctl_model *fresh;
     int64_t revision;
+    GPtrArray *jobs; /* drv_job*: the stored jobs, to mark their domains busy at once */
 } s_load_req;
 
 static void s_load_req_free(gpointer p)
 {
     s_load_req *q = p;
     ctl_model_destroy(&q->fresh);
+    if (q->jobs != NULL)
+        g_ptr_array_unref(q->jobs);
     g_free(q);
 }
 
 static int s_load_work(ctl_store *store, void *data, drv_error **err)
 {
     s_load_req *q = data;
-    return ctl_store_load(store, q->fresh, &q->revision, err);
+    if (ctl_store_load(store, q->fresh, &q->revision, err) < 0)
+        return -1;
+    if (ctl_job_store_list_from(store, &q->jobs, err) < 0) {
+        drv_error_prefix(err, "listing the stored jobs");
+        return -1;
+    }
+    return 0;
 }
 
 /* On the loop: the fresh model replaces the cache (keeping what agents told this process) and
@@ -90,6 +101,11 @@ static void s_load_done(void *loop_ctx, void *data, const drv_error *err, bool a
         drv_error_free(&werr);
         return;
     }
+    /* busy before any host registers (job_busy.h) */
+    guint busy = ctl_job_busy_mark(c->model, q->jobs);
+    if (busy > 0)
+        drv_info("%u domain%s busy from the start: stored jobs are moving them", busy,
+                 busy == 1 ? "" : "s");
     c->loaded = true;
     drv_info("state loaded from etcd at revision %lld: %u hosts, %u domains",
              (long long)q->revision, ctl_model_n_hosts(c->model), ctl_model_n_domains(c->model));

@@ -11,6 +11,7 @@
 #include "migrate_launch.h" /* drains launch child migrations (additive hook) */
 
 #include "broker.h"
+#include "job_busy.h"
 #include "events.h"
 #include "log.h"
 #include "store_async.h"
@@ -846,6 +847,7 @@ static int s_takeover(ctl *c, drv_error **err)
         g_ptr_array_unref(resv);
         return -1;
     }
+    ctl_job_busy_takeover(c, jobs); /* marks left from before match the stored jobs */
     GHashTable *by_id = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < jobs->len; i++) {
         drv_job *j = g_ptr_array_index(jobs, i);

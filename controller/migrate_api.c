@@ -53,6 +53,13 @@ void ctl_api_domain_migrate(ctl_req *r)
     const char *state;
     int reason;
     ctl_model_domain_state(c->model, d, &state, &reason);
+    const char *unknown = ctl_model_domain_unknown_reason(c->model, d);
+    if (unknown != NULL) {
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                      "domain '%s': its state on host '%s' is unknown (%s); nothing migrated",
+                      d->name, d->host, unknown);
+        return;
+    }
     if (d->host == NULL || (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0)) {
         ctl_req_failf(r, DRV_ERR_CONFLICT,
                       "domain '%s' is %s%s%s; only a running or paused domain migrates live",

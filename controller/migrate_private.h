@@ -72,6 +72,8 @@ int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err);
 /* Every stored job (drv_job*, owned by the array), oldest first. Documents that do not parse are
  * skipped with a warning. */
 int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err);
+/* The same through any store (the etcd worker's, at load). */
+int ctl_job_store_list_from(ctl_store *store, GPtrArray **ret, drv_error **err);
 int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err);
 int ctl_job_store_delete_resv(ctl *c, const char *id, drv_error **err);
 /* Every stored reservation (ctl_mig_resv*, owned by the array). */

@@ -127,6 +127,42 @@ void ctl_host_free(ctl_host *h)
     g_free(h);
 }
 
+const char *ctl_host_unknown_reason(const ctl_host *h)
+{
+    if (h == NULL || !h->reachable)
+        return CTL_UNKNOWN_UNREACHABLE;
+    if (!h->registered)
+        return CTL_UNKNOWN_NO_INVENTORY;
+    if (!h->inventory_authoritative)
+        return h->libvirt_down ? CTL_UNKNOWN_LIBVIRT_DOWN : CTL_UNKNOWN_NO_INVENTORY;
+    return NULL;
+}
+
+void ctl_host_set_libvirt(ctl_host *h, bool connected)
+{
+    h->inventory_authoritative = connected;
+    h->libvirt_down = !connected;
+}
+
+const char *ctl_host_active_domain(const ctl_host *h)
+{
+    const char *first = NULL;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, h->inventory);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const ctl_actual *a = v;
+        if (ctl_vir_state_active(a->state) && (first == NULL || strcmp(a->name, first) < 0))
+            first = a->name;
+    }
+    return first;
+}
+
+void ctl_host_inventory_stale(ctl_host *h)
+{
+    h->inventory_authoritative = false;
+}
+
 ctl_domain *ctl_domain_new(const char *name)
 {
     ctl_domain *d = g_new0(ctl_domain, 1);
@@ -200,6 +236,8 @@ ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h)
     if (old != NULL && old != h) {
         h->registered = old->registered;
         h->last_traffic_ms = old->last_traffic_ms;
+        h->inventory_authoritative = old->inventory_authoritative;
+        h->libvirt_down = old->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&old->agent_instance);
         GHashTable *inv = h->inventory;
@@ -234,6 +272,8 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
             continue;
         h->registered = o->registered;
         h->last_traffic_ms = o->last_traffic_ms;
+        h->inventory_authoritative = o->inventory_authoritative;
+        h->libvirt_down = o->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&o->agent_instance);
         GHashTable *inv = h->inventory;
@@ -341,7 +381,7 @@ void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **r
         *ret_state = "shut off";
         return;
     }
-    if (h == NULL || !h->registered || !h->reachable) {
+    if (ctl_host_unknown_reason(h) != NULL) {
         *ret_state = "unknown";
         return;
     }
@@ -352,6 +392,13 @@ void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **r
     }
     *ret_state = ctl_vir_state_to_string(a->state);
     *ret_reason = a->reason;
+}
+
+const char *ctl_model_domain_unknown_reason(ctl_model *self, const ctl_domain *d)
+{
+    if (d->host == NULL)
+        return NULL;
+    return ctl_host_unknown_reason(ctl_model_host(self, d->host));
 }
 
 const char *ctl_model_domain_elsewhere(ctl_model *self, const ctl_domain *d)
@@ -383,11 +430,16 @@ char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d)
     const char *state;
     int reason;
     ctl_model_domain_state(self, d, &state, &reason);
-    if (strcmp(state, "unknown") == 0)
-        return d->desired == CTL_DESIRED_SHUTOFF
-                   ? NULL
-                   : g_strdup_printf("desired %s, host %s is unreachable",
-                                     ctl_desired_to_string(d->desired), d->host);
+    const char *why = ctl_model_domain_unknown_reason(self, d);
+    if (why != NULL) {
+        if (d->desired == CTL_DESIRED_SHUTOFF)
+            return NULL;
+        if (strcmp(why, CTL_UNKNOWN_UNREACHABLE) == 0)
+            return g_strdup_printf("desired %s, host %s is unreachable",
+                                   ctl_desired_to_string(d->desired), d->host);
+        return g_strdup_printf("desired %s, state unknown on host %s (%s)",
+                               ctl_desired_to_string(d->desired), d->host, why);
+    }
     bool match;
     switch (d->desired) {
     case CTL_DESIRED_RUNNING:

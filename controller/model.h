@@ -96,6 +96,11 @@ typedef struct {
     int64_t last_traffic_ms; /* monotonic */
     char *agent_instance;
     GHashTable *inventory; /* name → ctl_actual* (what the agent last reported) */
+    /* The inventory is the truth about what runs there: the last Register/Inventory came with
+     * libvirt connected and nothing since (libvirt-down, unreachable) made it stale. False on
+     * controller start. Set and cleared with ctl_host_set_libvirt / ctl_host_inventory_stale. */
+    bool inventory_authoritative;
+    bool libvirt_down; /* the agent's last word: its libvirtd is disconnected */
 } ctl_host;
 
 typedef struct {
@@ -125,6 +130,26 @@ void ctl_model_destroy(ctl_model **self_p);
 
 ctl_host *ctl_host_new(const char *id);
 void ctl_host_free(ctl_host *h);
+
+/* Reasons for the state "unknown" (libvirt's state + reason pairs: never a guess). */
+#define CTL_UNKNOWN_UNREACHABLE  "host unreachable"
+#define CTL_UNKNOWN_LIBVIRT_DOWN "libvirt disconnected"
+#define CTL_UNKNOWN_NO_INVENTORY "inventory not yet received"
+
+/* Why what h's agent reports cannot be taken as what runs on h (a borrowed constant above): h is
+ * NULL or unreachable, has not registered with this process, or its libvirtd is disconnected (the
+ * agent's domain list is then empty but not authoritative). NULL when its inventory is
+ * authoritative: a domain absent from it does not run there. */
+const char *ctl_host_unknown_reason(const ctl_host *h);
+/* The agent said whether libvirt is connected (Register, Inventory, a libvirt-down event):
+ * connected → the inventory it sent is authoritative; else it is not, until the next one. */
+void ctl_host_set_libvirt(ctl_host *h, bool connected);
+/* The name of a domain h's inventory shows active (running, paused, ...; the first by name,
+ * borrowed), or NULL when none: with an authoritative inventory, NULL means nothing runs on h. */
+const char *ctl_host_active_domain(const ctl_host *h);
+/* The inventory may have missed changes (the host was unreachable): not authoritative until the
+ * agent sends a full one again. */
+void ctl_host_inventory_stale(ctl_host *h);
 ctl_domain *ctl_domain_new(const char *name);
 void ctl_domain_free(ctl_domain *d);
 /* A deep copy of the stored part (busy is not copied). */
@@ -152,11 +177,14 @@ guint ctl_model_n_domains(const ctl_model *self);
  * the host reports active, excluding `except` (a domain name or NULL). */
 void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *except,
                           uint32_t *ret_vcpus, uint64_t *ret_memory_kib, uint32_t *ret_domains);
-/* Actual state of a domain: where it is placed, if that host is reachable, what it reports there.
- * ret_state: borrowed string ("running", "shut off", "unknown", ...). ret_reason: libvirt reason.
- */
+/* Actual state of a domain: where it is placed, if that host's inventory is authoritative, what
+ * it reports there. ret_state: borrowed string ("running", "shut off", "unknown", ...); "shut off"
+ * only when the domain was never placed or an authoritative inventory shows it off or absent.
+ * ret_reason: libvirt reason. */
 void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **ret_state,
                             int *ret_reason);
+/* Why d's state is "unknown" (ctl_host_unknown_reason of its host), or NULL when it is known. */
+const char *ctl_model_domain_unknown_reason(ctl_model *self, const ctl_domain *d);
 /* A sentence when actual ≠ desired or the domain runs where it is not placed (owned), else NULL. */
 char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d);
 /* The id of a host other than d->host whose agent reports d active, or NULL (borrowed). */

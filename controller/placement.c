@@ -57,7 +57,9 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
             .features = (const char *const *)h->facts.cpu_features,
             .labels = (const char *const *)labels,
             .pools = (const char *const *)pools,
-            .reachable = h->registered && h->reachable,
+            /* a host whose inventory is not authoritative has unknown free room: left out as
+             * unreachable (ctl_placement_choose names the real reason) */
+            .reachable = ctl_host_unknown_reason(h) == NULL,
         };
         if (drv_sched_host_state_from_string(h->admin_state, &hs.state) < 0)
             hs.state = DRV_SCHED_HOST_ACTIVE;
@@ -100,6 +102,25 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
     g_ptr_array_unref(hosts);
     ctl_migrate_add_reservations(c, cl); /* destinations of migrations in flight */
     return cl;
+}
+
+/* "; counted as unreachable: h3 (inventory not authoritative: libvirt disconnected), ..." for the
+ * hosts the snapshot left out whose agent is connected but whose inventory is not authoritative;
+ * "" when there are none (owned). */
+static char *s_unknown_hosts_note(ctl *c)
+{
+    GString *s = g_string_new(NULL);
+    GPtrArray *hosts = ctl_model_hosts(c->model);
+    for (guint i = 0; i < hosts->len; i++) {
+        const ctl_host *h = g_ptr_array_index(hosts, i);
+        const char *why = ctl_host_unknown_reason(h);
+        if (why == NULL || strcmp(why, CTL_UNKNOWN_UNREACHABLE) == 0)
+            continue;
+        g_string_append_printf(s, "%s%s (inventory not authoritative: %s)",
+                               s->len ? ", " : "; counted as unreachable: ", h->id, why);
+    }
+    g_ptr_array_unref(hosts);
+    return g_string_free(s, FALSE);
 }
 
 /* Places req on cl; 1 and *ret_host when it fits, 0 and *ret_why when not, -1 on error. */
@@ -170,7 +191,8 @@ int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char *
     if (fits < 0)
         goto out;
     if (fits == 0) {
-        drv_error_set(err, DRV_ERR_NO_ROOM, 0, "domain '%s': %s", d->name, why);
+        g_autofree char *note = s_unknown_hosts_note(c);
+        drv_error_set(err, DRV_ERR_NO_ROOM, 0, "domain '%s': %s%s", d->name, why, note);
         goto out;
     }
     rc = 0;

@@ -106,6 +106,14 @@ static void s_report_foreign(ctl *c, ctl_host *h, const ctl_actual *a)
 
 void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now)
 {
+    const char *unknown = ctl_host_unknown_reason(h);
+    if (unknown != NULL) {
+        /* an empty list that is not the truth: nothing is gone, nothing is to be started */
+        drv_info("host '%s': %s; its domains' state is unknown, nothing reconciled", h->id,
+                 unknown);
+        ctl_reconcile_reachability(c, h);
+        return;
+    }
     GPtrArray *doms = ctl_model_domains(c->model);
     for (guint i = 0; i < doms->len; i++) {
         ctl_domain *d = g_ptr_array_index(doms, i);

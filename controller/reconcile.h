@@ -8,7 +8,8 @@
 
 #include "ctl.h"
 
-/* After a Register or Inventory replaced h's inventory. */
+/* After a Register or Inventory replaced h's inventory. An inventory that is not authoritative
+ * (libvirt disconnected, ctl_host_unknown_reason) decides nothing: only state events go out. */
 void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now);
 /* After a libvirt event for `domain` on h (inventory already updated). kind = wire EventKind. */
 void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain,

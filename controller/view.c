@@ -213,6 +213,10 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
     s_str(o, "state", h->admin_state);
     s_bool(o, "reachable", h->registered && h->reachable);
     s_bool(o, "registered", h->registered);
+    const char *unknown = ctl_host_unknown_reason(h);
+    s_bool(o, "inventory_authoritative", unknown == NULL);
+    if (unknown != NULL)
+        s_str(o, "inventory_reason", unknown);
     uint32_t vcpus = 0, n = 0;
     uint64_t mem = 0;
     ctl_model_host_alloc(m, h->id, NULL, &vcpus, &mem, &n);
@@ -302,6 +306,14 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
     return 0;
 }
 
+/* "reason": why the state is "unknown" ("libvirt disconnected", ...); absent when it is known. */
+static void s_unknown_reason(json_object *o, ctl_model *m, const ctl_domain *d)
+{
+    const char *why = ctl_model_domain_unknown_reason(m, d);
+    if (why != NULL)
+        s_str(o, "reason", why);
+}
+
 json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
 {
     json_object *o = json_object_new_object();
@@ -313,6 +325,7 @@ json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "state", state);
     s_i64(o, "state_reason", reason);
+    s_unknown_reason(o, m, d);
     s_str(o, "host", d->host);
     s_i64(o, "vcpus", d->vcpus);
     s_i64(o, "memory_kib", (int64_t)d->memory_kib);
@@ -337,6 +350,7 @@ json_object *ctl_view_domain_state_api(ctl_model *m, const ctl_domain *d)
     s_str(o, "name", d->name);
     s_str(o, "state", state);
     s_i64(o, "state_reason", reason);
+    s_unknown_reason(o, m, d);
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "host", d->host);
     return o;

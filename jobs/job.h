@@ -164,6 +164,9 @@ typedef struct {
     char *restore_of;       /* restore: id of the drain job it reverses; else NULL */
     drv_job_entry *entries; /* in plan order (largest first) */
     size_t n_entries;
+    /* runtime, not stored: since when the executor waits for a host whose inventory is not
+     * authoritative or that still runs something (job_drain.h); 0 = not waiting */
+    uint64_t waiting_since_ms;
 } drv_job_drain;
 
 typedef struct {

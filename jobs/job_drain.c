@@ -163,10 +163,28 @@ typedef struct {
     const drv_job_drain_facts *facts;
     uint64_t now_ms;
     drv_job_actions *before, *after;
-    bool changed;  /* the job changed: PERSIST and PUBLISH */
-    bool progress; /* only progress changed: PUBLISH, PERSIST at most every few seconds */
-    bool acted;    /* actions were emitted */
+    bool changed;      /* the job changed: PERSIST and PUBLISH */
+    bool progress;     /* only progress changed: PUBLISH, PERSIST at most every few seconds */
+    bool acted;        /* actions were emitted */
+    bool wait_expired; /* waited DRV_JOB_DRAIN_UNKNOWN_WAIT_MS already: give up */
+    char *waiting;     /* what this step waits for (owned), NULL = nothing */
 } s_step;
+
+/* Why host's inventory cannot be trusted (borrowed), or NULL. */
+static const char *s_unknown(const s_step *st, const char *host)
+{
+    const drv_job_drain_facts *f = st->facts;
+    return f && f->host_unknown && host ? f->host_unknown(f->ctx, host) : NULL;
+}
+
+/* Records the first thing the step waits for. */
+static void s_wait(s_step *st, char *what_owned)
+{
+    if (st->waiting == NULL)
+        st->waiting = what_owned;
+    else
+        g_free(what_owned);
+}
 
 static void s_entry_action(s_step *st, drv_job_actions *list, drv_job_action_kind kind,
                            const drv_job_entry *e)
@@ -350,6 +368,8 @@ static const char *s_pick_dest(const s_step *st, const drv_job_entry *e)
             continue;
         if (f && f->dest_usable && !f->dest_usable(f->ctx, e->domain, h))
             continue;
+        if (s_unknown(st, h) != NULL)
+            continue;
         return h;
     }
     return NULL;
@@ -367,6 +387,21 @@ static void s_launch(s_step *st)
             continue;
         if (s_load_total(st) >= o->max_parallel)
             return;
+        const char *unknown = s_unknown(st, e->origin);
+        if (unknown != NULL) { /* the domain's state there is unknown: wait, then give up */
+            if (st->wait_expired) {
+                s_set_error(e, g_strdup_printf("not moved: the inventory of %s was not "
+                                               "authoritative (%s) for %u s",
+                                               e->origin, unknown,
+                                               DRV_JOB_DRAIN_UNKNOWN_WAIT_MS / 1000));
+                e->state = DRV_JOB_ENTRY_FAILED;
+                st->changed = true;
+            } else {
+                s_wait(st, g_strdup_printf("the inventory of %s is not authoritative (%s)",
+                                           e->origin, unknown));
+            }
+            continue;
+        }
         const char *dest = s_pick_dest(st, e);
         if (!dest) {
             s_set_error(e, e->error ? g_strdup_printf("%s; no other usable destination", e->error)
@@ -413,6 +448,35 @@ static void s_maybe_finish(s_step *st)
             return;
     }
     bool drain = job->kind == DRV_JOB_KIND_DRAIN;
+    const drv_job_drain_facts *f = st->facts;
+    if (drain && drv_job_drain_host_empty(job)) {
+        /* empty by the entries; maintenance only when the host's own inventory says so too */
+        const char *unknown = s_unknown(st, job->drain.host);
+        const char *runs =
+            unknown == NULL && f && f->host_runs ? f->host_runs(f->ctx, job->drain.host) : NULL;
+        if (unknown != NULL || runs != NULL) {
+            g_autofree char *what =
+                unknown ? g_strdup_printf("cannot tell whether %s is empty: its inventory is not "
+                                          "authoritative (%s)",
+                                          job->drain.host, unknown)
+                        : g_strdup_printf("%s still runs %s", job->drain.host, runs);
+            if (!st->wait_expired && !job->cancel_requested) {
+                s_wait(st, g_steal_pointer(&what));
+                return;
+            }
+            job->state = job->cancel_requested ? DRV_JOB_CANCELLED : DRV_JOB_FAILED;
+            g_free(job->error);
+            if (job->cancel_requested)
+                job->error = g_strdup_printf("drain of %s cancelled: %s", job->drain.host, what);
+            else
+                job->error =
+                    g_strdup_printf("drain of %s: %s after %u s; the host stays "
+                                    "preparing-maintenance",
+                                    job->drain.host, what, DRV_JOB_DRAIN_UNKNOWN_WAIT_MS / 1000);
+            st->changed = true;
+            return;
+        }
+    }
     if (drv_job_drain_host_empty(job)) {
         if (drain)
             s_host_state(st, st->before, DRV_SCHED_HOST_MAINTENANCE);
@@ -460,11 +524,13 @@ int drv_job_drain_step(drv_job *job, const drv_job_event *ev, const drv_job_drai
                              (int)ev->kind);
     if (drv_job_state_is_terminal(job->state))
         return 0;
+    uint64_t since = job->drain.waiting_since_ms;
     s_step st = {.job = job,
                  .facts = facts,
                  .now_ms = now_ms,
                  .before = drv_job_actions_new(),
-                 .after = drv_job_actions_new()};
+                 .after = drv_job_actions_new(),
+                 .wait_expired = since != 0 && now_ms >= since + DRV_JOB_DRAIN_UNKNOWN_WAIT_MS};
     if (ev && ev->kind == DRV_JOB_EV_CANCEL && job->state == DRV_JOB_PENDING) {
         job->cancel_requested = true;
         job->state = DRV_JOB_CANCELLED;
@@ -477,6 +543,9 @@ int drv_job_drain_step(drv_job *job, const drv_job_event *ev, const drv_job_drai
         s_launch(&st);
         s_maybe_finish(&st);
     }
+    /* a wait starts (announced once), goes on, or ends */
+    bool wait_starts = st.waiting != NULL && since == 0;
+    job->drain.waiting_since_ms = st.waiting != NULL ? (since ? since : MAX(now_ms, 1)) : 0;
     bool persist =
         st.changed || (st.progress && now_ms >= job->updated_ms + DRV_JOB_PROGRESS_PERSIST_MS);
     if (persist)
@@ -498,7 +567,15 @@ int drv_job_drain_step(drv_job *job, const drv_job_event *ev, const drv_job_drai
             drv_job_actions_add(actions, &p);
         }
     }
+    if (wait_starts && !st.changed && !st.progress) {
+        g_autofree char *msg = g_strdup_printf("waiting up to %u s: %s",
+                                               DRV_JOB_DRAIN_UNKNOWN_WAIT_MS / 1000, st.waiting);
+        drv_job_action p = {.kind = DRV_JOB_ACT_PUBLISH, .job_id = job->id, .message = msg};
+        drv_job_actions_add(actions, &p);
+        st.acted = true;
+    }
     int r = st.changed || st.progress || st.acted;
+    g_free(st.waiting);
     drv_job_actions_destroy(&st.before);
     drv_job_actions_destroy(&st.after);
     return r;

@@ -47,8 +47,22 @@ typedef struct {
     /* Whether host can take domain right now (active, reachable, room, ...): the planned
      * destination or an alternate that fails it is skipped. NULL = every destination is usable. */
     bool (*dest_usable)(void *ctx, const char *domain, const char *host);
+    /* Why host's inventory is not authoritative now ("libvirt disconnected", "host unreachable";
+     * borrowed), or NULL when what its agent reports is the truth. Nothing is launched from or to
+     * such a host (the domain's state there is unknown: a cold move could leave it running, a
+     * second start would run it twice), and a drain's host is not declared empty while its
+     * inventory is not authoritative. NULL = every inventory is authoritative. */
+    const char *(*host_unknown)(void *ctx, const char *host);
+    /* A domain the host's inventory shows active (running, paused, ...) there, or NULL when none
+     * (borrowed). A drain's host enters maintenance only when this says none. NULL = none. */
+    const char *(*host_runs)(void *ctx, const char *host);
     void *ctx;
 } drv_job_drain_facts;
+
+/* How long a drain waits for an origin whose inventory is not authoritative (before launching
+ * from it) or for its host to be seen empty (before entering maintenance). Then the waiting
+ * entries fail ("not moved") and the job fails; the host stays preparing-maintenance. */
+#define DRV_JOB_DRAIN_UNKNOWN_WAIT_MS 60000
 
 /* Creates a pending drain job from the scheduler's plan (entries in plan order; alternates from
  * each step's placement, without the drained host). opts NULL = defaults. Unmovable domains
@@ -70,7 +84,8 @@ typedef const char *(*drv_job_locate_fn)(void *ctx, const char *domain);
 int drv_job_restore_new(const char *id, const drv_job *drain, drv_job_locate_fn where, void *ctx,
                         const char *owner, uint64_t now_ms, drv_job **ret, drv_error **err);
 
-/* Applies ev (NULL = none: just re-evaluate, e.g. when other jobs' migrations ended) to a drain or
+/* Applies ev (NULL = none: just re-evaluate, e.g. when other jobs' migrations ended, or a wait for
+ * an inventory to be checked again: call it every few hundred ms) to a drain or
  * restore job, launches what the caps allow (per source, per destination, cluster-wide, counting
  * facts and the job's own migrating entries; entries in plan order), and ends the job when nothing
  * is left in flight. Appends actions (does not clear the list). Returns 1 when the job changed or

@@ -29,6 +29,8 @@ static const s_case s_cases[] = {
     {"domain-list", "domain list --all", "domain-list"},
     {"domain-info", "domain info web1", "domain-info"},
     {"domain-state", "domain state web1", "domain-state"},
+    {"domain-state-unknown", "domain state lost", "domain-state-unknown"},
+    {"host-show-unknown", "host show h3", "host-show-unknown"},
     {"domain-start", "domain start web1", "domain-start"},
     {"domain-define", "domain define web1.xml", "domain-start"},
     {"domain-destroy", "domain destroy web1", "domain-start"},

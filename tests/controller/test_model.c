@@ -1,6 +1,11 @@
-/* test_model.c — unit tests for the controller's cache (model.c: allocations, derived state, drift)
- * and its JSON documents (view.c: etcd values round-trip, API objects). */
+/* test_model.c — unit tests for the controller's cache (model.c: allocations, derived state, drift,
+ * the "unknown" state and its reasons), its JSON documents (view.c: etcd values round-trip, API
+ * objects), placement refusing hosts whose inventory is not authoritative (placement.c) and the
+ * domains of stored jobs busy from the first instant (job_busy.c). */
+#include "job_busy.h"
+#include "job_migrate.h"
 #include "model.h"
+#include "placement.h"
 #include "view.h"
 
 #include <setjmp.h>
@@ -15,6 +20,8 @@ static ctl_host *s_host(ctl_model *m, const char *id, bool up)
     ctl_host *h = ctl_host_new(id);
     h->registered = up;
     h->reachable = up;
+    if (up)
+        ctl_host_set_libvirt(h, true); /* a full inventory with libvirt connected */
     h->facts.cpus = 8;
     h->facts.memory_kib = 8u << 20;
     return ctl_model_put_host(m, h);
@@ -249,6 +256,297 @@ static void test_desired_names(void **state)
     assert_string_equal(ctl_vir_state_to_string(99), "unknown");
 }
 
+/* The state and "reason" of d as the API shows them. */
+static void s_api_state(ctl_model *m, const ctl_domain *d, const char *want_state,
+                        const char *want_reason)
+{
+    json_object *o = ctl_view_domain_api(m, d);
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(o, "state", &v));
+    assert_string_equal(json_object_get_string(v), want_state);
+    if (want_reason == NULL) {
+        assert_false(json_object_object_get_ex(o, "reason", &v));
+    } else {
+        assert_true(json_object_object_get_ex(o, "reason", &v));
+        assert_string_equal(json_object_get_string(v), want_reason);
+    }
+    json_object_put(o);
+    o = ctl_view_domain_state_api(m, d);
+    assert_true(json_object_object_get_ex(o, "state", &v));
+    assert_string_equal(json_object_get_string(v), want_state);
+    assert_int_equal(json_object_object_get_ex(o, "reason", &v), want_reason != NULL);
+    json_object_put(o);
+}
+
+static void test_unknown_state_and_reasons(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    ctl_host *h1 = s_host(m, "h1", true);
+    ctl_domain *web = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 1024);
+    ctl_domain *off = s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 1024);
+    const char *st;
+    int reason;
+
+    /* authoritative and absent: shut off, and that is known */
+    ctl_model_domain_state(m, off, &st, &reason);
+    assert_string_equal(st, "shut off");
+    assert_null(ctl_model_domain_unknown_reason(m, off));
+    assert_null(ctl_host_unknown_reason(h1));
+    s_api_state(m, off, "shut off", NULL);
+
+    /* libvirt disconnected: the (empty) list is not the truth, whatever the desired state */
+    s_report(h1, "web", CTL_VIR_RUNNING);
+    ctl_host_set_libvirt(h1, false);
+    assert_string_equal(ctl_host_unknown_reason(h1), "libvirt disconnected");
+    ctl_model_domain_state(m, off, &st, &reason);
+    assert_string_equal(st, "unknown");
+    ctl_model_domain_state(m, web, &st, &reason);
+    assert_string_equal(st, "unknown");
+    assert_string_equal(ctl_model_domain_unknown_reason(m, web), "libvirt disconnected");
+    s_api_state(m, off, "unknown", "libvirt disconnected");
+    s_api_state(m, web, "unknown", "libvirt disconnected");
+    char *drift = ctl_model_domain_drift(m, web);
+    assert_string_equal(drift, "desired running, state unknown on host h1 (libvirt disconnected)");
+    g_free(drift);
+    assert_null(ctl_model_domain_drift(m, off)); /* desired off, state unknown: no claim */
+    json_object *ho = ctl_view_host_api(m, h1, false);
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(ho, "inventory_authoritative", &v));
+    assert_false(json_object_get_boolean(v));
+    assert_true(json_object_object_get_ex(ho, "inventory_reason", &v));
+    assert_string_equal(json_object_get_string(v), "libvirt disconnected");
+    json_object_put(ho);
+
+    /* libvirt back (a full inventory): known again */
+    ctl_host_set_libvirt(h1, true);
+    ctl_model_domain_state(m, web, &st, &reason);
+    assert_string_equal(st, "running");
+    s_api_state(m, web, "running", NULL);
+
+    /* registered and reachable, but the inventory went stale (it was unreachable meanwhile) */
+    ctl_host_inventory_stale(h1);
+    assert_string_equal(ctl_host_unknown_reason(h1), "inventory not yet received");
+    ctl_model_domain_state(m, off, &st, &reason);
+    assert_string_equal(st, "unknown");
+
+    /* not registered with this process yet (controller just started): inventory not received */
+    ctl_host_set_libvirt(h1, true);
+    h1->registered = false;
+    ctl_model_domain_state(m, off, &st, &reason);
+    assert_string_equal(st, "unknown");
+    assert_string_equal(ctl_model_domain_unknown_reason(m, off), "inventory not yet received");
+    s_api_state(m, off, "unknown", "inventory not yet received");
+
+    /* unreachable */
+    h1->registered = true;
+    h1->reachable = false;
+    ctl_model_domain_state(m, off, &st, &reason);
+    assert_string_equal(st, "unknown");
+    assert_string_equal(ctl_model_domain_unknown_reason(m, off), "host unreachable");
+    drift = ctl_model_domain_drift(m, web);
+    assert_string_equal(drift, "desired running, host h1 is unreachable");
+    g_free(drift);
+
+    /* placed on a host the cache does not know: unknown too; never placed: shut off */
+    ctl_domain *lost = s_domain(m, "lost", "gone", CTL_DESIRED_SHUTOFF, 1);
+    ctl_model_domain_state(m, lost, &st, &reason);
+    assert_string_equal(st, "unknown");
+    ctl_domain *never = s_domain(m, "never", NULL, CTL_DESIRED_SHUTOFF, 1);
+    ctl_model_domain_state(m, never, &st, &reason);
+    assert_string_equal(st, "shut off");
+    assert_null(ctl_model_domain_unknown_reason(m, never));
+
+    /* a fresh controller: every host starts without an authoritative inventory */
+    ctl_host *fresh = ctl_host_new("h9");
+    fresh->reachable = true;
+    fresh->registered = true;
+    assert_string_equal(ctl_host_unknown_reason(fresh), "inventory not yet received");
+    ctl_host_free(fresh);
+    assert_string_equal(ctl_host_unknown_reason(NULL), "host unreachable");
+    ctl_model_destroy(&m);
+}
+
+static void test_runtime_truth_survives_reload(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    ctl_host *h = s_host(m, "h1", true);
+    ctl_host_set_libvirt(h, false);
+    ctl_host *w = ctl_host_new("h1"); /* a watch event: reachable as stored */
+    w->reachable = true;
+    ctl_host *again = ctl_model_put_host(m, w);
+    assert_string_equal(ctl_host_unknown_reason(again), "libvirt disconnected");
+    ctl_model *fresh = ctl_model_new(); /* a reload from etcd */
+    ctl_host *h2 = ctl_model_put_host(fresh, ctl_host_new("h1"));
+    h2->reachable = true;
+    ctl_model_adopt_runtime(fresh, m);
+    assert_true(h2->registered);
+    assert_string_equal(ctl_host_unknown_reason(h2), "libvirt disconnected");
+    ctl_host_set_libvirt(h2, true);
+    assert_null(ctl_host_unknown_reason(h2));
+    ctl_model_destroy(&fresh);
+    ctl_model_destroy(&m);
+}
+
+static void test_host_active_domain(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    ctl_host *h = s_host(m, "h1", true);
+    assert_null(ctl_host_active_domain(h));
+    s_report(h, "zed", CTL_VIR_SHUTOFF);
+    assert_null(ctl_host_active_domain(h));
+    s_report(h, "vm2", CTL_VIR_PAUSED);
+    s_report(h, "vm1", CTL_VIR_RUNNING);
+    assert_string_equal(ctl_host_active_domain(h), "vm1");
+    ctl_model_destroy(&m);
+}
+
+static const char s_xml[] = "<domain type='test'><name>big</name><memory unit='GiB'>6</memory>"
+                            "<vcpu>1</vcpu><os><type>hvm</type></os></domain>";
+
+static void test_placement_refuses_unknown_inventory(void **state)
+{
+    ctl_config cfg = {.cpu_ratio = 4, .memory_ratio = 1, .weigher = (char *)"spread"};
+    ctl c = {.cfg = &cfg, .model = ctl_model_new()};
+    ctl_host *h1 = s_host(c.model, "h1", true); /* 8 GiB */
+    ctl_host *h2 = s_host(c.model, "h2", true);
+    h1->facts.memory_kib = 4u << 20; /* too small for 6 GiB */
+    h1->facts.arch = g_strdup("x86_64");
+    h2->facts.arch = g_strdup("x86_64");
+    ctl_domain *d = s_domain(c.model, "big", NULL, CTL_DESIRED_SHUTOFF, 6u << 20);
+    g_free(d->xml);
+    d->xml = g_strdup(s_xml);
+
+    char *host = NULL;
+    drv_error *err = NULL;
+    assert_int_equal(ctl_placement_choose(&c, d, NULL, &host, &err), 0);
+    assert_string_equal(host, "h2");
+    g_free(host);
+
+    /* h2's libvirt is down: its free room is unknown, it takes nothing, and the refusal says so */
+    ctl_host_set_libvirt(h2, false);
+    host = NULL;
+    assert_int_equal(ctl_placement_choose(&c, d, NULL, &host, &err), -1);
+    assert_null(host);
+    assert_int_equal(err->kind, DRV_ERR_NO_ROOM);
+    assert_non_null(strstr(err->message, "h2 (inventory not authoritative: libvirt disconnected)"));
+    drv_error_free(&err);
+    drv_sched_cluster *cl = ctl_placement_cluster(&c, NULL);
+    assert_true(drv_sched_cluster_has_host(cl, "h2")); /* there, but refused */
+    drv_sched_cluster_destroy(&cl);
+
+    /* not registered yet with this controller: the same */
+    ctl_host_set_libvirt(h2, true);
+    h2->registered = false;
+    assert_int_equal(ctl_placement_choose(&c, d, NULL, &host, &err), -1);
+    assert_non_null(strstr(err->message, "h2 (inventory not authoritative: inventory not yet"));
+    drv_error_free(&err);
+    ctl_model_destroy(&c.model);
+}
+
+static drv_job *s_mig(const char *id, const char *domain, drv_job_state state)
+{
+    drv_job *j = NULL;
+    drv_error *err = NULL;
+    if (drv_job_migrate_new(id, domain, "h1", "h2", NULL, "dead", 1, &j, &err) < 0)
+        fail_msg("%s", err->message);
+    j->state = state;
+    if (drv_job_state_is_terminal(state))
+        j->migrate.phase = DRV_JOB_PHASE_DONE;
+    else
+        j->migrate.phase = DRV_JOB_PHASE_MIGRATING;
+    return j;
+}
+
+static void s_job_free(gpointer p)
+{
+    drv_job *j = p;
+    drv_job_destroy(&j);
+}
+
+static void test_stored_jobs_busy_at_load(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    s_host(m, "h1", false); /* nobody registered yet */
+    const char *names[] = {"solo", "ended", "child", "retried", "orphan", "planned", "already"};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        s_domain(m, names[i], "h1", CTL_DESIRED_RUNNING, 1);
+    ctl_model_domain(m, "already")->busy = g_strdup("start");
+
+    GPtrArray *jobs = g_ptr_array_new_with_free_func(s_job_free);
+    g_ptr_array_add(jobs, s_mig("mig-1", "solo", DRV_JOB_RUNNING));
+    g_ptr_array_add(jobs, s_mig("mig-2", "ended", DRV_JOB_SUCCEEDED));
+    g_ptr_array_add(jobs, s_mig("mig-3", "already", DRV_JOB_RUNNING));
+    g_ptr_array_add(jobs, s_mig("drain-1:child:1", "child", DRV_JOB_RUNNING));
+    g_ptr_array_add(jobs, s_mig("drain-1:retried:1", "retried", DRV_JOB_RUNNING)); /* old try */
+    g_ptr_array_add(jobs, s_mig("drain-9:orphan:1", "orphan", DRV_JOB_RUNNING));   /* no drain */
+    static const char drain[] =
+        "{\"version\":1,\"id\":\"drain-1\",\"kind\":\"drain\",\"state\":\"running\","
+        "\"created_ms\":1,\"updated_ms\":1,\"cancel_requested\":false,\"drain\":{\"host\":\"h1\","
+        "\"options\":{\"max_parallel\":8,\"per_source\":2,\"per_dest\":2,\"on_unmovable\":"
+        "\"refuse\",\"n_plus_one\":false},\"entries\":["
+        "{\"domain\":\"child\",\"origin\":\"h1\",\"planned\":\"h2\",\"alternates\":[],"
+        "\"attempts\":1,\"destination\":\"h2\",\"state\":\"migrating\"},"
+        "{\"domain\":\"retried\",\"origin\":\"h1\",\"planned\":\"h2\",\"alternates\":[],"
+        "\"attempts\":2,\"destination\":\"h3\",\"state\":\"migrating\"},"
+        "{\"domain\":\"planned\",\"origin\":\"h1\",\"planned\":\"h2\",\"alternates\":[],"
+        "\"attempts\":0,\"state\":\"planned\"}]}}";
+    drv_job *dj = NULL;
+    drv_error *err = NULL;
+    if (drv_job_from_json_string(drain, -1, &dj, &err) < 0)
+        fail_msg("%s", err->message);
+    g_ptr_array_add(jobs, dj);
+
+    assert_int_equal(ctl_job_busy_mark(m, jobs), 2);
+    assert_string_equal(ctl_model_domain(m, "solo")->busy, "migrate");
+    assert_string_equal(ctl_model_domain(m, "child")->busy, "migrate");
+    assert_null(ctl_model_domain(m, "ended")->busy);
+    assert_null(ctl_model_domain(m, "retried")->busy); /* its current attempt has no job */
+    assert_null(ctl_model_domain(m, "orphan")->busy);  /* nobody would ever resume it */
+    assert_null(ctl_model_domain(m, "planned")->busy);
+    assert_string_equal(ctl_model_domain(m, "already")->busy, "start");
+    /* marked again (a reload): nothing changes */
+    assert_int_equal(ctl_job_busy_mark(m, jobs), 0);
+    /* the drain ended: its child is no longer marked on a later load */
+    g_clear_pointer(&ctl_model_domain(m, "child")->busy, g_free);
+    dj->state = DRV_JOB_FAILED;
+    g_free(dj->error);
+    dj->error = g_strdup("x");
+    assert_int_equal(ctl_job_busy_mark(m, jobs), 0);
+    assert_null(ctl_model_domain(m, "child")->busy);
+    g_ptr_array_unref(jobs);
+    ctl_model_destroy(&m);
+}
+
+static void test_busy_marks_refreshed_at_takeover(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    const char *names[] = {"stale", "live", "stored", "start"};
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        s_domain(m, names[i], "h1", CTL_DESIRED_RUNNING, 1);
+    ctl_model_domain(m, "stale")->busy =
+        g_strdup("migrate"); /* its job ended under another leader */
+    ctl_model_domain(m, "live")->busy = g_strdup("migrate"); /* this process migrates it now */
+    ctl_model_domain(m, "start")->busy = g_strdup("start");  /* another verb's: not ours */
+    GPtrArray *jobs = g_ptr_array_new_with_free_func(s_job_free);
+    g_ptr_array_add(jobs, s_mig("mig-1", "stored", DRV_JOB_RUNNING));
+    g_ptr_array_add(jobs, s_mig("mig-2", "stale", DRV_JOB_SUCCEEDED));
+    GPtrArray *live = g_ptr_array_new_with_free_func(s_job_free);
+    g_ptr_array_add(live, s_mig("mig-3", "live", DRV_JOB_RUNNING));
+    assert_int_equal(ctl_job_busy_refresh(m, jobs, live), 1);
+    assert_null(ctl_model_domain(m, "stale")->busy);
+    assert_string_equal(ctl_model_domain(m, "live")->busy, "migrate");
+    assert_string_equal(ctl_model_domain(m, "stored")->busy, "migrate");
+    assert_string_equal(ctl_model_domain(m, "start")->busy, "start");
+    /* nothing live any more and no stored job: every "migrate" mark goes */
+    g_ptr_array_set_size(jobs, 0);
+    assert_int_equal(ctl_job_busy_refresh(m, jobs, NULL), 2);
+    assert_null(ctl_model_domain(m, "live")->busy);
+    assert_string_equal(ctl_model_domain(m, "start")->busy, "start");
+    g_ptr_array_unref(live);
+    g_ptr_array_unref(jobs);
+    ctl_model_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +557,12 @@ int main(void)
         cmocka_unit_test(test_host_store_roundtrip),
         cmocka_unit_test(test_api_objects),
         cmocka_unit_test(test_desired_names),
+        cmocka_unit_test(test_unknown_state_and_reasons),
+        cmocka_unit_test(test_runtime_truth_survives_reload),
+        cmocka_unit_test(test_host_active_domain),
+        cmocka_unit_test(test_placement_refuses_unknown_inventory),
+        cmocka_unit_test(test_stored_jobs_busy_at_load),
+        cmocka_unit_test(test_busy_marks_refreshed_at_takeover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -389,6 +389,156 @@ static void test_no_usable_destination(void **state)
     s_fx_free(f);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Never act on unknown (issue 12): a host whose inventory is not authoritative. */
+
+static const char *s_unknown_host;  /* the host whose inventory is not authoritative, or NULL */
+static const char *s_running_there; /* what h1's inventory shows running, or NULL */
+
+static const char *s_unknown_fn(void *ctx, const char *host)
+{
+    (void)ctx;
+    return s_unknown_host && strcmp(host, s_unknown_host) == 0 ? "libvirt disconnected" : NULL;
+}
+
+static const char *s_runs_fn(void *ctx, const char *host)
+{
+    (void)ctx;
+    return strcmp(host, "h1") == 0 ? s_running_there : NULL;
+}
+
+static fx *s_fx_truth(const step_spec *specs, size_t n, const drv_job_drain_opts *opts)
+{
+    fx *f = s_fx_make(specs, n, opts);
+    f->facts.host_unknown = s_unknown_fn;
+    f->facts.host_runs = s_runs_fn;
+    return f;
+}
+
+static void test_unknown_origin_waits_then_moves(void **state)
+{
+    (void)state;
+    /* defect 1: libvirtd of h1 is down, its agent reports no domain; both still run there */
+    static const step_spec specs[] = {{"vm1", "h2", "h3", NULL}, {"vm2", "h3", "h2", NULL}};
+    s_unknown_host = "h1";
+    s_running_there = NULL; /* what an empty, non-authoritative list would suggest */
+    fx *f = s_fx_truth(specs, 2, NULL);
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,publish"); /* nothing launched */
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING);
+    assert_int_equal(s_entry(f, "vm1")->state, DRV_JOB_ENTRY_PLANNED);
+    assert_int_equal(s_entry(f, "vm2")->state, DRV_JOB_ENTRY_PLANNED);
+    f->now += 20000;
+    assert_string_equal(s_step_ev(f, NULL, 0), ""); /* still waiting, nothing new */
+    /* libvirtd is back, the inventory authoritative again: the moves go ahead */
+    s_unknown_host = NULL;
+    s_running_there = "vm1";
+    assert_string_equal(s_step_ev(f, NULL, 1), "persist,launch:vm1>h2#1,launch:vm2>h3#1,publish");
+    s_step(f, DRV_JOB_EV_RESULT_OK, "vm1", 1);
+    s_running_there = "vm2"; /* vm1 gone from h1, vm2 not yet */
+    assert_null(strstr(s_step(f, DRV_JOB_EV_RESULT_OK, "vm2", 1), "maintenance"));
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING); /* the host still runs vm2: wait */
+    s_running_there = NULL;
+    assert_string_equal(s_step_ev(f, NULL, 1), "host:maintenance,persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_SUCCEEDED);
+    s_fx_free(f);
+
+    /* a destination whose inventory is not authoritative takes nothing: the alternate */
+    s_unknown_host = "h2";
+    f = s_fx_truth(specs, 1, NULL);
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,launch:vm1>h3#1,publish");
+    s_fx_free(f);
+    s_unknown_host = NULL;
+}
+
+static void test_unknown_origin_gives_up(void **state)
+{
+    (void)state;
+    static const step_spec specs[] = {{"vm1", "h2", "", NULL}};
+    s_unknown_host = "h1";
+    s_running_there = NULL;
+    fx *f = s_fx_truth(specs, 1, NULL);
+    s_step(f, DRV_JOB_EV_START, NULL, 0);
+    f->now += DRV_JOB_DRAIN_UNKNOWN_WAIT_MS - 2000;
+    assert_string_equal(s_step_ev(f, NULL, 0), "");
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING);
+    /* the wait is over: not moved, failed; no cold move, no maintenance */
+    assert_string_equal(s_step_ev(f, NULL, 1), "persist,publish");
+    assert_int_equal(s_entry(f, "vm1")->state, DRV_JOB_ENTRY_FAILED);
+    assert_int_equal(s_entry(f, "vm1")->attempts, 0);
+    assert_string_equal(s_entry(f, "vm1")->error, "not moved: the inventory of h1 was not "
+                                                  "authoritative (libvirt disconnected) for 60 s");
+    assert_int_equal(f->job->state, DRV_JOB_FAILED);
+    assert_non_null(strstr(f->job->error, "the host still holds domains"));
+    s_fx_free(f);
+    s_unknown_host = NULL;
+}
+
+static void test_maintenance_only_on_authoritative_empty(void **state)
+{
+    (void)state;
+    /* nothing placed there, but its libvirt is down: it may run anything */
+    s_unknown_host = "h1";
+    s_running_there = NULL;
+    fx *f = s_fx_truth(NULL, 0, NULL);
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING);
+    /* the agent reports again: a guest nobody placed runs there */
+    s_unknown_host = NULL;
+    s_running_there = "stray";
+    assert_string_equal(s_step_ev(f, NULL, 0), "");
+    f->now += DRV_JOB_DRAIN_UNKNOWN_WAIT_MS;
+    assert_string_equal(s_step_ev(f, NULL, 1), "persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_FAILED);
+    assert_string_equal(f->job->error, "drain of h1: h1 still runs stray after 60 s; the host "
+                                       "stays preparing-maintenance");
+    s_fx_free(f);
+
+    /* the same, seen empty in time: maintenance */
+    s_unknown_host = "h1";
+    f = s_fx_truth(NULL, 0, NULL);
+    s_step(f, DRV_JOB_EV_START, NULL, 0);
+    s_unknown_host = NULL;
+    s_running_there = NULL;
+    assert_string_equal(s_step_ev(f, NULL, 1), "host:maintenance,persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_SUCCEEDED);
+    s_fx_free(f);
+
+    /* cancelled while it cannot be verified: cancelled, never maintenance */
+    s_unknown_host = "h1";
+    f = s_fx_truth(NULL, 0, NULL);
+    s_step(f, DRV_JOB_EV_START, NULL, 0);
+    assert_string_equal(s_step(f, DRV_JOB_EV_CANCEL, NULL, 0), "persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_CANCELLED);
+    assert_non_null(strstr(f->job->error, "not authoritative (libvirt disconnected)"));
+    s_fx_free(f);
+    s_unknown_host = NULL;
+}
+
+static void test_wait_is_announced(void **state)
+{
+    (void)state;
+    static const step_spec specs[] = {{"vm1", "h2", "", NULL}, {"vm2", "h3", "", NULL}};
+    drv_job_drain_opts o;
+    drv_job_drain_opts_init(&o);
+    o.per_source = 1;
+    s_unknown_host = NULL;
+    s_running_there = NULL;
+    fx *f = s_fx_truth(specs, 2, &o);
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,launch:vm1>h2#1,publish");
+    s_unknown_host = "h1"; /* libvirtd of h1 went down meanwhile */
+    assert_string_equal(s_step_ev(f, NULL, 1), "publish");
+    assert_string_equal(drv_job_actions_get(f->acts, 0)->message,
+                        "waiting up to 60 s: the inventory of h1 is not authoritative (libvirt "
+                        "disconnected)");
+    assert_string_equal(s_step_ev(f, NULL, 0), ""); /* announced once */
+    s_fx_free(f);
+    s_unknown_host = NULL;
+}
+
 static void test_unmovable_leave(void **state)
 {
     (void)state;
@@ -889,6 +1039,10 @@ int main(void)
         cmocka_unit_test(test_caps_per_source_cluster_and_facts),
         cmocka_unit_test(test_retry_next_best),
         cmocka_unit_test(test_no_usable_destination),
+        cmocka_unit_test(test_unknown_origin_waits_then_moves),
+        cmocka_unit_test(test_unknown_origin_gives_up),
+        cmocka_unit_test(test_maintenance_only_on_authoritative_empty),
+        cmocka_unit_test(test_wait_is_announced),
         cmocka_unit_test(test_unmovable_leave),
         cmocka_unit_test(test_unmovable_shutdown),
         cmocka_unit_test(test_maintenance_only_when_empty),
