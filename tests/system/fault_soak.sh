@@ -23,6 +23,7 @@
 # It prints every fault injected and every anomaly found, one line each, and a summary line.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
+source "$(dirname "$0")/fault_lib.sh"
 sys_require
 IDLE_IMAGE="$DROVER_BUILD_DIR/tests/guest/drover-guest-idle.img"
 SOAK_FAULTS=${SOAK_FAULTS:-4}
@@ -37,63 +38,12 @@ MON="$T_DIR/monitor.log"    # T_ms guest@hostnum ...
 ANOM="$T_DIR/anomalies.txt"
 FAULTS="$T_DIR/faults.txt"
 : >"$ACTS"; : >"$ANOM"; : >"$FAULTS"
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 T_START=$(now_ms)
 anomaly() { echo "ANOMALY: $*" >>"$ANOM"; t_log "ANOMALY: $*"; }
 ctl_ok() { "$CLI" --controller "$CONTROLLER" --json --timeout 3 cluster status 2>/dev/null | jq -e .is_leader >/dev/null 2>&1; }
 n_reachable() { "$CLI" --controller "$CONTROLLER" --json --timeout 5 host list 2>/dev/null | jq '[.hosts[] | select(.reachable)] | length' 2>/dev/null || echo 0; }
 
-# --- the monitor: QEMU processes per namespace, every 0.5 s
-monitor() {
-  set +e
-  local -A first_overlap=()
-  local ns_pids k pid line args a name inc st guests key
-  while :; do
-    line="$(now_ms)"
-    local -A where=() start=() incoming=()
-    for k in 1 2 3; do
-      ns_pids=$(ip netns pids "$(tb_ns "$k")" 2>/dev/null) || continue
-      for pid in $ns_pids; do
-        mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || continue
-        [[ "${args[0]:-}" == *qemu-system* ]] || continue
-        name="" inc=0
-        for ((a = 0; a < ${#args[@]}; a++)); do
-          [ "${args[a]}" = -name ] && { name=${args[a + 1]#guest=}; name=${name%%,*}; }
-          [ "${args[a]}" = -incoming ] && inc=1
-        done
-        [ -n "$name" ] || continue
-        read -r -a st 2>/dev/null <"/proc/$pid/stat" || continue
-        line+=" $name@$k"
-        where[$name]+="$k "
-        # the youngest copy (latest start time) decides whether an overlap is a migration
-        if [ -z "${start[$name]:-}" ] || [ "${st[21]}" -gt "${start[$name]}" ]; then
-          start[$name]=${st[21]}
-          incoming[$name]=$inc
-        fi
-      done
-    done
-    echo "$line"
-    for name in "${!where[@]}"; do
-      guests=(${where[$name]})
-      [ "${#guests[@]}" -ge 2 ] || { unset "first_overlap[$name]"; continue; }
-      key="$name"
-      if [ -z "${first_overlap[$key]:-}" ] && [ "${incoming[$name]}" = 0 ]; then
-        echo "ANOMALY: guest $name ran twice at +$(( ($(now_ms) - T_START) / 1000 ))s: QEMUs on hosts ${where[$name]}and the younger one is a cold start, not an incoming migration" >>"$ANOM"
-      fi
-      : "${first_overlap[$key]:=$(now_ms)}"
-      if [ $(( $(now_ms) - first_overlap[$key] )) -gt $((SOAK_OVERLAP_S * 1000)) ]; then
-        echo "ANOMALY: guest $name ran twice: QEMUs on hosts ${where[$name]}for more than ${SOAK_OVERLAP_S}s" >>"$ANOM"
-        first_overlap[$key]=$(now_ms)
-      fi
-    done
-    for key in "${!first_overlap[@]}"; do [ -n "${where[$key]:-}" ] || unset "first_overlap[$key]"; done
-    unset where start incoming
-    sleep 0.5
-  done
-}
-monitor >>"$MON" 2>"$T_DIR/monitor.err" &
-MON_PID=$!
-echo "$MON_PID" >>"$T_DIR/.pids"
+fl_monitor_start "$MON" "$ANOM" "$SOAK_OVERLAP_S"
 
 # act KIND TARGET CLI-ARGS... — runs one drover verb, records t0 t1 kind target rc message.
 act() {
@@ -106,8 +56,7 @@ act() {
     "$(tr '\n\t' '  ' <<<"$out" | cut -c1-400)" >>"$ACTS"
 }
 
-# running_now GUEST — prints the host numbers whose namespace runs GUEST's QEMU (latest sample).
-running_now() { tail -n 1 "$MON" | tr ' ' '\n' | sed -n "s/^$1@//p" | sort -u | tr '\n' ' '; }
+running_now() { fl_running "$1"; }
 
 # --- guests
 GUESTS="sk1 sk2 sk3 sk4 sk5"

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# stale_command_test.sh — issue 12, defect 4, the maintenance of an unreachable host (defect 5's
+# second point) and cluster-up.sh run again (the last bullet), on a real 3-host testbed (bridge
+# drvtbr26, 10.77.26.0/24; deploy/cluster-up.sh: real libvirtd per namespace, etcd, controller,
+# agents). Agents are made unreachable for real: SIGSTOP of their PID, SIGCONT afterwards. A monitor
+# samples the QEMU processes per namespace every 0.5 s (the truth).
+#   cluster-up.sh again — run once more with --samples 2 it creates and starts vm1 and vm2; vm2 is
+#     destroyed and its host's agent stopped (vm2's state is unknown): a further run must not start
+#     vm2 (no QEMU of it anywhere, desired still shutoff, placement unchanged), must not touch the
+#     running vm1 (same QEMU), and exits 0.
+#   Defect 4 — vm1's agent stopped, `domain destroy vm1` returns, SIGCONT 5 s after the stop: if the
+#     verb reported failure, the guest must still run (the expired command never runs); "unknown
+#     outcome" may go either way but the stored desired state and the guest must then agree; success
+#     means the guest is off and desired shutoff.
+#   Unreachable host — `host maintenance hN` of a host whose agent is stopped must not leave it in
+#     `preparing-maintenance`: refused → still active; accepted → it ends in maintenance (or back
+#     to active) once the agent answers again.
+# Every check is soft (printed, recorded, the test goes on); the test fails at the end if any failed.
+source "$(dirname "$0")/../support/lib.sh"
+source "$(dirname "$0")/system_lib.sh"
+source "$(dirname "$0")/fault_lib.sh"
+sys_require
+sys_cluster_up 26
+CLI="$DROVER_BUILD_DIR/cli/drover"
+fl_monitor_start "$T_DIR/monitor.log" "$T_DIR/anomalies.txt" 30
+reachable() { [ "$(djson host show "$1" | jq -r .reachable)" = "$2" ]; } # reachable HOST true|false
+all_reachable() { [ "$(djson host list | jq '[.hosts[] | select(.reachable)] | length')" = 3 ]; }
+desired_of() { djson domain info "$1" | jq -r .desired_state; }
+hstate() { djson host show "$1" | jq -r .state; }
+# agent_stop HOST / agent_cont HOST — SIGSTOP / SIGCONT of that host's agent (by PID).
+agent_stop() { kill -STOP "$(cl_pid "agent-$1")"; t_log "agent of $1 (pid $(cl_pid "agent-$1")) stopped (SIGSTOP)"; }
+agent_cont() { kill -CONT "$(cl_pid "agent-$1")"; t_log "agent of $1 continued (SIGCONT)"; }
+for k in 1 2 3; do t_on_exit "kill -CONT $(cl_pid "agent-h$k") 2>/dev/null"; done
+cluster_up_again() {
+  bash "$DROVER_SOURCE_DIR/deploy/cluster-up.sh" --name "$TB_NAME" --bridge "$TB_BRIDGE" \
+    --ns-prefix "$TB_NS_PREFIX" --net "$TB_NET" --hosts 3 --samples 2 --no-install --no-build \
+    --build-dir "$DROVER_BUILD_DIR"
+}
+t_wait_for "3 hosts reachable" 30 all_reachable
+
+# ------------------------------------------------------------------ cluster-up.sh again
+cluster_up_again >"$T_DIR/cluster-up-samples.log" 2>&1 ||
+  t_fail "cluster-up.sh --samples 2 on the running cluster failed: $(tail -n 5 "$T_DIR/cluster-up-samples.log")"
+for g in vm1 vm2; do
+  t_wait_for "$g runs" 30 sh -c "[ \"\$('$CLI' --controller '$CONTROLLER' --json domain info $g | jq -r .state)\" = running ]"
+  sys_serial_grows "$g" 2 30
+done
+t_check "destroy vm2" drover domain destroy vm2
+t_wait_for "vm2's QEMU gone" 15 sh -c "[ -z \"\$(tail -n 1 '$FL_MON' | tr ' ' '\n' | grep '^vm2@')\" ]"
+p=$(host_of vm2)
+v1=$(host_of vm1)
+v1_pid=$(tb_host_qemu_pid "${v1#h}" vm1) || t_fail "no QEMU pid for vm1 on $v1"
+t_log "vm1 runs on $v1 (QEMU pid $v1_pid); vm2 is shut off, placed on '$p'"
+if [ "$p" = null ] || [ -z "$p" ]; then
+  fl_expect "vm2 keeps its placement after destroy (needed to make its state unknown)" false
+else
+  agent_stop "$p"
+  t_wait_for "$p unreachable" 30 reachable "$p" false
+  t_log "vm2's state now: $(djson domain info vm2 | jq -c '{state, desired_state, host, busy}')"
+  rc=0
+  cluster_up_again >"$T_DIR/cluster-up-again.log" 2>&1 || rc=$?
+  t_log "cluster-up.sh again with vm2 unknown: rc $rc; $(grep -i 'vm2\|sample' "$T_DIR/cluster-up-again.log" | tr '\n' ' ')"
+  sleep 2
+  fl_expect "cluster-up.sh again: no QEMU of vm2 anywhere (its state is unknown; on: '$(fl_running vm2)')" test -z "$(fl_running vm2)"
+  fl_expect "cluster-up.sh again: vm2's desired state still shutoff (is $(desired_of vm2))" test "$(desired_of vm2)" = shutoff
+  fl_expect "cluster-up.sh again: vm2 still placed on $p (is $(host_of vm2))" test "$(host_of vm2)" = "$p"
+  fl_expect "cluster-up.sh again: vm1 untouched (QEMU pid $v1_pid on $v1 still runs)" tb_pid_is "$v1_pid" qemu-system
+  fl_expect "cluster-up.sh again: exits 0 ($(tail -n 3 "$T_DIR/cluster-up-again.log" | tr '\n' ' '))" test "$rc" = 0
+  agent_cont "$p"
+  t_wait_for "$p reachable again" 60 reachable "$p" true
+fi
+t_wait_for "3 hosts reachable" 60 all_reachable
+
+# ------------------------------------------------------------------ defect 4
+h=$(host_of vm1)
+fl_expect "vm1 runs on $h before defect 4 (on: '$(fl_running vm1)')" test "$(fl_running vm1)" = "${h#h} "
+agent_stop "$h"
+t_stop=$(date +%s%N)
+rc=0
+out=$(timeout 60 "$CLI" --controller "$CONTROLLER" --timeout 45 domain destroy vm1 2>&1) || rc=$?
+t_log "domain destroy vm1 with $h's agent stopped: rc $rc after $(sys_ms_since "$t_stop") ms: $out"
+left=$(( 5000 - $(sys_ms_since "$t_stop") ))
+[ "$left" -gt 0 ] && sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
+agent_cont "$h"
+t_wait_for "$h reachable again" 60 reachable "$h" true
+sleep 5
+r=$(fl_running vm1)
+d=$(desired_of vm1)
+t_log "5 s after SIGCONT: vm1's QEMU on '$r', desired $d"
+if [ "$rc" = 0 ]; then
+  fl_expect "defect 4: destroy succeeded: vm1 is off (on: '$r')" test -z "$r"
+  fl_expect "defect 4: destroy succeeded: desired shutoff (is $d)" test "$d" = shutoff
+elif grep -qi "unknown outcome" <<<"$out"; then
+  fl_expect "defect 4: unknown outcome: desired ($d) and the guest (on: '$r') agree" \
+    sh -c "{ [ '$d' = shutoff ] && [ -z '$r' ]; } || { [ '$d' != shutoff ] && [ -n '$r' ]; }"
+else
+  fl_expect "defect 4: destroy reported failure (rc $rc: $out): the expired command did not run, vm1 still runs (on: '$r')" test -n "$r"
+  fl_expect "defect 4: destroy reported failure: desired still running (is $d)" test "$d" = running
+fi
+
+# ------------------------------------------------------------------ maintenance of an unreachable host
+t_wait_for "3 hosts reachable" 60 all_reachable
+m=h3
+[ "$(host_of vm1)" = h3 ] && m=h2
+agent_stop "$m"
+t_wait_for "$m unreachable" 30 reachable "$m" false
+rc=0
+out=$("$CLI" --controller "$CONTROLLER" --timeout 30 host maintenance "$m" 2>&1) || rc=$?
+t_log "host maintenance $m while unreachable: rc $rc: $(tail -n 1 <<<"$out"); state now $(hstate "$m")"
+sleep 2
+agent_cont "$m"
+t_wait_for "$m reachable again" 60 reachable "$m" true
+sleep 5
+st=$(hstate "$m")
+t_log "$m's state 5 s after its agent answers again: $st"
+fl_expect "unreachable host: the maintenance of $m does not leave it in preparing-maintenance (state $st; rc $rc: $(tail -n 1 <<<"$out"))" \
+  test "$st" != preparing-maintenance
+if [ "$rc" != 0 ]; then
+  fl_expect "unreachable host: the refused maintenance leaves $m active (state $st)" test "$st" = active
+fi
+fl_finish
