@@ -190,7 +190,7 @@ awk -F'\t' -v mon="$MON" -v tend="$T_END" -v drains="$T_DIR/drains.txt" '
   END {
     for (a = 1; a <= A; a++) {
       if (kind[a] == "drain" && rc[a] == 0) {
-        j = at(t1[a] + 500); h = substr(tg[a], 2); left = ""
+        j = at(t1[a] + 1000); h = substr(tg[a], 2); left = ""
         m = split(S[j], f, " ")
         for (i = 1; i <= m; i++) { split(f[i], p, "@"); if (p[2] == h) left = left p[1] " " }
         if (left != "") printf "ANOMALY: drain of %s reported success (%s) while it still ran %s\n", tg[a], msg[a], left
@@ -224,6 +224,7 @@ for g in $GUESTS; do
     "$(tb_guest_serial "$g")" 2>/dev/null >>"$ANOM" || true
 done
 
+kill -0 "$FL_MON_PID" 2>/dev/null || anomaly "the QEMU monitor (pid $FL_MON_PID) died; the samples end early"
 # drover's view against the QEMU truth
 defs_after=$(djson domain list --all | jq -r '[.domains[].name] | sort | join(",")') || defs_after="(the controller did not answer domain list)"
 [ "$defs_after" = "$defs_before" ] || anomaly "domain definitions lost: before $defs_before, after $defs_after"
