@@ -109,16 +109,18 @@ fi
 
 # ------------------------------------------------------------------ maintenance of an unreachable host
 t_wait_for "3 hosts reachable" 60 all_reachable
-# a host that runs a guest (vm2, started by cluster-up.sh)
-[ "$(djson domain info vm2 | jq -r .state)" = running ] || t_check "start vm2" drover domain start vm2
-m=$(host_of vm2)
+# a host that runs a guest
+tb_guest_xml mt "$(tb_guest_disk mt "$DROVER_BUILD_DIR/tests/guest/drover-guest-idle.img")" 64 >"$T_DIR/mt.xml"
+t_check "define mt" drover domain define "$T_DIR/mt.xml"
+t_check "start mt" drover domain start mt
+m=$(host_of mt)
 agent_stop "$m"
 t_wait_for "$m unreachable" 30 reachable "$m" false
 rc=0
 out=$("$CLI" --controller "$CONTROLLER" --timeout 30 host maintenance "$m" 2>&1) || rc=$?
 st=$(hstate "$m")
 t_log "host maintenance $m while unreachable: rc $rc: $(tail -n 1 <<<"$out"); state now $st"
-fl_expect "unreachable host: $m (running vm2, its inventory not authoritative) is not in maintenance while its agent is stopped (state $st)" \
+fl_expect "unreachable host: $m (running mt, its inventory not authoritative) is not in maintenance while its agent is stopped (state $st)" \
   test "$st" != maintenance
 sleep 2
 agent_cont "$m"
