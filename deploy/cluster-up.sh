@@ -32,7 +32,7 @@ build_dir="$src/build-cluster"
 do_install=1
 do_build=1
 TB_NAME=${TB_NAME:-drover}
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --hosts) TB_HOSTS=$2; shift 2 ;;
