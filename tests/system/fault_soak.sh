@@ -197,7 +197,8 @@ awk -F'\t' -v mon="$MON" -v tend="$T_END" -v drains="$T_DIR/drains.txt" '
       }
       if (rc[a] == 0 || msg[a] ~ /unknown outcome/) continue
       nx = tend
-      for (b = 1; b <= A; b++) if (b != a && tg[b] == tg[a] && t0[b] > t0[a] && t0[b] < nx) nx = t0[b]
+      # judged until the next verb on the same target, or the next drain (which moves guests too)
+      for (b = 1; b <= A; b++) if (b != a && (tg[b] == tg[a] || kind[b] == "drain") && t0[b] > t0[a] && t0[b] < nx) nx = t0[b]
       j0 = at(t0[a]); before = hosts(tg[a], j0)
       if (kind[a] == "drain") {
         for (d = 1; d <= nd; d++)
