@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fault_soak.sh — issue 12's fault soak on a real 3-host testbed (bridge drvtbr23, 10.77.23.0/24):
 # deploy/cluster-up.sh brings up 3 real libvirtd hosts, etcd, the controller and one agent per host;
-# a few real boot-sector guests run. Then SOAK_FAULTS times (default 4; any count by hand), with a
+# a few real boot-sector guests run. Then SOAK_FAULTS times (default 6; any count by hand), with a
 # random seed printed at start (SOAK_SEED replays it):
 #   - an activity starts in the background: a drain (`host maintenance hN --wait`, then
 #     `host activate hN`), live migrations (`domain migrate`), or parallel starts/destroys;
@@ -26,7 +26,7 @@ source "$(dirname "$0")/system_lib.sh"
 source "$(dirname "$0")/fault_lib.sh"
 sys_require
 IDLE_IMAGE="$DROVER_BUILD_DIR/tests/guest/drover-guest-idle.img"
-SOAK_FAULTS=${SOAK_FAULTS:-4}
+SOAK_FAULTS=${SOAK_FAULTS:-6}
 SOAK_SEED=${SOAK_SEED:-$(( $(date +%s%N) % 1000000 ))}
 SOAK_OVERLAP_S=${SOAK_OVERLAP_S:-30}
 RANDOM=$SOAK_SEED
@@ -190,7 +190,10 @@ awk -F'\t' -v mon="$MON" -v tend="$T_END" -v drains="$T_DIR/drains.txt" '
   END {
     for (a = 1; a <= A; a++) {
       if (kind[a] == "drain" && rc[a] == 0) {
-        j = at(t1[a] + 1000); h = substr(tg[a], 2); left = ""
+        # the sample just after the answer, before any later verb could place a guest there again
+        cut = t1[a] + 1000
+        for (b = 1; b <= A; b++) if (kind[b] != "activate" && t0[b] > t1[a] && t0[b] - 1 < cut) cut = t0[b] - 1
+        j = at(cut); h = substr(tg[a], 2); left = ""
         m = split(S[j], f, " ")
         for (i = 1; i <= m; i++) { split(f[i], p, "@"); if (p[2] == h) left = left p[1] " " }
         if (left != "") printf "ANOMALY: drain of %s reported success (%s) while it still ran %s\n", tg[a], msg[a], left
