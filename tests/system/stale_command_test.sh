@@ -8,7 +8,8 @@
 #     destroyed, a 4th agent (libvirt test driver) joins so 3 hosts stay reachable, and vm2's host's
 #     agent is stopped (vm2's state is unknown): a further run must not start vm2 (desired still
 #     shutoff, placement unchanged, no QEMU), must not touch vm1 (same QEMU), and exits 0.
-#   Defect 4 — vm1's agent stopped, `domain destroy vm1` returns, SIGCONT 5 s after the stop: if the
+#   Defect 4 — vm1's agent stopped, `domain destroy vm1` returns, SIGCONT 5 s after the stop (up to
+#     3 attempts, the agent's wake-up being a race): if the
 #     verb reported failure, the guest must still run (the expired command never runs); "unknown
 #     outcome" may go either way but the stored desired state and the guest must then agree; success
 #     means the guest is off and desired shutoff.
@@ -81,31 +82,41 @@ tb_stop_pid "$(cl_pid agent-h4)" drover-agent 10
 t_wait_for "3 hosts reachable" 60 all_reachable
 
 # ------------------------------------------------------------------ defect 4
-h=$(host_of vm1)
-fl_expect "vm1 runs on $h before defect 4 (on: '$(fl_running vm1)')" test "$(fl_running vm1)" = "${h#h} "
-agent_stop "$h"
-t_stop=$(date +%s%N)
-rc=0
-out=$(timeout 60 "$CLI" --controller "$CONTROLLER" --timeout 45 domain destroy vm1 2>&1) || rc=$?
-t_log "domain destroy vm1 with $h's agent stopped: rc $rc after $(sys_ms_since "$t_stop") ms: $out"
-left=$(( 5000 - $(sys_ms_since "$t_stop") ))
-[ "$left" -gt 0 ] && sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
-agent_cont "$h"
-t_wait_for "$h reachable again" 60 reachable "$h" true
-sleep 5
-r=$(fl_running vm1)
-d=$(desired_of vm1)
-t_log "5 s after SIGCONT: vm1's QEMU on '$r', desired $d"
-if [ "$rc" = 0 ]; then
-  fl_expect "defect 4: destroy succeeded: vm1 is off (on: '$r')" test -z "$r"
-  fl_expect "defect 4: destroy succeeded: desired shutoff (is $d)" test "$d" = shutoff
-elif grep -qi "unknown outcome" <<<"$out"; then
-  fl_expect "defect 4: unknown outcome: desired ($d) and the guest (on: '$r') agree" \
-    sh -c "{ [ '$d' = shutoff ] && [ -z '$r' ]; } || { [ '$d' != shutoff ] && [ -n '$r' ]; }"
-else
-  fl_expect "defect 4: destroy reported failure (rc $rc: $out): the expired command did not run, vm1 still runs (on: '$r')" test -n "$r"
-  fl_expect "defect 4: destroy reported failure: desired still running (is $d)" test "$d" = running
-fi
+# Whether the stopped agent reads the queued command before it notices the missed heartbeats is a
+# race, so the scenario runs up to 3 times and stops at the first attempt that shows the defect.
+vm1_runs() { [ "$(djson domain info vm1 | jq -r .state)" = running ] && [ -n "$(fl_running vm1)" ]; }
+n_fail=${#FL_FAILS[@]}
+for attempt in 1 2 3; do
+  t_wait_for "3 hosts reachable" 60 all_reachable
+  vm1_runs || { drover domain start vm1 >/dev/null 2>&1 || true; t_wait_for "vm1 running again" 60 vm1_runs; }
+  h=$(host_of vm1)
+  fl_expect "defect 4 (attempt $attempt): vm1 runs on $h (on: '$(fl_running vm1)')" test "$(fl_running vm1)" = "${h#h} "
+  agent_stop "$h"
+  t_stop=$(date +%s%N)
+  rc=0
+  out=$(timeout 60 "$CLI" --controller "$CONTROLLER" --timeout 45 domain destroy vm1 2>&1) || rc=$?
+  t_log "attempt $attempt: domain destroy vm1 with $h's agent stopped: rc $rc after $(sys_ms_since "$t_stop") ms: $out"
+  left=$(( 5000 - $(sys_ms_since "$t_stop") ))
+  [ "$left" -gt 0 ] && sleep "$(printf '%d.%03d' $((left / 1000)) $((left % 1000)))"
+  agent_cont "$h"
+  t_wait_for "$h reachable again" 60 reachable "$h" true
+  sleep 5
+  r=$(fl_running vm1)
+  d=$(desired_of vm1)
+  t_log "attempt $attempt: 5 s after SIGCONT: vm1's QEMU on '$r', desired $d"
+  if [ "$rc" = 0 ]; then
+    fl_expect "defect 4 (attempt $attempt): destroy succeeded: vm1 is off (on: '$r')" test -z "$r"
+    fl_expect "defect 4 (attempt $attempt): destroy succeeded: desired shutoff (is $d)" test "$d" = shutoff
+  elif grep -qi "unknown outcome" <<<"$out"; then
+    fl_expect "defect 4 (attempt $attempt): unknown outcome: desired ($d) and the guest (on: '$r') agree" \
+      sh -c "{ [ '$d' = shutoff ] && [ -z '$r' ]; } || { [ '$d' != shutoff ] && [ -n '$r' ]; }"
+  else
+    fl_expect "defect 4 (attempt $attempt): destroy reported failure (rc $rc: $out): the expired command did not run, vm1 still runs (on: '$r')" test -n "$r"
+    fl_expect "defect 4 (attempt $attempt): destroy reported failure: desired still running (is $d)" test "$d" = running
+  fi
+  [ "${#FL_FAILS[@]}" = "$n_fail" ] || break
+  # after a success or an unknown outcome that stopped it, vm1 is started again for the next attempt
+done
 
 # ------------------------------------------------------------------ maintenance of an unreachable host
 t_wait_for "3 hosts reachable" 60 all_reachable
