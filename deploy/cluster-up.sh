@@ -14,7 +14,9 @@
 #
 # It installs missing packages, builds (Release, in build-cluster/), starts what is not running yet,
 # builds the test guest, defines and starts --samples domains (default 3) through the drover CLI and
-# prints `drover host list` and `drover domain list`. Running it again completes or reuses what runs.
+# prints `drover host list` and `drover domain list`. Running it again completes or reuses what runs;
+# it starts a sample only when drover reports it shut off and not busy (never one whose state is
+# unknown: its host unreachable or its libvirt disconnected, where it may still run).
 # Every PID it starts is recorded; deploy/cluster-down.sh stops exactly those and removes the rest.
 # Ports (environment): CL_ETCD_PORT (2379), CL_ETCD_PEER_PORT (2380), CL_AGENT_PORT (7701),
 # CL_CLIENT_PORT (7702), CL_EVENT_PORT (7703).
@@ -30,7 +32,7 @@ build_dir="$src/build-cluster"
 do_install=1
 do_build=1
 TB_NAME=${TB_NAME:-drover}
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --hosts) TB_HOSTS=$2; shift 2 ;;
@@ -209,10 +211,24 @@ EOF
       fi
       drover domain define "$CL_ROOT/$name.xml" >/dev/null || tb_die "drover domain define $name failed"
     fi
-    state=$(drover --json domain info "$name" 2>/dev/null | jq -r '.state // empty' 2>/dev/null || true)
-    if [ "$state" != running ]; then
-      drover domain start "$name" >/dev/null || tb_die "drover domain start $name failed"
-    fi
+    # Start a sample only when drover knows it is off and nothing is being done to it: a sample
+    # whose state is unknown (its host unreachable, libvirt disconnected, no inventory yet) may
+    # still run there, and a busy one (start, migration, drain) is being moved or started already.
+    info=$(drover --json domain info "$name" 2>/dev/null) || info=
+    state=$(jq -r '.state // empty' <<<"$info" 2>/dev/null || true)
+    busy=$(jq -r '.busy // empty' <<<"$info" 2>/dev/null || true)
+    case "$state" in
+      "shut off" | crashed)
+        if [ -n "$busy" ]; then
+          say "sample $name: a $busy is in progress; not starting it"
+        else
+          drover domain start "$name" >/dev/null || tb_die "drover domain start $name failed"
+        fi
+        ;;
+      running | paused | blocked) ;;
+      "") say "sample $name: drover did not say what state it is in; not starting it" ;;
+      *) say "sample $name is '$state'${busy:+ (a $busy is in progress)}; not starting it" ;;
+    esac
   done
 fi
 
