@@ -164,3 +164,85 @@ int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err)
     *ret = out;
     return 0;
 }
+
+/* ------------------------------------------------------------------ reads through the etcd worker */
+
+typedef struct {
+    ctl *c;
+    char *id;          /* get; NULL for a list */
+    GPtrArray *jobs;   /* list: the result */
+    drv_job *job;      /* get: the result, NULL when absent */
+    ctl_job_list_fn list_fn;
+    ctl_job_get_fn get_fn;
+    void *data;
+    GDestroyNotify data_free;
+} s_read;
+
+static void s_read_free(gpointer p)
+{
+    s_read *q = p;
+    g_free(q->id);
+    if (q->jobs != NULL)
+        g_ptr_array_unref(q->jobs);
+    drv_job_destroy(&q->job);
+    if (q->data_free != NULL && q->data != NULL)
+        q->data_free(q->data);
+    g_free(q);
+}
+
+static int s_read_work(ctl_store *store, void *data, drv_error **err)
+{
+    s_read *q = data;
+    if (q->id == NULL)
+        return ctl_job_store_list_from(store, &q->jobs, err);
+    g_autofree char *key = ctl_store_key(store, "jobs/%s", q->id);
+    g_autofree char *text = NULL;
+    int found = drv_etcd_get_str(ctl_store_etcd(store), key, &text, NULL, err);
+    if (found < 0)
+        return -1;
+    if (found > 0 && drv_job_from_json_string(text, -1, &q->job, err) < 0)
+        return -1;
+    return 0;
+}
+
+static void s_read_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
+{
+    s_read *q = data;
+    (void)attempted;
+    if (q->list_fn != NULL)
+        q->list_fn(q->c, err == NULL ? q->jobs : NULL, err, q->data);
+    else
+        q->get_fn(q->c, err == NULL ? q->job : NULL, err, q->data);
+}
+
+static int s_read_submit(ctl *c, s_read *q, drv_error **err)
+{
+    q->c = c;
+    if (ctl_async_submit(c, s_read_work, s_read_done, q, s_read_free, err) < 0) {
+        q->data_free = NULL; /* the caller keeps its data on a refusal */
+        s_read_free(q);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_job_store_list_async(ctl *c, ctl_job_list_fn fn, void *data, GDestroyNotify data_free,
+                             drv_error **err)
+{
+    s_read *q = g_new0(s_read, 1);
+    q->list_fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_read_submit(c, q, err);
+}
+
+int ctl_job_store_get_async(ctl *c, const char *id, ctl_job_get_fn fn, void *data,
+                            GDestroyNotify data_free, drv_error **err)
+{
+    s_read *q = g_new0(s_read, 1);
+    q->id = g_strdup(id);
+    q->get_fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_read_submit(c, q, err);
+}

@@ -24,6 +24,8 @@ static bool s_opt_u64(ctl_req *r, const char *key, uint64_t max, uint64_t *ret)
     return true;
 }
 
+static void s_job_read(ctl_req *r);
+
 void ctl_api_domain_migrate(ctl_req *r)
 {
     ctl *c = r->c;
@@ -85,24 +87,21 @@ void ctl_api_domain_migrate(ctl_req *r)
         return;
     }
     const drv_job *live = ctl_migrate_live(id);
-    drv_job *stored = NULL;
-    if (live == NULL && ctl_job_store_get(c, id, &stored, &err) <= 0) {
-        if (err != NULL)
-            ctl_req_fail(r, err);
-        else
-            ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", id);
+    if (live == NULL) { /* it ended at once: its record is on its way to etcd */
+        g_free(r->name);
+        r->name = g_strdup(id);
+        r->step = 0;
+        s_job_read(r);
         return;
     }
-    ctl_req_ok(r, drv_job_to_json(live ? live : stored));
-    drv_job_destroy(&stored);
+    ctl_req_ok(r, drv_job_to_json(live));
 }
 
-void ctl_api_job_list(ctl_req *r)
+static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *data)
 {
-    GPtrArray *jobs = NULL;
-    drv_error *err = NULL;
-    if (ctl_job_store_list(r->c, &jobs, &err) < 0) {
-        ctl_req_fail(r, err);
+    ctl_req *r = data;
+    if (err != NULL) {
+        ctl_req_failf(r, err->kind, "jobs: %s", err->message);
         return;
     }
     json_object *arr = json_object_new_array();
@@ -123,80 +122,102 @@ void ctl_api_job_list(ctl_req *r)
     }
     g_ptr_array_unref(all);
     g_hash_table_unref(seen);
-    g_ptr_array_unref(jobs);
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "jobs", arr);
     ctl_req_ok(r, doc);
 }
 
-/* The job named by args[0]: live or stored (owned in *ret_stored). NULL when r was answered. */
-static const drv_job *s_job_arg(ctl_req *r, drv_job **ret_stored)
+void ctl_api_job_list(ctl_req *r)
 {
-    const drv_job *live = ctl_migrate_live(r->args[0]);
-    if (live == NULL)
-        live = ctl_drain_live(r->args[0]); /* drain.h: drain and restore jobs */
-    *ret_stored = NULL;
-    if (live != NULL)
-        return live;
     drv_error *err = NULL;
-    int found = ctl_job_store_get(r->c, r->args[0], ret_stored, &err);
-    if (found < 0) {
+    if (ctl_job_store_list_async(r->c, s_job_listed, r, NULL, &err) < 0)
         ctl_req_fail(r, err);
-        return NULL;
+}
+
+/* The live job named by id (this process drives it), or NULL. */
+static const drv_job *s_live(const char *id)
+{
+    const drv_job *live = ctl_migrate_live(id);
+    if (live == NULL)
+        live = ctl_drain_live(id); /* drain.h: drain and restore jobs */
+    return live;
+}
+
+/* A stored job read for r->name (not driven by this process): shown as it is in etcd; for a
+ * cancel (step 1), refused. */
+static void s_job_got(ctl *c, drv_job *job, const drv_error *err, void *data)
+{
+    ctl_req *r = data;
+    const drv_job *live = s_live(r->name); /* it may have become live meanwhile */
+    if (live != NULL && r->step == 0) {
+        ctl_req_ok(r, drv_job_to_json(live));
+        return;
     }
-    if (found == 0) {
-        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "job '%s' not found", r->args[0]);
-        return NULL;
+    if (err != NULL) {
+        ctl_req_failf(r, err->kind, "job '%s': %s", r->name, err->message);
+        return;
     }
-    return *ret_stored;
+    if (job == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "job '%s' not found", r->name);
+        return;
+    }
+    if (r->step == 1 && drv_job_state_is_terminal(job->state)) {
+        ctl_req_failf(r, DRV_ERR_CONFLICT, "job '%s' has already %s", job->id,
+                      drv_job_state_to_string(job->state));
+        return;
+    }
+    if (r->step == 1) {
+        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
+                      "job '%s' is not driven by this controller yet (it is being taken over); "
+                      "try again",
+                      job->id);
+        return;
+    }
+    ctl_req_ok(r, drv_job_to_json(job));
+}
+
+static void s_job_read(ctl_req *r)
+{
+    drv_error *err = NULL;
+    if (ctl_job_store_get_async(r->c, r->name, s_job_got, r, NULL, &err) < 0)
+        ctl_req_fail(r, err);
 }
 
 void ctl_api_job_show(ctl_req *r)
 {
-    drv_job *stored = NULL;
-    const drv_job *j = s_job_arg(r, &stored);
-    if (j == NULL)
+    const drv_job *j = s_live(r->args[0]);
+    if (j != NULL) {
+        ctl_req_ok(r, drv_job_to_json(j));
         return;
-    ctl_req_ok(r, drv_job_to_json(j));
-    drv_job_destroy(&stored);
+    }
+    r->name = g_strdup(r->args[0]);
+    r->step = 0;
+    s_job_read(r);
 }
 
 void ctl_api_job_cancel(ctl_req *r)
 {
-    drv_job *stored = NULL;
-    const drv_job *j = s_job_arg(r, &stored);
-    if (j == NULL)
+    const drv_job *j = s_live(r->args[0]);
+    if (j == NULL) { /* stored only: ended, or not taken over yet */
+        r->name = g_strdup(r->args[0]);
+        r->step = 1;
+        s_job_read(r);
         return;
+    }
     if (drv_job_state_is_terminal(j->state)) {
         ctl_req_failf(r, DRV_ERR_CONFLICT, "job '%s' has already %s", j->id,
                       drv_job_state_to_string(j->state));
-        drv_job_destroy(&stored);
-        return;
-    }
-    if (stored != NULL) {
-        ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
-                      "job '%s' is not driven by this controller yet (it is being taken over); "
-                      "try again",
-                      j->id);
-        drv_job_destroy(&stored);
         return;
     }
     g_autofree char *id = g_strdup(j->id);
     if (ctl_drain_cancel(r->c, id) == 0) /* drain.h: drain and restore jobs */
         ctl_migrate_cancel(r->c, id);
-    j = ctl_migrate_live(id) ? ctl_migrate_live(id) : ctl_drain_live(id);
+    j = s_live(id);
     if (j != NULL) {
         ctl_req_ok(r, drv_job_to_json(j));
         return;
     }
-    drv_error *err = NULL;
-    if (ctl_job_store_get(r->c, id, &stored, &err) <= 0) {
-        if (err != NULL)
-            ctl_req_fail(r, err);
-        else
-            ctl_req_failf(r, DRV_ERR_NOT_FOUND, "job '%s' not found", id);
-        return;
-    }
-    ctl_req_ok(r, drv_job_to_json(stored));
-    drv_job_destroy(&stored);
+    r->name = g_strdup(id);
+    r->step = 0; /* it ended with the cancel: show what was stored */
+    s_job_read(r);
 }

@@ -72,6 +72,15 @@ int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err);
 /* Every stored job (drv_job*, owned by the array), oldest first. Documents that do not parse are
  * skipped with a warning. */
 int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err);
+/* The same through the etcd worker: fn runs on the loop with the jobs (borrowed, oldest first) or
+ * the job (borrowed; NULL when absent), or with err. On a refusal returns -1 and never calls fn
+ * (data stays the caller's). */
+typedef void (*ctl_job_list_fn)(ctl *c, GPtrArray *jobs, const drv_error *err, void *data);
+typedef void (*ctl_job_get_fn)(ctl *c, drv_job *job, const drv_error *err, void *data);
+int ctl_job_store_list_async(ctl *c, ctl_job_list_fn fn, void *data, GDestroyNotify data_free,
+                             drv_error **err);
+int ctl_job_store_get_async(ctl *c, const char *id, ctl_job_get_fn fn, void *data,
+                            GDestroyNotify data_free, drv_error **err);
 /* The same through any store (the etcd worker's, at load). */
 int ctl_job_store_list_from(ctl_store *store, GPtrArray **ret, drv_error **err);
 int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err);
