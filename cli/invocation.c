@@ -126,6 +126,7 @@ static int s_convert_opt(const drv_cli_opt *o, const char *raw, char **ret, cons
     switch (o->kind) {
     case DRV_CLI_OPT_FLAG:
     case DRV_CLI_OPT_STRING:
+    case DRV_CLI_OPT_FILE:
         *ret = g_strdup(raw);
         return 0;
     case DRV_CLI_OPT_LIST:
@@ -397,6 +398,7 @@ int drv_cli_invocation_parse(int argc, char **argv, drv_cli_invocation **ret, dr
             goto out;
         }
         used = 2;
+        verb = drv_cli_verb_form(verb, n - used, words + used);
     }
     inv->verb = verb;
     rc = s_parse_verb(inv, verb, n - used, words + used, globals, err);

@@ -45,6 +45,26 @@ static int s_run_remote(const drv_cli_session *s)
             return rc;
         }
     }
+    /* options naming a file (--cloud-init FILE) carry its content */
+    for (const drv_cli_opt *o = inv->verb->opts; o->name != NULL; o++) {
+        if (o->kind != DRV_CLI_OPT_FILE)
+            continue;
+        for (guint i = 0; i < inv->opt_keys->len; i++) {
+            if (strcmp(g_ptr_array_index(inv->opt_keys, i), o->api_key) != 0)
+                continue;
+            char *content = NULL;
+            size_t len = 0;
+            drv_error *e = NULL;
+            if (drv_cli_read_input(g_ptr_array_index(inv->opt_values, i), &content, &len, &e) < 0) {
+                int rc = drv_cli_fail(1, "%s %s: --%s: %s", inv->verb->group, inv->verb->name ?: "",
+                                      o->name, e->message);
+                drv_error_free(&e);
+                return rc;
+            }
+            g_free(g_ptr_array_index(inv->opt_values, i));
+            g_ptr_array_index(inv->opt_values, i) = content;
+        }
+    }
     long timeout_ms = s->timeout_ms;
     /* A verb that waits on the host (shutdown --timeout) gets that long on top. */
     const char *wait_ms = drv_cli_invocation_option(inv, "timeout_ms");
@@ -67,6 +87,11 @@ static int s_run_remote(const drv_cli_session *s)
         rc = drv_cli_fail_reply(&req, reply);
         if (inv->json && reply->json[0] != '\0')
             drv_cli_print_result(inv, reply->json);
+    } else if (!inv->json && g_strcmp0(inv->verb->api_verb, "domain.provision") == 0 &&
+               strstr(reply->json, "\"dry_run\":true") != NULL) {
+        json_object *doc = json_tokener_parse(reply->json); /* --dry-run: the XML it would define */
+        printf("%s", drv_json_get_str(doc, "xml", ""));
+        json_object_put(doc);
     } else if ((rc = s_check_cpu_xml(inv, reply->json)) == 0) {
         rc = drv_cli_print_result(inv, reply->json);
     }

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define DRV_CLI_MAX_ARGS 4
-#define DRV_CLI_MAX_OPTS 7
+#define DRV_CLI_MAX_OPTS 14
 
 typedef enum {
     DRV_CLI_OPT_FLAG,    /* --live → "1" */
@@ -21,6 +21,7 @@ typedef enum {
     DRV_CLI_OPT_SECONDS, /* --timeout 30 → milliseconds as a decimal string */
     DRV_CLI_OPT_STRING,  /* --topic domain. → verbatim */
     DRV_CLI_OPT_LIST,    /* --flags avx2,sse4.2 → verbatim comma list */
+    DRV_CLI_OPT_FILE, /* --cloud-init FILE → the file's content (read when the request is sent) */
     DRV_CLI_OPT_KIND_LAST
 } drv_cli_opt_kind;
 
@@ -105,6 +106,10 @@ extern const drv_cli_opt drv_cli_global_opts[];
 const drv_cli_verb *drv_cli_verbs(size_t *ret_n);
 /* Finds GROUP NAME; NULL when unknown. */
 const drv_cli_verb *drv_cli_verb_find(const char *group, const char *name);
+/* A verb may have a second form (same GROUP NAME, e.g. `domain create FILE` and `domain create
+ * NAME --vcpus ...`): returns the form after verb when words name an option (--x) that only it
+ * knows, else verb. */
+const drv_cli_verb *drv_cli_verb_form(const drv_cli_verb *verb, int n, char **words);
 /* True if some verb belongs to group. */
 bool drv_cli_group_exists(const char *group);
 /* Finds an option of the verb (or of the global table when verb is NULL) by long name. */

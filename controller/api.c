@@ -1,6 +1,7 @@
 /* api.c — see api.h. The client edge: protobuf-c types stay in this file. Host and cluster verbs
  * live here; domain and snapshot verbs in api_domain.c. */
 #include "api_private.h"
+#include "api_prov.h"
 
 #include "codec.h"
 #include "drain.h"
@@ -405,6 +406,18 @@ static const s_verb s_verbs[] = {
     {"job.cancel", 1, 1, "ID", true, ctl_api_job_cancel},
     {"host.maintenance", 1, 1, "HOST", true, ctl_api_host_maintenance},
     {"host.activate", 1, 1, "HOST", true, ctl_api_host_activate},
+    /* provisioning (api_pool.c, api_net.c, api_provision.c) */
+    {"pool.define", 1, 1, "NAME --path P [--shared]", true, ctl_api_pool_define},
+    {"pool.list", 0, 0, "", true, ctl_api_pool_list},
+    {"pool.info", 1, 1, "NAME", true, ctl_api_pool_info},
+    {"vol.create", 2, 2, "POOL NAME --size S", true, ctl_api_vol_create},
+    {"vol.list", 1, 1, "POOL", true, ctl_api_vol_list},
+    {"vol.info", 2, 2, "POOL NAME", true, ctl_api_vol_info},
+    {"vol.delete", 2, 2, "POOL NAME", true, ctl_api_vol_delete},
+    {"net.define", 1, 1, "NAME --bridge BR | --nat SUBNET", true, ctl_api_net_define},
+    {"net.list", 0, 0, "", true, ctl_api_net_list},
+    {"net.info", 1, 1, "NAME", true, ctl_api_net_info},
+    {"domain.provision", 1, 1, "NAME --memory KIB --disk SPEC", true, ctl_api_domain_provision},
 };
 
 /* Verbs that only read the cache: a standby answers them too (marked stale). */

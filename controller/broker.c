@@ -88,6 +88,22 @@ const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
         return "storage-mark-write";
     case CTL_CMD_STORAGE_MARK_CHECK:
         return "storage-mark-check";
+    case CTL_CMD_POOL_DEFINE:
+        return "pool-define";
+    case CTL_CMD_POOL_INFO:
+        return "pool-info";
+    case CTL_CMD_VOL_CREATE:
+        return "vol-create";
+    case CTL_CMD_VOL_DELETE:
+        return "vol-delete";
+    case CTL_CMD_VOL_INFO:
+        return "vol-info";
+    case CTL_CMD_SEED_CREATE:
+        return "seed-create";
+    case CTL_CMD_NET_DEFINE:
+        return "net-define";
+    case CTL_CMD_NET_INFO:
+        return "net-info";
     }
     return "command";
 }
@@ -364,6 +380,21 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     wc.current = cmd->current;
     wc.job_id = (char *)(cmd->job_id ? cmd->job_id : "");
     wc.path = (char *)(cmd->path ? cmd->path : "");
+    wc.pool = (char *)(cmd->pool ? cmd->pool : "");
+    wc.volume = (char *)(cmd->volume ? cmd->volume : "");
+    wc.data.data = (uint8_t *)cmd->data;
+    wc.data.len = cmd->data != NULL ? cmd->data_len : 0;
+    size_t n_files = cmd->file_names != NULL ? g_strv_length((char **)cmd->file_names) : 0;
+    g_autofree Drover__KeyValue *files = g_new0(Drover__KeyValue, n_files + 1);
+    g_autofree Drover__KeyValue **file_ptrs = g_new0(Drover__KeyValue *, n_files + 1);
+    for (size_t i = 0; i < n_files; i++) {
+        drover__key_value__init(&files[i]);
+        files[i].key = cmd->file_names[i];
+        files[i].value = cmd->file_contents[i];
+        file_ptrs[i] = &files[i];
+    }
+    wc.n_files = n_files;
+    wc.files = file_ptrs;
     int64_t timeout = self->c->cfg->command_timeout_ms;
     if (cmd->timeout_ms > 0 && (int64_t)cmd->timeout_ms + 5000 > timeout)
         timeout = (int64_t)cmd->timeout_ms + 5000;
@@ -506,7 +537,12 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         .xml = rep->xml && rep->xml[0] ? rep->xml : NULL,
         .domain = a,
         .snapshots = g_ptr_array_new_with_free_func(s_snapshot_free),
+        .stats = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
     };
+    for (size_t i = 0; i < rep->n_stats; i++)
+        if (rep->stats[i]->key != NULL)
+            g_hash_table_replace(r.stats, g_strdup(rep->stats[i]->key),
+                                 g_strdup(rep->stats[i]->value ? rep->stats[i]->value : ""));
     ctl_migrate_result mres = {0};
     if (rep->migrate != NULL) {
         mres.time_elapsed_ms = rep->migrate->time_elapsed_ms;
@@ -534,6 +570,7 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
     if (pd->fn != NULL)
         pd->fn(self->c, host_id, &r, pd->data);
     g_ptr_array_unref(r.snapshots);
+    g_hash_table_unref(r.stats);
     s_pending_free(pd);
 }
 

@@ -38,6 +38,15 @@ typedef enum {
     CTL_CMD_MIGRATE_CANCEL = 23,
     CTL_CMD_STORAGE_MARK_WRITE = 24,
     CTL_CMD_STORAGE_MARK_CHECK = 25,
+    /* provisioning (controller/provision*.c) */
+    CTL_CMD_POOL_DEFINE = 28,
+    CTL_CMD_POOL_INFO = 29,
+    CTL_CMD_VOL_CREATE = 30,
+    CTL_CMD_VOL_DELETE = 31,
+    CTL_CMD_VOL_INFO = 32,
+    CTL_CMD_SEED_CREATE = 33,
+    CTL_CMD_NET_DEFINE = 34,
+    CTL_CMD_NET_INFO = 35,
 } ctl_cmd_kind;
 
 const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind);
@@ -78,6 +87,12 @@ typedef struct {
     const ctl_migrate_params *migrate; /* CMD_MIGRATE */
     const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
     const char *path;                  /* CMD_STORAGE_MARK_* */
+    const char *pool;                  /* CMD_POOL_*, CMD_VOL_*, CMD_SEED_CREATE */
+    const char *volume;                /* CMD_VOL_*, CMD_SEED_CREATE */
+    const void *data;                  /* CMD_VOL_CREATE: content to upload */
+    size_t data_len;
+    char *const *file_names; /* CMD_SEED_CREATE: NULL-terminated, with file_contents */
+    char *const *file_contents;
 } ctl_cmd;
 
 /* An agent's answer, converted from the wire. */
@@ -100,6 +115,8 @@ typedef struct {
     bool unknown_outcome;
     /* the agent refused the command because it had expired: it certainly did not run */
     bool expired;
+    /* the reply's key/value results (domstats, CMD_POOL_*, CMD_VOL_*, CMD_NET_*): char* → char* */
+    GHashTable *stats;
 } ctl_reply;
 
 /* Called exactly once per command: with the agent's reply, or a synthesized answer with

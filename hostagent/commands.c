@@ -6,6 +6,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "pb.h"
+#include "storage.h"
 
 #include <errno.h>
 #include <libvirt/virterror.h>
@@ -42,6 +43,14 @@ static const char *const s_kind_names[] = {
     [DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK] = "storage-mark-check",
     [DROVER__COMMAND_KIND__CMD_INVENTORY] = "inventory",
     [DROVER__COMMAND_KIND__CMD_SNAPSHOT_DUMPXML] = "snapshot-dumpxml",
+    [DROVER__COMMAND_KIND__CMD_POOL_DEFINE] = "pool-define",
+    [DROVER__COMMAND_KIND__CMD_POOL_INFO] = "pool-info",
+    [DROVER__COMMAND_KIND__CMD_VOL_CREATE] = "vol-create",
+    [DROVER__COMMAND_KIND__CMD_VOL_DELETE] = "vol-delete",
+    [DROVER__COMMAND_KIND__CMD_VOL_INFO] = "vol-info",
+    [DROVER__COMMAND_KIND__CMD_SEED_CREATE] = "seed-create",
+    [DROVER__COMMAND_KIND__CMD_NET_DEFINE] = "net-define",
+    [DROVER__COMMAND_KIND__CMD_NET_INFO] = "net-info",
 };
 
 const char *drv_commands_kind_name(Drover__CommandKind kind)
@@ -364,6 +373,8 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
         return s_mark_write(cmd, reply, arena, err);
     if (k == DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK)
         return s_mark_check(cmd, reply, arena, err);
+    if (drv_storage_handles(k))
+        return drv_storage_execute(conn, cmd, reply, arena, err);
     if (k == DROVER__COMMAND_KIND__CMD_NONE || k == DROVER__COMMAND_KIND__CMD_INVENTORY ||
         k == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL || (size_t)k >= G_N_ELEMENTS(s_kind_names))
         return drv_error_set(err, DRV_ERR_INVALID, 0, "command kind %d is not handled here",
