@@ -4,6 +4,7 @@
 #include "migrate_private.h"
 
 #include "drain.h"
+#include "lifecycle.h"
 
 #include "log.h"
 
@@ -112,10 +113,19 @@ void ctl_api_job_list(ctl_req *r)
         const drv_job *live = ctl_migrate_live(j->id);
         if (live == NULL)
             live = ctl_drain_live(j->id); /* drain.h */
+        if (live == NULL)
+            live = ctl_lifecycle_live(r->c, j->id); /* lifecycle.h */
         g_hash_table_add(seen, j->id);
         json_object_array_add(arr, drv_job_to_json(live ? live : j));
     }
     GPtrArray *all = ctl_migrate_live_all();
+    for (guint i = 0; i < all->len; i++) {
+        const drv_job *j = g_ptr_array_index(all, i);
+        if (!g_hash_table_contains(seen, j->id))
+            json_object_array_add(arr, drv_job_to_json(j));
+    }
+    g_ptr_array_unref(all);
+    all = ctl_lifecycle_live_all(r->c); /* not stored yet */
     for (guint i = 0; i < all->len; i++) {
         const drv_job *j = g_ptr_array_index(all, i);
         if (!g_hash_table_contains(seen, j->id))
@@ -135,6 +145,8 @@ static const drv_job *s_job_arg(ctl_req *r, drv_job **ret_stored)
     const drv_job *live = ctl_migrate_live(r->args[0]);
     if (live == NULL)
         live = ctl_drain_live(r->args[0]); /* drain.h: drain and restore jobs */
+    if (live == NULL)
+        live = ctl_lifecycle_live(r->c, r->args[0]); /* lifecycle.h: start and undefine jobs */
     *ret_stored = NULL;
     if (live != NULL)
         return live;
@@ -170,6 +182,12 @@ void ctl_api_job_cancel(ctl_req *r)
     if (drv_job_state_is_terminal(j->state)) {
         ctl_req_failf(r, DRV_ERR_CONFLICT, "job '%s' has already %s", j->id,
                       drv_job_state_to_string(j->state));
+        drv_job_destroy(&stored);
+        return;
+    }
+    if (j->kind == DRV_JOB_KIND_START || j->kind == DRV_JOB_KIND_UNDEFINE) {
+        ctl_req_failf(r, DRV_ERR_CONFLICT, "job '%s': a %s job cannot be cancelled", j->id,
+                      drv_job_kind_to_string(j->kind));
         drv_job_destroy(&stored);
         return;
     }
