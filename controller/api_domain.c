@@ -5,6 +5,7 @@
 
 #include "domxml.h"
 #include "events.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "placement.h"
 #include "store_async.h"
@@ -699,45 +700,6 @@ void ctl_api_domain_dumpxml(ctl_req *r)
 
 /* ------------------------------------------------------------------ start (placement) */
 
-/* The start did not happen: the placement's desired state goes back to what it was. */
-static void s_start_failed(ctl_req *r, const char *what, const char *host, const ctl_reply *rep)
-{
-    s_set_busy(r->c, r->domain, NULL);
-    if (!rep->unknown_outcome)
-        s_restore_desired(r->c, r->domain, r->desired_before);
-    ctl_req_fail_reply(r, what, host, rep);
-}
-
-static void s_start_started(ctl *c, const char *host, const ctl_reply *rep, void *data)
-{
-    ctl_req *r = data;
-    if (!rep->ok) {
-        s_start_failed(r, "start", host, rep);
-        return;
-    }
-    s_set_busy(c, r->domain, NULL);
-    if (r->old_host != NULL && strcmp(r->old_host, host) != 0 &&
-        ctl_broker_host_up(c->broker, r->old_host))
-        s_fire(c, r->old_host, CTL_CMD_UNDEFINE, r->domain, NULL);
-    s_ok_domain(r, "started");
-}
-
-static void s_start_defined(ctl *c, const char *host, const ctl_reply *rep, void *data)
-{
-    ctl_req *r = data;
-    if (!rep->ok) {
-        s_start_failed(r, "define", host, rep);
-        return;
-    }
-    ctl_cmd cmd = {.kind = CTL_CMD_START, .domain = r->domain};
-    drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, host, &cmd, s_start_started, r, NULL, &err) < 0) {
-        ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
-        s_start_failed(r, "start", host, &fail);
-        drv_error_free(&err);
-    }
-}
-
 static void s_place_next(ctl_req *r);
 
 /* A transient domain from `domain create`'s XML (not in the model). */
@@ -779,20 +741,11 @@ static ctl_domain *s_transient_domain(const char *xml, size_t len, drv_error **e
 }
 
 /* The placement is stored (domain → host, desired running, the host's allocations): only now is
- * the host commanded. */
+ * the host commanded, by a start job (lifecycle.h) that is in etcd before the first command. */
 static void s_start_placed(ctl_req *r, ctl_domain *d)
 {
-    g_free(r->host);
-    r->host = g_strdup(d->host);
-    s_set_busy(r->c, d->name, "start");
     ctl_events_domain(r->c, d, "placed");
-    ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
-    drv_error *err = NULL;
-    if (ctl_broker_send(r->c->broker, d->host, &cmd, s_start_defined, r, NULL, &err) < 0) {
-        ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
-        s_start_failed(r, "define", r->host, &fail);
-        drv_error_free(&err);
-    }
+    ctl_lifecycle_start(r->c, r, d->name, d->host, r->old_host, r->desired_before);
 }
 
 static void s_create_placed(ctl_req *r, ctl_domain *placed);
@@ -1107,44 +1060,6 @@ void ctl_api_domain_lifecycle(ctl_req *r)
 
 /* ------------------------------------------------------------------ undefine */
 
-static void s_undefine_deleted(ctl *c, const drv_error *err, bool attempted, void *data)
-{
-    ctl_req *r = data;
-    if (err != NULL) {
-        ctl_req_failf(r, err->kind,
-                      "domain '%s': removing it from etcd: %s (its definition is still stored; "
-                      "undefine again)",
-                      r->domain, err->message);
-        return;
-    }
-    ctl_events_domain_name(c, r->domain, "undefined", NULL);
-    ctl_req_ok(r, ctl_view_undefined(r->domain));
-}
-
-/* Removes the domain from etcd, then answers. */
-static void s_undefine_forget(ctl_req *r)
-{
-    drv_error *err = NULL;
-    if (ctl_async_delete_domain(r->c, r->domain, s_undefine_deleted, r, NULL, &err) < 0)
-        ctl_req_failf(r, err->kind, "domain '%s': %s (nothing was removed)", r->domain,
-                      err->message);
-    drv_error_free(&err);
-}
-
-static void s_undefine_done(ctl *c, const char *host, const ctl_reply *rep, void *data)
-{
-    ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
-    if (!rep->ok && g_strcmp0(rep->error_kind, "not-found") != 0) {
-        ctl_req_fail_reply(r, "undefine", host, rep);
-        return;
-    }
-    ctl_host *h = ctl_model_host(c->model, host);
-    if (h != NULL)
-        g_hash_table_remove(h->inventory, r->domain);
-    s_undefine_forget(r);
-}
-
 void ctl_api_domain_undefine(ctl_req *r)
 {
     ctl_domain *d = s_domain_arg(r);
@@ -1169,15 +1084,11 @@ void ctl_api_domain_undefine(ctl_req *r)
                       state, d->host ? d->host : "-");
         return;
     }
+    /* a job (lifecycle.h): UNDEFINE where the host has it, then forget it in etcd */
     ctl_host *h = ctl_model_host(r->c->model, d->host);
-    if (h != NULL && ctl_broker_host_up(r->c->broker, d->host) &&
-        g_hash_table_contains(h->inventory, d->name)) {
-        s_set_busy(r->c, d->name, "undefine");
-        ctl_cmd cmd = {.kind = CTL_CMD_UNDEFINE, .domain = d->name};
-        s_send(r, d->host, &cmd, s_undefine_done);
-        return;
-    }
-    s_undefine_forget(r);
+    bool on_host = h != NULL && ctl_broker_host_up(r->c->broker, d->host) &&
+                   g_hash_table_contains(h->inventory, d->name);
+    ctl_lifecycle_undefine(r->c, r, d->name, on_host ? d->host : NULL);
 }
 
 /* ------------------------------------------------------------------ setvcpus setmem devices */

@@ -269,6 +269,20 @@ int ctl_async_put_kv(ctl *c, const char *key, const char *value, const char *wha
     return s_kv(c, S_PUT_KV, key, value, what, err);
 }
 
+int ctl_async_put_kv_then(ctl *c, const char *key, const char *value, const char *what,
+                          ctl_async_fn fn, void *data, GDestroyNotify data_free, drv_error **err)
+{
+    s_req *q = g_new0(s_req, 1);
+    q->kind = S_PUT_KV;
+    q->host_id = g_strdup(key); /* the key */
+    q->json = g_strdup(value);
+    q->name = g_strdup(what);
+    q->fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_submit(c, q, err);
+}
+
 int ctl_async_delete_kv(ctl *c, const char *key, const char *what, drv_error **err)
 {
     return s_kv(c, S_DELETE_KV, key, NULL, what, err);

@@ -41,6 +41,10 @@ int ctl_async_delete_domain(ctl *c, const char *name, ctl_async_fn fn, void *dat
  * refused at once. */
 int ctl_async_put_kv(ctl *c, const char *key, const char *value, const char *what, drv_error **err);
 int ctl_async_delete_kv(ctl *c, const char *key, const char *what, drv_error **err);
+/* key := value with a callback (in the same order as the others): a job that must be in etcd
+ * before its next command is sent waits for fn with err == NULL. */
+int ctl_async_put_kv_then(ctl *c, const char *key, const char *value, const char *what,
+                          ctl_async_fn fn, void *data, GDestroyNotify data_free, drv_error **err);
 
 /* hosts/<id> := the host as it is now (fire and forget, in order; failures are logged). */
 void ctl_async_put_host(ctl *c, const ctl_host *h);
