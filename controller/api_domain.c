@@ -7,6 +7,7 @@
 #include "events.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "outcome.h"
 #include "placement.h"
 #include "store_async.h"
 #include "view.h"
@@ -105,66 +106,9 @@ static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, b
     r->then(r, err, attempted);
 }
 
-/* The same without a client waiting (putting back the desired state after an action that
- * certainly did not happen); logged. */
-typedef struct {
-    char *name;
-    ctl_desired desired;
-    int attempts;
-} s_bg_desired;
-
-static void s_bg_desired_free(gpointer p)
-{
-    s_bg_desired *b = p;
-    g_free(b->name);
-    g_free(b);
-}
-
-static void s_bg_desired_submit(ctl *c, s_bg_desired *b);
-
-static void s_bg_desired_done(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
-                              void *data)
-{
-    s_bg_desired *b = data;
-    if (err == NULL)
-        return;
-    if (err->kind == DRV_ERR_CONFLICT && b->attempts < 3) {
-        s_bg_desired *again = g_new0(s_bg_desired, 1);
-        again->name = g_strdup(b->name);
-        again->desired = b->desired;
-        again->attempts = b->attempts;
-        s_bg_desired_submit(c, again);
-        return;
-    }
-    drv_warn("domain '%s': storing the desired state %s: %s", b->name,
-             ctl_desired_to_string(b->desired), err->message);
-}
-
-static void s_bg_desired_submit(ctl *c, s_bg_desired *b)
-{
-    ctl_domain *d = ctl_model_domain(c->model, b->name);
-    if (d == NULL || d->desired == b->desired) {
-        s_bg_desired_free(b);
-        return;
-    }
-    b->attempts++;
-    ctl_domain *copy = ctl_domain_copy(d);
-    copy->desired = b->desired;
-    drv_error *err = NULL;
-    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_bg_desired_done, b,
-                             s_bg_desired_free, &err) < 0) {
-        drv_warn("domain '%s': storing the desired state %s: %s", b->name,
-                 ctl_desired_to_string(b->desired), err->message);
-        drv_error_free(&err);
-    }
-}
-
 static void s_restore_desired(ctl *c, const char *name, ctl_desired desired)
 {
-    s_bg_desired *b = g_new0(s_bg_desired, 1);
-    b->name = g_strdup(name);
-    b->desired = desired;
-    s_bg_desired_submit(c, b);
+    ctl_async_put_desired(c, name, desired, -1);
 }
 
 /* Fails r after an etcd write that did not go through: when it was never attempted nothing
@@ -954,9 +898,12 @@ static void s_lifecycle_done(ctl *c, const char *host, const ctl_reply *rep, voi
     const char *what = strchr(r->verb, '.') + 1;
     if (!rep->ok || rep->timed_out) {
         /* the agent answered that it did not happen (or it expired unrun): the intent goes back;
-         * when nobody knows, the stored intent stays and the state reconciles */
+         * when nobody knows, the stored intent stays until what happened is learnt (outcome.h) */
         if (r->set_desired && !rep->unknown_outcome)
             s_restore_desired(c, r->domain, r->desired_before);
+        if (r->set_desired && rep->unknown_outcome)
+            ctl_outcome_watch(c, host, rep, what, r->domain, (ctl_cmd_kind)r->step,
+                              (uint32_t)r->value, r->desired_before, r->desired_after);
         if (rep->ok && rep->timed_out) {
             ctl_reply t = *rep;
             t.ok = false;

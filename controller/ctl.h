@@ -19,6 +19,7 @@ typedef struct ctl_events ctl_events;
 typedef struct ctl_leader ctl_leader;
 typedef struct ctl_etcd_worker ctl_etcd_worker;
 typedef struct ctl_lifecycle ctl_lifecycle;
+typedef struct ctl_outcomes ctl_outcomes;
 
 typedef struct ctl {
     ctl_config *cfg;
@@ -32,6 +33,7 @@ typedef struct ctl {
     ctl_events *events;
     ctl_leader *leader;
     ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle.h) */
+    ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
     char *instance;           /* random per controller start */
     bool loaded;              /* cache rebuilt from etcd */
     bool loading;             /* a load is under way on the etcd worker */

@@ -62,6 +62,7 @@ typedef struct {
     bool leading;         /* jobs taken over from etcd */
     bool stopping;
     int64_t next_takeover_ms;
+    bool taking_over; /* jobs and reservations are being read on the etcd worker */
 } s_mod;
 
 static s_mod *s_self;
@@ -835,17 +836,19 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
     return g_steal_pointer(&id);
 }
 
-/* Loads reservations and jobs from etcd: reaps reservations whose job is terminal or missing,
- * resumes every migration job still in flight. */
-static int s_takeover(ctl *c, drv_error **err)
+/* Reservations and jobs read from etcd (on the etcd worker): reaps reservations whose job is
+ * terminal or missing, resumes every migration job still in flight. */
+static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_error *err, void *data)
 {
+    (void)data;
     s_mod *m = s_mod_get(c);
-    GPtrArray *resv = NULL, *jobs = NULL;
-    if (ctl_job_store_list_resv(c, &resv, err) < 0)
-        return -1;
-    if (ctl_job_store_list(c, &jobs, err) < 0) {
-        g_ptr_array_unref(resv);
-        return -1;
+    m->taking_over = false;
+    if (m->stopping || !ctl_is_leader(c) || !c->loaded || ctl_broker_socket(c->broker) == NULL)
+        return; /* stepped down meanwhile: the tick tries again when leading */
+    if (err != NULL) {
+        drv_warn("taking migration jobs over: %s; retrying", err->message);
+        m->next_takeover_ms = ctl_now_ms() + 1000;
+        return;
     }
     ctl_job_busy_takeover(c, jobs); /* marks left from before match the stored jobs */
     GHashTable *by_id = g_hash_table_new(g_str_hash, g_str_equal);
@@ -901,17 +904,7 @@ static int s_takeover(ctl *c, drv_error **err)
                     NULL);
     }
     g_hash_table_unref(by_id);
-    g_ptr_array_set_free_func(resv, NULL);
-    for (guint i = 0; i < resv->len; i++)
-        ctl_mig_resv_free(g_ptr_array_index(resv, i));
-    g_ptr_array_unref(resv);
-    g_ptr_array_set_free_func(jobs, NULL);
-    for (guint i = 0; i < jobs->len; i++) {
-        drv_job *j = g_ptr_array_index(jobs, i);
-        drv_job_destroy(&j);
-    }
-    g_ptr_array_unref(jobs);
-    return 0;
+    m->leading = true;
 }
 
 int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
@@ -932,14 +925,17 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
     if (!m->leading) {
         if (now_ms < m->next_takeover_ms)
             return m->next_takeover_ms - now_ms;
-        drv_error *err = NULL;
-        if (s_takeover(c, &err) < 0) {
-            drv_warn("taking migration jobs over: %s; retrying", err->message);
-            drv_error_free(&err);
-            m->next_takeover_ms = now_ms + 1000;
-            return 1000;
+        if (!m->taking_over) {
+            drv_error *err = NULL;
+            if (ctl_job_store_list_with_resv_async(c, s_taken_over, NULL, NULL, &err) < 0) {
+                drv_warn("taking migration jobs over: %s; retrying", err->message);
+                drv_error_free(&err);
+                m->next_takeover_ms = now_ms + 1000;
+                return 1000;
+            }
+            m->taking_over = true;
         }
-        m->leading = true;
+        return 100;
     }
     int64_t next = 1000;
     uint64_t wall = (uint64_t)ctl_wall_ms();

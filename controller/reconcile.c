@@ -4,6 +4,7 @@
 #include "broker.h"
 #include "events.h"
 #include "log.h"
+#include "outcome.h"
 #include "store_async.h"
 #include "view.h"
 
@@ -114,6 +115,7 @@ void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now)
         ctl_reconcile_reachability(c, h);
         return;
     }
+    ctl_outcome_host_known(c, h); /* verbs whose outcome was unknown, decided by this inventory */
     GPtrArray *doms = ctl_model_domains(c->model);
     for (guint i = 0; i < doms->len; i++) {
         ctl_domain *d = g_ptr_array_index(doms, i);
@@ -149,6 +151,8 @@ void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain, cons
 {
     drv_debug("event from '%s': domain '%s' kind %d (%s)", h->id, domain, kind,
               detail_text ? detail_text : "");
+    if (ctl_host_unknown_reason(h) == NULL)
+        ctl_outcome_host_known(c, h);
     ctl_domain *d = ctl_model_domain(c->model, domain);
     if (d == NULL) {
         const ctl_actual *a = g_hash_table_lookup(h->inventory, domain);
