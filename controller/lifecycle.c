@@ -114,15 +114,6 @@ static s_run *s_find(ctl *c, const char *job_id)
                                                   : NULL;
 }
 
-static void s_set_busy(ctl *c, const char *name, const char *verb)
-{
-    ctl_domain *d = ctl_model_domain(c->model, name);
-    if (d == NULL)
-        return;
-    g_free(d->busy);
-    d->busy = g_strdup(verb);
-}
-
 static const char *s_verb(const drv_job *job)
 {
     return job->kind == DRV_JOB_KIND_START ? "start" : "undefine";
@@ -423,7 +414,7 @@ static void s_end(ctl *c, s_run *run)
 {
     const drv_job *job = run->job;
     const char *name = job->lifecycle.domain;
-    s_set_busy(c, name, NULL);
+    ctl_model_set_busy(c->model, name, NULL);
     ctl_req *r = g_steal_pointer(&run->req);
     bool ok = job->state == DRV_JOB_SUCCEEDED;
     if (r != NULL) {
@@ -493,14 +484,14 @@ static s_run *s_add(ctl *c, drv_job *job, ctl_req *r)
     run->req = r;
     run->events = g_queue_new();
     g_hash_table_replace(c->lifecycle->runs, job->id, run);
-    s_set_busy(c, job->lifecycle.domain, s_verb(job));
+    ctl_model_set_busy(c->model, job->lifecycle.domain, s_verb(job));
     return run;
 }
 
 static void s_begin(ctl *c, ctl_req *r, drv_job *job, drv_error *err)
 {
     if (job == NULL) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         ctl_req_fail(r, err);
         return;
     }

@@ -10,19 +10,10 @@
 
 #include <string.h>
 
-static void s_set_busy(ctl *c, const char *name, const char *verb)
-{
-    ctl_domain *d = ctl_model_domain(c->model, name);
-    if (d == NULL)
-        return;
-    g_free(d->busy);
-    d->busy = g_strdup(verb);
-}
-
 static void s_autostart_started(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     const char *name = data;
-    s_set_busy(c, name, NULL);
+    ctl_model_set_busy(c->model, name, NULL);
     ctl_domain *d = ctl_model_domain(c->model, name);
     if (!rep->ok) {
         drv_warn("domain '%s': autostart on host '%s' failed: %s", name, host, rep->message);
@@ -48,7 +39,7 @@ static void s_autostart_defined(ctl *c, const char *host, const ctl_reply *rep, 
         0) {
         drv_warn("domain '%s': autostart: %s", name, err->message);
         drv_error_free(&err);
-        s_set_busy(c, name, NULL);
+        ctl_model_set_busy(c->model, name, NULL);
     }
 }
 
@@ -57,12 +48,12 @@ static void s_autostart(ctl *c, ctl_host *h, ctl_domain *d)
     drv_info("domain '%s' should run on host '%s' (autostart); starting it", d->name, h->id);
     ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
     drv_error *err = NULL;
-    s_set_busy(c, d->name, "autostart");
+    ctl_model_set_busy(c->model, d->name, "autostart");
     if (ctl_broker_send(c->broker, h->id, &cmd, s_autostart_defined, g_strdup(d->name), g_free,
                         &err) < 0) {
         drv_warn("domain '%s': autostart: %s", d->name, err->message);
         drv_error_free(&err);
-        s_set_busy(c, d->name, NULL);
+        ctl_model_set_busy(c->model, d->name, NULL);
     }
 }
 
