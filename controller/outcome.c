@@ -152,10 +152,13 @@ void ctl_outcome_late(ctl *c, const char *host, const char *command_id, const ct
     s_watch *w = g_hash_table_lookup(c->outcomes->by_id, command_id);
     if (w == NULL || strcmp(w->host, host) != 0)
         return; /* only the host it went to can answer */
-    if (rep->ok) {
+    if (rep->ok && !rep->timed_out) {
         s_resolve(c, w, CTL_VERDICT_HAPPENED, "the agent's late answer");
     } else if (rep->unknown_outcome) {
         w->by_inventory = true;
+    } else if (rep->ok) { /* a shutdown whose guest did not go down in time, as s_lifecycle_done */
+        s_resolve(c, w, CTL_VERDICT_NOT_HAPPENED,
+                  "the agent's late answer: the guest did not shut down in time");
     } else {
         g_autofree char *how = g_strdup_printf("the agent's late answer: %s", rep->message);
         s_resolve(c, w, CTL_VERDICT_NOT_HAPPENED, how);
