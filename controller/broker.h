@@ -93,10 +93,17 @@ typedef struct {
     size_t data_len;
     char *const *file_names; /* CMD_SEED_CREATE: NULL-terminated, with file_contents */
     char *const *file_contents;
+    /* a resend of a command whose outcome was declared unknown (outcome.h): same id and expiry,
+     * no callback (the answer goes to outcome.h); the agent's reply cache answers it once more
+     * or refuses it as expired, never runs it twice */
+    const char *resend_id;
+    int64_t resend_expires_at_ms;
 } ctl_cmd;
 
 /* An agent's answer, converted from the wire. */
 typedef struct {
+    const char *command_id; /* the command answered */
+    int64_t expires_at_ms;  /* synthesized: the command's expiry (wall clock) */
     bool ok;
     const char *error_kind; /* drv_err_kind name */
     const char *message;

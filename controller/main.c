@@ -9,6 +9,8 @@
 #include "drain.h"
 #include "etcd_worker.h"
 #include "job_busy.h"
+#include "lifecycle.h"
+#include "outcome.h"
 #include "migrate_private.h"
 #include "migrate.h"
 #include "view.h"
@@ -254,6 +256,12 @@ static int s_run(ctl *c)
         t = ctl_drain_tick(c, ctl_now_ms()); /* drain and restore jobs (drain.h) */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_lifecycle_tick(c, ctl_now_ms()); /* start and undefine jobs (lifecycle.h) */
+        if (t < wait_ms)
+            wait_ms = t;
+        t = ctl_outcome_tick(c, ctl_now_ms()); /* unknown outcomes resolved (outcome.h) */
+        if (t < wait_ms)
+            wait_ms = t;
         if (!c->loaded && !c->loading)
             wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
         if (wait_ms < 0)
@@ -310,8 +318,10 @@ int main(int argc, char **argv)
     c.api = ctl_api_new(&c, &err);
     if (c.api == NULL)
         goto out;
+    c.outcomes = ctl_outcomes_new();
     c.broker = ctl_broker_new(&c);
     c.leader = ctl_leader_new(&c);
+    c.lifecycle = ctl_lifecycle_new(&c);
     endpoints = g_strjoinv(",", cfg->etcd_endpoints);
     drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s",
              cfg->name, c.instance, endpoints, cfg->prefix, cfg->agent_bind, cfg->client_bind,
@@ -326,9 +336,11 @@ out:
     }
     ctl_etcd_worker_destroy(&c.etcdq); /* answers what waits for etcd, before its owners go */
     ctl_api_fail_waiting(&c);
-    ctl_drain_shutdown(&c);   /* drain jobs too */
-    ctl_migrate_shutdown(&c); /* jobs stay in etcd for the next leader */
+    ctl_lifecycle_destroy(&c.lifecycle); /* answers its clients; jobs stay in etcd */
+    ctl_drain_shutdown(&c);              /* drain jobs too */
+    ctl_migrate_shutdown(&c);            /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
+    ctl_outcomes_destroy(&c.outcomes); /* after the broker: its last answers may add to it */
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);
     ctl_leader_destroy(&c.leader);
