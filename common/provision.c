@@ -34,8 +34,9 @@ int drv_prov_disk_parse(const char *spec, drv_prov_disk *ret, drv_error **err)
             g_free(d.pool);
             d.pool = g_strdup(v);
         } else if (strcmp(key, "size") == 0) {
+            /* kib must also count in bytes in 64 bits (no wrap-around to a small size) */
             if (!g_ascii_isdigit(v[0]) || drv_parse_size_kib(v, 1024 * 1024, &kib) < 0 ||
-                kib == 0) {
+                kib == 0 || kib > UINT64_MAX / 1024) {
                 drv_prov_disk_clear(&d);
                 return drv_error_set(err, DRV_ERR_INVALID, 0,
                                      "--disk '%s': size '%s' is not a size (10G, 512M)", spec, v);
@@ -175,8 +176,21 @@ char *drv_prov_user_data_with_key(const char *user_data, const char *ssh_key, dr
     }
     g_autofree char *esc = g_strescape(key, NULL);
     size_t n = strlen(user_data);
-    return g_strdup_printf("%s%sssh_authorized_keys:\n  - \"%s\"\n", user_data,
-                           n > 0 && user_data[n - 1] != '\n' ? "\n" : "", esc);
+    char *out = g_strdup_printf("%s%sssh_authorized_keys:\n  - \"%s\"\n", user_data,
+                                n > 0 && user_data[n - 1] != '\n' ? "\n" : "", esc);
+    /* appended as a block key: a user-data whose top mapping is a flow mapping ({...}) cannot
+     * take it, so the result is checked again rather than handed out broken */
+    drv_error *e = NULL;
+    if (drv_prov_cloud_config_check(out, strlen(out), &e) < 0) {
+        drv_error_set(err, DRV_ERR_INVALID, 0,
+                      "--ssh-key: cannot add ssh_authorized_keys to this user-data (%s); put the "
+                      "key in the user-data instead",
+                      e->message);
+        drv_error_free(&e);
+        g_free(out);
+        return NULL;
+    }
+    return out;
 }
 
 char *drv_prov_meta_data(const char *name)

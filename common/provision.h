@@ -37,7 +37,9 @@ void drv_prov_boot_clear(drv_prov_boot *b);
  * mapping. 0, or -1 with an error saying where the YAML is wrong (line and column). */
 int drv_prov_cloud_config_check(const char *text, size_t len, drv_error **err);
 /* user-data with ssh_key (one public key line) added as a top-level ssh_authorized_keys entry
- * (owned). The key must not contain a newline. */
+ * (owned). The key must not contain a newline; the result must still pass
+ * drv_prov_cloud_config_check (a user-data whose top level is a flow mapping cannot take it).
+ * NULL with a DRV_ERR_INVALID error otherwise. */
 char *drv_prov_user_data_with_key(const char *user_data, const char *ssh_key, drv_error **err);
 /* "instance-id: NAME\nlocal-hostname: NAME\n" (owned). */
 char *drv_prov_meta_data(const char *name);

@@ -335,10 +335,12 @@ void ctl_api_domain_provision(ctl_req *r)
             goto fail;
         p->has_boot = true;
     }
-    p->user_data = g_strdup(ud ? ud : "#cloud-config\n{}\n");
-    if (drv_prov_cloud_config_check(p->user_data, strlen(p->user_data), &err) < 0)
+    /* without --cloud-init: an empty mapping, or only the key when --ssh-key is given */
+    const char *ssh_key = ctl_req_opt(r, "ssh_key");
+    p->user_data = g_strdup(ud ? ud : ssh_key ? "#cloud-config\n" : "#cloud-config\n{}\n");
+    if (ud != NULL && drv_prov_cloud_config_check(p->user_data, strlen(p->user_data), &err) < 0)
         goto fail;
-    if (ctl_req_opt(r, "ssh_key") != NULL) {
+    if (ssh_key != NULL) {
         char *with = drv_prov_user_data_with_key(p->user_data, ctl_req_opt(r, "ssh_key"), &err);
         if (with == NULL)
             goto fail;
