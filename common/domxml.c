@@ -472,6 +472,25 @@ static int s_parse_disks(s_parser *p, drv_error **err)
     return rc;
 }
 
+/* The libvirt networks the domain's <interface type='network'> devices use, each once. */
+static void s_parse_networks(s_parser *p)
+{
+    GPtrArray *nets = g_ptr_array_new();
+    xmlXPathObject *o = s_nodes(p->x, p->root, "devices/interface[@type='network']/source");
+    for (int i = 0; o != NULL && i < o->nodesetval->nodeNr; i++) {
+        char *net = s_attr(o->nodesetval->nodeTab[i], "network");
+        if (net == NULL || net[0] == '\0' ||
+            g_ptr_array_find_with_equal_func(nets, net, g_str_equal, NULL))
+            g_free(net);
+        else
+            g_ptr_array_add(nets, net);
+    }
+    if (o != NULL)
+        xmlXPathFreeObject(o);
+    g_ptr_array_add(nets, NULL);
+    p->def->networks = (char **)g_ptr_array_free(nets, FALSE);
+}
+
 static int s_parse_metadata(s_parser *p, drv_error **err)
 {
     drv_domxml *def = p->def;
@@ -548,6 +567,7 @@ static int s_parse_doc(s_parser *p, drv_error **err)
     def->arch = s_string(p->x, root, "os/type/@arch");
     def->description = s_string(p->x, root, "description");
     def->has_serial_file = s_node(p->x, root, "devices/serial[@type='file']") != NULL;
+    s_parse_networks(p);
     if (s_parse_cpu(p, err) < 0 || s_parse_disks(p, err) < 0 || s_parse_metadata(p, err) < 0)
         return -1;
     return 0;
@@ -708,6 +728,7 @@ void drv_domxml_free(drv_domxml **self_p)
     }
     g_free(d->disks);
     g_strfreev(d->storage_pools);
+    g_strfreev(d->networks);
     g_free(d->description);
     g_free(d->affinity_group);
     g_free(d->anti_affinity_group);

@@ -26,6 +26,36 @@ static void s_net_free(s_net *n)
     g_free(n);
 }
 
+/* The hosts that defined the network now have it: added to their cached facts at once, so the
+ * scheduler's networks filter (placement.c) sees it before the agents next re-register. */
+static void s_note_defined(ctl *c, const char *name, json_object *hosts)
+{
+    for (size_t i = 0; i < json_object_array_length(hosts); i++) {
+        json_object *e = json_object_array_get_idx(hosts, i);
+        const char *id = ctl_prov_str(e, "host");
+        ctl_host *h = id != NULL ? ctl_model_host(c->model, id) : NULL;
+        if (h == NULL || !ctl_prov_bool(e, "ok") ||
+            (h->facts.networks != NULL &&
+             g_strv_contains((const char *const *)h->facts.networks, name)))
+            continue;
+        size_t len = h->facts.networks != NULL ? g_strv_length(h->facts.networks) : 0;
+        h->facts.networks = g_renew(char *, h->facts.networks, len + 2);
+        h->facts.networks[len] = g_strdup(name);
+        h->facts.networks[len + 1] = NULL;
+    }
+}
+
+static void s_defined(ctl *c, json_object *hosts, int n_ok, void *data)
+{
+    s_net *n = data;
+    s_note_defined(c, n->name, hosts);
+    (void)n_ok;
+    json_object *doc = json_object_get(n->doc);
+    json_object_object_add(doc, "hosts", hosts);
+    ctl_req_ok(n->r, doc);
+    s_net_free(n);
+}
+
 static void s_hosts_done(ctl *c, json_object *hosts, int n_ok, void *data)
 {
     s_net *n = data;
@@ -47,7 +77,7 @@ static void s_stored(ctl *c, const drv_error *err, bool attempted, void *data)
         return;
     }
     ctl_cmd cmd = {.kind = CTL_CMD_NET_DEFINE, .name = n->name, .xml = n->xml};
-    ctl_fanout(c, &cmd, s_hosts_done, n);
+    ctl_fanout(c, &cmd, s_defined, n);
 }
 
 void ctl_api_net_define(ctl_req *r)

@@ -41,9 +41,9 @@ static bool s_has(char *const *v, const char *s)
 }
 
 /* The scheduler's view for planning host_id's drain: the placement snapshot, with the drained
- * host's domains re-added carrying what their XML requires (arch, storage pools, host labels) and
- * the CPU features the running guest uses (a host-model guest: its host's flags), so the plan
- * honours what the migration checks will demand. */
+ * host's domains re-added carrying what their XML requires (arch, storage pools, networks, host
+ * labels) and the CPU features the running guest uses (a host-model guest: its host's flags), so
+ * the plan honours what the migration checks will demand. */
 static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
 {
     drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
@@ -81,6 +81,7 @@ static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
             .arch = dx->arch,
             .features = (const char *const *)feats->pdata,
             .pools = (const char *const *)dx->storage_pools,
+            .networks = (const char *const *)dx->networks,
             .labels = (const char *const *)dx->labels,
             .affinity_group = d->affinity_group,
             .anti_affinity_group = d->anti_affinity_group,

@@ -57,6 +57,7 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
             .features = (const char *const *)h->facts.cpu_features,
             .labels = (const char *const *)labels,
             .pools = (const char *const *)pools,
+            .networks = (const char *const *)h->facts.networks,
             /* a host whose inventory is not authoritative has unknown free room: left out as
              * unreachable (ctl_placement_choose names the real reason) */
             .reachable = ctl_host_unknown_reason(h) == NULL,
@@ -156,6 +157,7 @@ int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char *
         .arch = dx ? dx->arch : NULL,
         .features = (const char *const *)d->cpu_features,
         .pools = dx ? (const char *const *)dx->storage_pools : NULL,
+        .networks = dx ? (const char *const *)dx->networks : NULL,
         .labels = dx ? (const char *const *)dx->labels : NULL,
         .affinity_group = d->affinity_group,
         .anti_affinity_group = d->anti_affinity_group,

@@ -69,7 +69,7 @@ static uint64_t s_simulate(const drv_sched_cluster *c, sched_prep *p, sched_sim 
     uint64_t placed = 0;
     sched_scan_out out;
     while (placed < limit) {
-        sched_scan(c, sched_sim_hot(sim), p, 1, &out, NULL, NULL, NULL);
+        sched_scan(c, sched_sim_hot(sim), p, 1, &out, NULL);
         if (!out.n_best)
             break;
         size_t slot = out.best[0];

@@ -26,6 +26,7 @@ static const char *const s_filter_names[DRV_SCHED_FILTER_LAST] = {
     [DRV_SCHED_FILTER_ARCH] = "arch",
     [DRV_SCHED_FILTER_FEATURES] = "cpu-features",
     [DRV_SCHED_FILTER_POOLS] = "pools",
+    [DRV_SCHED_FILTER_NETWORKS] = "networks",
     [DRV_SCHED_FILTER_LABELS] = "labels",
     [DRV_SCHED_FILTER_ANTI_AFFINITY] = "anti-affinity",
     [DRV_SCHED_FILTER_AFFINITY] = "affinity",
@@ -202,6 +203,7 @@ static void s_domain_free(gpointer p)
     g_free(d->arch);
     g_strfreev(d->features);
     g_strfreev(d->pools);
+    g_strfreev(d->networks);
     g_strfreev(d->labels);
     g_free(d->affinity_group);
     g_free(d->anti_affinity_group);
@@ -217,6 +219,7 @@ static void s_host_free(gpointer p)
     g_strfreev(h->features);
     g_strfreev(h->labels);
     g_strfreev(h->pools);
+    g_strfreev(h->networks);
     g_ptr_array_unref(h->domains);
     g_ptr_array_unref(h->reservations);
     g_free(h);
@@ -246,6 +249,7 @@ drv_sched_cluster *drv_sched_cluster_new(const drv_sched_config *cfg)
     s_intern_init(&c->arches);
     s_table_init(&c->features);
     s_table_init(&c->pools);
+    s_table_init(&c->networks);
     s_table_init(&c->labels);
     return c;
 }
@@ -266,6 +270,7 @@ void drv_sched_cluster_destroy(drv_sched_cluster **cluster_p)
     s_intern_clear(&c->arches);
     s_table_clear(&c->features);
     s_table_clear(&c->pools);
+    s_table_clear(&c->networks);
     s_table_clear(&c->labels);
     g_free(c->hot);
     g_free(c);
@@ -326,7 +331,7 @@ static void s_grow_slots(drv_sched_cluster *c, size_t need)
     while (cap < need)
         cap *= 2;
     c->hot = g_renew(sched_hot, c->hot, cap);
-    sched_bitset_table *tables[] = {&c->features, &c->pools, &c->labels};
+    sched_bitset_table *tables[] = {&c->features, &c->pools, &c->networks, &c->labels};
     for (size_t t = 0; t < G_N_ELEMENTS(tables); t++) {
         tables[t]->bits = g_renew(uint64_t, tables[t]->bits, cap * tables[t]->stride);
         memset(tables[t]->bits + c->cap_hosts * tables[t]->stride, 0,
@@ -339,6 +344,7 @@ static void s_host_set_rows(drv_sched_cluster *c, sched_host *h)
 {
     s_table_set_row(&c->features, c->cap_hosts, h->slot, h->features);
     s_table_set_row(&c->pools, c->cap_hosts, h->slot, h->pools);
+    s_table_set_row(&c->networks, c->cap_hosts, h->slot, h->networks);
     s_table_set_row(&c->labels, c->cap_hosts, h->slot, h->labels);
 }
 
@@ -377,6 +383,7 @@ int drv_sched_cluster_add_host(drv_sched_cluster *cluster, const drv_sched_host_
     h->features = s_strv_copy(spec->features);
     h->labels = s_labels_copy(spec->labels);
     h->pools = s_strv_copy(spec->pools);
+    h->networks = s_strv_copy(spec->networks);
     h->state = spec->state;
     h->reachable = spec->reachable;
     h->domains = g_ptr_array_new();
@@ -430,7 +437,8 @@ int drv_sched_cluster_remove_host(drv_sched_cluster *cluster, const char *host_i
     if (slot != last) {
         sched_host *moved = g_ptr_array_index(cluster->hosts, last);
         cluster->hot[slot] = cluster->hot[last];
-        sched_bitset_table *tables[] = {&cluster->features, &cluster->pools, &cluster->labels};
+        sched_bitset_table *tables[] = {&cluster->features, &cluster->pools, &cluster->networks,
+                                        &cluster->labels};
         for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
             memcpy(tables[t]->bits + slot * tables[t]->stride,
                    tables[t]->bits + last * tables[t]->stride,
@@ -516,6 +524,7 @@ int drv_sched_cluster_add_domain(drv_sched_cluster *cluster, const drv_sched_dom
     d->arch = g_strdup(spec->arch && *spec->arch ? spec->arch : NULL);
     d->features = s_strv_copy(spec->features);
     d->pools = s_strv_copy(spec->pools);
+    d->networks = s_strv_copy(spec->networks);
     d->labels = s_labels_copy(spec->labels);
     d->affinity_group =
         g_strdup(spec->affinity_group && *spec->affinity_group ? spec->affinity_group : NULL);
@@ -698,6 +707,7 @@ drv_sched_cluster *drv_sched_cluster_copy(const drv_sched_cluster *src)
             .features = (const char *const *)h->features,
             .labels = (const char *const *)h->labels,
             .pools = (const char *const *)h->pools,
+            .networks = (const char *const *)h->networks,
             .state = h->state,
             .reachable = h->reachable,
         };
@@ -713,6 +723,7 @@ drv_sched_cluster *drv_sched_cluster_copy(const drv_sched_cluster *src)
             .arch = d->arch,
             .features = (const char *const *)d->features,
             .pools = (const char *const *)d->pools,
+            .networks = (const char *const *)d->networks,
             .labels = (const char *const *)d->labels,
             .affinity_group = d->affinity_group,
             .anti_affinity_group = d->anti_affinity_group,

@@ -92,6 +92,7 @@ int sched_prep_init(sched_prep *p, const drv_sched_cluster *c, const drv_sched_r
     }
     s_req_bits_init(&p->feat, &c->features, req->features, false);
     s_req_bits_init(&p->pool, &c->pools, req->pools, false);
+    s_req_bits_init(&p->net, &c->networks, req->networks, false);
     s_req_bits_init(&p->label, &c->labels, req->labels, true);
     p->self = req->name ? g_hash_table_lookup(c->domain_by_name, req->name) : NULL;
     p->aff_name = req->affinity_group && *req->affinity_group ? req->affinity_group : NULL;
@@ -116,6 +117,7 @@ void sched_prep_clear(sched_prep *p)
 {
     s_req_bits_clear(&p->feat);
     s_req_bits_clear(&p->pool);
+    s_req_bits_clear(&p->net);
     s_req_bits_clear(&p->label);
     g_clear_pointer(&p->avoid, g_free);
     g_clear_pointer(&p->anti_marks, g_free);
@@ -131,6 +133,7 @@ void sched_request_from_domain(const sched_domain *d, drv_sched_request *req)
     req->arch = d->arch;
     req->features = (const char *const *)d->features;
     req->pools = (const char *const *)d->pools;
+    req->networks = (const char *const *)d->networks;
     req->labels = (const char *const *)d->labels;
     req->affinity_group = d->affinity_group;
     req->anti_affinity_group = d->anti_affinity_group;
@@ -168,8 +171,11 @@ drv_sched_result *sched_result_build(const drv_sched_cluster *c, const sched_hot
     sched_scan_out out;
     g_autofree uint64_t *feat_miss = g_new0(uint64_t, c->features.stride);
     g_autofree uint64_t *pool_miss = g_new0(uint64_t, c->pools.stride);
+    g_autofree uint64_t *net_miss = g_new0(uint64_t, c->networks.stride);
     g_autofree uint64_t *label_miss = g_new0(uint64_t, c->labels.stride);
-    sched_scan(c, hot, p, 1 + c->cfg.alternates, &out, feat_miss, pool_miss, label_miss);
+    const sched_scan_miss miss = {
+        .feat = feat_miss, .pool = pool_miss, .net = net_miss, .label = label_miss};
+    sched_scan(c, hot, p, 1 + c->cfg.alternates, &out, &miss);
 
     drv_sched_result *r = g_new0(drv_sched_result, 1);
     r->n_hosts = c->hosts->len;
@@ -187,6 +193,8 @@ drv_sched_result *sched_result_build(const drv_sched_cluster *c, const sched_hot
         s_bits_names(feat_miss, &c->features, &p->feat, out.rejected[DRV_SCHED_FILTER_FEATURES]);
     r->missing_pools =
         s_bits_names(pool_miss, &c->pools, &p->pool, out.rejected[DRV_SCHED_FILTER_POOLS]);
+    r->missing_networks =
+        s_bits_names(net_miss, &c->networks, &p->net, out.rejected[DRV_SCHED_FILTER_NETWORKS]);
     r->missing_labels =
         s_bits_names(label_miss, &c->labels, &p->label, out.rejected[DRV_SCHED_FILTER_LABELS]);
     r->memory_short_kib = out.memory_short_kib == UINT64_MAX ? 0 : out.memory_short_kib;
@@ -221,6 +229,7 @@ void drv_sched_result_free(drv_sched_result **result_p)
     g_strfreev(r->alternates);
     g_strfreev(r->missing_features);
     g_strfreev(r->missing_pools);
+    g_strfreev(r->missing_networks);
     g_strfreev(r->missing_labels);
     g_free(r->arch);
     g_free(r->affinity_group);
@@ -301,6 +310,11 @@ static void s_headline(GString *s, const drv_sched_result *r, drv_sched_filter f
         s_count(s, n, "lacks", "lack");
         g_string_append(s, " storage pools ");
         s_join(s, r->missing_pools);
+        break;
+    case DRV_SCHED_FILTER_NETWORKS:
+        s_count(s, n, "lacks", "lack");
+        g_string_append(s, " networks ");
+        s_join(s, r->missing_networks);
         break;
     case DRV_SCHED_FILTER_LABELS:
         s_count(s, n, "lacks", "lack");

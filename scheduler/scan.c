@@ -5,12 +5,12 @@
  * How: hosts are taken 64 at a time. Pass 1 runs each per-host test over the block without a
  * branch and records it as one bit per host in a 64-bit mask (gate = blocked or other arch, the
  * first word of wanted features, memory, vCPUs, "could enter the kept hosts"; further feature
- * words, pools and labels in one tight loop per word, only when the request has them). Pass 2 works
- * on whole masks, in filter order: a host's first refusing filter is the first mask holding its bit
- * among those still passing; the avoid list and the group marks are already per-slot bitmaps, so
- * they cost one word per block. Counts are popcounts; details (missing names, shortfalls) and the
- * weigher walk the set bits of the few masks that need them. Hosts are visited in slot order, so
- * ties go to the earlier host.
+ * words, pools, networks and labels in one tight loop per word, only when the request has them).
+ * Pass 2 works on whole masks, in filter order: a host's first refusing filter is the first mask
+ * holding its bit among those still passing; the avoid list and the group marks are already
+ * per-slot bitmaps, so they cost one word per block. Counts are popcounts; details (missing names,
+ * shortfalls) and the weigher walk the set bits of the few masks that need them. Hosts are visited
+ * in slot order, so ties go to the earlier host.
  *
  * Why: with a per-host "which filter refused it" branch, mixed CPU flags make that branch
  * unpredictable and the per-filter counters form a store-to-load chain; both cost more than the
@@ -164,9 +164,11 @@ s_block_tests(const sched_hot *h, const uint64_t *row, unsigned len, const s_sca
  * The scan. */
 
 void sched_scan(const drv_sched_cluster *c, const sched_hot *hot, const sched_prep *p, size_t want,
-                sched_scan_out *out, uint64_t *feat_miss, uint64_t *pool_miss, uint64_t *label_miss)
+                sched_scan_out *out, const sched_scan_miss *miss)
 {
     static const uint64_t no_features = 0;
+    uint64_t *feat_miss = miss ? miss->feat : NULL, *pool_miss = miss ? miss->pool : NULL;
+    uint64_t *net_miss = miss ? miss->net : NULL, *label_miss = miss ? miss->label : NULL;
     memset(out->rejected, 0, sizeof(out->rejected));
     out->n_fitting = 0;
     if (want < 1)
@@ -261,6 +263,13 @@ void sched_scan(const drv_sched_cluster *c, const sched_hot *hot, const sched_pr
             pass &= ~r;
             for (r = news ? r : 0; r; r &= r - 1)
                 s_miss_union(pool_miss, &p->pool, &c->pools, base + s_first(r));
+        }
+        if (p->net.n_words || p->net.impossible) {
+            r = pass & s_block_lacks(&p->net, 0, &c->networks, base, len, all, net_miss, &news);
+            rej[DRV_SCHED_FILTER_NETWORKS] += s_pop(r);
+            pass &= ~r;
+            for (r = news ? r : 0; r; r &= r - 1)
+                s_miss_union(net_miss, &p->net, &c->networks, base + s_first(r));
         }
         if (p->label.n_words || p->label.impossible) {
             r = pass & s_block_lacks(&p->label, 0, &c->labels, base, len, all, label_miss, &news);

@@ -2,9 +2,9 @@
  * installed, not included by other folders.
  *
  * Layout: hosts live in a GPtrArray of sched_host (pointer-stable) and, for the placement loop, in
- * parallel flat arrays indexed by host slot: `hot` (free resources, arch, blocked state) and three
- * bitset tables (features, pools, labels; `stride` uint64 words per host). Names are interned into
- * per-kind tables so a "required ⊆ host" test is a few word ANDs. */
+ * parallel flat arrays indexed by host slot: `hot` (free resources, arch, blocked state) and four
+ * bitset tables (features, pools, networks, labels; `stride` uint64 words per host). Names are
+ * interned into per-kind tables so a "required ⊆ host" test is a few word ANDs. */
 #ifndef DROVER_SCHED_INTERNAL_H
 #define DROVER_SCHED_INTERNAL_H
 
@@ -36,6 +36,7 @@ typedef struct sched_domain {
     char *arch;
     char **features; /* NULL-terminated, owned */
     char **pools;
+    char **networks;
     char **labels;
     char *affinity_group;
     char *anti_affinity_group;
@@ -66,6 +67,7 @@ struct sched_host {
     char **features; /* as given, for rendering */
     char **labels;
     char **pools;
+    char **networks;
     drv_sched_host_state state;
     bool reachable;
     size_t slot;             /* index into hot / bitset tables */
@@ -97,7 +99,7 @@ struct drv_sched_cluster {
     GHashTable *aff_groups; /* name → sched_group* (owned) */
     GHashTable *anti_groups;
     sched_intern arches;
-    sched_bitset_table features, pools, labels;
+    sched_bitset_table features, pools, networks, labels;
     sched_hot *hot; /* cap_hosts */
     size_t cap_hosts;
 };
@@ -136,7 +138,7 @@ typedef struct {
         size_t n_words;
         bool impossible;    /* a name no host has */
         GPtrArray *unknown; /* names never interned (borrowed from the request) */
-    } feat, pool, label;
+    } feat, pool, net, label;
     const sched_domain *self;
     sched_group *aff; /* NULL if no such group or no request group */
     sched_group *anti;
@@ -194,6 +196,8 @@ static inline drv_sched_filter sched_prep_check(const sched_prep *p, const drv_s
         return DRV_SCHED_FILTER_FEATURES;
     if (!s_req_bits_ok(&p->pool, &c->pools, slot))
         return DRV_SCHED_FILTER_POOLS;
+    if (!s_req_bits_ok(&p->net, &c->networks, slot))
+        return DRV_SCHED_FILTER_NETWORKS;
     if (!s_req_bits_ok(&p->label, &c->labels, slot))
         return DRV_SCHED_FILTER_LABELS;
     if (p->anti_marks && sched_bit(p->anti_marks, slot))
@@ -218,12 +222,16 @@ typedef struct {
     uint64_t vcpus_short;
 } sched_scan_out;
 
+/* Where sched_scan puts the unions of missing bits over the hosts each name filter refused
+ * (stride words of its table each, or NULL = not wanted). */
+typedef struct {
+    uint64_t *feat, *pool, *net, *label;
+} sched_scan_miss;
+
 /* Scans all hosts with free resources `hot` (c->hot for the live view). want = how many of the best
- * to keep (>= 1). feat_miss/pool_miss/label_miss (stride words each, or NULL) receive the unions
- * of missing bits over hosts refused by that filter. */
+ * to keep (>= 1). miss (or NULL) receives the missing names' bits. */
 void sched_scan(const drv_sched_cluster *c, const sched_hot *hot, const sched_prep *p, size_t want,
-                sched_scan_out *out, uint64_t *feat_miss, uint64_t *pool_miss,
-                uint64_t *label_miss);
+                sched_scan_out *out, const sched_scan_miss *miss);
 
 /* Builds a drv_sched_result from a scan (details included). */
 drv_sched_result *sched_result_build(const drv_sched_cluster *c, const sched_hot *hot,

@@ -65,6 +65,7 @@ typedef enum {
     DRV_SCHED_FILTER_ARCH,          /* "arch": host arch differs from request.arch */
     DRV_SCHED_FILTER_FEATURES,      /* "cpu-features": host lacks a required CPU feature */
     DRV_SCHED_FILTER_POOLS,         /* "pools": host does not see a required storage pool */
+    DRV_SCHED_FILTER_NETWORKS,      /* "networks": host lacks a libvirt network the domain uses */
     DRV_SCHED_FILTER_LABELS,        /* "labels": host lacks a required key=value label */
     DRV_SCHED_FILTER_ANTI_AFFINITY, /* "anti-affinity": host holds a member of the group */
     DRV_SCHED_FILTER_AFFINITY,      /* "affinity": group has members, none on this host */
@@ -108,6 +109,7 @@ typedef struct {
     const char *const *features;  /* CPU feature flags, e.g. "avx2" */
     const char *const *labels;    /* "key=value" */
     const char *const *pools;     /* storage pools the host sees */
+    const char *const *networks;  /* libvirt networks defined on the host */
     drv_sched_host_state state;
     bool reachable;
 } drv_sched_host_spec;
@@ -120,6 +122,7 @@ typedef struct {
     const char *arch;                /* required arch, or NULL for any */
     const char *const *features;     /* required CPU features */
     const char *const *pools;        /* required storage pools */
+    const char *const *networks;     /* required libvirt networks (its <interface type=network>) */
     const char *const *labels;       /* required host labels, "key=value" */
     const char *affinity_group;      /* NULL for none */
     const char *anti_affinity_group; /* NULL for none */
@@ -224,6 +227,7 @@ typedef struct {
     const char *arch;            /* NULL = any */
     const char *const *features; /* required CPU features */
     const char *const *pools;    /* required storage pools */
+    const char *const *networks; /* required libvirt networks */
     const char *const *labels;   /* required host labels "key=value" */
     const char *affinity_group;  /* must join a host holding a member, if any member is placed */
     const char *anti_affinity_group; /* must avoid every host holding a member */
@@ -243,6 +247,7 @@ typedef struct {
     /* Details, filled whatever `fits` is (meaningful when the matching rejected[] count is > 0): */
     char **missing_features;   /* union over hosts refused by "cpu-features", sorted, NULL-term. */
     char **missing_pools;      /* union over hosts refused by "pools" */
+    char **missing_networks;   /* union over hosts refused by "networks" */
     char **missing_labels;     /* union over hosts refused by "labels" */
     uint64_t memory_short_kib; /* smallest shortfall among hosts refused by "memory" */
     uint64_t vcpus_short;      /* smallest shortfall among hosts refused by "vcpus" */

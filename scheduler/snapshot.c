@@ -232,7 +232,7 @@ static int s_host_from_json(drv_sched_cluster *c, json_object *o, size_t i, drv_
     g_free(what);
     what = g_strdup_printf("snapshot host %s", h.id);
     const char *state = NULL;
-    g_autofree const char **features = NULL, **pools = NULL;
+    g_autofree const char **features = NULL, **pools = NULL, **networks = NULL;
     g_auto(GStrv) labels = NULL;
     if (s_get_string(o, "arch", false, what, &h.arch, err) < 0 ||
         s_get_string(o, "cpu_model", false, what, &h.cpu_model, err) < 0 ||
@@ -242,6 +242,7 @@ static int s_host_from_json(drv_sched_cluster *c, json_object *o, size_t i, drv_
                        err) < 0 ||
         s_get_strv(o, "features", what, &features, err) < 0 ||
         s_get_strv(o, "pools", what, &pools, err) < 0 ||
+        s_get_strv(o, "networks", what, &networks, err) < 0 ||
         s_get_labels(o, "labels", what, &labels, err) < 0 ||
         s_get_string(o, "state", false, what, &state, err) < 0 ||
         s_get_bool(o, "reachable", true, what, &h.reachable, err) < 0)
@@ -250,25 +251,28 @@ static int s_host_from_json(drv_sched_cluster *c, json_object *o, size_t i, drv_
         return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: unknown state \"%s\"", what, state);
     h.features = features;
     h.pools = pools;
+    h.networks = networks;
     h.labels = (const char *const *)labels;
     return drv_sched_cluster_add_host(c, &h, err);
 }
 
 static int s_domain_fields(json_object *o, const char *what, drv_sched_domain_spec *d,
-                           const char ***features, const char ***pools, char ***labels,
-                           drv_error **err)
+                           const char ***features, const char ***pools, const char ***networks,
+                           char ***labels, drv_error **err)
 {
     if (s_get_string(o, "arch", false, what, &d->arch, err) < 0 ||
         s_get_u32(o, "vcpus", what, &d->vcpus, err) < 0 ||
         s_get_size_kib(o, "memory_kib", "memory", what, &d->memory_kib, err) < 0 ||
         s_get_strv(o, "features", what, features, err) < 0 ||
         s_get_strv(o, "pools", what, pools, err) < 0 ||
+        s_get_strv(o, "networks", what, networks, err) < 0 ||
         s_get_labels(o, "labels", what, labels, err) < 0 ||
         s_get_string(o, "affinity_group", false, what, &d->affinity_group, err) < 0 ||
         s_get_string(o, "anti_affinity_group", false, what, &d->anti_affinity_group, err) < 0)
         return -1;
     d->features = *features;
     d->pools = *pools;
+    d->networks = *networks;
     d->labels = (const char *const *)*labels;
     return 0;
 }
@@ -283,11 +287,11 @@ static int s_domain_from_json(drv_sched_cluster *c, json_object *o, size_t i, dr
         return -1;
     g_free(what);
     what = g_strdup_printf("snapshot domain %s", d.name);
-    g_autofree const char **features = NULL, **pools = NULL;
+    g_autofree const char **features = NULL, **pools = NULL, **networks = NULL;
     g_auto(GStrv) labels = NULL;
     if (s_get_string(o, "host", false, what, &d.host, err) < 0 ||
         s_get_bool(o, "running", true, what, &d.running, err) < 0 ||
-        s_domain_fields(o, what, &d, &features, &pools, &labels, err) < 0)
+        s_domain_fields(o, what, &d, &features, &pools, &networks, &labels, err) < 0)
         return -1;
     return drv_sched_cluster_add_domain(c, &d, err);
 }
@@ -428,6 +432,7 @@ json_object *drv_sched_cluster_to_json_object(const drv_sched_cluster *c)
         json_object_object_add(o, "features", s_strv_json(h->features));
         json_object_object_add(o, "labels", s_labels_json(h->labels));
         json_object_object_add(o, "pools", s_strv_json(h->pools));
+        json_object_object_add(o, "networks", s_strv_json(h->networks));
         s_add_str(o, "state", drv_sched_host_state_to_string(h->state));
         json_object_object_add(o, "reachable", json_object_new_boolean(h->reachable));
         json_object_array_add(hosts, o);
@@ -446,6 +451,7 @@ json_object *drv_sched_cluster_to_json_object(const drv_sched_cluster *c)
         s_add_str(o, "arch", d->arch);
         json_object_object_add(o, "features", s_strv_json(d->features));
         json_object_object_add(o, "pools", s_strv_json(d->pools));
+        json_object_object_add(o, "networks", s_strv_json(d->networks));
         json_object_object_add(o, "labels", s_labels_json(d->labels));
         s_add_str(o, "affinity_group", d->affinity_group);
         s_add_str(o, "anti_affinity_group", d->anti_affinity_group);
@@ -484,7 +490,7 @@ char *drv_sched_cluster_to_json(const drv_sched_cluster *cluster)
 typedef struct {
     drv_sched_request req; /* first: the public part */
     char *name, *arch, *aff, *anti;
-    char **features, **pools, **labels, **avoid;
+    char **features, **pools, **networks, **labels, **avoid;
 } s_owned_request;
 
 static char **s_dup_strv(const char **v)
@@ -499,10 +505,10 @@ int drv_sched_request_from_json(json_object *o, drv_sched_request **ret, drv_err
         return drv_error_set(err, DRV_ERR_INVALID, 0, "request: must be an object");
     drv_sched_domain_spec d = {0};
     const char *name = NULL;
-    g_autofree const char **features = NULL, **pools = NULL, **avoid = NULL;
+    g_autofree const char **features = NULL, **pools = NULL, **networks = NULL, **avoid = NULL;
     g_auto(GStrv) labels = NULL;
     if (s_get_string(o, "name", false, what, &name, err) < 0 ||
-        s_domain_fields(o, what, &d, &features, &pools, &labels, err) < 0 ||
+        s_domain_fields(o, what, &d, &features, &pools, &networks, &labels, err) < 0 ||
         s_get_strv(o, "avoid_hosts", what, &avoid, err) < 0)
         return -1;
     s_owned_request *r = g_new0(s_owned_request, 1);
@@ -512,6 +518,7 @@ int drv_sched_request_from_json(json_object *o, drv_sched_request **ret, drv_err
     r->anti = g_strdup(d.anti_affinity_group);
     r->features = s_dup_strv(features);
     r->pools = s_dup_strv(pools);
+    r->networks = s_dup_strv(networks);
     r->labels = g_steal_pointer(&labels);
     r->avoid = s_dup_strv(avoid);
     r->req.name = r->name;
@@ -520,6 +527,7 @@ int drv_sched_request_from_json(json_object *o, drv_sched_request **ret, drv_err
     r->req.arch = r->arch;
     r->req.features = (const char *const *)r->features;
     r->req.pools = (const char *const *)r->pools;
+    r->req.networks = (const char *const *)r->networks;
     r->req.labels = (const char *const *)r->labels;
     r->req.affinity_group = r->aff;
     r->req.anti_affinity_group = r->anti;
@@ -539,6 +547,7 @@ void drv_sched_request_free(drv_sched_request **request_p)
     g_free(r->anti);
     g_strfreev(r->features);
     g_strfreev(r->pools);
+    g_strfreev(r->networks);
     g_strfreev(r->labels);
     g_strfreev(r->avoid);
     g_free(r);
@@ -567,6 +576,7 @@ json_object *drv_sched_result_to_json(const drv_sched_result *r)
     json_object_object_add(o, "rejected", rej);
     json_object_object_add(o, "missing_features", s_strv_json(r->missing_features));
     json_object_object_add(o, "missing_pools", s_strv_json(r->missing_pools));
+    json_object_object_add(o, "missing_networks", s_strv_json(r->missing_networks));
     json_object_object_add(o, "missing_labels", s_strv_json(r->missing_labels));
     json_object_object_add(o, "memory_short_kib",
                            json_object_new_int64((int64_t)r->memory_short_kib));

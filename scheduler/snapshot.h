@@ -24,7 +24,7 @@ char *drv_sched_cluster_to_json(const drv_sched_cluster *cluster);
 struct json_object *drv_sched_cluster_to_json_object(const drv_sched_cluster *cluster);
 
 /* A request parsed from JSON, e.g. {"vcpus":2,"memory_kib":4194304,"arch":"x86_64",
- * "features":["avx2"],"pools":["shared"],"labels":{"rack":"r1"},"affinity_group":"g",
+ * "features":["avx2"],"pools":["shared"],"networks":["lan"],"labels":{"rack":"r1"},"affinity_group":"g",
  * "anti_affinity_group":"g2","avoid_hosts":["h1"],"name":"vm1"}. "memory" may be given instead of
  * "memory_kib" as a size string ("4G", "512M", "1048576K", bytes when no suffix; powers of 1024).
  * The returned request owns all its strings; free with drv_sched_request_free(). */

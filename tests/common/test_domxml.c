@@ -425,6 +425,30 @@ static void test_cpu_without_mode(void **state)
     drv_domxml_free(&d);
 }
 
+/* The networks a domain needs: each <interface type='network'> source once, in document order;
+ * bridge and user interfaces and an interface without a source need none. */
+static void test_networks(void **state)
+{
+    (void)state;
+    drv_domxml *d =
+        s_parse_ok(HEAD "  <memory>1</memory>\n  <vcpu>1</vcpu>\n  <devices>\n"
+                        "    <interface type='network'><source network='tbnet'/></interface>\n"
+                        "    <interface type='bridge'><source bridge='br0'/></interface>\n"
+                        "    <interface type='network'><source network='backend'/></interface>\n"
+                        "    <interface type='network'><source network='tbnet'/></interface>\n"
+                        "    <interface type='network'/>\n"
+                        "    <interface type='user'/>\n"
+                        "  </devices>\n</domain>");
+    assert_int_equal(g_strv_length(d->networks), 2);
+    assert_string_equal(d->networks[0], "tbnet");
+    assert_string_equal(d->networks[1], "backend");
+    drv_domxml_free(&d);
+    d = s_parse_ok(HEAD "  <memory>1</memory>\n  <vcpu>1</vcpu>\n</domain>");
+    assert_non_null(d->networks);
+    assert_null(d->networks[0]);
+    drv_domxml_free(&d);
+}
+
 static void test_uuid_normalize(void **state)
 {
     char *out = NULL;
@@ -619,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_invalid_fields),
         cmocka_unit_test(test_memory_units),
         cmocka_unit_test(test_cpu_without_mode),
+        cmocka_unit_test(test_networks),
         cmocka_unit_test(test_uuid_normalize),
         cmocka_unit_test(test_set_uuid_inserts),
         cmocka_unit_test(test_set_uuid_existing),

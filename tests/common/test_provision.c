@@ -239,6 +239,8 @@ static void test_domain_xml(void **state)
     assert_string_equal(dx->disks[1].source_path, "/srv/vms/web1-seed.iso");
     assert_string_equal(dx->disks[1].target_bus, "ide");
     assert_true(dx->disks[1].readonly);
+    assert_null(dx->networks[1]);
+    assert_string_equal(dx->networks[0], "tbnet");
     drv_domxml_free(&dx);
     /* direct kernel boot instead of booting the disk; the cmdline escaped */
     assert_non_null(strstr(xml, "<kernel>/srv/k/vmlinuz</kernel>"));
@@ -257,6 +259,7 @@ static void test_domain_xml(void **state)
     assert_string_equal(dx->type, "kvm");
     assert_int_equal(dx->n_disks, 1);
     assert_false(dx->has_serial_file);
+    assert_null(dx->networks[0]);
     assert_null(dx->uuid);
     drv_domxml_free(&dx);
     assert_non_null(strstr(xml, "<boot dev='hd'/>"));

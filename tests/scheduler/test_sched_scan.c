@@ -3,11 +3,12 @@
  * that several 64-host blocks, partial last blocks and host removal (which moves slots) are
  * exercised. Requests mix everything the scan has a loop for: avoid lists, arch (named, absent,
  * unknown), CPU flags spread over more than 64 interned names (one and several words), unknown
- * flags, pools, labels, anti-affinity and affinity groups, both weighers and many ties.
+ * flags, pools, networks (known and unknown), labels, anti-affinity and affinity groups, both
+ * weighers and many ties.
  *
  * Checked exactly for every request: the count per filter (each host under the first filter that
  * refuses it), n_fitting, the chosen host and the ranked alternates (ties to the earlier host),
- * the missing features/pools/labels and the memory and vCPU shortfalls. */
+ * the missing features/pools/networks/labels and the memory and vCPU shortfalls. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,9 +22,11 @@
 #define N_FLAGS   100 /* more than one 64-bit word of interned names */
 #define N_POOLS   3
 #define N_RACKS   3
+#define N_NETS    3
 #define MAX_HOSTS 300
 
 static const char *const s_pools[N_POOLS] = {"shared", "nfs", "ceph"};
+static const char *const s_nets[N_NETS] = {"lan", "san", "mgmt"};
 static const char *const s_racks[N_RACKS] = {"rack=r1", "rack=r2", "rack=r3"};
 static const char *const s_arches[] = {"x86_64", "aarch64", NULL};
 
@@ -41,6 +44,7 @@ typedef struct {
     const char *arch;
     bool flags[N_FLAGS];
     bool pools[N_POOLS];
+    bool nets[N_NETS];
     int rack;
     int anti_members, aff_members;
 } m_host;
@@ -79,6 +83,12 @@ static void s_add_host(m_cluster *m, GRand *r, size_t i)
         if ((h->pools[p] = g_rand_int_range(r, 0, 100) < 70))
             pools[np++] = s_pools[p];
     pools[np] = NULL;
+    const char *nets[N_NETS + 1];
+    size_t nn = 0;
+    for (int k = 0; k < N_NETS; k++)
+        if ((h->nets[k] = g_rand_int_range(r, 0, 100) < 75))
+            nets[nn++] = s_nets[k];
+    nets[nn] = NULL;
     h->rack = g_rand_int_range(r, 0, N_RACKS);
     const char *labels[] = {s_racks[h->rack], NULL};
     int st = g_rand_int_range(r, 0, 100);
@@ -91,6 +101,7 @@ static void s_add_host(m_cluster *m, GRand *r, size_t i)
         .reserved_memory_kib = g_rand_boolean(r) ? 1024 * 1024 : 0,
         .features = flags,
         .pools = pools,
+        .networks = nets,
         .labels = labels,
         .state = st < 90   ? DRV_SCHED_HOST_ACTIVE
                  : st < 95 ? DRV_SCHED_HOST_PREPARING_MAINTENANCE
@@ -148,9 +159,11 @@ static void s_build(m_cluster *m, GRand *r)
 
 typedef struct {
     drv_sched_request req;
-    const char *flags[5], *pools[2], *labels[2], *avoid[6];
+    const char *flags[5], *pools[2], *nets[3], *labels[2], *avoid[6];
     int flag_idx[4]; /* -1 = the unknown flag */
     size_t n_flags;
+    int net_idx[2]; /* -1 = a network no host has */
+    size_t n_nets;
     int pool, rack; /* -1 = none */
 } m_request;
 
@@ -175,6 +188,15 @@ static void s_request(m_cluster *m, GRand *r, m_request *q)
     q->pool = g_rand_int_range(r, 0, 100) < 15 ? g_rand_int_range(r, 0, N_POOLS) : -1;
     q->pools[0] = q->pool >= 0 ? s_pools[q->pool] : NULL;
     q->req.pools = q->pools;
+    if (g_rand_int_range(r, 0, 100) < 20) {
+        q->n_nets = (size_t)g_rand_int_range(r, 1, 3);
+        for (size_t k = 0; k < q->n_nets; k++) {
+            int n = g_rand_int_range(r, 0, 100) < 5 ? -1 : g_rand_int_range(r, 0, N_NETS);
+            q->net_idx[k] = n;
+            q->nets[k] = n < 0 ? "no-such-net" : s_nets[n];
+        }
+    }
+    q->req.networks = q->nets;
     q->rack = g_rand_int_range(r, 0, 100) < 10 ? g_rand_int_range(r, 0, N_RACKS) : -1;
     q->labels[0] = q->rack >= 0 ? s_racks[q->rack] : NULL;
     q->req.labels = q->labels;
@@ -209,6 +231,9 @@ static drv_sched_filter s_first_refusal(const m_host *h, const drv_sched_host_us
             return DRV_SCHED_FILTER_FEATURES;
     if (q->pool >= 0 && !h->pools[q->pool])
         return DRV_SCHED_FILTER_POOLS;
+    for (size_t k = 0; k < q->n_nets; k++)
+        if (q->net_idx[k] < 0 || !h->nets[q->net_idx[k]])
+            return DRV_SCHED_FILTER_NETWORKS;
     if (q->rack >= 0 && h->rack != q->rack)
         return DRV_SCHED_FILTER_LABELS;
     if (q->req.anti_affinity_group && h->anti_members > 0)
@@ -259,6 +284,7 @@ static void s_check(m_cluster *m, const m_request *q)
     size_t rejected[DRV_SCHED_FILTER_LAST] = {0};
     g_autoptr(GPtrArray) miss_flags = g_ptr_array_new();
     g_autoptr(GPtrArray) miss_pools = g_ptr_array_new();
+    g_autoptr(GPtrArray) miss_nets = g_ptr_array_new();
     g_autoptr(GPtrArray) miss_labels = g_ptr_array_new();
     uint64_t mem_short = UINT64_MAX, vcpu_short = UINT64_MAX;
     const char *rank[MAX_HOSTS];
@@ -290,6 +316,10 @@ static void s_check(m_cluster *m, const m_request *q)
                     s_add_name(miss_flags, q->flags[k]);
         if (f == DRV_SCHED_FILTER_POOLS)
             s_add_name(miss_pools, q->pools[0]);
+        if (f == DRV_SCHED_FILTER_NETWORKS)
+            for (size_t k = 0; k < q->n_nets; k++)
+                if (q->net_idx[k] < 0 || !h->nets[q->net_idx[k]])
+                    s_add_name(miss_nets, q->nets[k]);
         if (f == DRV_SCHED_FILTER_LABELS)
             s_add_name(miss_labels, q->labels[0]);
         if (f == DRV_SCHED_FILTER_MEMORY &&
@@ -319,6 +349,7 @@ static void s_check(m_cluster *m, const m_request *q)
     }
     s_assert_names(res->missing_features, miss_flags);
     s_assert_names(res->missing_pools, miss_pools);
+    s_assert_names(res->missing_networks, miss_nets);
     s_assert_names(res->missing_labels, miss_labels);
     assert_int_equal(res->memory_short_kib, mem_short == UINT64_MAX ? 0 : mem_short);
     assert_int_equal(res->vcpus_short, vcpu_short == UINT64_MAX ? 0 : vcpu_short);

@@ -86,6 +86,7 @@ static json_object *s_run_place(drv_sched_cluster *c, json_object *tc)
             .arch = req->arch,
             .features = req->features,
             .pools = req->pools,
+            .networks = req->networks,
             .labels = req->labels,
             .affinity_group = req->affinity_group,
             .anti_affinity_group = req->anti_affinity_group,
