@@ -334,14 +334,12 @@ static void s_host(json_object *h, GString *out)
 
 /* ------------------------------------------------------------------ domains */
 
-/* "shut off (destroyed)", "unknown (libvirt disconnected)": the state with its reason in words
- * ("reason", else a textual "state_reason"), never a bare state when a reason is known. */
+/* "shut off (crashed)", "saved (managed save)", "unknown (libvirt disconnected)": the state with
+ * its reason in words, never a bare state when a reason is known. */
 static char *s_state_text(json_object *d)
 {
     const char *state = drv_json_get_str(d, "state", "-");
     const char *reason = drv_json_get_str(d, "reason", NULL);
-    if (reason == NULL)
-        reason = drv_json_get_str(d, "state_reason", NULL);
     return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
 }
 
@@ -355,10 +353,7 @@ static void s_domain_list(json_object *doc, GString *out)
         json_object *d = json_object_array_get_idx(doms, i);
         g_autofree char *vcpus = s_field(d, "vcpus");
         g_autofree char *mem = s_size_field(d, "memory_kib");
-        /* the reason only where the state alone would mislead (unknown) */
-        g_autofree char *st = drv_json_get_str(d, "reason", NULL) != NULL
-                                  ? s_state_text(d)
-                                  : g_strdup(drv_json_get_str(d, "state", NULL));
+        g_autofree char *st = s_state_text(d);
         const char *cells[] = {drv_json_get_str(d, "name", NULL),
                                st,
                                drv_json_get_str(d, "host", NULL),

@@ -260,8 +260,7 @@ static void s_cluster_status(ctl_req *r)
     }
     GPtrArray *doms = ctl_model_domains(c->model);
     for (guint i = 0; i < doms->len; i++) {
-        const char *state;
-        int reason;
+        const char *state, *reason;
         ctl_model_domain_state(c->model, g_ptr_array_index(doms, i), &state, &reason);
         st.domains_running += strcmp(state, "running") == 0;
     }

@@ -273,6 +273,7 @@ static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *exp
     d->xml = g_steal_pointer(&final_xml);
     d->revision = old != NULL ? old->revision + 1 : 1;
     d->vcpus = dx->vcpus;
+    d->vcpus_current = dx->vcpus_current;
     d->memory_kib = dx->memory_kib;
     g_strfreev(d->cpu_features);
     d->cpu_features = g_strdupv(dx->cpu_features_required);
@@ -567,10 +568,7 @@ void ctl_api_domain_list(ctl_req *r)
     GPtrArray *shown = g_ptr_array_new();
     for (guint i = 0; i < doms->len; i++) {
         const ctl_domain *d = g_ptr_array_index(doms, i);
-        const char *state;
-        int reason;
-        ctl_model_domain_state(r->c->model, d, &state, &reason);
-        if (all || strcmp(state, "shut off") != 0 || d->desired != CTL_DESIRED_SHUTOFF)
+        if (all || !ctl_model_domain_is_off(r->c->model, d) || d->desired != CTL_DESIRED_SHUTOFF)
             g_ptr_array_add(shown, (gpointer)d);
     }
     ctl_req_ok(r, ctl_view_domains(r->c->model, shown));
@@ -621,8 +619,7 @@ void ctl_api_domain_dumpxml(ctl_req *r)
     ctl_domain *d = s_domain_arg(r);
     if (d == NULL)
         return;
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
     bool active = strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
                   strcmp(state, "blocked") == 0;
@@ -667,6 +664,7 @@ static ctl_domain *s_transient_domain(const char *xml, size_t len, drv_error **e
     d->revision = 1;
     d->transient = true;
     d->vcpus = dx->vcpus;
+    d->vcpus_current = dx->vcpus_current;
     d->memory_kib = dx->memory_kib;
     d->cpu_features = g_strdupv(dx->cpu_features_required);
     d->affinity_group = g_strdup(dx->affinity_group);
@@ -807,8 +805,7 @@ void ctl_api_domain_start(ctl_req *r)
         ctl_req_failf(r, DRV_ERR_CONFLICT, "domain '%s' is transient and already created", d->name);
         return;
     }
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
     if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
         strcmp(state, "blocked") == 0) {
@@ -1004,8 +1001,7 @@ void ctl_api_domain_undefine(ctl_req *r)
     ctl_domain *d = s_domain_arg(r);
     if (d == NULL || !s_idle(r, d))
         return;
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
     const char *unknown = ctl_model_domain_unknown_reason(r->c->model, d);
     if (unknown != NULL && strcmp(unknown, CTL_UNKNOWN_UNREACHABLE) != 0) {
@@ -1016,7 +1012,7 @@ void ctl_api_domain_undefine(ctl_req *r)
                       d->name, d->host, unknown);
         return;
     }
-    if (strcmp(state, "shut off") != 0 && strcmp(state, "crashed") != 0 &&
+    if (!ctl_model_domain_is_off(r->c->model, d) &&
         !(strcmp(state, "unknown") == 0 && d->desired == CTL_DESIRED_SHUTOFF)) {
         ctl_req_failf(r, DRV_ERR_CONFLICT,
                       "domain '%s' is %s on host '%s'; destroy or shut it down first", d->name,

@@ -262,6 +262,7 @@ static ctl_actual *s_actual(const Drover__DomainInfo *di)
     a->persistent = di->persistent;
     a->vcpus = di->vcpus;
     a->memory_kib = di->memory_kib;
+    a->managed_save = di->has_managed_save;
     return a;
 }
 

@@ -67,8 +67,7 @@ static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
                 if (!s_has(d->cpu_features, h->facts.cpu_features[k]))
                     g_ptr_array_add(feats, h->facts.cpu_features[k]);
         g_ptr_array_add(feats, NULL);
-        const char *state;
-        int reason;
+        const char *state, *reason;
         ctl_model_domain_state(c->model, d, &state, &reason);
         bool running = d->desired != CTL_DESIRED_SHUTOFF || strcmp(state, "running") == 0 ||
                        strcmp(state, "paused") == 0 ||

@@ -1076,8 +1076,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
     if (d->busy != NULL)
         return drv_error_set(err, DRV_ERR_CONFLICT, 0, "domain '%s': a %s is already in progress",
                              d->name, d->busy);
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(c->model, d, &state, &reason);
     if (d->host == NULL || (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0))
         return drv_error_set(err, DRV_ERR_CONFLICT, 0,

@@ -53,8 +53,7 @@ void ctl_api_domain_migrate(ctl_req *r)
     if (to != NULL && to[0] == '\0')
         to = NULL;
 
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(c->model, d, &state, &reason);
     const char *unknown = ctl_model_domain_unknown_reason(c->model, d);
     if (unknown != NULL) {

@@ -19,7 +19,7 @@ const char *ctl_desired_to_string(ctl_desired d);
 /* Returns 0 and *ret, or -1 for an unknown name. */
 int ctl_desired_from_string(const char *s, ctl_desired *ret);
 
-/* libvirt's virDomainState numbers (same as the wire's DomainState). */
+/* libvirt's virDomainState numbers (same as the wire's DomainState; common/domstate.h). */
 enum {
     CTL_VIR_NOSTATE = 0,
     CTL_VIR_RUNNING = 1,
@@ -30,7 +30,7 @@ enum {
     CTL_VIR_CRASHED = 6,
     CTL_VIR_PMSUSPENDED = 7,
 };
-/* "running", "paused", "shut off", ... for a virDomainState number. */
+/* "running", "paused", "shut off", ... for a virDomainState number (drv_domstate_name). */
 const char *ctl_vir_state_to_string(int state);
 /* True for states that hold the host's resources (running, blocked, paused, shutdown, pmsuspended).
  */
@@ -77,6 +77,7 @@ typedef struct {
     bool persistent;
     uint32_t vcpus;
     uint64_t memory_kib;
+    bool managed_save; /* libvirt holds a managed save image of it on this host */
 } ctl_actual;
 
 void ctl_actual_free(ctl_actual *a);
@@ -109,8 +110,9 @@ typedef struct {
     char *xml;
     int64_t revision;
     ctl_desired desired;
-    char *host; /* placement, NULL when never placed */
-    uint32_t vcpus;
+    char *host;             /* placement, NULL when never placed */
+    uint32_t vcpus;         /* <vcpu>: the maximum */
+    uint32_t vcpus_current; /* <vcpu current=>, else vcpus; 0 when not stored (older records) */
     uint64_t memory_kib;
     char **cpu_features; /* NULL-terminated */
     bool autostart;
@@ -118,6 +120,7 @@ typedef struct {
     char *affinity_group;
     char *anti_affinity_group;
     int64_t created_ms;
+    char *saved_path;     /* `domain save`: the memory image in shared storage, NULL when none */
     int64_t mod_revision; /* of domains/<name> */
     /* runtime */
     char *busy; /* verb of the operation in flight, NULL when idle */
@@ -179,12 +182,23 @@ guint ctl_model_n_domains(const ctl_model *self);
  * the host reports active, excluding `except` (a domain name or NULL). */
 void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *except,
                           uint32_t *ret_vcpus, uint64_t *ret_memory_kib, uint32_t *ret_domains);
-/* Actual state of a domain: where it is placed, if that host's inventory is authoritative, what
- * it reports there. ret_state: borrowed string ("running", "shut off", "unknown", ...); "shut off"
- * only when the domain was never placed or an authoritative inventory shows it off or absent.
- * ret_reason: libvirt reason. */
+/* Actual state of a domain and the reason for it, both borrowed words (common/domstate.h):
+ *   - "unknown" (reason: why) when its placed host cannot say what runs there;
+ *   - "migrating" while a live migration moves it, "pending" (reason: the verb) while a start or
+ *     create places it and it does not run yet;
+ *   - "saved" (reason "managed save" / "save file") when it is off with a memory image;
+ *   - else what the host's authoritative inventory reports, with libvirt's reason ("shut off",
+ *     "crashed"; reason NULL when libvirt gives none); "shut off" when it was never placed or is
+ *     absent from an authoritative inventory. */
 void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **ret_state,
-                            int *ret_reason);
+                            const char **ret_reason);
+/* The reasons of the cluster's "saved" state. */
+#define CTL_SAVED_MANAGED "managed save"
+#define CTL_SAVED_FILE    "save file"
+/* True when the domain is known not to run: "shut off", "crashed", "no state" or "saved". */
+bool ctl_model_domain_is_off(ctl_model *self, const ctl_domain *d);
+/* The placed host's inventory entry of d (borrowed) or NULL. */
+const ctl_actual *ctl_model_domain_actual(ctl_model *self, const ctl_domain *d);
 /* Why d's state is "unknown" (ctl_host_unknown_reason of its host), or NULL when it is known. */
 const char *ctl_model_domain_unknown_reason(ctl_model *self, const ctl_domain *d);
 /* A sentence when actual ≠ desired or the domain runs where it is not placed (owned), else NULL. */

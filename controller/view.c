@@ -1,6 +1,8 @@
 /* view.c — see view.h. */
 #include "view.h"
 
+#include "domstate.h"
+
 #include <string.h>
 
 static void s_str(json_object *o, const char *key, const char *v)
@@ -244,6 +246,8 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
             json_object *ao = json_object_new_object();
             s_str(ao, "name", a->name);
             s_str(ao, "state", ctl_vir_state_to_string(a->state));
+            if (drv_domstate_reason(a->state, a->reason) != NULL)
+                s_str(ao, "reason", drv_domstate_reason(a->state, a->reason));
             s_bool(ao, "managed", ctl_model_domain(m, a->name) != NULL);
             json_object_array_add(found, ao);
         }
@@ -264,6 +268,7 @@ char *ctl_view_domain_store(const ctl_domain *d)
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "host", d->host);
     s_i64(o, "vcpus", d->vcpus);
+    s_i64(o, "vcpus_current", d->vcpus_current);
     s_i64(o, "memory_kib", (int64_t)d->memory_kib);
     json_object_object_add(o, "cpu_features", s_strv(d->cpu_features));
     s_bool(o, "autostart", d->autostart);
@@ -271,6 +276,8 @@ char *ctl_view_domain_store(const ctl_domain *d)
     s_str(o, "affinity_group", d->affinity_group);
     s_str(o, "anti_affinity_group", d->anti_affinity_group);
     s_i64(o, "created_ms", d->created_ms);
+    if (d->saved_path != NULL)
+        s_str(o, "saved_path", d->saved_path);
     s_str(o, "xml", d->xml);
     return ctl_view_finish(o);
 }
@@ -290,6 +297,8 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
         d->desired = CTL_DESIRED_SHUTOFF;
     d->host = s_get_str(o, "host");
     d->vcpus = (uint32_t)s_get_i64(o, "vcpus");
+    d->vcpus_current = (uint32_t)s_get_i64(o, "vcpus_current");
+    d->saved_path = s_get_str(o, "saved_path");
     d->memory_kib = (uint64_t)s_get_i64(o, "memory_kib");
     d->cpu_features = s_get_strv(o, "cpu_features");
     d->autostart = s_get_bool(o, "autostart");
@@ -306,26 +315,19 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
     return 0;
 }
 
-/* "reason": why the state is "unknown" ("libvirt disconnected", ...); absent when it is known. */
-static void s_unknown_reason(json_object *o, ctl_model *m, const ctl_domain *d)
-{
-    const char *why = ctl_model_domain_unknown_reason(m, d);
-    if (why != NULL)
-        s_str(o, "reason", why);
-}
-
 json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
 {
     json_object *o = json_object_new_object();
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(m, d, &state, &reason);
     s_str(o, "name", d->name);
     s_str(o, "uuid", d->uuid);
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "state", state);
-    s_i64(o, "state_reason", reason);
-    s_unknown_reason(o, m, d);
+    if (reason != NULL) /* absent when libvirt gives none */
+        s_str(o, "reason", reason);
+    if (d->saved_path != NULL)
+        s_str(o, "saved_path", d->saved_path);
     s_str(o, "host", d->host);
     s_i64(o, "vcpus", d->vcpus);
     s_i64(o, "memory_kib", (int64_t)d->memory_kib);
@@ -344,13 +346,12 @@ json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
 json_object *ctl_view_domain_state_api(ctl_model *m, const ctl_domain *d)
 {
     json_object *o = json_object_new_object();
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(m, d, &state, &reason);
     s_str(o, "name", d->name);
     s_str(o, "state", state);
-    s_i64(o, "state_reason", reason);
-    s_unknown_reason(o, m, d);
+    if (reason != NULL)
+        s_str(o, "reason", reason);
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "host", d->host);
     return o;

@@ -39,12 +39,13 @@ static ctl_domain *s_domain(ctl_model *m, const char *name, const char *host, ct
     return ctl_model_put_domain(m, d);
 }
 
-static void s_report(ctl_host *h, const char *name, int state)
+static ctl_actual *s_report(ctl_host *h, const char *name, int state)
 {
     ctl_actual *a = g_new0(ctl_actual, 1);
     a->name = g_strdup(name);
     a->state = state;
     g_hash_table_replace(h->inventory, g_strdup(name), a);
+    return a;
 }
 
 static void test_alloc_counts_booked_domains(void **state)
@@ -77,7 +78,7 @@ static void test_state_and_drift(void **state)
     ctl_host *h2 = s_host(m, "h2", true);
     ctl_domain *d = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 1024);
     const char *st;
-    int reason;
+    const char *reason;
 
     /* not on the host at all: shut off, drift */
     ctl_model_domain_state(m, d, &st, &reason);
@@ -278,6 +279,113 @@ static void s_api_state(ctl_model *m, const ctl_domain *d, const char *want_stat
     json_object_put(o);
 }
 
+/* Every state with its reason by name, the cluster's own states, live-vs-config drift. */
+static void test_states_with_reasons(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    ctl_host *h1 = s_host(m, "h1", true);
+    ctl_host *h2 = s_host(m, "h2", true);
+    ctl_domain *d = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 1024);
+    ctl_domain *off = s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 1024);
+    const char *st, *reason;
+
+    ctl_actual *a = s_report(h1, "web", CTL_VIR_RUNNING);
+    a->reason = 2; /* VIR_DOMAIN_RUNNING_MIGRATED */
+    ctl_model_domain_state(m, d, &st, &reason);
+    assert_string_equal(st, "running");
+    assert_string_equal(reason, "migrated");
+    s_api_state(m, d, "running", "migrated");
+
+    a->state = CTL_VIR_PAUSED;
+    a->reason = 1; /* VIR_DOMAIN_PAUSED_USER */
+    s_api_state(m, d, "paused", "user");
+    char *drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "desired running, host h1 reports paused (user)");
+    g_free(drift);
+
+    /* killed QEMU: shut off (crashed), desired running → drift naming it */
+    a->state = CTL_VIR_SHUTOFF;
+    a->reason = 3; /* VIR_DOMAIN_SHUTOFF_CRASHED */
+    s_api_state(m, d, "shut off", "crashed");
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "desired running, host h1 reports shut off (crashed)");
+    g_free(drift);
+
+    /* libvirt's own states that are not "running" */
+    a->reason = 0;
+    a->state = CTL_VIR_PMSUSPENDED;
+    s_api_state(m, d, "pmsuspended", NULL);
+    a->state = CTL_VIR_CRASHED;
+    a->reason = 1;
+    s_api_state(m, d, "crashed", "panicked");
+    a->state = CTL_VIR_BLOCKED;
+    a->reason = 0;
+    s_api_state(m, d, "blocked", NULL);
+    a->state = CTL_VIR_SHUTDOWN;
+    a->reason = 1;
+    s_api_state(m, d, "in shutdown", "user");
+
+    /* managed save: "saved", not "shut off"; desired off → no drift; hidden like shut off */
+    ctl_actual *o = s_report(h1, "off", CTL_VIR_SHUTOFF);
+    o->reason = 5; /* VIR_DOMAIN_SHUTOFF_SAVED */
+    o->managed_save = true;
+    s_api_state(m, off, "saved", "managed save");
+    assert_true(ctl_model_domain_is_off(m, off));
+    assert_null(ctl_model_domain_drift(m, off));
+    /* a save file in shared storage: saved, even on no host */
+    o->managed_save = false;
+    off->saved_path = g_strdup("/shared/off.save");
+    s_api_state(m, off, "saved", "save file");
+    g_hash_table_remove(h1->inventory, "off");
+    s_api_state(m, off, "saved", "save file");
+    g_clear_pointer(&off->saved_path, g_free);
+    s_api_state(m, off, "shut off", NULL);
+
+    /* a start placing it: pending (start) until it runs */
+    off->busy = g_strdup("start");
+    s_api_state(m, off, "pending", "start");
+    s_report(h1, "off", CTL_VIR_RUNNING);
+    s_api_state(m, off, "running", NULL);
+    g_clear_pointer(&off->busy, g_free);
+
+    /* a live migration: migrating, running on both hosts is no drift */
+    a->state = CTL_VIR_RUNNING;
+    a->reason = 1;
+    d->busy = g_strdup("migrate");
+    ctl_actual *b = s_report(h2, "web", CTL_VIR_PAUSED);
+    b->reason = 2; /* VIR_DOMAIN_PAUSED_MIGRATION: the incoming copy */
+    s_api_state(m, d, "migrating", NULL);
+    assert_null(ctl_model_domain_drift(m, d));
+    /* unknown wins over migrating: the source cannot say */
+    h1->reachable = false;
+    s_api_state(m, d, "unknown", "host unreachable");
+    h1->reachable = true;
+    g_clear_pointer(&d->busy, g_free);
+    g_hash_table_remove(h2->inventory, "web");
+
+    /* live vs config: vCPUs changed live, or more memory than the definition */
+    d->vcpus_current = 2;
+    a->vcpus = 2;
+    a->memory_kib = 1024;
+    assert_null(ctl_model_domain_drift(m, d));
+    a->vcpus = 3;
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "live vCPUs 3, config 2 (restart pending)");
+    g_free(drift);
+    a->memory_kib = 2048;
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "live vCPUs 3, config 2; live memory 2 MiB, config 1 MiB (restart "
+                               "pending)");
+    g_free(drift);
+    a->vcpus = 2;
+    a->memory_kib = 512; /* ballooned down: not drift */
+    assert_null(ctl_model_domain_drift(m, d));
+    d->vcpus_current = 0; /* an older record: not compared */
+    a->vcpus = 7;
+    assert_null(ctl_model_domain_drift(m, d));
+    ctl_model_destroy(&m);
+}
+
 static void test_unknown_state_and_reasons(void **state)
 {
     ctl_model *m = ctl_model_new();
@@ -285,7 +393,7 @@ static void test_unknown_state_and_reasons(void **state)
     ctl_domain *web = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 1024);
     ctl_domain *off = s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 1024);
     const char *st;
-    int reason;
+    const char *reason;
 
     /* authoritative and absent: shut off, and that is known */
     ctl_model_domain_state(m, off, &st, &reason);
@@ -558,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_api_objects),
         cmocka_unit_test(test_desired_names),
         cmocka_unit_test(test_unknown_state_and_reasons),
+        cmocka_unit_test(test_states_with_reasons),
         cmocka_unit_test(test_runtime_truth_survives_reload),
         cmocka_unit_test(test_host_active_domain),
         cmocka_unit_test(test_placement_refuses_unknown_inventory),
