@@ -33,6 +33,8 @@ static void s_req_free(ctl_req *r)
     g_free(r->domain);
     g_free(r->host);
     g_free(r->old_host);
+    g_free(r->pin_host);
+    g_free(r->saved_path);
     g_free(r->name);
     g_free(r->xml);
     g_free(r->comment);
@@ -379,6 +381,10 @@ static const s_verb s_verbs[] = {
     {"domain.destroy", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
     {"domain.suspend", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
     {"domain.resume", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
+    {"domain.managedsave", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
+    {"domain.managedsave-remove", 1, 1, "NAME", true, ctl_api_domain_save_remove},
+    {"domain.save", 1, 1, "NAME", true, ctl_api_domain_save},
+    {"domain.restore", 1, 1, "NAME", true, ctl_api_domain_restore},
     {"domain.list", 0, 0, "", true, ctl_api_domain_list},
     {"domain.info", 1, 1, "NAME", true, ctl_api_domain_info},
     {"domain.state", 1, 1, "NAME", true, ctl_api_domain_state},

@@ -52,6 +52,21 @@ static const char *s_up_host(ctl_req *r, const ctl_domain *d)
     return d->host;
 }
 
+ctl_domain *ctl_api_domain_arg(ctl_req *r)
+{
+    return s_domain_arg(r);
+}
+
+bool ctl_api_domain_idle(ctl_req *r, const ctl_domain *d)
+{
+    return s_idle(r, d);
+}
+
+const char *ctl_api_domain_up_host(ctl_req *r, const ctl_domain *d)
+{
+    return s_up_host(r, d);
+}
+
 /* ------------------------------------------------------------------ intent in etcd */
 
 static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
@@ -775,7 +790,29 @@ static void s_place_next(ctl_req *r)
     }
     g_autofree char *host = NULL;
     drv_error *err = NULL;
-    if (ctl_placement_choose(c, d, NULL, &host, &err) < 0) {
+    /* pinned (a managed save lives on one host): every other host is avoided */
+    GPtrArray *avoid = NULL;
+    if (r->pin_host != NULL) {
+        avoid = g_ptr_array_new();
+        GPtrArray *hosts = ctl_model_hosts(c->model);
+        for (guint i = 0; i < hosts->len; i++) {
+            const ctl_host *h = g_ptr_array_index(hosts, i);
+            if (strcmp(h->id, r->pin_host) != 0)
+                g_ptr_array_add(avoid, h->id);
+        }
+        g_ptr_array_unref(hosts);
+        g_ptr_array_add(avoid, NULL);
+    }
+    int rc = ctl_placement_choose(c, d, avoid ? (char *const *)avoid->pdata : NULL, &host, &err);
+    if (avoid != NULL)
+        g_ptr_array_unref(avoid);
+    if (rc == 0 && r->pin_host != NULL && strcmp(host, r->pin_host) != 0) {
+        drv_error_set(&err, DRV_ERR_NO_ROOM, 0,
+                      "domain '%s': its saved state is on host '%s', which cannot take it now",
+                      d->name, r->pin_host);
+        rc = -1;
+    }
+    if (rc < 0) {
         ctl_domain_free(fresh);
         ctl_req_fail(r, err);
         return;
@@ -796,6 +833,23 @@ static void s_place_next(ctl_req *r)
     c->placing = true;
 }
 
+char *ctl_api_domain_saved_refusal(ctl *c, const ctl_domain *d)
+{
+    const char *state, *reason;
+    ctl_model_domain_state(c->model, d, &state, &reason);
+    if (g_strcmp0(reason, CTL_SAVED_MANAGED) == 0)
+        return g_strdup_printf(
+            "domain '%s' has a managed save image on host '%s': `drover domain restore %s` resumes "
+            "it there; `drover domain managedsave-remove %s` discards it (then start boots afresh)",
+            d->name, d->host, d->name, d->name);
+    if (d->saved_path != NULL && ctl_model_domain_is_off(c->model, d))
+        return g_strdup_printf(
+            "domain '%s' was saved to '%s': `drover domain restore %s` resumes it; `drover domain "
+            "managedsave-remove %s` discards the image (then start boots afresh)",
+            d->name, d->saved_path, d->name, d->name);
+    return NULL;
+}
+
 void ctl_api_domain_start(ctl_req *r)
 {
     ctl_domain *d = s_domain_arg(r);
@@ -805,6 +859,16 @@ void ctl_api_domain_start(ctl_req *r)
         ctl_req_failf(r, DRV_ERR_CONFLICT, "domain '%s' is transient and already created", d->name);
         return;
     }
+    g_autofree char *saved = ctl_api_domain_saved_refusal(r->c, d);
+    if (saved != NULL) { /* never a silent restore, never a silent loss of the image */
+        ctl_req_failf(r, DRV_ERR_CONFLICT, "%s", saved);
+        return;
+    }
+    ctl_api_domain_place_and_start(r, d);
+}
+
+void ctl_api_domain_place_and_start(ctl_req *r, const ctl_domain *d)
+{
     const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
     if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
@@ -965,6 +1029,7 @@ void ctl_api_domain_lifecycle(ctl_req *r)
         {"domain.destroy", CTL_CMD_DESTROY, true, CTL_DESIRED_SHUTOFF},
         {"domain.suspend", CTL_CMD_SUSPEND, true, CTL_DESIRED_PAUSED},
         {"domain.resume", CTL_CMD_RESUME, true, CTL_DESIRED_RUNNING},
+        {"domain.managedsave", CTL_CMD_MANAGEDSAVE, true, CTL_DESIRED_SHUTOFF},
     };
     size_t i = 0;
     while (i < G_N_ELEMENTS(map) && strcmp(map[i].verb, r->verb) != 0)

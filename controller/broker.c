@@ -89,6 +89,14 @@ const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
         return "storage-mark-write";
     case CTL_CMD_STORAGE_MARK_CHECK:
         return "storage-mark-check";
+    case CTL_CMD_MANAGEDSAVE:
+        return "managedsave";
+    case CTL_CMD_MANAGEDSAVE_REMOVE:
+        return "managedsave-remove";
+    case CTL_CMD_SAVE:
+        return "save";
+    case CTL_CMD_RESTORE:
+        return "restore";
     }
     return "command";
 }

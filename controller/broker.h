@@ -20,6 +20,7 @@ typedef enum {
     CTL_CMD_DESTROY = 7,
     CTL_CMD_SUSPEND = 8,
     CTL_CMD_RESUME = 9,
+    CTL_CMD_MANAGEDSAVE = 10,
     CTL_CMD_SETVCPUS = 11,
     CTL_CMD_SETMEM = 12,
     CTL_CMD_ATTACH_DEVICE = 13,
@@ -38,6 +39,9 @@ typedef enum {
     CTL_CMD_MIGRATE_CANCEL = 23,
     CTL_CMD_STORAGE_MARK_WRITE = 24,
     CTL_CMD_STORAGE_MARK_CHECK = 25,
+    CTL_CMD_MANAGEDSAVE_REMOVE = 28,
+    CTL_CMD_SAVE = 29,
+    CTL_CMD_RESTORE = 30,
 } ctl_cmd_kind;
 
 const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind);
@@ -77,7 +81,7 @@ typedef struct {
     bool current;
     const ctl_migrate_params *migrate; /* CMD_MIGRATE */
     const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
-    const char *path;                  /* CMD_STORAGE_MARK_* */
+    const char *path;                  /* CMD_STORAGE_MARK_*, SAVE, RESTORE, MANAGEDSAVE_REMOVE */
     /* a resend of a command whose outcome was declared unknown (outcome.h): same id and expiry,
      * no callback (the answer goes to outcome.h); the agent's reply cache answers it once more
      * or refuses it as expired, never runs it twice */

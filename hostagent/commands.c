@@ -42,6 +42,9 @@ static const char *const s_kind_names[] = {
     [DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK] = "storage-mark-check",
     [DROVER__COMMAND_KIND__CMD_INVENTORY] = "inventory",
     [DROVER__COMMAND_KIND__CMD_SNAPSHOT_DUMPXML] = "snapshot-dumpxml",
+    [DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE] = "managedsave-remove",
+    [DROVER__COMMAND_KIND__CMD_SAVE] = "save",
+    [DROVER__COMMAND_KIND__CMD_RESTORE] = "restore",
 };
 
 const char *drv_commands_kind_name(Drover__CommandKind kind)
@@ -350,6 +353,53 @@ static int s_mark_check(const Drover__Command *cmd, Drover__Reply *reply, GPtrAr
     return 0;
 }
 
+/* ------------------------------------------------------------------ save files */
+
+#define S_SAVE_SUFFIX ".drover-save"
+
+/* A `domain save` file: an absolute path ending in .drover-save (the agent removes no other). */
+static int s_save_path(const Drover__Command *cmd, const char *name, drv_error **err)
+{
+    if (cmd->path == NULL || cmd->path[0] != '/' || !g_str_has_suffix(cmd->path, S_SAVE_SUFFIX) ||
+        strstr(cmd->path, "/../") != NULL)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "domain '%s': a save file must be an absolute path ending in "
+                             "'" S_SAVE_SUFFIX "' (got '%s')",
+                             name, cmd->path ? cmd->path : "");
+    return 0;
+}
+
+static int s_save_file_remove(const char *path, const char *name, drv_error **err)
+{
+    if (unlink(path) < 0 && errno != ENOENT) {
+        int e = errno;
+        return drv_error_set(err, DRV_ERR_IO, e, "domain '%s': removing save file '%s': %s", name,
+                             path, g_strerror(e));
+    }
+    return 0;
+}
+
+/* Restores the image at cmd->path on this host; the domain (defined here already) runs again and
+ * the file, now stale, is removed (restoring it twice would run the guest from old memory over
+ * newer disks). */
+static int s_restore(virConnectPtr conn, const Drover__Command *cmd, virDomainPtr *dom_io,
+                     drv_error **err)
+{
+    const char *name = cmd->domain;
+    if (s_save_path(cmd, name, err) < 0)
+        return -1;
+    virDomainPtr dom = s_lookup(conn, name, err); /* defined here: restored as persistent */
+    if (dom == NULL)
+        return -1;
+    *dom_io = dom;
+    if (virDomainRestoreFlags(conn, cmd->path, NULL, 0) < 0)
+        return drv_virt_error(err, name, NULL);
+    if (unlink(cmd->path) < 0)
+        drv_warn("domain '%s': restored, but removing '%s' failed: %s", name, cmd->path,
+                 g_strerror(errno));
+    return 0;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 /* The commands that change a guest's state (a failure of which may still have taken effect). */
@@ -364,6 +414,9 @@ static bool s_changes_state(Drover__CommandKind k)
     case DROVER__COMMAND_KIND__CMD_SUSPEND:
     case DROVER__COMMAND_KIND__CMD_RESUME:
     case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE:
+    case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE:
+    case DROVER__COMMAND_KIND__CMD_SAVE:
+    case DROVER__COMMAND_KIND__CMD_RESTORE:
         return true;
     default:
         return false;
@@ -382,6 +435,13 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
         return s_mark_write(cmd, reply, arena, err);
     if (k == DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK)
         return s_mark_check(cmd, reply, arena, err);
+    if (k == DROVER__COMMAND_KIND__CMD_RESTORE)
+        return s_restore(conn, cmd, dom_io, err);
+    if (k == DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE && cmd->path != NULL &&
+        cmd->path[0] != '\0') /* a save file: the domain need not be defined on this host */
+        return s_save_path(cmd, name ? name : "?", err) < 0
+                   ? -1
+                   : s_save_file_remove(cmd->path, name ? name : "?", err);
     if (k == DROVER__COMMAND_KIND__CMD_NONE || k == DROVER__COMMAND_KIND__CMD_INVENTORY ||
         k == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL || (size_t)k >= G_N_ELEMENTS(s_kind_names))
         return drv_error_set(err, DRV_ERR_INVALID, 0, "command kind %d is not handled here",
@@ -416,6 +476,14 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
         break;
     case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE:
         rc = virDomainManagedSave(dom, 0);
+        break;
+    case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE:
+        rc = virDomainManagedSaveRemove(dom, 0);
+        break;
+    case DROVER__COMMAND_KIND__CMD_SAVE:
+        if (s_save_path(cmd, name, err) < 0)
+            return -1;
+        rc = virDomainSaveFlags(dom, cmd->path, NULL, 0);
         break;
     case DROVER__COMMAND_KIND__CMD_SETVCPUS:
         rc = virDomainSetVcpusFlags(dom, (unsigned int)cmd->value, s_affect(cmd->modify));
