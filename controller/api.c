@@ -10,6 +10,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "outcome.h"
+#include "store_doubt.h"
 #include "placement.h"
 #include "view.h"
 
@@ -266,6 +267,7 @@ static void s_cluster_status(ctl_req *r)
         st.domains_running += strcmp(state, "running") == 0;
     }
     st.outcomes_unknown = (int)ctl_outcome_open_count(c);
+    st.stores_unknown = (int)ctl_doubt_open_count(c);
     st.hosts = (int)hosts->len;
     st.domains = (int)doms->len;
     g_ptr_array_unref(hosts);

@@ -11,6 +11,7 @@
 #include "placement.h"
 #include "snapshot_async.h"
 #include "store_async.h"
+#include "store_doubt.h"
 #include "view.h"
 
 #include <string.h>
@@ -76,6 +77,9 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, NULL, false);
         return;
     }
+    ctl_doubt_superseded(r->c, r->domain); /* this intent replaces one etcd may still store */
+    r->store_mod = d->mod_revision;
+    r->store_before = d->desired;
     ctl_domain *copy = ctl_domain_copy(d);
     copy->desired = desired;
     drv_error *err = NULL;
@@ -84,6 +88,13 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, err, false);
         drv_error_free(&err);
     }
+}
+
+/* An etcd write that was sent and got no answer (etcd refused neither the compare nor the
+ * request): it may still be applied. */
+static bool s_store_outcome_unknown(const drv_error *err)
+{
+    return err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD;
 }
 
 static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
@@ -95,6 +106,8 @@ static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, b
         return;
     }
     r->attempts = 0;
+    if (err != NULL && attempted && s_store_outcome_unknown(err))
+        ctl_doubt_desired(c, r->domain, r->store_mod, r->desired_after, r->store_before);
     r->then(r, err, attempted);
 }
 
@@ -107,7 +120,7 @@ static void s_restore_desired(ctl *c, const char *name, ctl_desired desired)
  * changed; otherwise etcd may have applied it. */
 static void s_fail_store(ctl_req *r, const char *what, const drv_error *err, bool attempted)
 {
-    if (attempted && err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD)
+    if (attempted && s_store_outcome_unknown(err))
         ctl_req_failf(r, err->kind,
                       "domain '%s': %s: %s (etcd may or may not have stored it; nothing was "
                       "commanded)",
@@ -929,6 +942,14 @@ static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted
 {
     if (err != NULL) {
         ctl_model_set_busy(r->c->model, r->domain, NULL);
+        if (attempted && s_store_outcome_unknown(err)) {
+            ctl_req_failf(r, err->kind,
+                          "domain '%s': desired state not stored: %s (nothing was commanded; "
+                          "should etcd still store it, the controller puts the previous desired "
+                          "state back)",
+                          r->domain, err->message);
+            return;
+        }
         s_fail_store(r, "desired state not stored", err, attempted);
         return;
     }

@@ -20,6 +20,7 @@ typedef struct ctl_leader ctl_leader;
 typedef struct ctl_etcd_worker ctl_etcd_worker;
 typedef struct ctl_lifecycle ctl_lifecycle;
 typedef struct ctl_outcomes ctl_outcomes;
+typedef struct ctl_doubts ctl_doubts;
 
 typedef struct ctl {
     ctl_config *cfg;
@@ -34,6 +35,7 @@ typedef struct ctl {
     ctl_leader *leader;
     ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle.h) */
     ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
+    ctl_doubts *doubts;       /* desired-state writes etcd may still apply (store_doubt.h) */
     char *instance;           /* random per controller start */
     bool loaded;              /* cache rebuilt from etcd */
     bool loading;             /* a load is under way on the etcd worker */

@@ -11,6 +11,7 @@
 #include "job_busy.h"
 #include "lifecycle.h"
 #include "outcome.h"
+#include "store_doubt.h"
 #include "migrate_private.h"
 #include "migrate.h"
 #include "view.h"
@@ -262,6 +263,9 @@ static int s_run(ctl *c)
         t = ctl_outcome_tick(c, ctl_now_ms()); /* unknown outcomes resolved (outcome.h) */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_doubt_tick(c, ctl_now_ms()); /* writes etcd may still apply (store_doubt.h) */
+        if (t < wait_ms)
+            wait_ms = t;
         if (!c->loaded && !c->loading)
             wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
         if (wait_ms < 0)
@@ -319,6 +323,7 @@ int main(int argc, char **argv)
     if (c.api == NULL)
         goto out;
     c.outcomes = ctl_outcomes_new();
+    c.doubts = ctl_doubts_new();
     c.broker = ctl_broker_new(&c);
     c.leader = ctl_leader_new(&c);
     c.lifecycle = ctl_lifecycle_new(&c);
@@ -340,6 +345,7 @@ out:
     ctl_drain_shutdown(&c);              /* drain jobs too */
     ctl_migrate_shutdown(&c);            /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
+    ctl_doubts_destroy(&c.doubts);
     ctl_outcomes_destroy(&c.outcomes); /* after the broker: its last answers may add to it */
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);
