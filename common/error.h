@@ -23,6 +23,7 @@ typedef enum {
     DRV_ERR_ETCD,         /* etcd answered with an error (code = HTTP status) */
     DRV_ERR_LIBVIRT,      /* libvirt failed (code = virErrorNumber) */
     DRV_ERR_PROTO,        /* truncated, garbled, oversized or wrong-version frame */
+    DRV_ERR_DENIED,       /* no credential, unknown key, or a role that may not do this */
     DRV_ERR_LAST
 } drv_err_kind;
 
