@@ -10,6 +10,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/* Appended to a timeout when the CLI had no key: a secured controller never answers such a client.
+ */
+#define S_NO_KEY_HINT " (no client key: set DROVER_KEY_FILE and DROVER_CONTROLLER_KEY)"
+
 struct drv_cli_client {
     void *ctx;
     void *sock;
@@ -143,11 +147,7 @@ int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cl
         if (e->kind == DRV_ERR_TIMEOUT)
             drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
                           "cannot reach the controller at %s: timed out after %s%s", self->endpoint,
-                          secs,
-                          self->secured ? ""
-                                        : " (no client key: set DROVER_KEY_FILE and "
-                                          "DROVER_CONTROLLER_KEY; the controller refuses clients "
-                                          "without one)");
+                          secs, self->secured ? "" : S_NO_KEY_HINT);
         else if (e->kind == DRV_ERR_PROTO)
             drv_error_set(err, DRV_ERR_PROTO, 0, "bad reply from the controller at %s: %s",
                           self->endpoint, e->message);

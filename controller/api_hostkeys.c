@@ -96,8 +96,8 @@ void ctl_api_host_enroll(ctl_req *r)
     }
     const char *other = ctl_model_key_host(r->c->model, key);
     if (other != NULL && strcmp(other, id) != 0) {
-        ctl_req_failf(r, DRV_ERR_CONFLICT, "host.enroll: that key is already enrolled for host '%s'",
-                      other);
+        ctl_req_failf(r, DRV_ERR_CONFLICT,
+                      "host.enroll: that key is already enrolled for host '%s'", other);
         return;
     }
     r->host = g_strdup(id);

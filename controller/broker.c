@@ -452,11 +452,11 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
 
 /* Host facts an agent claims, range-checked before the scheduler does arithmetic on them: NULL
  * when plausible, else why not. */
-#define S_MAX_CPUS        65536u
-#define S_MAX_MEMORY_KIB  (1ull << 36) /* 64 TiB */
-#define S_MAX_LIST        4096u
-#define S_MAX_DOMAINS     100000u
-#define S_MAX_STRING      4096u
+#define S_MAX_CPUS       65536u
+#define S_MAX_MEMORY_KIB (1ull << 36) /* 64 TiB */
+#define S_MAX_LIST       4096u
+#define S_MAX_DOMAINS    100000u
+#define S_MAX_STRING     4096u
 
 static bool s_str_ok(const char *s)
 {
@@ -474,8 +474,10 @@ static const char *s_facts_check(const Drover__Register *reg)
         return "more than 65536 CPUs";
     if (f->memory_kib > S_MAX_MEMORY_KIB)
         return "more than 64 TiB of memory";
-    if (f->free_memory_kib > f->memory_kib || f->reserved_memory_kib > f->memory_kib)
-        return "free or reserved memory above the total";
+    if (f->free_memory_kib > S_MAX_MEMORY_KIB || f->reserved_memory_kib > S_MAX_MEMORY_KIB)
+        return "more than 64 TiB of free or reserved memory";
+    if (f->memory_kib > 0 && f->free_memory_kib > f->memory_kib) /* 0: libvirt not connected */
+        return "more free memory than memory";
     if (f->n_cpu_features > S_MAX_LIST || f->n_pools > S_MAX_LIST || f->n_networks > S_MAX_LIST ||
         f->n_labels > S_MAX_LIST)
         return "more than 4096 CPU features, pools, networks or labels";
@@ -576,8 +578,8 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         self->c->replies_dropped++;
         drv_warn("reply to command %s (%s of '%s' on host '%s') came from host '%s'; dropped "
                  "(%" G_GUINT64_FORMAT " dropped so far)",
-                 pd->id, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-",
-                 pd->host, host_id, self->c->replies_dropped);
+                 pd->id, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-", pd->host,
+                 host_id, self->c->replies_dropped);
         return;
     }
     g_hash_table_steal(self->pending, key);
@@ -782,8 +784,8 @@ void ctl_broker_handle(ctl_broker *self)
                 drv_warn("agent message from routing id '%s' refused: its key %s %s%s%s "
                          "(%" G_GUINT64_FORMAT " refused so far)",
                          who, user_id ? user_id : "(none)",
-                         bound ? "is enrolled for host '" : "is not enrolled",
-                         bound ? bound : "", bound ? "'" : "", self->c->messages_refused);
+                         bound ? "is enrolled for host '" : "is not enrolled", bound ? bound : "",
+                         bound ? "'" : "", self->c->messages_refused);
             }
         } else {
             s_handle_one(self, identity, env);

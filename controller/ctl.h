@@ -42,9 +42,9 @@ typedef struct ctl {
     /* security (docs/security.md) */
     char curve_secret[41]; /* this controller's CURVE key pair, z85 */
     char curve_public[41];
-    ctl_zap *zap;               /* ZAP handler: who may connect (zap.h) */
-    uint64_t replies_dropped;   /* agent replies to no command, or from another host than its */
-    uint64_t messages_refused;  /* agent messages whose key, routing id or host id disagree */
+    ctl_zap *zap;              /* ZAP handler: who may connect (zap.h) */
+    uint64_t replies_dropped;  /* agent replies to no command, or from another host than its */
+    uint64_t messages_refused; /* agent messages whose key, routing id or host id disagree */
 } ctl;
 
 /* Monotonic and wall-clock milliseconds. */

@@ -4,8 +4,8 @@
 #include <string.h>
 
 struct ctl_model {
-    GHashTable *hosts;   /* id → ctl_host* (owned) */
-    GHashTable *domains; /* name → ctl_domain* (owned) */
+    GHashTable *hosts;     /* id → ctl_host* (owned) */
+    GHashTable *domains;   /* name → ctl_domain* (owned) */
     GHashTable *host_keys; /* host id → z85 public key (both owned): the enrolled agents */
     GHashTable *key_hosts; /* z85 public key → host id (borrowed from host_keys) */
 };

@@ -136,17 +136,17 @@ static void s_one(ctl_zap *self)
     } else {
         const char *who = NULL, *why = NULL;
         if (s_decide(self, fields[2], fields[5], have_key ? key : NULL, &who, &why) == 0) {
-            drv_debug("ZAP: %s key %.8s… from %s accepted as '%s'", fields[2], key, fields[3],
-                      who);
+            drv_debug("ZAP: %s key %.8s… from %s accepted as '%s'", fields[2], key, fields[3], who);
             s_reply(self->rep, rid, rid_len, "200", "OK", key);
         } else {
             self->refused++;
             int64_t now = ctl_now_ms();
-            gpointer last = g_hash_table_lookup(self->logged, key);
+            g_autofree char *tag = g_strconcat(fields[2], " ", key, NULL); /* per domain and key */
+            gpointer last = g_hash_table_lookup(self->logged, tag);
             if (g_hash_table_size(self->logged) > 4096) /* bounded under a flood of keys */
                 g_hash_table_remove_all(self->logged);
             if (last == NULL || now - (int64_t)(intptr_t)last >= S_LOG_EVERY_MS) {
-                g_hash_table_replace(self->logged, g_strdup(key), (gpointer)(intptr_t)now);
+                g_hash_table_replace(self->logged, g_strdup(tag), (gpointer)(intptr_t)now);
                 drv_warn("refused a %s connection from %s (key %s): %s", fields[2], fields[3],
                          have_key ? key : "-", why);
             }
@@ -164,8 +164,7 @@ void ctl_zap_handle(ctl_zap *self)
     for (int i = 0; i < 1000; i++) {
         int events = 0;
         size_t len = sizeof(events);
-        if (zmq_getsockopt(self->rep, ZMQ_EVENTS, &events, &len) < 0 ||
-            (events & ZMQ_POLLIN) == 0)
+        if (zmq_getsockopt(self->rep, ZMQ_EVENTS, &events, &len) < 0 || (events & ZMQ_POLLIN) == 0)
             return;
         s_one(self);
     }

@@ -350,8 +350,8 @@ static pid_t s_spawn_agent_full(int i, const char *host_id, const char *controll
         assert_true(g_file_set_contents(key_path, line, -1, NULL));
         assert_int_equal(chmod(key_path, 0600), 0);
     }
-    g_autofree char *keys = g_strdup_printf("secret_key_file = %s\ncontroller_key = %s\n",
-                                            key_path, s_srv_pub);
+    g_autofree char *keys =
+        g_strdup_printf("secret_key_file = %s\ncontroller_key = %s\n", key_path, s_srv_pub);
     g_autofree char *conf = g_strdup_printf("[agent]\n"
                                             "%s"
                                             "host_id = %s\n"
