@@ -165,13 +165,14 @@ int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err)
     return 0;
 }
 
-/* ------------------------------------------------------------------ reads through the etcd worker */
+/* ------------------------------------------------------------------ reads through the etcd worker
+ */
 
 typedef struct {
     ctl *c;
-    char *id;          /* get; NULL for a list */
-    GPtrArray *jobs;   /* list: the result */
-    drv_job *job;      /* get: the result, NULL when absent */
+    char *id;        /* get; NULL for a list */
+    GPtrArray *jobs; /* list: the result */
+    drv_job *job;    /* get: the result, NULL when absent */
     ctl_job_list_fn list_fn;
     ctl_job_get_fn get_fn;
     void *data;
