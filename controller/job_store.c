@@ -165,8 +165,7 @@ int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err)
     return 0;
 }
 
-/* ------------------------------------------------------------------ reads through the etcd worker
- */
+/* ------------------------------------------------------------ reads through the etcd worker */
 
 typedef struct {
     ctl *c;
