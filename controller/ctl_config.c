@@ -25,9 +25,6 @@ void ctl_config_destroy(ctl_config **self_p)
     if (c->clients != NULL)
         g_ptr_array_unref(c->clients);
     g_strfreev(c->disk_allow_prefixes);
-    g_free(c->etcd_ca_file);
-    g_free(c->etcd_cert_file);
-    g_free(c->etcd_key_file);
     g_free(c);
     *self_p = NULL;
 }
@@ -153,9 +150,6 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
         drv_config_get_int(f, g, "max_message_bytes", 16 * 1024 * 1024, 64 * 1024,
                            1024 * 1024 * 1024, &c->max_message_bytes, err) < 0 ||
         drv_config_get_strv(f, g, "disk_allow_prefixes", &c->disk_allow_prefixes, err) < 0 ||
-        drv_config_get_string(f, g, "etcd_ca_file", NULL, &c->etcd_ca_file, err) < 0 ||
-        drv_config_get_string(f, g, "etcd_cert_file", NULL, &c->etcd_cert_file, err) < 0 ||
-        drv_config_get_string(f, g, "etcd_key_file", NULL, &c->etcd_key_file, err) < 0 ||
         s_clients(c, f, err) < 0)
         return -1;
     if (strcmp(c->weigher, "spread") != 0 && strcmp(c->weigher, "pack") != 0)

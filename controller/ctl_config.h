@@ -47,9 +47,6 @@ typedef struct {
     GPtrArray *clients;         /* ctl_client_key*: the client allow-list ([clients]) */
     int64_t max_message_bytes;  /* ZMQ_MAXMSGSIZE on the controller's sockets */
     char **disk_allow_prefixes; /* file/block disk sources allowed outside the hosts' pools */
-    char *etcd_ca_file;         /* etcd over TLS: CA, client certificate and key (optional) */
-    char *etcd_cert_file;
-    char *etcd_key_file;
 } ctl_config;
 
 /* The client entry of a z85 public key, or NULL (borrowed). */

@@ -216,18 +216,20 @@ ctl_model *ctl_model_new(void)
 
 void ctl_model_unbind_key(ctl_model *self, const char *host_id)
 {
-    gpointer id = NULL, key = NULL;
-    if (!g_hash_table_lookup_extended(self->host_keys, host_id, &id, &key))
+    const char *key = g_hash_table_lookup(self->host_keys, host_id);
+    if (key == NULL)
         return;
-    if (g_hash_table_lookup(self->key_hosts, key) == id)
+    const char *bound = g_hash_table_lookup(self->key_hosts, key);
+    if (bound != NULL && strcmp(bound, host_id) == 0)
         g_hash_table_remove(self->key_hosts, key);
-    g_hash_table_remove(self->host_keys, host_id);
+    g_autofree char *id = g_strdup(host_id); /* host_id may be the table's own copy */
+    g_hash_table_remove(self->host_keys, id);
 }
 
 void ctl_model_bind_key(ctl_model *self, const char *host_id, const char *key)
 {
     ctl_model_unbind_key(self, host_id);
-    const char *other = g_hash_table_lookup(self->key_hosts, key);
+    g_autofree char *other = g_strdup(g_hash_table_lookup(self->key_hosts, key));
     if (other != NULL) /* one key, one host: the newer binding wins */
         ctl_model_unbind_key(self, other);
     char *id = g_strdup(host_id);
