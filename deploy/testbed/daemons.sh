@@ -123,6 +123,8 @@ log_level = info
 
 [security]
 secret_key_file = $CL_KEYS/controller.key
+# host-local images outside the shared pool (tests/system/migrate_test.sh's non-shared disk)
+disk_allow_prefixes = $CL_ROOT/local/
 
 [clients]
 admin = admin $(cat "$CL_KEYS/admin.pub")
