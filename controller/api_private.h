@@ -79,5 +79,8 @@ void ctl_api_snapshot_create(ctl_req *r);
 void ctl_api_snapshot_list(ctl_req *r);
 void ctl_api_snapshot_revert(ctl_req *r);
 void ctl_api_snapshot_delete(ctl_req *r);
+/* The agents' allow-list (api_hostkeys.c). */
+void ctl_api_host_enroll(ctl_req *r);
+void ctl_api_host_remove(ctl_req *r);
 
 #endif

@@ -142,9 +142,10 @@ void ctl_outcome_watch(ctl *c, const char *host, const ctl_reply *rep, const cha
              host, w->by_inventory ? "the host's next inventory" : "the agent's late answer");
 }
 
-bool ctl_outcome_watched(ctl *c, const char *command_id)
+bool ctl_outcome_watched(ctl *c, const char *command_id, const char *host)
 {
-    return g_hash_table_contains(c->outcomes->by_id, command_id);
+    s_watch *w = g_hash_table_lookup(c->outcomes->by_id, command_id);
+    return w != NULL && strcmp(w->host, host) == 0;
 }
 
 void ctl_outcome_late(ctl *c, const char *host, const char *command_id, const ctl_reply *rep)
