@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include "codec.h"
+#include "curve.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -9,12 +10,40 @@
 #include <unistd.h>
 #include <zmq.h>
 
+/* Appended to a timeout when the CLI had no key: a secured controller never answers such a client.
+ */
+#define S_NO_KEY_HINT " (no client key: set DROVER_KEY_FILE and DROVER_CONTROLLER_KEY)"
+
 struct drv_cli_client {
     void *ctx;
     void *sock;
     char *endpoint;
     long timeout_ms;
+    bool secured;
 };
+
+int drv_cli_curve_setup(void *sock, bool *ret_secured, drv_error **err)
+{
+    const char *key_file = g_getenv("DROVER_KEY_FILE");
+    const char *server = g_getenv("DROVER_CONTROLLER_KEY");
+    if (ret_secured != NULL)
+        *ret_secured = false;
+    if (key_file == NULL || key_file[0] == '\0')
+        return 0;
+    if (server == NULL || server[0] == '\0')
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "DROVER_KEY_FILE is set but DROVER_CONTROLLER_KEY (the controller's "
+                             "public key) is not");
+    char secret[DRV_Z85_KEY_LEN + 1], pub[DRV_Z85_KEY_LEN + 1], srv[DRV_Z85_KEY_LEN + 1];
+    if (drv_curve_read_secret(key_file, secret, pub, err) < 0 ||
+        drv_curve_read_public(server, srv, err) < 0)
+        return -1;
+    int rc = drv_curve_client(sock, secret, pub, srv, err);
+    explicit_bzero(secret, sizeof(secret));
+    if (rc == 0 && ret_secured != NULL)
+        *ret_secured = true;
+    return rc;
+}
 
 char *drv_cli_format_seconds(long ms)
 {
@@ -52,6 +81,8 @@ drv_cli_client *drv_cli_client_new(const char *endpoint, long timeout_ms, drv_er
     char *id = g_strdup_printf("drover-cli-%ld-%08x", (long)getpid(), g_random_int());
     zmq_setsockopt(self->sock, ZMQ_ROUTING_ID, id, strlen(id));
     g_free(id);
+    if (drv_cli_curve_setup(self->sock, &self->secured, err) < 0)
+        goto fail;
     if (zmq_connect(self->sock, endpoint) != 0) {
         drv_error_set(err, DRV_ERR_INVALID, errno, "cannot connect to the controller at %s: %s",
                       endpoint, zmq_strerror(errno));
@@ -115,8 +146,8 @@ int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cl
     if (drv_wire_recv(self->sock, false, 0, 0, NULL, &in, &e) < 0) {
         if (e->kind == DRV_ERR_TIMEOUT)
             drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
-                          "cannot reach the controller at %s: timed out after %s", self->endpoint,
-                          secs);
+                          "cannot reach the controller at %s: timed out after %s%s", self->endpoint,
+                          secs, self->secured ? "" : S_NO_KEY_HINT);
         else if (e->kind == DRV_ERR_PROTO)
             drv_error_set(err, DRV_ERR_PROTO, 0, "bad reply from the controller at %s: %s",
                           self->endpoint, e->message);

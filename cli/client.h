@@ -6,6 +6,7 @@
 
 #include "error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DRV_CLI_DEFAULT_CONTROLLER "tcp://127.0.0.1:7702"
@@ -43,6 +44,12 @@ void drv_cli_client_destroy(drv_cli_client **self_p);
 int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cli_reply **ret,
                         drv_error **err);
 void drv_cli_reply_free(drv_cli_reply **reply_p);
+
+/* CURVE on a socket to the controller (DEALER or SUB), from the environment: DROVER_KEY_FILE (this
+ * client's secret key file, mode 0600) and DROVER_CONTROLLER_KEY (the controller's public key, z85
+ * or a file holding it). Without DROVER_KEY_FILE the socket stays plain, which a secured
+ * controller refuses: *ret_secured (may be NULL) says which. */
+int drv_cli_curve_setup(void *sock, bool *ret_secured, drv_error **err);
 
 /* Formats a timeout for messages: "30 s", "0.5 s". Owned (g_free). */
 char *drv_cli_format_seconds(long ms);

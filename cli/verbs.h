@@ -57,6 +57,7 @@ typedef enum {
     DRV_CLI_RUN_JOB_WATCH, /* job.show until the job ends (cli/migrate.c) */
     DRV_CLI_RUN_DRAIN,     /* host.maintenance / host.activate, then watch the job with --wait
                               (cli/maintenance.c) */
+    DRV_CLI_RUN_KEYGEN,    /* writes a CURVE key pair, offline (cli/main.c) */
 } drv_cli_run;
 
 typedef enum {

@@ -7,10 +7,12 @@
 #include "events.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "names.h"
 #include "outcome.h"
 #include "placement.h"
 #include "snapshot_async.h"
 #include "store_async.h"
+#include "store_doubt.h"
 #include "view.h"
 
 #include <string.h>
@@ -91,6 +93,9 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, NULL, false);
         return;
     }
+    ctl_doubt_superseded(r->c, r->domain); /* this intent replaces one etcd may still store */
+    r->store_mod = d->mod_revision;
+    r->store_before = d->desired;
     ctl_domain *copy = ctl_domain_copy(d);
     copy->desired = desired;
     drv_error *err = NULL;
@@ -99,6 +104,13 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, err, false);
         drv_error_free(&err);
     }
+}
+
+/* An etcd write that was sent and got no answer (etcd refused neither the compare nor the
+ * request): it may still be applied. */
+static bool s_store_outcome_unknown(const drv_error *err)
+{
+    return err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD;
 }
 
 static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
@@ -110,6 +122,8 @@ static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, b
         return;
     }
     r->attempts = 0;
+    if (err != NULL && attempted && s_store_outcome_unknown(err))
+        ctl_doubt_desired(c, r->domain, r->store_mod, r->desired_after, r->store_before);
     r->then(r, err, attempted);
 }
 
@@ -122,7 +136,7 @@ static void s_restore_desired(ctl *c, const char *name, ctl_desired desired)
  * changed; otherwise etcd may have applied it. */
 static void s_fail_store(ctl_req *r, const char *what, const drv_error *err, bool attempted)
 {
-    if (attempted && err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD)
+    if (attempted && s_store_outcome_unknown(err))
         ctl_req_failf(r, err->kind,
                       "domain '%s': %s: %s (etcd may or may not have stored it; nothing was "
                       "commanded)",
@@ -197,6 +211,79 @@ static void s_ok_domain(ctl_req *r, const char *event)
 
 /* ------------------------------------------------------------------ definitions */
 
+/* True when path is absolute, without "." or ".." components, and inside dir. */
+static bool s_path_inside(const char *path, const char *dir)
+{
+    if (path[0] != '/' || dir == NULL || dir[0] != '/')
+        return false;
+    g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+    for (size_t i = 1; parts[i] != NULL; i++)
+        if (strcmp(parts[i], ".") == 0 || strcmp(parts[i], "..") == 0 || parts[i][0] == '\0')
+            return false;
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || n == 1);
+}
+
+static bool s_path_allowed(ctl *c, const char *path, bool pools_too)
+{
+    for (char **p = c->cfg->disk_allow_prefixes; p != NULL && *p != NULL; p++)
+        if (s_path_inside(path, *p))
+            return true;
+    if (!pools_too)
+        return false;
+    GPtrArray *hosts = ctl_model_hosts(c->model);
+    bool ok = false;
+    for (guint i = 0; i < hosts->len && !ok; i++) {
+        const ctl_host *h = g_ptr_array_index(hosts, i);
+        for (guint j = 0; h->facts.pools != NULL && j < h->facts.pools->len && !ok; j++) {
+            const ctl_pool *pl = g_ptr_array_index(h->facts.pools, j);
+            ok = pl->path != NULL && s_path_inside(path, pl->path);
+        }
+    }
+    g_ptr_array_unref(hosts);
+    return ok;
+}
+
+/* What define and create both check before anything is stored: the name (names.h) and the disk
+ * source policy — a file or dir disk inside a storage pool some host reports, or under one of
+ * [security] disk_allow_prefixes; a block device only under disk_allow_prefixes. */
+static int s_check_definition(ctl *c, const drv_domxml *dx, drv_error **err)
+{
+    const char *why =
+        dx->name_untrimmed ? "it has leading or trailing whitespace" : drv_name_invalid(dx->name);
+    if (why != NULL)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "invalid domain XML: name '%s' is refused: %s", dx->name, why);
+    for (size_t i = 0; i < dx->n_disks; i++) {
+        const drv_domxml_disk *k = &dx->disks[i];
+        const char *type = drv_domxml_disk_type_to_string(k->type);
+        switch (k->type) {
+        case DRV_DOMXML_DISK_FILE:
+        case DRV_DOMXML_DISK_DIR:
+        case DRV_DOMXML_DISK_BLOCK:
+            if (k->source_path == NULL)
+                break;
+            if (!s_path_allowed(c, k->source_path, k->type != DRV_DOMXML_DISK_BLOCK))
+                return drv_error_set(
+                    err, DRV_ERR_INVALID, 0,
+                    "domain '%s': %s disk '%s' is refused: it is outside every storage pool the "
+                    "hosts report%s and [security] disk_allow_prefixes",
+                    dx->name, type ? type : "a", k->source_path,
+                    k->type == DRV_DOMXML_DISK_BLOCK ? " (block devices: only)" : "");
+            break;
+        case DRV_DOMXML_DISK_OTHER:
+            return drv_error_set(err, DRV_ERR_INVALID, 0,
+                                 "domain '%s': disk %zu has a type drover does not allow", dx->name,
+                                 i);
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
 /* Validates xml and stores it as the next revision of its domain (or revision 1 of a new one).
  * expect_name: the name the XML must carry (edit, rollback) or NULL. expect_revision: 0 or the
  * revision the caller edited. Returns the stored domain (borrowed) or NULL with an error; nothing
@@ -214,11 +301,8 @@ static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *exp
     ctl_domain *result = NULL;
     g_autofree char *final_xml = NULL;
     g_autofree char *uuid = NULL;
-    if (strchr(dx->name, '/') != NULL || dx->name[0] == '.') {
-        drv_error_set(err, DRV_ERR_INVALID, 0, "invalid domain XML: name '%s' may not contain '/'",
-                      dx->name);
+    if (s_check_definition(c, dx, err) < 0)
         goto out;
-    }
     if (expect_name != NULL && strcmp(expect_name, dx->name) != 0) {
         drv_error_set(err, DRV_ERR_INVALID, 0,
                       "domain '%s': the new XML names it '%s' (renaming is not supported)",
@@ -651,18 +735,32 @@ void ctl_api_domain_dumpxml(ctl_req *r)
 static void s_place_next(ctl_req *r);
 
 /* A transient domain from `domain create`'s XML (not in the model). */
-static ctl_domain *s_transient_domain(const char *xml, size_t len, drv_error **err)
+static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_error **err)
 {
     drv_domxml *dx = NULL;
     if (drv_domxml_parse(xml, len, &dx, err) < 0) {
         drv_error_prefix(err, "invalid domain XML");
         return NULL;
     }
-    if (strchr(dx->name, '/') != NULL || dx->name[0] == '.') {
-        drv_error_set(err, DRV_ERR_INVALID, 0, "invalid domain XML: name '%s' may not contain '/'",
-                      dx->name);
+    if (s_check_definition(c, dx, err) < 0) {
         drv_domxml_free(&dx);
         return NULL;
+    }
+    /* the same UUID check as define: a UUID belongs to one domain */
+    if (dx->uuid != NULL) {
+        GPtrArray *all = ctl_model_domains(c->model);
+        for (guint i = 0; i < all->len; i++) {
+            const ctl_domain *o = g_ptr_array_index(all, i);
+            if (g_strcmp0(o->uuid, dx->uuid) == 0) {
+                drv_error_set(err, DRV_ERR_EXISTS, 0,
+                              "domain '%s': UUID %s is already used by '%s'", dx->name, dx->uuid,
+                              o->name);
+                g_ptr_array_unref(all);
+                drv_domxml_free(&dx);
+                return NULL;
+            }
+        }
+        g_ptr_array_unref(all);
     }
     ctl_domain *d = ctl_domain_new(dx->name);
     d->uuid = g_strdup(dx->uuid ? dx->uuid : NULL);
@@ -781,7 +879,7 @@ static void s_place_next(ctl_req *r)
     }
     if (r->step == 1) {
         drv_error *perr = NULL;
-        fresh = s_transient_domain(r->body, r->body_len, &perr);
+        fresh = s_transient_domain(c, r->body, r->body_len, &perr);
         if (fresh == NULL) {
             ctl_req_fail(r, perr);
             return;
@@ -926,7 +1024,7 @@ void ctl_api_domain_create(ctl_req *r)
         return;
     }
     drv_error *err = NULL;
-    ctl_domain *d = s_transient_domain(r->body, r->body_len, &err);
+    ctl_domain *d = s_transient_domain(r->c, r->body, r->body_len, &err);
     if (d == NULL) {
         ctl_req_fail(r, err);
         return;
@@ -990,6 +1088,14 @@ static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted
 {
     if (err != NULL) {
         ctl_model_set_busy(r->c->model, r->domain, NULL);
+        if (attempted && s_store_outcome_unknown(err)) {
+            ctl_req_failf(r, err->kind,
+                          "domain '%s': desired state not stored: %s (nothing was commanded; "
+                          "should etcd still store it, the controller puts the previous desired "
+                          "state back)",
+                          r->domain, err->message);
+            return;
+        }
         s_fail_store(r, "desired state not stored", err, attempted);
         return;
     }

@@ -36,9 +36,11 @@ typedef struct ctl_req {
     ctl_desired desired_before; /* intent-first verbs: restored when the action surely failed */
     char *xml;                  /* a definition on its way to etcd */
     char *comment;
-    ctl_req_then_fn then;    /* continuation after an etcd write */
-    int attempts;            /* etcd writes tried for the current step */
-    int64_t expect_revision; /* edit: the revision the client edited */
+    ctl_req_then_fn then;     /* continuation after an etcd write */
+    int attempts;             /* etcd writes tried for the current step */
+    int64_t expect_revision;  /* edit: the revision the client edited */
+    int64_t store_mod;        /* a desired-state write: the domain's mod_revision it compared */
+    ctl_desired store_before; /* ... and the desired state it replaced */
     char *pin_host;   /* start: the only host it may be placed on (a managed save), or NULL */
     char *saved_path; /* save: the file the image goes to */
 } ctl_req;
@@ -96,5 +98,8 @@ void ctl_api_snapshot_create(ctl_req *r);
 void ctl_api_snapshot_list(ctl_req *r);
 void ctl_api_snapshot_revert(ctl_req *r);
 void ctl_api_snapshot_delete(ctl_req *r);
+/* The agents' allow-list (api_hostkeys.c). */
+void ctl_api_host_enroll(ctl_req *r);
+void ctl_api_host_remove(ctl_req *r);
 
 #endif

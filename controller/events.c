@@ -2,6 +2,7 @@
 #include "events.h"
 
 #include "codec.h"
+#include "curve.h"
 #include "log.h"
 #include "view.h"
 
@@ -13,12 +14,20 @@ struct ctl_events {
     GHashTable *last_state; /* domain name → "state|reason|host|desired" last published */
 };
 
-ctl_events *ctl_events_new(void *zctx, const char *endpoint, drv_error **err)
+ctl_events *ctl_events_new(void *zctx, const char *endpoint, const char *curve_secret,
+                           drv_error **err)
 {
     void *pub = zmq_socket(zctx, ZMQ_PUB);
     int linger = 0, hwm = 10000;
+    int64_t max = 64 * 1024; /* subscribers send only subscriptions */
     zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(pub, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    if (drv_curve_server(pub, curve_secret, DRV_ZAP_DOMAIN_EVENTS, err) < 0) {
+        zmq_close(pub);
+        drv_error_prefix(err, "event socket");
+        return NULL;
+    }
     if (zmq_bind(pub, endpoint) < 0) {
         int e = errno;
         zmq_close(pub);

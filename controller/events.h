@@ -5,7 +5,9 @@
 
 #include "ctl.h"
 
-ctl_events *ctl_events_new(void *zctx, const char *endpoint, drv_error **err);
+/* A CURVE server (curve_secret, z85) in the ZAP domain DRV_ZAP_DOMAIN_EVENTS: client keys only. */
+ctl_events *ctl_events_new(void *zctx, const char *endpoint, const char *curve_secret,
+                           drv_error **err);
 void ctl_events_destroy(ctl_events **self_p);
 /* Publishes {"type":type,"object":object}; takes ownership of object. Never blocks; failures are
  * logged at debug (PUB drops when nobody listens). */

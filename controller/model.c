@@ -7,8 +7,10 @@
 #include <string.h>
 
 struct ctl_model {
-    GHashTable *hosts;   /* id → ctl_host* (owned) */
-    GHashTable *domains; /* name → ctl_domain* (owned) */
+    GHashTable *hosts;     /* id → ctl_host* (owned) */
+    GHashTable *domains;   /* name → ctl_domain* (owned) */
+    GHashTable *host_keys; /* host id → z85 public key (both owned): the enrolled agents */
+    GHashTable *key_hosts; /* z85 public key → host id (borrowed from host_keys) */
 };
 
 static const char *const s_desired_names[CTL_DESIRED_LAST] = {"shutoff", "running", "paused"};
@@ -207,7 +209,48 @@ ctl_model *ctl_model_new(void)
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)ctl_host_free);
     self->domains =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)ctl_domain_free);
+    self->host_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    self->key_hosts = g_hash_table_new(g_str_hash, g_str_equal);
     return self;
+}
+
+void ctl_model_unbind_key(ctl_model *self, const char *host_id)
+{
+    const char *key = g_hash_table_lookup(self->host_keys, host_id);
+    if (key == NULL)
+        return;
+    const char *bound = g_hash_table_lookup(self->key_hosts, key);
+    if (bound != NULL && strcmp(bound, host_id) == 0)
+        g_hash_table_remove(self->key_hosts, key);
+    g_autofree char *id = g_strdup(host_id); /* host_id may be the table's own copy */
+    g_hash_table_remove(self->host_keys, id);
+}
+
+void ctl_model_bind_key(ctl_model *self, const char *host_id, const char *key)
+{
+    ctl_model_unbind_key(self, host_id);
+    g_autofree char *other = g_strdup(g_hash_table_lookup(self->key_hosts, key));
+    if (other != NULL) /* one key, one host: the newer binding wins */
+        ctl_model_unbind_key(self, other);
+    char *id = g_strdup(host_id);
+    char *k = g_strdup(key);
+    g_hash_table_replace(self->host_keys, id, k);
+    g_hash_table_replace(self->key_hosts, k, id);
+}
+
+const char *ctl_model_key_host(ctl_model *self, const char *key)
+{
+    return key != NULL ? g_hash_table_lookup(self->key_hosts, key) : NULL;
+}
+
+const char *ctl_model_host_key(ctl_model *self, const char *host_id)
+{
+    return host_id != NULL ? g_hash_table_lookup(self->host_keys, host_id) : NULL;
+}
+
+guint ctl_model_n_keys(const ctl_model *self)
+{
+    return g_hash_table_size(self->host_keys);
 }
 
 void ctl_model_destroy(ctl_model **self_p)
@@ -216,6 +259,8 @@ void ctl_model_destroy(ctl_model **self_p)
         return;
     g_hash_table_unref((*self_p)->hosts);
     g_hash_table_unref((*self_p)->domains);
+    g_hash_table_unref((*self_p)->key_hosts);
+    g_hash_table_unref((*self_p)->host_keys);
     g_free(*self_p);
     *self_p = NULL;
 }

@@ -171,6 +171,14 @@ ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d);
  * domains to the entries of the same name in self (a model freshly loaded from etcd). */
 void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old);
 void ctl_model_remove_host(ctl_model *self, const char *id);
+/* The allow-list of agents (etcd hostkeys/<id>): each host id bound to one CURVE public key (z85),
+ * each key to one host id. bind replaces the host's old key and any other host's binding of the
+ * same key; the lookups return borrowed strings or NULL. */
+void ctl_model_bind_key(ctl_model *self, const char *host_id, const char *key);
+void ctl_model_unbind_key(ctl_model *self, const char *host_id);
+const char *ctl_model_key_host(ctl_model *self, const char *key);
+const char *ctl_model_host_key(ctl_model *self, const char *host_id);
+guint ctl_model_n_keys(const ctl_model *self);
 void ctl_model_remove_domain(ctl_model *self, const char *name);
 /* Sorted (by name) borrowed lists; free the array with g_ptr_array_unref. */
 GPtrArray *ctl_model_hosts(ctl_model *self);

@@ -146,6 +146,7 @@ fi
 say "starting etcd on $addr:$etcd_port (data $etcd_data)"
 cl_etcd_start "$addr" "$etcd_port" "$etcd_peer_port" "$etcd_data"
 say "starting drover-controller on $addr (agents :$agent_port, clients :$client_port, events :$event_port)"
+cl_keys_init "$cli_bin"
 cl_controller_conf "$CL_ROOT/controller.conf" "$addr" "http://$addr:$etcd_port" \
   "$agent_port" "$client_port" "$event_port"
 if ! cl_pid controller >/dev/null; then
@@ -162,6 +163,7 @@ mkdir -p "$CL_ROOT/agents"
 for ((i = 1; i <= TB_HOSTS; i++)); do
   id=$(tb_host_id "$i")
   conf="$CL_ROOT/agents/$id.conf"
+  cl_host_key "$id" "$controller_url"
   if [ "$driver" = qemu ]; then
     cl_agent_conf "$conf" "$id" "tcp://$addr:$agent_port" "$(tb_host_unix_uri "$i")" "$(tb_host_tcp_uri "$i")"
     cl_spawn "agent-$id" 'drover-agent' ip netns exec "$(tb_ns "$i")" "$agent_bin" --config "$conf"
@@ -236,6 +238,8 @@ fi
 cat >"$CL_ROOT/env" <<EOF
 export DROVER_CONTROLLER=$controller_url
 export DROVER_EVENTS=tcp://$addr:$event_port
+export DROVER_KEY_FILE=$CL_KEYS/admin.key
+export DROVER_CONTROLLER_KEY=$CL_KEYS/controller.pub
 export PATH=$(dirname "$cli_bin"):\$PATH
 EOF
 echo
@@ -249,7 +253,7 @@ say "cluster '$TB_NAME' ($driver driver, $TB_HOSTS hosts) is up in $((($(date +%
 cat <<EOF
 
 Next, try:
-  source $CL_ROOT/env                 # sets DROVER_CONTROLLER and PATH for the drover CLI
+  source $CL_ROOT/env                 # DROVER_CONTROLLER, the admin key (CURVE) and PATH for drover
   drover host list
   drover domain list
   drover domain info vm1

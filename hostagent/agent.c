@@ -2,6 +2,7 @@
 #include "agent.h"
 
 #include "backoff.h"
+#include "curve.h"
 #include "codec.h"
 #include "commands.h"
 #include "facts.h"
@@ -71,6 +72,9 @@ typedef struct {
 
 struct drv_agent {
     const drv_agent_options *opts;
+    char curve_secret[DRV_Z85_KEY_LEN + 1]; /* own key pair and the pinned controller key */
+    char curve_public[DRV_Z85_KEY_LEN + 1];
+    char controller_key[DRV_Z85_KEY_LEN + 1];
     char instance[33];
     void *zctx;
     void *sock;
@@ -556,6 +560,15 @@ static void s_link_open(drv_agent *self)
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
+    drv_error *cerr = NULL;
+    if (drv_curve_client(s, self->curve_secret, self->curve_public, self->controller_key, &cerr) <
+        0) {
+        drv_err("controller endpoint '%s': %s", ep, cerr->message);
+        drv_error_free(&cerr);
+        zmq_close(s);
+        self->link_open_at_ms = s_now_ms() + drv_backoff_next(&self->link_backoff);
+        return;
+    }
     if (zmq_connect(s, ep) < 0) {
         drv_err("controller endpoint '%s': %s", ep, zmq_strerror(errno));
         zmq_close(s);
@@ -565,7 +578,8 @@ static void s_link_open(drv_agent *self)
     }
     self->sock = s;
     self->last_recv_ms = s_now_ms();
-    drv_info("connecting to controller %s as '%s'", ep, self->opts->host_id);
+    drv_info("connecting to controller %s as '%s' (CURVE key %s)", ep, self->opts->host_id,
+             self->curve_public);
     s_reregister(self);
     /* the register backoff keeps growing across reopen attempts until an ack */
 }
@@ -859,6 +873,15 @@ drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
 {
     drv_agent *self = g_new0(drv_agent, 1);
     self->opts = opts;
+    /* CURVE is not optional: the agent pins the controller's key and proves its own */
+    if (drv_curve_read_secret(opts->secret_key_file, self->curve_secret, self->curve_public, err) <
+            0 ||
+        drv_curve_read_public(opts->controller_key, self->controller_key, err) < 0) {
+        drv_error_prefix(err, "[agent] secret_key_file / controller_key (CURVE keys; make them "
+                              "with `drover keygen`, enrol with `drover host enroll`)");
+        g_free(self);
+        return NULL;
+    }
     for (int i = 0; i < 4; i++)
         g_snprintf(self->instance + i * 8, 9, "%08x", g_random_int());
     self->interval_ms = opts->heartbeat_interval_ms;

@@ -17,6 +17,8 @@ void drv_agent_options_destroy(drv_agent_options **self_p)
     g_free(o->libvirt_uri);
     g_free(o->migration_uri);
     g_free(o->pid_file);
+    g_free(o->secret_key_file);
+    g_free(o->controller_key);
     g_strfreev(o->label_keys);
     g_strfreev(o->label_values);
     g_free(o->test_cpu_model);
@@ -37,6 +39,8 @@ typedef struct {
     int heartbeat_ms;
     char *log_level;
     char *pid_file;
+    char *key_file;
+    char *controller_key;
 } s_flags;
 
 static void s_flags_clear(s_flags *f)
@@ -47,6 +51,8 @@ static void s_flags_clear(s_flags *f)
     g_free(f->libvirt_uri);
     g_free(f->log_level);
     g_free(f->pid_file);
+    g_free(f->key_file);
+    g_free(f->controller_key);
 }
 
 static int s_parse_flags(int argc, char **argv, s_flags *f, drv_error **err)
@@ -54,6 +60,10 @@ static int s_parse_flags(int argc, char **argv, s_flags *f, drv_error **err)
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &f->config, "Configuration file", "FILE"},
         {"host-id", 0, 0, G_OPTION_ARG_STRING, &f->host_id, "Host id (default: hostname)", "ID"},
+        {"key-file", 0, 0, G_OPTION_ARG_FILENAME, &f->key_file,
+         "This agent's CURVE secret key file (mode 0600)", "FILE"},
+        {"controller-key", 0, 0, G_OPTION_ARG_STRING, &f->controller_key,
+         "The controller's CURVE public key (z85, or a file holding it)", "KEY"},
         {"controller", 0, 0, G_OPTION_ARG_STRING, &f->controller,
          "Controller endpoint(s), comma-separated (tcp://HOST:PORT)", "LIST"},
         {"libvirt-uri", 0, 0, G_OPTION_ARG_STRING, &f->libvirt_uri,
@@ -140,6 +150,8 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         s_get_str(c, "agent", "reserved_memory", NULL, &reserved, err) < 0 ||
         s_get_str(c, "agent", "migration_uri", default_mig, &o->migration_uri, err) < 0 ||
         s_get_str(c, "agent", "log_level", "info", &level, err) < 0 ||
+        s_get_str(c, "agent", "secret_key_file", NULL, &o->secret_key_file, err) < 0 ||
+        s_get_str(c, "agent", "controller_key", NULL, &o->controller_key, err) < 0 ||
         s_get_str(c, "test", "cpu_model", NULL, &o->test_cpu_model, err) < 0 ||
         drv_config_get_strv(c, "test", "cpu_features", &features, err) < 0 ||
         s_get_str(c, "test", "host_uuid", NULL, &o->test_host_uuid, err) < 0 ||
@@ -200,6 +212,14 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         level = g_strdup(f.log_level);
     }
     o->pid_file = g_strdup(f.pid_file);
+    if (f.key_file != NULL) {
+        g_free(o->secret_key_file);
+        o->secret_key_file = g_strdup(f.key_file);
+    }
+    if (f.controller_key != NULL) {
+        g_free(o->controller_key);
+        o->controller_key = g_strdup(f.controller_key);
+    }
     o->heartbeat_interval_ms = (uint32_t)hb;
     o->liveness = (uint32_t)liveness;
     o->worker_threads = (uint32_t)workers;

@@ -22,6 +22,8 @@ typedef struct {
     char *migration_uri;          /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
     drv_log_level log_level;      /* [agent] log_level, default info */
     char *pid_file;               /* --pid-file only */
+    char *secret_key_file;        /* [agent] secret_key_file / --key-file: own CURVE key (0600) */
+    char *controller_key;         /* [agent] controller_key / --controller-key: z85 or a file */
     char **label_keys;            /* [labels], NULL-terminated, parallel to label_values */
     char **label_values;
     /* [agent] mask_cpu_features: flags never reported (NULL or empty = none) */

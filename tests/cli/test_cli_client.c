@@ -133,8 +133,10 @@ static void test_nobody_answers(void **state)
     assert_null(reply);
     assert_non_null(e);
     assert_int_equal(e->kind, DRV_ERR_UNAVAILABLE);
-    g_autofree char *want =
-        g_strdup_printf("cannot reach the controller at %s: timed out after 0.3 s", srv.endpoint);
+    g_autofree char *want = g_strdup_printf(
+        "cannot reach the controller at %s: timed out after 0.3 s (no client key: set "
+        "DROVER_KEY_FILE and DROVER_CONTROLLER_KEY)",
+        srv.endpoint);
     assert_string_equal(e->message, want);
     drv_error_free(&e);
     drv_cli_client_destroy(&c);
