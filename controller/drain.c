@@ -237,7 +237,7 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
 static void s_publish(ctl *c, const drv_job *job, const char *message)
 {
     g_autofree char *topic = g_strdup_printf("job.%s", job->id);
-    json_object *o = drv_job_to_json(job);
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
     ctl_events_publish(c->events, topic, drv_job_state_to_string(job->state), o);

@@ -155,13 +155,13 @@ static void s_job_read_back(ctl *c, drv_job *job, const drv_error *err, void *da
     ctl_req *r = data;
     const drv_job *live = ctl_drain_live(r->name);
     if (live != NULL)
-        ctl_req_ok(r, drv_job_to_json(live));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
     else if (err != NULL)
         ctl_req_failf(r, err->kind, "job '%s': %s", r->name, err->message);
     else if (job == NULL)
         ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", r->name);
     else
-        ctl_req_ok(r, drv_job_to_json(job));
+        ctl_req_ok(r, drv_job_to_api_json(job, (uint64_t)ctl_wall_ms()));
 }
 
 /* Answers r with job id: as this process drives it, else as stored (read on the etcd worker,
@@ -170,7 +170,7 @@ static void s_answer_job(ctl_req *r, const char *id)
 {
     const drv_job *live = ctl_drain_live(id);
     if (live != NULL) {
-        ctl_req_ok(r, drv_job_to_json(live));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
         return;
     }
     drv_error *err = NULL;

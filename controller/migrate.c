@@ -130,7 +130,7 @@ static void s_publish(ctl *c, const drv_job *job, const char *message)
     const char *type = drv_job_state_is_terminal(job->state)
                            ? drv_job_state_to_string(job->state)
                            : drv_job_phase_to_string(job->migrate.phase);
-    json_object *o = drv_job_to_json(job);
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
     ctl_events_publish(c->events, topic, type, o);

@@ -271,8 +271,9 @@ void drv_sched_result_free(drv_sched_result **result_p);
  * lists every refusing filter, most hosts first. */
 char *drv_sched_explain(const drv_sched_result *result);
 
-/* Formats a KiB amount exactly as the explanations do: "64 GiB", "512 MiB", "1536 KiB"
- * (caller frees with g_free). */
+/* Formats a KiB amount as the explanations do: a whole unit exactly ("64 GiB", "512 MiB",
+ * "512 KiB"), else one decimal in the largest unit ("806.2 MiB", "1.5 MiB") (caller frees with
+ * g_free). */
 char *drv_sched_format_kib(uint64_t kib);
 
 /* ------------------------------------------------------------------------------------------------
