@@ -263,6 +263,21 @@ static void s_host_list(json_object *doc, GString *out)
     drv_cli_table_destroy(&t);
 }
 
+/* A host's labels as "rack=r1 zone=a" (owned; "" when none). */
+static char *s_labels_text(json_object *h)
+{
+    json_object *labels = drv_json_get(h, "labels");
+    GString *l = g_string_new(NULL);
+    if (labels != NULL && json_object_is_type(labels, json_type_object)) {
+        json_object_object_foreach(labels, k, v)
+        {
+            g_autofree char *t = s_text(v);
+            g_string_append_printf(l, "%s%s=%s", l->len ? " " : "", k, t);
+        }
+    }
+    return g_string_free(l, FALSE);
+}
+
 static void s_host(json_object *h, GString *out)
 {
     s_kv(out, "ID", drv_json_get_str(h, "id", NULL));
@@ -317,17 +332,8 @@ static void s_host(json_object *h, GString *out)
     }
     s_kv(out, "Pools", p->str);
     g_string_free(p, TRUE);
-    json_object *labels = drv_json_get(h, "labels");
-    GString *l = g_string_new(NULL);
-    if (labels != NULL && json_object_is_type(labels, json_type_object)) {
-        json_object_object_foreach(labels, k, v)
-        {
-            g_autofree char *t = s_text(v);
-            g_string_append_printf(l, "%s%s=%s", l->len ? " " : "", k, t);
-        }
-    }
-    s_kv(out, "Labels", l->str);
-    g_string_free(l, TRUE);
+    g_autofree char *labels = s_labels_text(h);
+    s_kv(out, "Labels", labels);
     s_kv_take(out, "Last seen", s_time_ms(drv_json_get_int(h, "last_seen_ms", 0)));
     s_kv_take(out, "Registered", s_time_ms(drv_json_get_int(h, "registered_at_ms", 0)));
 }
@@ -459,7 +465,8 @@ static const char *s_arg(const drv_cli_invocation *inv, guint i)
     return i < inv->args->len ? g_ptr_array_index(inv->args, i) : "?";
 }
 
-/* Expands {name}, {domain}, {host}, {revision}, {autostart}, {argN} in the verb's template. */
+/* Expands {name}, {domain}, {host}, {revision}, {autostart}, {labels} ("k=v k=v"), {argN} and any
+ * other member of the result document in the verb's template. */
 static void s_message(const drv_cli_invocation *inv, json_object *doc, GString *out)
 {
     const char *tpl = inv->verb->done ? inv->verb->done : "done";
@@ -480,6 +487,9 @@ static void s_message(const drv_cli_invocation *inv, json_object *doc, GString *
             } else {
                 g_string_append(out, arg);
             }
+        } else if (strcmp(key, "labels") == 0) {
+            g_autofree char *l = s_labels_text(doc);
+            g_string_append(out, l[0] ? l : "none");
         } else if (strcmp(key, "autostart") == 0) {
             g_string_append(out,
                             drv_json_get_bool(doc, "autostart", false) ? "enabled" : "disabled");

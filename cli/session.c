@@ -66,8 +66,10 @@ int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply)
     int status = reply->status == 2 ? 2 : reply->status == 3 ? 3 : 1;
     if (status == 3) /* the action may have happened: never called a failure */
         return drv_cli_fail(status, "unknown outcome: %s", reply->error);
-    if (reply->error[0] != '\0')
-        return drv_cli_fail(status, "%s", reply->error);
+    if (reply->error[0] != '\0') {
+        g_autofree char *msg = drv_cli_verbs_flag_words(req->verb, reply->error);
+        return drv_cli_fail(status, "%s", msg);
+    }
     return drv_cli_fail(status, "%s failed (%s)", req->verb,
                         reply->error_kind[0] ? reply->error_kind : "no reason given");
 }

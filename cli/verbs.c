@@ -62,8 +62,8 @@ static const drv_cli_verb s_verbs[] = {
      "set (k=v) or remove (k-) labels of a host",
      "host.label",
      DRV_CLI_RUN_REMOTE,
-     DRV_CLI_SHOW_HOST,
-     NULL,
+     DRV_CLI_SHOW_MESSAGE,
+     "Host '{id}' labels: {labels}",
      NULL},
     {"host",
      "drain-plan",
@@ -615,6 +615,39 @@ const drv_cli_verb *drv_cli_verb_find(const char *group, const char *name)
             return v;
     }
     return NULL;
+}
+
+/* Replaces "option KEY" (KEY followed by a non-word character or the end) with "--FLAG". */
+static void s_flag_word(GString *s, const char *key, const char *flag)
+{
+    g_autofree char *from = g_strdup_printf("option %s", key);
+    g_autofree char *to = g_strdup_printf("--%s", flag);
+    size_t at = 0;
+    const char *hit;
+    while ((hit = strstr(s->str + at, from)) != NULL) {
+        size_t pos = (size_t)(hit - s->str), end = pos + strlen(from);
+        char next = s->str[end];
+        if (g_ascii_isalnum(next) || next == '_') {
+            at = end;
+            continue;
+        }
+        g_string_erase(s, (gssize)pos, (gssize)strlen(from));
+        g_string_insert(s, (gssize)pos, to);
+        at = pos + strlen(to);
+    }
+}
+
+char *drv_cli_verbs_flag_words(const char *api_verb, const char *message)
+{
+    GString *s = g_string_new(message ? message : "");
+    for (size_t i = 0; api_verb != NULL && i < G_N_ELEMENTS(s_verbs); i++) {
+        if (g_strcmp0(s_verbs[i].api_verb, api_verb) != 0)
+            continue;
+        for (const drv_cli_opt *o = s_verbs[i].opts; o->name != NULL; o++)
+            if (o->api_key != NULL)
+                s_flag_word(s, o->api_key, o->name);
+    }
+    return g_string_free(s, FALSE);
 }
 
 bool drv_cli_group_exists(const char *group)

@@ -111,6 +111,10 @@ bool drv_cli_group_exists(const char *group);
 /* Finds an option of the verb (or of the global table when verb is NULL) by long name. */
 const drv_cli_opt *drv_cli_opt_find(const drv_cli_opt *opts, const char *name);
 
+/* The controller's message for api_verb with every "option KEY" (an API option key) replaced by the
+ * CLI flag that sends it ("--max-parallel"), so an error names what the operator typed. Owned. */
+char *drv_cli_verbs_flag_words(const char *api_verb, const char *message);
+
 /* "drover domain start NAME" style synopsis, owned by the caller (g_free). */
 char *drv_cli_verb_synopsis(const drv_cli_verb *verb);
 /* Help texts (owned, g_free): the whole tool, one group, one verb. */

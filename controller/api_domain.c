@@ -1150,7 +1150,7 @@ void ctl_api_domain_lifecycle(ctl_req *r)
     uint64_t timeout_ms = 0;
     const char *t = ctl_req_opt(r, "timeout_ms");
     if (t != NULL && !g_ascii_string_to_unsigned(t, 10, 0, 24u * 3600 * 1000, &timeout_ms, NULL)) {
-        ctl_req_usage(r, "%s: timeout_ms '%s' is not a number of milliseconds", r->verb, t);
+        ctl_req_usage(r, "%s: option timeout_ms '%s' is not a number of milliseconds", r->verb, t);
         return;
     }
     r->set_desired = map[i].set;

@@ -555,7 +555,7 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     h->registered = true;
     h->reachable = true;
     h->last_traffic_ms = ctl_now_ms();
-    h->last_seen_ms = ctl_wall_ms();
+    h->last_seen_ms = h->last_heard_ms = ctl_wall_ms();
     ctl_async_put_host(c, h);
     drv_error *err = NULL;
     drv_info("host '%s' registered (%s, %zu domains)", host_id, is_new ? "new" : "known",
@@ -750,6 +750,7 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
         return;
     }
     h->last_traffic_ms = ctl_now_ms();
+    h->last_heard_ms = ctl_wall_ms();
     s_set_reachable(self, h, true);
     switch (env->body_case) {
     case DROVER__ENVELOPE__BODY_HEARTBEAT:

@@ -281,6 +281,7 @@ ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h)
     if (old != NULL && old != h) {
         h->registered = old->registered;
         h->last_traffic_ms = old->last_traffic_ms;
+        h->last_heard_ms = old->last_heard_ms;
         h->inventory_authoritative = old->inventory_authoritative;
         h->libvirt_down = old->libvirt_down;
         g_free(h->agent_instance);
@@ -317,6 +318,7 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
             continue;
         h->registered = o->registered;
         h->last_traffic_ms = o->last_traffic_ms;
+        h->last_heard_ms = o->last_heard_ms;
         h->inventory_authoritative = o->inventory_authoritative;
         h->libvirt_down = o->libvirt_down;
         g_free(h->agent_instance);

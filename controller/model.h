@@ -95,6 +95,8 @@ typedef struct {
     /* runtime, this process only */
     bool registered;         /* has registered with this controller process */
     int64_t last_traffic_ms; /* monotonic */
+    int64_t last_heard_ms;   /* wall clock of the last message (not stored: heartbeats stay off
+                                etcd); the API's last_seen is the later of this and last_seen_ms */
     char *agent_instance;
     GHashTable *inventory; /* name → ctl_actual* (what the agent last reported) */
     /* The inventory is the truth about what runs there: the last Register/Inventory came with

@@ -227,7 +227,8 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
     s_i64(o, "allocated_memory_kib", (int64_t)mem);
     s_i64(o, "domains", n);
     json_object_object_add(o, "labels", s_labels(h));
-    s_i64(o, "last_seen_ms", h->last_seen_ms);
+    /* the last message heard (this process, in memory), else the last stored transition */
+    s_i64(o, "last_seen_ms", MAX(h->last_seen_ms, h->last_heard_ms));
     s_i64(o, "registered_at_ms", h->registered_at_ms);
     if (with_domain_names) {
         json_object *names = json_object_new_array();

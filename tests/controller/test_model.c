@@ -386,6 +386,33 @@ static void test_states_with_reasons(void **state)
     ctl_model_destroy(&m);
 }
 
+/* last_seen: the last message heard, not only the last stored transition (heartbeats are kept
+ * off etcd, so the stored one is stale while a host is healthy). */
+static void test_last_seen_fresh(void **state)
+{
+    (void)state;
+    ctl_model *m = ctl_model_new();
+    ctl_host *h = s_host(m, "h1", true);
+    h->last_seen_ms = 1000;   /* registered */
+    h->last_heard_ms = 91000; /* a heartbeat 90 s later */
+    json_object *o = ctl_view_host_api(m, h, false);
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(o, "last_seen_ms", &v));
+    assert_int_equal(json_object_get_int64(v), 91000);
+    json_object_put(o);
+    h->last_heard_ms = 0; /* nothing heard by this process yet: the stored transition */
+    o = ctl_view_host_api(m, h, false);
+    assert_true(json_object_object_get_ex(o, "last_seen_ms", &v));
+    assert_int_equal(json_object_get_int64(v), 1000);
+    json_object_put(o);
+    /* the runtime value survives a reload of the host from etcd */
+    ctl_host *fresh = ctl_host_new("h1");
+    h->last_heard_ms = 91000;
+    fresh = ctl_model_put_host(m, fresh);
+    assert_int_equal(fresh->last_heard_ms, 91000);
+    ctl_model_destroy(&m);
+}
+
 static void test_unknown_state_and_reasons(void **state)
 {
     ctl_model *m = ctl_model_new();
@@ -667,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_desired_names),
         cmocka_unit_test(test_unknown_state_and_reasons),
         cmocka_unit_test(test_states_with_reasons),
+        cmocka_unit_test(test_last_seen_fresh),
         cmocka_unit_test(test_runtime_truth_survives_reload),
         cmocka_unit_test(test_host_active_domain),
         cmocka_unit_test(test_placement_refuses_unknown_inventory),
