@@ -51,6 +51,7 @@ typedef struct {
 typedef enum {
     DRV_CLI_RUN_REMOTE,    /* one request, one reply, render it */
     DRV_CLI_RUN_EDIT,      /* info + dumpxml, $EDITOR, domain.edit with expect_revision */
+    DRV_CLI_RUN_DIFF,      /* history (+ history-show twice): a unified diff (cli/diff.c) */
     DRV_CLI_RUN_EVENTS,    /* SUB to the event stream */
     DRV_CLI_RUN_CAPACITY,  /* remote, or offline with --from-file */
     DRV_CLI_RUN_MIGRATE,   /* domain.migrate, then watch the job unless --detach (cli/migrate.c) */

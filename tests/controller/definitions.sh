@@ -41,6 +41,17 @@ t_check "history: sha256 differ" \
   test "$(jq -r '.revisions[0].xml_sha256' <<<"$hist")" != "$(jq -r '.revisions[1].xml_sha256' <<<"$hist")"
 t_check "history-show 1 is the original" \
   grep -q '<vcpu>1</vcpu>' <<<"$(dr domain history-show db1 1 | jq -r '.xml')"
+# domain diff: the last two revisions by default, as `diff -u` prints them
+d=$("$CLI_BIN" domain diff db1)
+t_check "diff: headed with both revisions" grep -q -- '^--- db1 revision 1$' <<<"$d"
+t_check "diff: +++ revision 2" grep -q -- '^+++ db1 revision 2$' <<<"$d"
+t_eq "diff: the one changed line" "-  <vcpu>1</vcpu> +  <vcpu>2</vcpu>" \
+  "$(grep -E '^[-+] ' <<<"$d" | tr '\n' ' ' | sed 's/ $//')"
+dr domain history-show db1 1 | jq -j .xml >"$T_DIR/r1.xml"
+dr domain history-show db1 2 | jq -j .xml >"$T_DIR/r2.xml"
+t_eq "diff: the same hunks as diff -u" "$(diff -u "$T_DIR/r1.xml" "$T_DIR/r2.xml" | tail -n +3)" \
+  "$(tail -n +3 <<<"$d")"
+t_eq "diff 1 1: nothing" "" "$("$CLI_BIN" domain diff db1 1 1)"
 out=$(dr domain rollback db1 1)
 t_eq "rollback: new revision 3" 3 "$(jq '.revision' <<<"$out")"
 t_eq "rollback: vcpus back to 1" 1 "$(jq '.vcpus' <<<"$out")"
@@ -48,6 +59,8 @@ t_eq "rollback keeps the UUID" "$uuid" "$(jq -r '.uuid' <<<"$out")"
 t_eq "history: 3 revisions" 3 "$(dr domain history db1 | jq '.revisions | length')"
 t_eq "history: rollback comment" "rollback to 1" "$(dr domain history db1 | jq -r '.revisions[2].comment')"
 t_eq "info: history_len" 3 "$(dr domain info db1 | jq '.history_len')"
+t_check "diff 2 (against the latest, 3): + <vcpu>1" grep -q -- '^+  <vcpu>1</vcpu>$' <<<"$("$CLI_BIN" domain diff db1 2)"
+t_check "diff of a missing revision fails" sh -c "! '$CLI_BIN' domain diff db1 9 >/dev/null 2>&1"
 t_check "rollback to a missing revision fails" sh -c "! '$CLI_BIN' --json domain rollback db1 9 >/dev/null 2>&1"
 t_check "edit with a stale expect-revision is refused" \
   sh -c "! EDITOR='$T_DIR/editor.sh' '$CLI_BIN' --json domain edit db1 --expect-revision 1 >/dev/null 2>&1"
