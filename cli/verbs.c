@@ -366,7 +366,7 @@ static const drv_cli_verb s_verbs[] = {
      "against the latest)",
      "domain.history-show",
      DRV_CLI_RUN_DIFF,
-     DRV_CLI_SHOW_MESSAGE,
+     DRV_CLI_SHOW_XML, /* not used: cli/diff.c prints the diff */
      NULL,
      NULL},
     {"domain",

@@ -831,7 +831,9 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
     g_autofree char *uuid = g_uuid_string_random();
     g_autofree char *id = g_strdup_printf("mig-%.8s", uuid);
     drv_job *job = NULL;
-    if (drv_job_migrate_new(id, d->name, d->host, plan->destination, policy, c->instance,
+    /* no --timeout: one that grows with the guest's memory (never a migration without an end) */
+    drv_job_policy pol = drv_job_migrate_policy_with_default(policy, d->memory_kib);
+    if (drv_job_migrate_new(id, d->name, d->host, plan->destination, &pol, c->instance,
                             (uint64_t)ctl_wall_ms(), &job, err) < 0)
         return NULL;
     s_run *run = g_new0(s_run, 1);
@@ -1088,9 +1090,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
     ctl_mig_plan plan = {0};
     if (ctl_mig_check(c, d, destination, &plan, err) < 0)
         return -1;
-    drv_job_policy pol = {0};
-    if (policy != NULL)
-        pol = *policy;
+    drv_job_policy pol = drv_job_migrate_policy_with_default(policy, d->memory_kib);
     drv_job *job = NULL;
     if (drv_job_migrate_new(job_id, d->name, d->host, plan.destination, &pol, c->instance,
                             (uint64_t)ctl_wall_ms(), &job, err) < 0) {
