@@ -189,6 +189,9 @@ int main(int argc, char **argv)
     case DRV_CLI_RUN_DIFF:
         rc = drv_cli_diff_run(&s);
         break;
+    case DRV_CLI_RUN_CONSOLE:
+        rc = drv_cli_console_run(&s);
+        break;
     case DRV_CLI_RUN_EVENTS:
         rc = drv_cli_events_run(&s);
         break;

@@ -52,6 +52,7 @@ typedef enum {
     DRV_CLI_RUN_REMOTE,    /* one request, one reply, render it */
     DRV_CLI_RUN_EDIT,      /* info + dumpxml, $EDITOR, domain.edit with expect_revision */
     DRV_CLI_RUN_DIFF,      /* history (+ history-show twice): a unified diff (cli/diff.c) */
+    DRV_CLI_RUN_CONSOLE,   /* domain.console polled ~10×/s: the serial console (cli/console.c) */
     DRV_CLI_RUN_EVENTS,    /* SUB to the event stream */
     DRV_CLI_RUN_CAPACITY,  /* remote, or offline with --from-file */
     DRV_CLI_RUN_MIGRATE,   /* domain.migrate, then watch the job unless --detach (cli/migrate.c) */

@@ -406,6 +406,8 @@ static const s_verb s_verbs[] = {
      CTL_ROLE_OPERATOR},
     {"domain.save", 1, 1, "NAME", true, ctl_api_domain_save, CTL_ROLE_OPERATOR},
     {"domain.restore", 1, 1, "NAME", true, ctl_api_domain_restore, CTL_ROLE_OPERATOR},
+    {"domain.console", 1, 1, "NAME (typed input in body)", true, ctl_api_domain_console,
+     CTL_ROLE_OPERATOR},
     {"domain.list", 0, 0, "", true, ctl_api_domain_list, CTL_ROLE_VIEWER},
     {"domain.info", 1, 1, "NAME", true, ctl_api_domain_info, CTL_ROLE_VIEWER},
     {"domain.state", 1, 1, "NAME", true, ctl_api_domain_state, CTL_ROLE_VIEWER},

@@ -67,6 +67,8 @@ void ctl_api_domain_define(ctl_req *r);
 void ctl_api_domain_save(ctl_req *r);
 void ctl_api_domain_restore(ctl_req *r);
 void ctl_api_domain_save_remove(ctl_req *r);
+/* api_console.c: one poll of a serial console session. */
+void ctl_api_domain_console(ctl_req *r);
 /* Shared by api_domain.c and api_save.c. The named domain (args[0]; r->domain set), or NULL with
  * r answered "not found". */
 ctl_domain *ctl_api_domain_arg(ctl_req *r);

@@ -100,6 +100,8 @@ const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
         return "save";
     case CTL_CMD_RESTORE:
         return "restore";
+    case CTL_CMD_CONSOLE:
+        return "console";
     }
     return "command";
 }
@@ -399,6 +401,8 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     wc.current = cmd->current;
     wc.job_id = (char *)(cmd->job_id ? cmd->job_id : "");
     wc.path = (char *)(cmd->path ? cmd->path : "");
+    wc.console_input.data = (uint8_t *)cmd->console_input;
+    wc.console_input.len = cmd->console_input_len;
     int64_t timeout = self->c->cfg->command_timeout_ms;
     if (cmd->timeout_ms > 0 && (int64_t)cmd->timeout_ms + 5000 > timeout)
         timeout = (int64_t)cmd->timeout_ms + 5000;
@@ -627,6 +631,9 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         .error_code = rep->error_code,
         .timed_out = rep->timed_out,
         .xml = rep->xml && rep->xml[0] ? rep->xml : NULL,
+        .console_output = rep->console_output.data,
+        .console_output_len = rep->console_output.len,
+        .console_closed = rep->console_closed,
         .domain = a,
         .snapshots = g_ptr_array_new_with_free_func(s_snapshot_free),
     };

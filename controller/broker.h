@@ -42,6 +42,7 @@ typedef enum {
     CTL_CMD_MANAGEDSAVE_REMOVE = 28,
     CTL_CMD_SAVE = 29,
     CTL_CMD_RESTORE = 30,
+    CTL_CMD_CONSOLE = 31,
 } ctl_cmd_kind;
 
 const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind);
@@ -82,6 +83,9 @@ typedef struct {
     const ctl_migrate_params *migrate; /* CMD_MIGRATE */
     const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
     const char *path;                  /* CMD_STORAGE_MARK_*, SAVE, RESTORE, MANAGEDSAVE_REMOVE */
+    const uint8_t *console_input;      /* CMD_CONSOLE (name: session id, current: force, inactive:
+                                          close) */
+    size_t console_input_len;
     /* a resend of a command whose outcome was declared unknown (outcome.h): same id and expiry,
      * no callback (the answer goes to outcome.h); the agent's reply cache answers it once more
      * or refuses it as expired, never runs it twice */
@@ -99,6 +103,9 @@ typedef struct {
     int error_code;
     bool timed_out;
     const char *xml;
+    const uint8_t *console_output; /* CMD_CONSOLE: borrowed, console_output_len bytes */
+    size_t console_output_len;
+    bool console_closed;
     const ctl_actual *domain; /* state after the command, NULL when not sent */
     GPtrArray *snapshots;     /* ctl_snapshot* */
 

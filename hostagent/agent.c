@@ -5,6 +5,7 @@
 #include "curve.h"
 #include "codec.h"
 #include "commands.h"
+#include "console.h"
 #include "facts.h"
 #include "caps.h"
 #include "log.h"
@@ -900,6 +901,7 @@ drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
     self->zctx = zmq_ctx_new();
     self->virt = drv_virt_new(opts->libvirt_uri, s_on_event, self);
     self->env.virt = self->virt;
+    self->env.consoles = drv_console_table_new();
     self->env.progress = s_on_progress;
     self->env.progress_data = self;
     GError *gerr = NULL;
@@ -1018,6 +1020,7 @@ void drv_agent_destroy(drv_agent **self_p)
         g_thread_pool_free(self->pool, FALSE, TRUE);
     if (self->conn_pool != NULL)
         g_thread_pool_free(self->conn_pool, FALSE, TRUE);
+    drv_console_table_destroy(&self->env.consoles);
     drv_virt_destroy(&self->virt);
     g_async_queue_unref(self->outq);
     drv_reply_cache_destroy(&self->cache);

@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "caps.h"
+#include "console.h"
 #include "log.h"
 #include "migrate.h"
 #include "pb.h"
@@ -45,6 +46,7 @@ static const char *const s_kind_names[] = {
     [DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE] = "managedsave-remove",
     [DROVER__COMMAND_KIND__CMD_SAVE] = "save",
     [DROVER__COMMAND_KIND__CMD_RESTORE] = "restore",
+    [DROVER__COMMAND_KIND__CMD_CONSOLE] = "console",
 };
 
 const char *drv_commands_kind_name(Drover__CommandKind kind)
@@ -562,6 +564,21 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
         return s_domstats(dom, name, reply, arena, err);
     case DROVER__COMMAND_KIND__CMD_MIGRATE:
         return drv_migrate_run(env, dom, cmd, reply, arena, err);
+    case DROVER__COMMAND_KIND__CMD_CONSOLE: {
+        GByteArray *out = g_byte_array_new();
+        bool closed = false;
+        rc = drv_console_poll(env->consoles, conn, dom, cmd->name, cmd->console_input.data,
+                              cmd->console_input.len, cmd->inactive, cmd->current, out, &closed,
+                              err);
+        if (rc == 0 && out->len > 0) {
+            reply->console_output.data = drv_pb_alloc(arena, out->len);
+            memcpy(reply->console_output.data, out->data, out->len);
+            reply->console_output.len = out->len;
+        }
+        reply->console_closed = closed;
+        g_byte_array_unref(out);
+        return rc;
+    }
     default:
         return drv_error_set(err, DRV_ERR_INVALID, 0, "command kind %d is not handled here",
                              (int)k);
@@ -601,7 +618,8 @@ void drv_commands_execute(const drv_cmd_env *env, const Drover__Command *cmd, Dr
     }
     /* the state after the command, unless the domain is gone */
     if (dom != NULL && cmd->kind != DROVER__COMMAND_KIND__CMD_UNDEFINE &&
-        cmd->kind != DROVER__COMMAND_KIND__CMD_MIGRATE)
+        cmd->kind != DROVER__COMMAND_KIND__CMD_MIGRATE &&
+        cmd->kind != DROVER__COMMAND_KIND__CMD_CONSOLE) /* polled every 100 ms: no state */
         s_attach_state(reply, arena, dom);
     if (dom != NULL)
         virDomainFree(dom);
