@@ -302,6 +302,13 @@ ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d)
     ctl_domain *old = g_hash_table_lookup(self->domains, d->name);
     if (old != NULL && old != d && d->busy == NULL)
         d->busy = g_steal_pointer(&old->busy);
+    if (old != NULL && old != d) {
+        d->running_revision = old->running_revision;
+        const ctl_actual *a = ctl_model_domain_actual(self, old);
+        if (d->running_revision == 0 && d->revision != old->revision && old->revision > 0 &&
+            a != NULL && drv_domstate_active(a->state) && g_strcmp0(d->host, old->host) == 0)
+            d->running_revision = old->revision; /* edited while it runs */
+    }
     if (old != d)
         g_hash_table_replace(self->domains, d->name, d);
     return d;
@@ -532,6 +539,10 @@ static char *s_live_drift(ctl_model *self, const ctl_domain *d)
         g_autofree char *conf = drv_format_size_kib(d->memory_kib);
         g_string_append_printf(s, "%slive memory %s, config %s", s->len ? "; " : "", live, conf);
     }
+    if (d->running_revision > 0 && d->running_revision != d->revision)
+        g_string_append_printf(
+            s, "%srevision %" G_GINT64_FORMAT " runs, revision %" G_GINT64_FORMAT " is stored",
+            s->len ? "; " : "", d->running_revision, d->revision);
     if (s->len == 0) {
         g_string_free(s, TRUE);
         return NULL;

@@ -126,6 +126,10 @@ typedef struct {
     int64_t mod_revision; /* of domains/<name> */
     /* runtime */
     char *busy; /* verb of the operation in flight, NULL when idle */
+    /* the revision the running instance was started from, when a later one was stored while it
+     * ran (an edit waiting for a restart); 0 when not known to differ. Kept across replacements
+     * of the entry (ctl_model_put_domain), cleared when it stops or starts again. */
+    int64_t running_revision;
 } ctl_domain;
 
 typedef struct ctl_model ctl_model;
@@ -168,6 +172,8 @@ void ctl_model_set_busy(ctl_model *m, const char *name, const char *verb);
 /* Takes ownership. A host/domain of the same name is replaced; for hosts, the runtime part of the
  * old entry (registration, inventory, traffic) is carried over. Returns the stored pointer. */
 ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h);
+/* For domains, busy and running_revision are carried over; a new revision stored while the
+ * domain is active on its host records the old one as running_revision ("restart pending"). */
 ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d);
 /* Moves the runtime part (registrations, inventories, traffic, busy flags) of old's hosts and
  * domains to the entries of the same name in self (a model freshly loaded from etcd). */

@@ -114,4 +114,21 @@ t_eq "label set" ssd "$(dr host label h2 disk=ssd | jq -r '.labels.disk')"
 t_eq "etcd: label stored" ssd "$(etcd_get hosts/h2 | jq -r '.labels.disk')"
 t_eq "label removed" null "$(dr host label h2 disk- | jq -r '.labels.disk')"
 t_eq "agent labels kept" r2 "$(etcd_get hosts/h2 | jq -r '.labels.rack')"
+# an edit of a running domain: "restart pending" until it stops (issue 17)
+t_eq "start db1" running "$(dr domain start db1 | jq -r .state)"
+t_eq "running db1: no drift" null "$(dr domain info db1 | jq -r .drift)"
+rev=$(dr domain info db1 | jq .revision)
+cat >"$T_DIR/mem-editor.sh" <<'ED'
+#!/bin/sh
+sed -i 's|<memory unit="MiB">512</memory>|<memory unit="MiB">384</memory>|' "$1"
+ED
+chmod +x "$T_DIR/mem-editor.sh"
+out=$(EDITOR="$T_DIR/mem-editor.sh" dr domain edit db1) || t_fail "edit of running db1: $out"
+t_eq "edit of the running domain: revision $((rev + 1))" $((rev + 1)) "$(jq .revision <<<"$out")"
+t_eq "drift: live vs config and restart pending" "live memory 512 MiB, config 384 MiB; revision $rev runs, revision $((rev + 1)) is stored (restart pending)" \
+  "$(dr domain info db1 | jq -r .drift)"
+t_check "domain list shows it" grep -q "drift: db1: live memory 512 MiB, config 384 MiB; revision $rev runs" <<<"$("$CLI_BIN" domain list)"
+dr domain destroy db1 >/dev/null
+t_eq "stopped: nothing pending" null "$(dr domain info db1 | jq -r .drift)"
+t_eq "started again: runs the stored revision" null "$(dr domain start db1 >/dev/null; dr domain info db1 | jq -r .drift)"
 cluster_down

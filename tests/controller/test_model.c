@@ -383,6 +383,32 @@ static void test_states_with_reasons(void **state)
     d->vcpus_current = 0; /* an older record: not compared */
     a->vcpus = 7;
     assert_null(ctl_model_domain_drift(m, d));
+
+    /* an edit stored while it runs: restart pending, until it stops */
+    d->revision = 3;
+    ctl_domain *edited = ctl_domain_copy(d);
+    edited->revision = 4;
+    d = ctl_model_put_domain(m, edited);
+    assert_int_equal(d->running_revision, 3);
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "revision 3 runs, revision 4 is stored (restart pending)");
+    g_free(drift);
+    ctl_domain *again = ctl_domain_copy(d); /* a second edit: still revision 3 runs */
+    again->revision = 5;
+    d = ctl_model_put_domain(m, again);
+    assert_int_equal(d->running_revision, 3);
+    ctl_domain *same = ctl_domain_copy(d); /* the watch echoing the same revision */
+    d = ctl_model_put_domain(m, same);
+    assert_int_equal(d->running_revision, 3);
+    /* edited while shut off: nothing pending */
+    ctl_actual *o2 = s_report(h1, "off", CTL_VIR_SHUTOFF);
+    (void)o2;
+    off = ctl_model_domain(m, "off");
+    off->revision = 1;
+    ctl_domain *offe = ctl_domain_copy(off);
+    offe->revision = 2;
+    off = ctl_model_put_domain(m, offe);
+    assert_int_equal(off->running_revision, 0);
     ctl_model_destroy(&m);
 }
 
