@@ -364,7 +364,7 @@ static void s_drain_plan(ctl_req *r)
     ctl_host *h = s_host_arg(r);
     if (h == NULL)
         return;
-    drv_sched_cluster *cl = ctl_placement_cluster(r->c, NULL);
+    drv_sched_cluster *cl = ctl_drain_plan_cluster(r->c, h);
     drv_sched_drain_opts opts = {.n_plus_one = ctl_req_flag(r, "n_plus_one")};
     drv_sched_drain_plan *plan = NULL;
     drv_error *err = NULL;

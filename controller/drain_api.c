@@ -41,10 +41,11 @@ static bool s_has(char *const *v, const char *s)
 }
 
 /* The scheduler's view for planning host_id's drain: the placement snapshot, with the drained
- * host's domains re-added carrying what their XML requires (arch, storage pools, host labels) and
+ * host's domains re-added carrying what their XML requires (arch, the storage pools their disks
+ * are in — a local disk in none, which no destination has —, host labels) and
  * the CPU features the running guest uses (a host-model guest: its host's flags), so the plan
  * honours what the migration checks will demand. */
-static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
+drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h)
 {
     drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
     GPtrArray *doms = ctl_model_domains(c->model);
@@ -72,6 +73,7 @@ static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
         bool running = d->desired != CTL_DESIRED_SHUTOFF || strcmp(state, "running") == 0 ||
                        strcmp(state, "paused") == 0 ||
                        strcmp(state, "unknown") == 0; /* it may run: plan room for it */
+        g_auto(GStrv) pools = ctl_mig_disk_pools(dx, h);
         drv_sched_domain_spec ds = {
             .name = d->name,
             .host = d->host,
@@ -79,7 +81,7 @@ static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
             .memory_kib = d->memory_kib,
             .arch = dx->arch,
             .features = (const char *const *)feats->pdata,
-            .pools = (const char *const *)dx->storage_pools,
+            .pools = (const char *const *)pools,
             .labels = (const char *const *)dx->labels,
             .affinity_group = d->affinity_group,
             .anti_affinity_group = d->anti_affinity_group,
@@ -207,7 +209,7 @@ void ctl_api_host_maintenance(ctl_req *r)
     if (!dry_run && (!s_ready(r) || !s_not_busy(r, h) || !s_reachable(r, h)))
         return;
 
-    drv_sched_cluster *cl = s_plan_cluster(c, h);
+    drv_sched_cluster *cl = ctl_drain_plan_cluster(c, h);
     drv_sched_drain_opts sopts = {.n_plus_one = opts.n_plus_one};
     drv_sched_drain_plan *plan = NULL;
     drv_error *err = NULL;

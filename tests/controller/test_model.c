@@ -4,6 +4,7 @@
  * domains of stored jobs busy from the first instant (job_busy.c). */
 #include "job_busy.h"
 #include "job_migrate.h"
+#include "migrate_private.h"
 #include "model.h"
 #include "placement.h"
 #include "view.h"
@@ -439,6 +440,51 @@ static void test_last_seen_fresh(void **state)
     ctl_model_destroy(&m);
 }
 
+/* What storage a drain plan demands of a destination: the source host's pool holding each file
+ * disk (the longest path), volume pools, and for a local disk a pool no host has. */
+static void test_disk_pools_for_plans(void **state)
+{
+    (void)state;
+    ctl_host *h = ctl_host_new("h1");
+    h->facts.pools = g_ptr_array_new_with_free_func(ctl_pool_free);
+    const char *names[] = {"root", "shared"}, *paths[] = {"/srv", "/srv/shared/"};
+    for (int i = 0; i < 2; i++) {
+        ctl_pool *p = g_new0(ctl_pool, 1);
+        p->name = g_strdup(names[i]);
+        p->path = g_strdup(paths[i]);
+        p->active = true;
+        g_ptr_array_add(h->facts.pools, p);
+    }
+    const char *xml =
+        "<domain type='qemu'><name>d</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><source file='/srv/shared/a.qcow2'/><target "
+        "dev='vda'/></disk>"
+        "<disk type='file' device='disk'><source file='/srv/shared/b.qcow2'/><target "
+        "dev='vdb'/></disk>"
+        "<disk type='file' device='disk'><source file='/var/tmp/c.img'/><target dev='vdc'/></disk>"
+        "<disk type='volume' device='disk'><source pool='ceph' volume='v'/><target "
+        "dev='vdd'/></disk>"
+        "<disk type='network' device='disk'><source protocol='nbd' name='x'><host "
+        "name='n'/></source>"
+        "<target dev='vde'/></disk>"
+        "</devices></domain>";
+    drv_domxml *dx = NULL;
+    assert_int_equal(drv_domxml_parse(xml, strlen(xml), &dx, NULL), 0);
+    char **pools = ctl_mig_disk_pools(dx, h);
+    assert_int_equal(g_strv_length(pools), 3);
+    assert_string_equal(pools[0], "shared"); /* the longest pool path, once for two disks */
+    assert_string_equal(pools[1], "local disk /var/tmp/c.img");
+    assert_string_equal(pools[2], "ceph");
+    g_strfreev(pools);
+    /* no source host known: every file disk is local as far as the plan can tell */
+    pools = ctl_mig_disk_pools(dx, NULL);
+    assert_string_equal(pools[0], "local disk /srv/shared/a.qcow2");
+    g_strfreev(pools);
+    drv_domxml_free(&dx);
+    ctl_host_free(h);
+}
+
 static void test_unknown_state_and_reasons(void **state)
 {
     ctl_model *m = ctl_model_new();
@@ -721,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_unknown_state_and_reasons),
         cmocka_unit_test(test_states_with_reasons),
         cmocka_unit_test(test_last_seen_fresh),
+        cmocka_unit_test(test_disk_pools_for_plans),
         cmocka_unit_test(test_runtime_truth_survives_reload),
         cmocka_unit_test(test_host_active_domain),
         cmocka_unit_test(test_placement_refuses_unknown_inventory),

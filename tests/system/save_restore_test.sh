@@ -8,7 +8,8 @@
 #     from the file: the guest's tick counter goes on from where it stopped (not a fresh boot),
 #     the state is `running (restored)`, the file is removed;
 #   - `domain managedsave` / `restore`: `saved (managed save)`, resumed on its own host, ticks go on;
-#   - a QEMU killed by PID (SIGKILL) shows `shut off (crashed)`, as virsh says, with the drift.
+#   - a QEMU killed by PID (SIGKILL) shows `shut off (crashed)`, as virsh says, with the drift;
+#   - the drain plan of a host with a guest on a local disk says it cannot move, naming the disk.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
 sys_require
@@ -23,6 +24,23 @@ t_check "start $dom" drover domain start "$dom"
 sys_serial_grows "$dom" 3 60
 h=$(host_of "$dom")
 t_log "$dom runs on $h"
+
+# ---- the drain plan knows a local disk cannot move (it said "h3" and failed in the real run)
+loc=srlocal
+mkdir -p "$TB_ROOT/local"
+qemu-img create -q -f qcow2 -F raw -b "$TB_SHARED/base-$(basename "$SYS_GUEST_IMAGE")" "$TB_ROOT/local/$loc.qcow2"
+tb_guest_xml "$loc" "$TB_ROOT/local/$loc.qcow2" 64 >"$T_DIR/$loc.xml"
+t_check "define $loc (disk outside the shared pool)" drover domain define "$T_DIR/$loc.xml"
+t_check "start $loc" drover domain start "$loc"
+lh=$(host_of "$loc")
+plan=$(drover host drain-plan "$lh" 2>&1)
+t_log "drain plan of $lh: $(tr '\n' '|' <<<"$plan")"
+t_check "the plan says $loc cannot move, naming its local disk" \
+  grep -q "cannot move $loc: no host fits: 2 hosts lack storage pools local disk $TB_ROOT/local/$loc.qcow2" <<<"$plan"
+t_eq "plan JSON: no destination for $loc" null \
+  "$(djson host drain-plan "$lh" | jq -r --arg d "$loc" '.steps[] | select(.domain == $d) | .dest')"
+t_check "destroy $loc" drover domain destroy "$loc"
+t_check "undefine $loc" drover domain undefine "$loc"
 
 # ---- save to the shared directory, then restore on another host
 out=$(djson domain save "$dom") || t_fail "save: $out"
