@@ -424,6 +424,7 @@ static const s_verb s_verbs[] = {
     {"domain.rollback", 2, 2, "NAME REV", true, ctl_api_domain_rollback, CTL_ROLE_OPERATOR},
     {"domain.setvcpus", 2, 2, "NAME COUNT", true, ctl_api_domain_modify, CTL_ROLE_OPERATOR},
     {"domain.setmem", 2, 2, "NAME KIB", true, ctl_api_domain_modify, CTL_ROLE_OPERATOR},
+    {"domain.setmaxmem", 2, 2, "NAME KIB", true, ctl_api_domain_modify, CTL_ROLE_OPERATOR},
     {"domain.attach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify,
      CTL_ROLE_OPERATOR},
     {"domain.detach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify,

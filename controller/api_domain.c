@@ -1240,7 +1240,9 @@ void ctl_api_domain_modify(ctl_req *r)
     if (d == NULL || !s_idle(r, d))
         return;
     ctl_cmd cmd = {.domain = d->name};
-    if (strcmp(r->verb, "domain.setvcpus") == 0 || strcmp(r->verb, "domain.setmem") == 0) {
+    bool maxmem = strcmp(r->verb, "domain.setmaxmem") == 0;
+    if (strcmp(r->verb, "domain.setvcpus") == 0 || strcmp(r->verb, "domain.setmem") == 0 ||
+        maxmem) {
         bool vcpus = strcmp(r->verb, "domain.setvcpus") == 0;
         if (!g_ascii_string_to_unsigned(r->args[1], 10, 1, vcpus ? 4096 : G_MAXUINT64, &r->value,
                                         NULL)) {
@@ -1260,6 +1262,16 @@ void ctl_api_domain_modify(ctl_req *r)
         cmd.xml = r->body;
     }
     r->modify = (ctl_req_flag(r, "live") ? 1u : 0u) | (ctl_req_flag(r, "config") ? 2u : 0u);
+    if (maxmem || (cmd.kind == CTL_CMD_SETVCPUS && ctl_req_flag(r, "maximum"))) {
+        if ((r->modify & 1u) != 0) { /* libvirt changes a maximum in the definition only */
+            ctl_req_usage(r,
+                          "%s: the maximum changes the definition (--config), not the running "
+                          "guest (--live)",
+                          r->verb);
+            return;
+        }
+        r->modify |= 2u | 4u; /* as virsh: setmaxmem and setvcpus --maximum change the config */
+    }
     cmd.modify = r->modify;
     if (d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,

@@ -102,6 +102,10 @@ static unsigned int s_affect(uint32_t modify)
         flags |= VIR_DOMAIN_AFFECT_LIVE;
     if (modify & DROVER__MODIFY_FLAG__MODIFY_CONFIG)
         flags |= VIR_DOMAIN_AFFECT_CONFIG;
+    /* VIR_DOMAIN_VCPU_MAXIMUM and VIR_DOMAIN_MEM_MAXIMUM are the same bit (SETVCPUS, SETMEM) */
+    G_STATIC_ASSERT((int)VIR_DOMAIN_VCPU_MAXIMUM == (int)VIR_DOMAIN_MEM_MAXIMUM);
+    if (modify & DROVER__MODIFY_FLAG__MODIFY_MAXIMUM)
+        flags |= VIR_DOMAIN_VCPU_MAXIMUM;
     return flags;
 }
 

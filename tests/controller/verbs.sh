@@ -39,6 +39,22 @@ t_check "setmem --config: stored XML has the new current memory" \
   grep -q "524288" <<<"$(etcd_get domains/web1 | jq -r '.xml')"
 t_eq "history comment" setmem "$(dr domain history web1 | jq -r '.revisions[1].comment')"
 t_check "setvcpus with a bad count is a usage error" sh -c "'$CLI_BIN' --json domain setvcpus web1 zero >/dev/null 2>&1; [ \$? -eq 2 ]"
+# the maximums, as virsh has them (issue 17): in the definition, a new revision each
+out=$(dr domain setvcpus web1 4 --maximum) || t_fail "setvcpus --maximum: $out"
+t_eq "setvcpus --maximum: new revision" 3 "$(jq '.revision' <<<"$out")"
+t_eq "setvcpus --maximum: the maximum is 4" 4 "$(jq '.vcpus' <<<"$out")"
+t_check "stored XML: <vcpu ...>4</vcpu>" grep -Eq "<vcpu[^>]*>4</vcpu>" <<<"$(etcd_get domains/web1 | jq -r '.xml')"
+out=$(dr domain setmaxmem web1 2G) || t_fail "setmaxmem: $out"
+t_eq "setmaxmem: new revision" 4 "$(jq '.revision' <<<"$out")"
+t_eq "setmaxmem: memory 2 GiB" 2097152 "$(jq '.memory_kib' <<<"$out")"
+t_eq "setmaxmem: CLI says so" "Domain 'web1' maximum memory set to 2 GiB" \
+  "$("$CLI_BIN" domain setmaxmem web1 2G)"
+rc=0
+"$CLI_BIN" domain setvcpus web1 4 --maximum --live >/dev/null 2>&1 || rc=$?
+t_eq "setvcpus --maximum --live is a usage error" 2 "$rc"
+dr domain setmaxmem web1 1G >/dev/null || t_fail "setmaxmem back to 1 GiB"
+dr domain setvcpus web1 2 --maximum >/dev/null || t_fail "setvcpus --maximum back to 2"
+t_eq "maximums back: 2 vCPUs, 1 GiB" "2 1048576" "$(dr domain info web1 | jq -r '"\(.vcpus) \(.memory_kib)"')"
 
 # scheduler questions
 cap=$(dr capacity --vcpus 1 --memory 1GiB)
