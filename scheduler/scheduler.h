@@ -284,8 +284,12 @@ char *drv_sched_format_kib(uint64_t kib);
  * array when there are no active hosts. arch NULL = all active hosts. */
 char **drv_sched_baseline_features(const drv_sched_cluster *cluster, const char *arch);
 
+/* Why a feature must not be required by a migratable <cpu> (invtsc, vmx, svm, hle, rtm), or
+ * NULL. */
+const char *drv_sched_baseline_unrequirable(const char *feature);
+
 /* Renders the baseline as a libvirt <cpu> element a domain can use to stay migratable to any active
- * host:
+ * host (features drv_sched_baseline_unrequirable names are left out, listed in a comment):
  *   <cpu mode='custom' match='exact'>
  *     <model fallback='allow'>MODEL</model>
  *     <feature policy='require' name='FEATURE'/>   (one per baseline feature)
