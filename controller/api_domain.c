@@ -969,8 +969,8 @@ void ctl_api_domain_place_and_start(ctl_req *r, const ctl_domain *d)
 {
     const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
-    if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
-        strcmp(state, "blocked") == 0) {
+    if (strcmp(state, "unknown") != 0 && !ctl_model_domain_is_off(r->c->model, d)) {
+        /* running, paused, blocked, in shutdown, pmsuspended: it is there already */
         ctl_req_failf(r, DRV_ERR_CONFLICT, "domain '%s' is already %s on host '%s'", d->name, state,
                       d->host);
         return;

@@ -68,11 +68,8 @@ drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h)
                 if (!s_has(d->cpu_features, h->facts.cpu_features[k]))
                     g_ptr_array_add(feats, h->facts.cpu_features[k]);
         g_ptr_array_add(feats, NULL);
-        const char *state, *reason;
-        ctl_model_domain_state(c->model, d, &state, &reason);
-        bool running = d->desired != CTL_DESIRED_SHUTOFF || strcmp(state, "running") == 0 ||
-                       strcmp(state, "paused") == 0 ||
-                       strcmp(state, "unknown") == 0; /* it may run: plan room for it */
+        /* anything but known-off may run (unknown, in shutdown, pmsuspended…): plan room for it */
+        bool running = d->desired != CTL_DESIRED_SHUTOFF || !ctl_model_domain_is_off(c->model, d);
         g_auto(GStrv) pools = ctl_mig_disk_pools(dx, h);
         drv_sched_domain_spec ds = {
             .name = d->name,

@@ -129,6 +129,7 @@ agent_write() {
 <node>
   <cpu><mhz>2000</mhz><model>i686</model><active>$cpus</active><nodes>1</nodes><sockets>1</sockets><cores>$cpus</cores><threads>1</threads></cpu>
   <memory>$mem_kib</memory>
+  ${NODE_EXTRA_XML:-}
 </node>
 NODE
   agent_key "$n"

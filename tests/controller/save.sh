@@ -15,8 +15,11 @@ source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/cluster.sh"
 shared="$T_DIR/shared"
 mkdir -p "$shared"
-DISK_ALLOW_PREFIXES=$shared # the test driver's hosts report no pool there
+DISK_ALLOW_PREFIXES=$shared
+# every test-driver host reports a storage pool at $shared (the storage they all see)
+NODE_EXTRA_XML="<pool type='dir'><name>shared</name><target><path>$shared</path></target></pool>"
 cluster_up
+t_eq "h1 reports the shared pool" "shared $shared" "$(dr host show h1 | jq -r '.pools[] | select(.name == "shared") | "\(.name) \(.path)"')"
 
 save_xml() {
   cat <<XML
