@@ -411,6 +411,7 @@ static const s_verb s_verbs[] = {
     {"domain.detach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify,
      CTL_ROLE_OPERATOR},
     {"domain.autostart", 1, 1, "NAME", true, ctl_api_domain_autostart, CTL_ROLE_OPERATOR},
+    {"domain.ha", 1, 1, "NAME", true, ctl_api_domain_ha, CTL_ROLE_OPERATOR},
     {"snapshot.create", 1, 2, "DOMAIN [NAME]", true, ctl_api_snapshot_create, CTL_ROLE_OPERATOR},
     {"snapshot.list", 1, 1, "DOMAIN", true, ctl_api_snapshot_list, CTL_ROLE_VIEWER},
     {"snapshot.revert", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_revert, CTL_ROLE_OPERATOR},

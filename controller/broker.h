@@ -32,6 +32,7 @@ typedef enum {
     CTL_CMD_SNAPSHOT_REDEFINE = 20,
     CTL_CMD_INVENTORY = 26,
     CTL_CMD_SNAPSHOT_DUMPXML = 27,
+    CTL_CMD_HA_SET = 28, /* names: the HA domains the agent fences (controller/ha.c) */
     /* live migration (controller/migrate.c) */
     CTL_CMD_DOMSTATS = 21,
     CTL_CMD_MIGRATE = 22,
@@ -78,6 +79,7 @@ typedef struct {
     const ctl_migrate_params *migrate; /* CMD_MIGRATE */
     const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
     const char *path;                  /* CMD_STORAGE_MARK_* */
+    const char *const *names;          /* CMD_HA_SET, NULL-terminated */
 } ctl_cmd;
 
 /* An agent's answer, converted from the wire. */

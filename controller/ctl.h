@@ -19,6 +19,7 @@ typedef struct ctl_events ctl_events;
 typedef struct ctl_leader ctl_leader;
 typedef struct ctl_etcd_worker ctl_etcd_worker;
 typedef struct ctl_zap ctl_zap;
+typedef struct ctl_ha ctl_ha;
 
 typedef struct ctl {
     ctl_config *cfg;
@@ -31,6 +32,7 @@ typedef struct ctl {
     ctl_api *api;
     ctl_events *events;
     ctl_leader *leader;
+    ctl_ha *ha;     /* high availability: fencing verdicts and restarts (ha.h) */
     char *instance; /* random per controller start */
     bool loaded;    /* cache rebuilt from etcd */
     bool loading;   /* a load is under way on the etcd worker */

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "drain.h"
 #include "etcd_worker.h"
+#include "ha.h"
 #include "job_busy.h"
 #include "migrate_private.h"
 #include "migrate.h"
@@ -260,6 +261,9 @@ static int s_run(ctl *c)
         t = ctl_drain_tick(c, ctl_now_ms()); /* drain and restore jobs (drain.h) */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_ha_tick(c, ctl_now_ms()); /* fencing verdicts, HA restarts (ha.h) */
+        if (t < wait_ms)
+            wait_ms = t;
         if (!c->loaded && !c->loading)
             wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
         if (wait_ms < 0)
@@ -329,6 +333,7 @@ int main(int argc, char **argv)
         goto out;
     c.broker = ctl_broker_new(&c);
     c.leader = ctl_leader_new(&c);
+    c.ha = ctl_ha_new(&c);
     endpoints = g_strjoinv(",", cfg->etcd_endpoints);
     drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s "
              "(CURVE, public key %s, %u client keys)",
@@ -347,6 +352,7 @@ out:
     ctl_drain_shutdown(&c);   /* drain jobs too */
     ctl_migrate_shutdown(&c); /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
+    ctl_ha_destroy(&c.ha); /* after the broker: its failed commands call back into ha.c */
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);
     ctl_zap_destroy(&c.zap);

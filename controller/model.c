@@ -126,6 +126,7 @@ void ctl_host_free(ctl_host *h)
     g_free(h->admin_state);
     g_free(h->agent_instance);
     g_hash_table_unref(h->inventory);
+    g_strfreev(h->fenced);
     g_free(h);
 }
 
@@ -184,6 +185,7 @@ void ctl_domain_free(ctl_domain *d)
     g_free(d->affinity_group);
     g_free(d->anti_affinity_group);
     g_free(d->busy);
+    g_free(d->ha_waiting);
     g_free(d);
 }
 
@@ -199,6 +201,7 @@ ctl_domain *ctl_domain_copy(const ctl_domain *d)
     c->affinity_group = g_strdup(d->affinity_group);
     c->anti_affinity_group = g_strdup(d->anti_affinity_group);
     c->busy = NULL;
+    c->ha_waiting = NULL;
     return c;
 }
 
@@ -285,6 +288,9 @@ ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h)
         h->libvirt_down = old->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&old->agent_instance);
+        g_strfreev(h->fenced);
+        h->fenced = g_steal_pointer(&old->fenced);
+        h->fenced_at_ms = old->fenced_at_ms;
         GHashTable *inv = h->inventory;
         h->inventory = old->inventory;
         old->inventory = inv;
@@ -301,6 +307,8 @@ ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d)
     ctl_domain *old = g_hash_table_lookup(self->domains, d->name);
     if (old != NULL && old != d && d->busy == NULL)
         d->busy = g_steal_pointer(&old->busy);
+    if (old != NULL && old != d && d->ha_waiting == NULL)
+        d->ha_waiting = g_steal_pointer(&old->ha_waiting);
     if (old != d)
         g_hash_table_replace(self->domains, d->name, d);
     return d;
@@ -321,6 +329,9 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
         h->libvirt_down = o->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&o->agent_instance);
+        g_strfreev(h->fenced);
+        h->fenced = g_steal_pointer(&o->fenced);
+        h->fenced_at_ms = o->fenced_at_ms;
         GHashTable *inv = h->inventory;
         h->inventory = o->inventory;
         o->inventory = inv;
@@ -330,6 +341,8 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
         ctl_domain *d = v, *o = ctl_model_domain(old, d->name);
         if (o != NULL && d->busy == NULL)
             d->busy = g_steal_pointer(&o->busy);
+        if (o != NULL && d->ha_waiting == NULL)
+            d->ha_waiting = g_steal_pointer(&o->ha_waiting);
     }
 }
 

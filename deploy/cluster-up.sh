@@ -158,8 +158,9 @@ cl_spawn controller 'drover-controller' "$controller_bin" --config "$CL_ROOT/con
 cl_wait_listen "$addr" "$client_port" 30 ||
   { tail -n 20 "$CL_LOG_DIR/controller.log" >&2; tb_die "drover-controller does not listen on $addr:$client_port"; }
 
-# 4. One agent per host.
+# 4. One agent per host, each holding its own fencing lease in etcd (docs/ha.md).
 mkdir -p "$CL_ROOT/agents"
+export CL_AGENT_ETCD="http://$addr:$etcd_port"
 for ((i = 1; i <= TB_HOSTS; i++)); do
   id=$(tb_host_id "$i")
   conf="$CL_ROOT/agents/$id.conf"

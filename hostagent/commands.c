@@ -42,6 +42,7 @@ static const char *const s_kind_names[] = {
     [DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK] = "storage-mark-check",
     [DROVER__COMMAND_KIND__CMD_INVENTORY] = "inventory",
     [DROVER__COMMAND_KIND__CMD_SNAPSHOT_DUMPXML] = "snapshot-dumpxml",
+    [DROVER__COMMAND_KIND__CMD_HA_SET] = "ha-set",
 };
 
 const char *drv_commands_kind_name(Drover__CommandKind kind)
