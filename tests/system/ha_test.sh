@@ -12,8 +12,9 @@
 #       events host.h3 suspected → fenced, domain.* ha-restarted;
 #     - the veth comes back: h3 rejoins, reports what it fenced (fenced-report), its stale
 #       definitions of ha1 and ha2 are undefined (never started there), the record is removed.
-#   HA_FAULT=crash: h3's agent, libvirtd and QEMUs killed by PID (a host crash; nothing fences, the
-#     lease simply expires): the same restarts within 30 s, plain1 stays down, reported unknown.
+#   HA_FAULT=crash: h3's agent, libvirtd, virtlockd and QEMUs killed by PID (a host crash; nothing
+#     fences, the lease simply expires): the same restarts within 30 s, plain1 stays down, reported
+#     unknown; h3's libvirtd and agent started again: the stale definitions go, h3 rejoins.
 # deploy/cluster-down.sh tears everything down, also when a check fails.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
@@ -71,8 +72,9 @@ case "$FAULT" in
   crash)
     ap=$(cl_pid agent-h3) || t_fail "no agent pid for h3"
     lv=$(tb_host_pid 3) || t_fail "no libvirtd pid for h3"
-    kill -KILL "$ap" "$lv" "${qpid[@]}"
-    t_log "h3 crashed: agent $ap, libvirtd $lv, QEMUs ${qpid[*]} killed" ;;
+    lk=$(tb_host_virtlockd_pid 3) || t_fail "no virtlockd pid for h3"
+    kill -KILL "$ap" "$lv" "$lk" "${qpid[@]}"
+    t_log "h3 crashed: agent $ap, libvirtd $lv, virtlockd $lk, QEMUs ${qpid[*]} killed" ;;
   *) t_fail "HA_FAULT=$FAULT: partition or crash" ;;
 esac
 
