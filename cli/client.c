@@ -17,10 +17,44 @@
 struct drv_cli_client {
     void *ctx;
     void *sock;
+    void *mon; /* the socket's handshake events (PAIR) */
     char *endpoint;
     long timeout_ms;
     bool secured;
+    bool handshaken; /* a connection to the controller was established at some point */
 };
+
+/* Reads the monitor's queued events: a completed handshake means a request queued on the socket
+ * may have reached the controller (before it, nothing is sent: CURVE sends no data first). */
+static void s_read_monitor(drv_cli_client *self)
+{
+    while (self->mon != NULL) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        if (zmq_msg_size(&ev) >= 2) {
+            uint16_t event;
+            memcpy(&event, zmq_msg_data(&ev), sizeof(event));
+            if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                self->handshaken = true;
+        }
+        int more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        while (more) { /* the endpoint frame */
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            if (zmq_msg_recv(&part, self->mon, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&part);
+                return;
+            }
+            more = zmq_msg_more(&part);
+            zmq_msg_close(&part);
+        }
+    }
+}
 
 int drv_cli_curve_setup(void *sock, bool *ret_secured, drv_error **err)
 {
@@ -83,6 +117,15 @@ drv_cli_client *drv_cli_client_new(const char *endpoint, long timeout_ms, drv_er
     g_free(id);
     if (drv_cli_curve_setup(self->sock, &self->secured, err) < 0)
         goto fail;
+    char mon[64];
+    g_snprintf(mon, sizeof(mon), "inproc://drover-cli-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(self->sock, mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+        self->mon = zmq_socket(self->ctx, ZMQ_PAIR);
+        if (self->mon != NULL && zmq_connect(self->mon, mon) != 0) {
+            zmq_close(self->mon);
+            self->mon = NULL;
+        }
+    }
     if (zmq_connect(self->sock, endpoint) != 0) {
         drv_error_set(err, DRV_ERR_INVALID, errno, "cannot connect to the controller at %s: %s",
                       endpoint, zmq_strerror(errno));
@@ -99,6 +142,10 @@ void drv_cli_client_destroy(drv_cli_client **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     drv_cli_client *self = *self_p;
+    if (self->sock != NULL && self->mon != NULL)
+        zmq_socket_monitor(self->sock, NULL, 0);
+    if (self->mon != NULL)
+        zmq_close(self->mon);
     if (self->sock != NULL)
         zmq_close(self->sock);
     if (self->ctx != NULL) {
@@ -145,6 +192,15 @@ int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cl
     Drover__Envelope *in = NULL;
     if (drv_wire_recv(self->sock, false, 0, 0, NULL, &in, &e) < 0) {
         if (e->kind == DRV_ERR_TIMEOUT)
+            s_read_monitor(self);
+        if (e->kind == DRV_ERR_TIMEOUT && self->handshaken)
+            /* connected: the request may have reached the controller, which may have acted */
+            drv_error_set(err, DRV_ERR_UNKNOWN_OUTCOME, 0,
+                          "the controller at %s did not answer within %s; the request was sent "
+                          "over an established connection and may have been carried out (look "
+                          "before repeating it)",
+                          self->endpoint, secs);
+        else if (e->kind == DRV_ERR_TIMEOUT)
             drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
                           "cannot reach the controller at %s: timed out after %s%s", self->endpoint,
                           secs, self->secured ? "" : S_NO_KEY_HINT);

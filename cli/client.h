@@ -40,7 +40,9 @@ void drv_cli_client_destroy(drv_cli_client **self_p);
 
 /* Sends req and waits up to the timeout for the reply. On success *ret is owned by the caller
  * (drv_cli_reply_free) — including replies whose status is a failure. A controller that does not
- * answer gives DRV_ERR_UNAVAILABLE "cannot reach the controller at URL: timed out after N s". */
+ * answer gives DRV_ERR_UNAVAILABLE "cannot reach the controller at URL: timed out after N s" when
+ * no connection to it was ever established (the request cannot have reached it), and
+ * DRV_ERR_UNKNOWN_OUTCOME when one was (it may have been carried out). */
 int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cli_reply **ret,
                         drv_error **err);
 void drv_cli_reply_free(drv_cli_reply **reply_p);

@@ -53,6 +53,17 @@ void drv_cli_render_job(json_object *job, GString *out)
         drv_cli_render_drain_sheet(job, out);
         return;
     }
+    json_object *l = drv_json_get(job, "lifecycle"); /* start and undefine jobs */
+    if (m == NULL && l != NULL) {
+        s_kv(out, "Domain:", drv_json_get_str(l, "domain", NULL));
+        s_kv(out, "Host:", drv_json_get_str(l, "host", NULL));
+        if (drv_json_get_str(l, "old_host", NULL) != NULL)
+            s_kv(out, "Old host:", drv_json_get_str(l, "old_host", NULL));
+        s_kv(out, "Step:", drv_json_get_str(l, "step", NULL));
+        g_autofree char *updated = s_time_utc(drv_json_get_u64(job, "updated_ms", 0));
+        s_kv(out, "Updated:", updated);
+        return;
+    }
     if (m == NULL) {
         s_kv(out, "Updated:", NULL);
         return;
@@ -123,6 +134,14 @@ void drv_cli_render_job_list(json_object *doc, GString *out)
             dr ? g_strdup_printf("%zu domain%s", es ? json_object_array_length(es) : 0,
                                  es && json_object_array_length(es) == 1 ? "" : "s")
                : NULL;
+        json_object *l = drv_json_get(j, "lifecycle"); /* start / undefine */
+        if (m == NULL && l != NULL) {
+            cells[3] = drv_json_get_str(l, "step", NULL);
+            cells[4] = drv_json_get_str(l, "domain", NULL);
+            cells[5] =
+                drv_json_get_str(l, "old_host", NULL) ? drv_json_get_str(l, "old_host", NULL) : "-";
+            cells[6] = drv_json_get_str(l, "host", NULL) ? drv_json_get_str(l, "host", NULL) : "-";
+        }
         if (m == NULL && dr != NULL) {
             bool restore = g_strcmp0(drv_json_get_str(j, "kind", NULL), "restore") == 0;
             cells[3] = "-";

@@ -19,6 +19,11 @@ int drv_cli_fail(int status, const char *fmt, ...)
 
 int drv_cli_fail_error(drv_error **err)
 {
+    if (*err != NULL && (*err)->kind == DRV_ERR_UNKNOWN_OUTCOME) { /* never called a failure */
+        int rc = drv_cli_fail(3, "unknown outcome: %s", (*err)->message);
+        drv_error_free(err);
+        return rc;
+    }
     int rc = drv_cli_fail(1, "%s", *err != NULL ? (*err)->message : "unknown error");
     drv_error_free(err);
     return rc;

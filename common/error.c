@@ -17,6 +17,7 @@ static const char *const s_kind_names[DRV_ERR_LAST] = {
     [DRV_ERR_ETCD] = "etcd",
     [DRV_ERR_LIBVIRT] = "libvirt",
     [DRV_ERR_PROTO] = "protocol",
+    [DRV_ERR_UNKNOWN_OUTCOME] = "unknown-outcome",
     [DRV_ERR_DENIED] = "denied",
 };
 

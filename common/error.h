@@ -11,19 +11,20 @@
 #include <stdarg.h>
 
 typedef enum {
-    DRV_ERR_INTERNAL = 0, /* a bug or an unexpected state */
-    DRV_ERR_INVALID,      /* bad input: arguments, config, malformed XML or message */
-    DRV_ERR_NOT_FOUND,    /* unknown domain, host, key, job */
-    DRV_ERR_EXISTS,       /* already defined / create-if-absent lost */
-    DRV_ERR_CONFLICT,     /* CAS lost, wrong state for the operation */
-    DRV_ERR_NO_ROOM,      /* the scheduler found no host */
-    DRV_ERR_UNAVAILABLE,  /* etcd / controller / agent / libvirtd unreachable */
-    DRV_ERR_TIMEOUT,      /* a deadline passed */
-    DRV_ERR_IO,           /* OS-level I/O */
-    DRV_ERR_ETCD,         /* etcd answered with an error (code = HTTP status) */
-    DRV_ERR_LIBVIRT,      /* libvirt failed (code = virErrorNumber) */
-    DRV_ERR_PROTO,        /* truncated, garbled, oversized or wrong-version frame */
-    DRV_ERR_DENIED,       /* no credential, unknown key, or a role that may not do this */
+    DRV_ERR_INTERNAL = 0,    /* a bug or an unexpected state */
+    DRV_ERR_INVALID,         /* bad input: arguments, config, malformed XML or message */
+    DRV_ERR_NOT_FOUND,       /* unknown domain, host, key, job */
+    DRV_ERR_EXISTS,          /* already defined / create-if-absent lost */
+    DRV_ERR_CONFLICT,        /* CAS lost, wrong state for the operation */
+    DRV_ERR_NO_ROOM,         /* the scheduler found no host */
+    DRV_ERR_UNAVAILABLE,     /* etcd / controller / agent / libvirtd unreachable */
+    DRV_ERR_TIMEOUT,         /* a deadline passed */
+    DRV_ERR_IO,              /* OS-level I/O */
+    DRV_ERR_ETCD,            /* etcd answered with an error (code = HTTP status) */
+    DRV_ERR_LIBVIRT,         /* libvirt failed (code = virErrorNumber) */
+    DRV_ERR_PROTO,           /* truncated, garbled, oversized or wrong-version frame */
+    DRV_ERR_UNKNOWN_OUTCOME, /* an action was asked for and whether it took effect is not known */
+    DRV_ERR_DENIED,          /* no credential, unknown key, or a role that may not do this */
     DRV_ERR_LAST
 } drv_err_kind;
 

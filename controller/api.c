@@ -10,6 +10,8 @@
 #include "store_async.h"
 #include "log.h"
 #include "migrate.h"
+#include "outcome.h"
+#include "store_doubt.h"
 #include "placement.h"
 #include "view.h"
 #include "zap.h"
@@ -266,6 +268,8 @@ static void s_cluster_status(ctl_req *r)
         ctl_model_domain_state(c->model, g_ptr_array_index(doms, i), &state, &reason);
         st.domains_running += strcmp(state, "running") == 0;
     }
+    st.outcomes_unknown = (int)ctl_outcome_open_count(c);
+    st.stores_unknown = (int)ctl_doubt_open_count(c);
     st.hosts = (int)hosts->len;
     st.domains = (int)doms->len;
     g_ptr_array_unref(hosts);

@@ -5,10 +5,14 @@
 
 #include "domxml.h"
 #include "events.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "names.h"
+#include "outcome.h"
 #include "placement.h"
+#include "snapshot_async.h"
 #include "store_async.h"
+#include "store_doubt.h"
 #include "view.h"
 
 #include <string.h>
@@ -32,15 +36,6 @@ static bool s_idle(ctl_req *r, const ctl_domain *d)
     ctl_req_failf(r, DRV_ERR_CONFLICT, "domain '%s': a %s is already in progress; try again",
                   d->name, d->busy);
     return false;
-}
-
-static void s_set_busy(ctl *c, const char *name, const char *verb)
-{
-    ctl_domain *d = ctl_model_domain(c->model, name);
-    if (d == NULL)
-        return;
-    g_free(d->busy);
-    d->busy = g_strdup(verb);
 }
 
 /* The domain's placed host when its agent is connected; else fails r and returns NULL. */
@@ -83,6 +78,9 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, NULL, false);
         return;
     }
+    ctl_doubt_superseded(r->c, r->domain); /* this intent replaces one etcd may still store */
+    r->store_mod = d->mod_revision;
+    r->store_before = d->desired;
     ctl_domain *copy = ctl_domain_copy(d);
     copy->desired = desired;
     drv_error *err = NULL;
@@ -91,6 +89,13 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, err, false);
         drv_error_free(&err);
     }
+}
+
+/* An etcd write that was sent and got no answer (etcd refused neither the compare nor the
+ * request): it may still be applied. */
+static bool s_store_outcome_unknown(const drv_error *err)
+{
+    return err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD;
 }
 
 static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
@@ -102,76 +107,21 @@ static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, b
         return;
     }
     r->attempts = 0;
+    if (err != NULL && attempted && s_store_outcome_unknown(err))
+        ctl_doubt_desired(c, r->domain, r->store_mod, r->desired_after, r->store_before);
     r->then(r, err, attempted);
-}
-
-/* The same without a client waiting (putting back the desired state after an action that
- * certainly did not happen); logged. */
-typedef struct {
-    char *name;
-    ctl_desired desired;
-    int attempts;
-} s_bg_desired;
-
-static void s_bg_desired_free(gpointer p)
-{
-    s_bg_desired *b = p;
-    g_free(b->name);
-    g_free(b);
-}
-
-static void s_bg_desired_submit(ctl *c, s_bg_desired *b);
-
-static void s_bg_desired_done(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
-                              void *data)
-{
-    s_bg_desired *b = data;
-    if (err == NULL)
-        return;
-    if (err->kind == DRV_ERR_CONFLICT && b->attempts < 3) {
-        s_bg_desired *again = g_new0(s_bg_desired, 1);
-        again->name = g_strdup(b->name);
-        again->desired = b->desired;
-        again->attempts = b->attempts;
-        s_bg_desired_submit(c, again);
-        return;
-    }
-    drv_warn("domain '%s': storing the desired state %s: %s", b->name,
-             ctl_desired_to_string(b->desired), err->message);
-}
-
-static void s_bg_desired_submit(ctl *c, s_bg_desired *b)
-{
-    ctl_domain *d = ctl_model_domain(c->model, b->name);
-    if (d == NULL || d->desired == b->desired) {
-        s_bg_desired_free(b);
-        return;
-    }
-    b->attempts++;
-    ctl_domain *copy = ctl_domain_copy(d);
-    copy->desired = b->desired;
-    drv_error *err = NULL;
-    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_bg_desired_done, b,
-                             s_bg_desired_free, &err) < 0) {
-        drv_warn("domain '%s': storing the desired state %s: %s", b->name,
-                 ctl_desired_to_string(b->desired), err->message);
-        drv_error_free(&err);
-    }
 }
 
 static void s_restore_desired(ctl *c, const char *name, ctl_desired desired)
 {
-    s_bg_desired *b = g_new0(s_bg_desired, 1);
-    b->name = g_strdup(name);
-    b->desired = desired;
-    s_bg_desired_submit(c, b);
+    ctl_async_put_desired(c, name, desired, -1);
 }
 
 /* Fails r after an etcd write that did not go through: when it was never attempted nothing
  * changed; otherwise etcd may have applied it. */
 static void s_fail_store(ctl_req *r, const char *what, const drv_error *err, bool attempted)
 {
-    if (attempted && err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD)
+    if (attempted && s_store_outcome_unknown(err))
         ctl_req_failf(r, err->kind,
                       "domain '%s': %s: %s (etcd may or may not have stored it; nothing was "
                       "commanded)",
@@ -225,7 +175,7 @@ static int s_send(ctl_req *r, const char *host, const ctl_cmd *cmd, ctl_reply_fn
 {
     drv_error *err = NULL;
     if (ctl_broker_send(r->c->broker, host, cmd, fn, r, NULL, &err) < 0) {
-        s_set_busy(r->c, r->domain, NULL);
+        ctl_model_set_busy(r->c->model, r->domain, NULL);
         ctl_req_fail(r, err);
         return -1;
     }
@@ -770,45 +720,6 @@ void ctl_api_domain_dumpxml(ctl_req *r)
 
 /* ------------------------------------------------------------------ start (placement) */
 
-/* The start did not happen: the placement's desired state goes back to what it was. */
-static void s_start_failed(ctl_req *r, const char *what, const char *host, const ctl_reply *rep)
-{
-    s_set_busy(r->c, r->domain, NULL);
-    if (!rep->unknown_outcome)
-        s_restore_desired(r->c, r->domain, r->desired_before);
-    ctl_req_fail_reply(r, what, host, rep);
-}
-
-static void s_start_started(ctl *c, const char *host, const ctl_reply *rep, void *data)
-{
-    ctl_req *r = data;
-    if (!rep->ok) {
-        s_start_failed(r, "start", host, rep);
-        return;
-    }
-    s_set_busy(c, r->domain, NULL);
-    if (r->old_host != NULL && strcmp(r->old_host, host) != 0 &&
-        ctl_broker_host_up(c->broker, r->old_host))
-        s_fire(c, r->old_host, CTL_CMD_UNDEFINE, r->domain, NULL);
-    s_ok_domain(r, "started");
-}
-
-static void s_start_defined(ctl *c, const char *host, const ctl_reply *rep, void *data)
-{
-    ctl_req *r = data;
-    if (!rep->ok) {
-        s_start_failed(r, "define", host, rep);
-        return;
-    }
-    ctl_cmd cmd = {.kind = CTL_CMD_START, .domain = r->domain};
-    drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, host, &cmd, s_start_started, r, NULL, &err) < 0) {
-        ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
-        s_start_failed(r, "start", host, &fail);
-        drv_error_free(&err);
-    }
-}
-
 static void s_place_next(ctl_req *r);
 
 /* A transient domain from `domain create`'s XML (not in the model). */
@@ -864,20 +775,11 @@ static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_e
 }
 
 /* The placement is stored (domain → host, desired running, the host's allocations): only now is
- * the host commanded. */
+ * the host commanded, by a start job (lifecycle.h) that is in etcd before the first command. */
 static void s_start_placed(ctl_req *r, ctl_domain *d)
 {
-    g_free(r->host);
-    r->host = g_strdup(d->host);
-    s_set_busy(r->c, d->name, "start");
     ctl_events_domain(r->c, d, "placed");
-    ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
-    drv_error *err = NULL;
-    if (ctl_broker_send(r->c->broker, d->host, &cmd, s_start_defined, r, NULL, &err) < 0) {
-        ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
-        s_start_failed(r, "define", r->host, &fail);
-        drv_error_free(&err);
-    }
+    ctl_lifecycle_start(r->c, r, d->name, d->host, r->old_host, r->desired_before);
 }
 
 static void s_create_placed(ctl_req *r, ctl_domain *placed);
@@ -907,7 +809,7 @@ static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, b
 {
     ctl_req *r = data;
     if (err != NULL) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         if (err->kind == DRV_ERR_CONFLICT && ++r->attempts < 4) {
             drv_info("%s; trying again on fresh state", err->message);
             if (r->step == 1 && ctl_model_domain(c->model, r->domain) != NULL) {
@@ -933,7 +835,7 @@ static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, b
         return;
     }
     if (stored == NULL) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' disappeared meanwhile", r->domain);
         return;
     }
@@ -952,7 +854,7 @@ static void s_place_next(ctl_req *r)
     ctl *c = r->c;
     if (c->placing) {
         if (r->step == 0)
-            s_set_busy(c, r->domain, "start");
+            ctl_model_set_busy(c->model, r->domain, "start");
         g_queue_push_tail(&c->placement_waiters, r);
         return;
     }
@@ -985,9 +887,9 @@ static void s_place_next(ctl_req *r)
     g_autofree char *alloc = ctl_placement_alloc_json(c, host);
     int64_t expect = fresh == NULL ? d->mod_revision : 0;
     if (fresh == NULL)
-        s_set_busy(c, r->domain, "start");
+        ctl_model_set_busy(c->model, r->domain, "start");
     if (ctl_async_place(c, copy, expect, host, alloc, s_place_stored, r, NULL, &err) < 0) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         ctl_req_fail(r, err);
         return;
     }
@@ -1031,7 +933,7 @@ void ctl_api_domain_start(ctl_req *r)
 static void s_create_done(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
+    ctl_model_set_busy(c->model, r->domain, NULL);
     if (!rep->ok) {
         if (!rep->unknown_outcome)
             s_delete_domain(c, r->domain);
@@ -1043,12 +945,12 @@ static void s_create_done(ctl *c, const char *host, const ctl_reply *rep, void *
 
 static void s_create_placed(ctl_req *r, ctl_domain *placed)
 {
-    s_set_busy(r->c, placed->name, "create");
+    ctl_model_set_busy(r->c->model, placed->name, "create");
     ctl_events_domain(r->c, placed, "defined");
     ctl_cmd cmd = {.kind = CTL_CMD_CREATE, .domain = placed->name, .xml = placed->xml};
     drv_error *err = NULL;
     if (ctl_broker_send(r->c->broker, placed->host, &cmd, s_create_done, r, NULL, &err) < 0) {
-        s_set_busy(r->c, placed->name, NULL);
+        ctl_model_set_busy(r->c->model, placed->name, NULL);
         s_delete_domain(r->c, r->domain);
         ctl_req_fail(r, err);
     }
@@ -1082,13 +984,16 @@ void ctl_api_domain_create(ctl_req *r)
 static void s_lifecycle_done(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
+    ctl_model_set_busy(c->model, r->domain, NULL);
     const char *what = strchr(r->verb, '.') + 1;
     if (!rep->ok || rep->timed_out) {
         /* the agent answered that it did not happen (or it expired unrun): the intent goes back;
-         * when nobody knows, the stored intent stays and the state reconciles */
+         * when nobody knows, the stored intent stays until what happened is learnt (outcome.h) */
         if (r->set_desired && !rep->unknown_outcome)
             s_restore_desired(c, r->domain, r->desired_before);
+        if (r->set_desired && rep->unknown_outcome)
+            ctl_outcome_watch(c, host, rep, what, r->domain, (ctl_cmd_kind)r->step,
+                              (uint32_t)r->value, r->desired_before, r->desired_after);
         if (rep->ok && rep->timed_out) {
             ctl_reply t = *rep;
             t.ok = false;
@@ -1121,13 +1026,21 @@ static void s_lifecycle_done(ctl *c, const char *host, const ctl_reply *rep, voi
 static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted)
 {
     if (err != NULL) {
-        s_set_busy(r->c, r->domain, NULL);
+        ctl_model_set_busy(r->c->model, r->domain, NULL);
+        if (attempted && s_store_outcome_unknown(err)) {
+            ctl_req_failf(r, err->kind,
+                          "domain '%s': desired state not stored: %s (nothing was commanded; "
+                          "should etcd still store it, the controller puts the previous desired "
+                          "state back)",
+                          r->domain, err->message);
+            return;
+        }
         s_fail_store(r, "desired state not stored", err, attempted);
         return;
     }
     ctl_domain *d = ctl_model_domain(r->c->model, r->domain);
     if (d == NULL || d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
-        s_set_busy(r->c, r->domain, NULL);
+        ctl_model_set_busy(r->c->model, r->domain, NULL);
         if (r->set_desired)
             s_restore_desired(r->c, r->domain, r->desired_before);
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
@@ -1182,7 +1095,7 @@ void ctl_api_domain_lifecycle(ctl_req *r)
     r->desired_before = d->desired;
     r->step = (int)map[i].kind;
     r->value = timeout_ms;
-    s_set_busy(r->c, d->name, strchr(r->verb, '.') + 1);
+    ctl_model_set_busy(r->c->model, d->name, strchr(r->verb, '.') + 1);
     /* intent first: the desired state is in etcd before the host is told anything */
     if (r->set_desired)
         s_set_desired_then(r, map[i].desired, s_lifecycle_command);
@@ -1191,44 +1104,6 @@ void ctl_api_domain_lifecycle(ctl_req *r)
 }
 
 /* ------------------------------------------------------------------ undefine */
-
-static void s_undefine_deleted(ctl *c, const drv_error *err, bool attempted, void *data)
-{
-    ctl_req *r = data;
-    if (err != NULL) {
-        ctl_req_failf(r, err->kind,
-                      "domain '%s': removing it from etcd: %s (its definition is still stored; "
-                      "undefine again)",
-                      r->domain, err->message);
-        return;
-    }
-    ctl_events_domain_name(c, r->domain, "undefined", NULL);
-    ctl_req_ok(r, ctl_view_undefined(r->domain));
-}
-
-/* Removes the domain from etcd, then answers. */
-static void s_undefine_forget(ctl_req *r)
-{
-    drv_error *err = NULL;
-    if (ctl_async_delete_domain(r->c, r->domain, s_undefine_deleted, r, NULL, &err) < 0)
-        ctl_req_failf(r, err->kind, "domain '%s': %s (nothing was removed)", r->domain,
-                      err->message);
-    drv_error_free(&err);
-}
-
-static void s_undefine_done(ctl *c, const char *host, const ctl_reply *rep, void *data)
-{
-    ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
-    if (!rep->ok && g_strcmp0(rep->error_kind, "not-found") != 0) {
-        ctl_req_fail_reply(r, "undefine", host, rep);
-        return;
-    }
-    ctl_host *h = ctl_model_host(c->model, host);
-    if (h != NULL)
-        g_hash_table_remove(h->inventory, r->domain);
-    s_undefine_forget(r);
-}
 
 void ctl_api_domain_undefine(ctl_req *r)
 {
@@ -1254,15 +1129,11 @@ void ctl_api_domain_undefine(ctl_req *r)
                       state, d->host ? d->host : "-");
         return;
     }
+    /* a job (lifecycle.h): UNDEFINE where the host has it, then forget it in etcd */
     ctl_host *h = ctl_model_host(r->c->model, d->host);
-    if (h != NULL && ctl_broker_host_up(r->c->broker, d->host) &&
-        g_hash_table_contains(h->inventory, d->name)) {
-        s_set_busy(r->c, d->name, "undefine");
-        ctl_cmd cmd = {.kind = CTL_CMD_UNDEFINE, .domain = d->name};
-        s_send(r, d->host, &cmd, s_undefine_done);
-        return;
-    }
-    s_undefine_forget(r);
+    bool on_host = h != NULL && ctl_broker_host_up(r->c->broker, d->host) &&
+                   g_hash_table_contains(h->inventory, d->name);
+    ctl_lifecycle_undefine(r->c, r, d->name, on_host ? d->host : NULL);
 }
 
 /* ------------------------------------------------------------------ setvcpus setmem devices */
@@ -1270,7 +1141,7 @@ void ctl_api_domain_undefine(ctl_req *r)
 static void s_modify_stored(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
+    ctl_model_set_busy(c->model, r->domain, NULL);
     if (!rep->ok || rep->xml == NULL) {
         ctl_req_fail_reply(r, "dumpxml after the change", host, rep);
         return;
@@ -1284,7 +1155,7 @@ static void s_modify_done(ctl *c, const char *host, const ctl_reply *rep, void *
 {
     ctl_req *r = data;
     if (!rep->ok) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         ctl_req_fail_reply(r, strchr(r->verb, '.') + 1, host, rep);
         return;
     }
@@ -1293,12 +1164,12 @@ static void s_modify_done(ctl *c, const char *host, const ctl_reply *rep, void *
         ctl_cmd cmd = {.kind = CTL_CMD_DUMPXML, .domain = r->domain, .inactive = true};
         drv_error *err = NULL;
         if (ctl_broker_send(c->broker, host, &cmd, s_modify_stored, r, NULL, &err) < 0) {
-            s_set_busy(c, r->domain, NULL);
+            ctl_model_set_busy(c->model, r->domain, NULL);
             ctl_req_fail(r, err);
         }
         return;
     }
-    s_set_busy(c, r->domain, NULL);
+    ctl_model_set_busy(c->model, r->domain, NULL);
     s_ok_domain(r, "modified");
 }
 
@@ -1336,34 +1207,26 @@ void ctl_api_domain_modify(ctl_req *r)
                       d->name);
         return;
     }
-    s_set_busy(r->c, d->name, strchr(r->verb, '.') + 1);
+    ctl_model_set_busy(r->c->model, d->name, strchr(r->verb, '.') + 1);
     s_send(r, d->host, &cmd, s_modify_done);
 }
 
 /* ------------------------------------------------------------------ snapshots */
 
-/* Marks `current` (or none) as the current snapshot among the stored ones. */
-static void s_snap_mark_current(ctl *c, const char *domain, const char *current)
+static void s_snap_stored(ctl *c, const drv_error *err, bool attempted, void *data)
 {
-    GPtrArray *snaps = NULL;
-    drv_error *err = NULL;
-    if (ctl_store_snapshots(c->store, domain, &snaps, &err) < 0) {
-        drv_warn("%s", err->message);
-        drv_error_free(&err);
+    ctl_req *r = data;
+    if (err != NULL) {
+        ctl_req_failf(r, err->kind,
+                      "domain '%s': snapshot '%s' was taken on the host but its record %s in etcd: "
+                      "%s",
+                      r->domain, r->name, attempted ? "may not be stored" : "was not stored",
+                      err->message);
         return;
     }
-    for (guint i = 0; i < snaps->len; i++) {
-        ctl_snapshot *s = g_ptr_array_index(snaps, i);
-        bool want = current != NULL && g_strcmp0(s->name, current) == 0;
-        if (s->current == want)
-            continue;
-        s->current = want;
-        if (ctl_store_put_snapshot(c->store, domain, s, &err) < 0) {
-            drv_warn("%s", err->message);
-            drv_error_free(&err);
-        }
-    }
-    g_ptr_array_unref(snaps);
+    ctl_events_domain_name(c, r->domain, "snapshot-created",
+                           ctl_view_snapshot_ref(r->domain, r->name));
+    ctl_req_ok(r, ctl_view_snapshot_ref(r->domain, r->name));
 }
 
 static void s_snap_store(ctl_req *r, const char *xml, const ctl_snapshot *info)
@@ -1377,20 +1240,14 @@ static void s_snap_store(ctl_req *r, const char *xml, const ctl_snapshot *info)
     if (s.creation_time == 0)
         s.creation_time = ctl_wall_ms() / 1000;
     drv_error *err = NULL;
-    s_snap_mark_current(r->c, r->domain, NULL);
-    if (ctl_store_put_snapshot(r->c->store, r->domain, &s, &err) < 0) {
+    if (ctl_snap_async_store(r->c, r->domain, &s, s_snap_stored, r, NULL, &err) < 0)
         ctl_req_fail(r, err);
-        return;
-    }
-    ctl_events_domain_name(r->c, r->domain, "snapshot-created",
-                           ctl_view_snapshot_ref(r->domain, r->name));
-    ctl_req_ok(r, ctl_view_snapshot_ref(r->domain, r->name));
 }
 
 static void s_snap_dumped(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
+    ctl_model_set_busy(c->model, r->domain, NULL);
     if (!rep->ok || rep->xml == NULL) {
         ctl_req_fail_reply(r, "snapshot dumpxml", host, rep);
         return;
@@ -1403,7 +1260,7 @@ static void s_snap_created(ctl *c, const char *host, const ctl_reply *rep, void 
 {
     ctl_req *r = data;
     if (!rep->ok) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         ctl_req_fail_reply(r, "snapshot create", host, rep);
         return;
     }
@@ -1414,14 +1271,14 @@ static void s_snap_created(ctl *c, const char *host, const ctl_reply *rep, void 
         r->name = g_strdup(info->name);
     }
     if (r->name == NULL) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         ctl_req_failf(r, DRV_ERR_PROTO, "domain '%s': host '%s' did not name the new snapshot",
                       r->domain, host);
         return;
     }
     const char *xml = info != NULL && info->xml != NULL ? info->xml : NULL;
     if (xml != NULL) {
-        s_set_busy(c, r->domain, NULL);
+        ctl_model_set_busy(c->model, r->domain, NULL);
         s_snap_store(r, xml, info);
         return;
     }
@@ -1441,7 +1298,7 @@ void ctl_api_snapshot_create(ctl_req *r)
         r->name = g_strdup(r->args[1]);
     else if (r->body_len == 0)
         r->name = g_strdup_printf("%lld", (long long)(ctl_wall_ms() / 1000));
-    s_set_busy(r->c, d->name, "snapshot create");
+    ctl_model_set_busy(r->c->model, d->name, "snapshot create");
     ctl_cmd cmd = {.kind = CTL_CMD_SNAPSHOT_CREATE,
                    .domain = d->name,
                    .name = r->name,
@@ -1459,6 +1316,17 @@ static void s_snap_listed(ctl *c, const char *host, const ctl_reply *rep, void *
     ctl_req_ok(r, ctl_view_snapshots(r->domain, rep->snapshots, "host"));
 }
 
+static void s_snap_stored_listed(ctl *c, GPtrArray *snaps, const drv_error *err, void *data)
+{
+    ctl_req *r = data;
+    if (err != NULL) {
+        ctl_req_failf(r, err->kind, "domain '%s': its snapshots in etcd: %s", r->domain,
+                      err->message);
+        return;
+    }
+    ctl_req_ok(r, ctl_view_snapshots(r->domain, snaps, "etcd"));
+}
+
 void ctl_api_snapshot_list(ctl_req *r)
 {
     ctl_domain *d = s_domain_arg(r);
@@ -1472,20 +1340,17 @@ void ctl_api_snapshot_list(ctl_req *r)
             return;
         }
     }
-    GPtrArray *snaps = NULL;
     drv_error *err = NULL;
-    if (ctl_store_snapshots(r->c->store, d->name, &snaps, &err) < 0) {
+    g_free(r->domain);
+    r->domain = g_strdup(d->name);
+    if (ctl_snap_async_list(r->c, d->name, s_snap_stored_listed, r, NULL, &err) < 0)
         ctl_req_fail(r, err);
-        return;
-    }
-    ctl_req_ok(r, ctl_view_snapshots(d->name, snaps, "etcd"));
-    g_ptr_array_unref(snaps);
 }
 
 static void s_snap_reverted(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
+    ctl_model_set_busy(c->model, r->domain, NULL);
     if (!rep->ok) {
         ctl_req_fail_reply(r, "snapshot revert", host, rep);
         return;
@@ -1501,62 +1366,39 @@ static void s_snap_reverted(ctl *c, const char *host, const ctl_reply *rep, void
                                                             : CTL_DESIRED_SHUTOFF;
         s_restore_desired(c, r->domain, want);
     }
-    s_snap_mark_current(c, r->domain, r->name);
+    ctl_snap_async_mark_current(c, r->domain, r->name);
     ctl_events_domain_name(c, r->domain, "snapshot-reverted",
                            ctl_view_snapshot_ref(r->domain, r->name));
     ctl_req_ok(r, ctl_view_snapshot_ref(r->domain, r->name));
 }
 
-/* Removes a deleted snapshot from etcd the way libvirt removes it from the host: its children
- * get its parent, and when it was current its parent becomes current. */
-static int s_snap_forget(ctl *c, const char *domain, const char *name, drv_error **err)
-{
-    GPtrArray *snaps = NULL;
-    if (ctl_store_snapshots(c->store, domain, &snaps, err) < 0)
-        return -1;
-    const ctl_snapshot *gone = NULL;
-    for (guint i = 0; i < snaps->len; i++) {
-        const ctl_snapshot *s = g_ptr_array_index(snaps, i);
-        if (g_strcmp0(s->name, name) == 0)
-            gone = s;
-    }
-    int rc = 0;
-    for (guint i = 0; gone != NULL && rc == 0 && i < snaps->len; i++) {
-        ctl_snapshot *s = g_ptr_array_index(snaps, i);
-        bool child = g_strcmp0(s->parent, name) == 0;
-        bool heir = gone->current && gone->parent != NULL && g_strcmp0(s->name, gone->parent) == 0;
-        if (!child && !heir)
-            continue;
-        if (child) {
-            g_free(s->parent);
-            s->parent = g_strdup(gone->parent);
-        }
-        if (heir)
-            s->current = true;
-        rc = ctl_store_put_snapshot(c->store, domain, s, err);
-    }
-    if (rc == 0)
-        rc = ctl_store_delete_snapshot(c->store, domain, name, err);
-    g_ptr_array_unref(snaps);
-    return rc;
-}
-
-static void s_snap_deleted(ctl *c, const char *host, const ctl_reply *rep, void *data)
+static void s_snap_forgotten(ctl *c, const drv_error *err, bool attempted, void *data)
 {
     ctl_req *r = data;
-    s_set_busy(c, r->domain, NULL);
-    if (!rep->ok) {
-        ctl_req_fail_reply(r, "snapshot delete", host, rep);
-        return;
-    }
-    drv_error *err = NULL;
-    if (s_snap_forget(c, r->domain, r->name, &err) < 0) {
-        ctl_req_fail(r, err);
+    if (err != NULL) {
+        ctl_req_failf(r, err->kind,
+                      "domain '%s': snapshot '%s' was deleted on the host but its record %s from "
+                      "etcd: %s",
+                      r->domain, r->name, attempted ? "may not be removed" : "was not removed",
+                      err->message);
         return;
     }
     ctl_events_domain_name(c, r->domain, "snapshot-deleted",
                            ctl_view_snapshot_ref(r->domain, r->name));
     ctl_req_ok(r, ctl_view_snapshot_ref(r->domain, r->name));
+}
+
+static void s_snap_deleted(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    ctl_req *r = data;
+    ctl_model_set_busy(c->model, r->domain, NULL);
+    if (!rep->ok) {
+        ctl_req_fail_reply(r, "snapshot delete", host, rep);
+        return;
+    }
+    drv_error *err = NULL;
+    if (ctl_snap_async_forget(c, r->domain, r->name, s_snap_forgotten, r, NULL, &err) < 0)
+        ctl_req_fail(r, err);
 }
 
 static void s_snap_verb(ctl_req *r, ctl_cmd_kind kind, ctl_reply_fn fn, const char *busy)
@@ -1568,7 +1410,7 @@ static void s_snap_verb(ctl_req *r, ctl_cmd_kind kind, ctl_reply_fn fn, const ch
     if (host == NULL)
         return;
     r->name = g_strdup(r->args[1]);
-    s_set_busy(r->c, d->name, busy);
+    ctl_model_set_busy(r->c->model, d->name, busy);
     ctl_cmd cmd = {.kind = kind, .domain = d->name, .name = r->name};
     s_send(r, host, &cmd, fn);
 }

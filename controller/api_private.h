@@ -36,9 +36,11 @@ typedef struct ctl_req {
     ctl_desired desired_before; /* intent-first verbs: restored when the action surely failed */
     char *xml;                  /* a definition on its way to etcd */
     char *comment;
-    ctl_req_then_fn then;    /* continuation after an etcd write */
-    int attempts;            /* etcd writes tried for the current step */
-    int64_t expect_revision; /* edit: the revision the client edited */
+    ctl_req_then_fn then;     /* continuation after an etcd write */
+    int attempts;             /* etcd writes tried for the current step */
+    int64_t expect_revision;  /* edit: the revision the client edited */
+    int64_t store_mod;        /* a desired-state write: the domain's mod_revision it compared */
+    ctl_desired store_before; /* ... and the desired state it replaced */
 } ctl_req;
 
 /* Answers with status 0 and the document (ownership taken), frees r. */

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "names.h"
 #include "migrate.h"
+#include "outcome.h"
 #include "reconcile.h"
 #include "store_async.h"
 
@@ -128,7 +129,9 @@ static void s_fail(ctl_broker *self, s_pending *pd, const char *kind, const char
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    ctl_reply r = {.ok = false,
+    ctl_reply r = {.command_id = pd->id,
+                   .expires_at_ms = pd->expires_at_ms,
+                   .ok = false,
                    .error_kind = kind,
                    .message = msg,
                    .synthesized = true,
@@ -233,6 +236,7 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
 void ctl_broker_stop(ctl_broker *self)
 {
     s_fail_host(self, NULL, "controller stepped down");
+    ctl_outcome_forget_all(self->c); /* a follower learns nothing more of them */
     if (self->router != NULL)
         zmq_close(self->router);
     self->router = NULL;
@@ -374,7 +378,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     if (!h->registered || !h->reachable)
         return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
                              "host '%s' is unreachable (its agent is not connected)", host_id);
-    g_autofree char *id = ctl_new_id(self->c);
+    g_autofree char *id = cmd->resend_id ? g_strdup(cmd->resend_id) : ctl_new_id(self->c);
     Drover__Command wc = DROVER__COMMAND__INIT;
     wc.id = id;
     wc.kind = (Drover__CommandKind)cmd->kind;
@@ -398,7 +402,8 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     /* The agent must START the command before it expires; after that it refuses it, so when no
      * answer came by then (plus the time a running command may still take) this process knows
      * whether it can still happen. */
-    int64_t expires = ctl_wall_ms() + self->c->cfg->command_timeout_ms;
+    int64_t expires = cmd->resend_id ? cmd->resend_expires_at_ms
+                                     : ctl_wall_ms() + self->c->cfg->command_timeout_ms;
     wc.expires_at_ms = expires;
     Drover__MigrateParams mp = DROVER__MIGRATE_PARAMS__INIT;
     if (cmd->migrate != NULL) {
@@ -419,6 +424,10 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
         drv_error_prefix(err, "host '%s': %s of domain '%s'", host_id,
                          ctl_cmd_kind_to_string(cmd->kind), cmd->domain ? cmd->domain : "-");
         return -1;
+    }
+    if (cmd->resend_id != NULL) {
+        drv_debug("command %s resent to host '%s'", id, host_id);
+        return 0;
     }
     s_pending *pd = g_new0(s_pending, 1);
     pd->id = g_steal_pointer(&id);
@@ -451,6 +460,7 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
         s_fail_host(self, h->id, "became unreachable");
     } else if (h->registered && !h->inventory_authoritative) {
         s_send_inventory_request(self, h->id); /* a full one makes it authoritative again */
+        ctl_outcome_host_back(self->c, h);
     }
     ctl_events_host(self->c, h, reachable ? "reachable" : "unreachable");
     ctl_reconcile_reachability(self->c, h);
@@ -570,6 +580,7 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     ctl_events_host(c, h, is_new ? "added" : "registered");
     if (!was_reachable)
         ctl_events_host(c, h, "reachable");
+    ctl_outcome_host_back(c, h); /* what became of the commands answered "unknown outcome" */
     ctl_reconcile_inventory(c, h, true);
 }
 
@@ -577,26 +588,34 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
 {
     s_pending *pd = NULL;
     gpointer key = NULL, value = NULL;
+    bool late = false;
     if (rep->command_id == NULL ||
         !g_hash_table_lookup_extended(self->pending, rep->command_id, &key, &value)) {
-        self->c->replies_dropped++;
-        g_autofree char *cid = drv_log_escape(rep->command_id ? rep->command_id : "");
-        drv_debug("reply from '%s' to unknown command '%s' dropped (%" G_GUINT64_FORMAT
-                  " dropped so far)",
-                  host_id, cid, self->c->replies_dropped);
-        return;
+        /* an answer after the broker declared the outcome unknown: outcome.h resolves it (only
+         * from the host the command went to) */
+        late = rep->command_id != NULL && ctl_outcome_watched(self->c, rep->command_id, host_id);
+        if (!late) {
+            self->c->replies_dropped++;
+            g_autofree char *cid = drv_log_escape(rep->command_id ? rep->command_id : "");
+            drv_debug("reply from '%s' to unknown command '%s' dropped (%" G_GUINT64_FORMAT
+                      " dropped so far)",
+                      host_id, cid, self->c->replies_dropped);
+            return;
+        }
+    } else {
+        pd = value;
+        if (strcmp(pd->host, host_id) != 0) {
+            /* only the host the command went to answers it: anything else is forged or
+             * misrouted */
+            self->c->replies_dropped++;
+            drv_warn("reply to command %s (%s of '%s' on host '%s') came from host '%s'; dropped "
+                     "(%" G_GUINT64_FORMAT " dropped so far)",
+                     pd->id, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-",
+                     pd->host, host_id, self->c->replies_dropped);
+            return;
+        }
+        g_hash_table_steal(self->pending, key);
     }
-    pd = value;
-    if (strcmp(pd->host, host_id) != 0) {
-        /* only the host the command went to answers it: anything else is forged or misrouted */
-        self->c->replies_dropped++;
-        drv_warn("reply to command %s (%s of '%s' on host '%s') came from host '%s'; dropped "
-                 "(%" G_GUINT64_FORMAT " dropped so far)",
-                 pd->id, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-", pd->host,
-                 host_id, self->c->replies_dropped);
-        return;
-    }
-    g_hash_table_steal(self->pending, key);
     ctl_host *h = ctl_model_host(self->c->model, host_id);
     ctl_actual *a = NULL;
     if (rep->domain != NULL && rep->domain->name != NULL && rep->domain->name[0] != '\0') {
@@ -605,6 +624,7 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
             g_hash_table_replace(h->inventory, g_strdup(a->name), a);
     }
     ctl_reply r = {
+        .command_id = rep->command_id,
         .ok = rep->ok,
         .expired = rep->expired,
         .error_kind = rep->error_kind && rep->error_kind[0] ? rep->error_kind : "libvirt",
@@ -637,12 +657,19 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         s->xml = s_dup(si->xml);
         g_ptr_array_add(r.snapshots, s);
     }
-    drv_debug("command %s (%s) answered by '%s': %s %s", pd->id, ctl_cmd_kind_to_string(pd->kind),
-              host_id, rep->ok ? "ok" : "failed", rep->message ? rep->message : "");
-    if (pd->fn != NULL)
+    drv_debug("command %s (%s) answered by '%s'%s: %s %s", rep->command_id,
+              pd ? ctl_cmd_kind_to_string(pd->kind) : "-", host_id,
+              late ? " after its outcome was declared unknown" : "", rep->ok ? "ok" : "failed",
+              rep->message ? rep->message : "");
+    /* the agent itself cannot tell (libvirtd's connection broke during the call) */
+    r.unknown_outcome = !r.ok && strcmp(r.error_kind, "unknown-outcome") == 0;
+    if (late)
+        ctl_outcome_late(self->c, host_id, rep->command_id, &r);
+    else if (pd->fn != NULL)
         pd->fn(self->c, host_id, &r, pd->data);
     g_ptr_array_unref(r.snapshots);
-    s_pending_free(pd);
+    if (pd != NULL)
+        s_pending_free(pd);
 }
 
 static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)

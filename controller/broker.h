@@ -79,11 +79,18 @@ typedef struct {
     const ctl_migrate_params *migrate; /* CMD_MIGRATE */
     const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
     const char *path;                  /* CMD_STORAGE_MARK_* */
-    const char *const *names;          /* CMD_HA_SET, NULL-terminated */
+    /* a resend of a command whose outcome was declared unknown (outcome.h): same id and expiry,
+     * no callback (the answer goes to outcome.h); the agent's reply cache answers it once more
+     * or refuses it as expired, never runs it twice */
+    const char *resend_id;
+    int64_t resend_expires_at_ms;
+    const char *const *names; /* CMD_HA_SET, NULL-terminated */
 } ctl_cmd;
 
 /* An agent's answer, converted from the wire. */
 typedef struct {
+    const char *command_id; /* the command answered */
+    int64_t expires_at_ms;  /* synthesized: the command's expiry (wall clock) */
     bool ok;
     const char *error_kind; /* drv_err_kind name */
     const char *message;

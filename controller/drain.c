@@ -50,6 +50,7 @@ typedef struct {
     ctl *c;
     GHashTable *runs; /* job id → s_drun* */
     bool leading;
+    bool taking_over; /* the stored jobs are being read on the etcd worker */
     int64_t next_takeover_ms;
 } s_dmod;
 
@@ -380,6 +381,60 @@ static void s_launch(s_drun *run, const drv_job_action *a)
     }
 }
 
+/* A LOCATE's read of the child migration job, on the etcd worker. */
+typedef struct {
+    char *run_id;
+    char *domain;
+    char *destination;
+    unsigned attempt;
+} s_locate_q;
+
+static void s_locate_q_free(gpointer p)
+{
+    s_locate_q *q = p;
+    g_free(q->run_id);
+    g_free(q->domain);
+    g_free(q->destination);
+    g_free(q);
+}
+
+static void s_process(s_drun *run);
+
+static void s_located(ctl *c, drv_job *child, const drv_error *err, void *data)
+{
+    s_locate_q *q = data;
+    s_drun *run = s_find(q->run_id);
+    if (run == NULL)
+        return; /* the drain ended or was left to another leader meanwhile */
+    if (err != NULL) {
+        drv_warn("job '%s': locating '%s': %s; asking again", run->job->id, q->domain,
+                 err->message);
+        run->restart_ms = ctl_now_ms() + 1000;
+        return;
+    }
+    if (child == NULL) {
+        const ctl_domain *d = ctl_model_domain(c->model, q->domain);
+        bool there = d != NULL && g_strcmp0(d->host, q->destination) == 0;
+        drv_info("job '%s': '%s' (attempt %u) has no migration job: %s", run->job->id, q->domain,
+                 q->attempt, there ? "placed on the destination" : "never launched");
+        s_queue_found(run, q->domain, q->attempt,
+                      there ? DRV_JOB_WHERE_DESTINATION : DRV_JOB_WHERE_SOURCE);
+    } else if (drv_job_state_is_terminal(child->state)) {
+        drv_info("job '%s': '%s' (attempt %u): its migration job '%s' %s", run->job->id, q->domain,
+                 q->attempt, child->id, drv_job_state_to_string(child->state));
+        s_queue_outcome(run, q->domain, q->attempt, child);
+    } else if (ctl_migrate_live(child->id) == NULL) {
+        drv_info("job '%s': '%s' (attempt %u): resuming its migration job '%s' (%s)", run->job->id,
+                 q->domain, q->attempt, child->id, drv_job_phase_to_string(child->migrate.phase));
+        drv_job *copy = drv_job_copy(child);
+        ctl_migrate_resume(c, copy);
+        s_queue_found(run, q->domain, q->attempt, DRV_JOB_WHERE_MIGRATING);
+    } else {
+        s_queue_found(run, q->domain, q->attempt, DRV_JOB_WHERE_MIGRATING);
+    }
+    s_process(run);
+}
+
 /* Answers LOCATE from the child migration job: live → still migrating; stored and terminal → its
  * outcome; stored in flight → resume it (it was left alone by the take-over) and wait; absent →
  * never launched, unless the placement already says the destination (a cold move). */
@@ -394,36 +449,19 @@ static void s_locate(s_drun *run, const drv_job_action *a)
             s_queue_found(run, a->domain, a->attempt, DRV_JOB_WHERE_MIGRATING);
         return;
     }
-    drv_job *child = NULL;
+    s_locate_q *q = g_new0(s_locate_q, 1);
+    q->run_id = g_strdup(run->job->id);
+    q->domain = g_strdup(a->domain);
+    q->destination = g_strdup(a->destination);
+    q->attempt = a->attempt;
     drv_error *err = NULL;
-    int found = ctl_job_store_get(c, a->job_id, &child, &err);
-    if (found < 0) {
+    if (ctl_job_store_get_async(c, a->job_id, s_located, q, s_locate_q_free, &err) < 0) {
         drv_warn("job '%s': locating '%s': %s; asking again", run->job->id, a->domain,
                  err->message);
         drv_error_free(&err);
+        s_locate_q_free(q);
         run->restart_ms = ctl_now_ms() + 1000;
-        return;
     }
-    if (found == 0) {
-        const ctl_domain *d = ctl_model_domain(c->model, a->domain);
-        bool there = d != NULL && g_strcmp0(d->host, a->destination) == 0;
-        drv_info("job '%s': '%s' (attempt %u) has no migration job: %s", run->job->id, a->domain,
-                 a->attempt, there ? "placed on the destination" : "never launched");
-        s_queue_found(run, a->domain, a->attempt,
-                      there ? DRV_JOB_WHERE_DESTINATION : DRV_JOB_WHERE_SOURCE);
-        return;
-    }
-    if (drv_job_state_is_terminal(child->state)) {
-        drv_info("job '%s': '%s' (attempt %u): its migration job '%s' %s", run->job->id, a->domain,
-                 a->attempt, child->id, drv_job_state_to_string(child->state));
-        s_queue_outcome(run, a->domain, a->attempt, child);
-        drv_job_destroy(&child);
-        return;
-    }
-    drv_info("job '%s': '%s' (attempt %u): resuming its migration job '%s' (%s)", run->job->id,
-             a->domain, a->attempt, child->id, drv_job_phase_to_string(child->migrate.phase));
-    ctl_migrate_resume(c, child);
-    s_queue_found(run, a->domain, a->attempt, DRV_JOB_WHERE_MIGRATING);
 }
 
 /* The unmovable domain's desired state is stored as shut off (or already was): now it is told. */
@@ -613,17 +651,26 @@ static s_drun *s_add(drv_job *job)
     return run;
 }
 
-static int s_takeover(ctl *c, drv_error **err)
+/* The stored jobs, read on the etcd worker: the drains in flight are driven from now on. */
+static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *data)
 {
-    GPtrArray *jobs = NULL;
-    if (ctl_job_store_list(c, &jobs, err) < 0)
-        return -1;
+    (void)data;
+    s_dmod *m = s_mod_get(c);
+    m->taking_over = false;
+    if (!ctl_is_leader(c) || !c->loaded || !ctl_migrate_is_leading())
+        return; /* stepped down meanwhile: the tick tries again when leading */
+    if (err != NULL) {
+        drv_warn("taking drain jobs over: %s; retrying", err->message);
+        m->next_takeover_ms = ctl_now_ms() + 1000;
+        return;
+    }
     for (guint i = 0; i < jobs->len; i++) {
-        drv_job *j = g_ptr_array_index(jobs, i);
-        if ((j->kind != DRV_JOB_KIND_DRAIN && j->kind != DRV_JOB_KIND_RESTORE) ||
-            drv_job_state_is_terminal(j->state) || g_hash_table_contains(s_self->runs, j->id))
+        const drv_job *stored = g_ptr_array_index(jobs, i);
+        if ((stored->kind != DRV_JOB_KIND_DRAIN && stored->kind != DRV_JOB_KIND_RESTORE) ||
+            drv_job_state_is_terminal(stored->state) ||
+            g_hash_table_contains(s_self->runs, stored->id))
             continue;
-        g_ptr_array_index(jobs, i) = NULL;
+        drv_job *j = drv_job_copy(stored);
         drv_job_set_owner(j, c->instance);
         s_drun *run = s_add(j);
         run->hold_until_ms = ctl_now_ms() + S_TAKEOVER_GRACE_MS;
@@ -632,13 +679,7 @@ static int s_takeover(ctl *c, drv_error **err)
         s_queue(run, j->state == DRV_JOB_PENDING ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL, 0,
                 NULL);
     }
-    g_ptr_array_set_free_func(jobs, NULL);
-    for (guint i = 0; i < jobs->len; i++) {
-        drv_job *j = g_ptr_array_index(jobs, i);
-        drv_job_destroy(&j);
-    }
-    g_ptr_array_unref(jobs);
-    return 0;
+    m->leading = true;
 }
 
 bool ctl_drain_ready(ctl *c)
@@ -715,14 +756,17 @@ int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
     if (!m->leading) {
         if (now_ms < m->next_takeover_ms)
             return m->next_takeover_ms - now_ms;
-        drv_error *err = NULL;
-        if (s_takeover(c, &err) < 0) {
-            drv_warn("taking drain jobs over: %s; retrying", err->message);
-            drv_error_free(&err);
-            m->next_takeover_ms = now_ms + 1000;
-            return 1000;
+        if (!m->taking_over) {
+            drv_error *err = NULL;
+            if (ctl_job_store_list_async(c, s_taken_over, NULL, NULL, &err) < 0) {
+                drv_warn("taking drain jobs over: %s; retrying", err->message);
+                drv_error_free(&err);
+                m->next_takeover_ms = now_ms + 1000;
+                return 1000;
+            }
+            m->taking_over = true;
         }
-        m->leading = true;
+        return 100;
     }
     int64_t next = 1000;
     GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);

@@ -150,6 +150,39 @@ static bool s_reachable(ctl_req *r, const ctl_host *h)
     return false;
 }
 
+/* The stored job read back (not driven here: it ended at once, or another took it). */
+static void s_job_read_back(ctl *c, drv_job *job, const drv_error *err, void *data)
+{
+    ctl_req *r = data;
+    const drv_job *live = ctl_drain_live(r->name);
+    if (live != NULL)
+        ctl_req_ok(r, drv_job_to_json(live));
+    else if (err != NULL)
+        ctl_req_failf(r, err->kind, "job '%s': %s", r->name, err->message);
+    else if (job == NULL)
+        ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", r->name);
+    else
+        ctl_req_ok(r, drv_job_to_json(job));
+}
+
+/* Answers r with job id: as this process drives it, else as stored (read on the etcd worker,
+ * after the job's own write). */
+static void s_answer_job(ctl_req *r, const char *id)
+{
+    const drv_job *live = ctl_drain_live(id);
+    if (live != NULL) {
+        ctl_req_ok(r, drv_job_to_json(live));
+        return;
+    }
+    drv_error *err = NULL;
+    g_free(r->name);
+    r->name = g_strdup(id);
+    if (ctl_job_store_get_async(r->c, id, s_job_read_back, r, NULL, &err) < 0)
+        ctl_req_fail(r, err);
+}
+
+static void s_restore_listed(ctl *c, GPtrArray *jobs, const drv_error *lerr, void *data);
+
 void ctl_api_host_maintenance(ctl_req *r)
 {
     ctl *c = r->c;
@@ -219,21 +252,7 @@ void ctl_api_host_maintenance(ctl_req *r)
         ctl_req_fail(r, err);
         return;
     }
-    const drv_job *live = ctl_drain_live(id);
-    if (live != NULL) {
-        ctl_req_ok(r, drv_job_to_json(live));
-        return;
-    }
-    drv_job *stored = NULL;
-    if (ctl_job_store_get(c, id, &stored, &err) <= 0) {
-        if (err != NULL)
-            ctl_req_fail(r, err);
-        else
-            ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", id);
-        return;
-    }
-    ctl_req_ok(r, drv_job_to_json(stored));
-    drv_job_destroy(&stored);
+    s_answer_job(r, id);
 }
 
 /* drv_job_locate_fn: where the model places a domain now. */
@@ -286,12 +305,28 @@ void ctl_api_host_activate(ctl_req *r)
         ctl_req_ok(r, ctl_view_host_api(c->model, h, false));
         return;
     }
-    /* the newest finished drain of this host */
-    GPtrArray *jobs = NULL;
-    if (ctl_job_store_list(c, &jobs, &err) < 0) {
+    /* the newest finished drain of this host, read on the etcd worker */
+    g_free(r->host);
+    r->host = g_strdup(h->id);
+    if (ctl_job_store_list_async(c, s_restore_listed, r, NULL, &err) < 0)
         ctl_req_fail(r, err);
+}
+
+static void s_restore_listed(ctl *c, GPtrArray *jobs, const drv_error *lerr, void *data)
+{
+    ctl_req *r = data;
+    drv_error *err = NULL;
+    if (lerr != NULL) {
+        ctl_req_failf(r, lerr->kind, "host '%s': reading its drains: %s", r->host, lerr->message);
         return;
     }
+    ctl_host *h = ctl_model_host(c->model, r->host);
+    if (h == NULL) {
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s' was removed meanwhile", r->host);
+        return;
+    }
+    if (!s_ready(r) || !s_not_busy(r, h))
+        return;
     const drv_job *drain = NULL;
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *j = g_ptr_array_index(jobs, i);
@@ -300,7 +335,6 @@ void ctl_api_host_activate(ctl_req *r)
             drain = j; /* oldest first: the last one wins */
     }
     if (drain == NULL) {
-        g_ptr_array_unref(jobs);
         ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s': no finished drain to restore", h->id);
         return;
     }
@@ -308,20 +342,9 @@ void ctl_api_host_activate(ctl_req *r)
     drv_job *job = NULL;
     int rc = drv_job_restore_new(id, drain, s_where, c, c->instance, (uint64_t)ctl_wall_ms(), &job,
                                  &err);
-    g_ptr_array_unref(jobs);
     if (rc < 0 || ctl_drain_start(c, job, &err) < 0) {
         ctl_req_fail(r, err);
         return;
     }
-    const drv_job *live = ctl_drain_live(id);
-    drv_job *stored = NULL;
-    if (live == NULL && ctl_job_store_get(c, id, &stored, &err) <= 0) {
-        if (err != NULL)
-            ctl_req_fail(r, err);
-        else
-            ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", id);
-        return;
-    }
-    ctl_req_ok(r, drv_job_to_json(live ? live : stored));
-    drv_job_destroy(&stored);
+    s_answer_job(r, id);
 }

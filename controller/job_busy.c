@@ -30,6 +30,17 @@ guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs)
         else
             n += s_mark(m, j->migrate.domain);
     }
+    for (guint i = 0; i < jobs->len; i++) { /* start and undefine jobs (lifecycle.h) */
+        const drv_job *j = g_ptr_array_index(jobs, i);
+        if ((j->kind != DRV_JOB_KIND_START && j->kind != DRV_JOB_KIND_UNDEFINE) ||
+            drv_job_state_is_terminal(j->state) || j->lifecycle.domain == NULL)
+            continue;
+        ctl_domain *d = ctl_model_domain(m, j->lifecycle.domain);
+        if (d != NULL && d->busy == NULL) {
+            d->busy = g_strdup(j->kind == DRV_JOB_KIND_START ? "start" : "undefine");
+            n++;
+        }
+    }
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *j = g_ptr_array_index(jobs, i);
         if ((j->kind != DRV_JOB_KIND_DRAIN && j->kind != DRV_JOB_KIND_RESTORE) ||

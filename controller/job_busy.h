@@ -12,7 +12,8 @@
 /* Pure: marks busy ("migrate") the domain of every job in jobs (drv_job*, borrowed) that a runner
  * will resume: a stand-alone migration that is not terminal, and a drain's or restore's child
  * migration that is not terminal and is the current attempt of an entry still migrating in a drain
- * or restore that is not terminal (an orphaned child is never resumed, so never marked). Domains
+ * or restore that is not terminal (an orphaned child is never resumed, so never marked); and
+ * ("start" / "undefine") the domain of every start or undefine job that is not terminal. Domains
  * already busy, or not in the model, are left alone. Returns how many were marked. */
 guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs);
 

@@ -27,26 +27,6 @@ int ctl_job_store_put(ctl *c, const drv_job *job, drv_error **err)
     return ctl_async_put_kv(c, key, text, what, err);
 }
 
-int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err)
-{
-    g_autofree char *key = ctl_store_key(c->store, "jobs/%s", id);
-    g_autofree char *text = NULL;
-    int found = drv_etcd_get_str(ctl_store_etcd(c->store), key, &text, NULL, err);
-    if (found <= 0)
-        return found;
-    if (drv_job_from_json_string(text, -1, ret, err) < 0)
-        return -1;
-    return 1;
-}
-
-/* Every value under prefix/<what>/ (a range; clear with drv_etcd_range_clear). */
-static int s_range(ctl *c, const char *what, drv_etcd_range *ret, drv_error **err)
-{
-    g_autofree char *key = ctl_store_key(c->store, "%s/", what);
-    drv_etcd_range_opts opts = {.prefix = true};
-    return drv_etcd_range_get(ctl_store_etcd(c->store), key, strlen(key), &opts, ret, err);
-}
-
 static gint s_by_created(gconstpointer a, gconstpointer b)
 {
     const drv_job *x = *(drv_job *const *)a, *y = *(drv_job *const *)b;
@@ -83,11 +63,6 @@ int ctl_job_store_list_from(ctl_store *store, GPtrArray **ret, drv_error **err)
     g_ptr_array_sort(jobs, s_by_created);
     *ret = jobs;
     return 0;
-}
-
-int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err)
-{
-    return ctl_job_store_list_from(c->store, ret, err);
 }
 
 int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err)
@@ -129,13 +104,14 @@ static int64_t s_jint(json_object *o, const char *k)
     return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : 0;
 }
 
-int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err)
+static int s_list_resv_from(ctl_store *store, GPtrArray **ret, drv_error **err)
 {
     drv_etcd_range r = {0};
-    if (s_range(c, "reservations", &r, err) < 0)
+    g_autofree char *prefix = ctl_store_key(store, "reservations/");
+    drv_etcd_range_opts opts = {.prefix = true};
+    if (drv_etcd_range_get(ctl_store_etcd(store), prefix, strlen(prefix), &opts, &r, err) < 0)
         return -1;
     GPtrArray *out = g_ptr_array_new_with_free_func(ctl_mig_resv_free);
-    g_autofree char *prefix = ctl_store_key(c->store, "reservations/");
     for (size_t i = 0; i < r.n_kvs; i++) {
         if (r.kvs[i].key_len <= strlen(prefix) ||
             memcmp(r.kvs[i].key, prefix, strlen(prefix)) != 0 ||
@@ -171,7 +147,10 @@ typedef struct {
     ctl *c;
     char *id;        /* get; NULL for a list */
     GPtrArray *jobs; /* list: the result */
-    drv_job *job;    /* get: the result, NULL when absent */
+    bool with_resv;  /* list: the reservations too */
+    GPtrArray *resv;
+    ctl_job_resv_list_fn resv_fn;
+    drv_job *job; /* get: the result, NULL when absent */
     ctl_job_list_fn list_fn;
     ctl_job_get_fn get_fn;
     void *data;
@@ -184,6 +163,8 @@ static void s_read_free(gpointer p)
     g_free(q->id);
     if (q->jobs != NULL)
         g_ptr_array_unref(q->jobs);
+    if (q->resv != NULL)
+        g_ptr_array_unref(q->resv);
     drv_job_destroy(&q->job);
     if (q->data_free != NULL && q->data != NULL)
         q->data_free(q->data);
@@ -193,6 +174,8 @@ static void s_read_free(gpointer p)
 static int s_read_work(ctl_store *store, void *data, drv_error **err)
 {
     s_read *q = data;
+    if (q->with_resv && s_list_resv_from(store, &q->resv, err) < 0)
+        return -1;
     if (q->id == NULL)
         return ctl_job_store_list_from(store, &q->jobs, err);
     g_autofree char *key = ctl_store_key(store, "jobs/%s", q->id);
@@ -209,7 +192,9 @@ static void s_read_done(void *loop_ctx, void *data, const drv_error *err, bool a
 {
     s_read *q = data;
     (void)attempted;
-    if (q->list_fn != NULL)
+    if (q->resv_fn != NULL)
+        q->resv_fn(q->c, err == NULL ? q->jobs : NULL, err == NULL ? q->resv : NULL, err, q->data);
+    else if (q->list_fn != NULL)
         q->list_fn(q->c, err == NULL ? q->jobs : NULL, err, q->data);
     else
         q->get_fn(q->c, err == NULL ? q->job : NULL, err, q->data);
@@ -242,6 +227,17 @@ int ctl_job_store_get_async(ctl *c, const char *id, ctl_job_get_fn fn, void *dat
     s_read *q = g_new0(s_read, 1);
     q->id = g_strdup(id);
     q->get_fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_read_submit(c, q, err);
+}
+
+int ctl_job_store_list_with_resv_async(ctl *c, ctl_job_resv_list_fn fn, void *data,
+                                       GDestroyNotify data_free, drv_error **err)
+{
+    s_read *q = g_new0(s_read, 1);
+    q->with_resv = true;
+    q->resv_fn = fn;
     q->data = data;
     q->data_free = data_free;
     return s_read_submit(c, q, err);

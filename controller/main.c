@@ -10,6 +10,9 @@
 #include "etcd_worker.h"
 #include "ha.h"
 #include "job_busy.h"
+#include "lifecycle.h"
+#include "outcome.h"
+#include "store_doubt.h"
 #include "migrate_private.h"
 #include "migrate.h"
 #include "view.h"
@@ -261,6 +264,15 @@ static int s_run(ctl *c)
         t = ctl_drain_tick(c, ctl_now_ms()); /* drain and restore jobs (drain.h) */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_lifecycle_tick(c, ctl_now_ms()); /* start and undefine jobs (lifecycle.h) */
+        if (t < wait_ms)
+            wait_ms = t;
+        t = ctl_outcome_tick(c, ctl_now_ms()); /* unknown outcomes resolved (outcome.h) */
+        if (t < wait_ms)
+            wait_ms = t;
+        t = ctl_doubt_tick(c, ctl_now_ms()); /* writes etcd may still apply (store_doubt.h) */
+        if (t < wait_ms)
+            wait_ms = t;
         t = ctl_ha_tick(c, ctl_now_ms()); /* fencing verdicts, HA restarts (ha.h) */
         if (t < wait_ms)
             wait_ms = t;
@@ -331,8 +343,11 @@ int main(int argc, char **argv)
     c.api = ctl_api_new(&c, &err);
     if (c.api == NULL)
         goto out;
+    c.outcomes = ctl_outcomes_new();
+    c.doubts = ctl_doubts_new();
     c.broker = ctl_broker_new(&c);
     c.leader = ctl_leader_new(&c);
+    c.lifecycle = ctl_lifecycle_new(&c);
     c.ha = ctl_ha_new(&c);
     endpoints = g_strjoinv(",", cfg->etcd_endpoints);
     drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s "
@@ -349,9 +364,12 @@ out:
     }
     ctl_etcd_worker_destroy(&c.etcdq); /* answers what waits for etcd, before its owners go */
     ctl_api_fail_waiting(&c);
-    ctl_drain_shutdown(&c);   /* drain jobs too */
-    ctl_migrate_shutdown(&c); /* jobs stay in etcd for the next leader */
+    ctl_lifecycle_destroy(&c.lifecycle); /* answers its clients; jobs stay in etcd */
+    ctl_drain_shutdown(&c);              /* drain jobs too */
+    ctl_migrate_shutdown(&c);            /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
+    ctl_doubts_destroy(&c.doubts);
+    ctl_outcomes_destroy(&c.outcomes); /* after the broker: its last answers may add to it */
     ctl_ha_destroy(&c.ha); /* after the broker: its failed commands call back into ha.c */
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);

@@ -8,6 +8,7 @@
  * Agent commands answer later through broker callbacks; their data names the job by id, so a job
  * that ended (or a module that was shut down) meanwhile is simply not found. */
 #include "migrate_private.h"
+#include "snapshot_async.h"
 #include "migrate_launch.h" /* drains launch child migrations (additive hook) */
 
 #include "broker.h"
@@ -62,6 +63,7 @@ typedef struct {
     bool leading;         /* jobs taken over from etcd */
     bool stopping;
     int64_t next_takeover_ms;
+    bool taking_over; /* jobs and reservations are being read on the etcd worker */
 } s_mod;
 
 static s_mod *s_self;
@@ -118,15 +120,6 @@ static s_mod *s_mod_get(ctl *c)
 static s_run *s_find(const char *job_id)
 {
     return s_self != NULL && job_id != NULL ? g_hash_table_lookup(s_self->runs, job_id) : NULL;
-}
-
-static void s_set_busy(ctl *c, const char *name, const char *verb)
-{
-    ctl_domain *d = ctl_model_domain(c->model, name);
-    if (d == NULL)
-        return;
-    g_free(d->busy);
-    d->busy = g_strdup(verb);
 }
 
 /* ------------------------------------------------------------------ the job as the API shows it */
@@ -604,7 +597,7 @@ static void s_placing_done(ctl *c, const char *domain)
 {
     if (s_self != NULL)
         g_hash_table_remove(s_self->placing, domain);
-    s_set_busy(c, domain, NULL);
+    ctl_model_set_busy(c->model, domain, NULL);
 }
 
 static void s_placed(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted, void *data)
@@ -666,7 +659,7 @@ static void s_set_placement(s_run *run)
     q->job_id = g_strdup(run->job->id);
     q->domain = g_strdup(m->domain);
     q->destination = g_strdup(m->destination);
-    s_set_busy(c, m->domain, "migrate");
+    ctl_model_set_busy(c->model, m->domain, "migrate");
     g_hash_table_add(s_self->placing, g_strdup(m->domain));
     s_place_submit(c, q);
 }
@@ -727,32 +720,49 @@ static gint s_snap_order(gconstpointer a, gconstpointer b)
     return g_strcmp0(x->name, y->name);
 }
 
-/* Starts redefining every stored snapshot on the destination, parents (older) first. Returns true
- * when performing must wait for the answers. */
-static bool s_redefine(s_run *run)
+/* The stored snapshots, read on the etcd worker: redefined on the destination, parents (older)
+ * first; then performing goes on. */
+static void s_redefine_listed(ctl *c, GPtrArray *snaps, const drv_error *err, void *data)
 {
-    ctl *c = s_self->c;
-    GPtrArray *snaps = NULL;
-    drv_error *err = NULL;
-    if (ctl_store_snapshots(c->store, run->job->migrate.domain, &snaps, &err) < 0) {
+    (void)c;
+    s_run *run = s_find(data);
+    if (run == NULL || s_self->stopping)
+        return;
+    if (err != NULL) {
         drv_warn("job '%s': snapshots of '%s': %s", run->job->id, run->job->migrate.domain,
                  err->message);
-        drv_error_free(&err);
-        return false;
+        snaps = NULL;
     }
-    if (snaps->len == 0) {
-        g_ptr_array_unref(snaps);
-        return false;
+    if (snaps == NULL || snaps->len == 0) {
+        run->waiting = 0;
+        s_resume(run);
+        return;
     }
     g_ptr_array_sort(snaps, s_snap_order);
     if (run->redefine)
         g_ptr_array_unref(run->redefine);
-    run->redefine = snaps;
+    run->redefine = g_ptr_array_ref(snaps);
     drv_info("job '%s': redefining %u snapshots of '%s' on host '%s'", run->job->id, snaps->len,
              run->job->migrate.domain, run->job->migrate.destination);
+    s_redefine_next(run, true);
+}
+
+/* Starts redefining every stored snapshot on the destination. Returns true when performing must
+ * wait (the snapshots are read, then redefined). */
+static bool s_redefine(s_run *run)
+{
+    ctl *c = s_self->c;
+    drv_error *err = NULL;
     run->waiting = 1;
-    s_redefine_next(run, false);
-    return run->waiting > 0;
+    if (ctl_snap_async_list(c, run->job->migrate.domain, s_redefine_listed, g_strdup(run->job->id),
+                            g_free, &err) < 0) {
+        drv_warn("job '%s': snapshots of '%s': %s", run->job->id, run->job->migrate.domain,
+                 err->message);
+        drv_error_free(&err);
+        run->waiting = 0;
+        return false;
+    }
+    return true;
 }
 
 /* ------------------------------------------------------------------ performing actions */
@@ -809,7 +819,7 @@ static void s_continue(s_run *run)
     /* a placement still on its way to etcd keeps the domain busy until it is recorded */
     if (drv_job_state_is_terminal(run->job->state) &&
         !g_hash_table_contains(s_self->placing, run->job->migrate.domain))
-        s_set_busy(c, run->job->migrate.domain, NULL);
+        ctl_model_set_busy(c->model, run->job->migrate.domain, NULL);
 }
 
 /* ------------------------------------------------------------------ starting and taking over */
@@ -828,24 +838,26 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
     run->job = job;
     run->pools = g_ptr_array_ref(plan->pools);
     g_hash_table_replace(m->runs, job->id, run);
-    s_set_busy(c, d->name, "migrate");
+    ctl_model_set_busy(c->model, d->name, "migrate");
     drv_info("job '%s': migrate '%s' from '%s' to '%s'", job->id, d->name, d->host,
              plan->destination);
     s_feed_kind(run, DRV_JOB_EV_START, NULL);
     return g_steal_pointer(&id);
 }
 
-/* Loads reservations and jobs from etcd: reaps reservations whose job is terminal or missing,
- * resumes every migration job still in flight. */
-static int s_takeover(ctl *c, drv_error **err)
+/* Reservations and jobs read from etcd (on the etcd worker): reaps reservations whose job is
+ * terminal or missing, resumes every migration job still in flight. */
+static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_error *err, void *data)
 {
+    (void)data;
     s_mod *m = s_mod_get(c);
-    GPtrArray *resv = NULL, *jobs = NULL;
-    if (ctl_job_store_list_resv(c, &resv, err) < 0)
-        return -1;
-    if (ctl_job_store_list(c, &jobs, err) < 0) {
-        g_ptr_array_unref(resv);
-        return -1;
+    m->taking_over = false;
+    if (m->stopping || !ctl_is_leader(c) || !c->loaded || ctl_broker_socket(c->broker) == NULL)
+        return; /* stepped down meanwhile: the tick tries again when leading */
+    if (err != NULL) {
+        drv_warn("taking migration jobs over: %s; retrying", err->message);
+        m->next_takeover_ms = ctl_now_ms() + 1000;
+        return;
     }
     ctl_job_busy_takeover(c, jobs); /* marks left from before match the stored jobs */
     GHashTable *by_id = g_hash_table_new(g_str_hash, g_str_equal);
@@ -890,7 +902,7 @@ static int s_takeover(ctl *c, drv_error **err)
                 drv_info("job '%s': %s", j->id, e->message);
                 drv_error_free(&e);
             }
-            s_set_busy(c, d->name, "migrate");
+            ctl_model_set_busy(c->model, d->name, "migrate");
         }
         g_hash_table_replace(m->runs, j->id, run);
         drv_info("job '%s' (migrate '%s' %s → %s, %s) taken over", j->id, j->migrate.domain,
@@ -901,17 +913,7 @@ static int s_takeover(ctl *c, drv_error **err)
                     NULL);
     }
     g_hash_table_unref(by_id);
-    g_ptr_array_set_free_func(resv, NULL);
-    for (guint i = 0; i < resv->len; i++)
-        ctl_mig_resv_free(g_ptr_array_index(resv, i));
-    g_ptr_array_unref(resv);
-    g_ptr_array_set_free_func(jobs, NULL);
-    for (guint i = 0; i < jobs->len; i++) {
-        drv_job *j = g_ptr_array_index(jobs, i);
-        drv_job_destroy(&j);
-    }
-    g_ptr_array_unref(jobs);
-    return 0;
+    m->leading = true;
 }
 
 int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
@@ -932,14 +934,17 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
     if (!m->leading) {
         if (now_ms < m->next_takeover_ms)
             return m->next_takeover_ms - now_ms;
-        drv_error *err = NULL;
-        if (s_takeover(c, &err) < 0) {
-            drv_warn("taking migration jobs over: %s; retrying", err->message);
-            drv_error_free(&err);
-            m->next_takeover_ms = now_ms + 1000;
-            return 1000;
+        if (!m->taking_over) {
+            drv_error *err = NULL;
+            if (ctl_job_store_list_with_resv_async(c, s_taken_over, NULL, NULL, &err) < 0) {
+                drv_warn("taking migration jobs over: %s; retrying", err->message);
+                drv_error_free(&err);
+                m->next_takeover_ms = now_ms + 1000;
+                return 1000;
+            }
+            m->taking_over = true;
         }
-        m->leading = true;
+        return 100;
     }
     int64_t next = 1000;
     uint64_t wall = (uint64_t)ctl_wall_ms();
@@ -1098,7 +1103,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
     run->pools = g_ptr_array_ref(plan.pools);
     ctl_mig_plan_clear(&plan);
     g_hash_table_replace(m->runs, job->id, run);
-    s_set_busy(c, d->name, "migrate");
+    ctl_model_set_busy(c->model, d->name, "migrate");
     drv_info("job '%s': migrate '%s' from '%s' to '%s'", job->id, job->migrate.domain,
              job->migrate.source, job->migrate.destination);
     s_feed_kind(run, DRV_JOB_EV_START, NULL);
@@ -1126,7 +1131,7 @@ int ctl_migrate_resume(ctl *c, drv_job *j)
             drv_info("job '%s': %s", j->id, e->message);
             drv_error_free(&e);
         }
-        s_set_busy(c, d->name, "migrate");
+        ctl_model_set_busy(c->model, d->name, "migrate");
     }
     g_hash_table_replace(m->runs, j->id, run);
     drv_info("job '%s' (migrate '%s' %s → %s, %s) resumed", j->id, j->migrate.domain,

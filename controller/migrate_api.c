@@ -4,6 +4,7 @@
 #include "migrate_private.h"
 
 #include "drain.h"
+#include "lifecycle.h"
 
 #include "log.h"
 
@@ -111,10 +112,19 @@ static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         const drv_job *live = ctl_migrate_live(j->id);
         if (live == NULL)
             live = ctl_drain_live(j->id); /* drain.h */
+        if (live == NULL)
+            live = ctl_lifecycle_live(r->c, j->id); /* lifecycle.h */
         g_hash_table_add(seen, j->id);
         json_object_array_add(arr, drv_job_to_json(live ? live : j));
     }
     GPtrArray *all = ctl_migrate_live_all();
+    for (guint i = 0; i < all->len; i++) {
+        const drv_job *j = g_ptr_array_index(all, i);
+        if (!g_hash_table_contains(seen, j->id))
+            json_object_array_add(arr, drv_job_to_json(j));
+    }
+    g_ptr_array_unref(all);
+    all = ctl_lifecycle_live_all(r->c); /* not stored yet */
     for (guint i = 0; i < all->len; i++) {
         const drv_job *j = g_ptr_array_index(all, i);
         if (!g_hash_table_contains(seen, j->id))
@@ -135,11 +145,13 @@ void ctl_api_job_list(ctl_req *r)
 }
 
 /* The live job named by id (this process drives it), or NULL. */
-static const drv_job *s_live(const char *id)
+static const drv_job *s_live(ctl *c, const char *id)
 {
     const drv_job *live = ctl_migrate_live(id);
     if (live == NULL)
         live = ctl_drain_live(id); /* drain.h: drain and restore jobs */
+    if (live == NULL)
+        live = ctl_lifecycle_live(c, id); /* lifecycle.h: start and undefine jobs */
     return live;
 }
 
@@ -148,7 +160,7 @@ static const drv_job *s_live(const char *id)
 static void s_job_got(ctl *c, drv_job *job, const drv_error *err, void *data)
 {
     ctl_req *r = data;
-    const drv_job *live = s_live(r->name); /* it may have become live meanwhile */
+    const drv_job *live = s_live(c, r->name); /* it may have become live meanwhile */
     if (live != NULL && r->step == 0) {
         ctl_req_ok(r, drv_job_to_json(live));
         return;
@@ -185,7 +197,7 @@ static void s_job_read(ctl_req *r)
 
 void ctl_api_job_show(ctl_req *r)
 {
-    const drv_job *j = s_live(r->args[0]);
+    const drv_job *j = s_live(r->c, r->args[0]);
     if (j != NULL) {
         ctl_req_ok(r, drv_job_to_json(j));
         return;
@@ -197,7 +209,7 @@ void ctl_api_job_show(ctl_req *r)
 
 void ctl_api_job_cancel(ctl_req *r)
 {
-    const drv_job *j = s_live(r->args[0]);
+    const drv_job *j = s_live(r->c, r->args[0]);
     if (j == NULL) { /* stored only: ended, or not taken over yet */
         r->name = g_strdup(r->args[0]);
         r->step = 1;
@@ -209,10 +221,15 @@ void ctl_api_job_cancel(ctl_req *r)
                       drv_job_state_to_string(j->state));
         return;
     }
+    if (j->kind == DRV_JOB_KIND_START || j->kind == DRV_JOB_KIND_UNDEFINE) {
+        ctl_req_failf(r, DRV_ERR_CONFLICT, "job '%s': a %s job cannot be cancelled", j->id,
+                      drv_job_kind_to_string(j->kind));
+        return;
+    }
     g_autofree char *id = g_strdup(j->id);
     if (ctl_drain_cancel(r->c, id) == 0) /* drain.h: drain and restore jobs */
         ctl_migrate_cancel(r->c, id);
-    j = s_live(id);
+    j = s_live(r->c, id);
     if (j != NULL) {
         ctl_req_ok(r, drv_job_to_json(j));
         return;

@@ -64,28 +64,27 @@ typedef struct {
 } ctl_mig_resv;
 void ctl_mig_resv_free(gpointer p);
 
-/* Writes go through the etcd worker in order (store_async.h): 0 when queued, -1 when refused at
- * once; a later failure is logged. Reads still wait for etcd (see docs/controller.md). */
+/* Every etcd request goes through the etcd worker (store_async.h). Writes, in order: 0 when
+ * queued, -1 when refused at once; a later failure is logged. */
 int ctl_job_store_put(ctl *c, const drv_job *job, drv_error **err);
-/* 1 and *ret, 0 when jobs/<id> does not exist, -1 on error. */
-int ctl_job_store_get(ctl *c, const char *id, drv_job **ret, drv_error **err);
-/* Every stored job (drv_job*, owned by the array), oldest first. Documents that do not parse are
- * skipped with a warning. */
-int ctl_job_store_list(ctl *c, GPtrArray **ret, drv_error **err);
-/* The same through the etcd worker: fn runs on the loop with the jobs (borrowed, oldest first) or
- * the job (borrowed; NULL when absent), or with err. On a refusal returns -1 and never calls fn
- * (data stays the caller's). */
+/* Reads: fn runs on the loop with the jobs (borrowed, oldest first; documents that do not parse
+ * are skipped with a warning) or the job (borrowed; NULL when jobs/<id> does not exist), or with
+ * err. On a refusal returns -1 and never calls fn (data stays the caller's). The elements of the
+ * borrowed arrays may be taken by setting them to NULL. */
 typedef void (*ctl_job_list_fn)(ctl *c, GPtrArray *jobs, const drv_error *err, void *data);
 typedef void (*ctl_job_get_fn)(ctl *c, drv_job *job, const drv_error *err, void *data);
 int ctl_job_store_list_async(ctl *c, ctl_job_list_fn fn, void *data, GDestroyNotify data_free,
                              drv_error **err);
 int ctl_job_store_get_async(ctl *c, const char *id, ctl_job_get_fn fn, void *data,
                             GDestroyNotify data_free, drv_error **err);
-/* The same through any store (the etcd worker's, at load). */
+/* Every stored job and every reservation (ctl_mig_resv*), both borrowed. */
+typedef void (*ctl_job_resv_list_fn)(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_error *err,
+                                     void *data);
+int ctl_job_store_list_with_resv_async(ctl *c, ctl_job_resv_list_fn fn, void *data,
+                                       GDestroyNotify data_free, drv_error **err);
+/* The list through a store, on the etcd worker's thread (the load). */
 int ctl_job_store_list_from(ctl_store *store, GPtrArray **ret, drv_error **err);
 int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err);
 int ctl_job_store_delete_resv(ctl *c, const char *id, drv_error **err);
-/* Every stored reservation (ctl_mig_resv*, owned by the array). */
-int ctl_job_store_list_resv(ctl *c, GPtrArray **ret, drv_error **err);
 
 #endif

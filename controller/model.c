@@ -518,3 +518,12 @@ char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d)
     return g_strdup_printf("desired %s, host %s reports %s", want, d->host ? d->host : "(none)",
                            state);
 }
+
+void ctl_model_set_busy(ctl_model *m, const char *name, const char *verb)
+{
+    ctl_domain *d = ctl_model_domain(m, name);
+    if (d == NULL)
+        return;
+    g_free(d->busy);
+    d->busy = g_strdup(verb);
+}

@@ -166,6 +166,8 @@ ctl_domain *ctl_domain_copy(const ctl_domain *d);
 /* Lookups return borrowed pointers or NULL. */
 ctl_host *ctl_model_host(ctl_model *self, const char *id);
 ctl_domain *ctl_model_domain(ctl_model *self, const char *name);
+/* Marks the domain busy with verb (NULL: idle); nothing when it is not known. */
+void ctl_model_set_busy(ctl_model *m, const char *name, const char *verb);
 /* Takes ownership. A host/domain of the same name is replaced; for hosts, the runtime part of the
  * old entry (registration, inventory, traffic) is carried over. Returns the stored pointer. */
 ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h);

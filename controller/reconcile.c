@@ -4,24 +4,16 @@
 #include "broker.h"
 #include "events.h"
 #include "log.h"
+#include "outcome.h"
 #include "store_async.h"
 #include "view.h"
 
 #include <string.h>
 
-static void s_set_busy(ctl *c, const char *name, const char *verb)
-{
-    ctl_domain *d = ctl_model_domain(c->model, name);
-    if (d == NULL)
-        return;
-    g_free(d->busy);
-    d->busy = g_strdup(verb);
-}
-
 static void s_autostart_started(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     const char *name = data;
-    s_set_busy(c, name, NULL);
+    ctl_model_set_busy(c->model, name, NULL);
     ctl_domain *d = ctl_model_domain(c->model, name);
     if (!rep->ok) {
         drv_warn("domain '%s': autostart on host '%s' failed: %s", name, host, rep->message);
@@ -47,7 +39,7 @@ static void s_autostart_defined(ctl *c, const char *host, const ctl_reply *rep, 
         0) {
         drv_warn("domain '%s': autostart: %s", name, err->message);
         drv_error_free(&err);
-        s_set_busy(c, name, NULL);
+        ctl_model_set_busy(c->model, name, NULL);
     }
 }
 
@@ -56,12 +48,12 @@ static void s_autostart(ctl *c, ctl_host *h, ctl_domain *d)
     drv_info("domain '%s' should run on host '%s' (autostart); starting it", d->name, h->id);
     ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
     drv_error *err = NULL;
-    s_set_busy(c, d->name, "autostart");
+    ctl_model_set_busy(c->model, d->name, "autostart");
     if (ctl_broker_send(c->broker, h->id, &cmd, s_autostart_defined, g_strdup(d->name), g_free,
                         &err) < 0) {
         drv_warn("domain '%s': autostart: %s", d->name, err->message);
         drv_error_free(&err);
-        s_set_busy(c, d->name, NULL);
+        ctl_model_set_busy(c->model, d->name, NULL);
     }
 }
 
@@ -114,6 +106,7 @@ void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now)
         ctl_reconcile_reachability(c, h);
         return;
     }
+    ctl_outcome_host_known(c, h); /* verbs whose outcome was unknown, decided by this inventory */
     GPtrArray *doms = ctl_model_domains(c->model);
     for (guint i = 0; i < doms->len; i++) {
         ctl_domain *d = g_ptr_array_index(doms, i);
@@ -149,6 +142,8 @@ void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain, cons
 {
     drv_debug("event from '%s': domain '%s' kind %d (%s)", h->id, domain, kind,
               detail_text ? detail_text : "");
+    if (ctl_host_unknown_reason(h) == NULL)
+        ctl_outcome_host_known(c, h);
     ctl_domain *d = ctl_model_domain(c->model, domain);
     if (d == NULL) {
         const ctl_actual *a = g_hash_table_lookup(h->inventory, domain);

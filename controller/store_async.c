@@ -269,7 +269,85 @@ int ctl_async_put_kv(ctl *c, const char *key, const char *value, const char *wha
     return s_kv(c, S_PUT_KV, key, value, what, err);
 }
 
+int ctl_async_put_kv_then(ctl *c, const char *key, const char *value, const char *what,
+                          ctl_async_fn fn, void *data, GDestroyNotify data_free, drv_error **err)
+{
+    s_req *q = g_new0(s_req, 1);
+    q->kind = S_PUT_KV;
+    q->host_id = g_strdup(key); /* the key */
+    q->json = g_strdup(value);
+    q->name = g_strdup(what);
+    q->fn = fn;
+    q->data = data;
+    q->data_free = data_free;
+    return s_submit(c, q, err);
+}
+
 int ctl_async_delete_kv(ctl *c, const char *key, const char *what, drv_error **err)
 {
     return s_kv(c, S_DELETE_KV, key, NULL, what, err);
+}
+
+/* ------------------------------------------------------------------ desired state, no client */
+
+typedef struct {
+    char *name;
+    ctl_desired desired;
+    int only_if;
+    int attempts;
+} s_bg_desired;
+
+static void s_bg_desired_free(gpointer p)
+{
+    s_bg_desired *b = p;
+    g_free(b->name);
+    g_free(b);
+}
+
+static void s_bg_desired_submit(ctl *c, s_bg_desired *b);
+
+static void s_bg_desired_done(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                              void *data)
+{
+    s_bg_desired *b = data;
+    if (err == NULL)
+        return;
+    if (err->kind == DRV_ERR_CONFLICT && b->attempts < 3) {
+        s_bg_desired *again = g_new0(s_bg_desired, 1);
+        *again = *b;
+        again->name = g_strdup(b->name);
+        s_bg_desired_submit(c, again);
+        return;
+    }
+    drv_warn("domain '%s': storing the desired state %s: %s", b->name,
+             ctl_desired_to_string(b->desired), err->message);
+}
+
+static void s_bg_desired_submit(ctl *c, s_bg_desired *b)
+{
+    ctl_domain *d = ctl_model_domain(c->model, b->name);
+    if (d == NULL || d->desired == b->desired ||
+        (b->only_if >= 0 && (int)d->desired != b->only_if)) {
+        s_bg_desired_free(b);
+        return;
+    }
+    b->attempts++;
+    ctl_domain *copy = ctl_domain_copy(d);
+    copy->desired = b->desired;
+    drv_error *err = NULL;
+    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_bg_desired_done, b,
+                             s_bg_desired_free, &err) < 0) {
+        drv_warn("domain '%s': storing the desired state %s: %s", b->name,
+                 ctl_desired_to_string(b->desired), err->message);
+        drv_error_free(&err);
+    }
+}
+
+void ctl_async_put_desired(ctl *c, const char *name, ctl_desired desired, int only_if)
+{
+    s_bg_desired *b = g_new0(s_bg_desired, 1);
+    b->name = g_strdup(name);
+    b->desired = desired;
+    b->only_if = only_if;
+    s_bg_desired_submit(c, b);
 }

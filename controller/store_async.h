@@ -29,6 +29,10 @@ int ctl_async_submit(ctl *c, ctl_etcd_work_fn work, ctl_etcd_done_fn done, void 
 int ctl_async_put_domain(ctl *c, ctl_domain *copy, int64_t expect_mod, const char *comment,
                          ctl_async_domain_fn fn, void *data, GDestroyNotify data_free,
                          drv_error **err);
+/* domains/<name>'s desired state := desired, without a client waiting (putting back the desired
+ * state after an action that did not happen): only while the cached desired state is only_if (-1:
+ * whatever it is); retried on a conflict, logged on failure. */
+void ctl_async_put_desired(ctl *c, const char *name, ctl_desired desired, int only_if);
 /* The placement txn (domain CAS + the host's alloc key CAS), see ctl_store_place. */
 int ctl_async_place(ctl *c, ctl_domain *copy, int64_t expect_mod, const char *host_id,
                     const char *alloc_json, ctl_async_domain_fn fn, void *data,
@@ -41,6 +45,10 @@ int ctl_async_delete_domain(ctl *c, const char *name, ctl_async_fn fn, void *dat
  * refused at once. */
 int ctl_async_put_kv(ctl *c, const char *key, const char *value, const char *what, drv_error **err);
 int ctl_async_delete_kv(ctl *c, const char *key, const char *what, drv_error **err);
+/* key := value with a callback (in the same order as the others): a job that must be in etcd
+ * before its next command is sent waits for fn with err == NULL. */
+int ctl_async_put_kv_then(ctl *c, const char *key, const char *value, const char *what,
+                          ctl_async_fn fn, void *data, GDestroyNotify data_free, drv_error **err);
 
 /* hosts/<id> := the host as it is now (fire and forget, in order; failures are logged). */
 void ctl_async_put_host(ctl *c, const ctl_host *h);

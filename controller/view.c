@@ -568,6 +568,8 @@ json_object *ctl_view_status(const ctl_status *st)
     s_i64(o, "hosts_reachable", st->hosts_reachable);
     s_i64(o, "domains", st->domains);
     s_i64(o, "domains_running", st->domains_running);
+    s_i64(o, "outcomes_unknown", st->outcomes_unknown);
+    s_i64(o, "stores_unknown", st->stores_unknown);
     return o;
 }
 

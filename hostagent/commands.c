@@ -353,6 +353,24 @@ static int s_mark_check(const Drover__Command *cmd, Drover__Reply *reply, GPtrAr
 
 /* ------------------------------------------------------------------ dispatch */
 
+/* The commands that change a guest's state (a failure of which may still have taken effect). */
+static bool s_changes_state(Drover__CommandKind k)
+{
+    switch (k) {
+    case DROVER__COMMAND_KIND__CMD_UNDEFINE:
+    case DROVER__COMMAND_KIND__CMD_START:
+    case DROVER__COMMAND_KIND__CMD_SHUTDOWN:
+    case DROVER__COMMAND_KIND__CMD_REBOOT:
+    case DROVER__COMMAND_KIND__CMD_DESTROY:
+    case DROVER__COMMAND_KIND__CMD_SUSPEND:
+    case DROVER__COMMAND_KIND__CMD_RESUME:
+    case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Command *cmd,
                  Drover__Reply *reply, GPtrArray *arena, virDomainPtr *dom_io, drv_error **err)
 {
@@ -498,6 +516,15 @@ void drv_commands_execute(const drv_cmd_env *env, const Drover__Command *cmd, Dr
                       "libvirt '%s' is not connected", drv_virt_uri(env->virt));
     } else if (s_run(env, conn, cmd, reply, arena, &dom, &err) == 0) {
         reply->ok = true;
+    } else if (dom != NULL && s_changes_state(cmd->kind) && err->kind == DRV_ERR_LIBVIRT &&
+               virConnectIsAlive(conn) != 1) {
+        /* libvirtd's connection broke during the call: libvirtd may have done it */
+        g_autofree char *msg = g_strdup(err->message);
+        drv_error_free(&err);
+        drv_error_set(&err, DRV_ERR_UNKNOWN_OUTCOME, 0,
+                      "%s; the connection to libvirtd broke during the call: whether the %s took "
+                      "effect is not known",
+                      msg, drv_commands_kind_name(cmd->kind));
     }
     if (err != NULL) {
         drv_commands_fail(reply, arena, err);

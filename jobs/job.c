@@ -8,7 +8,8 @@
 /* ------------------------------------------------------------------------------------------------
  * String tables. */
 
-static const char *const s_kind_names[DRV_JOB_KIND_LAST] = {"migrate", "drain", "restore"};
+static const char *const s_kind_names[DRV_JOB_KIND_LAST] = {"migrate", "drain", "restore", "start",
+                                                            "undefine"};
 static const char *const s_state_names[DRV_JOB_STATE_LAST] = {"pending", "running", "succeeded",
                                                               "failed", "cancelled"};
 static const char *const s_phase_names[DRV_JOB_PHASE_LAST] = {
@@ -17,6 +18,10 @@ static const char *const s_unmovable_names[DRV_JOB_UNMOVABLE_LAST] = {"refuse", 
                                                                       "shutdown"};
 static const char *const s_entry_state_names[DRV_JOB_ENTRY_STATE_LAST] = {
     "planned", "migrating", "done", "failed", "skipped"};
+
+static const char *const s_desired_names[DRV_JOB_DESIRED_LAST] = {"shutoff", "running", "paused"};
+static const char *const s_step_names[DRV_JOB_STEP_LAST] = {
+    "new", "defining", "starting", "locating", "cleaning", "undefining", "forgetting", "done"};
 
 static const char *s_to_string(const char *const *table, int n, int value)
 {
@@ -53,6 +58,8 @@ S_ENUM_FUNCS(drv_job_phase, drv_job_phase, s_phase_names, DRV_JOB_PHASE_LAST)
 S_ENUM_FUNCS(drv_job_unmovable, drv_job_unmovable, s_unmovable_names, DRV_JOB_UNMOVABLE_LAST)
 S_ENUM_FUNCS(drv_job_entry_state, drv_job_entry_state, s_entry_state_names,
              DRV_JOB_ENTRY_STATE_LAST)
+S_ENUM_FUNCS(drv_job_desired, drv_job_desired, s_desired_names, DRV_JOB_DESIRED_LAST)
+S_ENUM_FUNCS(drv_job_step, drv_job_step, s_step_names, DRV_JOB_STEP_LAST)
 
 bool drv_job_state_is_terminal(drv_job_state state)
 {
@@ -96,6 +103,9 @@ void drv_job_destroy(drv_job **job_p)
     g_free(job->migrate.reservation_id);
     g_free(job->drain.host);
     g_free(job->drain.restore_of);
+    g_free(job->lifecycle.domain);
+    g_free(job->lifecycle.host);
+    g_free(job->lifecycle.old_host);
     for (size_t i = 0; i < job->drain.n_entries; i++)
         s_entry_clear(&job->drain.entries[i]);
     g_free(job->drain.entries);
@@ -116,6 +126,9 @@ drv_job *drv_job_copy(const drv_job *job)
     c->migrate.reservation_id = g_strdup(job->migrate.reservation_id);
     c->drain.host = g_strdup(job->drain.host);
     c->drain.restore_of = g_strdup(job->drain.restore_of);
+    c->lifecycle.domain = g_strdup(job->lifecycle.domain);
+    c->lifecycle.host = g_strdup(job->lifecycle.host);
+    c->lifecycle.old_host = g_strdup(job->lifecycle.old_host);
     c->drain.entries = g_new0(drv_job_entry, job->drain.n_entries ? job->drain.n_entries : 1);
     for (size_t i = 0; i < job->drain.n_entries; i++) {
         const drv_job_entry *e = &job->drain.entries[i];
@@ -251,6 +264,63 @@ static int s_validate_drain(const drv_job *job, drv_error **err)
     return 0;
 }
 
+static int s_validate_lifecycle(const drv_job *job, drv_error **err)
+{
+    const drv_job_lifecycle *l = &job->lifecycle;
+    bool start = job->kind == DRV_JOB_KIND_START;
+    const char *kind = drv_job_kind_to_string(job->kind);
+    if (s_empty(l->domain))
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: %s needs a domain", job->id, kind);
+    if (start && s_empty(l->host))
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: start needs a host", job->id);
+    if (l->host != NULL && l->host[0] == '\0')
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: empty host", job->id);
+    if (l->old_host != NULL && (!start || l->old_host[0] == '\0'))
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "job %s: old_host is for a start job only, and not empty", job->id);
+    if (l->old_host != NULL && strcmp(l->old_host, l->host) == 0)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "job %s: old_host and host are the same host (%s)", job->id, l->host);
+    if ((unsigned)l->step >= DRV_JOB_STEP_LAST ||
+        (unsigned)l->desired_before >= DRV_JOB_DESIRED_LAST)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: step or desired_before out of range",
+                             job->id);
+    bool terminal = drv_job_state_is_terminal(job->state);
+    if (terminal != (l->step == DRV_JOB_STEP_DONE) ||
+        (job->state == DRV_JOB_PENDING) != (l->step == DRV_JOB_STEP_NEW))
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: state %s does not go with step %s",
+                             job->id, drv_job_state_to_string(job->state),
+                             drv_job_step_to_string(l->step));
+    bool ok = true;
+    switch (l->step) {
+    case DRV_JOB_STEP_DEFINING:
+    case DRV_JOB_STEP_STARTING:
+    case DRV_JOB_STEP_CLEANING:
+        ok = start && (l->step != DRV_JOB_STEP_CLEANING || l->old_host != NULL);
+        break;
+    case DRV_JOB_STEP_LOCATING:
+        ok = l->host != NULL;
+        break;
+    case DRV_JOB_STEP_UNDEFINING:
+        ok = start ? l->old_host != NULL : l->host != NULL;
+        break;
+    case DRV_JOB_STEP_FORGETTING:
+        ok = !start;
+        break;
+    default:
+        break;
+    }
+    if (!ok)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: a %s job cannot be in step %s%s",
+                             job->id, kind, drv_job_step_to_string(l->step),
+                             l->step == DRV_JOB_STEP_CLEANING ||
+                                     l->step == DRV_JOB_STEP_UNDEFINING ||
+                                     l->step == DRV_JOB_STEP_LOCATING
+                                 ? " without its host"
+                                 : "");
+    return 0;
+}
+
 int drv_job_validate(const drv_job *job, drv_error **err)
 {
     if (!job)
@@ -266,5 +336,7 @@ int drv_job_validate(const drv_job *job, drv_error **err)
                              job->id);
     if (job->kind == DRV_JOB_KIND_MIGRATE)
         return s_validate_migrate(job, err);
+    if (job->kind == DRV_JOB_KIND_START || job->kind == DRV_JOB_KIND_UNDEFINE)
+        return s_validate_lifecycle(job, err);
     return s_validate_drain(job, err);
 }

@@ -3,7 +3,8 @@
  * I/O, no clock (times are passed in as `now_ms`).
  *
  * A job is a plain struct the caller may read freely; it is created by drv_job_migrate_new(),
- * drv_job_drain_new() or drv_job_restore_new() (job_migrate.h, job_drain.h) or parsed from JSON
+ * drv_job_drain_new(), drv_job_restore_new(), drv_job_start_new() or drv_job_undefine_new()
+ * (job_migrate.h, job_drain.h, job_lifecycle.h) or parsed from JSON
  * (drv_job_from_json_string()), changed only by the state machines, and freed with
  * drv_job_destroy(). Every string in it is owned by the job (g_free). */
 #ifndef DROVER_JOB_H
@@ -29,6 +30,8 @@ typedef enum {
     DRV_JOB_KIND_MIGRATE = 0, /* "migrate": one live migration */
     DRV_JOB_KIND_DRAIN,       /* "drain": empty a host before maintenance */
     DRV_JOB_KIND_RESTORE,     /* "restore": move a drain's domains back to their origin */
+    DRV_JOB_KIND_START,       /* "start": define on the placed host, start, clean the old host */
+    DRV_JOB_KIND_UNDEFINE,    /* "undefine": undefine on the host, then forget it in etcd */
     DRV_JOB_KIND_LAST
 } drv_job_kind;
 
@@ -72,6 +75,28 @@ typedef enum {
     DRV_JOB_ENTRY_STATE_LAST
 } drv_job_entry_state;
 
+/* A domain's desired state as a start job remembers it (the controller's names). */
+typedef enum {
+    DRV_JOB_DESIRED_SHUTOFF = 0, /* "shutoff" */
+    DRV_JOB_DESIRED_RUNNING,     /* "running" */
+    DRV_JOB_DESIRED_PAUSED,      /* "paused" */
+    DRV_JOB_DESIRED_LAST
+} drv_job_desired;
+
+/* Where a start or undefine job is (job_lifecycle.h; persisted, so a new leader resumes it). */
+typedef enum {
+    DRV_JOB_STEP_NEW = 0,    /* "new": not started */
+    DRV_JOB_STEP_DEFINING,   /* "defining": DEFINE sent to host */
+    DRV_JOB_STEP_STARTING,   /* "starting": START sent to host */
+    DRV_JOB_STEP_LOCATING,   /* "locating": finding out what host has (after a restart or a lost
+                                reply) */
+    DRV_JOB_STEP_CLEANING,   /* "cleaning": start: looking at old_host's stale definition */
+    DRV_JOB_STEP_UNDEFINING, /* "undefining": UNDEFINE sent (start: to old_host; undefine: host) */
+    DRV_JOB_STEP_FORGETTING, /* "forgetting": undefine: the domain is being deleted from etcd */
+    DRV_JOB_STEP_DONE,       /* "done": the job is terminal */
+    DRV_JOB_STEP_LAST
+} drv_job_step;
+
 const char *drv_job_kind_to_string(drv_job_kind kind);
 int drv_job_kind_from_string(const char *name, drv_job_kind *ret);
 const char *drv_job_state_to_string(drv_job_state state);
@@ -82,6 +107,10 @@ const char *drv_job_unmovable_to_string(drv_job_unmovable how);
 int drv_job_unmovable_from_string(const char *name, drv_job_unmovable *ret);
 const char *drv_job_entry_state_to_string(drv_job_entry_state state);
 int drv_job_entry_state_from_string(const char *name, drv_job_entry_state *ret);
+const char *drv_job_desired_to_string(drv_job_desired desired);
+int drv_job_desired_from_string(const char *name, drv_job_desired *ret);
+const char *drv_job_step_to_string(drv_job_step step);
+int drv_job_step_from_string(const char *name, drv_job_step *ret);
 
 /* True for succeeded, failed and cancelled. */
 bool drv_job_state_is_terminal(drv_job_state state);
@@ -169,6 +198,18 @@ typedef struct {
     uint64_t waiting_since_ms;
 } drv_job_drain;
 
+/* A start or undefine job (job_lifecycle.h). */
+typedef struct {
+    char *domain;
+    char *host;     /* start: the destination the placement chose; undefine: the host it is
+                       undefined on, NULL when no reachable host has it (forget only) */
+    char *old_host; /* start: the previous placement when another host, else NULL; undefine: NULL */
+    drv_job_desired desired_before; /* start: restored when the start did not happen */
+    drv_job_step step;
+    uint64_t step_ms;  /* when the step was entered (for drv_job_lifecycle_deadline_ms) */
+    unsigned commands; /* agent commands and etcd deletes issued so far (bounded) */
+} drv_job_lifecycle;
+
 typedef struct {
     char *id;
     drv_job_kind kind;
@@ -177,9 +218,10 @@ typedef struct {
     uint64_t updated_ms; /* last persisted change */
     char *owner;         /* id of the controller instance running it; NULL = none */
     bool cancel_requested;
-    char *error;             /* when failed (or why cancelled), else NULL */
-    drv_job_migrate migrate; /* kind migrate only (all zero otherwise) */
-    drv_job_drain drain;     /* kinds drain and restore only (all zero otherwise) */
+    char *error;                 /* when failed (or why cancelled), else NULL */
+    drv_job_migrate migrate;     /* kind migrate only (all zero otherwise) */
+    drv_job_drain drain;         /* kinds drain and restore only (all zero otherwise) */
+    drv_job_lifecycle lifecycle; /* kinds start and undefine only (all zero otherwise) */
 } drv_job;
 
 /* A new pending job of kind with its common fields set (created_ms = updated_ms = now_ms; owner
@@ -194,7 +236,8 @@ drv_job_entry *drv_job_find_entry(const drv_job *job, const char *domain);
 /* Replaces the job's owner (the controller instance that resumes it). */
 void drv_job_set_owner(drv_job *job, const char *owner);
 /* Checks a job's internal consistency: required fields per kind, enums in range, a terminal state
- * iff phase "done" (migrate), an entry per domain at most once, non-zero caps. DRV_ERR_INVALID
+ * iff phase / step "done" (migrate, start, undefine), an entry per domain at most once, non-zero
+ * caps. DRV_ERR_INVALID
  * naming the job and the field. drv_job_from_json() runs it on every document it loads. */
 int drv_job_validate(const drv_job *job, drv_error **err);
 

@@ -6,15 +6,18 @@
 #include "job_action.h"
 
 static const char *const s_event_names[DRV_JOB_EV_LAST] = {
-    "start",    "reserved-ok", "reserved-failed", "storage-verified", "storage-refused",
-    "progress", "result-ok",   "result-failed",   "result-cancelled", "cancel",
-    "timeout",  "restarted",   "domain-found"};
-static const char *const s_where_names[DRV_JOB_WHERE_LAST] = {"source", "destination", "nowhere",
-                                                              "migrating"};
+    "start",        "reserved-ok", "reserved-failed", "storage-verified", "storage-refused",
+    "progress",     "result-ok",   "result-failed",   "result-cancelled", "cancel",
+    "timeout",      "restarted",   "domain-found",    "reply-ok",         "reply-failed",
+    "reply-unknown"};
+static const char *const s_where_names[DRV_JOB_WHERE_LAST] = {
+    "source", "destination", "nowhere", "migrating", "running", "defined", "unknown"};
 static const char *const s_action_names[DRV_JOB_ACT_LAST] = {
-    "reserve",       "verify-storage",     "migrate", "cancel",   "locate",         "release",
-    "set-placement", "redefine-snapshots", "launch",  "shutdown", "set-host-state", "publish",
-    "persist"};
+    "reserve",     "verify-storage", "migrate",        "cancel",
+    "locate",      "release",        "set-placement",  "redefine-snapshots",
+    "launch",      "shutdown",       "set-host-state", "publish",
+    "persist",     "define",         "start",          "undefine",
+    "set-desired", "forget"};
 
 const char *drv_job_event_kind_to_string(drv_job_event_kind kind)
 {
@@ -134,6 +137,10 @@ char *drv_job_actions_describe(const drv_job_actions *actions)
         if (a->source || a->destination)
             g_string_append_printf(s, " %s->%s", a->source ? a->source : "?",
                                    a->destination ? a->destination : "?");
+        if (a->host && a->kind != DRV_JOB_ACT_SET_HOST_STATE)
+            g_string_append_printf(s, " @%s", a->host);
+        if (a->kind == DRV_JOB_ACT_SET_DESIRED)
+            g_string_append_printf(s, " %s", drv_job_desired_to_string(a->desired));
         if (a->kind == DRV_JOB_ACT_SET_HOST_STATE)
             g_string_append_printf(s, " %s %s", a->host,
                                    drv_sched_host_state_to_string(a->host_state));

@@ -33,6 +33,10 @@ typedef enum {
     DRV_JOB_EV_TIMEOUT,          /* "timeout": the caller's deadline passed */
     DRV_JOB_EV_RESTARTED,        /* "restarted": a (new) controller took the job over from etcd */
     DRV_JOB_EV_DOMAIN_FOUND,     /* "domain-found": answer to LOCATE (where) */
+    /* start / undefine (job_lifecycle.h): the answer to the command in flight */
+    DRV_JOB_EV_REPLY_OK,      /* "reply-ok": the agent (or etcd, for FORGET) did it */
+    DRV_JOB_EV_REPLY_FAILED,  /* "reply-failed": it certainly did not happen (message) */
+    DRV_JOB_EV_REPLY_UNKNOWN, /* "reply-unknown": no answer; it may or may not have happened */
     DRV_JOB_EV_LAST
 } drv_job_event_kind;
 
@@ -42,6 +46,11 @@ typedef enum {
     DRV_JOB_WHERE_DESTINATION, /* "destination": running (or defined) on the destination */
     DRV_JOB_WHERE_NOWHERE,     /* "nowhere": on neither host */
     DRV_JOB_WHERE_MIGRATING,   /* "migrating": the source still runs a migration job for it */
+    /* start / undefine: what the LOCATE action's host has (its authoritative inventory) */
+    DRV_JOB_WHERE_RUNNING, /* "running": the domain is active there */
+    DRV_JOB_WHERE_DEFINED, /* "defined": defined there, not running */
+    DRV_JOB_WHERE_UNKNOWN, /* "unknown": the host's inventory is not authoritative (absent =
+                              "nowhere") */
     DRV_JOB_WHERE_LAST
 } drv_job_where;
 
@@ -60,6 +69,8 @@ typedef struct {
     drv_job_progress progress; /* PROGRESS */
     drv_job_result result;     /* RESULT_OK */
     drv_job_where where;       /* DOMAIN_FOUND */
+    bool desired_running;      /* DOMAIN_FOUND of a start job: the stored desired state is still
+                                  running */
 } drv_job_event;
 
 /* ------------------------------------------------------------------------------------------------
@@ -86,6 +97,13 @@ typedef enum {
     DRV_JOB_ACT_SET_HOST_STATE,     /* "set-host-state": host's admin state := host_state */
     DRV_JOB_ACT_PUBLISH,            /* "publish": publish the job (event topic job.<id>) */
     DRV_JOB_ACT_PERSIST,            /* "persist": write the job to etcd jobs/<id> */
+    /* start / undefine (job_lifecycle.h); LOCATE there: look at `host`'s inventory */
+    DRV_JOB_ACT_DEFINE,   /* "define": send CMD_DEFINE (the stored XML) to host; answer REPLY_* */
+    DRV_JOB_ACT_START,    /* "start": send CMD_START to host; answer REPLY_* */
+    DRV_JOB_ACT_UNDEFINE, /* "undefine": send CMD_UNDEFINE to host; answer REPLY_* (not-found
+                             counts as ok) */
+    DRV_JOB_ACT_SET_DESIRED, /* "set-desired": the domain's desired state := desired */
+    DRV_JOB_ACT_FORGET,      /* "forget": delete the domain from etcd; answer REPLY_* */
     DRV_JOB_ACT_LAST
 } drv_job_action_kind;
 
@@ -99,10 +117,11 @@ typedef struct {
     char *source;
     char *destination;
     char *reservation_id; /* RESERVE, RELEASE */
-    char *host;           /* SET_HOST_STATE */
+    char *host;           /* SET_HOST_STATE; DEFINE, START, UNDEFINE, LOCATE of start/undefine */
     drv_sched_host_state host_state;
-    unsigned attempt; /* LAUNCH, CANCEL, LOCATE of a drain entry */
-    char *message;    /* PUBLISH: one line for humans */
+    drv_job_desired desired; /* SET_DESIRED */
+    unsigned attempt;        /* LAUNCH, CANCEL, LOCATE of a drain entry */
+    char *message;           /* PUBLISH: one line for humans */
 } drv_job_action;
 
 typedef struct drv_job_actions drv_job_actions;

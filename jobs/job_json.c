@@ -107,6 +107,33 @@ static json_object *s_drain_to_json(const drv_job_drain *d)
     return o;
 }
 
+static json_object *s_lifecycle_to_json(const drv_job_lifecycle *l)
+{
+    json_object *o = json_object_new_object();
+    s_add_str(o, "domain", l->domain, true);
+    s_add_str(o, "host", l->host, false);
+    s_add_str(o, "old_host", l->old_host, false);
+    s_add_str(o, "desired_before", drv_job_desired_to_string(l->desired_before), true);
+    s_add_str(o, "step", drv_job_step_to_string(l->step), true);
+    s_add_u64(o, "step_ms", l->step_ms);
+    s_add_u64(o, "commands", l->commands);
+    return o;
+}
+
+/* The key of a kind's own part of the document. */
+static const char *s_body_key(drv_job_kind kind)
+{
+    switch (kind) {
+    case DRV_JOB_KIND_MIGRATE:
+        return "migrate";
+    case DRV_JOB_KIND_START:
+    case DRV_JOB_KIND_UNDEFINE:
+        return "lifecycle";
+    default:
+        return "drain";
+    }
+}
+
 json_object *drv_job_to_json(const drv_job *job)
 {
     json_object *o = json_object_new_object();
@@ -121,6 +148,8 @@ json_object *drv_job_to_json(const drv_job *job)
     s_add_str(o, "error", job->error, false);
     if (job->kind == DRV_JOB_KIND_MIGRATE)
         json_object_object_add(o, "migrate", s_migrate_to_json(&job->migrate));
+    else if (job->kind == DRV_JOB_KIND_START || job->kind == DRV_JOB_KIND_UNDEFINE)
+        json_object_object_add(o, "lifecycle", s_lifecycle_to_json(&job->lifecycle));
     else
         json_object_object_add(o, "drain", s_drain_to_json(&job->drain));
     return o;
@@ -175,6 +204,8 @@ S_PARSE_WRAPPER(state, drv_job_state)
 S_PARSE_WRAPPER(phase, drv_job_phase)
 S_PARSE_WRAPPER(unmovable, drv_job_unmovable)
 S_PARSE_WRAPPER(entry_state, drv_job_entry_state)
+S_PARSE_WRAPPER(desired, drv_job_desired)
+S_PARSE_WRAPPER(step, drv_job_step)
 
 static int s_progress_from_json(json_object *parent, const char *what, drv_job_progress *p,
                                 drv_error **err)
@@ -333,11 +364,32 @@ static int s_drain_from_json(json_object *o, const char *what, drv_job_drain *d,
     return 0;
 }
 
+static int s_lifecycle_from_json(json_object *o, const char *what, drv_job_lifecycle *l,
+                                 drv_error **err)
+{
+    static const char *const keys[] = {"domain", "host",    "old_host", "desired_before",
+                                       "step",   "step_ms", "commands", NULL};
+    g_autofree char *w = g_strdup_printf("%s lifecycle", what);
+    int desired = 0, step = 0;
+    if (drv_json_read_keys(o, keys, w, err) < 0 ||
+        drv_json_read_str(o, "domain", true, w, &l->domain, err) < 0 ||
+        drv_json_read_str(o, "host", false, w, &l->host, err) < 0 ||
+        drv_json_read_str(o, "old_host", false, w, &l->old_host, err) < 0 ||
+        s_enum(o, "desired_before", w, s_parse_desired, &desired, err) < 0 ||
+        s_enum(o, "step", w, s_parse_step, &step, err) < 0 ||
+        drv_json_read_u64(o, "step_ms", UINT64_MAX, w, &l->step_ms, err) < 0 ||
+        s_uint(o, "commands", w, &l->commands, err) < 0)
+        return -1;
+    l->desired_before = (drv_job_desired)desired;
+    l->step = (drv_job_step)step;
+    return 0;
+}
+
 int drv_job_from_json(json_object *obj, drv_job **ret, drv_error **err)
 {
-    static const char *const keys[] = {"version",    "id",         "kind",  "state",
-                                       "created_ms", "updated_ms", "owner", "cancel_requested",
-                                       "error",      "migrate",    "drain", NULL};
+    static const char *const keys[] = {
+        "version",          "id",    "kind",    "state", "created_ms", "updated_ms", "owner",
+        "cancel_requested", "error", "migrate", "drain", "lifecycle",  NULL};
     if (!obj || !json_object_is_type(obj, json_type_object))
         return drv_error_set(err, DRV_ERR_INVALID, 0, "job: the document must be a JSON object");
     g_autoptr(GString) what = g_string_new("job");
@@ -366,17 +418,24 @@ int drv_job_from_json(json_object *obj, drv_job **ret, drv_error **err)
         goto fail;
     job->kind = (drv_job_kind)kind;
     job->state = (drv_job_state)state;
-    bool migrate = job->kind == DRV_JOB_KIND_MIGRATE;
-    const char *body = migrate ? "migrate" : "drain", *other = migrate ? "drain" : "migrate";
-    if (json_object_object_get_ex(obj, other, NULL)) {
-        drv_error_set(err, DRV_ERR_INVALID, 0, "%s: a %s job has no \"%s\"", what->str,
-                      drv_job_kind_to_string(job->kind), other);
-        goto fail;
-    }
+    const char *body = s_body_key(job->kind);
+    static const char *const bodies[] = {"migrate", "drain", "lifecycle"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bodies); i++)
+        if (strcmp(bodies[i], body) != 0 && json_object_object_get_ex(obj, bodies[i], NULL)) {
+            drv_error_set(err, DRV_ERR_INVALID, 0, "%s: a %s job has no \"%s\"", what->str,
+                          drv_job_kind_to_string(job->kind), bodies[i]);
+            goto fail;
+        }
     if (drv_json_read_object(obj, body, true, what->str, &sub, err) < 0)
         goto fail;
-    if (migrate ? s_migrate_from_json(sub, what->str, &job->migrate, err) < 0
-                : s_drain_from_json(sub, what->str, &job->drain, err) < 0)
+    int brc;
+    if (job->kind == DRV_JOB_KIND_MIGRATE)
+        brc = s_migrate_from_json(sub, what->str, &job->migrate, err);
+    else if (job->kind == DRV_JOB_KIND_START || job->kind == DRV_JOB_KIND_UNDEFINE)
+        brc = s_lifecycle_from_json(sub, what->str, &job->lifecycle, err);
+    else
+        brc = s_drain_from_json(sub, what->str, &job->drain, err);
+    if (brc < 0)
         goto fail;
     if (drv_job_validate(job, err) < 0)
         goto fail;

@@ -121,13 +121,44 @@ static void test_round_trip(void **state)
 static void test_nobody_answers(void **state)
 {
     (void)state;
-    /* A bound ROUTER that never answers: the call must end after the timeout with a clear error. */
+    /* A bound ROUTER that accepts the connection and never answers: the request reached it and may
+     * have been carried out, so the call ends after the timeout with "unknown outcome", never as a
+     * failure. */
     s_server srv = {0};
     s_server_start(&srv);
     drv_error *e = NULL;
     drv_cli_client *c = drv_cli_client_new(srv.endpoint, 300, &e);
     assert_non_null(c);
-    drv_cli_request req = {.verb = "host.list"};
+    drv_cli_request req = {.verb = "domain.destroy"};
+    drv_cli_reply *reply = NULL;
+    assert_int_equal(drv_cli_client_call(c, &req, &reply, &e), -1);
+    assert_null(reply);
+    assert_non_null(e);
+    assert_int_equal(e->kind, DRV_ERR_UNKNOWN_OUTCOME);
+    g_autofree char *want = g_strdup_printf(
+        "the controller at %s did not answer within 0.3 s; the request was sent over an "
+        "established connection and may have been carried out (look before repeating it)",
+        srv.endpoint);
+    assert_string_equal(e->message, want);
+    drv_error_free(&e);
+    drv_cli_client_destroy(&c);
+    s_server_stop(&srv);
+}
+
+static void test_nobody_listens(void **state)
+{
+    (void)state;
+    /* Nothing at the endpoint: no connection was ever made, so the request cannot have reached a
+     * controller: a plain failure naming the endpoint. */
+    s_server srv = {0};
+    s_server_start(&srv);
+    char endpoint[256];
+    g_strlcpy(endpoint, srv.endpoint, sizeof(endpoint));
+    s_server_stop(&srv); /* the port is free again */
+    drv_error *e = NULL;
+    drv_cli_client *c = drv_cli_client_new(endpoint, 300, &e);
+    assert_non_null(c);
+    drv_cli_request req = {.verb = "domain.destroy"};
     drv_cli_reply *reply = NULL;
     assert_int_equal(drv_cli_client_call(c, &req, &reply, &e), -1);
     assert_null(reply);
@@ -136,11 +167,10 @@ static void test_nobody_answers(void **state)
     g_autofree char *want = g_strdup_printf(
         "cannot reach the controller at %s: timed out after 0.3 s (no client key: set "
         "DROVER_KEY_FILE and DROVER_CONTROLLER_KEY)",
-        srv.endpoint);
+        endpoint);
     assert_string_equal(e->message, want);
     drv_error_free(&e);
     drv_cli_client_destroy(&c);
-    s_server_stop(&srv);
 }
 
 static void test_bad_endpoint(void **state)
@@ -165,9 +195,8 @@ static void test_format_seconds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_nobody_answers),
-        cmocka_unit_test(test_bad_endpoint),
+        cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_nobody_answers),
+        cmocka_unit_test(test_nobody_listens), cmocka_unit_test(test_bad_endpoint),
         cmocka_unit_test(test_format_seconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,7 +91,7 @@ out=$(mig domain migrate nodom) && t_fail "migration of an unknown domain accept
 t_check "unknown domain: $out" grep -q "domain 'nodom' not found" <<<"$out"
 out=$(mig domain migrate big --to h2 --bandwidth lots) && t_fail "a bad --bandwidth accepted"
 t_check "usage error for --bandwidth: $out" grep -q -- "--bandwidth" <<<"$out"
-t_eq "no job created by the refusals" 0 "$(dr job list | jq '.jobs | length')"
+t_eq "no migration job created by the refusals" 0 "$(dr job list | jq '[.jobs[] | select(.kind == "migrate")] | length')"
 t_eq "no reservation created by the refusals" 0 "$(resv_count)"
 
 # Fill h2 with a 5 GiB domain: now no other host than h3 has room for big.
@@ -106,7 +106,7 @@ dr domain destroy filler >/dev/null
 rc=0
 out=$(mig domain migrate big) || rc=$?
 t_eq "the CLI exits 1 for a failed migration" 1 "$rc"
-id=$(dr job list | jq -r '.jobs[0].id')
+id=$(dr job list | jq -r '[.jobs[] | select(.kind == "migrate")][0].id')
 job=$(dr job show "$id")
 t_eq "job kind" migrate "$(jq -r .kind <<<"$job")"
 t_eq "job state" failed "$(jq -r .state <<<"$job")"

@@ -13,7 +13,8 @@
 #include "job.h"
 
 static const char *const s_goldens[] = {"migrate-running.json", "migrate-failed.json",
-                                        "drain-running.json", "restore-pending.json"};
+                                        "drain-running.json",   "restore-pending.json",
+                                        "start-running.json",   "undefine-failed.json"};
 
 static char *s_read_golden(const char *name)
 {
@@ -149,6 +150,43 @@ static void test_golden_fields_drain(void **state)
 
 static char *s_edit(const char *text, const char *from, const char *to);
 
+static void test_golden_fields_lifecycle(void **state)
+{
+    (void)state;
+    g_autofree char *text = s_read_golden("start-running.json");
+    drv_job *job = s_parse_ok(text);
+    assert_int_equal(job->kind, DRV_JOB_KIND_START);
+    assert_int_equal(job->state, DRV_JOB_RUNNING);
+    const drv_job_lifecycle *l = &job->lifecycle;
+    assert_string_equal(l->domain, "vm1");
+    assert_string_equal(l->host, "h2");
+    assert_string_equal(l->old_host, "h1");
+    assert_int_equal(l->desired_before, DRV_JOB_DESIRED_SHUTOFF);
+    assert_int_equal(l->step, DRV_JOB_STEP_STARTING);
+    assert_int_equal(l->step_ms, 1700000002000ULL);
+    assert_int_equal(l->commands, 2);
+    assert_null(job->migrate.domain);
+    drv_job_destroy(&job);
+    text = (g_free(text), s_read_golden("undefine-failed.json"));
+    job = s_parse_ok(text);
+    assert_int_equal(job->kind, DRV_JOB_KIND_UNDEFINE);
+    assert_int_equal(job->state, DRV_JOB_FAILED);
+    assert_null(job->lifecycle.old_host);
+    assert_string_equal(job->lifecycle.domain, "vm/2");
+    assert_int_equal(job->lifecycle.step, DRV_JOB_STEP_DONE);
+    drv_job_destroy(&job);
+    for (int i = 0; i < DRV_JOB_STEP_LAST; i++) {
+        drv_job_step st;
+        assert_int_equal(drv_job_step_from_string(drv_job_step_to_string(i), &st), 0);
+        assert_int_equal(st, i);
+    }
+    for (int i = 0; i < DRV_JOB_DESIRED_LAST; i++) {
+        drv_job_desired d;
+        assert_int_equal(drv_job_desired_from_string(drv_job_desired_to_string(i), &d), 0);
+        assert_int_equal(d, i);
+    }
+}
+
 /* result.postcopy_used (the agent switched to post-copy) is written only when true, so documents
  * of migrations without it stay as they were; when present it round-trips and must be a bool. */
 static void test_postcopy_used(void **state)
@@ -269,6 +307,27 @@ static void test_garbled_documents(void **state)
         {"restore-pending.json", "\"restore_of\":\"d-0001\",", "",
          "restore_of is required for a restore"},
         {"restore-pending.json", "\"domain\":\"big\",", "", "entry 0: missing \"domain\""},
+        {"start-running.json", "\"step\":\"starting\"", "\"step\":\"flying\"",
+         "unknown step \"flying\""},
+        {"start-running.json", "\"step\":\"starting\"", "\"step\":\"done\"",
+         "does not go with step done"},
+        {"start-running.json", "\"step\":\"starting\"", "\"step\":\"forgetting\"",
+         "a start job cannot be in step forgetting"},
+        {"start-running.json", "\"host\":\"h2\",", "", "start needs a host"},
+        {"start-running.json", "\"old_host\":\"h1\"", "\"old_host\":\"h2\"",
+         "old_host and host are the same host (h2)"},
+        {"start-running.json", "\"desired_before\":\"shutoff\"", "\"desired_before\":\"off\"",
+         "unknown desired_before \"off\""},
+        {"start-running.json", "\"commands\":2", "\"commands\":-2",
+         "\"commands\" must not be negative"},
+        {"start-running.json", "\"lifecycle\":{", "\"migrate\":{},\"lifecycle\":{",
+         "a start job has no \"migrate\""},
+        {"start-running.json", "\"domain\":\"vm1\",", "\"domain\":\"vm1\",\"colour\":1,",
+         "lifecycle: unknown key \"colour\""},
+        {"undefine-failed.json", "\"host\":\"h3\",", "\"host\":\"h3\",\"old_host\":\"h1\",",
+         "old_host is for a start job only"},
+        {"undefine-failed.json", "\"kind\":\"undefine\"", "\"kind\":\"migrate\"",
+         "a migrate job has no \"lifecycle\""},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         const bad_doc *c = &cases[i];
@@ -380,10 +439,14 @@ static void test_enum_tables(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden_round_trip),     cmocka_unit_test(test_golden_fields_migrate),
-        cmocka_unit_test(test_golden_fields_drain),   cmocka_unit_test(test_garbled_documents),
-        cmocka_unit_test(test_mutations_never_crash), cmocka_unit_test(test_enum_tables),
+        cmocka_unit_test(test_golden_round_trip),
+        cmocka_unit_test(test_golden_fields_migrate),
+        cmocka_unit_test(test_golden_fields_drain),
+        cmocka_unit_test(test_garbled_documents),
+        cmocka_unit_test(test_mutations_never_crash),
+        cmocka_unit_test(test_enum_tables),
         cmocka_unit_test(test_postcopy_used),
+        cmocka_unit_test(test_golden_fields_lifecycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -125,13 +125,16 @@ fault() {
   esac
 }
 
-# settle — the controller leads, 3 hosts are reachable, no job runs, every host is active again.
+# every verb whose outcome was unknown has been resolved (outcome.h)
+outcomes_known() { [ "$("$CLI" --controller "$CONTROLLER" --json --timeout 3 cluster status 2>/dev/null | jq -r .outcomes_unknown 2>/dev/null)" = 0 ]; }
+# settle — the controller leads, 3 hosts are reachable, no job runs, no outcome is still unknown,
+# every host is active again.
 settle() {
   local deadline=$(( $(now_ms) + 60000 )) h
-  until ctl_ok && [ "$(n_reachable)" = 3 ] &&
+  until ctl_ok && [ "$(n_reachable)" = 3 ] && outcomes_known &&
     [ "$("$CLI" --controller "$CONTROLLER" --json --timeout 5 job list 2>/dev/null |
          jq '[.jobs[] | select(.state == "running" or .state == "pending")] | length' 2>/dev/null)" = 0 ]; do
-    [ "$(now_ms)" -lt "$deadline" ] || { anomaly "the cluster did not settle within 60 s (leader/3 hosts reachable/no job running)"; return 1; }
+    [ "$(now_ms)" -lt "$deadline" ] || { anomaly "the cluster did not settle within 60 s (leader/3 hosts reachable/no job running/no outcome unknown)"; return 1; }
     sleep 0.5
   done
   for h in h1 h2 h3; do

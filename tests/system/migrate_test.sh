@@ -26,7 +26,7 @@ IDLE_IMAGE="$DROVER_BUILD_DIR/tests/guest/drover-guest-idle.img"
 sys_cluster_up 7
 
 resv_count() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD" get --prefix --keys-only /drover/v1/reservations/ | grep -c . || true; }
-job_count() { djson job list | jq '.jobs | length'; }
+job_count() { djson job list | jq '[.jobs[] | select(.kind == "migrate")] | length'; }
 boots() { grep -ac '^drover-guest boot' "$(tb_guest_serial "$1")" || true; }
 # job_phase_moving ID — the job migrates and the agent reported bytes sent.
 job_moving() {
@@ -76,7 +76,7 @@ for to in "$b" "$c" "$a"; do
     out=$(drover domain migrate "$dom" --to "$to") || t_fail "migrate $dom $from → $to: $out"
     t_check "outcome line names result, downtime and time ($out)" \
       grep -Eq "Migration of $dom from $from to $to succeeded in [0-9.]+ m?s \(downtime [0-9.]+ m?s" <<<"$out"
-    job=$(djson job list | jq -c '.jobs[-1]')
+    job=$(djson job list | jq -c '[.jobs[] | select(.kind == "migrate")][-1]')
   else
     job=$(djson domain migrate "$dom" --to "$to") || t_fail "migrate $dom $from → $to: $job"
   fi
@@ -219,7 +219,7 @@ t_eq "no reservation left after post-copy" 0 "$(resv_count)"
 tick=$(tb_guest_last_tick "$dom")
 out=$(drover domain migrate "$dom" --to "$src" --auto-converge --max-downtime 300) || t_fail "auto-converge migration $other → $src: $out"
 t_check "outcome line ($out)" grep -Eq "Migration of $dom from $other to $src succeeded in [0-9.]+ m?s \(downtime [0-9.]+ m?s, migration [0-9.]+ m?s, [0-9.]+ [KMG]iB transferred\)$" <<<"$out"
-job=$(djson job list | jq -c '.jobs[-1]')
+job=$(djson job list | jq -c '[.jobs[] | select(.kind == "migrate")][-1]')
 t_eq "auto-converge job state" succeeded "$(jq -r .state <<<"$job")"
 t_eq "auto-converge job's policy" "[300,0,true,false,0]" "$(policy_of "$job")"
 t_eq "no post-copy recorded without --postcopy" null "$(jq -r .migrate.result.postcopy_used <<<"$job")"
@@ -236,5 +236,5 @@ t_log "policy options (timeout, post-copy, auto-converge) checked in $(sys_ms_si
 
 # --- the job history
 t_eq "jobs by state" "cancelled=1 failed=2 succeeded=5" \
-  "$(djson job list | jq -r '[.jobs[].state] | group_by(.) | map("\(.[0])=\(length)") | join(" ")')"
+  "$(djson job list | jq -r '[.jobs[] | select(.kind == "migrate") | .state] | group_by(.) | map("\(.[0])=\(length)") | join(" ")')"
 t_check "no sanitizer report in the controller log" sh -c "! grep -qE 'runtime error|AddressSanitizer|LeakSanitizer' '$TB_ROOT/logs/controller.log'"
