@@ -1,6 +1,8 @@
 /* api.c — see api.h. The client edge: protobuf-c types stay in this file. Host and cluster verbs
  * live here; domain and snapshot verbs in api_domain.c. */
 #include "api_private.h"
+#include "ha.h"
+#include "presence.h"
 
 #include "codec.h"
 #include "curve.h"
@@ -287,6 +289,8 @@ static void s_cluster_status(ctl_req *r)
     json_object_object_add(sec, "dropped_replies",
                            json_object_new_int64((int64_t)c->replies_dropped));
     json_object_object_add(doc, "security", sec);
+    json_object_object_add(doc, "controllers", ctl_presence_list(c));
+    json_object_object_add(doc, "ha_recoveries", ctl_ha_status(c));
     ctl_req_ok(r, doc);
 }
 
