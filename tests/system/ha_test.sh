@@ -12,6 +12,10 @@
 #       events host.h3 suspected → fenced, domain.* ha-restarted;
 #     - the veth comes back: h3 rejoins, reports what it fenced (fenced-report), its stale
 #       definitions of ha1 and ha2 are undefined (never started there), the record is removed.
+#   HA_FAILOVER=1: a standby controller runs too (the CLI and the agents are given both endpoints);
+#     cluster status lists both, one leading; the leader is SIGKILLed right after it stored the
+#     recovery record: the standby takes over, resumes the record and finishes (within 60 s), the
+#     CLI finds the new leader by itself, still never twice.
 #   HA_FAULT=crash: h3's agent, libvirtd, virtlockd and QEMUs killed by PID (a host crash; nothing
 #     fences, the lease simply expires): the same restarts within 30 s, plain1 stays down, reported
 #     unknown; h3's libvirtd and agent started again: the stale definitions go, h3 rejoins.
@@ -23,9 +27,23 @@ sys_require
 FAULT=${HA_FAULT:-partition}
 NET=${HA_TESTBED:-31}
 IDLE_IMAGE="$DROVER_BUILD_DIR/tests/guest/drover-guest-idle.img"
+FAILOVER=${HA_FAILOVER:-0}
+[ "$FAILOVER" = 1 ] && export CL_STANDBY_AGENT_PORT=7711
 sys_cluster_up "$NET"
 CLI=$DROVER_BUILD_DIR/cli/drover
 EVENTS_URL=$(sed -n 's/^CL_EVENTS=//p' "$TB_ROOT/cluster.env")
+if [ "$FAILOVER" = 1 ]; then
+  # a standby controller (same key, its own name and ports); the CLI and the agents get both
+  sed -e 's/:7701$/:7711/' -e 's/:7702$/:7712/' -e 's/:7703$/:7713/' \
+    -e 's/^\[controller\]$/[controller]\nname = standby/' "$TB_ROOT/controller.conf" >"$TB_ROOT/controller2.conf"
+  cl_spawn controller2 'drover-controller' "$DROVER_BUILD_DIR/controller/drover-controller" --config "$TB_ROOT/controller2.conf"
+  CONTROLLER="$CONTROLLER,tcp://$TB_BRIDGE_IP:7712"
+  two_controllers() { [ "$(djson cluster status | jq '[.controllers[]] | length')" = 2 ]; }
+  t_wait_for "cluster status lists both controllers" 20 two_controllers
+  st=$(djson cluster status)
+  t_eq "exactly one controller leads: $(jq -c '.controllers' <<<"$st")" 1 "$(jq '[.controllers[] | select(.leading)] | length' <<<"$st")"
+  t_eq "the standby does not lead" false "$(jq '.controllers[] | select(.name == "standby") | .leading' <<<"$st")"
+fi
 
 three_reachable() { [ "$(djson host list | jq '[.hosts[] | select(.reachable)] | length')" = 3 ]; }
 t_wait_for "3 hosts reachable" 30 three_reachable
@@ -78,6 +96,14 @@ case "$FAULT" in
   *) t_fail "HA_FAULT=$FAULT: partition or crash" ;;
 esac
 
+if [ "$FAILOVER" = 1 ]; then
+  # the leader is killed in the middle of the recovery: right after it stored the record
+  recording() { [ -n "$(etcdctl --endpoints "$ETCD" get /drover/v1/harecover/h3 --print-value-only)" ]; }
+  t_wait_for "the leader stored the recovery record of h3" 30 recording
+  lp=$(cl_pid controller) || t_fail "no controller pid"
+  kill -KILL "$lp"
+  t_log "leader controller (pid $lp) killed mid-recovery: $(etcdctl --endpoints "$ETCD" get /drover/v1/harecover/h3 --print-value-only)"
+fi
 on_other() { # GUEST: runs on h1 or h2 (monitor) and the controller says running there
   local r
   r=$(fl_running "$1")
@@ -85,11 +111,18 @@ on_other() { # GUEST: runs on h1 or h2 (monitor) and the controller says running
   [ "$(djson domain info "$1" | jq -r '"\(.state) \(.host)"')" = "running h${r% }" ]
 }
 both_on_other() { on_other ha1 && on_other ha2; }
-t_wait_for "ha1 and ha2 running on h1/h2" 30 both_on_other
+LIMIT_S=30
+[ "$FAILOVER" = 1 ] && LIMIT_S=60 # + the standby's take-over (leader_ttl_s) and the agents' move
+t_wait_for "ha1 and ha2 running on h1/h2" "$LIMIT_S" both_on_other
 recovery_ms=$(sys_ms_since "$t0")
 t_log "RECOVERY: both HA guests running elsewhere ${recovery_ms} ms after the $FAULT"
 echo "$recovery_ms" >"$T_DIR/recovery_ms"
-t_check "recovered within 30 s ($recovery_ms ms)" test "$recovery_ms" -le 30000
+t_check "recovered within $LIMIT_S s ($recovery_ms ms)" test "$recovery_ms" -le $((LIMIT_S * 1000))
+if [ "$FAILOVER" = 1 ]; then
+  st=$(djson cluster status)
+  t_eq "the standby leads now: $(jq -c '.controllers' <<<"$st")" standby "$(jq -r .leader <<<"$st")"
+  t_check "the standby finished the recovery" grep -aq "HA: resuming the recovery of host 'h3'" "$TB_ROOT/logs/controller2.log"
+fi
 
 if [ "$FAULT" = partition ]; then
   t_check "h3's agent fenced ha1 and ha2: $(grep -a 'fenced:' "$TB_ROOT/logs/agent-h3.log" | tail -n 1)" \
@@ -102,11 +135,13 @@ fi
 t_eq "plain1 is not restarted elsewhere: reported" "unknown host unreachable h3" \
   "$(djson domain info plain1 | jq -r '"\(.state) \(.reason) \(.host)"')"
 ev() { jq -c --arg t "$1" --arg y "$2" 'select(.topic == $t and .type == $y)' "$T_DIR/events.jsonl" | wc -l; }
+if [ "$FAILOVER" != 1 ]; then # the event stream was the killed leader's
 t_check "event host.h3 suspected" test "$(ev host.h3 suspected)" -ge 1
 t_check "event host.h3 fenced" test "$(ev host.h3 fenced)" -ge 1
 t_check "event domain.ha1 ha-restarted" test "$(ev domain.ha1 ha-restarted)" -ge 1
 t_check "event domain.ha2 ha-restarted" test "$(ev domain.ha2 ha-restarted)" -ge 1
 t_eq "no ha-restarted event for plain1" 0 "$(ev domain.plain1 ha-restarted)"
+fi
 t_eq "ha1's restart counted" 1 "$(djson domain info ha1 | jq -r '.ha.restarts')"
 
 # --- h3 comes back
