@@ -859,6 +859,52 @@ static void s_fenced_report(ctl *c, s_host *sh, ctl_host *h)
     ctl_events_publish(c->events, topic, "fenced-report", o);
 }
 
+/* True when a recovery record still has work for domain (it is not restarted in place then). */
+static bool s_in_record(ctl *c, const char *domain)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, c->ha->records);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const drv_ha_entry *e = drv_ha_record_find(v, domain);
+        if (e != NULL && e->state != DRV_HA_ENTRY_RESTARTED && e->state != DRV_HA_ENTRY_DROPPED)
+            return true;
+    }
+    return false;
+}
+
+/* A healthy host (its agent talks to us, its inventory is authoritative) reports an HA domain that
+ * should run there as shut off or gone (it crashed, was destroyed behind drover's back, or its
+ * agent fenced it while its lease survived): start it again there, within its restart limit. */
+static void s_restart_in_place(ctl *c, ctl_host *h, int64_t now)
+{
+    if (ctl_host_unknown_reason(h) != NULL)
+        return;
+    GPtrArray *doms = s_ha_domains_on(c, h->id, true);
+    for (guint i = 0; i < doms->len; i++) {
+        ctl_domain *d = g_ptr_array_index(doms, i);
+        if (d->busy != NULL || g_hash_table_contains(c->ha->inflight, d->name) ||
+            s_retry_later(c, d->name, now) || s_in_record(c, d->name) ||
+            ctl_model_domain_elsewhere(c->model, d) != NULL)
+            continue;
+        const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
+        if (a != NULL && a->state != CTL_VIR_SHUTOFF && a->state != CTL_VIR_CRASHED)
+            continue; /* runs (or paused, shutting down...): nothing to do */
+        if (d->ha_restart_limit > 0 && d->ha_restarts >= d->ha_restart_limit) {
+            g_autofree char *why = g_strdup_printf("restart limit reached (%u of %u)",
+                                                   d->ha_restarts, d->ha_restart_limit);
+            s_waiting(c, d->name, why);
+            continue;
+        }
+        drv_warn("HA: domain '%s' should run on host '%s' but is %s there: starting it again",
+                 d->name, h->id, a == NULL ? "not defined" : "shut off");
+        g_hash_table_replace(c->ha->inflight, g_strdup(d->name), "start");
+        s_set_busy(c, d->name, "ha-restart");
+        s_define_start(c, s_chain_new(h->id, d->name, h->id));
+    }
+    g_ptr_array_unref(doms);
+}
+
 static void s_host_tick(ctl *c, ctl_host *h, int64_t now)
 {
     s_host *sh = s_host_get(c->ha, h->id);
@@ -868,6 +914,7 @@ static void s_host_tick(ctl *c, ctl_host *h, int64_t now)
         sh->unfenceable_told = false;
         s_push_ha_set(c, sh, h);
         s_fenced_report(c, sh, h);
+        s_restart_in_place(c, h, now);
         return;
     }
     GPtrArray *doms = s_ha_domains_on(c, h->id, true);

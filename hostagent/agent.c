@@ -773,6 +773,19 @@ static void s_reply_now(drv_agent *self, Drover__Reply *reply, bool cache)
 }
 
 /* Takes ownership of env. Nothing here calls libvirt: every command runs on the pool. */
+/* While fenced (no renewal since the fence), an HA guest must not start here: the controller may
+ * be restarting it elsewhere. */
+static bool s_fenced_refuses(const drv_agent *self, const Drover__Command *cmd)
+{
+    if (self->lease == NULL || !self->fence.fenced || self->ha == NULL || cmd->domain == NULL)
+        return false;
+    if (cmd->kind != DROVER__COMMAND_KIND__CMD_START &&
+        cmd->kind != DROVER__COMMAND_KIND__CMD_CREATE &&
+        cmd->kind != DROVER__COMMAND_KIND__CMD_RESUME)
+        return false;
+    return g_strv_contains((const char *const *)self->ha, cmd->domain);
+}
+
 static void s_handle_command(drv_agent *self, Drover__Envelope *env)
 {
     Drover__Command *cmd = env->command;
@@ -834,6 +847,15 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
         drv_info("HA domains on this host: %zu", cmd->n_names);
         reply.ok = true;
         s_reply_now(self, &reply, true);
+    } else if (s_fenced_refuses(self, cmd)) {
+        g_autofree char *msg = g_strdup_printf(
+            "start of HA domain '%s' refused: this host's fencing lease is not renewed (it fenced "
+            "its HA guests; they may be restarted elsewhere): the command was not run",
+            cmd->domain);
+        drv_error e = {.kind = DRV_ERR_UNAVAILABLE, .message = msg};
+        drv_commands_fail(&reply, arena, &e);
+        drv_warn("command %s: %s", id, msg);
+        s_reply_now(self, &reply, false); /* not cached: it may run once the lease is back */
     } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL) {
         /* only flags the migration (its monitor aborts it): never queued behind other work */
         drv_error *err = NULL;

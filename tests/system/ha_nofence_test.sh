@@ -6,7 +6,10 @@
 #   - every controller SIGKILLed for 60 s while etcd and the hosts are fine: the agents keep
 #     renewing their leases with etcd, so no agent fences and no lease expires; the controller is
 #     started again: it restarts nothing (no ha-restarted), every guest still runs in the same QEMU
-#     process it ran in before the outage (same PIDs, serial logs growing), and the hosts rejoin.
+#     process it ran in before the outage (same PIDs, serial logs growing), and the hosts rejoin;
+#   - then HA in place: nf1 and nf2 destroyed with virsh behind drover's back start again on their
+#     host (ha-restarted, restarts 1); nf2 (restart limit 1) destroyed again stays shut off,
+#     ha-waiting "restart limit reached (1 of 1)".
 # deploy/cluster-down.sh tears everything down, also when a check fails.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
@@ -76,5 +79,23 @@ done
 t_eq "no agent fenced" 0 "$(fences)"
 t_eq "no HA restart" 0 "$(grep -c 'ha-restarted' "$T_DIR/events.jsonl" || true)"
 t_eq "no recovery record" 0 "$(etcdctl --endpoints "$ETCD" get --prefix /drover/v1/harecover/ --keys-only | grep -c . || true)"
+
+# --- HA in place: a guest destroyed behind drover's back on a healthy host starts again there, within
+# its restart limit
+t_check "restart limit 1 for nf2" drover domain ha nf2 --restart-limit 1
+for g in nf1 nf2; do
+  h=$(host_of "$g")
+  tb_virsh "${h#h}" destroy "$g" >/dev/null || t_fail "virsh destroy $g on $h"
+  again() { [ "$(djson domain info "$1" | jq -r '"\(.state) \(.host)"')" = "running $2" ]; }
+  t_wait_for "$g running again on $h (HA in place)" 20 again "$g" "$h"
+  t_eq "$g's restart counted" 1 "$(djson domain info "$g" | jq -r .ha.restarts)"
+done
+t_eq "two ha-restarted events" 2 "$(jq -c 'select(.type == "ha-restarted")' "$T_DIR/events.jsonl" | wc -l)"
+h=$(host_of nf2)
+tb_virsh "${h#h}" destroy nf2 >/dev/null || t_fail "virsh destroy nf2 on $h"
+limited() { [ "$(djson domain info nf2 | jq -r '"\(.state) \(.ha_waiting)"')" = "shut off restart limit reached (1 of 1)" ]; }
+t_wait_for "nf2 over its restart limit stays down, ha-waiting" 20 limited
+sleep 3
+t_eq "nf2 not started a second time" "shut off" "$(djson domain info nf2 | jq -r .state)"
 fl_finish
 t_log "PASS ($T_CHECKS checks)"
