@@ -37,11 +37,16 @@ static void s_round_free(gpointer p)
     g_free(r);
 }
 
+static void s_json_free(gpointer p)
+{
+    json_object_put(p);
+}
+
 ctl_presence *ctl_presence_new(ctl *c)
 {
     ctl_presence *self = g_new0(ctl_presence, 1);
     self->c = c;
-    self->seen = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_put);
+    self->seen = g_ptr_array_new_with_free_func(s_json_free);
     return self;
 }
 
