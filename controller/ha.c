@@ -971,7 +971,7 @@ int64_t ctl_ha_tick(ctl *c, int64_t now_ms)
         s_host_tick(c, g_ptr_array_index(hosts, i), now_ms);
     g_ptr_array_unref(hosts);
     /* records: restart, then clean the returning hosts */
-    GPtrArray *recs = g_ptr_array_new();
+    GPtrArray *recs = g_ptr_array_new_with_free_func(g_free);
     GHashTableIter it;
     gpointer v;
     g_hash_table_iter_init(&it, self->records);
@@ -985,7 +985,7 @@ int64_t ctl_ha_tick(ctl *c, int64_t now_ms)
         if (r != NULL)
             s_clean_host(c, r);
     }
-    g_ptr_array_free(recs, TRUE);
+    g_ptr_array_unref(recs);
     return S_TICK_MS;
 }
 
