@@ -50,10 +50,16 @@ static void s_req_free(ctl_req *r)
  * hears agents), or a leader that has not heard from etcd for a while. */
 static char *s_stale(ctl *c)
 {
+    const char *leader = ctl_leader_name(c->leader);
+    if (!ctl_is_leader(c) && leader != NULL && strcmp(leader, c->cfg->name) == 0)
+        /* its own key, from before an etcd outage: leadership is being taken back */
+        return g_strdup_printf("answered by controller '%s' from its cache while it takes its "
+                               "leadership back after an etcd outage; domain states may be stale",
+                               c->cfg->name);
     if (!ctl_is_leader(c))
         return g_strdup_printf("answered by standby controller '%s' from its cache (the leader is "
                                "'%s'); domain states are not known here",
-                               c->cfg->name, ctl_leader_name(c->leader));
+                               c->cfg->name, leader ? leader : "not known");
     int64_t down = c->etcdq != NULL ? ctl_etcd_worker_unreachable_ms(c->etcdq) : 0;
     if (down >= 1000)
         return g_strdup_printf("etcd has not answered for %lld s: definitions come from the "
