@@ -905,6 +905,23 @@ static void s_restart_in_place(ctl *c, ctl_host *h, int64_t now)
     g_ptr_array_unref(doms);
 }
 
+/* True when h's authoritative inventory shows an HA domain that should run there shut off or gone.
+ */
+static bool s_has_down_ha(ctl *c, ctl_host *h)
+{
+    if (ctl_host_unknown_reason(h) != NULL)
+        return false;
+    GPtrArray *doms = s_ha_domains_on(c, h->id, true);
+    bool down = false;
+    for (guint i = 0; i < doms->len && !down; i++) {
+        const ctl_domain *d = g_ptr_array_index(doms, i);
+        const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
+        down = a == NULL || a->state == CTL_VIR_SHUTOFF || a->state == CTL_VIR_CRASHED;
+    }
+    g_ptr_array_unref(doms);
+    return down;
+}
+
 static void s_host_tick(ctl *c, ctl_host *h, int64_t now)
 {
     s_host *sh = s_host_get(c->ha, h->id);
@@ -915,6 +932,10 @@ static void s_host_tick(ctl *c, ctl_host *h, int64_t now)
         s_push_ha_set(c, sh, h);
         s_fenced_report(c, sh, h);
         s_restart_in_place(c, h, now);
+        /* an HA guest down on a host that talks to us: if its lease expired (its agent lost etcd
+         * and fenced), the guest restarts elsewhere instead of waiting for the lease to return */
+        if (s_has_down_ha(c, h))
+            s_check(c, sh, now);
         return;
     }
     GPtrArray *doms = s_ha_domains_on(c, h->id, true);
