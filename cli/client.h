@@ -33,8 +33,9 @@ typedef struct {
 
 typedef struct drv_cli_client drv_cli_client;
 
-/* Connects (lazily, as ZeroMQ does) to endpoint. Returns NULL with an error for a malformed
- * endpoint. */
+/* Connects (lazily, as ZeroMQ does) to endpoint: one URL, or several comma-separated (the
+ * controllers of a cluster; drv_cli_client_call finds the leader). Returns NULL with an error for a
+ * malformed endpoint or an empty list. */
 drv_cli_client *drv_cli_client_new(const char *endpoint, long timeout_ms, drv_error **err);
 void drv_cli_client_destroy(drv_cli_client **self_p);
 
@@ -43,6 +44,10 @@ void drv_cli_client_destroy(drv_cli_client **self_p);
  * answer gives DRV_ERR_UNAVAILABLE "cannot reach the controller at URL: timed out after N s" when
  * no connection to it was ever established (the request cannot have reached it), and
  * DRV_ERR_UNKNOWN_OUTCOME when one was (it may have been carried out). */
+/* With several endpoints, an endpoint whose handshake does not complete within 2 s, or that
+ * answers "not the leader" (a standby: it refused before acting), is passed over for the next;
+ * nothing else is retried elsewhere (it may have acted). When none answers: DRV_ERR_UNAVAILABLE
+ * "cannot reach a leading controller: tried ...". */
 int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cli_reply **ret,
                         drv_error **err);
 void drv_cli_reply_free(drv_cli_reply **reply_p);

@@ -54,11 +54,13 @@ static int s_run_remote(const drv_cli_session *s)
 
     drv_cli_request req;
     drv_cli_invocation_request(inv, body, body_len, &req);
-    /* host enroll ID FILE: the key inside the .pub file */
+    /* host enroll ID FILE|KEY: the key inside the .pub file. A file that exists wins: a 40-byte
+     * path such as /tmp/x/keys/h1.pub is also a well-formed Z85 key. */
     const char *enroll_args[3] = {NULL, NULL, NULL};
     char enroll_key[DRV_Z85_KEY_LEN + 1];
     if (inv->verb->api_verb != NULL && strcmp(inv->verb->api_verb, "host.enroll") == 0 &&
-        req.n_args == 2 && !drv_curve_key_valid(req.args[1])) {
+        req.n_args == 2 &&
+        (g_file_test(req.args[1], G_FILE_TEST_EXISTS) || !drv_curve_key_valid(req.args[1]))) {
         drv_error *e = NULL;
         if (drv_curve_read_public(req.args[1], enroll_key, &e) < 0) {
             int rc = drv_cli_fail(1, "host enroll: %s", e->message);

@@ -349,9 +349,23 @@ static char *s_state_text(json_object *d)
     return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
 }
 
+/* "-", "on", "on p5", "waiting: no host has ..." (owned). */
+static char *s_ha_text(json_object *d)
+{
+    json_object *ha = drv_json_get(d, "ha");
+    if (ha == NULL || !drv_json_get_bool(ha, "enabled", false))
+        return g_strdup("-");
+    const char *waiting = drv_json_get_str(d, "ha_waiting", NULL);
+    int64_t prio = drv_json_get_int(ha, "priority", 0);
+    if (waiting != NULL)
+        return g_strdup_printf("ha-waiting: %s", waiting);
+    return prio != 0 ? g_strdup_printf("on p%" PRId64, prio) : g_strdup("on");
+}
+
 static void s_domain_list(json_object *doc, GString *out)
 {
-    static const char *const headers[] = {"NAME", "STATE", "HOST", "VCPUS", "MEMORY", "DESIRED"};
+    static const char *const headers[] = {"NAME",   "STATE",   "HOST", "VCPUS",
+                                          "MEMORY", "DESIRED", "HA"};
     drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
     json_object *doms = drv_json_get(doc, "domains");
     GString *drift = g_string_new(NULL);
@@ -360,12 +374,14 @@ static void s_domain_list(json_object *doc, GString *out)
         g_autofree char *vcpus = s_field(d, "vcpus");
         g_autofree char *mem = s_size_field(d, "memory_kib");
         g_autofree char *st = s_state_text(d);
+        g_autofree char *ha = s_ha_text(d);
         const char *cells[] = {drv_json_get_str(d, "name", NULL),
                                st,
                                drv_json_get_str(d, "host", NULL),
                                vcpus,
                                mem,
-                               drv_json_get_str(d, "desired_state", NULL)};
+                               drv_json_get_str(d, "desired_state", NULL),
+                               ha};
         drv_cli_table_add(t, cells);
         if (drv_json_get_str(d, "drift", NULL) != NULL)
             g_string_append_printf(drift, "drift: %s: %s\n", drv_json_get_str(d, "name", "?"),
@@ -396,6 +412,16 @@ static void s_domain_info(json_object *d, GString *out)
     s_kv(out, "Affinity", drv_json_get_str(d, "affinity_group", NULL));
     s_kv(out, "Anti-affinity", drv_json_get_str(d, "anti_affinity_group", NULL));
     s_kv(out, "Drift", drv_json_get_str(d, "drift", NULL));
+    json_object *ha = drv_json_get(d, "ha");
+    if (ha != NULL && drv_json_get_bool(ha, "enabled", false))
+        s_kv_take(out, "HA",
+                  g_strdup_printf(
+                      "enabled, priority %" PRId64 ", restart limit %" PRId64 ", restarts %" PRId64,
+                      drv_json_get_int(ha, "priority", 0), drv_json_get_int(ha, "restart_limit", 0),
+                      drv_json_get_int(ha, "restarts", 0)));
+    else
+        s_kv(out, "HA", "disabled");
+    s_kv(out, "HA waiting", drv_json_get_str(d, "ha_waiting", NULL));
 }
 
 static void s_history(json_object *doc, GString *out)
@@ -490,6 +516,14 @@ static void s_message(const drv_cli_invocation *inv, json_object *doc, GString *
         } else if (strcmp(key, "labels") == 0) {
             g_autofree char *l = s_labels_text(doc);
             g_string_append(out, l[0] ? l : "none");
+        } else if (strcmp(key, "ha") == 0) {
+            json_object *ha = drv_json_get(doc, "ha");
+            if (ha != NULL && drv_json_get_bool(ha, "enabled", false))
+                g_string_append_printf(out, "enabled, priority %" PRId64 ", restart limit %" PRId64,
+                                       drv_json_get_int(ha, "priority", 0),
+                                       drv_json_get_int(ha, "restart_limit", 0));
+            else
+                g_string_append(out, "disabled");
         } else if (strcmp(key, "autostart") == 0) {
             g_string_append(out,
                             drv_json_get_bool(doc, "autostart", false) ? "enabled" : "disabled");

@@ -1,6 +1,8 @@
 /* api.c — see api.h. The client edge: protobuf-c types stay in this file. Host and cluster verbs
  * live here; domain and snapshot verbs in api_domain.c. */
 #include "api_private.h"
+#include "ha.h"
+#include "presence.h"
 
 #include "codec.h"
 #include "curve.h"
@@ -294,6 +296,8 @@ static void s_cluster_status(ctl_req *r)
     json_object_object_add(sec, "dropped_replies",
                            json_object_new_int64((int64_t)c->replies_dropped));
     json_object_object_add(doc, "security", sec);
+    json_object_object_add(doc, "controllers", ctl_presence_list(c));
+    json_object_object_add(doc, "ha_recoveries", ctl_ha_status(c));
     ctl_req_ok(r, doc);
 }
 
@@ -396,6 +400,7 @@ static const s_verb s_verbs[] = {
     {"host.show", 1, 1, "HOST", true, s_host_show, CTL_ROLE_VIEWER},
     {"host.label", 2, 64, "HOST key=value|key- ...", true, s_host_label, CTL_ROLE_OPERATOR},
     {"host.drain-plan", 1, 1, "HOST", true, s_drain_plan, CTL_ROLE_VIEWER},
+    {"host.ha-plan", 1, 1, "HOST", true, ctl_api_host_ha_plan, CTL_ROLE_VIEWER},
     {"host.enroll", 2, 2, "HOST PUBLIC-KEY", true, ctl_api_host_enroll, CTL_ROLE_ADMIN},
     {"host.remove", 1, 1, "HOST", true, ctl_api_host_remove, CTL_ROLE_ADMIN},
     {"domain.define", 0, 0, "(XML in body)", true, ctl_api_domain_define, CTL_ROLE_OPERATOR},
@@ -430,6 +435,7 @@ static const s_verb s_verbs[] = {
     {"domain.detach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify,
      CTL_ROLE_OPERATOR},
     {"domain.autostart", 1, 1, "NAME", true, ctl_api_domain_autostart, CTL_ROLE_OPERATOR},
+    {"domain.ha", 1, 1, "NAME", true, ctl_api_domain_ha, CTL_ROLE_OPERATOR},
     {"snapshot.create", 1, 2, "DOMAIN [NAME]", true, ctl_api_snapshot_create, CTL_ROLE_OPERATOR},
     {"snapshot.list", 1, 1, "DOMAIN", true, ctl_api_snapshot_list, CTL_ROLE_VIEWER},
     {"snapshot.revert", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_revert, CTL_ROLE_OPERATOR},
@@ -453,6 +459,7 @@ static bool s_is_read(ctl_verb_fn fn)
         s_host_list,
         s_host_show,
         s_drain_plan,
+        ctl_api_host_ha_plan,
         ctl_api_domain_list,
         ctl_api_domain_state,
         s_cpu_baseline,

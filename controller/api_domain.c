@@ -798,7 +798,7 @@ static void s_start_placed(ctl_req *r, ctl_domain *d)
 static void s_create_placed(ctl_req *r, ctl_domain *placed);
 
 /* The placement on its way is answered: the next waiting one may choose now. */
-static void s_place_release(ctl *c)
+void ctl_api_placement_release(ctl *c)
 {
     c->placing = false;
     ctl_req *next;
@@ -814,7 +814,7 @@ static void s_place_stored(ctl *c, ctl_domain *stored, const drv_error *err, boo
                            void *data)
 {
     s_place_stored_1(c, stored, err, attempted, data);
-    s_place_release(c);
+    ctl_api_placement_release(c);
 }
 
 static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,

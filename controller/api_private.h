@@ -96,6 +96,8 @@ void ctl_api_domain_history_show(ctl_req *r);
 void ctl_api_domain_rollback(ctl_req *r);
 void ctl_api_domain_modify(ctl_req *r); /* setvcpus setmem attach-device detach-device */
 void ctl_api_domain_autostart(ctl_req *r);
+void ctl_api_domain_ha(ctl_req *r);    /* ha_api.c */
+void ctl_api_host_ha_plan(ctl_req *r); /* ha_api.c */
 void ctl_api_snapshot_create(ctl_req *r);
 void ctl_api_snapshot_list(ctl_req *r);
 void ctl_api_snapshot_revert(ctl_req *r);

@@ -82,6 +82,8 @@ const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
         return "inventory";
     case CTL_CMD_SNAPSHOT_DUMPXML:
         return "snapshot-dumpxml";
+    case CTL_CMD_HA_SET:
+        return "ha-set";
     case CTL_CMD_DOMSTATS:
         return "domstats";
     case CTL_CMD_MIGRATE:
@@ -403,6 +405,10 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     wc.path = (char *)(cmd->path ? cmd->path : "");
     wc.console_input.data = (uint8_t *)cmd->console_input;
     wc.console_input.len = cmd->console_input_len;
+    if (cmd->names != NULL) {
+        wc.names = (char **)cmd->names;
+        wc.n_names = g_strv_length((char **)cmd->names);
+    }
     int64_t timeout = self->c->cfg->command_timeout_ms;
     if (cmd->timeout_ms > 0 && (int64_t)cmd->timeout_ms + 5000 > timeout)
         timeout = (int64_t)cmd->timeout_ms + 5000;
@@ -554,6 +560,14 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
                              g_strdup(reg->facts->labels[i]->value));
     if (reg->libvirt_connected) /* else the (empty) list says nothing */
         s_set_inventory(h, reg->domains, reg->n_domains);
+    g_strfreev(h->fenced); /* what its agent fenced (controller/ha.c reports it) */
+    h->fenced = NULL;
+    if (reg->n_fenced > 0) {
+        h->fenced = g_new0(char *, reg->n_fenced + 1);
+        for (size_t i = 0; i < reg->n_fenced; i++)
+            h->fenced[i] = g_strdup(reg->fenced[i]);
+    }
+    h->fenced_at_ms = reg->fenced_at_ms;
     ctl_host_set_libvirt(h, reg->libvirt_connected);
     bool was_reachable = h->reachable;
     h->registered = true;

@@ -33,6 +33,7 @@ typedef enum {
     CTL_CMD_SNAPSHOT_REDEFINE = 20,
     CTL_CMD_INVENTORY = 26,
     CTL_CMD_SNAPSHOT_DUMPXML = 27,
+    CTL_CMD_HA_SET = 32, /* names: the HA domains the agent fences (controller/ha.c) */
     /* live migration (controller/migrate.c) */
     CTL_CMD_DOMSTATS = 21,
     CTL_CMD_MIGRATE = 22,
@@ -91,6 +92,7 @@ typedef struct {
      * or refuses it as expired, never runs it twice */
     const char *resend_id;
     int64_t resend_expires_at_ms;
+    const char *const *names; /* CMD_HA_SET, NULL-terminated */
 } ctl_cmd;
 
 /* An agent's answer, converted from the wire. */

@@ -22,6 +22,8 @@ typedef struct ctl_lifecycle ctl_lifecycle;
 typedef struct ctl_outcomes ctl_outcomes;
 typedef struct ctl_doubts ctl_doubts;
 typedef struct ctl_zap ctl_zap;
+typedef struct ctl_ha ctl_ha;
+typedef struct ctl_presence ctl_presence;
 
 typedef struct ctl {
     ctl_config *cfg;
@@ -34,6 +36,8 @@ typedef struct ctl {
     ctl_api *api;
     ctl_events *events;
     ctl_leader *leader;
+    ctl_ha *ha;               /* high availability: fencing verdicts and restarts (ha.h) */
+    ctl_presence *presence;   /* every controller announced and listed (presence.h) */
     ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle.h) */
     ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
     ctl_doubts *doubts;       /* desired-state writes etcd may still apply (store_doubt.h) */

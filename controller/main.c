@@ -8,6 +8,8 @@
 #include "log.h"
 #include "drain.h"
 #include "etcd_worker.h"
+#include "ha.h"
+#include "presence.h"
 #include "job_busy.h"
 #include "lifecycle.h"
 #include "outcome.h"
@@ -272,6 +274,12 @@ static int s_run(ctl *c)
         t = ctl_doubt_tick(c, ctl_now_ms()); /* writes etcd may still apply (store_doubt.h) */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_ha_tick(c, ctl_now_ms()); /* fencing verdicts, HA restarts (ha.h) */
+        if (t < wait_ms)
+            wait_ms = t;
+        t = ctl_presence_tick(c, ctl_now_ms()); /* every controller, in etcd (presence.h) */
+        if (t < wait_ms)
+            wait_ms = t;
         if (!c->loaded && !c->loading)
             wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
         if (wait_ms < 0)
@@ -344,6 +352,8 @@ int main(int argc, char **argv)
     c.broker = ctl_broker_new(&c);
     c.leader = ctl_leader_new(&c);
     c.lifecycle = ctl_lifecycle_new(&c);
+    c.ha = ctl_ha_new(&c);
+    c.presence = ctl_presence_new(&c);
     endpoints = g_strjoinv(",", cfg->etcd_endpoints);
     drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s "
              "(CURVE, public key %s, %u client keys)",
@@ -365,6 +375,8 @@ out:
     ctl_broker_destroy(&c.broker);
     ctl_doubts_destroy(&c.doubts);
     ctl_outcomes_destroy(&c.outcomes); /* after the broker: its last answers may add to it */
+    ctl_ha_destroy(&c.ha); /* after the broker: its failed commands call back into ha.c */
+    ctl_presence_destroy(&c.presence);
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);
     ctl_zap_destroy(&c.zap);

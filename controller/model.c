@@ -124,6 +124,7 @@ void ctl_host_free(ctl_host *h)
     g_free(h->admin_state);
     g_free(h->agent_instance);
     g_hash_table_unref(h->inventory);
+    g_strfreev(h->fenced);
     g_free(h);
 }
 
@@ -183,6 +184,7 @@ void ctl_domain_free(ctl_domain *d)
     g_free(d->anti_affinity_group);
     g_free(d->saved_path);
     g_free(d->busy);
+    g_free(d->ha_waiting);
     g_free(d);
 }
 
@@ -199,6 +201,7 @@ ctl_domain *ctl_domain_copy(const ctl_domain *d)
     c->anti_affinity_group = g_strdup(d->anti_affinity_group);
     c->saved_path = g_strdup(d->saved_path);
     c->busy = NULL;
+    c->ha_waiting = NULL;
     return c;
 }
 
@@ -286,6 +289,9 @@ ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h)
         h->libvirt_down = old->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&old->agent_instance);
+        g_strfreev(h->fenced);
+        h->fenced = g_steal_pointer(&old->fenced);
+        h->fenced_at_ms = old->fenced_at_ms;
         GHashTable *inv = h->inventory;
         h->inventory = old->inventory;
         old->inventory = inv;
@@ -309,6 +315,8 @@ ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d)
             a != NULL && drv_domstate_active(a->state) && g_strcmp0(d->host, old->host) == 0)
             d->running_revision = old->revision; /* edited while it runs */
     }
+    if (old != NULL && old != d && d->ha_waiting == NULL)
+        d->ha_waiting = g_steal_pointer(&old->ha_waiting);
     if (old != d)
         g_hash_table_replace(self->domains, d->name, d);
     return d;
@@ -330,6 +338,9 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
         h->libvirt_down = o->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&o->agent_instance);
+        g_strfreev(h->fenced);
+        h->fenced = g_steal_pointer(&o->fenced);
+        h->fenced_at_ms = o->fenced_at_ms;
         GHashTable *inv = h->inventory;
         h->inventory = o->inventory;
         o->inventory = inv;
@@ -339,6 +350,10 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
         ctl_domain *d = v, *o = ctl_model_domain(old, d->name);
         if (o != NULL && d->busy == NULL)
             d->busy = g_steal_pointer(&o->busy);
+        if (o != NULL && d->ha_waiting == NULL)
+            d->ha_waiting = g_steal_pointer(&o->ha_waiting);
+        if (o != NULL && d->running_revision == 0)
+            d->running_revision = o->running_revision; /* an edit still waits for a restart */
     }
 }
 

@@ -104,6 +104,8 @@ typedef struct {
      * controller start. Set and cleared with ctl_host_set_libvirt / ctl_host_inventory_stale. */
     bool inventory_authoritative;
     bool libvirt_down; /* the agent's last word: its libvirtd is disconnected */
+    char **fenced;     /* HA guests its agent says it fenced (Register), NULL-terminated or NULL */
+    int64_t fenced_at_ms;
 } ctl_host;
 
 typedef struct {
@@ -124,12 +126,18 @@ typedef struct {
     int64_t created_ms;
     char *saved_path;     /* `domain save`: the memory image in shared storage, NULL when none */
     int64_t mod_revision; /* of domains/<name> */
+    /* HA policy (docs/ha.md): restarted elsewhere after its host is fenced */
+    bool ha;
+    int32_t ha_priority;       /* higher restarts first when room is short */
+    uint32_t ha_restart_limit; /* restarts allowed before it stays ha-waiting; 0 = no limit */
+    uint32_t ha_restarts;      /* restarts by HA since the policy was last enabled */
     /* runtime */
     char *busy; /* verb of the operation in flight, NULL when idle */
     /* the revision the running instance was started from, when a later one was stored while it
      * ran (an edit waiting for a restart); 0 when not known to differ. Kept across replacements
      * of the entry (ctl_model_put_domain), cleared when it stops or starts again. */
     int64_t running_revision;
+    char *ha_waiting; /* why HA cannot restart it now (controller/ha.c), NULL otherwise */
 } ctl_domain;
 
 typedef struct ctl_model ctl_model;

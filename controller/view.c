@@ -260,6 +260,19 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
 
 /* ------------------------------------------------------------------ domains */
 
+/* "ha": {"enabled", "priority", "restart_limit", "restarts"}, only for a domain with a policy. */
+static void s_ha(json_object *o, const ctl_domain *d)
+{
+    if (!d->ha && d->ha_priority == 0 && d->ha_restart_limit == 0 && d->ha_restarts == 0)
+        return;
+    json_object *ha = json_object_new_object();
+    json_object_object_add(ha, "enabled", json_object_new_boolean(d->ha));
+    json_object_object_add(ha, "priority", json_object_new_int64(d->ha_priority));
+    json_object_object_add(ha, "restart_limit", json_object_new_int64(d->ha_restart_limit));
+    json_object_object_add(ha, "restarts", json_object_new_int64(d->ha_restarts));
+    json_object_object_add(o, "ha", ha);
+}
+
 char *ctl_view_domain_store(const ctl_domain *d)
 {
     json_object *o = json_object_new_object();
@@ -276,6 +289,7 @@ char *ctl_view_domain_store(const ctl_domain *d)
     s_bool(o, "transient", d->transient);
     s_str(o, "affinity_group", d->affinity_group);
     s_str(o, "anti_affinity_group", d->anti_affinity_group);
+    s_ha(o, d);
     s_i64(o, "created_ms", d->created_ms);
     if (d->saved_path != NULL)
         s_str(o, "saved_path", d->saved_path);
@@ -306,6 +320,13 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
     d->transient = s_get_bool(o, "transient");
     d->affinity_group = s_get_str(o, "affinity_group");
     d->anti_affinity_group = s_get_str(o, "anti_affinity_group");
+    json_object *ha = NULL;
+    if (json_object_object_get_ex(o, "ha", &ha) && json_object_is_type(ha, json_type_object)) {
+        d->ha = s_get_bool(ha, "enabled");
+        d->ha_priority = (int32_t)s_get_i64(ha, "priority");
+        d->ha_restart_limit = (uint32_t)s_get_i64(ha, "restart_limit");
+        d->ha_restarts = (uint32_t)s_get_i64(ha, "restarts");
+    }
     d->created_ms = s_get_i64(o, "created_ms");
     json_object_put(o);
     if (d->xml == NULL) {
@@ -338,6 +359,8 @@ json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
     json_object_object_add(o, "cpu_features", s_strv(d->cpu_features));
     s_str(o, "affinity_group", d->affinity_group);
     s_str(o, "anti_affinity_group", d->anti_affinity_group);
+    s_ha(o, d);
+    s_str(o, "ha_waiting", d->ha_waiting);
     g_autofree char *drift = ctl_model_domain_drift(m, d);
     s_str(o, "drift", drift);
     s_str(o, "busy", d->busy);

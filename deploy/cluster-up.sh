@@ -158,20 +158,23 @@ cl_spawn controller 'drover-controller' "$controller_bin" --config "$CL_ROOT/con
 cl_wait_listen "$addr" "$client_port" 30 ||
   { tail -n 20 "$CL_LOG_DIR/controller.log" >&2; tb_die "drover-controller does not listen on $addr:$client_port"; }
 
-# 4. One agent per host.
+# 4. One agent per host, each holding its own fencing lease in etcd (docs/ha.md).
 mkdir -p "$CL_ROOT/agents"
+export CL_AGENT_ETCD="http://$addr:$etcd_port"
+# CL_STANDBY_AGENT_PORT: a standby controller's agent port the agents try when theirs stops answering
+agent_controllers="tcp://$addr:$agent_port${CL_STANDBY_AGENT_PORT:+,tcp://$addr:$CL_STANDBY_AGENT_PORT}"
 for ((i = 1; i <= TB_HOSTS; i++)); do
   id=$(tb_host_id "$i")
   conf="$CL_ROOT/agents/$id.conf"
   cl_host_key "$id" "$controller_url"
   if [ "$driver" = qemu ]; then
-    cl_agent_conf "$conf" "$id" "tcp://$addr:$agent_port" "$(tb_host_unix_uri "$i")" "$(tb_host_tcp_uri "$i")"
+    cl_agent_conf "$conf" "$id" "$agent_controllers" "$(tb_host_unix_uri "$i")" "$(tb_host_tcp_uri "$i")"
     cl_spawn "agent-$id" 'drover-agent' ip netns exec "$(tb_ns "$i")" "$agent_bin" --config "$conf"
   else
     cl_test_node_xml "$CL_ROOT/agents/$id-node.xml"
     uuid=$(printf 'drover-test-host %s %s' "$TB_NAME" "$i" | md5sum | cut -c1-32 |
       sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/')
-    cl_agent_conf "$conf" "$id" "tcp://$addr:$agent_port" "test://$CL_ROOT/agents/$id-node.xml" \
+    cl_agent_conf "$conf" "$id" "$agent_controllers" "test://$CL_ROOT/agents/$id-node.xml" \
       "test://$CL_ROOT/agents/$id-node.xml" "$uuid"
     cl_spawn "agent-$id" 'drover-agent' "$agent_bin" --config "$conf"
   fi

@@ -47,6 +47,7 @@ static const char *const s_kind_names[] = {
     [DROVER__COMMAND_KIND__CMD_SAVE] = "save",
     [DROVER__COMMAND_KIND__CMD_RESTORE] = "restore",
     [DROVER__COMMAND_KIND__CMD_CONSOLE] = "console",
+    [DROVER__COMMAND_KIND__CMD_HA_SET] = "ha-set",
 };
 
 const char *drv_commands_kind_name(Drover__CommandKind kind)

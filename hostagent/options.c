@@ -24,6 +24,9 @@ void drv_agent_options_destroy(drv_agent_options **self_p)
     g_free(o->test_cpu_model);
     g_strfreev(o->test_cpu_features);
     g_strfreev(o->mask_cpu_features);
+    g_strfreev(o->etcd_endpoints);
+    g_free(o->etcd_prefix);
+    g_free(o->state_file);
     g_free(o->test_host_uuid);
     g_free(o->test_arch);
     g_free(o);
@@ -136,7 +139,7 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
     g_autofree char *reserved = NULL;
     g_autofree char *level = NULL;
     g_autofree char *default_mig = g_strdup_printf("qemu+tcp://%s/system", hostname);
-    int64_t hb = 0, liveness = 0, workers = 0, queue_limit = 0;
+    int64_t hb = 0, liveness = 0, workers = 0, queue_limit = 0, fence_after = 0, ttl = 0;
     char **features = NULL;
 
     if (s_get_str(c, "agent", "host_id", hostname, &o->host_id, err) < 0 ||
@@ -156,8 +159,24 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         drv_config_get_strv(c, "test", "cpu_features", &features, err) < 0 ||
         s_get_str(c, "test", "host_uuid", NULL, &o->test_host_uuid, err) < 0 ||
         s_get_str(c, "test", "arch", NULL, &o->test_arch, err) < 0 ||
-        drv_config_get_strv(c, "agent", "mask_cpu_features", &o->mask_cpu_features, err) < 0)
+        drv_config_get_strv(c, "agent", "mask_cpu_features", &o->mask_cpu_features, err) < 0 ||
+        drv_config_get_strv(c, "agent", "etcd_endpoints", &o->etcd_endpoints, err) < 0 ||
+        s_get_str(c, "agent", "etcd_prefix", "/drover/v1/", &o->etcd_prefix, err) < 0 ||
+        drv_config_get_int(c, "agent", "fence_after_s", 10, 1, 3600, &fence_after, err) < 0 ||
+        drv_config_get_int(c, "agent", "lease_ttl_s", 0, 0, 7200, &ttl, err) < 0 ||
+        s_get_str(c, "agent", "state_file", NULL, &o->state_file, err) < 0)
         goto fail;
+    if (o->etcd_endpoints != NULL && o->etcd_endpoints[0] == NULL)
+        g_clear_pointer(&o->etcd_endpoints, g_strfreev);
+    o->fence_after_s = (uint32_t)fence_after;
+    o->lease_ttl_s = ttl > 0 ? (uint32_t)ttl : (uint32_t)fence_after + 5;
+    if (o->lease_ttl_s < o->fence_after_s + 4) {
+        drv_error_set(err, DRV_ERR_INVALID, 0,
+                      "config '%s': [agent] lease_ttl_s (%u) must be at least fence_after_s (%u) "
+                      "+ 4: the guests must be gone before the lease can expire",
+                      path, o->lease_ttl_s, o->fence_after_s);
+        goto fail;
+    }
 
     if (reserved != NULL && drv_parse_size_kib(reserved, 1024, &o->reserved_memory_kib) < 0) {
         drv_error_set(err, DRV_ERR_INVALID, 0,

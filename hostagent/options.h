@@ -28,6 +28,13 @@ typedef struct {
     char **label_values;
     /* [agent] mask_cpu_features: flags never reported (NULL or empty = none) */
     char **mask_cpu_features;
+    /* HA self-fence (docs/ha.md): the agent's own etcd lease. No etcd_endpoints = no fencing (the
+     * controller then never restarts this host's HA guests elsewhere). */
+    char **etcd_endpoints;  /* [agent] etcd_endpoints, NULL when not set */
+    char *etcd_prefix;      /* [agent] etcd_prefix, default /drover/v1/ */
+    uint32_t fence_after_s; /* [agent] fence_after_s, default 10 */
+    uint32_t lease_ttl_s;   /* [agent] lease_ttl_s, default fence_after_s + 5 */
+    char *state_file;       /* [agent] state_file: lease id and HA domains across restarts */
     /* [test] — for libvirt's test driver only */
     char *test_cpu_model;
     char **test_cpu_features; /* NULL when not set */

@@ -132,7 +132,8 @@ EOF
 }
 
 # cl_agent_conf FILE HOST_ID CONTROLLER LIBVIRT_URI MIGRATION_URI [TEST_UUID] — an agent's config
-# (its key: cl_host_key).
+# (its key: cl_host_key). With CL_AGENT_ETCD (an etcd URL) the agent holds its own fencing lease
+# there (fence_after_s = CL_FENCE_AFTER_S, default 10) and keeps its state in $CL_ROOT/agents.
 # With TEST_UUID the host is a libvirt test-driver host and gets a [test] section describing it.
 cl_agent_conf() {
   local file=$1 id=$2 controller=$3 uri=$4 mig=$5 uuid=${6:-}
@@ -148,6 +149,16 @@ migration_uri = $mig
 heartbeat_interval_ms = 1000
 reserved_memory = 256MiB
 log_level = info
+EOF
+  if [ -n "${CL_AGENT_ETCD:-}" ]; then
+    cat >>"$file" <<EOF
+# HA self-fence (docs/ha.md): the agent's own etcd lease
+etcd_endpoints = $CL_AGENT_ETCD
+fence_after_s = ${CL_FENCE_AFTER_S:-10}
+state_file = $CL_ROOT/agents/$id.state
+EOF
+  fi
+  cat >>"$file" <<EOF
 
 [labels]
 cluster = ${TB_NAME:-drover}

@@ -48,6 +48,17 @@ t_check "no host 'evil'" sh -c "! '$CLI_BIN' --json --timeout 5 host show evil"
 
 "$CLI_BIN" keygen "$KEY_DIR/h4" >/dev/null
 dr host enroll h4 "$KEY_DIR/h4.pub" >/dev/null || t_fail "enrolling h4"
+t_eq "h4's stored key is the one in its .pub file" "$(tr -d '\n' <"$KEY_DIR/h4.pub")" "$(etcd_get hostkeys/h4)"
+# A 40-byte path is also a well-formed Z85 key: the file it names is read, never the path itself.
+k40=$(mktemp -d /tmp/drvk.XXXXXX)
+p40="$k40/k"
+while [ ${#p40} -lt 40 ]; do p40="${p40}k"; done
+"$CLI_BIN" keygen "$KEY_DIR/h8" >/dev/null
+cp "$KEY_DIR/h8.pub" "$p40"
+dr host enroll h8 "$p40" >/dev/null || t_fail "enrolling h8 from a 40-byte path"
+t_eq "a key file at a 40-byte path: its content is enrolled" "$(tr -d '\n' <"$KEY_DIR/h8.pub")" "$(etcd_get hostkeys/h8)"
+rm -rf "$k40"
+dr host remove h8 >/dev/null || t_fail "removing h8"
 impostor "$KEY_DIR/h4.key" h1 h1 2000
 t_eq "h4's key claiming connected h1's routing id hears nothing" 3 "$RC"
 t_check "h1 stays reachable" host_reachable h1 true
