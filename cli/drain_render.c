@@ -9,9 +9,7 @@
 
 static char *s_ms(uint64_t ms)
 {
-    if (ms < 1000)
-        return g_strdup_printf("%" PRIu64 " ms", ms);
-    return g_strdup_printf("%.1f s", (double)ms / 1000.0);
+    return drv_cli_duration(ms);
 }
 
 bool drv_cli_job_is_drain(json_object *job)
@@ -112,8 +110,7 @@ void drv_cli_render_drain_sheet(json_object *job, GString *out)
         drv_json_get(o, "n_plus_one") && json_object_get_boolean(drv_json_get(o, "n_plus_one"))
             ? ", N+1"
             : "");
-    g_autofree char *total =
-        s_ms(drv_json_get_u64(job, "updated_ms", 0) - drv_json_get_u64(job, "created_ms", 0));
+    g_autofree char *total = s_ms(drv_cli_job_elapsed_ms(job));
     g_string_append_printf(out, "%-16s %s\n", "Job time:", total);
     drv_cli_render_drain_progress(job, 0, out);
 }
@@ -121,8 +118,7 @@ void drv_cli_render_drain_sheet(json_object *job, GString *out)
 void drv_cli_render_drain_outcome(json_object *job, GString *out)
 {
     const char *state = drv_json_get_str(job, "state", "?");
-    g_autofree char *total =
-        s_ms(drv_json_get_u64(job, "updated_ms", 0) - drv_json_get_u64(job, "created_ms", 0));
+    g_autofree char *total = s_ms(drv_cli_job_elapsed_ms(job));
     json_object *d = drv_json_get(job, "drain");
     json_object *es = s_entries(job);
     size_t n = es ? json_object_array_length(es) : 0, done = 0;

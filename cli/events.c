@@ -70,6 +70,12 @@ int drv_cli_events_run(const drv_cli_session *s)
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &rcv, sizeof(rcv));
     zmq_setsockopt(sock, ZMQ_SUBSCRIBE, topic ? topic : "", topic ? strlen(topic) : 0);
     int rc = 0;
+    drv_error *cerr = NULL;
+    if (drv_cli_curve_setup(sock, NULL, &cerr) < 0) {
+        rc = drv_cli_fail(1, "events: %s", cerr->message);
+        drv_error_free(&cerr);
+        goto out;
+    }
     if (zmq_connect(sock, s->events_url) != 0) {
         rc = drv_cli_fail(1, "events: bad event endpoint '%s': %s", s->events_url,
                           zmq_strerror(errno));

@@ -9,11 +9,21 @@
 #include <string.h>
 
 /* "1.5 s", "850 ms". */
-static char *s_ms(uint64_t ms)
+char *drv_cli_duration(uint64_t ms)
 {
     if (ms < 1000)
         return g_strdup_printf("%" PRIu64 " ms", ms);
-    return g_strdup_printf("%.1f s", (double)ms / 1000.0);
+    if (ms < 60 * 1000)
+        return g_strdup_printf("%.1f s", (double)ms / 1000.0);
+    uint64_t s = ms / 1000;
+    if (s < 3600)
+        return g_strdup_printf("%" PRIu64 " min %" PRIu64 " s", s / 60, s % 60);
+    return g_strdup_printf("%" PRIu64 " h %" PRIu64 " min", s / 3600, s % 3600 / 60);
+}
+
+static char *s_ms(uint64_t ms)
+{
+    return drv_cli_duration(ms);
 }
 
 static char *s_time_utc(uint64_t ms)
@@ -100,8 +110,7 @@ void drv_cli_render_job(json_object *job, GString *out)
         json_object *res = drv_json_get(m, "result");
         g_autofree char *dt = s_ms(drv_json_get_u64(res, "downtime_ms", 0));
         g_autofree char *mig = s_ms(drv_json_get_u64(res, "time_ms", 0));
-        g_autofree char *total =
-            s_ms(drv_json_get_u64(job, "updated_ms", 0) - drv_json_get_u64(job, "created_ms", 0));
+        g_autofree char *total = s_ms(drv_cli_job_elapsed_ms(job));
         g_autofree char *bytes = drv_format_size(drv_json_get_u64(res, "bytes", 0));
         s_kv(out, "Downtime:", dt);
         s_kv(out, "Migration time:", mig);
@@ -153,6 +162,15 @@ void drv_cli_render_job_list(json_object *doc, GString *out)
     }
     drv_cli_table_render(t, out);
     drv_cli_table_destroy(&t);
+}
+
+uint64_t drv_cli_job_elapsed_ms(json_object *job)
+{
+    if (drv_json_get(job, "elapsed_ms") != NULL)
+        return drv_json_get_u64(job, "elapsed_ms", 0);
+    uint64_t created = drv_json_get_u64(job, "created_ms", 0);
+    uint64_t updated = drv_json_get_u64(job, "updated_ms", 0);
+    return updated > created ? updated - created : 0;
 }
 
 void drv_cli_render_job_progress(json_object *job, int bar_width, GString *out)

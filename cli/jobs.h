@@ -19,6 +19,11 @@ void drv_cli_render_job_list(json_object *doc, GString *out);
 /* One line of progress without a newline: "migrating  45%  52.3 MiB/s  remaining 70 MiB  ETA 1.4 s
  * (iteration 2)"; for other phases the phase name. bar_width > 0 prepends a bar of that width. */
 void drv_cli_render_job_progress(json_object *job, int bar_width, GString *out);
+/* How long the job has run: the controller's "elapsed_ms" (now − created while it runs), else,
+ * from an older controller, updated − created. */
+uint64_t drv_cli_job_elapsed_ms(json_object *job);
+/* "640 ms", "2.4 s", "12 min 3 s", "1 h 5 min": a duration in the unit people read (owned). */
+char *drv_cli_duration(uint64_t ms);
 /* The final sentence of a terminal job, with a newline: "Migration of vm1 from h1 to h2
  * succeeded in 2.3 s (downtime 120 ms, 170 MiB transferred)", or "... failed: why". */
 void drv_cli_render_job_outcome(json_object *job, GString *out);

@@ -2,6 +2,7 @@
  * table in verbs.c), run the verb against the controller (client.c) or offline (offline.c), and
  * print the result (render.c). Exit status: 0 success, 1 failure, 2 usage error. */
 #include "client.h"
+#include "curve.h"
 #include "invocation.h"
 #include "jobs.h"
 #include "json_get.h"
@@ -73,6 +74,23 @@ static int s_run_remote(const drv_cli_session *s)
 
     drv_cli_request req;
     drv_cli_invocation_request(inv, body, body_len, &req);
+    /* host enroll ID FILE|KEY: the key inside the .pub file. A file that exists wins: a 40-byte
+     * path such as /tmp/x/keys/h1.pub is also a well-formed Z85 key. */
+    const char *enroll_args[3] = {NULL, NULL, NULL};
+    char enroll_key[DRV_Z85_KEY_LEN + 1];
+    if (inv->verb->api_verb != NULL && strcmp(inv->verb->api_verb, "host.enroll") == 0 &&
+        req.n_args == 2 &&
+        (g_file_test(req.args[1], G_FILE_TEST_EXISTS) || !drv_curve_key_valid(req.args[1]))) {
+        drv_error *e = NULL;
+        if (drv_curve_read_public(req.args[1], enroll_key, &e) < 0) {
+            int rc = drv_cli_fail(1, "host enroll: %s", e->message);
+            drv_error_free(&e);
+            return rc;
+        }
+        enroll_args[0] = req.args[0];
+        enroll_args[1] = enroll_key;
+        req.args = enroll_args;
+    }
     drv_cli_client *c = NULL;
     int rc = drv_cli_connect(s, timeout_ms, &c);
     if (rc != 0)
@@ -127,6 +145,35 @@ static int s_run_capacity(const drv_cli_session *s)
     return rc;
 }
 
+/* `keygen PATH`: PATH.key (secret, 0600) and PATH.pub; prints the public key. */
+static int s_run_keygen(const drv_cli_session *s)
+{
+    const drv_cli_invocation *inv = s->inv;
+    const char *base = g_ptr_array_index(inv->args, 0);
+    char pub[DRV_Z85_KEY_LEN + 1];
+    drv_error *e = NULL;
+    if (drv_curve_keygen(base, pub, &e) < 0) {
+        int rc = drv_cli_fail(1, "keygen: %s", e->message);
+        drv_error_free(&e);
+        return rc;
+    }
+    g_autofree char *sec_path = g_strconcat(base, ".key", NULL);
+    g_autofree char *pub_path = g_strconcat(base, ".pub", NULL);
+    g_autofree char *text = NULL;
+    if (inv->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "public_key", json_object_new_string(pub));
+        json_object_object_add(o, "secret_key_file", json_object_new_string(sec_path));
+        json_object_object_add(o, "public_key_file", json_object_new_string(pub_path));
+        text = g_strdup_printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+    } else {
+        text = g_strdup_printf("%s\nsecret key: %s (keep it; mode 0600)\npublic key: %s\n", pub,
+                               sec_path, pub_path);
+    }
+    return drv_cli_print(text, strlen(text));
+}
+
 static const char *s_pick(const char *given, const char *env, const char *def)
 {
     if (given != NULL)
@@ -166,6 +213,12 @@ int main(int argc, char **argv)
     case DRV_CLI_RUN_EDIT:
         rc = drv_cli_edit_run(&s);
         break;
+    case DRV_CLI_RUN_DIFF:
+        rc = drv_cli_diff_run(&s);
+        break;
+    case DRV_CLI_RUN_CONSOLE:
+        rc = drv_cli_console_run(&s);
+        break;
     case DRV_CLI_RUN_EVENTS:
         rc = drv_cli_events_run(&s);
         break;
@@ -177,6 +230,9 @@ int main(int argc, char **argv)
         break;
     case DRV_CLI_RUN_DRAIN:
         rc = drv_cli_drain_run(&s);
+        break;
+    case DRV_CLI_RUN_KEYGEN:
+        rc = s_run_keygen(&s);
         break;
     default:
         rc = drv_cli_fail(1, "internal: verb has no way to run");

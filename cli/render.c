@@ -263,6 +263,21 @@ static void s_host_list(json_object *doc, GString *out)
     drv_cli_table_destroy(&t);
 }
 
+/* A host's labels as "rack=r1 zone=a" (owned; "" when none). */
+static char *s_labels_text(json_object *h)
+{
+    json_object *labels = drv_json_get(h, "labels");
+    GString *l = g_string_new(NULL);
+    if (labels != NULL && json_object_is_type(labels, json_type_object)) {
+        json_object_object_foreach(labels, k, v)
+        {
+            g_autofree char *t = s_text(v);
+            g_string_append_printf(l, "%s%s=%s", l->len ? " " : "", k, t);
+        }
+    }
+    return g_string_free(l, FALSE);
+}
+
 static void s_host(json_object *h, GString *out)
 {
     s_kv(out, "ID", drv_json_get_str(h, "id", NULL));
@@ -317,37 +332,40 @@ static void s_host(json_object *h, GString *out)
     }
     s_kv(out, "Pools", p->str);
     g_string_free(p, TRUE);
-    json_object *labels = drv_json_get(h, "labels");
-    GString *l = g_string_new(NULL);
-    if (labels != NULL && json_object_is_type(labels, json_type_object)) {
-        json_object_object_foreach(labels, k, v)
-        {
-            g_autofree char *t = s_text(v);
-            g_string_append_printf(l, "%s%s=%s", l->len ? " " : "", k, t);
-        }
-    }
-    s_kv(out, "Labels", l->str);
-    g_string_free(l, TRUE);
+    g_autofree char *labels = s_labels_text(h);
+    s_kv(out, "Labels", labels);
     s_kv_take(out, "Last seen", s_time_ms(drv_json_get_int(h, "last_seen_ms", 0)));
     s_kv_take(out, "Registered", s_time_ms(drv_json_get_int(h, "registered_at_ms", 0)));
 }
 
 /* ------------------------------------------------------------------ domains */
 
-/* "shut off (destroyed)", "unknown (libvirt disconnected)": the state with its reason in words
- * ("reason", else a textual "state_reason"), never a bare state when a reason is known. */
+/* "shut off (crashed)", "saved (managed save)", "unknown (libvirt disconnected)": the state with
+ * its reason in words, never a bare state when a reason is known. */
 static char *s_state_text(json_object *d)
 {
     const char *state = drv_json_get_str(d, "state", "-");
     const char *reason = drv_json_get_str(d, "reason", NULL);
-    if (reason == NULL)
-        reason = drv_json_get_str(d, "state_reason", NULL);
     return reason && reason[0] ? g_strdup_printf("%s (%s)", state, reason) : g_strdup(state);
+}
+
+/* "-", "on", "on p5", "waiting: no host has ..." (owned). */
+static char *s_ha_text(json_object *d)
+{
+    json_object *ha = drv_json_get(d, "ha");
+    if (ha == NULL || !drv_json_get_bool(ha, "enabled", false))
+        return g_strdup("-");
+    const char *waiting = drv_json_get_str(d, "ha_waiting", NULL);
+    int64_t prio = drv_json_get_int(ha, "priority", 0);
+    if (waiting != NULL)
+        return g_strdup_printf("ha-waiting: %s", waiting);
+    return prio != 0 ? g_strdup_printf("on p%" PRId64, prio) : g_strdup("on");
 }
 
 static void s_domain_list(json_object *doc, GString *out)
 {
-    static const char *const headers[] = {"NAME", "STATE", "HOST", "VCPUS", "MEMORY", "DESIRED"};
+    static const char *const headers[] = {"NAME",   "STATE",   "HOST", "VCPUS",
+                                          "MEMORY", "DESIRED", "HA"};
     drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
     json_object *doms = drv_json_get(doc, "domains");
     GString *drift = g_string_new(NULL);
@@ -355,16 +373,15 @@ static void s_domain_list(json_object *doc, GString *out)
         json_object *d = json_object_array_get_idx(doms, i);
         g_autofree char *vcpus = s_field(d, "vcpus");
         g_autofree char *mem = s_size_field(d, "memory_kib");
-        /* the reason only where the state alone would mislead (unknown) */
-        g_autofree char *st = drv_json_get_str(d, "reason", NULL) != NULL
-                                  ? s_state_text(d)
-                                  : g_strdup(drv_json_get_str(d, "state", NULL));
+        g_autofree char *st = s_state_text(d);
+        g_autofree char *ha = s_ha_text(d);
         const char *cells[] = {drv_json_get_str(d, "name", NULL),
                                st,
                                drv_json_get_str(d, "host", NULL),
                                vcpus,
                                mem,
-                               drv_json_get_str(d, "desired_state", NULL)};
+                               drv_json_get_str(d, "desired_state", NULL),
+                               ha};
         drv_cli_table_add(t, cells);
         if (drv_json_get_str(d, "drift", NULL) != NULL)
             g_string_append_printf(drift, "drift: %s: %s\n", drv_json_get_str(d, "name", "?"),
@@ -395,6 +412,16 @@ static void s_domain_info(json_object *d, GString *out)
     s_kv(out, "Affinity", drv_json_get_str(d, "affinity_group", NULL));
     s_kv(out, "Anti-affinity", drv_json_get_str(d, "anti_affinity_group", NULL));
     s_kv(out, "Drift", drv_json_get_str(d, "drift", NULL));
+    json_object *ha = drv_json_get(d, "ha");
+    if (ha != NULL && drv_json_get_bool(ha, "enabled", false))
+        s_kv_take(out, "HA",
+                  g_strdup_printf(
+                      "enabled, priority %" PRId64 ", restart limit %" PRId64 ", restarts %" PRId64,
+                      drv_json_get_int(ha, "priority", 0), drv_json_get_int(ha, "restart_limit", 0),
+                      drv_json_get_int(ha, "restarts", 0)));
+    else
+        s_kv(out, "HA", "disabled");
+    s_kv(out, "HA waiting", drv_json_get_str(d, "ha_waiting", NULL));
 }
 
 static void s_history(json_object *doc, GString *out)
@@ -464,7 +491,8 @@ static const char *s_arg(const drv_cli_invocation *inv, guint i)
     return i < inv->args->len ? g_ptr_array_index(inv->args, i) : "?";
 }
 
-/* Expands {name}, {domain}, {host}, {revision}, {autostart}, {argN} in the verb's template. */
+/* Expands {name}, {domain}, {host}, {revision}, {autostart}, {labels} ("k=v k=v"), {argN} and any
+ * other member of the result document in the verb's template. */
 static void s_message(const drv_cli_invocation *inv, json_object *doc, GString *out)
 {
     const char *tpl = inv->verb->done ? inv->verb->done : "done";
@@ -485,6 +513,17 @@ static void s_message(const drv_cli_invocation *inv, json_object *doc, GString *
             } else {
                 g_string_append(out, arg);
             }
+        } else if (strcmp(key, "labels") == 0) {
+            g_autofree char *l = s_labels_text(doc);
+            g_string_append(out, l[0] ? l : "none");
+        } else if (strcmp(key, "ha") == 0) {
+            json_object *ha = drv_json_get(doc, "ha");
+            if (ha != NULL && drv_json_get_bool(ha, "enabled", false))
+                g_string_append_printf(out, "enabled, priority %" PRId64 ", restart limit %" PRId64,
+                                       drv_json_get_int(ha, "priority", 0),
+                                       drv_json_get_int(ha, "restart_limit", 0));
+            else
+                g_string_append(out, "disabled");
         } else if (strcmp(key, "autostart") == 0) {
             g_string_append(out,
                             drv_json_get_bool(doc, "autostart", false) ? "enabled" : "disabled");

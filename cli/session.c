@@ -19,6 +19,11 @@ int drv_cli_fail(int status, const char *fmt, ...)
 
 int drv_cli_fail_error(drv_error **err)
 {
+    if (*err != NULL && (*err)->kind == DRV_ERR_UNKNOWN_OUTCOME) { /* never called a failure */
+        int rc = drv_cli_fail(3, "unknown outcome: %s", (*err)->message);
+        drv_error_free(err);
+        return rc;
+    }
     int rc = drv_cli_fail(1, "%s", *err != NULL ? (*err)->message : "unknown error");
     drv_error_free(err);
     return rc;
@@ -66,8 +71,10 @@ int drv_cli_fail_reply(const drv_cli_request *req, const drv_cli_reply *reply)
     int status = reply->status == 2 ? 2 : reply->status == 3 ? 3 : 1;
     if (status == 3) /* the action may have happened: never called a failure */
         return drv_cli_fail(status, "unknown outcome: %s", reply->error);
-    if (reply->error[0] != '\0')
-        return drv_cli_fail(status, "%s", reply->error);
+    if (reply->error[0] != '\0') {
+        g_autofree char *msg = drv_cli_verbs_flag_words(req->verb, reply->error);
+        return drv_cli_fail(status, "%s", msg);
+    }
     return drv_cli_fail(status, "%s failed (%s)", req->verb,
                         reply->error_kind[0] ? reply->error_kind : "no reason given");
 }

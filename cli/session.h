@@ -41,6 +41,10 @@ int drv_cli_read_input(const char *path, char **ret, size_t *ret_len, drv_error 
 
 /* `domain edit`: see docs/cli.md. */
 int drv_cli_edit_run(const drv_cli_session *s);
+/* `domain diff NAME [REV1 [REV2]]` (cli/diff.c). */
+int drv_cli_diff_run(const drv_cli_session *s);
+/* `domain console NAME [--force]` (cli/console.c). */
+int drv_cli_console_run(const drv_cli_session *s);
 /* `events`: see docs/cli.md. */
 int drv_cli_events_run(const drv_cli_session *s);
 

@@ -62,8 +62,8 @@ static const drv_cli_verb s_verbs[] = {
      "set (k=v) or remove (k-) labels of a host",
      "host.label",
      DRV_CLI_RUN_REMOTE,
-     DRV_CLI_SHOW_HOST,
-     NULL,
+     DRV_CLI_SHOW_MESSAGE,
+     "Host '{id}' labels: {labels}",
      NULL},
     {"host",
      "drain-plan",
@@ -73,6 +73,16 @@ static const drv_cli_verb s_verbs[] = {
      "host.drain-plan",
      DRV_CLI_RUN_REMOTE,
      DRV_CLI_SHOW_DRAIN_PLAN,
+     NULL,
+     NULL},
+    {"host",
+     "ha-plan",
+     {NAME_ARG("HOST"), {0}},
+     {{0}},
+     "which HA domains would restart where, and which would wait, if the host died now",
+     "host.ha-plan",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_JSON,
      NULL,
      NULL},
     {"host",
@@ -109,6 +119,39 @@ static const drv_cli_verb s_verbs[] = {
      "host.activate",
      DRV_CLI_RUN_DRAIN,
      DRV_CLI_SHOW_HOST,
+     NULL,
+     NULL},
+
+    {"host",
+     "enroll",
+     {NAME_ARG("HOST"), {"PUBLIC-KEY|FILE", DRV_CLI_ARG_STRING, false}, {0}},
+     {{0}},
+     "allow an agent's CURVE public key (z85, or its .pub file) for a host id (admin)",
+     "host.enroll",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Host '{arg0}' enrolled",
+     NULL},
+    {"host",
+     "remove",
+     {NAME_ARG("HOST"), {0}},
+     {{0}},
+     "revoke a host's key and remove it (refused while it holds domains; admin)",
+     "host.remove",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Host '{arg0}' removed",
+     NULL},
+
+    /* ------------------------------------------------------------------ keys */
+    {"keygen",
+     NULL,
+     {{"PATH", DRV_CLI_ARG_STRING, false}, {0}},
+     {{0}},
+     "write a new CURVE key pair: PATH.key (secret, mode 0600) and PATH.pub",
+     NULL,
+     DRV_CLI_RUN_KEYGEN,
+     DRV_CLI_SHOW_JSON,
      NULL,
      NULL},
 
@@ -235,6 +278,52 @@ static const drv_cli_verb s_verbs[] = {
      "Domain '{name}' resumed",
      NULL},
     {"domain",
+     "save",
+     {NAME_ARG("NAME"), {0}},
+     {{"file", DRV_CLI_OPT_STRING, "file", "PATH", false,
+       "where to write the memory image: an absolute path ending in .drover-save on storage "
+       "every host sees (default: beside the domain's first disk)"},
+      {0}},
+     "save a running domain's memory to shared storage and stop it (restore may run it on any "
+     "host)",
+     "domain.save",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' saved to {saved_path}",
+     NULL},
+    {"domain",
+     "restore",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "run a saved domain again from its memory image (a save file on any host with room, a "
+     "managed save on its own host)",
+     "domain.restore",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' restored on {host}",
+     NULL},
+    {"domain",
+     "managedsave",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "save a running domain's memory on its host (libvirt's managed save) and stop it",
+     "domain.managedsave",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' state saved by libvirt on {host}",
+     NULL},
+    {"domain",
+     "managedsave-remove",
+     {NAME_ARG("NAME"), {0}},
+     {{0}},
+     "discard a domain's saved memory image (managed save or save file): the next start boots "
+     "afresh",
+     "domain.managedsave-remove",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Saved state of domain '{name}' removed",
+     NULL},
+    {"domain",
      "list",
      {{0}},
      {{"all", DRV_CLI_OPT_FLAG, "all", NULL, false, "include shut off domains"}, {0}},
@@ -309,6 +398,29 @@ static const drv_cli_verb s_verbs[] = {
      NULL,
      NULL},
     {"domain",
+     "console",
+     {NAME_ARG("NAME"), {0}},
+     {{"force", DRV_CLI_OPT_FLAG, "force", NULL, false,
+       "take the console over from another client"},
+      {0}},
+     "attach to the domain's serial console (Ctrl-] ends; with piped input, the end of the input)",
+     "domain.console",
+     DRV_CLI_RUN_CONSOLE,
+     DRV_CLI_SHOW_XML, /* not used: cli/console.c prints the guest's output */
+     NULL,
+     NULL},
+    {"domain",
+     "diff",
+     {NAME_ARG("NAME"), {"REV1", DRV_CLI_ARG_UINT, true}, {"REV2", DRV_CLI_ARG_UINT, true}, {0}},
+     {{0}},
+     "unified diff of two revisions of the definition (default: the last two; REV1 alone: "
+     "against the latest)",
+     "domain.history-show",
+     DRV_CLI_RUN_DIFF,
+     DRV_CLI_SHOW_XML, /* not used: cli/diff.c prints the diff */
+     NULL,
+     NULL},
+    {"domain",
      "rollback",
      {NAME_ARG("NAME"), {"REV", DRV_CLI_ARG_UINT, false}, {0}},
      {{0}},
@@ -321,7 +433,11 @@ static const drv_cli_verb s_verbs[] = {
     {"domain",
      "setvcpus",
      {NAME_ARG("NAME"), {"COUNT", DRV_CLI_ARG_UINT, false}, {0}},
-     {OPT_LIVE, OPT_CONFIG, {0}},
+     {OPT_LIVE,
+      OPT_CONFIG,
+      {"maximum", DRV_CLI_OPT_FLAG, "maximum", NULL, false,
+       "change the maximum number of vCPUs (in the definition)"},
+      {0}},
      "change the number of vCPUs",
      "domain.setvcpus",
      DRV_CLI_RUN_REMOTE,
@@ -337,6 +453,16 @@ static const drv_cli_verb s_verbs[] = {
      DRV_CLI_RUN_REMOTE,
      DRV_CLI_SHOW_MESSAGE,
      "Domain '{name}' memory set to {arg1:size}",
+     NULL},
+    {"domain",
+     "setmaxmem",
+     {NAME_ARG("NAME"), {"SIZE", DRV_CLI_ARG_SIZE, false}, {0}},
+     {OPT_CONFIG, {0}},
+     "change the maximum memory in the definition (512M, 2GiB; plain number = KiB)",
+     "domain.setmaxmem",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' maximum memory set to {arg1:size}",
      NULL},
     {"domain",
      "attach-device",
@@ -367,6 +493,24 @@ static const drv_cli_verb s_verbs[] = {
      DRV_CLI_RUN_REMOTE,
      DRV_CLI_SHOW_MESSAGE,
      "Domain '{name}' autostart: {autostart}",
+     NULL},
+
+    {"domain",
+     "ha",
+     {NAME_ARG("NAME"), {0}},
+     {{"enable", DRV_CLI_OPT_FLAG, "enable", NULL, false,
+       "restart it elsewhere when its host fails"},
+      {"disable", DRV_CLI_OPT_FLAG, "disable", NULL, false, "turn HA off"},
+      {"priority", DRV_CLI_OPT_STRING, "priority", "N", false,
+       "higher restarts first when room is short (default 0)"},
+      {"restart-limit", DRV_CLI_OPT_UINT, "restart_limit", "K", false,
+       "HA restarts allowed before it stays ha-waiting (default 0 = no limit)"},
+      {0}},
+     "set the domain's high-availability policy (docs/ha.md)",
+     "domain.ha",
+     DRV_CLI_RUN_REMOTE,
+     DRV_CLI_SHOW_MESSAGE,
+     "Domain '{name}' HA: {ha}",
      NULL},
 
     {"domain",
@@ -695,6 +839,39 @@ const drv_cli_verb *drv_cli_verb_find(const char *group, const char *name)
             return v;
     }
     return NULL;
+}
+
+/* Replaces "option KEY" (KEY followed by a non-word character or the end) with "--FLAG". */
+static void s_flag_word(GString *s, const char *key, const char *flag)
+{
+    g_autofree char *from = g_strdup_printf("option %s", key);
+    g_autofree char *to = g_strdup_printf("--%s", flag);
+    size_t at = 0;
+    const char *hit;
+    while ((hit = strstr(s->str + at, from)) != NULL) {
+        size_t pos = (size_t)(hit - s->str), end = pos + strlen(from);
+        char next = s->str[end];
+        if (g_ascii_isalnum(next) || next == '_') {
+            at = end;
+            continue;
+        }
+        g_string_erase(s, (gssize)pos, (gssize)strlen(from));
+        g_string_insert(s, (gssize)pos, to);
+        at = pos + strlen(to);
+    }
+}
+
+char *drv_cli_verbs_flag_words(const char *api_verb, const char *message)
+{
+    GString *s = g_string_new(message ? message : "");
+    for (size_t i = 0; api_verb != NULL && i < G_N_ELEMENTS(s_verbs); i++) {
+        if (g_strcmp0(s_verbs[i].api_verb, api_verb) != 0)
+            continue;
+        for (const drv_cli_opt *o = s_verbs[i].opts; o->name != NULL; o++)
+            if (o->api_key != NULL)
+                s_flag_word(s, o->api_key, o->name);
+    }
+    return g_string_free(s, FALSE);
 }
 
 bool drv_cli_group_exists(const char *group)

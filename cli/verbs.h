@@ -52,12 +52,15 @@ typedef struct {
 typedef enum {
     DRV_CLI_RUN_REMOTE,    /* one request, one reply, render it */
     DRV_CLI_RUN_EDIT,      /* info + dumpxml, $EDITOR, domain.edit with expect_revision */
+    DRV_CLI_RUN_DIFF,      /* history (+ history-show twice): a unified diff (cli/diff.c) */
+    DRV_CLI_RUN_CONSOLE,   /* domain.console polled ~10×/s: the serial console (cli/console.c) */
     DRV_CLI_RUN_EVENTS,    /* SUB to the event stream */
     DRV_CLI_RUN_CAPACITY,  /* remote, or offline with --from-file */
     DRV_CLI_RUN_MIGRATE,   /* domain.migrate, then watch the job unless --detach (cli/migrate.c) */
     DRV_CLI_RUN_JOB_WATCH, /* job.show until the job ends (cli/migrate.c) */
     DRV_CLI_RUN_DRAIN,     /* host.maintenance / host.activate, then watch the job with --wait
                               (cli/maintenance.c) */
+    DRV_CLI_RUN_KEYGEN,    /* writes a CURVE key pair, offline (cli/main.c) */
 } drv_cli_run;
 
 typedef enum {
@@ -114,6 +117,10 @@ const drv_cli_verb *drv_cli_verb_form(const drv_cli_verb *verb, int n, char **wo
 bool drv_cli_group_exists(const char *group);
 /* Finds an option of the verb (or of the global table when verb is NULL) by long name. */
 const drv_cli_opt *drv_cli_opt_find(const drv_cli_opt *opts, const char *name);
+
+/* The controller's message for api_verb with every "option KEY" (an API option key) replaced by the
+ * CLI flag that sends it ("--max-parallel"), so an error names what the operator typed. Owned. */
+char *drv_cli_verbs_flag_words(const char *api_verb, const char *message);
 
 /* "drover domain start NAME" style synopsis, owned by the caller (g_free). */
 char *drv_cli_verb_synopsis(const drv_cli_verb *verb);

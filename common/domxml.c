@@ -103,6 +103,13 @@ static xmlDoc *s_read(s_handlers *h, const char *xml, size_t len, drv_error **er
         s_fail(err, DRV_ERR_INVALID, 0, "domain XML of %zu bytes is too large", len);
         return NULL;
     }
+    /* No DTD at all: an internal subset's entities are how a small definition expands
+     * quadratically (issue 13), and libvirt's domain XML never has one. */
+    if (xml != NULL && (g_strstr_len(xml, (gssize)len, "<!DOCTYPE") != NULL ||
+                        g_strstr_len(xml, (gssize)len, "<!ENTITY") != NULL)) {
+        s_fail(err, DRV_ERR_INVALID, 0, "domain XML with a DOCTYPE or an ENTITY is refused");
+        return NULL;
+    }
     xmlParserCtxt *ctxt = xmlNewParserCtxt();
     if (ctxt == NULL) {
         s_fail(err, DRV_ERR_INTERNAL, 0, "domain XML: cannot create a libxml2 parser");
@@ -110,6 +117,12 @@ static xmlDoc *s_read(s_handlers *h, const char *xml, size_t len, drv_error **er
     }
     xmlDoc *doc = xmlCtxtReadMemory(ctxt, xml ? xml : "", (int)len, "domain.xml", NULL,
                                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL)) {
+        xmlFreeDoc(doc);
+        xmlFreeParserCtxt(ctxt);
+        s_fail(err, DRV_ERR_INVALID, 0, "domain XML with a DOCTYPE is refused");
+        return NULL;
+    }
     if (doc == NULL || !ctxt->wellFormed) {
         const xmlError *last = xmlCtxtGetLastError(ctxt);
         const char *msg = h->first_message;
@@ -531,6 +544,9 @@ static int s_parse_doc(s_parser *p, drv_error **err)
     if (def->name == NULL)
         return s_fail(err, DRV_ERR_INVALID, name ? xmlGetLineNo(name) : 0,
                       "domain XML: <name> is missing or empty");
+    xmlChar *raw = xmlNodeGetContent(name);
+    def->name_untrimmed = raw == NULL || strcmp((const char *)raw, def->name) != 0;
+    xmlFree(raw);
     for (const char *c = def->name; *c; c++)
         if (*c == '/' || g_ascii_iscntrl(*c))
             return s_fail(err, DRV_ERR_INVALID, xmlGetLineNo(name),

@@ -68,6 +68,7 @@ typedef struct {
 
 typedef struct drv_domxml {
     char *name;                   /* <name>, never NULL */
+    bool name_untrimmed;          /* <name>'s text had leading or trailing whitespace */
     char *uuid;                   /* <uuid> in canonical lowercase 8-4-4-4-12 form, or NULL */
     char *type;                   /* <domain type=>: kvm, qemu, test, ... never NULL */
     uint32_t vcpus;               /* <vcpu> (the maximum), > 0 */

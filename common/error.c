@@ -18,6 +18,7 @@ static const char *const s_kind_names[DRV_ERR_LAST] = {
     [DRV_ERR_LIBVIRT] = "libvirt",
     [DRV_ERR_PROTO] = "protocol",
     [DRV_ERR_UNKNOWN_OUTCOME] = "unknown-outcome",
+    [DRV_ERR_DENIED] = "denied",
 };
 
 int drv_error_setv(drv_error **err, drv_err_kind kind, int code, const char *fmt, va_list ap)

@@ -24,6 +24,7 @@ typedef enum {
     DRV_ERR_LIBVIRT,         /* libvirt failed (code = virErrorNumber) */
     DRV_ERR_PROTO,           /* truncated, garbled, oversized or wrong-version frame */
     DRV_ERR_UNKNOWN_OUTCOME, /* an action was asked for and whether it took effect is not known */
+    DRV_ERR_DENIED,          /* no credential, unknown key, or a role that may not do this */
     DRV_ERR_LAST
 } drv_err_kind;
 

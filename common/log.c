@@ -30,6 +30,18 @@ void drv_log_init(const char *component, drv_log_level min_level)
         s_min_level = env_level;
 }
 
+char *drv_log_escape(const char *s)
+{
+    GString *out = g_string_sized_new(s != NULL ? strlen(s) : 0);
+    for (const unsigned char *p = (const unsigned char *)(s != NULL ? s : ""); *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            g_string_append_printf(out, "\\x%02x", *p);
+        else
+            g_string_append_c(out, (char)*p);
+    }
+    return g_string_free(out, FALSE);
+}
+
 void drv_log(drv_log_level level, const char *fmt, ...)
 {
     if (level < s_min_level || level >= DRV_LOG_LAST)
@@ -42,8 +54,9 @@ void drv_log(drv_log_level level, const char *fmt, ...)
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    g_autofree char *raw = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    g_autofree char *msg = drv_log_escape(raw);
     fprintf(stderr, "%s.%03ldZ %s %s: %s\n", stamp, ts.tv_nsec / 1000000, s_names[level],
             s_component, msg);
 }

@@ -20,6 +20,10 @@ void drv_log_init(const char *component, drv_log_level min_level);
 int drv_log_level_from_string(const char *name, drv_log_level *ret_level);
 void drv_log(drv_log_level level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* A copy of s (g_free) with every control character (below 0x20, and 0x7f) written as \xNN, so
+ * that a crafted name cannot forge a log line. drv_log applies it to every message it prints. */
+char *drv_log_escape(const char *s);
+
 #define drv_debug(...) drv_log(DRV_LOG_DEBUG, __VA_ARGS__)
 #define drv_info(...)  drv_log(DRV_LOG_INFO, __VA_ARGS__)
 #define drv_warn(...)  drv_log(DRV_LOG_WARN, __VA_ARGS__)

@@ -2,8 +2,11 @@
  * live here; domain and snapshot verbs in api_domain.c. */
 #include "api_private.h"
 #include "api_prov.h"
+#include "ha.h"
+#include "presence.h"
 
 #include "codec.h"
+#include "curve.h"
 #include "drain.h"
 #include "events.h"
 #include "leader.h"
@@ -11,8 +14,10 @@
 #include "log.h"
 #include "migrate.h"
 #include "outcome.h"
+#include "store_doubt.h"
 #include "placement.h"
 #include "view.h"
+#include "zap.h"
 
 #include <string.h>
 #include <zmq.h>
@@ -34,6 +39,8 @@ static void s_req_free(ctl_req *r)
     g_free(r->domain);
     g_free(r->host);
     g_free(r->old_host);
+    g_free(r->pin_host);
+    g_free(r->saved_path);
     g_free(r->name);
     g_free(r->xml);
     g_free(r->comment);
@@ -46,10 +53,16 @@ static void s_req_free(ctl_req *r)
  * hears agents), or a leader that has not heard from etcd for a while. */
 static char *s_stale(ctl *c)
 {
+    const char *leader = ctl_leader_name(c->leader);
+    if (!ctl_is_leader(c) && leader != NULL && strcmp(leader, c->cfg->name) == 0)
+        /* its own key, from before an etcd outage: leadership is being taken back */
+        return g_strdup_printf("answered by controller '%s' from its cache while it takes its "
+                               "leadership back after an etcd outage; domain states may be stale",
+                               c->cfg->name);
     if (!ctl_is_leader(c))
         return g_strdup_printf("answered by standby controller '%s' from its cache (the leader is "
                                "'%s'); domain states are not known here",
-                               c->cfg->name, ctl_leader_name(c->leader));
+                               c->cfg->name, leader ? leader : "not known");
     int64_t down = c->etcdq != NULL ? ctl_etcd_worker_unreachable_ms(c->etcdq) : 0;
     if (down >= 1000)
         return g_strdup_printf("etcd has not answered for %lld s: definitions come from the "
@@ -261,17 +274,32 @@ static void s_cluster_status(ctl_req *r)
     }
     GPtrArray *doms = ctl_model_domains(c->model);
     for (guint i = 0; i < doms->len; i++) {
-        const char *state;
-        int reason;
+        const char *state, *reason;
         ctl_model_domain_state(c->model, g_ptr_array_index(doms, i), &state, &reason);
         st.domains_running += strcmp(state, "running") == 0;
     }
     st.outcomes_unknown = (int)ctl_outcome_open_count(c);
+    st.stores_unknown = (int)ctl_doubt_open_count(c);
     st.hosts = (int)hosts->len;
     st.domains = (int)doms->len;
     g_ptr_array_unref(hosts);
     g_ptr_array_unref(doms);
-    ctl_req_ok(r, ctl_view_status(&st));
+    json_object *doc = ctl_view_status(&st);
+    json_object *sec = json_object_new_object();
+    json_object_object_add(sec, "curve", json_object_new_boolean(true));
+    json_object_object_add(sec, "public_key", json_object_new_string(c->curve_public));
+    json_object_object_add(sec, "enrolled_hosts",
+                           json_object_new_int64((int64_t)ctl_model_n_keys(c->model)));
+    json_object_object_add(sec, "refused_handshakes",
+                           json_object_new_int64((int64_t)ctl_zap_refused(c->zap)));
+    json_object_object_add(sec, "refused_agent_messages",
+                           json_object_new_int64((int64_t)c->messages_refused));
+    json_object_object_add(sec, "dropped_replies",
+                           json_object_new_int64((int64_t)c->replies_dropped));
+    json_object_object_add(doc, "security", sec);
+    json_object_object_add(doc, "controllers", ctl_presence_list(c));
+    json_object_object_add(doc, "ha_recoveries", ctl_ha_status(c));
+    ctl_req_ok(r, doc);
 }
 
 static void s_cpu_baseline(ctl_req *r)
@@ -341,7 +369,7 @@ static void s_drain_plan(ctl_req *r)
     ctl_host *h = s_host_arg(r);
     if (h == NULL)
         return;
-    drv_sched_cluster *cl = ctl_placement_cluster(r->c, NULL);
+    drv_sched_cluster *cl = ctl_drain_plan_cluster(r->c, h);
     drv_sched_drain_opts opts = {.n_plus_one = ctl_req_flag(r, "n_plus_one")};
     drv_sched_drain_plan *plan = NULL;
     drv_error *err = NULL;
@@ -365,61 +393,78 @@ typedef struct {
     const char *usage;
     bool leader_only;
     ctl_verb_fn fn;
+    ctl_role role; /* the least role that may call it */
 } s_verb;
 
 static const s_verb s_verbs[] = {
-    {"host.list", 0, 0, "", true, s_host_list},
-    {"host.show", 1, 1, "HOST", true, s_host_show},
-    {"host.label", 2, 64, "HOST key=value|key- ...", true, s_host_label},
-    {"host.drain-plan", 1, 1, "HOST", true, s_drain_plan},
-    {"domain.define", 0, 0, "(XML in body)", true, ctl_api_domain_define},
-    {"domain.undefine", 1, 1, "NAME", true, ctl_api_domain_undefine},
-    {"domain.create", 0, 0, "(XML in body)", true, ctl_api_domain_create},
-    {"domain.start", 1, 1, "NAME", true, ctl_api_domain_start},
-    {"domain.shutdown", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
-    {"domain.reboot", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
-    {"domain.destroy", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
-    {"domain.suspend", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
-    {"domain.resume", 1, 1, "NAME", true, ctl_api_domain_lifecycle},
-    {"domain.list", 0, 0, "", true, ctl_api_domain_list},
-    {"domain.info", 1, 1, "NAME", true, ctl_api_domain_info},
-    {"domain.state", 1, 1, "NAME", true, ctl_api_domain_state},
-    {"domain.dumpxml", 1, 1, "NAME", true, ctl_api_domain_dumpxml},
-    {"domain.edit", 1, 1, "NAME (XML in body)", true, ctl_api_domain_edit},
-    {"domain.history", 1, 1, "NAME", true, ctl_api_domain_history},
-    {"domain.history-show", 2, 2, "NAME REV", true, ctl_api_domain_history_show},
-    {"domain.rollback", 2, 2, "NAME REV", true, ctl_api_domain_rollback},
-    {"domain.setvcpus", 2, 2, "NAME COUNT", true, ctl_api_domain_modify},
-    {"domain.setmem", 2, 2, "NAME KIB", true, ctl_api_domain_modify},
-    {"domain.attach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify},
-    {"domain.detach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify},
-    {"domain.autostart", 1, 1, "NAME", true, ctl_api_domain_autostart},
-    {"snapshot.create", 1, 2, "DOMAIN [NAME]", true, ctl_api_snapshot_create},
-    {"snapshot.list", 1, 1, "DOMAIN", true, ctl_api_snapshot_list},
-    {"snapshot.revert", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_revert},
-    {"snapshot.delete", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_delete},
-    {"cluster.status", 0, 0, "", false, s_cluster_status},
-    {"cluster.cpu-baseline", 0, 0, "", true, s_cpu_baseline},
-    {"cluster.export-snapshot", 0, 0, "", true, s_export_snapshot},
-    {"capacity", 0, 0, "", true, s_capacity},
-    {"domain.migrate", 1, 1, "NAME", true, ctl_api_domain_migrate},
-    {"job.list", 0, 0, "", true, ctl_api_job_list},
-    {"job.show", 1, 1, "ID", true, ctl_api_job_show},
-    {"job.cancel", 1, 1, "ID", true, ctl_api_job_cancel},
-    {"host.maintenance", 1, 1, "HOST", true, ctl_api_host_maintenance},
-    {"host.activate", 1, 1, "HOST", true, ctl_api_host_activate},
+    {"host.list", 0, 0, "", true, s_host_list, CTL_ROLE_VIEWER},
+    {"host.show", 1, 1, "HOST", true, s_host_show, CTL_ROLE_VIEWER},
+    {"host.label", 2, 64, "HOST key=value|key- ...", true, s_host_label, CTL_ROLE_OPERATOR},
+    {"host.drain-plan", 1, 1, "HOST", true, s_drain_plan, CTL_ROLE_VIEWER},
+    {"host.ha-plan", 1, 1, "HOST", true, ctl_api_host_ha_plan, CTL_ROLE_VIEWER},
+    {"host.enroll", 2, 2, "HOST PUBLIC-KEY", true, ctl_api_host_enroll, CTL_ROLE_ADMIN},
+    {"host.remove", 1, 1, "HOST", true, ctl_api_host_remove, CTL_ROLE_ADMIN},
+    {"domain.define", 0, 0, "(XML in body)", true, ctl_api_domain_define, CTL_ROLE_OPERATOR},
+    {"domain.undefine", 1, 1, "NAME", true, ctl_api_domain_undefine, CTL_ROLE_OPERATOR},
+    {"domain.create", 0, 0, "(XML in body)", true, ctl_api_domain_create, CTL_ROLE_OPERATOR},
+    {"domain.start", 1, 1, "NAME", true, ctl_api_domain_start, CTL_ROLE_OPERATOR},
+    {"domain.shutdown", 1, 1, "NAME", true, ctl_api_domain_lifecycle, CTL_ROLE_OPERATOR},
+    {"domain.reboot", 1, 1, "NAME", true, ctl_api_domain_lifecycle, CTL_ROLE_OPERATOR},
+    {"domain.destroy", 1, 1, "NAME", true, ctl_api_domain_lifecycle, CTL_ROLE_OPERATOR},
+    {"domain.suspend", 1, 1, "NAME", true, ctl_api_domain_lifecycle, CTL_ROLE_OPERATOR},
+    {"domain.resume", 1, 1, "NAME", true, ctl_api_domain_lifecycle, CTL_ROLE_OPERATOR},
+    {"domain.managedsave", 1, 1, "NAME", true, ctl_api_domain_lifecycle, CTL_ROLE_OPERATOR},
+    {"domain.managedsave-remove", 1, 1, "NAME", true, ctl_api_domain_save_remove,
+     CTL_ROLE_OPERATOR},
+    {"domain.save", 1, 1, "NAME", true, ctl_api_domain_save, CTL_ROLE_OPERATOR},
+    {"domain.restore", 1, 1, "NAME", true, ctl_api_domain_restore, CTL_ROLE_OPERATOR},
+    {"domain.console", 1, 1, "NAME (typed input in body)", true, ctl_api_domain_console,
+     CTL_ROLE_OPERATOR},
+    {"domain.list", 0, 0, "", true, ctl_api_domain_list, CTL_ROLE_VIEWER},
+    {"domain.info", 1, 1, "NAME", true, ctl_api_domain_info, CTL_ROLE_VIEWER},
+    {"domain.state", 1, 1, "NAME", true, ctl_api_domain_state, CTL_ROLE_VIEWER},
+    {"domain.dumpxml", 1, 1, "NAME", true, ctl_api_domain_dumpxml, CTL_ROLE_OPERATOR},
+    {"domain.edit", 1, 1, "NAME (XML in body)", true, ctl_api_domain_edit, CTL_ROLE_OPERATOR},
+    {"domain.history", 1, 1, "NAME", true, ctl_api_domain_history, CTL_ROLE_VIEWER},
+    {"domain.history-show", 2, 2, "NAME REV", true, ctl_api_domain_history_show, CTL_ROLE_OPERATOR},
+    {"domain.rollback", 2, 2, "NAME REV", true, ctl_api_domain_rollback, CTL_ROLE_OPERATOR},
+    {"domain.setvcpus", 2, 2, "NAME COUNT", true, ctl_api_domain_modify, CTL_ROLE_OPERATOR},
+    {"domain.setmem", 2, 2, "NAME KIB", true, ctl_api_domain_modify, CTL_ROLE_OPERATOR},
+    {"domain.setmaxmem", 2, 2, "NAME KIB", true, ctl_api_domain_modify, CTL_ROLE_OPERATOR},
+    {"domain.attach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify,
+     CTL_ROLE_OPERATOR},
+    {"domain.detach-device", 1, 1, "NAME (device XML in body)", true, ctl_api_domain_modify,
+     CTL_ROLE_OPERATOR},
+    {"domain.autostart", 1, 1, "NAME", true, ctl_api_domain_autostart, CTL_ROLE_OPERATOR},
+    {"domain.ha", 1, 1, "NAME", true, ctl_api_domain_ha, CTL_ROLE_OPERATOR},
+    {"snapshot.create", 1, 2, "DOMAIN [NAME]", true, ctl_api_snapshot_create, CTL_ROLE_OPERATOR},
+    {"snapshot.list", 1, 1, "DOMAIN", true, ctl_api_snapshot_list, CTL_ROLE_VIEWER},
+    {"snapshot.revert", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_revert, CTL_ROLE_OPERATOR},
+    {"snapshot.delete", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_delete, CTL_ROLE_OPERATOR},
+    {"cluster.status", 0, 0, "", false, s_cluster_status, CTL_ROLE_VIEWER},
+    {"cluster.cpu-baseline", 0, 0, "", true, s_cpu_baseline, CTL_ROLE_VIEWER},
+    {"cluster.export-snapshot", 0, 0, "", true, s_export_snapshot, CTL_ROLE_VIEWER},
+    {"capacity", 0, 0, "", true, s_capacity, CTL_ROLE_VIEWER},
+    {"domain.migrate", 1, 1, "NAME", true, ctl_api_domain_migrate, CTL_ROLE_OPERATOR},
+    {"job.list", 0, 0, "", true, ctl_api_job_list, CTL_ROLE_VIEWER},
+    {"job.show", 1, 1, "ID", true, ctl_api_job_show, CTL_ROLE_VIEWER},
+    {"job.cancel", 1, 1, "ID", true, ctl_api_job_cancel, CTL_ROLE_OPERATOR},
+    {"host.maintenance", 1, 1, "HOST", true, ctl_api_host_maintenance, CTL_ROLE_OPERATOR},
+    {"host.activate", 1, 1, "HOST", true, ctl_api_host_activate, CTL_ROLE_OPERATOR},
     /* provisioning (api_pool.c, api_net.c, api_provision.c) */
-    {"pool.define", 1, 1, "NAME --path P [--shared]", true, ctl_api_pool_define},
-    {"pool.list", 0, 0, "", true, ctl_api_pool_list},
-    {"pool.info", 1, 1, "NAME", true, ctl_api_pool_info},
-    {"vol.create", 2, 2, "POOL NAME --size S", true, ctl_api_vol_create},
-    {"vol.list", 1, 1, "POOL", true, ctl_api_vol_list},
-    {"vol.info", 2, 2, "POOL NAME", true, ctl_api_vol_info},
-    {"vol.delete", 2, 2, "POOL NAME", true, ctl_api_vol_delete},
-    {"net.define", 1, 1, "NAME --bridge BR | --nat SUBNET", true, ctl_api_net_define},
-    {"net.list", 0, 0, "", true, ctl_api_net_list},
-    {"net.info", 1, 1, "NAME", true, ctl_api_net_info},
-    {"domain.provision", 1, 1, "NAME --memory KIB --disk SPEC", true, ctl_api_domain_provision},
+    {"pool.define", 1, 1, "NAME --path P [--shared]", true, ctl_api_pool_define, CTL_ROLE_OPERATOR},
+    {"pool.list", 0, 0, "", true, ctl_api_pool_list, CTL_ROLE_VIEWER},
+    {"pool.info", 1, 1, "NAME", true, ctl_api_pool_info, CTL_ROLE_VIEWER},
+    {"vol.create", 2, 2, "POOL NAME --size S", true, ctl_api_vol_create, CTL_ROLE_OPERATOR},
+    {"vol.list", 1, 1, "POOL", true, ctl_api_vol_list, CTL_ROLE_VIEWER},
+    {"vol.info", 2, 2, "POOL NAME", true, ctl_api_vol_info, CTL_ROLE_VIEWER},
+    {"vol.delete", 2, 2, "POOL NAME", true, ctl_api_vol_delete, CTL_ROLE_OPERATOR},
+    {"net.define", 1, 1, "NAME --bridge BR | --nat SUBNET", true, ctl_api_net_define,
+     CTL_ROLE_OPERATOR},
+    {"net.list", 0, 0, "", true, ctl_api_net_list, CTL_ROLE_VIEWER},
+    {"net.info", 1, 1, "NAME", true, ctl_api_net_info, CTL_ROLE_VIEWER},
+    {"domain.provision", 1, 1, "NAME --memory KIB --disk SPEC", true, ctl_api_domain_provision,
+     CTL_ROLE_OPERATOR},
 };
 
 /* Verbs that only read the cache: a standby answers them too (marked stale). */
@@ -429,6 +474,7 @@ static bool s_is_read(ctl_verb_fn fn)
         s_host_list,
         s_host_show,
         s_drain_plan,
+        ctl_api_host_ha_plan,
         ctl_api_domain_list,
         ctl_api_domain_state,
         s_cpu_baseline,
@@ -444,7 +490,8 @@ static bool s_is_read(ctl_verb_fn fn)
     return false;
 }
 
-static void s_dispatch(ctl_api *self, char *client, const Drover__ClientRequest *cr)
+static void s_dispatch(ctl_api *self, char *client, const ctl_client_key *who,
+                       const Drover__ClientRequest *cr)
 {
     ctl_req *r = g_new0(ctl_req, 1);
     r->c = self->c;
@@ -471,12 +518,26 @@ static void s_dispatch(ctl_api *self, char *client, const Drover__ClientRequest 
         ctl_req_usage(r, "unknown verb '%s'", r->verb);
         return;
     }
+    if (who == NULL) { /* the ZAP handler let it in, but the key is no longer allowed */
+        ctl_req_failf(r, DRV_ERR_DENIED, "%s: this client key is not allowed", r->verb);
+        return;
+    }
+    if (who->role < v->role) {
+        drv_warn("client '%s' (role %s) refused %s: it needs role %s", who->name,
+                 ctl_role_to_string(who->role), r->verb, ctl_role_to_string(v->role));
+        ctl_req_failf(r, DRV_ERR_DENIED, "%s needs role %s; client '%s' has role %s", r->verb,
+                      ctl_role_to_string(v->role), who->name, ctl_role_to_string(who->role));
+        return;
+    }
     if ((int)r->n_args < v->min_args || (int)r->n_args > v->max_args) {
         ctl_req_usage(r, "usage: %s %s", r->verb, v->usage);
         return;
     }
     for (size_t i = 0; i < r->n_args; i++) {
-        if (r->args[i][0] == '\0' || strchr(r->args[i], '/') != NULL) {
+        if (v->fn == ctl_api_host_enroll && i == 1)
+            continue; /* a z85 key, which may hold '/': checked by the verb */
+        if (r->args[i][0] == '\0' || strchr(r->args[i], '/') != NULL ||
+            !g_utf8_validate(r->args[i], -1, NULL)) {
             ctl_req_usage(r, "%s: argument '%s' is not a valid name", r->verb, r->args[i]);
             return;
         }
@@ -497,8 +558,16 @@ static void s_dispatch(ctl_api *self, char *client, const Drover__ClientRequest 
 ctl_api *ctl_api_new(ctl *c, drv_error **err)
 {
     void *router = zmq_socket(c->zctx, ZMQ_ROUTER);
-    int linger = 0;
+    int linger = 0, hwm = 1000;
+    int64_t max = c->cfg->max_message_bytes;
     zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(router, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof(hwm)); /* unread replies per client, bounded */
+    if (drv_curve_server(router, c->curve_secret, DRV_ZAP_DOMAIN_CLIENTS, err) < 0) {
+        zmq_close(router);
+        drv_error_prefix(err, "client socket");
+        return NULL;
+    }
     if (zmq_bind(router, c->cfg->client_bind) < 0) {
         int e = errno;
         zmq_close(router);
@@ -531,9 +600,11 @@ void ctl_api_handle(ctl_api *self)
 {
     for (int i = 0; i < 1000; i++) {
         char *identity = NULL;
+        g_autofree char *user_id = NULL;
         Drover__Envelope *env = NULL;
         drv_error *err = NULL;
-        if (drv_wire_recv(self->router, true, 0, ZMQ_DONTWAIT, &identity, &env, &err) < 0) {
+        if (drv_wire_recv_peer(self->router, true, 0, ZMQ_DONTWAIT, &identity, &user_id, &env,
+                               &err) < 0) {
             bool empty = err->kind == DRV_ERR_TIMEOUT;
             if (!empty && identity != NULL) {
                 ctl_req *r = g_new0(ctl_req, 1);
@@ -556,7 +627,8 @@ void ctl_api_handle(ctl_api *self)
                      drv_codec_body_name(env->body_case));
             g_free(identity);
         } else {
-            s_dispatch(self, identity, env->client_request);
+            s_dispatch(self, identity, ctl_config_client(self->c->cfg, user_id),
+                       env->client_request);
         }
         drv_codec_free(&env);
     }

@@ -14,5 +14,8 @@ void *ctl_api_socket(ctl_api *self);
 void ctl_api_handle(ctl_api *self);
 /* Answers the requests still waiting for their turn to place (shutdown). */
 void ctl_api_fail_waiting(ctl *c);
+/* A placement txn (of a verb or of controller/ha.c) is answered: the next waiting placement may
+ * choose now (api_domain.c). */
+void ctl_api_placement_release(ctl *c);
 
 #endif

@@ -7,10 +7,12 @@
 #include "events.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "names.h"
 #include "outcome.h"
 #include "placement.h"
 #include "snapshot_async.h"
 #include "store_async.h"
+#include "store_doubt.h"
 #include "view.h"
 
 #include <string.h>
@@ -52,6 +54,21 @@ static const char *s_up_host(ctl_req *r, const ctl_domain *d)
     return d->host;
 }
 
+ctl_domain *ctl_api_domain_arg(ctl_req *r)
+{
+    return s_domain_arg(r);
+}
+
+bool ctl_api_domain_idle(ctl_req *r, const ctl_domain *d)
+{
+    return s_idle(r, d);
+}
+
+const char *ctl_api_domain_up_host(ctl_req *r, const ctl_domain *d)
+{
+    return s_up_host(r, d);
+}
+
 /* ------------------------------------------------------------------ intent in etcd */
 
 static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
@@ -76,6 +93,9 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, NULL, false);
         return;
     }
+    ctl_doubt_superseded(r->c, r->domain); /* this intent replaces one etcd may still store */
+    r->store_mod = d->mod_revision;
+    r->store_before = d->desired;
     ctl_domain *copy = ctl_domain_copy(d);
     copy->desired = desired;
     drv_error *err = NULL;
@@ -84,6 +104,13 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         then(r, err, false);
         drv_error_free(&err);
     }
+}
+
+/* An etcd write that was sent and got no answer (etcd refused neither the compare nor the
+ * request): it may still be applied. */
+static bool s_store_outcome_unknown(const drv_error *err)
+{
+    return err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD;
 }
 
 static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
@@ -95,6 +122,8 @@ static void s_desired_stored(ctl *c, ctl_domain *stored, const drv_error *err, b
         return;
     }
     r->attempts = 0;
+    if (err != NULL && attempted && s_store_outcome_unknown(err))
+        ctl_doubt_desired(c, r->domain, r->store_mod, r->desired_after, r->store_before);
     r->then(r, err, attempted);
 }
 
@@ -107,7 +136,7 @@ static void s_restore_desired(ctl *c, const char *name, ctl_desired desired)
  * changed; otherwise etcd may have applied it. */
 static void s_fail_store(ctl_req *r, const char *what, const drv_error *err, bool attempted)
 {
-    if (attempted && err->kind != DRV_ERR_CONFLICT && err->kind != DRV_ERR_ETCD)
+    if (attempted && s_store_outcome_unknown(err))
         ctl_req_failf(r, err->kind,
                       "domain '%s': %s: %s (etcd may or may not have stored it; nothing was "
                       "commanded)",
@@ -182,6 +211,79 @@ static void s_ok_domain(ctl_req *r, const char *event)
 
 /* ------------------------------------------------------------------ definitions */
 
+/* True when path is absolute, without "." or ".." components, and inside dir. */
+static bool s_path_inside(const char *path, const char *dir)
+{
+    if (path[0] != '/' || dir == NULL || dir[0] != '/')
+        return false;
+    g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+    for (size_t i = 1; parts[i] != NULL; i++)
+        if (strcmp(parts[i], ".") == 0 || strcmp(parts[i], "..") == 0 || parts[i][0] == '\0')
+            return false;
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || n == 1);
+}
+
+static bool s_path_allowed(ctl *c, const char *path, bool pools_too)
+{
+    for (char **p = c->cfg->disk_allow_prefixes; p != NULL && *p != NULL; p++)
+        if (s_path_inside(path, *p))
+            return true;
+    if (!pools_too)
+        return false;
+    GPtrArray *hosts = ctl_model_hosts(c->model);
+    bool ok = false;
+    for (guint i = 0; i < hosts->len && !ok; i++) {
+        const ctl_host *h = g_ptr_array_index(hosts, i);
+        for (guint j = 0; h->facts.pools != NULL && j < h->facts.pools->len && !ok; j++) {
+            const ctl_pool *pl = g_ptr_array_index(h->facts.pools, j);
+            ok = pl->path != NULL && s_path_inside(path, pl->path);
+        }
+    }
+    g_ptr_array_unref(hosts);
+    return ok;
+}
+
+/* What define and create both check before anything is stored: the name (names.h) and the disk
+ * source policy — a file or dir disk inside a storage pool some host reports, or under one of
+ * [security] disk_allow_prefixes; a block device only under disk_allow_prefixes. */
+static int s_check_definition(ctl *c, const drv_domxml *dx, drv_error **err)
+{
+    const char *why =
+        dx->name_untrimmed ? "it has leading or trailing whitespace" : drv_name_invalid(dx->name);
+    if (why != NULL)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "invalid domain XML: name '%s' is refused: %s", dx->name, why);
+    for (size_t i = 0; i < dx->n_disks; i++) {
+        const drv_domxml_disk *k = &dx->disks[i];
+        const char *type = drv_domxml_disk_type_to_string(k->type);
+        switch (k->type) {
+        case DRV_DOMXML_DISK_FILE:
+        case DRV_DOMXML_DISK_DIR:
+        case DRV_DOMXML_DISK_BLOCK:
+            if (k->source_path == NULL)
+                break;
+            if (!s_path_allowed(c, k->source_path, k->type != DRV_DOMXML_DISK_BLOCK))
+                return drv_error_set(
+                    err, DRV_ERR_INVALID, 0,
+                    "domain '%s': %s disk '%s' is refused: it is outside every storage pool the "
+                    "hosts report%s and [security] disk_allow_prefixes",
+                    dx->name, type ? type : "a", k->source_path,
+                    k->type == DRV_DOMXML_DISK_BLOCK ? " (block devices: only)" : "");
+            break;
+        case DRV_DOMXML_DISK_OTHER:
+            return drv_error_set(err, DRV_ERR_INVALID, 0,
+                                 "domain '%s': disk %zu has a type drover does not allow", dx->name,
+                                 i);
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
 /* Validates xml and stores it as the next revision of its domain (or revision 1 of a new one).
  * expect_name: the name the XML must carry (edit, rollback) or NULL. expect_revision: 0 or the
  * revision the caller edited. Returns the stored domain (borrowed) or NULL with an error; nothing
@@ -199,11 +301,8 @@ static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *exp
     ctl_domain *result = NULL;
     g_autofree char *final_xml = NULL;
     g_autofree char *uuid = NULL;
-    if (strchr(dx->name, '/') != NULL || dx->name[0] == '.') {
-        drv_error_set(err, DRV_ERR_INVALID, 0, "invalid domain XML: name '%s' may not contain '/'",
-                      dx->name);
+    if (s_check_definition(c, dx, err) < 0)
         goto out;
-    }
     if (expect_name != NULL && strcmp(expect_name, dx->name) != 0) {
         drv_error_set(err, DRV_ERR_INVALID, 0,
                       "domain '%s': the new XML names it '%s' (renaming is not supported)",
@@ -273,6 +372,7 @@ static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *exp
     d->xml = g_steal_pointer(&final_xml);
     d->revision = old != NULL ? old->revision + 1 : 1;
     d->vcpus = dx->vcpus;
+    d->vcpus_current = dx->vcpus_current;
     d->memory_kib = dx->memory_kib;
     g_strfreev(d->cpu_features);
     d->cpu_features = g_strdupv(dx->cpu_features_required);
@@ -567,10 +667,7 @@ void ctl_api_domain_list(ctl_req *r)
     GPtrArray *shown = g_ptr_array_new();
     for (guint i = 0; i < doms->len; i++) {
         const ctl_domain *d = g_ptr_array_index(doms, i);
-        const char *state;
-        int reason;
-        ctl_model_domain_state(r->c->model, d, &state, &reason);
-        if (all || strcmp(state, "shut off") != 0 || d->desired != CTL_DESIRED_SHUTOFF)
+        if (all || !ctl_model_domain_is_off(r->c->model, d) || d->desired != CTL_DESIRED_SHUTOFF)
             g_ptr_array_add(shown, (gpointer)d);
     }
     ctl_req_ok(r, ctl_view_domains(r->c->model, shown));
@@ -621,8 +718,7 @@ void ctl_api_domain_dumpxml(ctl_req *r)
     ctl_domain *d = s_domain_arg(r);
     if (d == NULL)
         return;
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
     bool active = strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
                   strcmp(state, "blocked") == 0;
@@ -639,18 +735,32 @@ void ctl_api_domain_dumpxml(ctl_req *r)
 static void s_place_next(ctl_req *r);
 
 /* A transient domain from `domain create`'s XML (not in the model). */
-static ctl_domain *s_transient_domain(const char *xml, size_t len, drv_error **err)
+static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_error **err)
 {
     drv_domxml *dx = NULL;
     if (drv_domxml_parse(xml, len, &dx, err) < 0) {
         drv_error_prefix(err, "invalid domain XML");
         return NULL;
     }
-    if (strchr(dx->name, '/') != NULL || dx->name[0] == '.') {
-        drv_error_set(err, DRV_ERR_INVALID, 0, "invalid domain XML: name '%s' may not contain '/'",
-                      dx->name);
+    if (s_check_definition(c, dx, err) < 0) {
         drv_domxml_free(&dx);
         return NULL;
+    }
+    /* the same UUID check as define: a UUID belongs to one domain */
+    if (dx->uuid != NULL) {
+        GPtrArray *all = ctl_model_domains(c->model);
+        for (guint i = 0; i < all->len; i++) {
+            const ctl_domain *o = g_ptr_array_index(all, i);
+            if (g_strcmp0(o->uuid, dx->uuid) == 0) {
+                drv_error_set(err, DRV_ERR_EXISTS, 0,
+                              "domain '%s': UUID %s is already used by '%s'", dx->name, dx->uuid,
+                              o->name);
+                g_ptr_array_unref(all);
+                drv_domxml_free(&dx);
+                return NULL;
+            }
+        }
+        g_ptr_array_unref(all);
     }
     ctl_domain *d = ctl_domain_new(dx->name);
     d->uuid = g_strdup(dx->uuid ? dx->uuid : NULL);
@@ -667,6 +777,7 @@ static ctl_domain *s_transient_domain(const char *xml, size_t len, drv_error **e
     d->revision = 1;
     d->transient = true;
     d->vcpus = dx->vcpus;
+    d->vcpus_current = dx->vcpus_current;
     d->memory_kib = dx->memory_kib;
     d->cpu_features = g_strdupv(dx->cpu_features_required);
     d->affinity_group = g_strdup(dx->affinity_group);
@@ -687,7 +798,7 @@ static void s_start_placed(ctl_req *r, ctl_domain *d)
 static void s_create_placed(ctl_req *r, ctl_domain *placed);
 
 /* The placement on its way is answered: the next waiting one may choose now. */
-static void s_place_release(ctl *c)
+void ctl_api_placement_release(ctl *c)
 {
     c->placing = false;
     ctl_req *next;
@@ -703,7 +814,7 @@ static void s_place_stored(ctl *c, ctl_domain *stored, const drv_error *err, boo
                            void *data)
 {
     s_place_stored_1(c, stored, err, attempted, data);
-    s_place_release(c);
+    ctl_api_placement_release(c);
 }
 
 static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
@@ -768,7 +879,7 @@ static void s_place_next(ctl_req *r)
     }
     if (r->step == 1) {
         drv_error *perr = NULL;
-        fresh = s_transient_domain(r->body, r->body_len, &perr);
+        fresh = s_transient_domain(c, r->body, r->body_len, &perr);
         if (fresh == NULL) {
             ctl_req_fail(r, perr);
             return;
@@ -777,7 +888,29 @@ static void s_place_next(ctl_req *r)
     }
     g_autofree char *host = NULL;
     drv_error *err = NULL;
-    if (ctl_placement_choose(c, d, NULL, &host, &err) < 0) {
+    /* pinned (a managed save lives on one host): every other host is avoided */
+    GPtrArray *avoid = NULL;
+    if (r->pin_host != NULL) {
+        avoid = g_ptr_array_new();
+        GPtrArray *hosts = ctl_model_hosts(c->model);
+        for (guint i = 0; i < hosts->len; i++) {
+            const ctl_host *h = g_ptr_array_index(hosts, i);
+            if (strcmp(h->id, r->pin_host) != 0)
+                g_ptr_array_add(avoid, h->id);
+        }
+        g_ptr_array_unref(hosts);
+        g_ptr_array_add(avoid, NULL);
+    }
+    int rc = ctl_placement_choose(c, d, avoid ? (char *const *)avoid->pdata : NULL, &host, &err);
+    if (avoid != NULL)
+        g_ptr_array_unref(avoid);
+    if (rc == 0 && r->pin_host != NULL && strcmp(host, r->pin_host) != 0) {
+        drv_error_set(&err, DRV_ERR_NO_ROOM, 0,
+                      "domain '%s': its saved state is on host '%s', which cannot take it now",
+                      d->name, r->pin_host);
+        rc = -1;
+    }
+    if (rc < 0) {
         ctl_domain_free(fresh);
         ctl_req_fail(r, err);
         return;
@@ -798,6 +931,23 @@ static void s_place_next(ctl_req *r)
     c->placing = true;
 }
 
+char *ctl_api_domain_saved_refusal(ctl *c, const ctl_domain *d)
+{
+    const char *state, *reason;
+    ctl_model_domain_state(c->model, d, &state, &reason);
+    if (g_strcmp0(reason, CTL_SAVED_MANAGED) == 0)
+        return g_strdup_printf(
+            "domain '%s' has a managed save image on host '%s': `drover domain restore %s` resumes "
+            "it there; `drover domain managedsave-remove %s` discards it (then start boots afresh)",
+            d->name, d->host, d->name, d->name);
+    if (d->saved_path != NULL && ctl_model_domain_is_off(c->model, d))
+        return g_strdup_printf(
+            "domain '%s' was saved to '%s': `drover domain restore %s` resumes it; `drover domain "
+            "managedsave-remove %s` discards the image (then start boots afresh)",
+            d->name, d->saved_path, d->name, d->name);
+    return NULL;
+}
+
 void ctl_api_domain_start(ctl_req *r)
 {
     ctl_domain *d = s_domain_arg(r);
@@ -807,11 +957,20 @@ void ctl_api_domain_start(ctl_req *r)
         ctl_req_failf(r, DRV_ERR_CONFLICT, "domain '%s' is transient and already created", d->name);
         return;
     }
-    const char *state;
-    int reason;
+    g_autofree char *saved = ctl_api_domain_saved_refusal(r->c, d);
+    if (saved != NULL) { /* never a silent restore, never a silent loss of the image */
+        ctl_req_failf(r, DRV_ERR_CONFLICT, "%s", saved);
+        return;
+    }
+    ctl_api_domain_place_and_start(r, d);
+}
+
+void ctl_api_domain_place_and_start(ctl_req *r, const ctl_domain *d)
+{
+    const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
-    if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
-        strcmp(state, "blocked") == 0) {
+    if (strcmp(state, "unknown") != 0 && !ctl_model_domain_is_off(r->c->model, d)) {
+        /* running, paused, blocked, in shutdown, pmsuspended: it is there already */
         ctl_req_failf(r, DRV_ERR_CONFLICT, "domain '%s' is already %s on host '%s'", d->name, state,
                       d->host);
         return;
@@ -865,7 +1024,7 @@ void ctl_api_domain_create(ctl_req *r)
         return;
     }
     drv_error *err = NULL;
-    ctl_domain *d = s_transient_domain(r->body, r->body_len, &err);
+    ctl_domain *d = s_transient_domain(r->c, r->body, r->body_len, &err);
     if (d == NULL) {
         ctl_req_fail(r, err);
         return;
@@ -929,6 +1088,14 @@ static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted
 {
     if (err != NULL) {
         ctl_model_set_busy(r->c->model, r->domain, NULL);
+        if (attempted && s_store_outcome_unknown(err)) {
+            ctl_req_failf(r, err->kind,
+                          "domain '%s': desired state not stored: %s (nothing was commanded; "
+                          "should etcd still store it, the controller puts the previous desired "
+                          "state back)",
+                          r->domain, err->message);
+            return;
+        }
         s_fail_store(r, "desired state not stored", err, attempted);
         return;
     }
@@ -968,6 +1135,7 @@ void ctl_api_domain_lifecycle(ctl_req *r)
         {"domain.destroy", CTL_CMD_DESTROY, true, CTL_DESIRED_SHUTOFF},
         {"domain.suspend", CTL_CMD_SUSPEND, true, CTL_DESIRED_PAUSED},
         {"domain.resume", CTL_CMD_RESUME, true, CTL_DESIRED_RUNNING},
+        {"domain.managedsave", CTL_CMD_MANAGEDSAVE, true, CTL_DESIRED_SHUTOFF},
     };
     size_t i = 0;
     while (i < G_N_ELEMENTS(map) && strcmp(map[i].verb, r->verb) != 0)
@@ -982,7 +1150,7 @@ void ctl_api_domain_lifecycle(ctl_req *r)
     uint64_t timeout_ms = 0;
     const char *t = ctl_req_opt(r, "timeout_ms");
     if (t != NULL && !g_ascii_string_to_unsigned(t, 10, 0, 24u * 3600 * 1000, &timeout_ms, NULL)) {
-        ctl_req_usage(r, "%s: timeout_ms '%s' is not a number of milliseconds", r->verb, t);
+        ctl_req_usage(r, "%s: option timeout_ms '%s' is not a number of milliseconds", r->verb, t);
         return;
     }
     r->set_desired = map[i].set;
@@ -1004,8 +1172,7 @@ void ctl_api_domain_undefine(ctl_req *r)
     ctl_domain *d = s_domain_arg(r);
     if (d == NULL || !s_idle(r, d))
         return;
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(r->c->model, d, &state, &reason);
     const char *unknown = ctl_model_domain_unknown_reason(r->c->model, d);
     if (unknown != NULL && strcmp(unknown, CTL_UNKNOWN_UNREACHABLE) != 0) {
@@ -1016,7 +1183,7 @@ void ctl_api_domain_undefine(ctl_req *r)
                       d->name, d->host, unknown);
         return;
     }
-    if (strcmp(state, "shut off") != 0 && strcmp(state, "crashed") != 0 &&
+    if (!ctl_model_domain_is_off(r->c->model, d) &&
         !(strcmp(state, "unknown") == 0 && d->desired == CTL_DESIRED_SHUTOFF)) {
         ctl_req_failf(r, DRV_ERR_CONFLICT,
                       "domain '%s' is %s on host '%s'; destroy or shut it down first", d->name,
@@ -1073,7 +1240,9 @@ void ctl_api_domain_modify(ctl_req *r)
     if (d == NULL || !s_idle(r, d))
         return;
     ctl_cmd cmd = {.domain = d->name};
-    if (strcmp(r->verb, "domain.setvcpus") == 0 || strcmp(r->verb, "domain.setmem") == 0) {
+    bool maxmem = strcmp(r->verb, "domain.setmaxmem") == 0;
+    if (strcmp(r->verb, "domain.setvcpus") == 0 || strcmp(r->verb, "domain.setmem") == 0 ||
+        maxmem) {
         bool vcpus = strcmp(r->verb, "domain.setvcpus") == 0;
         if (!g_ascii_string_to_unsigned(r->args[1], 10, 1, vcpus ? 4096 : G_MAXUINT64, &r->value,
                                         NULL)) {
@@ -1093,6 +1262,16 @@ void ctl_api_domain_modify(ctl_req *r)
         cmd.xml = r->body;
     }
     r->modify = (ctl_req_flag(r, "live") ? 1u : 0u) | (ctl_req_flag(r, "config") ? 2u : 0u);
+    if (maxmem || (cmd.kind == CTL_CMD_SETVCPUS && ctl_req_flag(r, "maximum"))) {
+        if ((r->modify & 1u) != 0) { /* libvirt changes a maximum in the definition only */
+            ctl_req_usage(r,
+                          "%s: the maximum changes the definition (--config), not the running "
+                          "guest (--live)",
+                          r->verb);
+            return;
+        }
+        r->modify |= 2u | 4u; /* as virsh: setmaxmem and setvcpus --maximum change the config */
+    }
     cmd.modify = r->modify;
     if (d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,

@@ -36,9 +36,13 @@ typedef struct ctl_req {
     ctl_desired desired_before; /* intent-first verbs: restored when the action surely failed */
     char *xml;                  /* a definition on its way to etcd */
     char *comment;
-    ctl_req_then_fn then;    /* continuation after an etcd write */
-    int attempts;            /* etcd writes tried for the current step */
-    int64_t expect_revision; /* edit: the revision the client edited */
+    ctl_req_then_fn then;     /* continuation after an etcd write */
+    int attempts;             /* etcd writes tried for the current step */
+    int64_t expect_revision;  /* edit: the revision the client edited */
+    int64_t store_mod;        /* a desired-state write: the domain's mod_revision it compared */
+    ctl_desired store_before; /* ... and the desired state it replaced */
+    char *pin_host;   /* start: the only host it may be placed on (a managed save), or NULL */
+    char *saved_path; /* save: the file the image goes to */
 } ctl_req;
 
 /* Answers with status 0 and the document (ownership taken), frees r. */
@@ -59,6 +63,25 @@ bool ctl_req_flag(const ctl_req *r, const char *key);
 /* Domain and snapshot verbs (api_domain.c). */
 typedef void (*ctl_verb_fn)(ctl_req *r);
 void ctl_api_domain_define(ctl_req *r);
+/* api_save.c: save / restore / managedsave-remove. */
+void ctl_api_domain_save(ctl_req *r);
+void ctl_api_domain_restore(ctl_req *r);
+void ctl_api_domain_save_remove(ctl_req *r);
+/* api_console.c: one poll of a serial console session. */
+void ctl_api_domain_console(ctl_req *r);
+/* Shared by api_domain.c and api_save.c. The named domain (args[0]; r->domain set), or NULL with
+ * r answered "not found". */
+ctl_domain *ctl_api_domain_arg(ctl_req *r);
+/* True when d is idle; else r is answered "conflict" (a verb in progress). */
+bool ctl_api_domain_idle(ctl_req *r, const ctl_domain *d);
+/* d's placed host when its agent is connected; else r is answered and NULL returned. */
+const char *ctl_api_domain_up_host(ctl_req *r, const ctl_domain *d);
+/* Places r->domain (checked by the caller: defined, idle, not running, state known) and starts it
+ * through a start job; r->pin_host (may be NULL) is the only host it may go to. Answers r. */
+void ctl_api_domain_place_and_start(ctl_req *r, const ctl_domain *d);
+/* Why d cannot be started plainly (owned sentence naming the verb to use), or NULL: it has a
+ * saved memory image (managed save on its host, or a `domain save` file). */
+char *ctl_api_domain_saved_refusal(ctl *c, const ctl_domain *d);
 void ctl_api_domain_undefine(ctl_req *r);
 void ctl_api_domain_create(ctl_req *r);
 void ctl_api_domain_start(ctl_req *r);
@@ -73,9 +96,14 @@ void ctl_api_domain_history_show(ctl_req *r);
 void ctl_api_domain_rollback(ctl_req *r);
 void ctl_api_domain_modify(ctl_req *r); /* setvcpus setmem attach-device detach-device */
 void ctl_api_domain_autostart(ctl_req *r);
+void ctl_api_domain_ha(ctl_req *r);    /* ha_api.c */
+void ctl_api_host_ha_plan(ctl_req *r); /* ha_api.c */
 void ctl_api_snapshot_create(ctl_req *r);
 void ctl_api_snapshot_list(ctl_req *r);
 void ctl_api_snapshot_revert(ctl_req *r);
 void ctl_api_snapshot_delete(ctl_req *r);
+/* The agents' allow-list (api_hostkeys.c). */
+void ctl_api_host_enroll(ctl_req *r);
+void ctl_api_host_remove(ctl_req *r);
 
 #endif

@@ -2,8 +2,10 @@
 #include "broker.h"
 
 #include "codec.h"
+#include "curve.h"
 #include "events.h"
 #include "log.h"
+#include "names.h"
 #include "migrate.h"
 #include "outcome.h"
 #include "reconcile.h"
@@ -32,6 +34,7 @@ struct ctl_broker {
     int64_t started_ms;
     int64_t next_heartbeat_ms;
     uint64_t heartbeat_seq;
+    int64_t refused_logged_ms; /* last time a refused agent message was logged */
 };
 
 const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
@@ -79,6 +82,8 @@ const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
         return "inventory";
     case CTL_CMD_SNAPSHOT_DUMPXML:
         return "snapshot-dumpxml";
+    case CTL_CMD_HA_SET:
+        return "ha-set";
     case CTL_CMD_DOMSTATS:
         return "domstats";
     case CTL_CMD_MIGRATE:
@@ -89,6 +94,16 @@ const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
         return "storage-mark-write";
     case CTL_CMD_STORAGE_MARK_CHECK:
         return "storage-mark-check";
+    case CTL_CMD_MANAGEDSAVE:
+        return "managedsave";
+    case CTL_CMD_MANAGEDSAVE_REMOVE:
+        return "managedsave-remove";
+    case CTL_CMD_SAVE:
+        return "save";
+    case CTL_CMD_RESTORE:
+        return "restore";
+    case CTL_CMD_CONSOLE:
+        return "console";
     case CTL_CMD_POOL_DEFINE:
         return "pool-define";
     case CTL_CMD_POOL_INFO:
@@ -198,10 +213,29 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
     if (self->router != NULL)
         return 0;
     void *r = zmq_socket(self->c->zctx, ZMQ_ROUTER);
-    int one = 1, linger = 0;
+    int one = 1, zero = 0, linger = 0;
+    int64_t max = self->c->cfg->max_message_bytes;
+    /* No handover: a second connection claiming a connected host's routing id is ignored by the
+     * ROUTER, so the real agent stays connected. A dead connection is closed by ZeroMQ's own
+     * heartbeat within the liveness window, so a restarted agent gets its id back. */
+    int hb_ivl = (int)self->c->cfg->heartbeat_interval_ms;
+    int hb_timeout = (int)(self->c->cfg->heartbeat_interval_ms * self->c->cfg->liveness);
     zmq_setsockopt(r, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(r, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)); /* a restarted agent takes over */
+    zmq_setsockopt(r, ZMQ_ROUTER_HANDOVER, &zero, sizeof(zero));
     zmq_setsockopt(r, ZMQ_ROUTER_MANDATORY, &one, sizeof(one));
+    zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+    zmq_setsockopt(r, ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(hb_ivl));
+    zmq_setsockopt(r, ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof(hb_timeout));
+    drv_error *cerr = NULL;
+    if (drv_curve_server(r, self->c->curve_secret, DRV_ZAP_DOMAIN_AGENTS, &cerr) < 0) {
+        zmq_close(r);
+        drv_error_prefix(&cerr, "agent socket");
+        if (err != NULL)
+            *err = cerr;
+        else
+            drv_error_free(&cerr);
+        return -1;
+    }
     if (zmq_bind(r, self->c->cfg->agent_bind) < 0) {
         int e = errno;
         zmq_close(r);
@@ -278,6 +312,7 @@ static ctl_actual *s_actual(const Drover__DomainInfo *di)
     a->persistent = di->persistent;
     a->vcpus = di->vcpus;
     a->memory_kib = di->memory_kib;
+    a->managed_save = di->has_managed_save;
     return a;
 }
 
@@ -384,6 +419,12 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     wc.current = cmd->current;
     wc.job_id = (char *)(cmd->job_id ? cmd->job_id : "");
     wc.path = (char *)(cmd->path ? cmd->path : "");
+    wc.console_input.data = (uint8_t *)cmd->console_input;
+    wc.console_input.len = cmd->console_input_len;
+    if (cmd->names != NULL) {
+        wc.names = (char **)cmd->names;
+        wc.n_names = g_strv_length((char **)cmd->names);
+    }
     wc.pool = (char *)(cmd->pool ? cmd->pool : "");
     wc.volume = (char *)(cmd->volume ? cmd->volume : "");
     wc.data.data = (uint8_t *)cmd->data;
@@ -469,9 +510,69 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
     ctl_reconcile_reachability(self->c, h);
 }
 
+/* Host facts an agent claims, range-checked before the scheduler does arithmetic on them: NULL
+ * when plausible, else why not. */
+#define S_MAX_CPUS       65536u
+#define S_MAX_MEMORY_KIB (1ull << 36) /* 64 TiB */
+#define S_MAX_LIST       4096u
+#define S_MAX_DOMAINS    100000u
+#define S_MAX_STRING     4096u
+
+static bool s_str_ok(const char *s)
+{
+    return s == NULL || strlen(s) <= S_MAX_STRING;
+}
+
+static const char *s_facts_check(const Drover__Register *reg)
+{
+    const Drover__HostFacts *f = reg->facts;
+    if (reg->n_domains > S_MAX_DOMAINS)
+        return "more than 100000 domains";
+    if (f == NULL)
+        return NULL;
+    if (f->cpus > S_MAX_CPUS)
+        return "more than 65536 CPUs";
+    if (f->memory_kib > S_MAX_MEMORY_KIB)
+        return "more than 64 TiB of memory";
+    if (f->free_memory_kib > S_MAX_MEMORY_KIB || f->reserved_memory_kib > S_MAX_MEMORY_KIB)
+        return "more than 64 TiB of free or reserved memory";
+    if (f->memory_kib > 0 && f->free_memory_kib > f->memory_kib) /* 0: libvirt not connected */
+        return "more free memory than memory";
+    if (f->n_cpu_features > S_MAX_LIST || f->n_pools > S_MAX_LIST || f->n_networks > S_MAX_LIST ||
+        f->n_labels > S_MAX_LIST)
+        return "more than 4096 CPU features, pools, networks or labels";
+    if (!s_str_ok(f->hostname) || !s_str_ok(f->arch) || !s_str_ok(f->cpu_model) ||
+        !s_str_ok(f->cpu_vendor) || !s_str_ok(f->host_uuid) || !s_str_ok(f->migration_uri) ||
+        !s_str_ok(f->libvirt_uri) || !s_str_ok(f->hypervisor_type))
+        return "a fact longer than 4096 bytes";
+    for (size_t i = 0; i < f->n_labels; i++)
+        if (f->labels[i]->key == NULL || drv_name_invalid(f->labels[i]->key) != NULL ||
+            !s_str_ok(f->labels[i]->value))
+            return "a label key that is not a valid name";
+    for (size_t i = 0; i < reg->n_domains; i++)
+        if (reg->domains[i]->name != NULL && reg->domains[i]->name[0] != '\0' &&
+            strlen(reg->domains[i]->name) > 1024)
+            return "a domain name longer than 1024 bytes";
+    return NULL;
+}
+
 static void s_on_register(ctl_broker *self, const char *host_id, const Drover__Register *reg)
 {
     ctl *c = self->c;
+    if (reg->facts != NULL && reg->facts->host_id != NULL && reg->facts->host_id[0] != '\0' &&
+        strcmp(reg->facts->host_id, host_id) != 0) {
+        c->messages_refused++;
+        g_autofree char *claimed = drv_log_escape(reg->facts->host_id);
+        drv_warn("registration of host '%s' refused: its facts claim host id '%s'", host_id,
+                 claimed);
+        return;
+    }
+    const char *why = s_facts_check(reg);
+    if (why != NULL) {
+        c->messages_refused++;
+        drv_warn("registration of host '%s' refused: %s", host_id, why);
+        return;
+    }
     ctl_host *h = ctl_model_host(c->model, host_id);
     bool is_new = h == NULL;
     if (is_new) {
@@ -490,12 +591,20 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
                              g_strdup(reg->facts->labels[i]->value));
     if (reg->libvirt_connected) /* else the (empty) list says nothing */
         s_set_inventory(h, reg->domains, reg->n_domains);
+    g_strfreev(h->fenced); /* what its agent fenced (controller/ha.c reports it) */
+    h->fenced = NULL;
+    if (reg->n_fenced > 0) {
+        h->fenced = g_new0(char *, reg->n_fenced + 1);
+        for (size_t i = 0; i < reg->n_fenced; i++)
+            h->fenced[i] = g_strdup(reg->fenced[i]);
+    }
+    h->fenced_at_ms = reg->fenced_at_ms;
     ctl_host_set_libvirt(h, reg->libvirt_connected);
     bool was_reachable = h->reachable;
     h->registered = true;
     h->reachable = true;
     h->last_traffic_ms = ctl_now_ms();
-    h->last_seen_ms = ctl_wall_ms();
+    h->last_seen_ms = h->last_heard_ms = ctl_wall_ms();
     ctl_async_put_host(c, h);
     drv_error *err = NULL;
     drv_info("host '%s' registered (%s, %zu domains)", host_id, is_new ? "new" : "known",
@@ -526,15 +635,29 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
     bool late = false;
     if (rep->command_id == NULL ||
         !g_hash_table_lookup_extended(self->pending, rep->command_id, &key, &value)) {
-        /* an answer after the broker declared the outcome unknown: outcome.h resolves it */
-        late = rep->command_id != NULL && ctl_outcome_watched(self->c, rep->command_id);
+        /* an answer after the broker declared the outcome unknown: outcome.h resolves it (only
+         * from the host the command went to) */
+        late = rep->command_id != NULL && ctl_outcome_watched(self->c, rep->command_id, host_id);
         if (!late) {
-            drv_debug("reply from '%s' to unknown command '%s' ignored", host_id,
-                      rep->command_id ? rep->command_id : "");
+            self->c->replies_dropped++;
+            g_autofree char *cid = drv_log_escape(rep->command_id ? rep->command_id : "");
+            drv_debug("reply from '%s' to unknown command '%s' dropped (%" G_GUINT64_FORMAT
+                      " dropped so far)",
+                      host_id, cid, self->c->replies_dropped);
             return;
         }
     } else {
         pd = value;
+        if (strcmp(pd->host, host_id) != 0) {
+            /* only the host the command went to answers it: anything else is forged or
+             * misrouted */
+            self->c->replies_dropped++;
+            drv_warn("reply to command %s (%s of '%s' on host '%s') came from host '%s'; dropped "
+                     "(%" G_GUINT64_FORMAT " dropped so far)",
+                     pd->id, ctl_cmd_kind_to_string(pd->kind), pd->domain ? pd->domain : "-",
+                     pd->host, host_id, self->c->replies_dropped);
+            return;
+        }
         g_hash_table_steal(self->pending, key);
     }
     ctl_host *h = ctl_model_host(self->c->model, host_id);
@@ -553,6 +676,9 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         .error_code = rep->error_code,
         .timed_out = rep->timed_out,
         .xml = rep->xml && rep->xml[0] ? rep->xml : NULL,
+        .console_output = rep->console_output.data,
+        .console_output_len = rep->console_output.len,
+        .console_closed = rep->console_closed,
         .domain = a,
         .snapshots = g_ptr_array_new_with_free_func(s_snapshot_free),
         .stats = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free),
@@ -674,12 +800,15 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
     }
     ctl_host *h = ctl_model_host(c->model, host_id);
     if (h == NULL || !h->registered) {
-        if (env->body_case == DROVER__ENVELOPE__BODY_REPLY)
-            s_on_reply(self, host_id, env->reply);
+        if (env->body_case == DROVER__ENVELOPE__BODY_REPLY) {
+            c->replies_dropped++; /* a peer that never registered answers nothing */
+            drv_debug("reply from unregistered host '%s' dropped", host_id);
+        }
         s_send_inventory_request(self, host_id);
         return;
     }
     h->last_traffic_ms = ctl_now_ms();
+    h->last_heard_ms = ctl_wall_ms();
     s_set_reachable(self, h, true);
     switch (env->body_case) {
     case DROVER__ENVELOPE__BODY_HEARTBEAT:
@@ -722,22 +851,42 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
 void ctl_broker_handle(ctl_broker *self)
 {
     for (int i = 0; self->router != NULL && i < 1000; i++) {
-        char *identity = NULL;
+        char *identity = NULL, *user_id = NULL;
         Drover__Envelope *env = NULL;
         drv_error *err = NULL;
-        if (drv_wire_recv(self->router, true, 0, ZMQ_DONTWAIT, &identity, &env, &err) < 0) {
+        if (drv_wire_recv_peer(self->router, true, 0, ZMQ_DONTWAIT, &identity, &user_id, &env,
+                               &err) < 0) {
             bool empty = err->kind == DRV_ERR_TIMEOUT;
-            if (!empty)
-                drv_warn("agent message from '%s' refused: %s", identity ? identity : "?",
-                         err->message);
+            if (!empty) {
+                g_autofree char *who = drv_log_escape(identity ? identity : "?");
+                drv_warn("agent message from '%s' refused: %s", who, err->message);
+            }
             drv_error_free(&err);
             g_free(identity);
             if (empty)
                 return;
             continue;
         }
-        s_handle_one(self, identity, env);
+        /* The host is the one the authenticated key is bound to now, never just the routing id
+         * the peer chose: both must agree. */
+        const char *bound = ctl_model_key_host(self->c->model, user_id);
+        if (bound == NULL || strcmp(bound, identity) != 0) {
+            self->c->messages_refused++;
+            int64_t now = ctl_now_ms();
+            if (now - self->refused_logged_ms >= 10000) {
+                self->refused_logged_ms = now;
+                g_autofree char *who = drv_log_escape(identity);
+                drv_warn("agent message from routing id '%s' refused: its key %s %s%s%s "
+                         "(%" G_GUINT64_FORMAT " refused so far)",
+                         who, user_id ? user_id : "(none)",
+                         bound ? "is enrolled for host '" : "is not enrolled", bound ? bound : "",
+                         bound ? "'" : "", self->c->messages_refused);
+            }
+        } else {
+            s_handle_one(self, identity, env);
+        }
         drv_codec_free(&env);
+        g_free(user_id);
         g_free(identity);
     }
 }

@@ -20,6 +20,7 @@ typedef enum {
     CTL_CMD_DESTROY = 7,
     CTL_CMD_SUSPEND = 8,
     CTL_CMD_RESUME = 9,
+    CTL_CMD_MANAGEDSAVE = 10,
     CTL_CMD_SETVCPUS = 11,
     CTL_CMD_SETMEM = 12,
     CTL_CMD_ATTACH_DEVICE = 13,
@@ -32,21 +33,26 @@ typedef enum {
     CTL_CMD_SNAPSHOT_REDEFINE = 20,
     CTL_CMD_INVENTORY = 26,
     CTL_CMD_SNAPSHOT_DUMPXML = 27,
+    CTL_CMD_HA_SET = 32, /* names: the HA domains the agent fences (controller/ha.c) */
     /* live migration (controller/migrate.c) */
     CTL_CMD_DOMSTATS = 21,
     CTL_CMD_MIGRATE = 22,
     CTL_CMD_MIGRATE_CANCEL = 23,
     CTL_CMD_STORAGE_MARK_WRITE = 24,
     CTL_CMD_STORAGE_MARK_CHECK = 25,
+    CTL_CMD_MANAGEDSAVE_REMOVE = 28,
+    CTL_CMD_SAVE = 29,
+    CTL_CMD_RESTORE = 30,
+    CTL_CMD_CONSOLE = 31,
     /* provisioning (controller/provision*.c) */
-    CTL_CMD_POOL_DEFINE = 28,
-    CTL_CMD_POOL_INFO = 29,
-    CTL_CMD_VOL_CREATE = 30,
-    CTL_CMD_VOL_DELETE = 31,
-    CTL_CMD_VOL_INFO = 32,
-    CTL_CMD_SEED_CREATE = 33,
-    CTL_CMD_NET_DEFINE = 34,
-    CTL_CMD_NET_INFO = 35,
+    CTL_CMD_POOL_DEFINE = 33,
+    CTL_CMD_POOL_INFO = 34,
+    CTL_CMD_VOL_CREATE = 35,
+    CTL_CMD_VOL_DELETE = 36,
+    CTL_CMD_VOL_INFO = 37,
+    CTL_CMD_SEED_CREATE = 38,
+    CTL_CMD_NET_DEFINE = 39,
+    CTL_CMD_NET_INFO = 40,
 } ctl_cmd_kind;
 
 const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind);
@@ -86,10 +92,13 @@ typedef struct {
     bool current;
     const ctl_migrate_params *migrate; /* CMD_MIGRATE */
     const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
-    const char *path;                  /* CMD_STORAGE_MARK_* */
-    const char *pool;                  /* CMD_POOL_*, CMD_VOL_*, CMD_SEED_CREATE */
-    const char *volume;                /* CMD_VOL_*, CMD_SEED_CREATE */
-    const void *data;                  /* CMD_VOL_CREATE: content to upload */
+    const char *path;                  /* CMD_STORAGE_MARK_*, SAVE, RESTORE, MANAGEDSAVE_REMOVE */
+    const uint8_t *console_input;      /* CMD_CONSOLE (name: session id, current: force, inactive:
+                                          close) */
+    size_t console_input_len;
+    const char *pool;   /* CMD_POOL_*, CMD_VOL_*, CMD_SEED_CREATE */
+    const char *volume; /* CMD_VOL_*, CMD_SEED_CREATE */
+    const void *data;   /* CMD_VOL_CREATE: content to upload */
     size_t data_len;
     char *const *file_names; /* CMD_SEED_CREATE: NULL-terminated, with file_contents */
     char *const *file_contents;
@@ -98,6 +107,7 @@ typedef struct {
      * or refuses it as expired, never runs it twice */
     const char *resend_id;
     int64_t resend_expires_at_ms;
+    const char *const *names; /* CMD_HA_SET, NULL-terminated */
 } ctl_cmd;
 
 /* An agent's answer, converted from the wire. */
@@ -110,6 +120,9 @@ typedef struct {
     int error_code;
     bool timed_out;
     const char *xml;
+    const uint8_t *console_output; /* CMD_CONSOLE: borrowed, console_output_len bytes */
+    size_t console_output_len;
+    bool console_closed;
     const ctl_actual *domain; /* state after the command, NULL when not sent */
     GPtrArray *snapshots;     /* ctl_snapshot* */
 

@@ -20,6 +20,10 @@ typedef struct ctl_leader ctl_leader;
 typedef struct ctl_etcd_worker ctl_etcd_worker;
 typedef struct ctl_lifecycle ctl_lifecycle;
 typedef struct ctl_outcomes ctl_outcomes;
+typedef struct ctl_doubts ctl_doubts;
+typedef struct ctl_zap ctl_zap;
+typedef struct ctl_ha ctl_ha;
+typedef struct ctl_presence ctl_presence;
 
 typedef struct ctl {
     ctl_config *cfg;
@@ -32,8 +36,11 @@ typedef struct ctl {
     ctl_api *api;
     ctl_events *events;
     ctl_leader *leader;
+    ctl_ha *ha;               /* high availability: fencing verdicts and restarts (ha.h) */
+    ctl_presence *presence;   /* every controller announced and listed (presence.h) */
     ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle.h) */
     ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
+    ctl_doubts *doubts;       /* desired-state writes etcd may still apply (store_doubt.h) */
     char *instance;           /* random per controller start */
     bool loaded;              /* cache rebuilt from etcd */
     bool loading;             /* a load is under way on the etcd worker */
@@ -42,12 +49,18 @@ typedef struct ctl {
     bool placing;
     GQueue placement_waiters; /* ctl_req* */
     uint64_t next_id;         /* command / operation counter */
+    /* security (docs/security.md) */
+    char curve_secret[41]; /* this controller's CURVE key pair, z85 */
+    char curve_public[41];
+    ctl_zap *zap;              /* ZAP handler: who may connect (zap.h) */
+    uint64_t replies_dropped;  /* agent replies to no command, or from another host than its */
+    uint64_t messages_refused; /* agent messages whose key, routing id or host id disagree */
 } ctl;
 
 /* Monotonic and wall-clock milliseconds. */
 int64_t ctl_now_ms(void);
 int64_t ctl_wall_ms(void);
-/* A new unique id "<instance>-<n>" (owned). */
+/* A new unique command id: 128 random bits in lowercase hex (owned). */
 char *ctl_new_id(ctl *c);
 /* True when this controller holds the leader key. */
 bool ctl_is_leader(const ctl *c);

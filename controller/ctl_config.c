@@ -2,6 +2,7 @@
 #include "ctl_config.h"
 
 #include "config.h"
+#include "curve.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -20,8 +21,87 @@ void ctl_config_destroy(ctl_config **self_p)
     g_free(c->log_level);
     g_free(c->name);
     g_free(c->weigher);
+    g_free(c->secret_key_file);
+    if (c->clients != NULL)
+        g_ptr_array_unref(c->clients);
+    g_strfreev(c->disk_allow_prefixes);
     g_free(c);
     *self_p = NULL;
+}
+
+static const char *const s_role_names[CTL_ROLE_LAST] = {"viewer", "operator", "admin"};
+
+const char *ctl_role_to_string(ctl_role role)
+{
+    return role < CTL_ROLE_LAST ? s_role_names[role] : "viewer";
+}
+
+int ctl_role_from_string(const char *s, ctl_role *ret)
+{
+    for (int i = 0; s != NULL && i < CTL_ROLE_LAST; i++) {
+        if (strcmp(s, s_role_names[i]) == 0) {
+            *ret = (ctl_role)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void s_client_free(gpointer p)
+{
+    ctl_client_key *k = p;
+    g_free(k->name);
+    g_free(k->key);
+    g_free(k);
+}
+
+const ctl_client_key *ctl_config_client(const ctl_config *self, const char *key)
+{
+    for (guint i = 0; key != NULL && self->clients != NULL && i < self->clients->len; i++) {
+        const ctl_client_key *k = g_ptr_array_index(self->clients, i);
+        if (strcmp(k->key, key) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+/* [clients]: NAME = ROLE Z85KEY, one line per client key. */
+static int s_clients(ctl_config *c, const drv_config *f, drv_error **err)
+{
+    c->clients = g_ptr_array_new_with_free_func(s_client_free);
+    g_auto(GStrv) names = drv_config_keys(f, "clients");
+    for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+        g_autofree char *line = NULL;
+        if (drv_config_get_string(f, "clients", names[i], "", &line, err) < 0)
+            return -1;
+        g_auto(GStrv) w = g_strsplit_set(g_strstrip(line), " \t", -1);
+        GPtrArray *words = g_ptr_array_new();
+        for (size_t j = 0; w[j] != NULL; j++)
+            if (w[j][0] != '\0')
+                g_ptr_array_add(words, w[j]);
+        ctl_role role = CTL_ROLE_VIEWER;
+        bool ok = words->len == 2 &&
+                  ctl_role_from_string(g_ptr_array_index(words, 0), &role) == 0 &&
+                  drv_curve_key_valid(g_ptr_array_index(words, 1));
+        if (ok) {
+            ctl_client_key *k = g_new0(ctl_client_key, 1);
+            k->name = g_strdup(names[i]);
+            k->role = role;
+            k->key = g_strdup(g_ptr_array_index(words, 1));
+            ok = ctl_config_client(c, k->key) == NULL;
+            if (ok)
+                g_ptr_array_add(c->clients, k);
+            else
+                s_client_free(k);
+        }
+        g_ptr_array_unref(words);
+        if (!ok)
+            return drv_error_set(err, DRV_ERR_INVALID, 0,
+                                 "config '%s': [clients] %s: want 'admin|operator|viewer "
+                                 "Z85-PUBLIC-KEY' (each key once)",
+                                 drv_config_path(f), names[i]);
+    }
+    return 0;
 }
 
 /* Replaces *slot with a copy of value when value is set (a flag given on the command line). */
@@ -64,6 +144,13 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
     if (drv_config_get_double(f, g, "cpu_ratio", 4.0, 0.1, 64.0, &c->cpu_ratio, err) < 0 ||
         drv_config_get_double(f, g, "memory_ratio", 1.0, 0.1, 16.0, &c->memory_ratio, err) < 0 ||
         drv_config_get_string(f, g, "weigher", "spread", &c->weigher, err) < 0)
+        return -1;
+    g = "security";
+    if (drv_config_get_string(f, g, "secret_key_file", NULL, &c->secret_key_file, err) < 0 ||
+        drv_config_get_int(f, g, "max_message_bytes", 16 * 1024 * 1024, 64 * 1024,
+                           1024 * 1024 * 1024, &c->max_message_bytes, err) < 0 ||
+        drv_config_get_strv(f, g, "disk_allow_prefixes", &c->disk_allow_prefixes, err) < 0 ||
+        s_clients(c, f, err) < 0)
         return -1;
     if (strcmp(c->weigher, "spread") != 0 && strcmp(c->weigher, "pack") != 0)
         return drv_error_set(err, DRV_ERR_INVALID, 0,

@@ -5,8 +5,23 @@
 
 #include "error.h"
 
+#include <glib.h>
+
 #include <stdbool.h>
 #include <stdint.h>
+
+/* A client's role: each API verb needs one (api.c); a higher role may do all a lower one may. */
+typedef enum { CTL_ROLE_VIEWER = 0, CTL_ROLE_OPERATOR, CTL_ROLE_ADMIN, CTL_ROLE_LAST } ctl_role;
+
+const char *ctl_role_to_string(ctl_role role);
+int ctl_role_from_string(const char *s, ctl_role *ret);
+
+/* One allowed client key ([clients] NAME = ROLE Z85-PUBLIC-KEY). */
+typedef struct {
+    char *name;
+    ctl_role role;
+    char *key; /* z85 */
+} ctl_client_key;
 
 typedef struct {
     char **etcd_endpoints; /* NULL-terminated */
@@ -27,7 +42,15 @@ typedef struct {
     double cpu_ratio;
     double memory_ratio;
     char *weigher; /* spread | pack */
+    /* [security] */
+    char *secret_key_file;      /* the controller's CURVE secret key (required) */
+    GPtrArray *clients;         /* ctl_client_key*: the client allow-list ([clients]) */
+    int64_t max_message_bytes;  /* ZMQ_MAXMSGSIZE on the controller's sockets */
+    char **disk_allow_prefixes; /* file/block disk sources allowed outside the hosts' pools */
 } ctl_config;
+
+/* The client entry of a z85 public key, or NULL (borrowed). */
+const ctl_client_key *ctl_config_client(const ctl_config *self, const char *key);
 
 /* Parses argv (GOptionContext; --help prints the usage and exits 0) and the --config file, flags
  * overriding the file. Returns 0 and a new config, or -1 with an error naming the flag or the

@@ -237,7 +237,7 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
 static void s_publish(ctl *c, const drv_job *job, const char *message)
 {
     g_autofree char *topic = g_strdup_printf("job.%s", job->id);
-    json_object *o = drv_job_to_json(job);
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
     ctl_events_publish(c->events, topic, drv_job_state_to_string(job->state), o);
@@ -365,10 +365,17 @@ static void s_launch(s_drun *run, const drv_job_action *a)
         s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, why);
         return;
     }
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(c->model, d, &state, &reason);
-    if (strcmp(state, "shut off") == 0) { /* known to be off on its host: no live migration */
+    if (g_strcmp0(reason, CTL_SAVED_MANAGED) == 0) { /* the image is on this host only */
+        g_autofree char *why = g_strdup_printf(
+            "it has a managed save image on '%s' that cannot move: restore it (drover domain "
+            "restore %s) or discard it (drover domain managedsave-remove %s) first",
+            a->source, a->domain, a->domain);
+        s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, why);
+        return;
+    }
+    if (ctl_model_domain_is_off(c->model, d)) { /* known to be off on its host: no live migration */
         s_cold_move(run, d, a);
         return;
     }

@@ -14,6 +14,7 @@
 
 #include "api_private.h"
 #include "job.h"
+#include "scheduler.h"
 
 /* Client verbs (api.c's table). */
 void ctl_api_host_maintenance(ctl_req *r);
@@ -27,6 +28,9 @@ void ctl_drain_shutdown(ctl *c);
 
 /* True when drain jobs have been taken over from etcd (new drains may be started). */
 bool ctl_drain_ready(ctl *c);
+/* The scheduler's view for planning h's drain (drain_api.c): what `host maintenance --dry-run`
+ * and `host drain-plan` both plan on, so they never disagree. Owned. */
+drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h);
 /* Starts a pending drain or restore job (ownership taken): stores it, feeds START. On failure
  * (storing it) the job is freed and -1 returned with the error. */
 int ctl_drain_start(ctl *c, drv_job *job, drv_error **err);

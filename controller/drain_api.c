@@ -41,10 +41,11 @@ static bool s_has(char *const *v, const char *s)
 }
 
 /* The scheduler's view for planning host_id's drain: the placement snapshot, with the drained
- * host's domains re-added carrying what their XML requires (arch, storage pools, networks, host
- * labels) and the CPU features the running guest uses (a host-model guest: its host's flags), so
- * the plan honours what the migration checks will demand. */
-static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
+ * host's domains re-added carrying what their XML requires (arch, the storage pools their disks
+ * are in — a local disk in none, which no destination has —, the libvirt networks their
+ * interfaces use, host labels) and the CPU features the running guest uses (a host-model guest:
+ * its host's flags), so the plan honours what the migration checks will demand. */
+drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h)
 {
     drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
     GPtrArray *doms = ctl_model_domains(c->model);
@@ -67,12 +68,9 @@ static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
                 if (!s_has(d->cpu_features, h->facts.cpu_features[k]))
                     g_ptr_array_add(feats, h->facts.cpu_features[k]);
         g_ptr_array_add(feats, NULL);
-        const char *state;
-        int reason;
-        ctl_model_domain_state(c->model, d, &state, &reason);
-        bool running = d->desired != CTL_DESIRED_SHUTOFF || strcmp(state, "running") == 0 ||
-                       strcmp(state, "paused") == 0 ||
-                       strcmp(state, "unknown") == 0; /* it may run: plan room for it */
+        /* anything but known-off may run (unknown, in shutdown, pmsuspended…): plan room for it */
+        bool running = d->desired != CTL_DESIRED_SHUTOFF || !ctl_model_domain_is_off(c->model, d);
+        g_auto(GStrv) pools = ctl_mig_disk_pools(dx, h);
         drv_sched_domain_spec ds = {
             .name = d->name,
             .host = d->host,
@@ -80,7 +78,7 @@ static drv_sched_cluster *s_plan_cluster(ctl *c, const ctl_host *h)
             .memory_kib = d->memory_kib,
             .arch = dx->arch,
             .features = (const char *const *)feats->pdata,
-            .pools = (const char *const *)dx->storage_pools,
+            .pools = (const char *const *)pools,
             .networks = (const char *const *)dx->networks,
             .labels = (const char *const *)dx->labels,
             .affinity_group = d->affinity_group,
@@ -157,13 +155,13 @@ static void s_job_read_back(ctl *c, drv_job *job, const drv_error *err, void *da
     ctl_req *r = data;
     const drv_job *live = ctl_drain_live(r->name);
     if (live != NULL)
-        ctl_req_ok(r, drv_job_to_json(live));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
     else if (err != NULL)
         ctl_req_failf(r, err->kind, "job '%s': %s", r->name, err->message);
     else if (job == NULL)
         ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", r->name);
     else
-        ctl_req_ok(r, drv_job_to_json(job));
+        ctl_req_ok(r, drv_job_to_api_json(job, (uint64_t)ctl_wall_ms()));
 }
 
 /* Answers r with job id: as this process drives it, else as stored (read on the etcd worker,
@@ -172,7 +170,7 @@ static void s_answer_job(ctl_req *r, const char *id)
 {
     const drv_job *live = ctl_drain_live(id);
     if (live != NULL) {
-        ctl_req_ok(r, drv_job_to_json(live));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
         return;
     }
     drv_error *err = NULL;
@@ -209,7 +207,7 @@ void ctl_api_host_maintenance(ctl_req *r)
     if (!dry_run && (!s_ready(r) || !s_not_busy(r, h) || !s_reachable(r, h)))
         return;
 
-    drv_sched_cluster *cl = s_plan_cluster(c, h);
+    drv_sched_cluster *cl = ctl_drain_plan_cluster(c, h);
     drv_sched_drain_opts sopts = {.n_plus_one = opts.n_plus_one};
     drv_sched_drain_plan *plan = NULL;
     drv_error *err = NULL;

@@ -141,8 +141,7 @@ static int s_list_resv_from(ctl_store *store, GPtrArray **ret, drv_error **err)
     return 0;
 }
 
-/* ------------------------------------------------------------------ reads through the etcd worker
- */
+/* ------------------------------------------------------------ reads through the etcd worker */
 
 typedef struct {
     ctl *c;

@@ -198,7 +198,10 @@ static void s_command(ctl *c, s_run *run, const drv_job_action *a)
         cmd.xml = d != NULL ? d->xml : NULL;
         break;
     case DRV_JOB_ACT_START:
-        cmd.kind = CTL_CMD_START;
+        /* a `domain save` image: the start is a restore of it (domain restore); the record keeps
+         * the path until the job succeeded, so a resumed job restores the same file */
+        cmd.kind = d != NULL && d->saved_path != NULL ? CTL_CMD_RESTORE : CTL_CMD_START;
+        cmd.path = d != NULL ? d->saved_path : NULL;
         break;
     default:
         cmd.kind = CTL_CMD_UNDEFINE;
@@ -368,7 +371,7 @@ static void s_publish(ctl *c, const drv_job *job, const char *message)
     const char *type = drv_job_state_is_terminal(job->state)
                            ? drv_job_state_to_string(job->state)
                            : drv_job_step_to_string(job->lifecycle.step);
-    json_object *o = drv_job_to_json(job);
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
     ctl_events_publish(c->events, topic, type, o);
@@ -409,6 +412,27 @@ static bool s_perform(ctl *c, s_run *run, const drv_job_action *a)
     return true;
 }
 
+static void s_saved_forgotten(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                              void *data)
+{
+    if (err != NULL)
+        drv_warn("domain '%s': restored, but its save record was not cleared: %s",
+                 (const char *)data, err->message);
+}
+
+/* Clears the domain's saved_path in etcd once its image has been restored. */
+static void s_forget_saved(ctl *c, const ctl_domain *d)
+{
+    ctl_domain *copy = ctl_domain_copy(d);
+    g_clear_pointer(&copy->saved_path, g_free);
+    drv_error *err = NULL;
+    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_saved_forgotten, g_strdup(d->name),
+                             g_free, &err) < 0) {
+        drv_warn("domain '%s': save record not cleared: %s", d->name, err->message);
+        drv_error_free(&err);
+    }
+}
+
 /* The job is over: the domain is free again, the client gets its answer. */
 static void s_end(ctl *c, s_run *run)
 {
@@ -422,7 +446,7 @@ static void s_end(ctl *c, s_run *run)
         if (ok && job->kind == DRV_JOB_KIND_UNDEFINE) {
             ctl_req_ok(r, ctl_view_undefined(name));
         } else if (ok && d != NULL) {
-            ctl_events_domain(c, d, "started");
+            ctl_events_domain(c, d, d->saved_path != NULL ? "restored" : "started");
             ctl_req_ok(r, ctl_view_domain_api(c->model, d));
         } else if (ok) {
             ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' disappeared meanwhile", name);
@@ -434,6 +458,9 @@ static void s_end(ctl *c, s_run *run)
                           job->error ? job->error : "failed", job->id);
         }
     }
+    ctl_domain *d = ctl_model_domain(c->model, name);
+    if (ok && job->kind != DRV_JOB_KIND_UNDEFINE && d != NULL && d->saved_path != NULL)
+        s_forget_saved(c, d); /* restored: the image is gone (the agent removed it) */
     g_hash_table_remove(c->lifecycle->runs, job->id);
 }
 

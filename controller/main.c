@@ -8,12 +8,17 @@
 #include "log.h"
 #include "drain.h"
 #include "etcd_worker.h"
+#include "ha.h"
+#include "presence.h"
 #include "job_busy.h"
 #include "lifecycle.h"
 #include "outcome.h"
+#include "store_doubt.h"
 #include "migrate_private.h"
 #include "migrate.h"
 #include "view.h"
+#include "zap.h"
+#include "curve.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -188,12 +193,14 @@ static int s_run(ctl *c)
     int64_t next_load_ms = 0;
     int64_t wait_ms = 0;
     while (!s_stop) {
-        zmq_pollitem_t items[5];
+        zmq_pollitem_t items[6];
         int n = 0;
         memset(items, 0, sizeof(items));
         items[n].socket = ctl_api_socket(c->api);
         items[n++].events = ZMQ_POLLIN;
         items[n].fd = ctl_etcd_worker_fd(c->etcdq);
+        items[n++].events = ZMQ_POLLIN;
+        items[n].socket = ctl_zap_socket(c->zap); /* handshakes wait on it: first */
         items[n++].events = ZMQ_POLLIN;
         int leader_idx = -1, agent_idx = -1, watch_idx = -1;
         if (ctl_leader_fd(c->leader) >= 0) {
@@ -219,6 +226,8 @@ static int s_run(ctl *c)
             drv_err("zmq_poll: %s", zmq_strerror(errno));
             return 1;
         }
+        if (items[2].revents & ZMQ_POLLIN)
+            ctl_zap_handle(c->zap);
         if (agent_idx >= 0 && (items[agent_idx].revents & ZMQ_POLLIN))
             ctl_broker_handle(c->broker);
         if (leader_idx >= 0 && (items[leader_idx].revents & ZMQ_POLLIN))
@@ -260,6 +269,15 @@ static int s_run(ctl *c)
         if (t < wait_ms)
             wait_ms = t;
         t = ctl_outcome_tick(c, ctl_now_ms()); /* unknown outcomes resolved (outcome.h) */
+        if (t < wait_ms)
+            wait_ms = t;
+        t = ctl_doubt_tick(c, ctl_now_ms()); /* writes etcd may still apply (store_doubt.h) */
+        if (t < wait_ms)
+            wait_ms = t;
+        t = ctl_ha_tick(c, ctl_now_ms()); /* fencing verdicts, HA restarts (ha.h) */
+        if (t < wait_ms)
+            wait_ms = t;
+        t = ctl_presence_tick(c, ctl_now_ms()); /* every controller, in etcd (presence.h) */
         if (t < wait_ms)
             wait_ms = t;
         if (!c->loaded && !c->loading)
@@ -312,20 +330,35 @@ int main(int argc, char **argv)
                                   &wopts, &c, &err);
     if (c.etcdq == NULL)
         goto out;
-    c.events = ctl_events_new(c.zctx, cfg->event_bind, &err);
+    /* every socket is a CURVE server; the ZAP handler is bound before any of them */
+    if (drv_curve_read_secret(cfg->secret_key_file, c.curve_secret, c.curve_public, &err) < 0) {
+        drv_error_prefix(&err, "[security] secret_key_file (the controller's CURVE key; make one "
+                               "with `drover keygen`)");
+        goto out;
+    }
+    if (cfg->clients->len == 0)
+        drv_warn("no client keys in [clients]: no client can connect");
+    c.zap = ctl_zap_new(&c, &err);
+    if (c.zap == NULL)
+        goto out;
+    c.events = ctl_events_new(c.zctx, cfg->event_bind, c.curve_secret, &err);
     if (c.events == NULL)
         goto out;
     c.api = ctl_api_new(&c, &err);
     if (c.api == NULL)
         goto out;
     c.outcomes = ctl_outcomes_new();
+    c.doubts = ctl_doubts_new();
     c.broker = ctl_broker_new(&c);
     c.leader = ctl_leader_new(&c);
     c.lifecycle = ctl_lifecycle_new(&c);
+    c.ha = ctl_ha_new(&c);
+    c.presence = ctl_presence_new(&c);
     endpoints = g_strjoinv(",", cfg->etcd_endpoints);
-    drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s",
+    drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s "
+             "(CURVE, public key %s, %u client keys)",
              cfg->name, c.instance, endpoints, cfg->prefix, cfg->agent_bind, cfg->client_bind,
-             cfg->event_bind);
+             cfg->event_bind, c.curve_public, cfg->clients->len);
     rc = s_run(&c);
     if (rc == 0)
         drv_info("shutting down");
@@ -340,9 +373,14 @@ out:
     ctl_drain_shutdown(&c);              /* drain jobs too */
     ctl_migrate_shutdown(&c);            /* jobs stay in etcd for the next leader */
     ctl_broker_destroy(&c.broker);
+    ctl_doubts_destroy(&c.doubts);
     ctl_outcomes_destroy(&c.outcomes); /* after the broker: its last answers may add to it */
+    ctl_ha_destroy(&c.ha); /* after the broker: its failed commands call back into ha.c */
+    ctl_presence_destroy(&c.presence);
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);
+    ctl_zap_destroy(&c.zap);
+    explicit_bzero(c.curve_secret, sizeof(c.curve_secret));
     ctl_leader_destroy(&c.leader);
     drv_etcd_watch_destroy(&c.watch);
     ctl_store_destroy(&c.store);

@@ -130,7 +130,7 @@ static void s_publish(ctl *c, const drv_job *job, const char *message)
     const char *type = drv_job_state_is_terminal(job->state)
                            ? drv_job_state_to_string(job->state)
                            : drv_job_phase_to_string(job->migrate.phase);
-    json_object *o = drv_job_to_json(job);
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
     ctl_events_publish(c->events, topic, type, o);
@@ -831,7 +831,9 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
     g_autofree char *uuid = g_uuid_string_random();
     g_autofree char *id = g_strdup_printf("mig-%.8s", uuid);
     drv_job *job = NULL;
-    if (drv_job_migrate_new(id, d->name, d->host, plan->destination, policy, c->instance,
+    /* no --timeout: one that grows with the guest's memory (never a migration without an end) */
+    drv_job_policy pol = drv_job_migrate_policy_with_default(policy, d->memory_kib);
+    if (drv_job_migrate_new(id, d->name, d->host, plan->destination, &pol, c->instance,
                             (uint64_t)ctl_wall_ms(), &job, err) < 0)
         return NULL;
     s_run *run = g_new0(s_run, 1);
@@ -1076,8 +1078,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
     if (d->busy != NULL)
         return drv_error_set(err, DRV_ERR_CONFLICT, 0, "domain '%s': a %s is already in progress",
                              d->name, d->busy);
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(c->model, d, &state, &reason);
     if (d->host == NULL || (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0))
         return drv_error_set(err, DRV_ERR_CONFLICT, 0,
@@ -1089,9 +1090,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
     ctl_mig_plan plan = {0};
     if (ctl_mig_check(c, d, destination, &plan, err) < 0)
         return -1;
-    drv_job_policy pol = {0};
-    if (policy != NULL)
-        pol = *policy;
+    drv_job_policy pol = drv_job_migrate_policy_with_default(policy, d->memory_kib);
     drv_job *job = NULL;
     if (drv_job_migrate_new(job_id, d->name, d->host, plan.destination, &pol, c->instance,
                             (uint64_t)ctl_wall_ms(), &job, err) < 0) {

@@ -53,8 +53,7 @@ void ctl_api_domain_migrate(ctl_req *r)
     if (to != NULL && to[0] == '\0')
         to = NULL;
 
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(c->model, d, &state, &reason);
     const char *unknown = ctl_model_domain_unknown_reason(c->model, d);
     if (unknown != NULL) {
@@ -95,7 +94,7 @@ void ctl_api_domain_migrate(ctl_req *r)
         s_job_read(r);
         return;
     }
-    ctl_req_ok(r, drv_job_to_json(live));
+    ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
 }
 
 static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *data)
@@ -115,20 +114,20 @@ static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         if (live == NULL)
             live = ctl_lifecycle_live(r->c, j->id); /* lifecycle.h */
         g_hash_table_add(seen, j->id);
-        json_object_array_add(arr, drv_job_to_json(live ? live : j));
+        json_object_array_add(arr, drv_job_to_api_json(live ? live : j, (uint64_t)ctl_wall_ms()));
     }
     GPtrArray *all = ctl_migrate_live_all();
     for (guint i = 0; i < all->len; i++) {
         const drv_job *j = g_ptr_array_index(all, i);
         if (!g_hash_table_contains(seen, j->id))
-            json_object_array_add(arr, drv_job_to_json(j));
+            json_object_array_add(arr, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
     }
     g_ptr_array_unref(all);
     all = ctl_lifecycle_live_all(r->c); /* not stored yet */
     for (guint i = 0; i < all->len; i++) {
         const drv_job *j = g_ptr_array_index(all, i);
         if (!g_hash_table_contains(seen, j->id))
-            json_object_array_add(arr, drv_job_to_json(j));
+            json_object_array_add(arr, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
     }
     g_ptr_array_unref(all);
     g_hash_table_unref(seen);
@@ -162,7 +161,7 @@ static void s_job_got(ctl *c, drv_job *job, const drv_error *err, void *data)
     ctl_req *r = data;
     const drv_job *live = s_live(c, r->name); /* it may have become live meanwhile */
     if (live != NULL && r->step == 0) {
-        ctl_req_ok(r, drv_job_to_json(live));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
         return;
     }
     if (err != NULL) {
@@ -185,7 +184,7 @@ static void s_job_got(ctl *c, drv_job *job, const drv_error *err, void *data)
                       job->id);
         return;
     }
-    ctl_req_ok(r, drv_job_to_json(job));
+    ctl_req_ok(r, drv_job_to_api_json(job, (uint64_t)ctl_wall_ms()));
 }
 
 static void s_job_read(ctl_req *r)
@@ -199,7 +198,7 @@ void ctl_api_job_show(ctl_req *r)
 {
     const drv_job *j = s_live(r->c, r->args[0]);
     if (j != NULL) {
-        ctl_req_ok(r, drv_job_to_json(j));
+        ctl_req_ok(r, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
         return;
     }
     r->name = g_strdup(r->args[0]);
@@ -231,7 +230,7 @@ void ctl_api_job_cancel(ctl_req *r)
         ctl_migrate_cancel(r->c, id);
     j = s_live(r->c, id);
     if (j != NULL) {
-        ctl_req_ok(r, drv_job_to_json(j));
+        ctl_req_ok(r, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
         return;
     }
     r->name = g_strdup(id);

@@ -111,6 +111,36 @@ static void s_add_pool(GPtrArray *pools, const ctl_pool *p)
     g_ptr_array_add(pools, n);
 }
 
+static void s_add_name(GPtrArray *v, const char *name)
+{
+    for (guint i = 0; i < v->len; i++)
+        if (strcmp(g_ptr_array_index(v, i), name) == 0)
+            return;
+    g_ptr_array_add(v, g_strdup(name));
+}
+
+char **ctl_mig_disk_pools(const drv_domxml *dx, const ctl_host *src)
+{
+    GPtrArray *v = g_ptr_array_new();
+    for (size_t i = 0; dx != NULL && i < dx->n_disks; i++) {
+        const drv_domxml_disk *k = &dx->disks[i];
+        if (k->type == DRV_DOMXML_DISK_VOLUME && k->source_pool != NULL) {
+            s_add_name(v, k->source_pool);
+        } else if ((k->type == DRV_DOMXML_DISK_FILE || k->type == DRV_DOMXML_DISK_DIR) &&
+                   k->source_path != NULL) {
+            const ctl_pool *p = src != NULL ? s_pool_of_file(src, k->source_path) : NULL;
+            if (p != NULL && p->name != NULL) {
+                s_add_name(v, p->name);
+            } else {
+                g_autofree char *local = g_strdup_printf("local disk %s", k->source_path);
+                s_add_name(v, local);
+            }
+        }
+    }
+    g_ptr_array_add(v, NULL);
+    return (char **)g_ptr_array_free(v, FALSE);
+}
+
 /* The pools dx's disks need on src, each checked to be present (same path) on dst. */
 static GPtrArray *s_pools(const char *name, const drv_domxml *dx, const ctl_host *src,
                           const ctl_host *dst, drv_error **err)

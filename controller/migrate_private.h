@@ -4,6 +4,7 @@
 #ifndef DROVER_CTL_MIGRATE_PRIVATE_H
 #define DROVER_CTL_MIGRATE_PRIVATE_H
 
+#include "domxml.h"
 #include "job.h"
 #include "job_action.h"
 #include "job_migrate.h"
@@ -33,6 +34,12 @@ void ctl_mig_plan_clear(ctl_mig_plan *p);
  * needs an identical host CPU), "shared-storage" (a disk outside a pool both hosts see), "room"
  * (the scheduler's explanation). Kinds: not-found, conflict, unavailable, no-room. */
 int ctl_mig_check(ctl *c, const ctl_domain *d, const char *to, ctl_mig_plan *ret, drv_error **err);
+/* The storage pools (names on src) dx's disks need a destination to have, for planning (the drain
+ * plan: issue 17): volume disks' pools, and the pool of src holding each file or dir disk; a disk
+ * in no pool of src (a local disk) needs "local disk PATH", which no host has, so the plan says
+ * it cannot move instead of failing in the real run. Network disks need nothing. Owned,
+ * NULL-terminated, without duplicates. */
+char **ctl_mig_disk_pools(const drv_domxml *dx, const ctl_host *src);
 /* Recomputes the pools of a domain's disks on a host pair (resume after a restart). */
 GPtrArray *ctl_mig_pools(ctl *c, const ctl_domain *d, const char *source, const char *destination,
                          drv_error **err);

@@ -1,11 +1,16 @@
 /* model.c — see model.h. */
 #include "model.h"
 
+#include "config.h"
+#include "domstate.h"
+
 #include <string.h>
 
 struct ctl_model {
-    GHashTable *hosts;   /* id → ctl_host* (owned) */
-    GHashTable *domains; /* name → ctl_domain* (owned) */
+    GHashTable *hosts;     /* id → ctl_host* (owned) */
+    GHashTable *domains;   /* name → ctl_domain* (owned) */
+    GHashTable *host_keys; /* host id → z85 public key (both owned): the enrolled agents */
+    GHashTable *key_hosts; /* z85 public key → host id (borrowed from host_keys) */
 };
 
 static const char *const s_desired_names[CTL_DESIRED_LAST] = {"shutoff", "running", "paused"};
@@ -28,17 +33,12 @@ int ctl_desired_from_string(const char *s, ctl_desired *ret)
 
 const char *ctl_vir_state_to_string(int state)
 {
-    static const char *const names[] = {"no state", "running",  "blocked", "paused",
-                                        "shutdown", "shut off", "crashed", "pmsuspended"};
-    if (state >= 0 && state < (int)G_N_ELEMENTS(names))
-        return names[state];
-    return "unknown";
+    return drv_domstate_name(state);
 }
 
 bool ctl_vir_state_active(int state)
 {
-    return state == CTL_VIR_RUNNING || state == CTL_VIR_BLOCKED || state == CTL_VIR_PAUSED ||
-           state == CTL_VIR_SHUTDOWN || state == CTL_VIR_PMSUSPENDED;
+    return drv_domstate_active(state);
 }
 
 void ctl_pool_free(gpointer p)
@@ -124,6 +124,7 @@ void ctl_host_free(ctl_host *h)
     g_free(h->admin_state);
     g_free(h->agent_instance);
     g_hash_table_unref(h->inventory);
+    g_strfreev(h->fenced);
     g_free(h);
 }
 
@@ -181,7 +182,9 @@ void ctl_domain_free(ctl_domain *d)
     g_strfreev(d->cpu_features);
     g_free(d->affinity_group);
     g_free(d->anti_affinity_group);
+    g_free(d->saved_path);
     g_free(d->busy);
+    g_free(d->ha_waiting);
     g_free(d);
 }
 
@@ -196,7 +199,9 @@ ctl_domain *ctl_domain_copy(const ctl_domain *d)
     c->cpu_features = g_strdupv(d->cpu_features);
     c->affinity_group = g_strdup(d->affinity_group);
     c->anti_affinity_group = g_strdup(d->anti_affinity_group);
+    c->saved_path = g_strdup(d->saved_path);
     c->busy = NULL;
+    c->ha_waiting = NULL;
     return c;
 }
 
@@ -207,7 +212,48 @@ ctl_model *ctl_model_new(void)
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)ctl_host_free);
     self->domains =
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)ctl_domain_free);
+    self->host_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    self->key_hosts = g_hash_table_new(g_str_hash, g_str_equal);
     return self;
+}
+
+void ctl_model_unbind_key(ctl_model *self, const char *host_id)
+{
+    const char *key = g_hash_table_lookup(self->host_keys, host_id);
+    if (key == NULL)
+        return;
+    const char *bound = g_hash_table_lookup(self->key_hosts, key);
+    if (bound != NULL && strcmp(bound, host_id) == 0)
+        g_hash_table_remove(self->key_hosts, key);
+    g_autofree char *id = g_strdup(host_id); /* host_id may be the table's own copy */
+    g_hash_table_remove(self->host_keys, id);
+}
+
+void ctl_model_bind_key(ctl_model *self, const char *host_id, const char *key)
+{
+    ctl_model_unbind_key(self, host_id);
+    g_autofree char *other = g_strdup(g_hash_table_lookup(self->key_hosts, key));
+    if (other != NULL) /* one key, one host: the newer binding wins */
+        ctl_model_unbind_key(self, other);
+    char *id = g_strdup(host_id);
+    char *k = g_strdup(key);
+    g_hash_table_replace(self->host_keys, id, k);
+    g_hash_table_replace(self->key_hosts, k, id);
+}
+
+const char *ctl_model_key_host(ctl_model *self, const char *key)
+{
+    return key != NULL ? g_hash_table_lookup(self->key_hosts, key) : NULL;
+}
+
+const char *ctl_model_host_key(ctl_model *self, const char *host_id)
+{
+    return host_id != NULL ? g_hash_table_lookup(self->host_keys, host_id) : NULL;
+}
+
+guint ctl_model_n_keys(const ctl_model *self)
+{
+    return g_hash_table_size(self->host_keys);
 }
 
 void ctl_model_destroy(ctl_model **self_p)
@@ -216,6 +262,8 @@ void ctl_model_destroy(ctl_model **self_p)
         return;
     g_hash_table_unref((*self_p)->hosts);
     g_hash_table_unref((*self_p)->domains);
+    g_hash_table_unref((*self_p)->key_hosts);
+    g_hash_table_unref((*self_p)->host_keys);
     g_free(*self_p);
     *self_p = NULL;
 }
@@ -236,10 +284,14 @@ ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h)
     if (old != NULL && old != h) {
         h->registered = old->registered;
         h->last_traffic_ms = old->last_traffic_ms;
+        h->last_heard_ms = old->last_heard_ms;
         h->inventory_authoritative = old->inventory_authoritative;
         h->libvirt_down = old->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&old->agent_instance);
+        g_strfreev(h->fenced);
+        h->fenced = g_steal_pointer(&old->fenced);
+        h->fenced_at_ms = old->fenced_at_ms;
         GHashTable *inv = h->inventory;
         h->inventory = old->inventory;
         old->inventory = inv;
@@ -256,6 +308,15 @@ ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d)
     ctl_domain *old = g_hash_table_lookup(self->domains, d->name);
     if (old != NULL && old != d && d->busy == NULL)
         d->busy = g_steal_pointer(&old->busy);
+    if (old != NULL && old != d) {
+        d->running_revision = old->running_revision;
+        const ctl_actual *a = ctl_model_domain_actual(self, old);
+        if (d->running_revision == 0 && d->revision != old->revision && old->revision > 0 &&
+            a != NULL && drv_domstate_active(a->state) && g_strcmp0(d->host, old->host) == 0)
+            d->running_revision = old->revision; /* edited while it runs */
+    }
+    if (old != NULL && old != d && d->ha_waiting == NULL)
+        d->ha_waiting = g_steal_pointer(&old->ha_waiting);
     if (old != d)
         g_hash_table_replace(self->domains, d->name, d);
     return d;
@@ -272,10 +333,14 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
             continue;
         h->registered = o->registered;
         h->last_traffic_ms = o->last_traffic_ms;
+        h->last_heard_ms = o->last_heard_ms;
         h->inventory_authoritative = o->inventory_authoritative;
         h->libvirt_down = o->libvirt_down;
         g_free(h->agent_instance);
         h->agent_instance = g_steal_pointer(&o->agent_instance);
+        g_strfreev(h->fenced);
+        h->fenced = g_steal_pointer(&o->fenced);
+        h->fenced_at_ms = o->fenced_at_ms;
         GHashTable *inv = h->inventory;
         h->inventory = o->inventory;
         o->inventory = inv;
@@ -285,6 +350,10 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
         ctl_domain *d = v, *o = ctl_model_domain(old, d->name);
         if (o != NULL && d->busy == NULL)
             d->busy = g_steal_pointer(&o->busy);
+        if (o != NULL && d->ha_waiting == NULL)
+            d->ha_waiting = g_steal_pointer(&o->ha_waiting);
+        if (o != NULL && d->running_revision == 0)
+            d->running_revision = o->running_revision; /* an edit still waits for a restart */
     }
 }
 
@@ -372,26 +441,77 @@ void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *exce
         *ret_domains = n;
 }
 
-void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **ret_state,
-                            int *ret_reason)
+/* A start or create is placing d and it does not run yet. */
+static bool s_pending(const ctl_domain *d)
 {
-    *ret_reason = 0;
-    ctl_host *h = ctl_model_host(self, d->host);
+    return d->busy != NULL && (strcmp(d->busy, "start") == 0 || strcmp(d->busy, "create") == 0);
+}
+
+static bool s_migrating(const ctl_domain *d)
+{
+    return d->busy != NULL && strcmp(d->busy, "migrate") == 0;
+}
+
+/* Off, and nothing running: saved (with which image), pending, or shut off. */
+static void s_off_state(const ctl_domain *d, const ctl_actual *a, const char **ret_state,
+                        const char **ret_reason)
+{
+    if (a != NULL && a->managed_save) {
+        *ret_state = DRV_DOMSTATE_SAVED_NAME;
+        *ret_reason = CTL_SAVED_MANAGED;
+    } else if (d->saved_path != NULL) {
+        *ret_state = DRV_DOMSTATE_SAVED_NAME;
+        *ret_reason = CTL_SAVED_FILE;
+    } else if (s_pending(d)) {
+        *ret_state = DRV_DOMSTATE_PENDING_NAME;
+        *ret_reason = d->busy;
+    } else if (a != NULL) {
+        *ret_state = drv_domstate_name(a->state);
+        *ret_reason = drv_domstate_reason(a->state, a->reason);
+    } else {
+        *ret_state = drv_domstate_name(DRV_DOMSTATE_SHUTOFF);
+    }
+}
+
+void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **ret_state,
+                            const char **ret_reason)
+{
+    *ret_reason = NULL;
     if (d->host == NULL) {
-        *ret_state = "shut off";
+        s_off_state(d, NULL, ret_state, ret_reason);
         return;
     }
-    if (ctl_host_unknown_reason(h) != NULL) {
-        *ret_state = "unknown";
+    const char *why = ctl_host_unknown_reason(ctl_model_host(self, d->host));
+    if (why != NULL) {
+        *ret_state = DRV_DOMSTATE_UNKNOWN_NAME;
+        *ret_reason = why;
         return;
     }
-    const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
-    if (a == NULL) {
-        *ret_state = "shut off";
+    if (s_migrating(d)) {
+        *ret_state = DRV_DOMSTATE_MIGRATING_NAME;
         return;
     }
-    *ret_state = ctl_vir_state_to_string(a->state);
-    *ret_reason = a->reason;
+    const ctl_actual *a = ctl_model_domain_actual(self, d);
+    if (a == NULL || drv_domstate_off(a->state)) {
+        s_off_state(d, a, ret_state, ret_reason);
+        return;
+    }
+    *ret_state = drv_domstate_name(a->state);
+    *ret_reason = drv_domstate_reason(a->state, a->reason);
+}
+
+const ctl_actual *ctl_model_domain_actual(ctl_model *self, const ctl_domain *d)
+{
+    ctl_host *h = ctl_model_host(self, d->host);
+    return h != NULL ? g_hash_table_lookup(h->inventory, d->name) : NULL;
+}
+
+bool ctl_model_domain_is_off(ctl_model *self, const ctl_domain *d)
+{
+    const char *state, *reason;
+    ctl_model_domain_state(self, d, &state, &reason);
+    return strcmp(state, "shut off") == 0 || strcmp(state, "crashed") == 0 ||
+           strcmp(state, "no state") == 0 || strcmp(state, DRV_DOMSTATE_SAVED_NAME) == 0;
 }
 
 const char *ctl_model_domain_unknown_reason(ctl_model *self, const ctl_domain *d)
@@ -417,8 +537,39 @@ const char *ctl_model_domain_elsewhere(ctl_model *self, const ctl_domain *d)
     return NULL;
 }
 
+/* Live vs config of an active domain (owned sentence) or NULL: the host runs it with other vCPUs
+ * or more memory than its stored definition says (a live change, or an edit waiting for a
+ * restart). */
+static char *s_live_drift(ctl_model *self, const ctl_domain *d)
+{
+    const ctl_actual *a = ctl_model_domain_actual(self, d);
+    if (a == NULL || !drv_domstate_active(a->state))
+        return NULL;
+    GString *s = g_string_new(NULL);
+    if (a->vcpus != 0 && d->vcpus_current != 0 && a->vcpus != d->vcpus_current)
+        g_string_append_printf(s, "live vCPUs %u, config %u", a->vcpus, d->vcpus_current);
+    /* the guest's current memory may be ballooned below the definition, never above it */
+    if (a->memory_kib != 0 && d->memory_kib != 0 && a->memory_kib > d->memory_kib) {
+        g_autofree char *live = drv_format_size_kib(a->memory_kib);
+        g_autofree char *conf = drv_format_size_kib(d->memory_kib);
+        g_string_append_printf(s, "%slive memory %s, config %s", s->len ? "; " : "", live, conf);
+    }
+    if (d->running_revision > 0 && d->running_revision != d->revision)
+        g_string_append_printf(
+            s, "%srevision %" G_GINT64_FORMAT " runs, revision %" G_GINT64_FORMAT " is stored",
+            s->len ? "; " : "", d->running_revision, d->revision);
+    if (s->len == 0) {
+        g_string_free(s, TRUE);
+        return NULL;
+    }
+    g_string_append(s, " (restart pending)");
+    return g_string_free(s, FALSE);
+}
+
 char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d)
 {
+    if (s_migrating(d)) /* running on both hosts, or on the destination before placement moves */
+        return NULL;
     const char *other = ctl_model_domain_elsewhere(self, d);
     if (other != NULL) {
         if (d->host == NULL)
@@ -427,8 +578,7 @@ char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d)
     }
     if (d->busy != NULL)
         return NULL;
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(self, d, &state, &reason);
     const char *why = ctl_model_domain_unknown_reason(self, d);
     if (why != NULL) {
@@ -449,16 +599,16 @@ char *ctl_model_domain_drift(ctl_model *self, const ctl_domain *d)
         match = strcmp(state, "paused") == 0;
         break;
     default:
-        match = strcmp(state, "shut off") == 0 || strcmp(state, "crashed") == 0 ||
-                strcmp(state, "no state") == 0;
+        match = ctl_model_domain_is_off(self, d);
         break;
     }
     if (match)
-        return NULL;
+        return s_live_drift(self, d);
     const char *want =
         d->desired == CTL_DESIRED_SHUTOFF ? "shut off" : ctl_desired_to_string(d->desired);
-    return g_strdup_printf("desired %s, host %s reports %s", want, d->host ? d->host : "(none)",
-                           state);
+    return g_strdup_printf("desired %s, host %s reports %s%s%s%s", want,
+                           d->host ? d->host : "(none)", state, reason ? " (" : "",
+                           reason ? reason : "", reason ? ")" : "");
 }
 
 void ctl_model_set_busy(ctl_model *m, const char *name, const char *verb)

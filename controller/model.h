@@ -19,7 +19,7 @@ const char *ctl_desired_to_string(ctl_desired d);
 /* Returns 0 and *ret, or -1 for an unknown name. */
 int ctl_desired_from_string(const char *s, ctl_desired *ret);
 
-/* libvirt's virDomainState numbers (same as the wire's DomainState). */
+/* libvirt's virDomainState numbers (same as the wire's DomainState; common/domstate.h). */
 enum {
     CTL_VIR_NOSTATE = 0,
     CTL_VIR_RUNNING = 1,
@@ -30,7 +30,7 @@ enum {
     CTL_VIR_CRASHED = 6,
     CTL_VIR_PMSUSPENDED = 7,
 };
-/* "running", "paused", "shut off", ... for a virDomainState number. */
+/* "running", "paused", "shut off", ... for a virDomainState number (drv_domstate_name). */
 const char *ctl_vir_state_to_string(int state);
 /* True for states that hold the host's resources (running, blocked, paused, shutdown, pmsuspended).
  */
@@ -77,6 +77,7 @@ typedef struct {
     bool persistent;
     uint32_t vcpus;
     uint64_t memory_kib;
+    bool managed_save; /* libvirt holds a managed save image of it on this host */
 } ctl_actual;
 
 void ctl_actual_free(ctl_actual *a);
@@ -94,6 +95,8 @@ typedef struct {
     /* runtime, this process only */
     bool registered;         /* has registered with this controller process */
     int64_t last_traffic_ms; /* monotonic */
+    int64_t last_heard_ms;   /* wall clock of the last message (not stored: heartbeats stay off
+                                etcd); the API's last_seen is the later of this and last_seen_ms */
     char *agent_instance;
     GHashTable *inventory; /* name → ctl_actual* (what the agent last reported) */
     /* The inventory is the truth about what runs there: the last Register/Inventory came with
@@ -101,6 +104,8 @@ typedef struct {
      * controller start. Set and cleared with ctl_host_set_libvirt / ctl_host_inventory_stale. */
     bool inventory_authoritative;
     bool libvirt_down; /* the agent's last word: its libvirtd is disconnected */
+    char **fenced;     /* HA guests its agent says it fenced (Register), NULL-terminated or NULL */
+    int64_t fenced_at_ms;
 } ctl_host;
 
 typedef struct {
@@ -109,8 +114,9 @@ typedef struct {
     char *xml;
     int64_t revision;
     ctl_desired desired;
-    char *host; /* placement, NULL when never placed */
-    uint32_t vcpus;
+    char *host;             /* placement, NULL when never placed */
+    uint32_t vcpus;         /* <vcpu>: the maximum */
+    uint32_t vcpus_current; /* <vcpu current=>, else vcpus; 0 when not stored (older records) */
     uint64_t memory_kib;
     char **cpu_features; /* NULL-terminated */
     bool autostart;
@@ -118,9 +124,20 @@ typedef struct {
     char *affinity_group;
     char *anti_affinity_group;
     int64_t created_ms;
+    char *saved_path;     /* `domain save`: the memory image in shared storage, NULL when none */
     int64_t mod_revision; /* of domains/<name> */
+    /* HA policy (docs/ha.md): restarted elsewhere after its host is fenced */
+    bool ha;
+    int32_t ha_priority;       /* higher restarts first when room is short */
+    uint32_t ha_restart_limit; /* restarts allowed before it stays ha-waiting; 0 = no limit */
+    uint32_t ha_restarts;      /* restarts by HA since the policy was last enabled */
     /* runtime */
     char *busy; /* verb of the operation in flight, NULL when idle */
+    /* the revision the running instance was started from, when a later one was stored while it
+     * ran (an edit waiting for a restart); 0 when not known to differ. Kept across replacements
+     * of the entry (ctl_model_put_domain), cleared when it stops or starts again. */
+    int64_t running_revision;
+    char *ha_waiting; /* why HA cannot restart it now (controller/ha.c), NULL otherwise */
 } ctl_domain;
 
 typedef struct ctl_model ctl_model;
@@ -163,11 +180,21 @@ void ctl_model_set_busy(ctl_model *m, const char *name, const char *verb);
 /* Takes ownership. A host/domain of the same name is replaced; for hosts, the runtime part of the
  * old entry (registration, inventory, traffic) is carried over. Returns the stored pointer. */
 ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h);
+/* For domains, busy and running_revision are carried over; a new revision stored while the
+ * domain is active on its host records the old one as running_revision ("restart pending"). */
 ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d);
 /* Moves the runtime part (registrations, inventories, traffic, busy flags) of old's hosts and
  * domains to the entries of the same name in self (a model freshly loaded from etcd). */
 void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old);
 void ctl_model_remove_host(ctl_model *self, const char *id);
+/* The allow-list of agents (etcd hostkeys/<id>): each host id bound to one CURVE public key (z85),
+ * each key to one host id. bind replaces the host's old key and any other host's binding of the
+ * same key; the lookups return borrowed strings or NULL. */
+void ctl_model_bind_key(ctl_model *self, const char *host_id, const char *key);
+void ctl_model_unbind_key(ctl_model *self, const char *host_id);
+const char *ctl_model_key_host(ctl_model *self, const char *key);
+const char *ctl_model_host_key(ctl_model *self, const char *host_id);
+guint ctl_model_n_keys(const ctl_model *self);
 void ctl_model_remove_domain(ctl_model *self, const char *name);
 /* Sorted (by name) borrowed lists; free the array with g_ptr_array_unref. */
 GPtrArray *ctl_model_hosts(ctl_model *self);
@@ -179,12 +206,23 @@ guint ctl_model_n_domains(const ctl_model *self);
  * the host reports active, excluding `except` (a domain name or NULL). */
 void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *except,
                           uint32_t *ret_vcpus, uint64_t *ret_memory_kib, uint32_t *ret_domains);
-/* Actual state of a domain: where it is placed, if that host's inventory is authoritative, what
- * it reports there. ret_state: borrowed string ("running", "shut off", "unknown", ...); "shut off"
- * only when the domain was never placed or an authoritative inventory shows it off or absent.
- * ret_reason: libvirt reason. */
+/* Actual state of a domain and the reason for it, both borrowed words (common/domstate.h):
+ *   - "unknown" (reason: why) when its placed host cannot say what runs there;
+ *   - "migrating" while a live migration moves it, "pending" (reason: the verb) while a start or
+ *     create places it and it does not run yet;
+ *   - "saved" (reason "managed save" / "save file") when it is off with a memory image;
+ *   - else what the host's authoritative inventory reports, with libvirt's reason ("shut off",
+ *     "crashed"; reason NULL when libvirt gives none); "shut off" when it was never placed or is
+ *     absent from an authoritative inventory. */
 void ctl_model_domain_state(ctl_model *self, const ctl_domain *d, const char **ret_state,
-                            int *ret_reason);
+                            const char **ret_reason);
+/* The reasons of the cluster's "saved" state. */
+#define CTL_SAVED_MANAGED "managed save"
+#define CTL_SAVED_FILE    "save file"
+/* True when the domain is known not to run: "shut off", "crashed", "no state" or "saved". */
+bool ctl_model_domain_is_off(ctl_model *self, const ctl_domain *d);
+/* The placed host's inventory entry of d (borrowed) or NULL. */
+const ctl_actual *ctl_model_domain_actual(ctl_model *self, const ctl_domain *d);
 /* Why d's state is "unknown" (ctl_host_unknown_reason of its host), or NULL when it is known. */
 const char *ctl_model_domain_unknown_reason(ctl_model *self, const ctl_domain *d);
 /* A sentence when actual ≠ desired or the domain runs where it is not placed (owned), else NULL. */

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "store_async.h"
 
+#include <json-c/json.h>
 #include <string.h>
 
 /* How long past the command's own time a missing answer is waited for before the host's
@@ -29,6 +30,9 @@ typedef struct {
 
 struct ctl_outcomes {
     GHashTable *by_id; /* command id → s_watch* */
+    /* the watches of an earlier leader (outcomes/ in etcd) are read once per leadership */
+    bool taken_over, taking_over;
+    int64_t next_takeover_ms;
 };
 
 static void s_watch_free(gpointer p)
@@ -96,6 +100,176 @@ ctl_verdict ctl_outcome_verdict(ctl_desired desired_before, ctl_desired desired_
     return CTL_VERDICT_OPEN;
 }
 
+/* ------------------------------------------------------------------ kept in etcd
+ * outcomes/<command id> holds each watch, so a leader that takes over keeps learning what became
+ * of the commands its predecessor could not tell (its resends, late answers and inventories). */
+
+static char *s_watch_json(const s_watch *w)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "version", json_object_new_int(1));
+    json_object_object_add(o, "command_id", json_object_new_string(w->command_id));
+    json_object_object_add(o, "host", json_object_new_string(w->host));
+    json_object_object_add(o, "instance", json_object_new_string(w->instance ? w->instance : ""));
+    json_object_object_add(o, "verb", json_object_new_string(w->verb));
+    json_object_object_add(o, "domain", json_object_new_string(w->domain));
+    json_object_object_add(o, "kind", json_object_new_int((int)w->kind));
+    json_object_object_add(o, "timeout_ms", json_object_new_int64(w->timeout_ms));
+    json_object_object_add(o, "expires_at_ms", json_object_new_int64(w->expires_at_ms));
+    json_object_object_add(o, "before", json_object_new_int((int)w->before));
+    json_object_object_add(o, "after", json_object_new_int((int)w->after));
+    json_object_object_add(o, "by_inventory", json_object_new_boolean(w->by_inventory));
+    json_object_object_add(o, "since_wall_ms", json_object_new_int64(ctl_wall_ms()));
+    char *out = g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    json_object_put(o);
+    return out;
+}
+
+static const char *s_jstr(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+static int64_t s_jint(json_object *o, const char *k)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, k, &v) ? json_object_get_int64(v) : -1;
+}
+
+/* A stored watch, or NULL (logged) when the record is not one. */
+static s_watch *s_watch_parse(ctl *c, const char *json, size_t len, int64_t now_ms)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = json_tokener_parse_ex(tok, json, (int)len);
+    json_tokener_free(tok);
+    const char *id = o ? s_jstr(o, "command_id") : NULL, *host = o ? s_jstr(o, "host") : NULL;
+    const char *verb = o ? s_jstr(o, "verb") : NULL, *domain = o ? s_jstr(o, "domain") : NULL;
+    int64_t kind = o ? s_jint(o, "kind") : -1, before = o ? s_jint(o, "before") : -1,
+            after = o ? s_jint(o, "after") : -1;
+    if (id == NULL || host == NULL || verb == NULL || domain == NULL || kind < 0 || before < 0 ||
+        before > CTL_DESIRED_PAUSED || after < 0 || after > CTL_DESIRED_PAUSED) {
+        drv_warn("a stored unknown outcome is not readable; ignored");
+        json_object_put(o);
+        return NULL;
+    }
+    s_watch *w = g_new0(s_watch, 1);
+    w->command_id = g_strdup(id);
+    w->host = g_strdup(host);
+    const char *inst = s_jstr(o, "instance");
+    w->instance = inst && inst[0] ? g_strdup(inst) : NULL;
+    w->verb = g_strdup(verb);
+    w->domain = g_strdup(domain);
+    w->kind = (ctl_cmd_kind)kind;
+    w->timeout_ms = (uint32_t)MAX(0, s_jint(o, "timeout_ms"));
+    w->expires_at_ms = MAX(0, s_jint(o, "expires_at_ms"));
+    w->before = (ctl_desired)before;
+    w->after = (ctl_desired)after;
+    json_object *b = NULL;
+    w->by_inventory =
+        json_object_object_get_ex(o, "by_inventory", &b) && json_object_get_boolean(b);
+    /* the give-up time counts from the command's expiry, on this process's clock */
+    w->since_ms = now_ms;
+    int64_t left = w->expires_at_ms - ctl_wall_ms();
+    w->decide_ms = now_ms + MAX(0, left) + w->timeout_ms + S_GRACE_MS;
+    json_object_put(o);
+    (void)c;
+    return w;
+}
+
+static void s_store_watch(ctl *c, const s_watch *w)
+{
+    g_autofree char *key = ctl_store_key(c->store, "outcomes/%s", w->command_id);
+    g_autofree char *json = s_watch_json(w);
+    drv_error *err = NULL;
+    if (ctl_async_put_kv(c, key, json, "storing an unknown outcome", &err) < 0)
+        drv_error_free(&err); /* logged; this leader still watches it */
+}
+
+static void s_unstore_watch(ctl *c, const char *command_id)
+{
+    g_autofree char *key = ctl_store_key(c->store, "outcomes/%s", command_id);
+    drv_error *err = NULL;
+    if (ctl_async_delete_kv(c, key, "removing a resolved unknown outcome", &err) < 0)
+        drv_error_free(&err);
+}
+
+typedef struct {
+    drv_etcd_range r;
+} s_takeover;
+
+static void s_takeover_free(gpointer p)
+{
+    s_takeover *t = p;
+    drv_etcd_range_clear(&t->r);
+    g_free(t);
+}
+
+static int s_takeover_work(ctl_store *store, void *data, drv_error **err)
+{
+    s_takeover *t = data;
+    g_autofree char *key = ctl_store_key(store, "outcomes/");
+    drv_etcd_range_opts opts = {.prefix = true};
+    return drv_etcd_range_get(ctl_store_etcd(store), key, strlen(key), &opts, &t->r, err);
+}
+
+static void s_takeover_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
+{
+    ctl *c = loop_ctx;
+    s_takeover *t = data;
+    ctl_outcomes *self = c->outcomes;
+    (void)attempted;
+    self->taking_over = false;
+    if (err != NULL) {
+        drv_warn("reading the stored unknown outcomes: %s; trying again", err->message);
+        self->next_takeover_ms = ctl_now_ms() + 2000;
+        return;
+    }
+    if (!ctl_is_leader(c))
+        return;
+    self->taken_over = true;
+    int64_t now_ms = ctl_now_ms();
+    guint added = 0;
+    for (size_t i = 0; i < t->r.n_kvs; i++) {
+        s_watch *w = s_watch_parse(c, t->r.kvs[i].value, t->r.kvs[i].value_len, now_ms);
+        if (w == NULL)
+            continue;
+        if (g_hash_table_contains(self->by_id, w->command_id)) {
+            s_watch_free(w);
+            continue;
+        }
+        g_hash_table_replace(self->by_id, w->command_id, w);
+        added++;
+        /* the host may be known already: ask it again, or let its inventory decide */
+        ctl_host *h = ctl_model_host(c->model, w->host);
+        if (h != NULL && h->reachable)
+            ctl_outcome_host_back(c, h);
+    }
+    if (added > 0)
+        drv_info("took over %u unknown outcome%s from an earlier leader", added,
+                 added == 1 ? "" : "s");
+}
+
+static void s_take_over(ctl *c, int64_t now_ms)
+{
+    ctl_outcomes *self = c->outcomes;
+    if (self->taken_over || self->taking_over || now_ms < self->next_takeover_ms ||
+        !ctl_is_leader(c) || !c->loaded)
+        return;
+    s_takeover *t = g_new0(s_takeover, 1);
+    drv_error *err = NULL;
+    if (ctl_async_submit(c, s_takeover_work, s_takeover_done, t, s_takeover_free, &err) < 0) {
+        drv_debug("reading the stored unknown outcomes: %s", err->message);
+        drv_error_free(&err);
+        s_takeover_free(t);
+        self->next_takeover_ms = now_ms + 2000;
+        return;
+    }
+    self->taking_over = true;
+}
+
 static void s_resolve(ctl *c, s_watch *w, ctl_verdict v, const char *how)
 {
     ctl_domain *d = ctl_model_domain(c->model, w->domain);
@@ -112,6 +286,7 @@ static void s_resolve(ctl *c, s_watch *w, ctl_verdict v, const char *how)
     if (d != NULL)
         ctl_events_domain(c, d,
                           v == CTL_VERDICT_HAPPENED ? "outcome-happened" : "outcome-reverted");
+    s_unstore_watch(c, w->command_id);
     g_hash_table_remove(c->outcomes->by_id, w->command_id);
 }
 
@@ -138,13 +313,15 @@ void ctl_outcome_watch(ctl *c, const char *host, const ctl_reply *rep, const cha
     w->since_ms = ctl_now_ms();
     w->decide_ms = w->since_ms + c->cfg->command_timeout_ms + runs_up_to_ms + S_GRACE_MS;
     g_hash_table_replace(c->outcomes->by_id, w->command_id, w);
+    s_store_watch(c, w);
     drv_info("domain '%s': %s on host '%s' has an unknown outcome; watching for %s", domain, verb,
              host, w->by_inventory ? "the host's next inventory" : "the agent's late answer");
 }
 
-bool ctl_outcome_watched(ctl *c, const char *command_id)
+bool ctl_outcome_watched(ctl *c, const char *command_id, const char *host)
 {
-    return g_hash_table_contains(c->outcomes->by_id, command_id);
+    s_watch *w = g_hash_table_lookup(c->outcomes->by_id, command_id);
+    return w != NULL && strcmp(w->host, host) == 0;
 }
 
 void ctl_outcome_late(ctl *c, const char *host, const char *command_id, const ctl_reply *rep)
@@ -235,6 +412,7 @@ void ctl_outcome_host_known(ctl *c, ctl_host *h)
 int64_t ctl_outcome_tick(ctl *c, int64_t now_ms)
 {
     int64_t next = 1000;
+    s_take_over(c, now_ms);
     if (g_hash_table_size(c->outcomes->by_id) == 0)
         return next;
     GPtrArray *ws = s_watches_of(c, NULL);
@@ -244,6 +422,7 @@ int64_t ctl_outcome_tick(ctl *c, int64_t now_ms)
             drv_warn("domain '%s': the outcome of %s on host '%s' stayed unknown for an hour; no "
                      "longer watched (the desired state is %s as stored)",
                      w->domain, w->verb, w->host, ctl_desired_to_string(w->after));
+            s_unstore_watch(c, w->command_id);
             g_hash_table_remove(c->outcomes->by_id, w->command_id);
             continue;
         }
@@ -262,10 +441,12 @@ guint ctl_outcome_open_count(ctl *c)
 void ctl_outcome_forget_all(ctl *c)
 {
     guint n = ctl_outcome_open_count(c);
+    if (c->outcomes != NULL)
+        c->outcomes->taken_over = false; /* the next leadership reads them from etcd again */
     if (n == 0)
         return;
-    drv_warn("%u unknown outcome%s no longer watched (stepping down); their desired states stay "
-             "as stored",
+    drv_warn("%u unknown outcome%s no longer watched here (stepping down); they stay stored for "
+             "the next leader",
              n, n == 1 ? "" : "s");
     g_hash_table_remove_all(c->outcomes->by_id);
 }

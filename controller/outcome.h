@@ -43,8 +43,9 @@ void ctl_outcomes_destroy(ctl_outcomes **self_p);
 void ctl_outcome_watch(ctl *c, const char *host, const ctl_reply *rep, const char *verb,
                        const char *domain, ctl_cmd_kind kind, uint32_t timeout_ms,
                        ctl_desired desired_before, ctl_desired desired_after);
-/* True when command_id is watched (the broker hands its late reply to ctl_outcome_late). */
-bool ctl_outcome_watched(ctl *c, const char *command_id);
+/* True when command_id is watched and was sent to host (the broker hands its late reply to
+ * ctl_outcome_late; a reply from any other host is dropped). */
+bool ctl_outcome_watched(ctl *c, const char *command_id, const char *host);
 /* The agent's late answer to a watched command. */
 void ctl_outcome_late(ctl *c, const char *host, const char *command_id, const ctl_reply *rep);
 /* The host is reachable (or registered) again: every watched command of its agent is sent again

@@ -114,6 +114,8 @@ void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now)
             continue;
         const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
         bool active = a != NULL && ctl_vir_state_active(a->state);
+        if (!active)
+            d->running_revision = 0; /* the next start runs the stored revision */
         if (d->transient && a == NULL) {
             s_forget_transient(c, d->name);
             continue;
@@ -161,6 +163,9 @@ void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain, cons
         s_forget_transient(c, domain);
         return;
     }
+    const ctl_actual *now = g_hash_table_lookup(h->inventory, domain);
+    if (now == NULL || !ctl_vir_state_active(now->state))
+        d->running_revision = 0; /* stopped: the next start runs the stored revision */
     ctl_events_domain(c, d, "state-changed");
     g_autofree char *drift = ctl_model_domain_drift(c->model, d);
     if (drift != NULL && d->busy == NULL) {

@@ -1,6 +1,7 @@
 /* store.c — see store.h. */
 #include "store.h"
 
+#include "curve.h"
 #include "log.h"
 
 #include <stdarg.h>
@@ -63,7 +64,9 @@ char *ctl_store_key(const ctl_store *self, const char *fmt, ...)
 static const char *s_split(const ctl_store *self, const char *key, size_t key_len, char **ret_kind)
 {
     size_t plen = strlen(self->prefix);
-    if (key_len <= plen || strncmp(key, self->prefix, plen) != 0)
+    /* a NUL inside the key would make it read as another, shorter one */
+    if (key_len <= plen || strncmp(key, self->prefix, plen) != 0 ||
+        memchr(key, '\0', key_len) != NULL)
         return NULL;
     const char *rest = key + plen;
     const char *slash = strchr(rest, '/');
@@ -94,6 +97,12 @@ static int s_load_kv(ctl_store *self, ctl_model *m, const drv_etcd_kv *kv, drv_e
             return -1;
         d->mod_revision = kv->mod_revision;
         ctl_model_put_domain(m, d);
+    } else if (strcmp(kind, "hostkeys") == 0 && strchr(name, '/') == NULL) {
+        g_autofree char *key = g_strndup(kv->value, kv->value_len);
+        g_strstrip(key);
+        if (!drv_curve_key_valid(key))
+            return drv_error_set(err, DRV_ERR_INVALID, 0, "not a z85 CURVE public key");
+        ctl_model_bind_key(m, name, key);
     } else if (strcmp(kind, "alloc") == 0) {
         ctl_host *h = ctl_model_host(m, name);
         if (h != NULL)
@@ -113,7 +122,7 @@ static int s_range_kind(ctl_store *self, const char *kind, int64_t revision, drv
 int ctl_store_load(ctl_store *self, ctl_model *m, int64_t *ret_revision, drv_error **err)
 {
     /* hosts first, then alloc (needs hosts), then domains; all at one revision. */
-    const char *kinds[] = {"hosts", "alloc", "domains"};
+    const char *kinds[] = {"hostkeys", "hosts", "alloc", "domains"};
     int64_t revision = 0;
     for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
         drv_etcd_range r = {0};
@@ -199,6 +208,18 @@ ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *
         }
         *ret_name = g_strdup(name);
         return CTL_CHANGE_DOMAIN;
+    }
+    if (strcmp(kind, "hostkeys") == 0) {
+        if (del) {
+            ctl_model_unbind_key(m, name);
+        } else {
+            drv_error *e = NULL;
+            if (s_load_kv(self, m, &ev->kv, &e) < 0) {
+                drv_warn("watch: ignoring the key of host '%s': %s", name, e->message);
+                drv_error_free(&e);
+            }
+        }
+        return CTL_CHANGE_NONE;
     }
     if (strcmp(kind, "alloc") == 0 && !del) {
         ctl_host *h = ctl_model_host(m, name);

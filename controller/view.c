@@ -1,6 +1,8 @@
 /* view.c — see view.h. */
 #include "view.h"
 
+#include "domstate.h"
+
 #include <string.h>
 
 static void s_str(json_object *o, const char *key, const char *v)
@@ -225,7 +227,8 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
     s_i64(o, "allocated_memory_kib", (int64_t)mem);
     s_i64(o, "domains", n);
     json_object_object_add(o, "labels", s_labels(h));
-    s_i64(o, "last_seen_ms", h->last_seen_ms);
+    /* the last message heard (this process, in memory), else the last stored transition */
+    s_i64(o, "last_seen_ms", MAX(h->last_seen_ms, h->last_heard_ms));
     s_i64(o, "registered_at_ms", h->registered_at_ms);
     if (with_domain_names) {
         json_object *names = json_object_new_array();
@@ -244,6 +247,8 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
             json_object *ao = json_object_new_object();
             s_str(ao, "name", a->name);
             s_str(ao, "state", ctl_vir_state_to_string(a->state));
+            if (drv_domstate_reason(a->state, a->reason) != NULL)
+                s_str(ao, "reason", drv_domstate_reason(a->state, a->reason));
             s_bool(ao, "managed", ctl_model_domain(m, a->name) != NULL);
             json_object_array_add(found, ao);
         }
@@ -255,6 +260,19 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
 
 /* ------------------------------------------------------------------ domains */
 
+/* "ha": {"enabled", "priority", "restart_limit", "restarts"}, only for a domain with a policy. */
+static void s_ha(json_object *o, const ctl_domain *d)
+{
+    if (!d->ha && d->ha_priority == 0 && d->ha_restart_limit == 0 && d->ha_restarts == 0)
+        return;
+    json_object *ha = json_object_new_object();
+    json_object_object_add(ha, "enabled", json_object_new_boolean(d->ha));
+    json_object_object_add(ha, "priority", json_object_new_int64(d->ha_priority));
+    json_object_object_add(ha, "restart_limit", json_object_new_int64(d->ha_restart_limit));
+    json_object_object_add(ha, "restarts", json_object_new_int64(d->ha_restarts));
+    json_object_object_add(o, "ha", ha);
+}
+
 char *ctl_view_domain_store(const ctl_domain *d)
 {
     json_object *o = json_object_new_object();
@@ -264,13 +282,17 @@ char *ctl_view_domain_store(const ctl_domain *d)
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "host", d->host);
     s_i64(o, "vcpus", d->vcpus);
+    s_i64(o, "vcpus_current", d->vcpus_current);
     s_i64(o, "memory_kib", (int64_t)d->memory_kib);
     json_object_object_add(o, "cpu_features", s_strv(d->cpu_features));
     s_bool(o, "autostart", d->autostart);
     s_bool(o, "transient", d->transient);
     s_str(o, "affinity_group", d->affinity_group);
     s_str(o, "anti_affinity_group", d->anti_affinity_group);
+    s_ha(o, d);
     s_i64(o, "created_ms", d->created_ms);
+    if (d->saved_path != NULL)
+        s_str(o, "saved_path", d->saved_path);
     s_str(o, "xml", d->xml);
     return ctl_view_finish(o);
 }
@@ -290,12 +312,21 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
         d->desired = CTL_DESIRED_SHUTOFF;
     d->host = s_get_str(o, "host");
     d->vcpus = (uint32_t)s_get_i64(o, "vcpus");
+    d->vcpus_current = (uint32_t)s_get_i64(o, "vcpus_current");
+    d->saved_path = s_get_str(o, "saved_path");
     d->memory_kib = (uint64_t)s_get_i64(o, "memory_kib");
     d->cpu_features = s_get_strv(o, "cpu_features");
     d->autostart = s_get_bool(o, "autostart");
     d->transient = s_get_bool(o, "transient");
     d->affinity_group = s_get_str(o, "affinity_group");
     d->anti_affinity_group = s_get_str(o, "anti_affinity_group");
+    json_object *ha = NULL;
+    if (json_object_object_get_ex(o, "ha", &ha) && json_object_is_type(ha, json_type_object)) {
+        d->ha = s_get_bool(ha, "enabled");
+        d->ha_priority = (int32_t)s_get_i64(ha, "priority");
+        d->ha_restart_limit = (uint32_t)s_get_i64(ha, "restart_limit");
+        d->ha_restarts = (uint32_t)s_get_i64(ha, "restarts");
+    }
     d->created_ms = s_get_i64(o, "created_ms");
     json_object_put(o);
     if (d->xml == NULL) {
@@ -306,26 +337,19 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
     return 0;
 }
 
-/* "reason": why the state is "unknown" ("libvirt disconnected", ...); absent when it is known. */
-static void s_unknown_reason(json_object *o, ctl_model *m, const ctl_domain *d)
-{
-    const char *why = ctl_model_domain_unknown_reason(m, d);
-    if (why != NULL)
-        s_str(o, "reason", why);
-}
-
 json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
 {
     json_object *o = json_object_new_object();
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(m, d, &state, &reason);
     s_str(o, "name", d->name);
     s_str(o, "uuid", d->uuid);
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "state", state);
-    s_i64(o, "state_reason", reason);
-    s_unknown_reason(o, m, d);
+    if (reason != NULL) /* absent when libvirt gives none */
+        s_str(o, "reason", reason);
+    if (d->saved_path != NULL)
+        s_str(o, "saved_path", d->saved_path);
     s_str(o, "host", d->host);
     s_i64(o, "vcpus", d->vcpus);
     s_i64(o, "memory_kib", (int64_t)d->memory_kib);
@@ -335,6 +359,8 @@ json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
     json_object_object_add(o, "cpu_features", s_strv(d->cpu_features));
     s_str(o, "affinity_group", d->affinity_group);
     s_str(o, "anti_affinity_group", d->anti_affinity_group);
+    s_ha(o, d);
+    s_str(o, "ha_waiting", d->ha_waiting);
     g_autofree char *drift = ctl_model_domain_drift(m, d);
     s_str(o, "drift", drift);
     s_str(o, "busy", d->busy);
@@ -344,13 +370,12 @@ json_object *ctl_view_domain_api(ctl_model *m, const ctl_domain *d)
 json_object *ctl_view_domain_state_api(ctl_model *m, const ctl_domain *d)
 {
     json_object *o = json_object_new_object();
-    const char *state;
-    int reason;
+    const char *state, *reason;
     ctl_model_domain_state(m, d, &state, &reason);
     s_str(o, "name", d->name);
     s_str(o, "state", state);
-    s_i64(o, "state_reason", reason);
-    s_unknown_reason(o, m, d);
+    if (reason != NULL)
+        s_str(o, "reason", reason);
     s_str(o, "desired_state", ctl_desired_to_string(d->desired));
     s_str(o, "host", d->host);
     return o;
@@ -546,6 +571,7 @@ json_object *ctl_view_status(const ctl_status *st)
     s_i64(o, "domains", st->domains);
     s_i64(o, "domains_running", st->domains_running);
     s_i64(o, "outcomes_unknown", st->outcomes_unknown);
+    s_i64(o, "stores_unknown", st->stores_unknown);
     return o;
 }
 

@@ -62,6 +62,7 @@ typedef struct {
     const char *prefix;
     int hosts, hosts_reachable, domains, domains_running;
     int outcomes_unknown; /* verbs whose outcome is still being learnt (outcome.h) */
+    int stores_unknown;   /* desired-state writes etcd may still apply (store_doubt.h) */
 } ctl_status;
 json_object *ctl_view_status(const ctl_status *st);
 /* {"features":[…],"cpu_xml":xml|null[,"error":error]}. */

@@ -146,6 +146,7 @@ fi
 say "starting etcd on $addr:$etcd_port (data $etcd_data)"
 cl_etcd_start "$addr" "$etcd_port" "$etcd_peer_port" "$etcd_data"
 say "starting drover-controller on $addr (agents :$agent_port, clients :$client_port, events :$event_port)"
+cl_keys_init "$cli_bin"
 cl_controller_conf "$CL_ROOT/controller.conf" "$addr" "http://$addr:$etcd_port" \
   "$agent_port" "$client_port" "$event_port"
 if ! cl_pid controller >/dev/null; then
@@ -157,19 +158,23 @@ cl_spawn controller 'drover-controller' "$controller_bin" --config "$CL_ROOT/con
 cl_wait_listen "$addr" "$client_port" 30 ||
   { tail -n 20 "$CL_LOG_DIR/controller.log" >&2; tb_die "drover-controller does not listen on $addr:$client_port"; }
 
-# 4. One agent per host.
+# 4. One agent per host, each holding its own fencing lease in etcd (docs/ha.md).
 mkdir -p "$CL_ROOT/agents"
+export CL_AGENT_ETCD="http://$addr:$etcd_port"
+# CL_STANDBY_AGENT_PORT: a standby controller's agent port the agents try when theirs stops answering
+agent_controllers="tcp://$addr:$agent_port${CL_STANDBY_AGENT_PORT:+,tcp://$addr:$CL_STANDBY_AGENT_PORT}"
 for ((i = 1; i <= TB_HOSTS; i++)); do
   id=$(tb_host_id "$i")
   conf="$CL_ROOT/agents/$id.conf"
+  cl_host_key "$id" "$controller_url"
   if [ "$driver" = qemu ]; then
-    cl_agent_conf "$conf" "$id" "tcp://$addr:$agent_port" "$(tb_host_unix_uri "$i")" "$(tb_host_tcp_uri "$i")"
+    cl_agent_conf "$conf" "$id" "$agent_controllers" "$(tb_host_unix_uri "$i")" "$(tb_host_tcp_uri "$i")"
     cl_spawn "agent-$id" 'drover-agent' ip netns exec "$(tb_ns "$i")" "$agent_bin" --config "$conf"
   else
     cl_test_node_xml "$CL_ROOT/agents/$id-node.xml"
     uuid=$(printf 'drover-test-host %s %s' "$TB_NAME" "$i" | md5sum | cut -c1-32 |
       sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/')
-    cl_agent_conf "$conf" "$id" "tcp://$addr:$agent_port" "test://$CL_ROOT/agents/$id-node.xml" \
+    cl_agent_conf "$conf" "$id" "$agent_controllers" "test://$CL_ROOT/agents/$id-node.xml" \
       "test://$CL_ROOT/agents/$id-node.xml" "$uuid"
     cl_spawn "agent-$id" 'drover-agent' "$agent_bin" --config "$conf"
   fi
@@ -236,6 +241,8 @@ fi
 cat >"$CL_ROOT/env" <<EOF
 export DROVER_CONTROLLER=$controller_url
 export DROVER_EVENTS=tcp://$addr:$event_port
+export DROVER_KEY_FILE=$CL_KEYS/admin.key
+export DROVER_CONTROLLER_KEY=$CL_KEYS/controller.pub
 export PATH=$(dirname "$cli_bin"):\$PATH
 EOF
 echo
@@ -249,7 +256,7 @@ say "cluster '$TB_NAME' ($driver driver, $TB_HOSTS hosts) is up in $((($(date +%
 cat <<EOF
 
 Next, try:
-  source $CL_ROOT/env                 # sets DROVER_CONTROLLER and PATH for the drover CLI
+  source $CL_ROOT/env                 # DROVER_CONTROLLER, the admin key (CURVE) and PATH for drover
   drover host list
   drover domain list
   drover domain info vm1

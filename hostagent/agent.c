@@ -2,15 +2,21 @@
 #include "agent.h"
 
 #include "backoff.h"
+#include "curve.h"
 #include "codec.h"
 #include "commands.h"
+#include "console.h"
 #include "facts.h"
+#include "fence.h"
+#include "lease.h"
 #include "caps.h"
 #include "log.h"
 #include "migrate.h"
 #include "pb.h"
 #include "replycache.h"
 #include "virt.h"
+
+#include <libvirt/virterror.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -37,6 +43,7 @@ typedef enum {
     S_OUT_LIBVIRT_DOWN,
     S_OUT_CONNECTED, /* a connect attempt ended: with the host facts, or an error */
     S_OUT_INVENTORY, /* the domains and free memory for a Register */
+    S_OUT_FENCED,    /* a self-fence ended: the HA guests it destroyed (names) */
 } s_out_kind;
 
 /* A completion handed to the main thread. */
@@ -52,6 +59,7 @@ typedef struct {
     guint seq;                /* S_OUT_INVENTORY: the request */
     GPtrArray *doms;          /* S_OUT_INVENTORY: drv_dom_info *, NULL when it failed */
     uint64_t free_memory_kib; /* S_OUT_INVENTORY, 0 = unknown */
+    char **names;             /* S_OUT_FENCED */
 } s_out;
 
 /* Work for a pool thread. */
@@ -60,6 +68,7 @@ typedef enum {
     S_TASK_INVENTORY,  /* command pool */
     S_TASK_CONNECT,    /* connection pool (one thread: connects and disconnects stay in order) */
     S_TASK_DISCONNECT, /* connection pool */
+    S_TASK_FENCE,      /* fence pool (one thread, never behind commands): destroy the HA guests */
 } s_task_kind;
 
 typedef struct {
@@ -67,10 +76,14 @@ typedef struct {
     Drover__Envelope *env; /* S_TASK_COMMAND, owned; env->command is the command */
     guint generation;
     guint seq;
+    char **names; /* S_TASK_FENCE */
 } s_task;
 
 struct drv_agent {
     const drv_agent_options *opts;
+    char curve_secret[DRV_Z85_KEY_LEN + 1]; /* own key pair and the pinned controller key */
+    char curve_public[DRV_Z85_KEY_LEN + 1];
+    char controller_key[DRV_Z85_KEY_LEN + 1];
     char instance[33];
     void *zctx;
     void *sock;
@@ -106,6 +119,16 @@ struct drv_agent {
     gint workers;           /* atomic: tasks queued or running in both pools */
     gint stopping;          /* atomic: drv_agent_destroy began; queued tasks are dropped */
     drv_cmd_env env;
+    /* HA self-fence (fence.h, lease.h, docs/ha.md); lease NULL when no etcd is configured */
+    drv_lease *lease;
+    GThreadPool *fence_pool;
+    drv_fence_cfg fence_cfg;
+    drv_fence_state fence;
+    uint64_t lease_lost_seen;
+    uint64_t lease_renewals_seen;
+    char **ha;         /* the HA domains on this host (CMD_HA_SET), NULL-terminated */
+    GPtrArray *fenced; /* char*: HA guests this process destroyed by fencing */
+    int64_t fenced_at_wall_ms;
 };
 
 static int64_t s_now_ms(void)
@@ -120,6 +143,7 @@ static void s_out_free(s_out *o)
     g_free(o->command_id);
     g_free(o->buf);
     g_free(o->error);
+    g_strfreev(o->names);
     drv_host_facts_destroy(&o->facts);
     if (o->doms != NULL)
         g_ptr_array_unref(o->doms);
@@ -313,6 +337,67 @@ static void s_task_connect(drv_agent *self, guint generation)
     s_push_out(self, o);
 }
 
+typedef struct {
+    virConnectPtr conn;
+    const char *name;
+    bool destroyed;
+} s_fence_one;
+
+/* One guest's destroy, on a thread of its own: all of them run at once, so the fence takes as
+ * long as the slowest guest, not their sum. */
+static gpointer s_fence_one_run(gpointer data)
+{
+    s_fence_one *f = data;
+    virDomainPtr dom = virDomainLookupByName(f->conn, f->name);
+    if (dom == NULL)
+        return NULL;
+    if (virDomainIsActive(dom) == 1) {
+        if (virDomainDestroy(dom) == 0) {
+            f->destroyed = true;
+        } else {
+            const char *msg = virGetLastErrorMessage();
+            drv_err("fence: destroying '%s' failed: %s", f->name, msg ? msg : "?");
+        }
+    }
+    virDomainFree(dom);
+    return NULL;
+}
+
+/* Destroys every HA guest in names that libvirt shows active, on the fence thread. */
+static void s_task_fence(drv_agent *self, char **names)
+{
+    s_out *o = g_new0(s_out, 1);
+    o->kind = S_OUT_FENCED;
+    GPtrArray *done = g_ptr_array_new();
+    virConnectPtr conn = drv_virt_conn(self->virt);
+    if (conn == NULL) {
+        o->error = g_strdup("libvirtd is not connected: the HA guests could not be destroyed");
+    } else {
+        guint n = names != NULL ? g_strv_length(names) : 0;
+        s_fence_one *each = g_new0(s_fence_one, n ? n : 1);
+        GThread **threads = g_new0(GThread *, n ? n : 1);
+        for (guint i = 0; i < n; i++) {
+            each[i].conn = conn;
+            each[i].name = names[i];
+            threads[i] = g_thread_try_new("fence", s_fence_one_run, &each[i], NULL);
+            if (threads[i] == NULL) /* no thread: destroy it here */
+                s_fence_one_run(&each[i]);
+        }
+        for (guint i = 0; i < n; i++) {
+            if (threads[i] != NULL)
+                g_thread_join(threads[i]);
+            if (each[i].destroyed)
+                g_ptr_array_add(done, g_strdup(names[i]));
+        }
+        g_free(threads);
+        g_free(each);
+        virConnectClose(conn);
+    }
+    g_ptr_array_add(done, NULL);
+    o->names = (char **)g_ptr_array_free(done, FALSE);
+    s_push_out(self, o);
+}
+
 /* Pool thread entry for both pools. */
 static void s_task_run(gpointer data, gpointer user_data)
 {
@@ -332,9 +417,13 @@ static void s_task_run(gpointer data, gpointer user_data)
         case S_TASK_DISCONNECT:
             drv_virt_disconnect(self->virt);
             break;
+        case S_TASK_FENCE:
+            s_task_fence(self, t->names);
+            break;
         }
     }
     drv_codec_free(&t->env);
+    g_strfreev(t->names);
     g_free(t);
     g_atomic_int_dec_and_test(&self->workers);
 }
@@ -438,6 +527,11 @@ static void s_send_register(drv_agent *self, GPtrArray *doms, bool connected,
     reg.domains = drv_pb_dom_infos(arena, connected ? doms : NULL, &reg.n_domains);
     reg.agent_instance = self->instance;
     reg.libvirt_connected = connected;
+    if (self->fenced != NULL && self->fenced->len > 0) {
+        reg.fenced = (char **)self->fenced->pdata;
+        reg.n_fenced = self->fenced->len;
+        reg.fenced_at_ms = self->fenced_at_wall_ms;
+    }
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
     env.body_case = DROVER__ENVELOPE__BODY_REGISTER;
     env.register_ = &reg;
@@ -556,6 +650,15 @@ static void s_link_open(drv_agent *self)
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
     zmq_setsockopt(s, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
+    drv_error *cerr = NULL;
+    if (drv_curve_client(s, self->curve_secret, self->curve_public, self->controller_key, &cerr) <
+        0) {
+        drv_err("controller endpoint '%s': %s", ep, cerr->message);
+        drv_error_free(&cerr);
+        zmq_close(s);
+        self->link_open_at_ms = s_now_ms() + drv_backoff_next(&self->link_backoff);
+        return;
+    }
     if (zmq_connect(s, ep) < 0) {
         drv_err("controller endpoint '%s': %s", ep, zmq_strerror(errno));
         zmq_close(s);
@@ -565,7 +668,8 @@ static void s_link_open(drv_agent *self)
     }
     self->sock = s;
     self->last_recv_ms = s_now_ms();
-    drv_info("connecting to controller %s as '%s'", ep, self->opts->host_id);
+    drv_info("connecting to controller %s as '%s' (CURVE key %s)", ep, self->opts->host_id,
+             self->curve_public);
     s_reregister(self);
     /* the register backoff keeps growing across reopen attempts until an ack */
 }
@@ -670,6 +774,19 @@ static void s_reply_now(drv_agent *self, Drover__Reply *reply, bool cache)
 }
 
 /* Takes ownership of env. Nothing here calls libvirt: every command runs on the pool. */
+/* While fenced (no renewal since the fence), an HA guest must not start here: the controller may
+ * be restarting it elsewhere. */
+static bool s_fenced_refuses(const drv_agent *self, const Drover__Command *cmd)
+{
+    if (self->lease == NULL || !self->fence.fenced || self->ha == NULL || cmd->domain == NULL)
+        return false;
+    if (cmd->kind != DROVER__COMMAND_KIND__CMD_START &&
+        cmd->kind != DROVER__COMMAND_KIND__CMD_CREATE &&
+        cmd->kind != DROVER__COMMAND_KIND__CMD_RESUME)
+        return false;
+    return g_strv_contains((const char *const *)self->ha, cmd->domain);
+}
+
 static void s_handle_command(drv_agent *self, Drover__Envelope *env)
 {
     Drover__Command *cmd = env->command;
@@ -718,6 +835,28 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
         reply.ok = true;
         s_reply_now(self, &reply, true);
         s_reregister(self);
+    } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_HA_SET) {
+        /* no libvirt: the set the fence destroys, kept in memory and in the state file */
+        GPtrArray *names = g_ptr_array_new();
+        for (size_t i = 0; i < cmd->n_names; i++)
+            g_ptr_array_add(names, g_strdup(cmd->names[i]));
+        g_ptr_array_add(names, NULL);
+        g_strfreev(self->ha);
+        self->ha = (char **)g_ptr_array_free(names, FALSE);
+        if (self->lease != NULL)
+            drv_lease_set_ha(self->lease, self->ha);
+        drv_info("HA domains on this host: %zu", cmd->n_names);
+        reply.ok = true;
+        s_reply_now(self, &reply, true);
+    } else if (s_fenced_refuses(self, cmd)) {
+        g_autofree char *msg = g_strdup_printf(
+            "start of HA domain '%s' refused: this host's fencing lease is not renewed (it fenced "
+            "its HA guests; they may be restarted elsewhere): the command was not run",
+            cmd->domain);
+        drv_error e = {.kind = DRV_ERR_UNAVAILABLE, .message = msg};
+        drv_commands_fail(&reply, arena, &e);
+        drv_warn("command %s: %s", id, msg);
+        s_reply_now(self, &reply, false); /* not cached: it may run once the lease is back */
     } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL) {
         /* only flags the migration (its monitor aborts it): never queued behind other work */
         drv_error *err = NULL;
@@ -822,6 +961,62 @@ static void s_drain_socket(drv_agent *self)
     }
 }
 
+/* ------------------------------------------------------------------ HA self-fence */
+
+/* Main thread: a fence ended. */
+static void s_fenced(drv_agent *self, s_out *o)
+{
+    if (o->error != NULL)
+        drv_err("FENCE FAILED: %s", o->error);
+    size_t n = o->names ? g_strv_length(o->names) : 0;
+    for (size_t i = 0; i < n && self->fenced->len < 256; i++)
+        g_ptr_array_add(self->fenced, g_strdup(o->names[i]));
+    self->fenced_at_wall_ms = g_get_real_time() / 1000;
+    g_autofree char *list = o->names ? g_strjoinv(", ", o->names) : g_strdup("");
+    drv_warn("fenced: destroyed %zu HA guest%s (%s)", n, n == 1 ? "" : "s", list);
+}
+
+/* Main thread, every turn: reads the lease thread's status and fences when fence.h says so. The
+ * destroys run on the fence thread; the loop never waits for them. */
+static void s_fence_check(drv_agent *self, int64_t now)
+{
+    if (self->lease == NULL)
+        return;
+    drv_lease_status st;
+    drv_lease_status_get(self->lease, &st);
+    bool lost_now = st.lost != self->lease_lost_seen;
+    if (lost_now) {
+        self->fence.lease_lost = true;
+    } else if (st.renewals != self->lease_renewals_seen) {
+        self->lease_renewals_seen = st.renewals;
+        bool was = self->fence.fenced;
+        drv_fence_renewed(&self->fence, st.last_renew_sent_ms);
+        if (was)
+            drv_info("fencing lease %lld renewed again: fencing re-armed", (long long)st.lease_id);
+    }
+    if (drv_fence_due(&self->fence_cfg, &self->fence, now)) {
+        self->fence.fenced = true;
+        size_t n = self->ha ? g_strv_length(self->ha) : 0;
+        drv_warn("fencing lease %s for %lld ms: destroying %zu HA guest%s",
+                 self->fence.lease_lost ? "expired" : "not renewed",
+                 (long long)(now - self->fence.last_renew_sent_ms), n, n == 1 ? "" : "s");
+        if (n > 0) {
+            s_task *t = g_new0(s_task, 1);
+            t->kind = S_TASK_FENCE;
+            t->names = g_strdupv(self->ha);
+            g_atomic_int_inc(&self->workers);
+            if (!g_thread_pool_push(self->fence_pool, t, NULL)) {
+                drv_err("FENCE FAILED: no fence thread");
+                g_strfreev(t->names);
+                g_free(t);
+                g_atomic_int_dec_and_test(&self->workers);
+            }
+        }
+    }
+    if (lost_now)
+        self->lease_lost_seen = st.lost; /* the new lease's renewal ends the episode next turn */
+}
+
 static void s_drain_queue(drv_agent *self)
 {
     uint64_t n;
@@ -844,6 +1039,9 @@ static void s_drain_queue(drv_agent *self)
         case S_OUT_INVENTORY:
             s_inventory_ready(self, o);
             break;
+        case S_OUT_FENCED:
+            s_fenced(self, o);
+            break;
         case S_OUT_PROGRESS:
         case S_OUT_EVENT:
             s_send_bytes(self, o->buf, o->len);
@@ -855,10 +1053,46 @@ static void s_drain_queue(drv_agent *self)
 
 /* ------------------------------------------------------------------ lifecycle */
 
+/* Starts the fencing lease, resuming a previous process's lease and HA set (state_file). */
+static int s_fence_init(drv_agent *self, drv_error **err)
+{
+    const drv_agent_options *opts = self->opts;
+    self->fence_cfg.fence_after_ms = (int64_t)opts->fence_after_s * 1000;
+    self->fence_cfg.lease_ttl_ms = (int64_t)opts->lease_ttl_s * 1000;
+    if (drv_fence_cfg_check(&self->fence_cfg, err) < 0)
+        return -1;
+    drv_lease_saved saved;
+    drv_lease_saved_read(opts->state_file, &saved);
+    self->ha = g_steal_pointer(&saved.ha_domains);
+    self->fence.last_renew_sent_ms =
+        drv_fence_start_renewed_ms(s_now_ms(), g_get_real_time() / 1000, saved.last_renew_wall_ms);
+    self->lease = drv_lease_new(opts->etcd_endpoints, opts->etcd_prefix, opts->host_id,
+                                opts->lease_ttl_s, opts->fence_after_s, opts->state_file,
+                                saved.lease_id, saved.last_renew_wall_ms, err);
+    drv_lease_saved_clear(&saved);
+    if (self->lease == NULL)
+        return -1;
+    if (self->ha != NULL)
+        drv_lease_set_ha(self->lease, self->ha);
+    drv_info("HA self-fence armed: fence after %u s without renewing, lease TTL %u s, %u HA "
+             "domains known",
+             opts->fence_after_s, opts->lease_ttl_s, self->ha ? g_strv_length(self->ha) : 0);
+    return 0;
+}
+
 drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
 {
     drv_agent *self = g_new0(drv_agent, 1);
     self->opts = opts;
+    /* CURVE is not optional: the agent pins the controller's key and proves its own */
+    if (drv_curve_read_secret(opts->secret_key_file, self->curve_secret, self->curve_public, err) <
+            0 ||
+        drv_curve_read_public(opts->controller_key, self->controller_key, err) < 0) {
+        drv_error_prefix(err, "[agent] secret_key_file / controller_key (CURVE keys; make them "
+                              "with `drover keygen`, enrol with `drover host enroll`)");
+        g_free(self);
+        return NULL;
+    }
     for (int i = 0; i < 4; i++)
         g_snprintf(self->instance + i * 8, 9, "%08x", g_random_int());
     self->interval_ms = opts->heartbeat_interval_ms;
@@ -877,15 +1111,23 @@ drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
     self->zctx = zmq_ctx_new();
     self->virt = drv_virt_new(opts->libvirt_uri, s_on_event, self);
     self->env.virt = self->virt;
+    self->env.consoles = drv_console_table_new();
     self->env.progress = s_on_progress;
     self->env.progress_data = self;
+    self->fenced = g_ptr_array_new_with_free_func(g_free);
     GError *gerr = NULL;
     self->pool = g_thread_pool_new(s_task_run, self, (gint)opts->worker_threads, FALSE, &gerr);
     if (self->pool != NULL)
         self->conn_pool = g_thread_pool_new(s_task_run, self, 1, FALSE, &gerr);
-    if (self->conn_pool == NULL) {
+    if (self->conn_pool != NULL)
+        self->fence_pool = g_thread_pool_new(s_task_run, self, 1, FALSE, &gerr);
+    if (self->fence_pool == NULL) {
         drv_error_set(err, DRV_ERR_INTERNAL, 0, "worker pool: %s", gerr->message);
         g_error_free(gerr);
+        drv_agent_destroy(&self);
+        return NULL;
+    }
+    if (opts->etcd_endpoints != NULL && s_fence_init(self, err) < 0) {
         drv_agent_destroy(&self);
         return NULL;
     }
@@ -905,6 +1147,7 @@ int drv_agent_run(drv_agent *self, int signal_fd)
             s_libvirt_down(self, NULL);
 
         now = s_now_ms();
+        s_fence_check(self, now);
         if (self->link == S_LINK_DOWN && now >= self->link_open_at_ms)
             s_link_open(self);
         if (self->link == S_LINK_REGISTERING && now >= self->next_register_ms) {
@@ -942,6 +1185,11 @@ int drv_agent_run(drv_agent *self, int signal_fd)
         }
         if (!self->virt_up && !self->virt_connecting) /* a connect's completion wakes us */
             wake = MIN(wake, self->virt_retry_at_ms);
+        if (self->lease != NULL) {
+            int64_t f = drv_fence_wait_ms(&self->fence_cfg, &self->fence, now);
+            if (f != INT64_MAX)
+                wake = MIN(wake, now + f);
+        }
         long timeout = (long)CLAMP(wake - s_now_ms(), 0, (int64_t)self->interval_ms);
 
         zmq_pollitem_t items[3] = {
@@ -976,6 +1224,7 @@ void drv_agent_destroy(drv_agent **self_p)
     drv_agent *self = *self_p;
     *self_p = NULL;
     g_atomic_int_set(&self->stopping, 1); /* queued tasks end without running */
+    drv_lease_destroy(&self->lease);      /* never revoked: the guests keep running */
     drv_migrate_cancel_all();
     int64_t deadline = s_now_ms() + S_WORKER_WAIT_MS;
     while (g_atomic_int_get(&self->workers) > 0 && s_now_ms() < deadline) {
@@ -995,6 +1244,12 @@ void drv_agent_destroy(drv_agent **self_p)
         g_thread_pool_free(self->pool, FALSE, TRUE);
     if (self->conn_pool != NULL)
         g_thread_pool_free(self->conn_pool, FALSE, TRUE);
+    drv_console_table_destroy(&self->env.consoles);
+    if (self->fence_pool != NULL)
+        g_thread_pool_free(self->fence_pool, FALSE, TRUE);
+    g_strfreev(self->ha);
+    if (self->fenced != NULL)
+        g_ptr_array_unref(self->fenced);
     drv_virt_destroy(&self->virt);
     g_async_queue_unref(self->outq);
     drv_reply_cache_destroy(&self->cache);

@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "caps.h"
+#include "console.h"
 #include "log.h"
 #include "migrate.h"
 #include "pb.h"
@@ -43,6 +44,11 @@ static const char *const s_kind_names[] = {
     [DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK] = "storage-mark-check",
     [DROVER__COMMAND_KIND__CMD_INVENTORY] = "inventory",
     [DROVER__COMMAND_KIND__CMD_SNAPSHOT_DUMPXML] = "snapshot-dumpxml",
+    [DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE] = "managedsave-remove",
+    [DROVER__COMMAND_KIND__CMD_SAVE] = "save",
+    [DROVER__COMMAND_KIND__CMD_RESTORE] = "restore",
+    [DROVER__COMMAND_KIND__CMD_CONSOLE] = "console",
+    [DROVER__COMMAND_KIND__CMD_HA_SET] = "ha-set",
     [DROVER__COMMAND_KIND__CMD_POOL_DEFINE] = "pool-define",
     [DROVER__COMMAND_KIND__CMD_POOL_INFO] = "pool-info",
     [DROVER__COMMAND_KIND__CMD_VOL_CREATE] = "vol-create",
@@ -106,6 +112,10 @@ static unsigned int s_affect(uint32_t modify)
         flags |= VIR_DOMAIN_AFFECT_LIVE;
     if (modify & DROVER__MODIFY_FLAG__MODIFY_CONFIG)
         flags |= VIR_DOMAIN_AFFECT_CONFIG;
+    /* VIR_DOMAIN_VCPU_MAXIMUM and VIR_DOMAIN_MEM_MAXIMUM are the same bit (SETVCPUS, SETMEM) */
+    G_STATIC_ASSERT((int)VIR_DOMAIN_VCPU_MAXIMUM == (int)VIR_DOMAIN_MEM_MAXIMUM);
+    if (modify & DROVER__MODIFY_FLAG__MODIFY_MAXIMUM)
+        flags |= VIR_DOMAIN_VCPU_MAXIMUM;
     return flags;
 }
 
@@ -359,6 +369,53 @@ static int s_mark_check(const Drover__Command *cmd, Drover__Reply *reply, GPtrAr
     return 0;
 }
 
+/* ------------------------------------------------------------------ save files */
+
+#define S_SAVE_SUFFIX ".drover-save"
+
+/* A `domain save` file: an absolute path ending in .drover-save (the agent removes no other). */
+static int s_save_path(const Drover__Command *cmd, const char *name, drv_error **err)
+{
+    if (cmd->path == NULL || cmd->path[0] != '/' || !g_str_has_suffix(cmd->path, S_SAVE_SUFFIX) ||
+        strstr(cmd->path, "/../") != NULL)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "domain '%s': a save file must be an absolute path ending in "
+                             "'" S_SAVE_SUFFIX "' (got '%s')",
+                             name, cmd->path ? cmd->path : "");
+    return 0;
+}
+
+static int s_save_file_remove(const char *path, const char *name, drv_error **err)
+{
+    if (unlink(path) < 0 && errno != ENOENT) {
+        int e = errno;
+        return drv_error_set(err, DRV_ERR_IO, e, "domain '%s': removing save file '%s': %s", name,
+                             path, g_strerror(e));
+    }
+    return 0;
+}
+
+/* Restores the image at cmd->path on this host; the domain (defined here already) runs again and
+ * the file, now stale, is removed (restoring it twice would run the guest from old memory over
+ * newer disks). */
+static int s_restore(virConnectPtr conn, const Drover__Command *cmd, virDomainPtr *dom_io,
+                     drv_error **err)
+{
+    const char *name = cmd->domain;
+    if (s_save_path(cmd, name, err) < 0)
+        return -1;
+    virDomainPtr dom = s_lookup(conn, name, err); /* defined here: restored as persistent */
+    if (dom == NULL)
+        return -1;
+    *dom_io = dom;
+    if (virDomainRestoreFlags(conn, cmd->path, NULL, 0) < 0)
+        return drv_virt_error(err, name, NULL);
+    if (unlink(cmd->path) < 0)
+        drv_warn("domain '%s': restored, but removing '%s' failed: %s", name, cmd->path,
+                 g_strerror(errno));
+    return 0;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 /* The commands that change a guest's state (a failure of which may still have taken effect). */
@@ -373,6 +430,9 @@ static bool s_changes_state(Drover__CommandKind k)
     case DROVER__COMMAND_KIND__CMD_SUSPEND:
     case DROVER__COMMAND_KIND__CMD_RESUME:
     case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE:
+    case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE:
+    case DROVER__COMMAND_KIND__CMD_SAVE:
+    case DROVER__COMMAND_KIND__CMD_RESTORE:
         return true;
     default:
         return false;
@@ -391,6 +451,13 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
         return s_mark_write(cmd, reply, arena, err);
     if (k == DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK)
         return s_mark_check(cmd, reply, arena, err);
+    if (k == DROVER__COMMAND_KIND__CMD_RESTORE)
+        return s_restore(conn, cmd, dom_io, err);
+    if (k == DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE && cmd->path != NULL &&
+        cmd->path[0] != '\0') /* a save file: the domain need not be defined on this host */
+        return s_save_path(cmd, name ? name : "?", err) < 0
+                   ? -1
+                   : s_save_file_remove(cmd->path, name ? name : "?", err);
     if (drv_storage_handles(k))
         return drv_storage_execute(conn, cmd, reply, arena, err);
     if (k == DROVER__COMMAND_KIND__CMD_NONE || k == DROVER__COMMAND_KIND__CMD_INVENTORY ||
@@ -427,6 +494,14 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
         break;
     case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE:
         rc = virDomainManagedSave(dom, 0);
+        break;
+    case DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE:
+        rc = virDomainManagedSaveRemove(dom, 0);
+        break;
+    case DROVER__COMMAND_KIND__CMD_SAVE:
+        if (s_save_path(cmd, name, err) < 0)
+            return -1;
+        rc = virDomainSaveFlags(dom, cmd->path, NULL, 0);
         break;
     case DROVER__COMMAND_KIND__CMD_SETVCPUS:
         rc = virDomainSetVcpusFlags(dom, (unsigned int)cmd->value, s_affect(cmd->modify));
@@ -505,6 +580,21 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
         return s_domstats(dom, name, reply, arena, err);
     case DROVER__COMMAND_KIND__CMD_MIGRATE:
         return drv_migrate_run(env, dom, cmd, reply, arena, err);
+    case DROVER__COMMAND_KIND__CMD_CONSOLE: {
+        GByteArray *out = g_byte_array_new();
+        bool closed = false;
+        rc = drv_console_poll(env->consoles, conn, dom, cmd->name, cmd->console_input.data,
+                              cmd->console_input.len, cmd->inactive, cmd->current, out, &closed,
+                              err);
+        if (rc == 0 && out->len > 0) {
+            reply->console_output.data = drv_pb_alloc(arena, out->len);
+            memcpy(reply->console_output.data, out->data, out->len);
+            reply->console_output.len = out->len;
+        }
+        reply->console_closed = closed;
+        g_byte_array_unref(out);
+        return rc;
+    }
     default:
         return drv_error_set(err, DRV_ERR_INVALID, 0, "command kind %d is not handled here",
                              (int)k);
@@ -544,7 +634,8 @@ void drv_commands_execute(const drv_cmd_env *env, const Drover__Command *cmd, Dr
     }
     /* the state after the command, unless the domain is gone */
     if (dom != NULL && cmd->kind != DROVER__COMMAND_KIND__CMD_UNDEFINE &&
-        cmd->kind != DROVER__COMMAND_KIND__CMD_MIGRATE)
+        cmd->kind != DROVER__COMMAND_KIND__CMD_MIGRATE &&
+        cmd->kind != DROVER__COMMAND_KIND__CMD_CONSOLE) /* polled every 100 ms: no state */
         s_attach_state(reply, arena, dom);
     if (dom != NULL)
         virDomainFree(dom);

@@ -12,8 +12,11 @@
 /* Progress sink for long commands: called on the worker thread; p is borrowed. */
 typedef void (*drv_progress_fn)(void *user_data, Drover__Progress *p);
 
+typedef struct drv_console_table drv_console_table;
+
 typedef struct {
     drv_virt *virt;
+    drv_console_table *consoles; /* CMD_CONSOLE sessions (console.h) */
     drv_progress_fn progress;
     void *progress_data;
 } drv_cmd_env;

@@ -1,6 +1,8 @@
 /* facts.c — see facts.h. */
 #include "facts.h"
 
+#include "domstate.h"
+
 #include <string.h>
 
 static void s_pool_free(gpointer p)
@@ -91,13 +93,9 @@ void drv_dom_info_destroy(drv_dom_info **info_p)
     *info_p = NULL;
 }
 
-static const char *const s_state_names[DRV_DOM_LAST] = {
-    "no state", "running", "blocked", "paused", "in shutdown", "shut off", "crashed", "pmsuspended",
-};
-
 const char *drv_dom_state_to_string(drv_dom_state state)
 {
-    return (unsigned)state < DRV_DOM_LAST ? s_state_names[state] : "unknown";
+    return drv_domstate_name((int)state);
 }
 
 char *drv_dom_xml_hash(const char *xml)

@@ -83,7 +83,7 @@ void drv_dom_info_free(drv_dom_info *info);
 void drv_dom_info_destroy(drv_dom_info **info_p);
 /* SHA-256 (lower-case hex) of an XML document; the inventory's xml_hash. Owned (g_free). */
 char *drv_dom_xml_hash(const char *xml);
-/* "running", "shut off", ... (virsh's words); "unknown" out of range. */
+/* "running", "shut off", ... (virsh's words, common/domstate.h); "unknown" out of range. */
 const char *drv_dom_state_to_string(drv_dom_state state);
 
 #endif

@@ -17,11 +17,16 @@ void drv_agent_options_destroy(drv_agent_options **self_p)
     g_free(o->libvirt_uri);
     g_free(o->migration_uri);
     g_free(o->pid_file);
+    g_free(o->secret_key_file);
+    g_free(o->controller_key);
     g_strfreev(o->label_keys);
     g_strfreev(o->label_values);
     g_free(o->test_cpu_model);
     g_strfreev(o->test_cpu_features);
     g_strfreev(o->mask_cpu_features);
+    g_strfreev(o->etcd_endpoints);
+    g_free(o->etcd_prefix);
+    g_free(o->state_file);
     g_free(o->test_host_uuid);
     g_free(o->test_arch);
     g_free(o);
@@ -37,6 +42,8 @@ typedef struct {
     int heartbeat_ms;
     char *log_level;
     char *pid_file;
+    char *key_file;
+    char *controller_key;
 } s_flags;
 
 static void s_flags_clear(s_flags *f)
@@ -47,6 +54,8 @@ static void s_flags_clear(s_flags *f)
     g_free(f->libvirt_uri);
     g_free(f->log_level);
     g_free(f->pid_file);
+    g_free(f->key_file);
+    g_free(f->controller_key);
 }
 
 static int s_parse_flags(int argc, char **argv, s_flags *f, drv_error **err)
@@ -54,6 +63,10 @@ static int s_parse_flags(int argc, char **argv, s_flags *f, drv_error **err)
     GOptionEntry entries[] = {
         {"config", 'c', 0, G_OPTION_ARG_FILENAME, &f->config, "Configuration file", "FILE"},
         {"host-id", 0, 0, G_OPTION_ARG_STRING, &f->host_id, "Host id (default: hostname)", "ID"},
+        {"key-file", 0, 0, G_OPTION_ARG_FILENAME, &f->key_file,
+         "This agent's CURVE secret key file (mode 0600)", "FILE"},
+        {"controller-key", 0, 0, G_OPTION_ARG_STRING, &f->controller_key,
+         "The controller's CURVE public key (z85, or a file holding it)", "KEY"},
         {"controller", 0, 0, G_OPTION_ARG_STRING, &f->controller,
          "Controller endpoint(s), comma-separated (tcp://HOST:PORT)", "LIST"},
         {"libvirt-uri", 0, 0, G_OPTION_ARG_STRING, &f->libvirt_uri,
@@ -126,7 +139,7 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
     g_autofree char *reserved = NULL;
     g_autofree char *level = NULL;
     g_autofree char *default_mig = g_strdup_printf("qemu+tcp://%s/system", hostname);
-    int64_t hb = 0, liveness = 0, workers = 0, queue_limit = 0;
+    int64_t hb = 0, liveness = 0, workers = 0, queue_limit = 0, fence_after = 0, ttl = 0;
     char **features = NULL;
 
     if (s_get_str(c, "agent", "host_id", hostname, &o->host_id, err) < 0 ||
@@ -140,12 +153,30 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         s_get_str(c, "agent", "reserved_memory", NULL, &reserved, err) < 0 ||
         s_get_str(c, "agent", "migration_uri", default_mig, &o->migration_uri, err) < 0 ||
         s_get_str(c, "agent", "log_level", "info", &level, err) < 0 ||
+        s_get_str(c, "agent", "secret_key_file", NULL, &o->secret_key_file, err) < 0 ||
+        s_get_str(c, "agent", "controller_key", NULL, &o->controller_key, err) < 0 ||
         s_get_str(c, "test", "cpu_model", NULL, &o->test_cpu_model, err) < 0 ||
         drv_config_get_strv(c, "test", "cpu_features", &features, err) < 0 ||
         s_get_str(c, "test", "host_uuid", NULL, &o->test_host_uuid, err) < 0 ||
         s_get_str(c, "test", "arch", NULL, &o->test_arch, err) < 0 ||
-        drv_config_get_strv(c, "agent", "mask_cpu_features", &o->mask_cpu_features, err) < 0)
+        drv_config_get_strv(c, "agent", "mask_cpu_features", &o->mask_cpu_features, err) < 0 ||
+        drv_config_get_strv(c, "agent", "etcd_endpoints", &o->etcd_endpoints, err) < 0 ||
+        s_get_str(c, "agent", "etcd_prefix", "/drover/v1/", &o->etcd_prefix, err) < 0 ||
+        drv_config_get_int(c, "agent", "fence_after_s", 10, 1, 3600, &fence_after, err) < 0 ||
+        drv_config_get_int(c, "agent", "lease_ttl_s", 0, 0, 7200, &ttl, err) < 0 ||
+        s_get_str(c, "agent", "state_file", NULL, &o->state_file, err) < 0)
         goto fail;
+    if (o->etcd_endpoints != NULL && o->etcd_endpoints[0] == NULL)
+        g_clear_pointer(&o->etcd_endpoints, g_strfreev);
+    o->fence_after_s = (uint32_t)fence_after;
+    o->lease_ttl_s = ttl > 0 ? (uint32_t)ttl : (uint32_t)fence_after + 5;
+    if (o->lease_ttl_s < o->fence_after_s + 4) {
+        drv_error_set(err, DRV_ERR_INVALID, 0,
+                      "config '%s': [agent] lease_ttl_s (%u) must be at least fence_after_s (%u) "
+                      "+ 4: the guests must be gone before the lease can expire",
+                      path, o->lease_ttl_s, o->fence_after_s);
+        goto fail;
+    }
 
     if (reserved != NULL && drv_parse_size_kib(reserved, 1024, &o->reserved_memory_kib) < 0) {
         drv_error_set(err, DRV_ERR_INVALID, 0,
@@ -200,6 +231,14 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         level = g_strdup(f.log_level);
     }
     o->pid_file = g_strdup(f.pid_file);
+    if (f.key_file != NULL) {
+        g_free(o->secret_key_file);
+        o->secret_key_file = g_strdup(f.key_file);
+    }
+    if (f.controller_key != NULL) {
+        g_free(o->controller_key);
+        o->controller_key = g_strdup(f.controller_key);
+    }
     o->heartbeat_interval_ms = (uint32_t)hb;
     o->liveness = (uint32_t)liveness;
     o->worker_threads = (uint32_t)workers;

@@ -22,10 +22,19 @@ typedef struct {
     char *migration_uri;          /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
     drv_log_level log_level;      /* [agent] log_level, default info */
     char *pid_file;               /* --pid-file only */
+    char *secret_key_file;        /* [agent] secret_key_file / --key-file: own CURVE key (0600) */
+    char *controller_key;         /* [agent] controller_key / --controller-key: z85 or a file */
     char **label_keys;            /* [labels], NULL-terminated, parallel to label_values */
     char **label_values;
     /* [agent] mask_cpu_features: flags never reported (NULL or empty = none) */
     char **mask_cpu_features;
+    /* HA self-fence (docs/ha.md): the agent's own etcd lease. No etcd_endpoints = no fencing (the
+     * controller then never restarts this host's HA guests elsewhere). */
+    char **etcd_endpoints;  /* [agent] etcd_endpoints, NULL when not set */
+    char *etcd_prefix;      /* [agent] etcd_prefix, default /drover/v1/ */
+    uint32_t fence_after_s; /* [agent] fence_after_s, default 10 */
+    uint32_t lease_ttl_s;   /* [agent] lease_ttl_s, default fence_after_s + 5 */
+    char *state_file;       /* [agent] state_file: lease id and HA domains across restarts */
     /* [test] — for libvirt's test driver only */
     char *test_cpu_model;
     char **test_cpu_features; /* NULL when not set */

@@ -277,6 +277,10 @@ int drv_virt_host_facts(virConnectPtr conn, drv_host_facts *facts, drv_error **e
         free(doms);
         facts->free_memory_kib = used < facts->memory_kib ? facts->memory_kib - used : 0;
     }
+    /* the free-page count of all NUMA cells can exceed what virNodeGetInfo calls the node's
+     * memory (memory hot-plug, a balloon, rounding per cell): never report free above total */
+    if (facts->free_memory_kib > facts->memory_kib)
+        facts->free_memory_kib = facts->memory_kib;
     char *caps = virConnectGetCapabilities(conn);
     if (caps == NULL)
         return drv_virt_error(err, NULL, "capabilities");

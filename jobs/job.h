@@ -250,6 +250,12 @@ int drv_job_validate(const drv_job *job, drv_error **err);
 
 /* Returns a new JSON object for the job (caller owns a reference). */
 json_object *drv_job_to_json(const drv_job *job);
+/* drv_job_to_json plus "elapsed_ms": how long the job has run at now_ms (a running one), or ran
+ * (a finished one: until its last update). For API answers and events, not for etcd. */
+json_object *drv_job_to_api_json(const drv_job *job, uint64_t now_ms);
+/* The job's run time at now_ms: now − created while it runs, updated − created once it ended;
+ * 0 when the clock is behind created_ms. */
+uint64_t drv_job_elapsed_ms(const drv_job *job, uint64_t now_ms);
 /* Returns the job as pretty-printed JSON text ending in a newline (g_free). */
 char *drv_job_to_json_string(const drv_job *job);
 /* Parses a job object. On success *ret is a new job. */

@@ -483,3 +483,17 @@ int drv_job_from_json_string(const char *text, ssize_t len, drv_job **ret, drv_e
     json_object_put(obj);
     return r;
 }
+
+uint64_t drv_job_elapsed_ms(const drv_job *job, uint64_t now_ms)
+{
+    uint64_t end = drv_job_state_is_terminal(job->state) ? job->updated_ms : now_ms;
+    return end > job->created_ms ? end - job->created_ms : 0;
+}
+
+json_object *drv_job_to_api_json(const drv_job *job, uint64_t now_ms)
+{
+    json_object *o = drv_job_to_json(job);
+    json_object_object_add(o, "elapsed_ms",
+                           json_object_new_int64((int64_t)drv_job_elapsed_ms(job, now_ms)));
+    return o;
+}

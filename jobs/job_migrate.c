@@ -344,3 +344,26 @@ uint64_t drv_job_migrate_deadline_ms(const drv_job *job)
         return 0;
     }
 }
+
+uint32_t drv_job_migrate_default_timeout_s(uint64_t memory_kib, uint64_t bandwidth_mibs)
+{
+    uint64_t gib = (memory_kib + (1ull << 20) - 1) >> 20;
+    uint64_t t = DRV_JOB_MIGRATE_TIMEOUT_BASE_S + gib * DRV_JOB_MIGRATE_TIMEOUT_PER_GIB_S;
+    if (bandwidth_mibs > 0) {
+        uint64_t mib = (memory_kib + 1023) / 1024;
+        uint64_t copies = (4 * mib + bandwidth_mibs - 1) / bandwidth_mibs;
+        t = MAX(t, copies);
+    }
+    return (uint32_t)MIN(t, (uint64_t)UINT32_MAX);
+}
+
+drv_job_policy drv_job_migrate_policy_with_default(const drv_job_policy *policy,
+                                                   uint64_t memory_kib)
+{
+    drv_job_policy p = {0};
+    if (policy != NULL)
+        p = *policy;
+    if (p.timeout_s == 0)
+        p.timeout_s = drv_job_migrate_default_timeout_s(memory_kib, p.bandwidth_mibs);
+    return p;
+}

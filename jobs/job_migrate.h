@@ -35,6 +35,17 @@
 /* Creates a pending migration job of domain from source to destination; the reservation id is the
  * job id. policy NULL = libvirt defaults. DRV_ERR_INVALID for a missing id, domain or host, or
  * source == destination. On success *ret is a new job. */
+/* The timeout a migration gets when none was asked for (issue 17: a migration at a low bandwidth
+ * must not run forever): DRV_JOB_MIGRATE_TIMEOUT_BASE_S plus DRV_JOB_MIGRATE_TIMEOUT_PER_GIB_S per
+ * GiB of the guest's memory (rounded up), and with a bandwidth cap at least 4 full copies of that
+ * memory at that bandwidth. Never 0. */
+#define DRV_JOB_MIGRATE_TIMEOUT_BASE_S    60
+#define DRV_JOB_MIGRATE_TIMEOUT_PER_GIB_S 120
+uint32_t drv_job_migrate_default_timeout_s(uint64_t memory_kib, uint64_t bandwidth_mibs);
+/* policy with its timeout filled in by drv_job_migrate_default_timeout_s when it has none. */
+drv_job_policy drv_job_migrate_policy_with_default(const drv_job_policy *policy,
+                                                   uint64_t memory_kib);
+
 int drv_job_migrate_new(const char *id, const char *domain, const char *source,
                         const char *destination, const drv_job_policy *policy, const char *owner,
                         uint64_t now_ms, drv_job **ret, drv_error **err);

@@ -39,10 +39,13 @@ void drv_migrate_monitor_postcopy_started(drv_migrate_monitor_state *st)
     st->postcopy = true;
 }
 
-/* Tracks the lowest remaining data seen and when it was reached. */
+/* Tracks the lowest remaining data seen and when it was reached. Only a real step counts as a
+ * new low: at least 1/16 below the last one (a pre-copy whose dirty rate matches the bandwidth
+ * hovers and shaves a few pages off now and then; that is not progress). */
 static void s_track(const drv_migrate_monitor_sample *s, drv_migrate_monitor_state *st)
 {
-    if (!st->have_best || s->data_remaining < st->best_remaining) {
+    if (!st->have_best ||
+        s->data_remaining < st->best_remaining - st->best_remaining / DRV_MIGRATE_PROGRESS_STEP) {
         st->have_best = true;
         st->best_remaining = s->data_remaining;
         st->best_at_ms = s->elapsed_ms;

@@ -10,8 +10,9 @@
  *   2. Timeout: elapsed ≥ timeout_s (0 = none) → ABORT_TIMEOUT.
  *   3. Not converging: post-copy allowed, iteration > postcopy_after_iterations and the remaining
  *      data did not shrink since the previous sample → SWITCH_POSTCOPY.
- *   4. Stalled: the remaining data has not reached a new low for stall_after_ms → SWITCH_POSTCOPY
- *      when allowed, else ABORT_STALLED.
+ *   4. Stalled: the remaining data has not reached a new low (at least 1/DRV_MIGRATE_PROGRESS_STEP
+ *      below the previous low) for stall_after_ms → SWITCH_POSTCOPY when allowed, else
+ *      ABORT_STALLED.
  * SWITCH_POSTCOPY is repeated on later samples until the caller reports the switch with
  * drv_migrate_monitor_postcopy_started (a refused switch is retried). */
 #ifndef DROVER_JOBS_MIGRATE_MONITOR_H
@@ -22,6 +23,7 @@
 
 #define DRV_MIGRATE_POSTCOPY_AFTER_DEFAULT 3     /* iterations */
 #define DRV_MIGRATE_STALL_AFTER_MS_DEFAULT 30000 /* no new low in the remaining data */
+#define DRV_MIGRATE_PROGRESS_STEP          16    /* a new low is 1/16 below the previous one */
 
 typedef struct {
     bool postcopy_allowed;

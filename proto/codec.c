@@ -232,8 +232,15 @@ static int s_recv_frame(void *sock, zmq_msg_t *m, int flags, drv_error **err)
 int drv_wire_recv(void *sock, bool router, size_t max_len, int flags, char **ret_identity,
                   Drover__Envelope **ret_env, drv_error **err)
 {
+    return drv_wire_recv_peer(sock, router, max_len, flags, ret_identity, NULL, ret_env, err);
+}
+
+int drv_wire_recv_peer(void *sock, bool router, size_t max_len, int flags, char **ret_identity,
+                       char **ret_user_id, Drover__Envelope **ret_env, drv_error **err)
+{
     zmq_msg_t m;
     char *identity = NULL;
+    char *user_id = NULL;
     if (s_recv_frame(sock, &m, flags, err) < 0)
         return -1;
     if (router) {
@@ -253,6 +260,10 @@ int drv_wire_recv(void *sock, bool router, size_t max_len, int flags, char **ret
         }
     }
     bool extra = zmq_msg_more(&m);
+    if (ret_user_id != NULL) {
+        const char *uid = zmq_msg_gets(&m, "User-Id");
+        user_id = uid != NULL && uid[0] != '\0' ? g_strdup(uid) : NULL;
+    }
     int rc = drv_codec_unpack(zmq_msg_data(&m), zmq_msg_size(&m), max_len, ret_env, err);
     zmq_msg_close(&m);
     if (extra)
@@ -268,8 +279,11 @@ int drv_wire_recv(void *sock, bool router, size_t max_len, int flags, char **ret
         *ret_identity = identity;
     else
         g_free(identity);
+    if (ret_user_id != NULL)
+        *ret_user_id = user_id;
     return 0;
 fail:
+    g_free(user_id);
     if (ret_identity != NULL && identity != NULL)
         *ret_identity = identity;
     else

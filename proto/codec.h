@@ -41,6 +41,12 @@ int drv_wire_send(void *sock, const char *identity, Drover__Envelope *env, int f
 int drv_wire_recv(void *sock, bool router, size_t max_len, int flags, char **ret_identity,
                   Drover__Envelope **ret_env, drv_error **err);
 
+/* drv_wire_recv, and the peer's ZAP user id (the "User-Id" property of the message: the CURVE
+ * public key the controller's ZAP handler authenticated) in *ret_user_id (g_free; NULL when the
+ * socket has none) on success. */
+int drv_wire_recv_peer(void *sock, bool router, size_t max_len, int flags, char **ret_identity,
+                       char **ret_user_id, Drover__Envelope **ret_env, drv_error **err);
+
 /* Small builders used on both sides. Strings are borrowed by the envelope (not copied): the caller
  * keeps them alive until the envelope is packed. */
 void drv_kv_set(Drover__KeyValue *kv, const char *key, const char *value);

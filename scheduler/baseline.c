@@ -42,6 +42,26 @@ char **drv_sched_baseline_features(const drv_sched_cluster *cluster, const char 
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* Features a migratable <cpu> must not require, with why (issue 17: `invtsc` in the baseline
+ * made XML that could not start: "host doesn't support invariant TSC"). */
+static const struct {
+    const char *name, *why;
+} s_unrequirable[] = {
+    {"invtsc", "an invariant TSC blocks live migration"},
+    {"vmx", "nested virtualization blocks live migration"},
+    {"svm", "nested virtualization blocks live migration"},
+    {"hle", "TSX, disabled by microcode on many hosts"},
+    {"rtm", "TSX, disabled by microcode on many hosts"},
+};
+
+const char *drv_sched_baseline_unrequirable(const char *feature)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(s_unrequirable); i++)
+        if (g_strcmp0(feature, s_unrequirable[i].name) == 0)
+            return s_unrequirable[i].why;
+    return NULL;
+}
+
 int drv_sched_baseline_cpu_xml(const drv_sched_cluster *cluster, const char *arch,
                                const char *model, char **ret_xml, drv_error **err)
 {
@@ -78,11 +98,22 @@ int drv_sched_baseline_cpu_xml(const drv_sched_cluster *cluster, const char *arc
     GString *s = g_string_new("<cpu mode='custom' match='exact'>\n");
     g_autofree char *m = g_markup_printf_escaped("  <model fallback='allow'>%s</model>\n", model);
     g_string_append(s, m);
+    GString *left = g_string_new(NULL);
     for (size_t i = 0; features[i]; i++) {
+        const char *why = drv_sched_baseline_unrequirable(features[i]);
+        if (why != NULL) {
+            g_string_append_printf(left, "%s%s (%s)", left->len ? ", " : "", features[i], why);
+            continue;
+        }
         g_autofree char *f =
             g_markup_printf_escaped("  <feature policy='require' name='%s'/>\n", features[i]);
         g_string_append(s, f);
     }
+    if (left->len) { /* said, not silently dropped ("--" cannot occur: names are [a-z0-9_.-]) */
+        g_autofree char *c = g_markup_escape_text(left->str, -1);
+        g_string_append_printf(s, "  <!-- left out: %s -->\n", c);
+    }
+    g_string_free(left, TRUE);
     g_string_append(s, "</cpu>\n");
     *ret_xml = g_string_free(s, FALSE);
     return 0;

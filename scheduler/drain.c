@@ -91,6 +91,11 @@ int drv_sched_drain_plan_compute(const drv_sched_cluster *cluster, const char *h
         sched_prep p;
         sched_prep_init(&p, cluster, &req, s_where, &wctx, NULL);
         st->result = sched_result_build(cluster, sched_sim_hot(sim), &p, &req);
+        /* the host being drained is no candidate: it is not "1: maintenance" among the refusals */
+        drv_sched_filter self_f =
+            sched_prep_check(&p, cluster, &sched_sim_hot(sim)[h->slot], h->slot);
+        if (self_f < DRV_SCHED_FILTER_LAST && st->result->rejected[self_f] > 0)
+            st->result->rejected[self_f]--;
         sched_prep_clear(&p);
         /* the result reports the domain's real size even for a shut-off domain */
         st->result->vcpus = d->vcpus;

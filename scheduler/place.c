@@ -5,6 +5,8 @@
 
 #include "sched_internal.h"
 
+#include "config.h"
+
 /* ------------------------------------------------------------------------------------------------
  * Prepared requests. */
 
@@ -250,7 +252,9 @@ char *drv_sched_format_kib(uint64_t kib)
         return g_strdup_printf("%" G_GUINT64_FORMAT " GiB", kib / (1024 * 1024));
     if (kib >= 1024 && kib % 1024 == 0)
         return g_strdup_printf("%" G_GUINT64_FORMAT " MiB", kib / 1024);
-    return g_strdup_printf("%" G_GUINT64_FORMAT " KiB", kib);
+    if (kib < 1024)
+        return g_strdup_printf("%" G_GUINT64_FORMAT " KiB", kib);
+    return drv_format_size_kib(kib); /* not a whole unit: "806.2 MiB", never "825528 KiB" */
 }
 
 static void s_join(GString *s, char *const *v)

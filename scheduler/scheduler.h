@@ -276,8 +276,9 @@ void drv_sched_result_free(drv_sched_result **result_p);
  * lists every refusing filter, most hosts first. */
 char *drv_sched_explain(const drv_sched_result *result);
 
-/* Formats a KiB amount exactly as the explanations do: "64 GiB", "512 MiB", "1536 KiB"
- * (caller frees with g_free). */
+/* Formats a KiB amount as the explanations do: a whole unit exactly ("64 GiB", "512 MiB",
+ * "512 KiB"), else one decimal in the largest unit ("806.2 MiB", "1.5 MiB") (caller frees with
+ * g_free). */
 char *drv_sched_format_kib(uint64_t kib);
 
 /* ------------------------------------------------------------------------------------------------
@@ -288,8 +289,12 @@ char *drv_sched_format_kib(uint64_t kib);
  * array when there are no active hosts. arch NULL = all active hosts. */
 char **drv_sched_baseline_features(const drv_sched_cluster *cluster, const char *arch);
 
+/* Why a feature must not be required by a migratable <cpu> (invtsc, vmx, svm, hle, rtm), or
+ * NULL. */
+const char *drv_sched_baseline_unrequirable(const char *feature);
+
 /* Renders the baseline as a libvirt <cpu> element a domain can use to stay migratable to any active
- * host:
+ * host (features drv_sched_baseline_unrequirable names are left out, listed in a comment):
  *   <cpu mode='custom' match='exact'>
  *     <model fallback='allow'>MODEL</model>
  *     <feature policy='require' name='FEATURE'/>   (one per baseline feature)

@@ -79,6 +79,32 @@ cl_etcd_start() {
     tb_die "etcd on $addr:$port is not healthy after 30 s (log: $CL_LOG_DIR/etcd.log)"
 }
 
+# cl_keys_init CLI — the cluster's CURVE keys in $CL_ROOT/keys (made once with `drover keygen`): the
+# controller's pair and the admin client's; exports DROVER_KEY_FILE and DROVER_CONTROLLER_KEY so
+# the CLI authenticates as admin. CL_CLI is the drover binary the other cl_*key* helpers use.
+cl_keys_init() {
+  CL_CLI=$1
+  CL_KEYS=$CL_ROOT/keys
+  mkdir -p "$CL_KEYS"
+  chmod 700 "$CL_KEYS"
+  local k
+  for k in controller admin; do
+    [ -f "$CL_KEYS/$k.key" ] || "$CL_CLI" keygen "$CL_KEYS/$k" >/dev/null ||
+      tb_die "drover keygen $CL_KEYS/$k failed"
+  done
+  export DROVER_KEY_FILE=$CL_KEYS/admin.key DROVER_CONTROLLER_KEY=$CL_KEYS/controller.pub
+}
+
+# cl_host_key ID CONTROLLER_URL — host ID's key pair ($CL_KEYS/ID.key, made once), enrolled with the
+# controller at CONTROLLER_URL (retried for 30 s while it loads its state from etcd).
+cl_host_key() {
+  local id=$1 url=$2
+  [ -f "$CL_KEYS/$id.key" ] || "$CL_CLI" keygen "$CL_KEYS/$id" >/dev/null ||
+    tb_die "drover keygen $CL_KEYS/$id failed"
+  tb_wait 30 "$CL_CLI" --controller "$url" --timeout 5 host enroll "$id" "$CL_KEYS/$id.pub" \
+    >/dev/null 2>&1 || tb_die "drover host enroll $id failed (controller at $url)"
+}
+
 # cl_controller_conf FILE ADDR ETCD_URL AGENT_PORT CLIENT_PORT EVENT_PORT — a controller configuration
 # binding ADDR on the three ports.
 cl_controller_conf() {
@@ -94,10 +120,20 @@ event_bind = tcp://$addr:$6
 heartbeat_interval_ms = 1000
 liveness = 3
 log_level = info
+
+[security]
+secret_key_file = $CL_KEYS/controller.key
+# host-local images outside the shared pool (tests/system/migrate_test.sh's non-shared disk)
+disk_allow_prefixes = $CL_ROOT/local/
+
+[clients]
+admin = admin $(cat "$CL_KEYS/admin.pub")
 EOF
 }
 
-# cl_agent_conf FILE HOST_ID CONTROLLER LIBVIRT_URI MIGRATION_URI [TEST_UUID] — an agent's config.
+# cl_agent_conf FILE HOST_ID CONTROLLER LIBVIRT_URI MIGRATION_URI [TEST_UUID] — an agent's config
+# (its key: cl_host_key). With CL_AGENT_ETCD (an etcd URL) the agent holds its own fencing lease
+# there (fence_after_s = CL_FENCE_AFTER_S, default 10) and keeps its state in $CL_ROOT/agents.
 # With TEST_UUID the host is a libvirt test-driver host and gets a [test] section describing it.
 cl_agent_conf() {
   local file=$1 id=$2 controller=$3 uri=$4 mig=$5 uuid=${6:-}
@@ -106,11 +142,23 @@ cl_agent_conf() {
 [agent]
 host_id = $id
 controller = $controller
+secret_key_file = $CL_KEYS/$id.key
+controller_key = $CL_KEYS/controller.pub
 libvirt_uri = $uri
 migration_uri = $mig
 heartbeat_interval_ms = 1000
 reserved_memory = 256MiB
 log_level = info
+EOF
+  if [ -n "${CL_AGENT_ETCD:-}" ]; then
+    cat >>"$file" <<EOF
+# HA self-fence (docs/ha.md): the agent's own etcd lease
+etcd_endpoints = $CL_AGENT_ETCD
+fence_after_s = ${CL_FENCE_AFTER_S:-10}
+state_file = $CL_ROOT/agents/$id.state
+EOF
+  fi
+  cat >>"$file" <<EOF
 
 [labels]
 cluster = ${TB_NAME:-drover}

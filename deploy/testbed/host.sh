@@ -7,6 +7,11 @@
 # Host I's directory $TB_ROOT/hosts/hI holds etc/ run/ lib/ log/ cache/ (seen by its libvirtd and its
 # QEMUs at the usual paths), libvirtd.out (the daemon's stdout/stderr) and libvirtd.pid (the PID this
 # script started, also written by libvirtd itself to run/libvirtd.pid). QEMU's pid files are run/qemu/*.pid.
+#
+# Disk leases (docs/ha.md): unless TB_LOCKD=0, each host runs its own virtlockd in the same mount
+# namespace (socket and pid file in its run/, so /run/libvirt/virtlockd-sock is that host's) and its
+# qemu.conf says lock_manager = "lockd" with the lockspace directory on the shared storage
+# ($TB_SHARED/lockspace): a disk one host's virtlockd holds cannot be opened by a QEMU of another.
 
 TB_LIBVIRT_DIRS="etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt cache:/var/cache/libvirt"
 
@@ -57,6 +62,20 @@ cgroup_controllers = []
 migration_host = "$ip"
 migration_address = "$ip"
 EOF
+  if [ "${TB_LOCKD:-1}" != 0 ]; then
+    mkdir -p "$TB_SHARED/lockspace"
+    echo 'lock_manager = "lockd"' >>"$dir/etc/qemu.conf"
+    cat >"$dir/etc/qemu-lockd.conf" <<EOF
+# testbed host $i ($TB_NAME): written by deploy/testbed/host.sh — leases on the shared storage
+auto_disk_leases = 1
+require_lease_for_disks = 1
+file_lockspace_dir = "$TB_SHARED/lockspace"
+EOF
+    cat >"$dir/etc/virtlockd.conf" <<EOF
+# testbed host $i ($TB_NAME): written by deploy/testbed/host.sh
+log_outputs = "3:file:/var/log/libvirt/virtlockd.log"
+EOF
+  fi
 }
 
 # tb_host_pid I — prints the PID of host I's running libvirtd (our record, cross-checked), or fails.
@@ -108,6 +127,12 @@ tb_host_launch() {
     binds+="mount --bind '$src' '$dst' && "
   done
   rm -f "$dir/run/libvirtd.pid" "$dir/run/libvirt-sock" "$dir/run/libvirt-sock-ro"
+  # virtlockd first (it daemonizes; a running one — it outlives libvirtd — is kept: it holds the
+  # leases of the QEMUs that still run)
+  if [ "${TB_LOCKD:-1}" != 0 ] && ! tb_host_virtlockd_pid "$i" >/dev/null; then
+    rm -f "$dir/run/virtlockd.pid" "$dir/run/virtlockd-sock" "$dir/run/virtlockd-admin-sock"
+    binds+="virtlockd -d -f /etc/libvirt/virtlockd.conf -p /run/libvirt/virtlockd.pid && "
+  fi
   tb_host_caps_seed "$i"
   # setsid: the daemon outlives the script that started it (cluster-up) and ignores its terminal.
   # ip netns exec, unshare and sh all exec, so $! is libvirtd's PID.
@@ -164,11 +189,22 @@ tb_host_stop_libvirtd() {
   rm -f "$(tb_host_dir "$1")/libvirtd.pid"
 }
 
-# tb_host_stop I — stops host I's QEMUs and then its libvirtd, all by PID.
+# tb_host_virtlockd_pid I — prints the PID of host I's running virtlockd, or fails.
+tb_host_virtlockd_pid() {
+  local pid
+  pid=$(cat "$(tb_host_dir "$1")/run/virtlockd.pid" 2>/dev/null) || return 1
+  tb_pid_is "$pid" 'virtlockd' || return 1
+  echo "$pid"
+}
+
+# tb_host_stop I — stops host I's QEMUs, then its libvirtd, then its virtlockd, all by PID.
 tb_host_stop() {
   local i=$1 pid
   for pid in $(tb_host_qemu_pids "$i"); do
     tb_stop_pid "$pid" 'qemu-system' 10
   done
   tb_host_stop_libvirtd "$i"
+  if pid=$(tb_host_virtlockd_pid "$i"); then
+    tb_stop_pid "$pid" 'virtlockd' 10
+  fi
 }

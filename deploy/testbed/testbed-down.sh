@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# testbed-down.sh — stops a testbed: every host's QEMUs and libvirtd by PID, deletes the namespaces,
-# the veths and the bridge, and removes the state directory (the shared directory too, unless
-# --keep-shared). Safe to run twice or on a half-built testbed.
+# testbed-down.sh — stops a testbed: every host's QEMUs, libvirtd and virtlockd by PID, deletes the
+# namespaces, the veths and the bridge, and removes the state directory (the shared directory too,
+# unless --keep-shared). Safe to run twice or on a half-built testbed.
 # Usage: testbed-down.sh [--name NAME | --root DIR] [--keep-shared]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,13 +41,16 @@ done
 # Every host's QEMUs at once (each takes ~1 s to stop), then every libvirtd at once.
 qemus=()
 libvirtds=()
+lockds=()
 for ((i = 1; i <= n; i++)); do
   [ -d "$(tb_host_dir "$i")" ] || continue
   mapfile -t -O "${#qemus[@]}" qemus < <(tb_host_qemu_pids "$i")
   pid=$(cat "$(tb_host_dir "$i")/libvirtd.pid" 2>/dev/null) && libvirtds+=("$pid")
+  pid=$(cat "$(tb_host_dir "$i")/run/virtlockd.pid" 2>/dev/null) && lockds+=("$pid")
 done
 tb_stop_pids 'qemu-system' 10 "${qemus[@]}"
 tb_stop_pids 'libvirtd' 15 "${libvirtds[@]}"
+tb_stop_pids 'virtlockd' 10 "${lockds[@]}"
 for ((i = 1; i <= n; i++)); do
   tb_network_host_down "$i"
 done

@@ -46,7 +46,7 @@ t_eq "events printed" 2 "$(grep -c ' domain\.web1 ' "$T_DIR/events.log")"
 t_check "first event: defined" grep -Eq '^[0-9-]+ [0-9:.]+ domain\.web1 defined ' "$T_DIR/events.log"
 
 run_drover domain list
-t_check "domain list row" grep -Eq '^web1 +running +h[123] +2 +1 GiB +running$' "$T_DIR/out"
+t_check "domain list row" grep -Eq '^web1 +running \(booted\) +h[123] +2 +1 GiB +running +-$' "$T_DIR/out"
 
 # --- edit
 EDITOR=true run_drover domain edit web1

@@ -76,7 +76,7 @@ PORT=$(t_free_port)
 run_drover --controller "tcp://127.0.0.1:$PORT" --timeout 2 host list
 t_eq "exit status without a controller" 1 "$RC"
 t_eq "message without a controller" \
-  "error: cannot reach the controller at tcp://127.0.0.1:$PORT: timed out after 2 s" "$(cat "$T_DIR/err")"
+  "error: cannot reach the controller at tcp://127.0.0.1:$PORT: timed out after 2 s (no client key: set DROVER_KEY_FILE and DROVER_CONTROLLER_KEY)" "$(cat "$T_DIR/err")"
 t_eq "nothing on stdout" "" "$(cat "$T_DIR/out")"
 # the same through the environment and with --json
 set +e

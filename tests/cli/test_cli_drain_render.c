@@ -103,6 +103,27 @@ static void test_list(void **state)
     json_object_put(doc);
 }
 
+/* The job time of a running drain is the controller's elapsed_ms (now − created), not the time
+ * between creation and its last persisted update. */
+static void test_job_time_running(void **state)
+{
+    (void)state;
+    json_object *job = s_doc("jobs/golden", "drain-running");
+    GString *out = g_string_new(NULL);
+    drv_cli_render_job(job, out);
+    assert_null(strstr(out->str, "Job time:        12 min"));
+    json_object_object_add(job, "elapsed_ms", json_object_new_int64(12 * 60 * 1000 + 3000));
+    g_string_truncate(out, 0);
+    drv_cli_render_job(job, out);
+    const char *line = strstr(out->str, "Job time:");
+    assert_non_null(line);
+    g_autofree char *one = g_strndup(line, strcspn(line, "\n"));
+    assert_string_equal(one, "Job time:        12 min 3 s");
+    assert_int_equal(drv_cli_job_elapsed_ms(job), 12 * 60 * 1000 + 3000);
+    g_string_free(out, TRUE);
+    json_object_put(job);
+}
+
 /* A migration job is not a drain; a drain without entries renders its summary alone. */
 static void test_odd(void **state)
 {
@@ -128,9 +149,8 @@ static void test_odd(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_progress),
-        cmocka_unit_test(test_sheet_and_outcome),
-        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_progress), cmocka_unit_test(test_sheet_and_outcome),
+        cmocka_unit_test(test_list),     cmocka_unit_test(test_job_time_running),
         cmocka_unit_test(test_odd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,6 +37,7 @@ static const s_case s_cases[] = {
     {"domain-rollback", "domain rollback web1 1", "domain-start"},
     {"domain-setmem", "domain setmem web1 1.5G --config", "domain-start"},
     {"domain-autostart", "domain autostart web1", "autostart"},
+    {"domain-ha", "domain ha web1 --enable --priority 5 --restart-limit 3", "domain-info"},
     {"domain-dumpxml", "domain dumpxml web1", "domain-dumpxml"},
     {"domain-history", "domain history web1", "domain-history"},
     {"snapshot-create", "snapshot create web1", "snapshot-create"},
@@ -146,7 +147,7 @@ static void test_empty_and_odd_documents(void **state)
     drv_cli_invocation *inv = s_parse("domain list");
     GString *out = g_string_new(NULL);
     drv_cli_render_result(inv, "{\"domains\":[]}", out);
-    assert_string_equal(out->str, "NAME  STATE  HOST  VCPUS  MEMORY  DESIRED\n");
+    assert_string_equal(out->str, "NAME  STATE  HOST  VCPUS  MEMORY  DESIRED  HA\n");
     g_string_truncate(out, 0);
     drv_cli_render_result(inv, "this is not json", out); /* shown as it came */
     assert_string_equal(out->str, "this is not json\n");

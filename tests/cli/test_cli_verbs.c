@@ -24,7 +24,7 @@ static void test_every_verb_is_described(void **state)
         assert_true(v->show < DRV_CLI_SHOW_LAST);
         if (v->show == DRV_CLI_SHOW_MESSAGE)
             assert_non_null(v->done);
-        if (v->run != DRV_CLI_RUN_EVENTS)
+        if (v->run != DRV_CLI_RUN_EVENTS && v->run != DRV_CLI_RUN_KEYGEN)
             assert_non_null(v->api_verb);
         /* findable, and only once, or as the second form right after the first (found by an
          * option only it knows: drv_cli_verb_form) */
@@ -182,6 +182,24 @@ static void test_every_api_verb_is_reachable(void **state)
     assert_true(s_cli_sends_option("domain.detach-device", "config"));
 }
 
+/* A controller's error names the CLI flag, not the API option key (issue 17). */
+static void test_errors_name_flags(void **state)
+{
+    (void)state;
+    g_autofree char *a = drv_cli_verbs_flag_words(
+        "host.maintenance", "host.maintenance: option max_parallel '0' is not a whole number from "
+                            "1 to 1000");
+    assert_string_equal(
+        a, "host.maintenance: --max-parallel '0' is not a whole number from 1 to 1000");
+    g_autofree char *b = drv_cli_verbs_flag_words(
+        "host.maintenance", "option per_source and option per_dest; option per_sourcex stays");
+    assert_string_equal(b, "--per-source and --per-dest; option per_sourcex stays");
+    g_autofree char *c = drv_cli_verbs_flag_words("domain.migrate", "option max_downtime_ms 'x'");
+    assert_string_equal(c, "--max-downtime 'x'");
+    g_autofree char *d = drv_cli_verbs_flag_words("no.such", "option max_parallel");
+    assert_string_equal(d, "option max_parallel");
+}
+
 static void test_global_options(void **state)
 {
     (void)state;
@@ -200,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_every_verb_is_described),
         cmocka_unit_test(test_every_api_verb_is_reachable),
         cmocka_unit_test(test_global_options),
+        cmocka_unit_test(test_errors_name_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

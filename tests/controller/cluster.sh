@@ -9,6 +9,7 @@
 #   dr ARGS...            runs the real `drover --json` CLI against this controller
 #   dom_xml NAME MIB [VCPUS]  prints a test-driver domain definition
 #   etcd_get KEY          prints the value stored at PREFIX/KEY (empty when absent)
+#   Every socket is CURVE: sec_init makes the keys, agent_key N enrols hN (see below).
 
 CTL_BIN=$DROVER_BUILD_DIR/controller/drover-controller
 AGENT_BIN=$DROVER_BUILD_DIR/hostagent/drover-agent
@@ -25,7 +26,57 @@ declare -a AGENT_PID
 CTL_PID=
 CTL_RUNS=0
 
+# sec_init — the cluster's CURVE keys under $T_DIR/keys (once): the controller's, one client key
+# per role (admin, operator, viewer) and one per agent (h1..h3, made by agent_key). The CLI runs as
+# admin (DROVER_KEY_FILE); `dr_as ROLE ARGS...` runs it with another role's key.
+KEY_DIR=
+sec_init() {
+  [ -n "$KEY_DIR" ] && return 0
+  KEY_DIR=$T_DIR/keys
+  mkdir -p "$KEY_DIR"
+  local k
+  for k in controller admin operator viewer; do
+    "$CLI_BIN" keygen "$KEY_DIR/$k" >/dev/null || t_fail "keygen $k"
+  done
+  export DROVER_KEY_FILE=$KEY_DIR/admin.key
+  export DROVER_CONTROLLER_KEY=$KEY_DIR/controller.pub
+}
+
+# sec_conf — the [security] and [clients] groups of the controller's configuration
+# (DISK_ALLOW_PREFIXES, when set: [security] disk_allow_prefixes).
+sec_conf() {
+  sec_init
+  cat <<CONF
+[security]
+secret_key_file = $KEY_DIR/controller.key
+${DISK_ALLOW_PREFIXES:+disk_allow_prefixes = $DISK_ALLOW_PREFIXES}
+[clients]
+admin = admin $(cat "$KEY_DIR/admin.pub")
+operator = operator $(cat "$KEY_DIR/operator.pub")
+viewer = viewer $(cat "$KEY_DIR/viewer.pub")
+CONF
+}
+
+# dr_as ROLE ARGS... — the CLI (JSON) with ROLE's client key.
+dr_as() {
+  local role=$1
+  shift
+  DROVER_KEY_FILE=$KEY_DIR/$role.key "$CLI_BIN" --json --timeout 20 "$@"
+}
+
+# agent_key N — host hN's key pair, enrolled with the running controller (once per test).
+agent_key() {
+  local n=$1
+  sec_init
+  [ -f "$KEY_DIR/h$n.key" ] || "$CLI_BIN" keygen "$KEY_DIR/h$n" >/dev/null || t_fail "keygen h$n"
+  if [ ! -f "$KEY_DIR/h$n.enrolled" ] && [ -n "$CTL_PID" ]; then
+    dr host enroll "h$n" "$KEY_DIR/h$n.pub" >/dev/null || t_fail "enrolling h$n"
+    touch "$KEY_DIR/h$n.enrolled"
+  fi
+}
+
 cluster_ports() {
+  sec_init
   AGENT_PORT=$(t_free_port)
   CLIENT_PORT=$(t_free_port)
   EVENT_PORT=$(t_free_port)
@@ -51,6 +102,7 @@ cpu_ratio = ${CPU_RATIO:-4}
 memory_ratio = 1.0
 weigher = spread
 CONF
+  sec_conf >>"$T_DIR/controller.conf"
   # started here rather than through t_spawn's $(...) so that the test shell can `wait` for its
   # exit status
   "$CTL_BIN" --config "$T_DIR/controller.conf" --log-level debug \
@@ -77,12 +129,16 @@ agent_write() {
 <node>
   <cpu><mhz>2000</mhz><model>i686</model><active>$cpus</active><nodes>1</nodes><sockets>1</sockets><cores>$cpus</cores><threads>1</threads></cpu>
   <memory>$mem_kib</memory>
+  ${NODE_EXTRA_XML:-}
 </node>
 NODE
+  agent_key "$n"
   cat >"$T_DIR/agent$n.conf" <<CONF
 [agent]
 host_id = h$n
 controller = tcp://127.0.0.1:$AGENT_PORT
+secret_key_file = $KEY_DIR/h$n.key
+controller_key = $KEY_DIR/controller.pub
 libvirt_uri = test://$T_DIR/node$n.xml
 heartbeat_interval_ms = $HB_MS
 reserved_memory = 512MiB
@@ -99,6 +155,7 @@ CONF
 agent_start() {
   local n=$1
   [ -f "$T_DIR/agent$n.conf" ] || agent_write "$n"
+  agent_key "$n"
   AGENT_PID[$n]=$(t_spawn "agent$n-$RANDOM" "$AGENT_BIN" --config "$T_DIR/agent$n.conf" \
     --log-level debug)
 }

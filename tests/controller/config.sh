@@ -34,8 +34,26 @@ command -v etcd >/dev/null || t_skip "etcd is not installed"
 CLI_BIN=$DROVER_BUILD_DIR/cli/drover
 ETCD_PORT=$(t_free_port)
 CLIENT=tcp://127.0.0.1:$(t_free_port)
+[ -x "$CLI_BIN" ] || t_skip "$CLI_BIN is not built"
+"$CLI_BIN" keygen "$T_DIR/controller" >/dev/null
+"$CLI_BIN" keygen "$T_DIR/admin" >/dev/null
+export DROVER_KEY_FILE=$T_DIR/admin.key DROVER_CONTROLLER_KEY=$T_DIR/controller.pub
 sed -e "s|^etcd_endpoints = .*|etcd_endpoints = http://127.0.0.1:$ETCD_PORT|" \
+  -e "s|^secret_key_file = .*|secret_key_file = $T_DIR/controller.key|" \
   "$DROVER_SOURCE_DIR/deploy/controller.conf.sample" >"$T_DIR/sample.conf"
+# [clients] is the sample's last group (a z85 key holds '&', which sed would expand)
+printf 'alice = admin %s\n' "$(cat "$T_DIR/admin.pub")" >>"$T_DIR/sample.conf"
+# a world-readable secret key is refused
+cp "$T_DIR/controller.key" "$T_DIR/open.key"
+chmod 644 "$T_DIR/open.key"
+sed -e "s|^secret_key_file = .*|secret_key_file = $T_DIR/open.key|" "$T_DIR/sample.conf" \
+  >"$T_DIR/open.conf"
+rc=0
+timeout 10 "$CTL_BIN" --config "$T_DIR/open.conf" --client-bind "tcp://127.0.0.1:$(t_free_port)" \
+  --agent-bind "tcp://127.0.0.1:$(t_free_port)" --event-bind "tcp://127.0.0.1:$(t_free_port)" \
+  >"$T_DIR/open.out" 2>&1 || rc=$?
+t_check "a world-readable secret key stops the controller" test "$rc" -ne 0
+t_check "and says why" grep -q "readable by others" "$T_DIR/open.out"
 "$CTL_BIN" --config "$T_DIR/sample.conf" --prefix "/drover/cfg$$/" \
   --agent-bind "tcp://127.0.0.1:$(t_free_port)" --client-bind "$CLIENT" \
   --event-bind "tcp://127.0.0.1:$(t_free_port)" --pid-file "$T_DIR/ctl.pid" \

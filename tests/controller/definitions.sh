@@ -41,6 +41,17 @@ t_check "history: sha256 differ" \
   test "$(jq -r '.revisions[0].xml_sha256' <<<"$hist")" != "$(jq -r '.revisions[1].xml_sha256' <<<"$hist")"
 t_check "history-show 1 is the original" \
   grep -q '<vcpu>1</vcpu>' <<<"$(dr domain history-show db1 1 | jq -r '.xml')"
+# domain diff: the last two revisions by default, as `diff -u` prints them
+d=$("$CLI_BIN" domain diff db1)
+t_check "diff: headed with both revisions" grep -q -- '^--- db1 revision 1$' <<<"$d"
+t_check "diff: +++ revision 2" grep -q -- '^+++ db1 revision 2$' <<<"$d"
+t_eq "diff: the one changed line" "-  <vcpu>1</vcpu> +  <vcpu>2</vcpu>" \
+  "$(grep -E '^[-+] ' <<<"$d" | tr '\n' ' ' | sed 's/ $//')"
+dr domain history-show db1 1 | jq -j .xml >"$T_DIR/r1.xml"
+dr domain history-show db1 2 | jq -j .xml >"$T_DIR/r2.xml"
+t_eq "diff: the same hunks as diff -u" "$(diff -u "$T_DIR/r1.xml" "$T_DIR/r2.xml" | tail -n +3)" \
+  "$(tail -n +3 <<<"$d")"
+t_eq "diff 1 1: nothing" "" "$("$CLI_BIN" domain diff db1 1 1)"
 out=$(dr domain rollback db1 1)
 t_eq "rollback: new revision 3" 3 "$(jq '.revision' <<<"$out")"
 t_eq "rollback: vcpus back to 1" 1 "$(jq '.vcpus' <<<"$out")"
@@ -48,6 +59,8 @@ t_eq "rollback keeps the UUID" "$uuid" "$(jq -r '.uuid' <<<"$out")"
 t_eq "history: 3 revisions" 3 "$(dr domain history db1 | jq '.revisions | length')"
 t_eq "history: rollback comment" "rollback to 1" "$(dr domain history db1 | jq -r '.revisions[2].comment')"
 t_eq "info: history_len" 3 "$(dr domain info db1 | jq '.history_len')"
+t_check "diff 2 (against the latest, 3): + <vcpu>1" grep -q -- '^+  <vcpu>1</vcpu>$' <<<"$("$CLI_BIN" domain diff db1 2)"
+t_check "diff of a missing revision fails" sh -c "! '$CLI_BIN' domain diff db1 9 >/dev/null 2>&1"
 t_check "rollback to a missing revision fails" sh -c "! '$CLI_BIN' --json domain rollback db1 9 >/dev/null 2>&1"
 t_check "edit with a stale expect-revision is refused" \
   sh -c "! EDITOR='$T_DIR/editor.sh' '$CLI_BIN' --json domain edit db1 --expect-revision 1 >/dev/null 2>&1"
@@ -101,4 +114,21 @@ t_eq "label set" ssd "$(dr host label h2 disk=ssd | jq -r '.labels.disk')"
 t_eq "etcd: label stored" ssd "$(etcd_get hosts/h2 | jq -r '.labels.disk')"
 t_eq "label removed" null "$(dr host label h2 disk- | jq -r '.labels.disk')"
 t_eq "agent labels kept" r2 "$(etcd_get hosts/h2 | jq -r '.labels.rack')"
+# an edit of a running domain: "restart pending" until it stops (issue 17)
+t_eq "start db1" running "$(dr domain start db1 | jq -r .state)"
+t_eq "running db1: no drift" null "$(dr domain info db1 | jq -r .drift)"
+rev=$(dr domain info db1 | jq .revision)
+cat >"$T_DIR/mem-editor.sh" <<'ED'
+#!/bin/sh
+sed -i 's|<memory unit="MiB">512</memory>|<memory unit="MiB">384</memory>|' "$1"
+ED
+chmod +x "$T_DIR/mem-editor.sh"
+out=$(EDITOR="$T_DIR/mem-editor.sh" dr domain edit db1) || t_fail "edit of running db1: $out"
+t_eq "edit of the running domain: revision $((rev + 1))" $((rev + 1)) "$(jq .revision <<<"$out")"
+t_eq "drift: live vs config and restart pending" "live memory 512 MiB, config 384 MiB; revision $rev runs, revision $((rev + 1)) is stored (restart pending)" \
+  "$(dr domain info db1 | jq -r .drift)"
+t_check "domain list shows it" grep -q "drift: db1: live memory 512 MiB, config 384 MiB; revision $rev runs" <<<"$("$CLI_BIN" domain list)"
+dr domain destroy db1 >/dev/null
+t_eq "stopped: nothing pending" null "$(dr domain info db1 | jq -r .drift)"
+t_eq "started again: runs the stored revision" null "$(dr domain start db1 >/dev/null; dr domain info db1 | jq -r .drift)"
 cluster_down

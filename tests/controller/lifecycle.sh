@@ -89,6 +89,13 @@ t_check "events: web1 defined" grep -qw defined <<<"$(ev domain.web1)"
 t_check "events: web1 placed" grep -qw placed <<<"$(ev domain.web1)"
 t_check "events: web1 started" grep -qw started <<<"$(ev domain.web1)"
 t_check "events: web1 state-changed" grep -qw state-changed <<<"$(ev domain.web1)"
+# one change, one state-changed: never two in a row that say the same (issue 17)
+dups=$(jq -c 'select(.topic == "domain.web1" and .type == "state-changed") | .object |
+  [.state, .reason, .host, .desired_state]' "$T_DIR/events.json" | uniq -d | wc -l)
+t_eq "events: no state-changed repeated for the same change" 0 "$dups"
+t_check "events: state-changed carries the reason by name" \
+  jq -e -s '[.[] | select(.topic == "domain.web1" and .type == "state-changed") | .object.reason]
+    | index("destroyed") != null or index("booted") != null' "$T_DIR/events.json"
 t_check "events: web1 snapshot-created" grep -qw snapshot-created <<<"$(ev domain.web1)"
 t_check "events: web1 undefined" grep -qw undefined <<<"$(ev domain.web1)"
 t_eq "events: the started event carries the domain object" "$host" \

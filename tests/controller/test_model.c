@@ -4,6 +4,7 @@
  * domains of stored jobs busy from the first instant (job_busy.c). */
 #include "job_busy.h"
 #include "job_migrate.h"
+#include "migrate_private.h"
 #include "model.h"
 #include "placement.h"
 #include "view.h"
@@ -39,12 +40,13 @@ static ctl_domain *s_domain(ctl_model *m, const char *name, const char *host, ct
     return ctl_model_put_domain(m, d);
 }
 
-static void s_report(ctl_host *h, const char *name, int state)
+static ctl_actual *s_report(ctl_host *h, const char *name, int state)
 {
     ctl_actual *a = g_new0(ctl_actual, 1);
     a->name = g_strdup(name);
     a->state = state;
     g_hash_table_replace(h->inventory, g_strdup(name), a);
+    return a;
 }
 
 static void test_alloc_counts_booked_domains(void **state)
@@ -77,7 +79,7 @@ static void test_state_and_drift(void **state)
     ctl_host *h2 = s_host(m, "h2", true);
     ctl_domain *d = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 1024);
     const char *st;
-    int reason;
+    const char *reason;
 
     /* not on the host at all: shut off, drift */
     ctl_model_domain_state(m, d, &st, &reason);
@@ -278,6 +280,211 @@ static void s_api_state(ctl_model *m, const ctl_domain *d, const char *want_stat
     json_object_put(o);
 }
 
+/* Every state with its reason by name, the cluster's own states, live-vs-config drift. */
+static void test_states_with_reasons(void **state)
+{
+    ctl_model *m = ctl_model_new();
+    ctl_host *h1 = s_host(m, "h1", true);
+    ctl_host *h2 = s_host(m, "h2", true);
+    ctl_domain *d = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 1024);
+    ctl_domain *off = s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 1024);
+    const char *st, *reason;
+
+    ctl_actual *a = s_report(h1, "web", CTL_VIR_RUNNING);
+    a->reason = 2; /* VIR_DOMAIN_RUNNING_MIGRATED */
+    ctl_model_domain_state(m, d, &st, &reason);
+    assert_string_equal(st, "running");
+    assert_string_equal(reason, "migrated");
+    s_api_state(m, d, "running", "migrated");
+
+    a->state = CTL_VIR_PAUSED;
+    a->reason = 1; /* VIR_DOMAIN_PAUSED_USER */
+    s_api_state(m, d, "paused", "user");
+    char *drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "desired running, host h1 reports paused (user)");
+    g_free(drift);
+
+    /* killed QEMU: shut off (crashed), desired running → drift naming it */
+    a->state = CTL_VIR_SHUTOFF;
+    a->reason = 3; /* VIR_DOMAIN_SHUTOFF_CRASHED */
+    s_api_state(m, d, "shut off", "crashed");
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "desired running, host h1 reports shut off (crashed)");
+    g_free(drift);
+
+    /* libvirt's own states that are not "running" */
+    a->reason = 0;
+    a->state = CTL_VIR_PMSUSPENDED;
+    s_api_state(m, d, "pmsuspended", NULL);
+    a->state = CTL_VIR_CRASHED;
+    a->reason = 1;
+    s_api_state(m, d, "crashed", "panicked");
+    a->state = CTL_VIR_BLOCKED;
+    a->reason = 0;
+    s_api_state(m, d, "blocked", NULL);
+    a->state = CTL_VIR_SHUTDOWN;
+    a->reason = 1;
+    s_api_state(m, d, "in shutdown", "user");
+
+    /* managed save: "saved", not "shut off"; desired off → no drift; hidden like shut off */
+    ctl_actual *o = s_report(h1, "off", CTL_VIR_SHUTOFF);
+    o->reason = 5; /* VIR_DOMAIN_SHUTOFF_SAVED */
+    o->managed_save = true;
+    s_api_state(m, off, "saved", "managed save");
+    assert_true(ctl_model_domain_is_off(m, off));
+    assert_null(ctl_model_domain_drift(m, off));
+    /* a save file in shared storage: saved, even on no host */
+    o->managed_save = false;
+    off->saved_path = g_strdup("/shared/off.save");
+    s_api_state(m, off, "saved", "save file");
+    g_hash_table_remove(h1->inventory, "off");
+    s_api_state(m, off, "saved", "save file");
+    g_clear_pointer(&off->saved_path, g_free);
+    s_api_state(m, off, "shut off", NULL);
+
+    /* a start placing it: pending (start) until it runs */
+    off->busy = g_strdup("start");
+    s_api_state(m, off, "pending", "start");
+    s_report(h1, "off", CTL_VIR_RUNNING);
+    s_api_state(m, off, "running", NULL);
+    g_clear_pointer(&off->busy, g_free);
+
+    /* a live migration: migrating, running on both hosts is no drift */
+    a->state = CTL_VIR_RUNNING;
+    a->reason = 1;
+    d->busy = g_strdup("migrate");
+    ctl_actual *b = s_report(h2, "web", CTL_VIR_PAUSED);
+    b->reason = 2; /* VIR_DOMAIN_PAUSED_MIGRATION: the incoming copy */
+    s_api_state(m, d, "migrating", NULL);
+    assert_null(ctl_model_domain_drift(m, d));
+    /* unknown wins over migrating: the source cannot say */
+    h1->reachable = false;
+    s_api_state(m, d, "unknown", "host unreachable");
+    h1->reachable = true;
+    g_clear_pointer(&d->busy, g_free);
+    g_hash_table_remove(h2->inventory, "web");
+
+    /* live vs config: vCPUs changed live, or more memory than the definition */
+    d->vcpus_current = 2;
+    a->vcpus = 2;
+    a->memory_kib = 1024;
+    assert_null(ctl_model_domain_drift(m, d));
+    a->vcpus = 3;
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "live vCPUs 3, config 2 (restart pending)");
+    g_free(drift);
+    a->memory_kib = 2048;
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "live vCPUs 3, config 2; live memory 2 MiB, config 1 MiB (restart "
+                               "pending)");
+    g_free(drift);
+    a->vcpus = 2;
+    a->memory_kib = 512; /* ballooned down: not drift */
+    assert_null(ctl_model_domain_drift(m, d));
+    d->vcpus_current = 0; /* an older record: not compared */
+    a->vcpus = 7;
+    assert_null(ctl_model_domain_drift(m, d));
+
+    /* an edit stored while it runs: restart pending, until it stops */
+    d->revision = 3;
+    ctl_domain *edited = ctl_domain_copy(d);
+    edited->revision = 4;
+    d = ctl_model_put_domain(m, edited);
+    assert_int_equal(d->running_revision, 3);
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "revision 3 runs, revision 4 is stored (restart pending)");
+    g_free(drift);
+    ctl_domain *again = ctl_domain_copy(d); /* a second edit: still revision 3 runs */
+    again->revision = 5;
+    d = ctl_model_put_domain(m, again);
+    assert_int_equal(d->running_revision, 3);
+    ctl_domain *same = ctl_domain_copy(d); /* the watch echoing the same revision */
+    d = ctl_model_put_domain(m, same);
+    assert_int_equal(d->running_revision, 3);
+    /* edited while shut off: nothing pending */
+    ctl_actual *o2 = s_report(h1, "off", CTL_VIR_SHUTOFF);
+    (void)o2;
+    off = ctl_model_domain(m, "off");
+    off->revision = 1;
+    ctl_domain *offe = ctl_domain_copy(off);
+    offe->revision = 2;
+    off = ctl_model_put_domain(m, offe);
+    assert_int_equal(off->running_revision, 0);
+    ctl_model_destroy(&m);
+}
+
+/* last_seen: the last message heard, not only the last stored transition (heartbeats are kept
+ * off etcd, so the stored one is stale while a host is healthy). */
+static void test_last_seen_fresh(void **state)
+{
+    (void)state;
+    ctl_model *m = ctl_model_new();
+    ctl_host *h = s_host(m, "h1", true);
+    h->last_seen_ms = 1000;   /* registered */
+    h->last_heard_ms = 91000; /* a heartbeat 90 s later */
+    json_object *o = ctl_view_host_api(m, h, false);
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(o, "last_seen_ms", &v));
+    assert_int_equal(json_object_get_int64(v), 91000);
+    json_object_put(o);
+    h->last_heard_ms = 0; /* nothing heard by this process yet: the stored transition */
+    o = ctl_view_host_api(m, h, false);
+    assert_true(json_object_object_get_ex(o, "last_seen_ms", &v));
+    assert_int_equal(json_object_get_int64(v), 1000);
+    json_object_put(o);
+    /* the runtime value survives a reload of the host from etcd */
+    ctl_host *fresh = ctl_host_new("h1");
+    h->last_heard_ms = 91000;
+    fresh = ctl_model_put_host(m, fresh);
+    assert_int_equal(fresh->last_heard_ms, 91000);
+    ctl_model_destroy(&m);
+}
+
+/* What storage a drain plan demands of a destination: the source host's pool holding each file
+ * disk (the longest path), volume pools, and for a local disk a pool no host has. */
+static void test_disk_pools_for_plans(void **state)
+{
+    (void)state;
+    ctl_host *h = ctl_host_new("h1");
+    h->facts.pools = g_ptr_array_new_with_free_func(ctl_pool_free);
+    const char *names[] = {"root", "shared"}, *paths[] = {"/srv", "/srv/shared/"};
+    for (int i = 0; i < 2; i++) {
+        ctl_pool *p = g_new0(ctl_pool, 1);
+        p->name = g_strdup(names[i]);
+        p->path = g_strdup(paths[i]);
+        p->active = true;
+        g_ptr_array_add(h->facts.pools, p);
+    }
+    const char *xml =
+        "<domain type='qemu'><name>d</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><source file='/srv/shared/a.qcow2'/><target "
+        "dev='vda'/></disk>"
+        "<disk type='file' device='disk'><source file='/srv/shared/b.qcow2'/><target "
+        "dev='vdb'/></disk>"
+        "<disk type='file' device='disk'><source file='/var/tmp/c.img'/><target dev='vdc'/></disk>"
+        "<disk type='volume' device='disk'><source pool='ceph' volume='v'/><target "
+        "dev='vdd'/></disk>"
+        "<disk type='network' device='disk'><source protocol='nbd' name='x'><host "
+        "name='n'/></source>"
+        "<target dev='vde'/></disk>"
+        "</devices></domain>";
+    drv_domxml *dx = NULL;
+    assert_int_equal(drv_domxml_parse(xml, strlen(xml), &dx, NULL), 0);
+    char **pools = ctl_mig_disk_pools(dx, h);
+    assert_int_equal(g_strv_length(pools), 3);
+    assert_string_equal(pools[0], "shared"); /* the longest pool path, once for two disks */
+    assert_string_equal(pools[1], "local disk /var/tmp/c.img");
+    assert_string_equal(pools[2], "ceph");
+    g_strfreev(pools);
+    /* no source host known: every file disk is local as far as the plan can tell */
+    pools = ctl_mig_disk_pools(dx, NULL);
+    assert_string_equal(pools[0], "local disk /srv/shared/a.qcow2");
+    g_strfreev(pools);
+    drv_domxml_free(&dx);
+    ctl_host_free(h);
+}
+
 static void test_unknown_state_and_reasons(void **state)
 {
     ctl_model *m = ctl_model_new();
@@ -285,7 +492,7 @@ static void test_unknown_state_and_reasons(void **state)
     ctl_domain *web = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 1024);
     ctl_domain *off = s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 1024);
     const char *st;
-    int reason;
+    const char *reason;
 
     /* authoritative and absent: shut off, and that is known */
     ctl_model_domain_state(m, off, &st, &reason);
@@ -558,6 +765,9 @@ int main(void)
         cmocka_unit_test(test_api_objects),
         cmocka_unit_test(test_desired_names),
         cmocka_unit_test(test_unknown_state_and_reasons),
+        cmocka_unit_test(test_states_with_reasons),
+        cmocka_unit_test(test_last_seen_fresh),
+        cmocka_unit_test(test_disk_pools_for_plans),
         cmocka_unit_test(test_runtime_truth_survives_reload),
         cmocka_unit_test(test_host_active_domain),
         cmocka_unit_test(test_placement_refuses_unknown_inventory),

@@ -57,7 +57,7 @@ t_wait_for "h1's inventory authoritative again" 10 \
   sh -c "'$CLI_BIN' --json host show h1 | jq -e '.inventory_authoritative == true'"
 t_eq "on1 running again" running "$(dfield on1 state)"
 t_eq "off1 shut off again" "shut off" "$(dfield off1 state)"
-t_eq "off1: no reason once known" null "$(dfield off1 reason)"
+t_eq "off1: libvirt's reason once known" destroyed "$(dfield off1 reason)"
 
 # --- libvirt disconnected on h1: restart its agent with a URI that does not open
 agent_stop 1

@@ -39,6 +39,22 @@ t_check "setmem --config: stored XML has the new current memory" \
   grep -q "524288" <<<"$(etcd_get domains/web1 | jq -r '.xml')"
 t_eq "history comment" setmem "$(dr domain history web1 | jq -r '.revisions[1].comment')"
 t_check "setvcpus with a bad count is a usage error" sh -c "'$CLI_BIN' --json domain setvcpus web1 zero >/dev/null 2>&1; [ \$? -eq 2 ]"
+# the maximums, as virsh has them (issue 17): in the definition, a new revision each
+out=$(dr domain setvcpus web1 4 --maximum) || t_fail "setvcpus --maximum: $out"
+t_eq "setvcpus --maximum: new revision" 3 "$(jq '.revision' <<<"$out")"
+t_eq "setvcpus --maximum: the maximum is 4" 4 "$(jq '.vcpus' <<<"$out")"
+t_check "stored XML: <vcpu ...>4</vcpu>" grep -Eq "<vcpu[^>]*>4</vcpu>" <<<"$(etcd_get domains/web1 | jq -r '.xml')"
+out=$(dr domain setmaxmem web1 2G) || t_fail "setmaxmem: $out"
+t_eq "setmaxmem: new revision" 4 "$(jq '.revision' <<<"$out")"
+t_eq "setmaxmem: memory 2 GiB" 2097152 "$(jq '.memory_kib' <<<"$out")"
+t_eq "setmaxmem: CLI says so" "Domain 'web1' maximum memory set to 2 GiB" \
+  "$("$CLI_BIN" domain setmaxmem web1 2G)"
+rc=0
+"$CLI_BIN" domain setvcpus web1 4 --maximum --live >/dev/null 2>&1 || rc=$?
+t_eq "setvcpus --maximum --live is a usage error" 2 "$rc"
+dr domain setmaxmem web1 1G >/dev/null || t_fail "setmaxmem back to 1 GiB"
+dr domain setvcpus web1 2 --maximum >/dev/null || t_fail "setvcpus --maximum back to 2"
+t_eq "maximums back: 2 vCPUs, 1 GiB" "2 1048576" "$(dr domain info web1 | jq -r '"\(.vcpus) \(.memory_kib)"')"
 
 # scheduler questions
 cap=$(dr capacity --vcpus 1 --memory 1GiB)
@@ -82,4 +98,30 @@ t_check "silent agent: the error names the host and the wait" \
 t_wait_for "h1 answers again" 10 host_reachable h1 true
 resumed() { dr domain resume p1 >/dev/null 2>&1 || true; [ "$(dr domain state p1 | jq -r .state)" = running ]; }
 t_wait_for "p1 usable again" 10 resumed
+
+# an unknown outcome outlives its controller: the watch is stored (outcomes/ in etcd); a restarted
+# controller takes it over, asks the agent again under the same id and expiry, learns that the
+# suspend expired unrun, and puts the desired state back (without the take-over the stored intent
+# would say "paused" of a running guest)
+t_wait_for "the first unknown outcome resolved" 20 \
+  sh -c "'$CLI_BIN' --json cluster status | jq -e '.outcomes_unknown == 0'"
+t_eq "no stored unknown outcome left" 0 "$(etcd_count outcomes/)"
+kill -STOP "${AGENT_PID[1]}"
+set +e
+"$CLI_BIN" --json domain suspend p1 >"$T_DIR/out" 2>"$T_DIR/err"; rc=$?
+set -e
+t_eq "silent agent again: exit 3 (unknown outcome)" 3 "$rc"
+t_eq "the unknown outcome is stored" 1 "$(etcd_count outcomes/)"
+t_eq "the intent (paused) is stored" paused "$(etcd_get domains/p1 | jq -r '.desired_state')"
+ctl_stop KILL
+ctl_start
+t_eq "the restarted controller took the unknown outcome over" 1 \
+  "$(dr cluster status | jq '.outcomes_unknown')"
+kill -CONT "${AGENT_PID[1]}"
+t_wait_for "the restarted controller resolved it" 20 \
+  sh -c "'$CLI_BIN' --json cluster status | jq -e '.outcomes_unknown == 0'"
+t_eq "the stored unknown outcome is removed" 0 "$(etcd_count outcomes/)"
+t_eq "the suspend expired unrun: p1 running" running "$(dr domain state p1 | jq -r .state)"
+t_eq "the desired state is back to running" running "$(etcd_get domains/p1 | jq -r '.desired_state')"
+t_check "the take-over is logged" grep -q "took over 1 unknown outcome" "$T_DIR/controller-$CTL_RUNS.log"
 cluster_down

@@ -86,8 +86,21 @@ static host_state *s_host(broker *b, const char *id)
     return h;
 }
 
+/* The test broker is a CURVE server like the controller (without a ZAP handler, so it takes any
+ * client key); every agent of the test shares one key pair, written to F.dir by s_agent_keys. */
+static char s_srv_pub[41], s_srv_sec[41], s_agent_pub[41], s_agent_sec[41];
+
+static void s_keys_init(void)
+{
+    if (s_srv_pub[0] != '\0')
+        return;
+    assert_int_equal(zmq_curve_keypair(s_srv_pub, s_srv_sec), 0);
+    assert_int_equal(zmq_curve_keypair(s_agent_pub, s_agent_sec), 0);
+}
+
 static void broker_start(broker *b, const char *endpoint, const char *instance)
 {
+    s_keys_init();
     memset(b, 0, sizeof(*b));
     g_strlcpy(b->instance, instance, sizeof(b->instance));
     g_strlcpy(b->endpoint, endpoint, sizeof(b->endpoint));
@@ -97,6 +110,8 @@ static void broker_start(broker *b, const char *endpoint, const char *instance)
     int one = 1, zero = 0;
     zmq_setsockopt(b->router, ZMQ_ROUTER_HANDOVER, &one, sizeof(one));
     zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof(zero));
+    zmq_setsockopt(b->router, ZMQ_CURVE_SERVER, &one, sizeof(one));
+    zmq_setsockopt(b->router, ZMQ_CURVE_SECRETKEY, s_srv_sec, 40);
     int rc = -1;
     for (int i = 0; i < 50 && rc < 0; i++) { /* the old socket's port may linger a moment */
         rc = zmq_bind(b->router, endpoint);
@@ -328,7 +343,17 @@ static pid_t s_spawn_agent_full(int i, const char *host_id, const char *controll
         s_sizes[i].cpus, s_sizes[i].cpus, s_sizes[i].memory_kib, F.dir, i, i, i);
     g_autofree char *node_name = g_strdup_printf("node-%d.xml", i + 1);
     g_autofree char *node_path = s_write(F.dir, node_name, node);
+    s_keys_init();
+    g_autofree char *key_path = g_build_filename(F.dir, "agent.key", NULL);
+    if (!g_file_test(key_path, G_FILE_TEST_EXISTS)) {
+        g_autofree char *line = g_strdup_printf("%s\n", s_agent_sec);
+        assert_true(g_file_set_contents(key_path, line, -1, NULL));
+        assert_int_equal(chmod(key_path, 0600), 0);
+    }
+    g_autofree char *keys =
+        g_strdup_printf("secret_key_file = %s\ncontroller_key = %s\n", key_path, s_srv_pub);
     g_autofree char *conf = g_strdup_printf("[agent]\n"
+                                            "%s"
                                             "host_id = %s\n"
                                             "controller = %s\n"
                                             "libvirt_uri = test://%s\n"
@@ -344,7 +369,7 @@ static pid_t s_spawn_agent_full(int i, const char *host_id, const char *controll
                                             "cpu_features = sse4.2, avx2,%s aes\n"
                                             "host_uuid = 00000000-0000-4000-8000-00000000000%d\n"
                                             "arch = x86_64\n",
-                                            host_id, controllers, node_path, HB_MS, i + 1,
+                                            keys, host_id, controllers, node_path, HB_MS, i + 1,
                                             extra_agent_conf, i + 1, i == 0 ? " vmx," : "", i + 1);
     g_autofree char *conf_name = g_strdup_printf("agent-%s.conf", host_id);
     g_autofree char *conf_path = s_write(F.dir, conf_name, conf);

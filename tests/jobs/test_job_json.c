@@ -216,6 +216,30 @@ static void test_postcopy_used(void **state)
     drv_error_free(&err);
 }
 
+/* The run time the API shows: now − created while the job runs (a drain running for 12 minutes is
+ * not "2 ms" because nothing was persisted meanwhile), updated − created once it ended. */
+static void test_elapsed(void **state)
+{
+    (void)state;
+    g_autofree char *text = s_read_golden("migrate-running.json");
+    drv_job *job = s_parse_ok(text);
+    job->created_ms = 1000000;
+    job->updated_ms = 1000002; /* last persisted 2 ms after it was created */
+    uint64_t now = 1000000 + 12 * 60 * 1000;
+    assert_false(drv_job_state_is_terminal(job->state));
+    assert_int_equal(drv_job_elapsed_ms(job, now), 12 * 60 * 1000);
+    json_object *o = drv_job_to_api_json(job, now);
+    json_object *v = NULL;
+    assert_true(json_object_object_get_ex(o, "elapsed_ms", &v));
+    assert_int_equal(json_object_get_int64(v), 12 * 60 * 1000);
+    json_object_put(o);
+    assert_int_equal(drv_job_elapsed_ms(job, 999999), 0); /* a clock behind: never negative */
+    job->state = DRV_JOB_SUCCEEDED;
+    job->updated_ms = 1000000 + 5000;
+    assert_int_equal(drv_job_elapsed_ms(job, now), 5000);
+    drv_job_destroy(&job);
+}
+
 /* Replaces the first occurrence of from (which must occur) with to. */
 static char *s_edit(const char *text, const char *from, const char *to)
 {
@@ -440,6 +464,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_round_trip),
+        cmocka_unit_test(test_elapsed),
         cmocka_unit_test(test_golden_fields_migrate),
         cmocka_unit_test(test_golden_fields_drain),
         cmocka_unit_test(test_garbled_documents),

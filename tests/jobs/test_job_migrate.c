@@ -509,6 +509,28 @@ static void test_property_random_sequences(void **state)
     assert_true(outcomes[DRV_JOB_CANCELLED] > 0);
 }
 
+/* No --timeout: a timeout that grows with the guest's memory, longer under a bandwidth cap; an
+ * asked-for timeout is kept. */
+static void test_default_timeout(void **state)
+{
+    (void)state;
+    assert_int_equal(drv_job_migrate_default_timeout_s(128 * 1024, 0), 60 + 120);
+    assert_int_equal(drv_job_migrate_default_timeout_s(4ull << 20, 0), 60 + 4 * 120);
+    assert_int_equal(drv_job_migrate_default_timeout_s((4ull << 20) + 1, 0), 60 + 5 * 120);
+    assert_int_equal(drv_job_migrate_default_timeout_s(0, 0), 60);
+    /* 16 GiB at 20 MiB/s: 4 copies take 3277 s, more than 60 + 16 × 120 */
+    assert_int_equal(drv_job_migrate_default_timeout_s(16ull << 20, 20), 3277);
+    /* a generous bandwidth changes nothing */
+    assert_int_equal(drv_job_migrate_default_timeout_s(1ull << 20, 10000), 180);
+    drv_job_policy asked = {.timeout_s = 30, .bandwidth_mibs = 20};
+    assert_int_equal(drv_job_migrate_policy_with_default(&asked, 16ull << 20).timeout_s, 30);
+    drv_job_policy none = {.bandwidth_mibs = 20};
+    drv_job_policy got = drv_job_migrate_policy_with_default(&none, 1ull << 20);
+    assert_int_equal(got.timeout_s, 205); /* 4 × 1024 MiB / 20 MiB/s, rounded up */
+    assert_int_equal(got.bandwidth_mibs, 20);
+    assert_int_equal(drv_job_migrate_policy_with_default(NULL, 1ull << 20).timeout_s, 180);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_early_phases, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, s_setup, s_teardown),
         cmocka_unit_test(test_property_random_sequences),
+        cmocka_unit_test(test_default_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -230,9 +230,13 @@ static void test_sizes(void **state)
     g_autofree char *a = drv_sched_format_kib(64ull << 20);
     g_autofree char *b = drv_sched_format_kib(1536);
     g_autofree char *t = drv_sched_format_kib(2ull << 30);
+    g_autofree char *odd = drv_sched_format_kib(825528); /* issue 17: not "825528 KiB" */
+    g_autofree char *small = drv_sched_format_kib(512);
     assert_string_equal(a, "64 GiB");
-    assert_string_equal(b, "1536 KiB");
+    assert_string_equal(b, "1.5 MiB");
     assert_string_equal(t, "2 TiB");
+    assert_string_equal(odd, "806.2 MiB");
+    assert_string_equal(small, "512 KiB");
 }
 
 static void test_snapshot_errors_name_the_object(void **state)

@@ -138,7 +138,7 @@ t__exit() {
     done
   else
     [ "$rc" -eq 0 ] && printf '[%s] %d checks passed\n' "$T_NAME" "$T_CHECKS"
-    rm -rf "$T_DIR"
+    if [ -n "${T_KEEP:-}" ]; then printf '[%s] logs kept in %s (T_KEEP)\n' "$T_NAME" "$T_DIR"; else rm -rf "$T_DIR"; fi
   fi
   exit "$rc"
 }

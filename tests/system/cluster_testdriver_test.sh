@@ -24,9 +24,16 @@ up() {
     t_fail "cluster-up.sh --driver test failed: $(tail -n 15 "$T_DIR/cluster-up.log")"
 }
 up
+# cluster-up.sh secured the cluster: its admin key and the controller's public key
+export DROVER_KEY_FILE=$TB_ROOT/keys/admin.key DROVER_CONTROLLER_KEY=$TB_ROOT/keys/controller.pub
+t_check "the controller's secret key is 0600" test "$(stat -c %a "$TB_ROOT/keys/controller.key")" = 600
 drover() { "$DROVER_BUILD_DIR/cli/drover" --controller "tcp://127.0.0.1:$CL_CLIENT_PORT" "$@"; }
 
 t_eq "reachable hosts" 3 "$(drover --json host list | jq '[.hosts[] | select(.reachable == true)] | length')"
+t_eq "every host is enrolled" 3 "$(drover --json cluster status | jq '.security.enrolled_hosts')"
+t_check "without a key the CLI is refused" sh -c \
+  "! DROVER_KEY_FILE= '$DROVER_BUILD_DIR/cli/drover' --controller tcp://127.0.0.1:$CL_CLIENT_PORT --timeout 2 host list"
+
 t_eq "running sample domains" "vm1,vm2" \
   "$(drover --json domain list | jq -r '[.domains[] | select(.state == "running") | .name] | sort | join(",")')"
 t_check "cluster-up printed the host list" grep -q '^h3 ' "$T_DIR/cluster-up.log"

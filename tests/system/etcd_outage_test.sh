@@ -55,6 +55,7 @@ sleep 3 # let whatever reconciliation there is run
 running_after=$(fl_running vm4)
 desired=$(desired_of vm4)
 t_log "after etcd's return: vm4 QEMU on '$running_after', desired $desired"
+t_log "the controller on the late write: $(grep -h "desired state shutoff" "$T_DIR"/controller*.log 2>/dev/null | tail -2 | tr '\n' ' ')"
 if [ "$rc" = 0 ]; then
   fl_expect "defect 3: destroy succeeded: the guest is off (QEMU on '$running_after')" test -z "$running_after"
   fl_expect "defect 3: destroy succeeded: desired state stored as shutoff (is $desired)" test "$desired" = shutoff

@@ -205,7 +205,7 @@ job=$(djson domain migrate "$dom" --to "$other" --postcopy --bandwidth 40) || t_
 t_log "post-copy migration $src → $other: wall $(sys_ms_since "$t0") ms, migration $(jq .migrate.result.time_ms <<<"$job") ms, downtime $(jq .migrate.result.downtime_ms <<<"$job") ms, $(( $(jq .migrate.result.bytes <<<"$job") / 1048576 )) MiB, iteration $(jq .migrate.progress.iteration <<<"$job")"
 t_eq "post-copy job state" succeeded "$(jq -r .state <<<"$job")"
 t_eq "the job records that post-copy was used" true "$(jq -r .migrate.result.postcopy_used <<<"$job")"
-t_eq "post-copy job's policy" "[0,40,false,true,0]" "$(policy_of "$job")"
+t_eq "post-copy job's policy (the default timeout: 60 s + 120 s per GiB)" "[0,40,false,true,180]" "$(policy_of "$job")"
 t_check "the source agent switched to post-copy" grep -q "domain '$dom': migration switched to post-copy" <<<"$(agent_log "$src")"
 t_check "job show says post-copy was used" sh -c "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' job show '$(jq -r .id <<<"$job")' | grep -Eq '^Post-copy: +used'"
 t_eq "placement after the post-copy move" "$other" "$(host_of "$dom")"
@@ -221,7 +221,7 @@ out=$(drover domain migrate "$dom" --to "$src" --auto-converge --max-downtime 30
 t_check "outcome line ($out)" grep -Eq "Migration of $dom from $other to $src succeeded in [0-9.]+ m?s \(downtime [0-9.]+ m?s, migration [0-9.]+ m?s, [0-9.]+ [KMG]iB transferred\)$" <<<"$out"
 job=$(djson job list | jq -c '[.jobs[] | select(.kind == "migrate")][-1]')
 t_eq "auto-converge job state" succeeded "$(jq -r .state <<<"$job")"
-t_eq "auto-converge job's policy" "[300,0,true,false,0]" "$(policy_of "$job")"
+t_eq "auto-converge job's policy (default timeout)" "[300,0,true,false,180]" "$(policy_of "$job")"
 t_eq "no post-copy recorded without --postcopy" null "$(jq -r .migrate.result.postcopy_used <<<"$job")"
 t_check "the source agent migrated with auto-converge and a max downtime of 300 ms accepted by libvirt" \
   grep -q "domain '$dom': migrating to 'qemu+tcp://[0-9.]*/system' (live, peer-to-peer, unsafe, auto-converge, max downtime 300 ms (set))" <<<"$(agent_log "$other")"

@@ -58,6 +58,7 @@ t_log "vm1 runs on $v1 (QEMU pid $v1_pid); vm2 is shut off, placed on '$p'"
 # controller only), so that cluster-up.sh's "3 hosts reachable" holds while vm2's real host is
 # unreachable (its agent stopped): vm2's state is then unknown when the samples are handled.
 cl_test_node_xml "$TB_ROOT/agents/h4-node.xml"
+cl_host_key h4 "$CONTROLLER"
 cl_agent_conf "$TB_ROOT/agents/h4.conf" h4 "tcp://$TB_BRIDGE_IP:7701" "test://$TB_ROOT/agents/h4-node.xml" \
   "test://$TB_ROOT/agents/h4-node.xml" "$(printf 'drover-test-host %s 4' "$TB_NAME" | md5sum | cut -c1-32 |
     sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/')"

@@ -74,6 +74,10 @@ sys_cluster_up() {
     --build-dir "$DROVER_BUILD_DIR" >"$T_DIR/cluster-up.log" 2>&1 ||
     t_fail "cluster-up.sh failed: $(tail -n 15 "$T_DIR/cluster-up.log")"
   t_log "cluster of 3 hosts up in $(sys_ms_since "$t0") ms"
+  # the cluster's admin key (cluster-up.sh made and enrolled every key in $TB_ROOT/keys)
+  CL_CLI=$DROVER_BUILD_DIR/cli/drover
+  CL_KEYS=$TB_ROOT/keys
+  export DROVER_KEY_FILE=$CL_KEYS/admin.key DROVER_CONTROLLER_KEY=$CL_KEYS/controller.pub
   drover() { "$DROVER_BUILD_DIR/cli/drover" --controller "$CONTROLLER" --timeout 60 "$@"; }
   djson() { drover --json "$@"; }
   host_of() { djson domain info "$1" | jq -r '.host'; }
