@@ -40,6 +40,8 @@ bash "$DROVER_SOURCE_DIR/deploy/cluster-up.sh" --name "$TB_NAME" --bridge "$TB_B
   --build-dir "$DROVER_BUILD_DIR" >"$T_DIR/cluster-up.log" 2>&1 ||
   t_fail "cluster-up.sh failed: $(tail -n 15 "$T_DIR/cluster-up.log")"
 
+# the cluster's admin key (cluster-up.sh made and enrolled every key in $TB_ROOT/keys)
+export DROVER_KEY_FILE=$TB_ROOT/keys/admin.key DROVER_CONTROLLER_KEY=$TB_ROOT/keys/controller.pub
 drover() { "$DROVER_BUILD_DIR/cli/drover" --controller "$CONTROLLER" --timeout 60 "$@"; }
 djson() { drover --json "$@"; }
 # fails_with TEXT CMD... — the drover command fails and its message contains TEXT.
