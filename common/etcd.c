@@ -48,7 +48,7 @@ static size_t s_on_body(char *data, size_t size, size_t nmemb, void *userdata)
 }
 
 drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long timeout_ms,
-                       drv_error **err)
+                       const drv_etcd_tls *tls, drv_error **err)
 {
     if (timeout_ms <= 0)
         return drv_error_set(err, DRV_ERR_INVALID, 0, "etcd client: timeout_ms must be > 0"), NULL;
@@ -80,6 +80,10 @@ drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long ti
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (drv_etcd_tls_apply(c, tls, err) < 0) {
+        drv_etcd_destroy(&self);
+        return NULL;
+    }
     return self;
 }
 

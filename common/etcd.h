@@ -40,11 +40,19 @@ typedef struct {
 
 void drv_etcd_range_clear(drv_etcd_range *r);
 
+/* TLS to etcd (https:// endpoints; docs/security.md). NULL members keep libcurl's defaults (the
+ * system CA store, no client certificate). A client certificate needs its key and the reverse. */
+typedef struct {
+    const char *ca_file;   /* PEM: the CA that signed etcd's server certificate */
+    const char *cert_file; /* PEM: our client certificate (etcd --client-cert-auth) */
+    const char *key_file;  /* PEM: its private key */
+} drv_etcd_tls;
+
 /* Creates a client for a list of endpoints ("http://127.0.0.1:2379"). timeout_ms bounds every unary
  * call. Returns NULL with an error if the list is empty or curl cannot be initialised; it does not
  * contact etcd. */
 drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long timeout_ms,
-                       drv_error **err);
+                       const drv_etcd_tls *tls, drv_error **err);
 void drv_etcd_destroy(drv_etcd **self_p);
 /* The endpoint currently in use. */
 const char *drv_etcd_endpoint(const drv_etcd *self);
@@ -149,7 +157,8 @@ typedef struct drv_etcd_watch drv_etcd_watch;
  * watch from the last delivered revision + 1, so no event is lost or repeated. */
 drv_etcd_watch *drv_etcd_watch_new(const char *const *endpoints, size_t n_endpoints,
                                    const void *key, size_t key_len, bool prefix,
-                                   int64_t start_revision, bool prev_kv, drv_error **err);
+                                   int64_t start_revision, bool prev_kv, const drv_etcd_tls *tls,
+                                   drv_error **err);
 /* Waits up to timeout_ms for the next event. Returns 1 with *ret filled (clear with
  * drv_etcd_event_clear), 0 on timeout, -1 on a fatal error (e.g. the revision was compacted). */
 int drv_etcd_watch_next(drv_etcd_watch *w, int timeout_ms, drv_etcd_event *ret, drv_error **err);

@@ -19,6 +19,9 @@ struct drv_etcd {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Checks tls (NULL: plain defaults) and sets it on a curl handle: 0, or -1 naming the missing
+ * file or the certificate given without its key. */
+int drv_etcd_tls_apply(CURL *c, const drv_etcd_tls *tls, drv_error **err);
 /* Initialises libcurl's global state once per process (thread-safe). */
 void drv_etcd_curl_init(void);
 /* Copies a list of endpoints, dropping trailing '/'. Returns a NULL-terminated g_strfreev array or

@@ -343,7 +343,8 @@ static gpointer s_watch_thread(gpointer data)
 
 drv_etcd_watch *drv_etcd_watch_new(const char *const *endpoints, size_t n_endpoints,
                                    const void *key, size_t key_len, bool prefix,
-                                   int64_t start_revision, bool prev_kv, drv_error **err)
+                                   int64_t start_revision, bool prev_kv, const drv_etcd_tls *tls,
+                                   drv_error **err)
 {
     if ((key == NULL && key_len > 0) || (key_len == 0 && !prefix)) {
         drv_error_set(err, DRV_ERR_INVALID, 0, "etcd watch: empty key");
@@ -399,6 +400,10 @@ drv_etcd_watch *drv_etcd_watch_new(const char *const *endpoints, size_t n_endpoi
     curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
     curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (drv_etcd_tls_apply(c, tls, err) < 0) {
+        drv_etcd_watch_destroy(&w);
+        return NULL;
+    }
     w->thread = g_thread_new("etcd-watch", s_watch_thread, w);
 
     /* Wait (bounded) for etcd to confirm the watch, so that "from now" means from this call. */

@@ -13,6 +13,9 @@ void ctl_config_destroy(ctl_config **self_p)
         return;
     ctl_config *c = *self_p;
     g_strfreev(c->etcd_endpoints);
+    g_free(c->etcd_ca_file);
+    g_free(c->etcd_cert_file);
+    g_free(c->etcd_key_file);
     g_free(c->prefix);
     g_free(c->agent_bind);
     g_free(c->client_bind);
@@ -117,6 +120,9 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
 {
     const char *g = "controller";
     if (drv_config_get_strv(f, g, "etcd_endpoints", &c->etcd_endpoints, err) < 0 ||
+        drv_config_get_string(f, g, "etcd_ca_file", NULL, &c->etcd_ca_file, err) < 0 ||
+        drv_config_get_string(f, g, "etcd_cert_file", NULL, &c->etcd_cert_file, err) < 0 ||
+        drv_config_get_string(f, g, "etcd_key_file", NULL, &c->etcd_key_file, err) < 0 ||
         drv_config_get_string(f, g, "prefix", "/drover/v1/", &c->prefix, err) < 0 ||
         drv_config_get_string(f, g, "agent_bind", "tcp://127.0.0.1:7701", &c->agent_bind, err) <
             0 ||
@@ -226,6 +232,7 @@ int ctl_config_load(int argc, char **argv, ctl_config **ret, drv_error **err)
         g_free(c->prefix);
         c->prefix = p;
     }
+    c->etcd_tls = (drv_etcd_tls){c->etcd_ca_file, c->etcd_cert_file, c->etcd_key_file};
     if (c->name == NULL) {
         char host[256] = "controller";
         gethostname(host, sizeof(host) - 1);

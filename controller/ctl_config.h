@@ -4,6 +4,7 @@
 #define DROVER_CTL_CONFIG_H
 
 #include "error.h"
+#include "etcd.h"
 
 #include <glib.h>
 
@@ -25,6 +26,10 @@ typedef struct {
 
 typedef struct {
     char **etcd_endpoints; /* NULL-terminated */
+    /* TLS to etcd (https endpoints): etcd_ca_file, etcd_cert_file, etcd_key_file; NULL when unset
+     */
+    char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
+    drv_etcd_tls etcd_tls; /* points at the three above */
     char *prefix;          /* always ends with '/' */
     char *agent_bind;
     char *client_bind;

@@ -102,10 +102,10 @@ static gpointer s_thread(gpointer p)
 }
 
 ctl_etcd_worker *ctl_etcd_worker_new(char *const *endpoints, const char *prefix, long timeout_ms,
-                                     const ctl_etcd_worker_opts *opts, void *loop_ctx,
-                                     drv_error **err)
+                                     const drv_etcd_tls *tls, const ctl_etcd_worker_opts *opts,
+                                     void *loop_ctx, drv_error **err)
 {
-    ctl_store *store = ctl_store_new(endpoints, prefix, timeout_ms, err);
+    ctl_store *store = ctl_store_new(endpoints, prefix, timeout_ms, tls, err);
     if (store == NULL)
         return NULL;
     int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -38,8 +38,8 @@ typedef struct {
 /* Starts the thread with its own store (same endpoints and prefix). loop_ctx is handed to every
  * done. */
 ctl_etcd_worker *ctl_etcd_worker_new(char *const *endpoints, const char *prefix, long timeout_ms,
-                                     const ctl_etcd_worker_opts *opts, void *loop_ctx,
-                                     drv_error **err);
+                                     const drv_etcd_tls *tls, const ctl_etcd_worker_opts *opts,
+                                     void *loop_ctx, drv_error **err);
 /* Stops the thread: requests not yet started get done(attempted=false) on the next dispatch or at
  * destroy; waits for the one in progress (bounded by the etcd timeout). */
 void ctl_etcd_worker_destroy(ctl_etcd_worker **self_p);

@@ -54,8 +54,8 @@ ctl_leader *ctl_leader_new(ctl *c)
     int64_t timeout = MIN(c->cfg->etcd_timeout_ms, c->cfg->leader_ttl_s * 1000 / 3);
     ctl_etcd_worker_opts o = {.name = "etcd-leader", .max_queue = 4};
     drv_error *err = NULL;
-    self->worker =
-        ctl_etcd_worker_new(c->cfg->etcd_endpoints, c->cfg->prefix, (long)timeout, &o, self, &err);
+    self->worker = ctl_etcd_worker_new(c->cfg->etcd_endpoints, c->cfg->prefix, (long)timeout,
+                                       &c->cfg->etcd_tls, &o, self, &err);
     if (self->worker == NULL) {
         drv_err("leader: %s", err->message);
         drv_error_free(&err);

@@ -319,7 +319,8 @@ int main(int argc, char **argv)
     g_autofree char *endpoints = NULL;
     if (cfg->pid_file != NULL && s_write_pid(cfg->pid_file, &err) < 0)
         goto out;
-    c.store = ctl_store_new(cfg->etcd_endpoints, cfg->prefix, (long)cfg->etcd_timeout_ms, &err);
+    c.store = ctl_store_new(cfg->etcd_endpoints, cfg->prefix, (long)cfg->etcd_timeout_ms,
+                            &cfg->etcd_tls, &err);
     if (c.store == NULL)
         goto out;
     ctl_etcd_worker_opts wopts = {.name = "etcd",
@@ -327,7 +328,7 @@ int main(int argc, char **argv)
                                   .refuse_after_ms = cfg->etcd_refuse_after_ms,
                                   .queue_deadline_ms = cfg->etcd_refuse_after_ms};
     c.etcdq = ctl_etcd_worker_new(cfg->etcd_endpoints, cfg->prefix, (long)cfg->etcd_timeout_ms,
-                                  &wopts, &c, &err);
+                                  &cfg->etcd_tls, &wopts, &c, &err);
     if (c.etcdq == NULL)
         goto out;
     /* every socket is a CURVE server; the ZAP handler is bound before any of them */

@@ -11,20 +11,28 @@ struct ctl_store {
     drv_etcd *etcd;
     char *prefix;
     char **endpoints;
+    char *ca_file, *cert_file, *key_file; /* TLS, for the watches */
+    drv_etcd_tls tls;
     GHashTable *held_hosts; /* host id → writes of ours not yet answered (count in a pointer) */
 };
 
 ctl_store *ctl_store_new(char *const *endpoints, const char *prefix, long timeout_ms,
-                         drv_error **err)
+                         const drv_etcd_tls *tls, drv_error **err)
 {
     size_t n = endpoints ? g_strv_length((char **)endpoints) : 0;
-    drv_etcd *etcd = drv_etcd_new((const char *const *)endpoints, n, timeout_ms, err);
+    drv_etcd *etcd = drv_etcd_new((const char *const *)endpoints, n, timeout_ms, tls, err);
     if (etcd == NULL)
         return NULL;
     ctl_store *self = g_new0(ctl_store, 1);
     self->etcd = etcd;
     self->prefix = g_strdup(prefix);
     self->endpoints = g_strdupv((char **)endpoints);
+    if (tls != NULL) {
+        self->ca_file = g_strdup(tls->ca_file);
+        self->cert_file = g_strdup(tls->cert_file);
+        self->key_file = g_strdup(tls->key_file);
+    }
+    self->tls = (drv_etcd_tls){self->ca_file, self->cert_file, self->key_file};
     self->held_hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return self;
 }
@@ -36,6 +44,9 @@ void ctl_store_destroy(ctl_store **self_p)
     drv_etcd_destroy(&(*self_p)->etcd);
     g_free((*self_p)->prefix);
     g_strfreev((*self_p)->endpoints);
+    g_free((*self_p)->ca_file);
+    g_free((*self_p)->cert_file);
+    g_free((*self_p)->key_file);
     g_hash_table_unref((*self_p)->held_hosts);
     g_free(*self_p);
     *self_p = NULL;
@@ -146,7 +157,8 @@ int ctl_store_load(ctl_store *self, ctl_model *m, int64_t *ret_revision, drv_err
 drv_etcd_watch *ctl_store_watch(ctl_store *self, int64_t from_rev, drv_error **err)
 {
     return drv_etcd_watch_new((const char *const *)self->endpoints, g_strv_length(self->endpoints),
-                              self->prefix, strlen(self->prefix), true, from_rev, false, err);
+                              self->prefix, strlen(self->prefix), true, from_rev, false, &self->tls,
+                              err);
 }
 
 void ctl_store_hold_host(ctl_store *self, const char *id, int delta)

@@ -11,8 +11,9 @@
 
 typedef struct ctl_store ctl_store;
 
+/* tls: NULL for plain http endpoints; copied. */
 ctl_store *ctl_store_new(char *const *endpoints, const char *prefix, long timeout_ms,
-                         drv_error **err);
+                         const drv_etcd_tls *tls, drv_error **err);
 void ctl_store_destroy(ctl_store **self_p);
 drv_etcd *ctl_store_etcd(ctl_store *self);
 const char *ctl_store_prefix(const ctl_store *self);

@@ -1066,7 +1066,8 @@ static int s_fence_init(drv_agent *self, drv_error **err)
     self->ha = g_steal_pointer(&saved.ha_domains);
     self->fence.last_renew_sent_ms =
         drv_fence_start_renewed_ms(s_now_ms(), g_get_real_time() / 1000, saved.last_renew_wall_ms);
-    self->lease = drv_lease_new(opts->etcd_endpoints, opts->etcd_prefix, opts->host_id,
+    drv_etcd_tls tls = {opts->etcd_ca_file, opts->etcd_cert_file, opts->etcd_key_file};
+    self->lease = drv_lease_new(opts->etcd_endpoints, &tls, opts->etcd_prefix, opts->host_id,
                                 opts->lease_ttl_s, opts->fence_after_s, opts->state_file,
                                 saved.lease_id, saved.last_renew_wall_ms, err);
     drv_lease_saved_clear(&saved);

@@ -162,12 +162,13 @@ static gpointer s_run(gpointer data)
     return NULL;
 }
 
-drv_lease *drv_lease_new(char *const *endpoints, const char *prefix, const char *host_id,
-                         int64_t ttl_s, int64_t fence_after_s, const char *state_path,
-                         int64_t resume_lease_id, int64_t resume_wall_ms, drv_error **err)
+drv_lease *drv_lease_new(char *const *endpoints, const drv_etcd_tls *tls, const char *prefix,
+                         const char *host_id, int64_t ttl_s, int64_t fence_after_s,
+                         const char *state_path, int64_t resume_lease_id, int64_t resume_wall_ms,
+                         drv_error **err)
 {
     drv_etcd *etcd = drv_etcd_new((const char *const *)endpoints, g_strv_length((char **)endpoints),
-                                  S_TIMEOUT_MS, err);
+                                  S_TIMEOUT_MS, tls, err);
     if (etcd == NULL)
         return NULL;
     drv_lease *self = g_new0(drv_lease, 1);

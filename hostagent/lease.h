@@ -14,6 +14,7 @@
 #define DROVER_AGENT_LEASE_H
 
 #include "error.h"
+#include "etcd.h"
 
 #include <stdint.h>
 
@@ -40,9 +41,10 @@ void drv_lease_saved_clear(drv_lease_saved *s);
 /* Starts the thread. endpoints NULL-terminated; resume_lease_id / resume_wall_ms: the saved lease
  * to keep alive first and its last renewal (0 = grant a new one). Returns NULL with an error when
  * no etcd client can be made. */
-drv_lease *drv_lease_new(char *const *endpoints, const char *prefix, const char *host_id,
-                         int64_t ttl_s, int64_t fence_after_s, const char *state_path,
-                         int64_t resume_lease_id, int64_t resume_wall_ms, drv_error **err);
+drv_lease *drv_lease_new(char *const *endpoints, const drv_etcd_tls *tls, const char *prefix,
+                         const char *host_id, int64_t ttl_s, int64_t fence_after_s,
+                         const char *state_path, int64_t resume_lease_id, int64_t resume_wall_ms,
+                         drv_error **err);
 /* Stops the thread (within about a second) without revoking the lease; NULL-safe. */
 void drv_lease_destroy(drv_lease **self_p);
 void drv_lease_status_get(drv_lease *self, drv_lease_status *ret);

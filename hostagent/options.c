@@ -25,6 +25,9 @@ void drv_agent_options_destroy(drv_agent_options **self_p)
     g_strfreev(o->test_cpu_features);
     g_strfreev(o->mask_cpu_features);
     g_strfreev(o->etcd_endpoints);
+    g_free(o->etcd_ca_file);
+    g_free(o->etcd_cert_file);
+    g_free(o->etcd_key_file);
     g_free(o->etcd_prefix);
     g_free(o->state_file);
     g_free(o->test_host_uuid);
@@ -162,6 +165,9 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         drv_config_get_strv(c, "agent", "mask_cpu_features", &o->mask_cpu_features, err) < 0 ||
         drv_config_get_strv(c, "agent", "etcd_endpoints", &o->etcd_endpoints, err) < 0 ||
         s_get_str(c, "agent", "etcd_prefix", "/drover/v1/", &o->etcd_prefix, err) < 0 ||
+        s_get_str(c, "agent", "etcd_ca_file", NULL, &o->etcd_ca_file, err) < 0 ||
+        s_get_str(c, "agent", "etcd_cert_file", NULL, &o->etcd_cert_file, err) < 0 ||
+        s_get_str(c, "agent", "etcd_key_file", NULL, &o->etcd_key_file, err) < 0 ||
         drv_config_get_int(c, "agent", "fence_after_s", 10, 1, 3600, &fence_after, err) < 0 ||
         drv_config_get_int(c, "agent", "lease_ttl_s", 0, 0, 7200, &ttl, err) < 0 ||
         s_get_str(c, "agent", "state_file", NULL, &o->state_file, err) < 0)

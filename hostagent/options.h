@@ -30,8 +30,10 @@ typedef struct {
     char **mask_cpu_features;
     /* HA self-fence (docs/ha.md): the agent's own etcd lease. No etcd_endpoints = no fencing (the
      * controller then never restarts this host's HA guests elsewhere). */
-    char **etcd_endpoints;  /* [agent] etcd_endpoints, NULL when not set */
-    char *etcd_prefix;      /* [agent] etcd_prefix, default /drover/v1/ */
+    char **etcd_endpoints; /* [agent] etcd_endpoints, NULL when not set */
+    char *etcd_prefix;     /* [agent] etcd_prefix, default /drover/v1/ */
+    /* [agent] etcd_ca_file, etcd_cert_file, etcd_key_file: TLS to etcd; NULL when unset */
+    char *etcd_ca_file, *etcd_cert_file, *etcd_key_file;
     uint32_t fence_after_s; /* [agent] fence_after_s, default 10 */
     uint32_t lease_ttl_s;   /* [agent] lease_ttl_s, default fence_after_s + 5 */
     char *state_file;       /* [agent] state_file: lease id and HA domains across restarts */

@@ -205,7 +205,7 @@ int main(int argc, char **argv)
     }
     const char *endpoints[] = {endpoint};
     drv_error *err = NULL;
-    drv_etcd *c = drv_etcd_new(endpoints, 1, 10000, &err);
+    drv_etcd *c = drv_etcd_new(endpoints, 1, 10000, NULL, &err);
     int rc = c != NULL ? 0 : -1;
     if (rc == 0)
         rc = s_bench_puts(c, puts, &err);

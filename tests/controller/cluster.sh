@@ -103,6 +103,9 @@ memory_ratio = 1.0
 weigher = spread
 CONF
   sec_conf >>"$T_DIR/controller.conf"
+  if [ "${ETCD_TLS:-0}" = 1 ]; then
+    sed -i "/^\[controller\]/a etcd_ca_file = $ETCD_TLS_DIR/ca.pem\netcd_cert_file = $ETCD_TLS_DIR/client.pem\netcd_key_file = $ETCD_TLS_DIR/client.key" "$T_DIR/controller.conf"
+  fi
   # started here rather than through t_spawn's $(...) so that the test shell can `wait` for its
   # exit status
   "$CTL_BIN" --config "$T_DIR/controller.conf" --log-level debug \
@@ -214,11 +217,13 @@ XML
 }
 
 etcd_get() {
-  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" get --print-value-only "$PREFIX$1"
+  # shellcheck disable=SC2086 # ETCDCTL_TLS is a list of flags
+  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" $ETCDCTL_TLS get --print-value-only "$PREFIX$1"
 }
 
 etcd_count() {
-  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" get --prefix --keys-only "$PREFIX$1" |
+  # shellcheck disable=SC2086
+  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" $ETCDCTL_TLS get --prefix --keys-only "$PREFIX$1" |
     grep -c . || true
 }
 

@@ -28,7 +28,7 @@ static int s_setup(void **state)
     f->prefix = g_strdup_printf("/drover/store%d-%d/", (int)getpid(), ++s_round);
     char *eps[] = {(char *)drv_test_etcd_endpoint(s_etcd), NULL};
     drv_error *err = NULL;
-    f->store = ctl_store_new(eps, f->prefix, 5000, &err);
+    f->store = ctl_store_new(eps, f->prefix, 5000, NULL, &err);
     assert_non_null(f->store);
     *state = f;
     return 0;

@@ -59,7 +59,7 @@ static void test_unresponsive_endpoint(void **state)
 
     const char *endpoints[] = {url};
     drv_error *err = NULL;
-    drv_etcd *c = drv_etcd_new(endpoints, 1, TIMEOUT_MS, &err);
+    drv_etcd *c = drv_etcd_new(endpoints, 1, TIMEOUT_MS, NULL, &err);
     assert_non_null(c);
     int64_t t0 = etcd_test_now_ms();
     assert_int_equal(drv_etcd_get_str(c, "/fo/k", NULL, NULL, &err), -1);
@@ -77,7 +77,7 @@ static void test_failover_dead_to_live(void **state)
     g_autofree char *dead = g_strdup_printf("http://127.0.0.1:%d", drv_test_free_port());
     const char *endpoints[] = {dead, drv_test_etcd_endpoint(etcd_test_server)};
     drv_error *err = NULL;
-    drv_etcd *c = drv_etcd_new(endpoints, 2, 2000, &err);
+    drv_etcd *c = drv_etcd_new(endpoints, 2, 2000, NULL, &err);
     assert_non_null(c);
     assert_string_equal(drv_etcd_endpoint(c), dead);
     assert_int_equal(drv_etcd_put_str(c, "/fo/failover", "ok", 0, NULL, &err), 0);
@@ -90,7 +90,7 @@ static void test_failover_dead_to_live(void **state)
     drv_etcd_destroy(&c);
 
     /* A txn also fails over when the dead endpoint never received it (connection refused). */
-    c = drv_etcd_new(endpoints, 2, 2000, &err);
+    c = drv_etcd_new(endpoints, 2, 2000, NULL, &err);
     drv_etcd_cmp cmp = {.target = DRV_ETCD_CMP_CREATE,
                         .result = DRV_ETCD_EQUAL,
                         .key = "/fo/txn",
@@ -107,7 +107,7 @@ static void test_failover_dead_to_live(void **state)
     /* Every endpoint dead: one error naming all of them. */
     g_autofree char *dead2 = g_strdup_printf("http://127.0.0.1:%d", drv_test_free_port());
     const char *all_dead[] = {dead, dead2};
-    c = drv_etcd_new(all_dead, 2, 2000, &err);
+    c = drv_etcd_new(all_dead, 2, 2000, NULL, &err);
     assert_int_equal(drv_etcd_get_str(c, "/fo/failover", NULL, NULL, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_UNAVAILABLE);
     assert_non_null(strstr(err->message, dead));
@@ -119,11 +119,11 @@ static void test_failover_dead_to_live(void **state)
 static void test_bad_arguments(void **state)
 {
     drv_error *err = NULL;
-    assert_null(drv_etcd_new(NULL, 0, 1000, &err));
+    assert_null(drv_etcd_new(NULL, 0, 1000, NULL, &err));
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     drv_error_free(&err);
     const char *endpoints[] = {"http://127.0.0.1:1"};
-    assert_null(drv_etcd_new(endpoints, 1, 0, &err));
+    assert_null(drv_etcd_new(endpoints, 1, 0, NULL, &err));
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     drv_error_free(&err);
     drv_etcd *c = NULL;

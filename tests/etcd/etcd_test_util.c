@@ -9,7 +9,7 @@ drv_etcd *etcd_test_client(long timeout_ms)
 {
     const char *endpoints[] = {drv_test_etcd_endpoint(etcd_test_server)};
     drv_error *err = NULL;
-    drv_etcd *c = drv_etcd_new(endpoints, 1, timeout_ms, &err);
+    drv_etcd *c = drv_etcd_new(endpoints, 1, timeout_ms, NULL, &err);
     if (c == NULL)
         fail_msg("drv_etcd_new: %s", err->message);
     return c;

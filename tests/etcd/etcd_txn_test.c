@@ -103,7 +103,7 @@ static gpointer s_racer_main(gpointer data)
     racer *r = data;
     const char *endpoints[] = {drv_test_etcd_endpoint(etcd_test_server)};
     drv_error *err = NULL;
-    drv_etcd *c = drv_etcd_new(endpoints, 1, 5000, &err);
+    drv_etcd *c = drv_etcd_new(endpoints, 1, 5000, NULL, &err);
     if (c == NULL) {
         r->errors = r->rounds;
         drv_error_free(&err);

@@ -20,7 +20,7 @@ static drv_etcd_watch *s_watch_new(const char *prefix, int64_t start_revision, b
     const char *endpoints[] = {drv_test_etcd_endpoint(etcd_test_server)};
     drv_error *err = NULL;
     drv_etcd_watch *w = drv_etcd_watch_new(endpoints, 1, prefix, strlen(prefix), true,
-                                           start_revision, prev_kv, &err);
+                                           start_revision, prev_kv, NULL, &err);
     if (w == NULL)
         fail_msg("drv_etcd_watch_new: %s", err->message);
     return w;
@@ -362,7 +362,7 @@ static void test_resume_after_connection_cut(void **state)
     s_proxy_up(&proxy);
     g_autofree char *via = g_strdup_printf("http://127.0.0.1:%d", proxy.port);
     const char *endpoints[] = {via};
-    drv_etcd_watch *w = drv_etcd_watch_new(endpoints, 1, "/w6/", 4, true, 0, true, &err);
+    drv_etcd_watch *w = drv_etcd_watch_new(endpoints, 1, "/w6/", 4, true, 0, true, NULL, &err);
     assert_non_null(w);
 
     int64_t r1 = 0;
@@ -463,7 +463,7 @@ static void test_destroy_is_prompt(void **state)
     g_autofree char *dead = g_strdup_printf("http://127.0.0.1:%d", drv_test_free_port());
     const char *endpoints[] = {dead};
     drv_error *err = NULL;
-    w = drv_etcd_watch_new(endpoints, 1, "/w5/", 4, true, 0, false, &err);
+    w = drv_etcd_watch_new(endpoints, 1, "/w5/", 4, true, 0, false, NULL, &err);
     assert_non_null(w);
     drv_etcd_event ev;
     assert_int_equal(drv_etcd_watch_next(w, 100, &ev, &err), 0);

@@ -96,21 +96,54 @@ t_free_port() {
   t_fail "no free port"
 }
 
+# etcd_tls_certs DIR — a CA, a server certificate for 127.0.0.1 and a client pair (openssl):
+# DIR/ca.pem, server.pem, server.key, client.pem, client.key, and other-ca.pem (an unrelated CA).
+etcd_tls_certs() {
+  local d=$1
+  mkdir -p "$d"
+  (
+    cd "$d" || exit 1
+    for ca in ca other-ca; do
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=drover test $ca" \
+        -keyout "$ca.key" -out "$ca.pem" 2>/dev/null || exit 1
+    done
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >ext.cnf
+    for who in server client; do
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=drover-$who" -keyout "$who.key" \
+        -out "$who.csr" 2>/dev/null || exit 1
+      openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile ext.cnf -out "$who.pem" 2>/dev/null || exit 1
+    done
+  ) || t_fail "making TLS certificates in $d"
+}
+
 # etcd_start [BIND_ADDR] — a real etcd with data on /dev/shm; sets ETCD_PID, ETCD_ENDPOINT, ETCD_DATA.
+# ETCD_TLS=1: https with client certificates required (certificates in $T_DIR/etcd-tls, see
+# etcd_tls_certs); ETCDCTL_TLS holds the etcdctl flags, ETCD_CURL_TLS curl's.
 etcd_start() {
-  local addr=${1:-127.0.0.1}
+  local addr=${1:-127.0.0.1} scheme=http tls_args=()
   ETCD_PORT=${ETCD_PORT:-$(t_free_port)}
   ETCD_PEER_PORT=${ETCD_PEER_PORT:-$(t_free_port)}
   ETCD_DATA=${ETCD_DATA:-$(mktemp -d /dev/shm/drover-etcd.XXXXXX)}
-  ETCD_ENDPOINT="http://$addr:$ETCD_PORT"
-  ETCD_PID=$(t_spawn etcd etcd --name t --data-dir "$ETCD_DATA" \
+  ETCDCTL_TLS="" ETCD_CURL_TLS=""
+  if [ "${ETCD_TLS:-0}" = 1 ]; then
+    ETCD_TLS_DIR=$T_DIR/etcd-tls
+    [ -f "$ETCD_TLS_DIR/client.pem" ] || etcd_tls_certs "$ETCD_TLS_DIR"
+    scheme=https
+    tls_args=(--cert-file "$ETCD_TLS_DIR/server.pem" --key-file "$ETCD_TLS_DIR/server.key"
+      --client-cert-auth --trusted-ca-file "$ETCD_TLS_DIR/ca.pem")
+    ETCDCTL_TLS="--cacert $ETCD_TLS_DIR/ca.pem --cert $ETCD_TLS_DIR/client.pem --key $ETCD_TLS_DIR/client.key"
+    ETCD_CURL_TLS="--cacert $ETCD_TLS_DIR/ca.pem --cert $ETCD_TLS_DIR/client.pem --key $ETCD_TLS_DIR/client.key"
+  fi
+  ETCD_ENDPOINT="$scheme://$addr:$ETCD_PORT"
+  ETCD_PID=$(t_spawn etcd etcd --name t --data-dir "$ETCD_DATA" "${tls_args[@]}" \
     --listen-client-urls "$ETCD_ENDPOINT" --advertise-client-urls "$ETCD_ENDPOINT" \
     --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster "t=http://127.0.0.1:$ETCD_PEER_PORT" --initial-cluster-state new \
     --logger=zap --log-outputs=stderr)
   t_wait_for "etcd /health at $ETCD_ENDPOINT" 20 \
-    sh -c "curl -sf --max-time 1 '$ETCD_ENDPOINT/health' | grep -q '\"health\":\"true\"'"
+    sh -c "curl -sf --max-time 1 $ETCD_CURL_TLS '$ETCD_ENDPOINT/health' | grep -q '\"health\":\"true\"'"
 }
 
 etcd_stop() {

@@ -31,7 +31,7 @@ SOAK_SEED=${SOAK_SEED:-$(( $(date +%s%N) % 1000000 ))}
 SOAK_OVERLAP_S=${SOAK_OVERLAP_S:-30}
 RANDOM=$SOAK_SEED
 t_log "SOAK seed=$SOAK_SEED faults=$SOAK_FAULTS (replay: SOAK_SEED=$SOAK_SEED SOAK_FAULTS=$SOAK_FAULTS)"
-sys_cluster_up 23
+sys_cluster_up "${SOAK_TESTBED:-23}"
 CLI="$DROVER_BUILD_DIR/cli/drover"
 ACTS="$T_DIR/acts.tsv"      # t0_ms t1_ms kind target rc message
 MON="$T_DIR/monitor.log"    # T_ms guest@hostnum ...
@@ -129,12 +129,30 @@ fault() {
 outcomes_known() { [ "$("$CLI" --controller "$CONTROLLER" --json --timeout 3 cluster status 2>/dev/null | jq -r .outcomes_unknown 2>/dev/null)" = 0 ]; }
 # settle — the controller leads, 3 hosts are reachable, no job runs, no outcome is still unknown,
 # every host is active again.
+n_jobs_running() {
+  "$CLI" --controller "$CONTROLLER" --json --timeout 5 job list 2>/dev/null |
+    jq '[.jobs[] | select(.state == "running" or .state == "pending")] | length' 2>/dev/null
+}
 settle() {
-  local deadline=$(( $(now_ms) + 60000 )) h
-  until ctl_ok && [ "$(n_reachable)" = 3 ] && outcomes_known &&
-    [ "$("$CLI" --controller "$CONTROLLER" --json --timeout 5 job list 2>/dev/null |
-         jq '[.jobs[] | select(.state == "running" or .state == "pending")] | length' 2>/dev/null)" = 0 ]; do
-    [ "$(now_ms)" -lt "$deadline" ] || { anomaly "the cluster did not settle within 60 s (leader/3 hosts reachable/no job running/no outcome unknown)"; return 1; }
+  local t0 deadline h why
+  t0=$(now_ms)
+  deadline=$((t0 + 60000))
+  while :; do
+    why=""
+    ctl_ok || why="$why no leader answers;"
+    [ "$(n_reachable)" = 3 ] || why="$why $(n_reachable) of 3 hosts reachable;"
+    outcomes_known || why="$why outcomes unknown: $("$CLI" --controller "$CONTROLLER" --json --timeout 3 cluster status 2>/dev/null | jq -r .outcomes_unknown 2>/dev/null);"
+    [ "$(n_jobs_running)" = 0 ] || why="$why jobs running: $("$CLI" --controller "$CONTROLLER" --json --timeout 5 job list 2>/dev/null | jq -c '[.jobs[] | select(.state == "running" or .state == "pending") | {id, kind, state}]' 2>/dev/null);"
+    [ -n "$why" ] || { echo "settled in $(( $(now_ms) - t0 )) ms" >>"$T_DIR/settle.log"; break; }
+    if [ "$(now_ms)" -ge "$deadline" ]; then
+      { echo "--- settle failed at $(( ($(now_ms) - T_START) / 1000 ))s:$why"
+        "$CLI" --controller "$CONTROLLER" --json --timeout 5 cluster status
+        "$CLI" --controller "$CONTROLLER" --json --timeout 5 job list
+        ETCDCTL_API=3 etcdctl --endpoints "$ETCD" get --prefix /drover/ --keys-only
+      } >>"$T_DIR/settle-failures.log" 2>&1
+      anomaly "the cluster did not settle within 60 s:$why (details in settle-failures.log)"
+      return 1
+    fi
     sleep 0.5
   done
   for h in h1 h2 h3; do

@@ -224,8 +224,8 @@ t_eq "auto-converge job state" succeeded "$(jq -r .state <<<"$job")"
 t_eq "auto-converge job's policy (default timeout)" "[300,0,true,false,180]" "$(policy_of "$job")"
 t_eq "no post-copy recorded without --postcopy" null "$(jq -r .migrate.result.postcopy_used <<<"$job")"
 t_check "the source agent migrated with auto-converge and a max downtime of 300 ms accepted by libvirt" \
-  grep -q "domain '$dom': migrating to 'qemu+tcp://[0-9.]*/system' (live, peer-to-peer, unsafe, auto-converge, max downtime 300 ms (set))" <<<"$(agent_log "$other")"
-t_check "job show names the policy" sh -c "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' job show '$(jq -r .id <<<"$job")' | grep -Eq '^Policy: +max downtime 300 ms, bandwidth unlimited, auto-converge yes, post-copy no, timeout none'"
+  grep -q "domain '$dom': migrating to 'qemu+tcp://[0-9.]*/system' (live, peer-to-peer, unsafe, auto-converge, max downtime 300 ms (set), timeout 180 s)" <<<"$(agent_log "$other")"
+t_check "job show names the policy" sh -c "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' job show '$(jq -r .id <<<"$job")' | grep -Eq '^Policy: +max downtime 300 ms, bandwidth unlimited, auto-converge yes, post-copy no, timeout 180 s'"
 t_eq "placement after the auto-converge move" "$src" "$(host_of "$dom")"
 only_on "$dom" "${src#h}"
 sys_serial_grows "$dom" 3 30
