@@ -18,6 +18,10 @@
 # it starts a sample only when drover reports it shut off and not busy (never one whose state is
 # unknown: its host unreachable or its libvirt disconnected, where it may still run).
 # Every PID it starts is recorded; deploy/cluster-down.sh stops exactly those and removes the rest.
+# Secured by default: every ZeroMQ socket is CURVE (keys in $CL_ROOT/keys, every host enrolled), etcd
+# serves https only and requires a client certificate (certificates in $CL_ROOT/tls/etcd), and the
+# libvirtds migrate over TLS (qemu+tls, per-host certificates; docs/security.md).
+# CL_ETCD_TLS=0 (environment) starts etcd on plain http instead, for debugging only.
 # Ports (environment): CL_ETCD_PORT (2379), CL_ETCD_PEER_PORT (2380), CL_AGENT_PORT (7701),
 # CL_CLIENT_PORT (7702), CL_EVENT_PORT (7703).
 set -euo pipefail
@@ -32,7 +36,7 @@ build_dir="$src/build-cluster"
 do_install=1
 do_build=1
 TB_NAME=${TB_NAME:-drover}
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --hosts) TB_HOSTS=$2; shift 2 ;;
@@ -143,11 +147,13 @@ if [ "$driver" = qemu ]; then
 fi
 
 # 3. etcd and the controller.
-say "starting etcd on $addr:$etcd_port (data $etcd_data)"
+cl_etcd_tls_init "$addr"
+etcd_url="$CL_ETCD_SCHEME://$addr:$etcd_port"
+say "starting etcd on $etcd_url${CL_ETCD_TLS_DIR:+ (client certificates required)} (data $etcd_data)"
 cl_etcd_start "$addr" "$etcd_port" "$etcd_peer_port" "$etcd_data"
 say "starting drover-controller on $addr (agents :$agent_port, clients :$client_port, events :$event_port)"
 cl_keys_init "$cli_bin"
-cl_controller_conf "$CL_ROOT/controller.conf" "$addr" "http://$addr:$etcd_port" \
+cl_controller_conf "$CL_ROOT/controller.conf" "$addr" "$etcd_url" \
   "$agent_port" "$client_port" "$event_port"
 if ! cl_pid controller >/dev/null; then
   for p in "$agent_port" "$client_port" "$event_port"; do
@@ -160,7 +166,7 @@ cl_wait_listen "$addr" "$client_port" 30 ||
 
 # 4. One agent per host, each holding its own fencing lease in etcd (docs/ha.md).
 mkdir -p "$CL_ROOT/agents"
-export CL_AGENT_ETCD="http://$addr:$etcd_port"
+export CL_AGENT_ETCD="$etcd_url"
 # CL_STANDBY_AGENT_PORT: a standby controller's agent port the agents try when theirs stops answering
 agent_controllers="tcp://$addr:$agent_port${CL_STANDBY_AGENT_PORT:+,tcp://$addr:$CL_STANDBY_AGENT_PORT}"
 for ((i = 1; i <= TB_HOSTS; i++)); do
@@ -244,7 +250,13 @@ export DROVER_EVENTS=tcp://$addr:$event_port
 export DROVER_KEY_FILE=$CL_KEYS/admin.key
 export DROVER_CONTROLLER_KEY=$CL_KEYS/controller.pub
 export PATH=$(dirname "$cli_bin"):\$PATH
+export ETCDCTL_ENDPOINTS=$etcd_url
 EOF
+if [ -n "$CL_ETCD_TLS_DIR" ]; then
+  cat >>"$CL_ROOT/env" <<EOF
+export ETCDCTL_CACERT=$ETCDCTL_CACERT ETCDCTL_CERT=$ETCDCTL_CERT ETCDCTL_KEY=$ETCDCTL_KEY
+EOF
+fi
 echo
 say "drover host list"
 drover host list || true

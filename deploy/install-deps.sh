@@ -12,7 +12,7 @@ PKGS=(
   libvirt-dev libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu
   qemu-system-x86 qemu-utils etcd-server etcd-client iproute2 curl procps jq
   socat util-linux clang-format
-  cpio xorriso libyaml-dev
+  cpio xorriso libyaml-dev openssl
 )
 
 missing=()

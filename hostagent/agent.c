@@ -1115,6 +1115,8 @@ drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
     self->env.consoles = drv_console_table_new();
     self->env.progress = s_on_progress;
     self->env.progress_data = self;
+    self->env.migration_pki_path = opts->migration_pki_path;
+    self->env.migration_stream_tls = opts->migration_stream_tls;
     self->fenced = g_ptr_array_new_with_free_func(g_free);
     GError *gerr = NULL;
     self->pool = g_thread_pool_new(s_task_run, self, (gint)opts->worker_threads, FALSE, &gerr);

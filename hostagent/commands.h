@@ -19,6 +19,8 @@ typedef struct {
     drv_console_table *consoles; /* CMD_CONSOLE sessions (console.h) */
     drv_progress_fn progress;
     void *progress_data;
+    const char *migration_pki_path; /* [agent] migration_pki_path, borrowed; NULL = libvirt's */
+    bool migration_stream_tls;      /* [agent] migration_stream_tls (default true) */
 } drv_cmd_env;
 
 /* Executes cmd and fills reply (already initialised, command_id set): ok, or error_kind/error_code/

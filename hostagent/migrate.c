@@ -170,19 +170,6 @@ static void s_snapshots_restore(virDomainPtr dom, GPtrArray *metas)
 
 /* ------------------------------------------------------------------ the migration */
 
-unsigned long drv_migrate_flags(const Drover__MigrateParams *p)
-{
-    unsigned long flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST |
-                          VIR_MIGRATE_UNDEFINE_SOURCE;
-    if (p != NULL && p->unsafe)
-        flags |= VIR_MIGRATE_UNSAFE;
-    if (p != NULL && p->auto_converge)
-        flags |= VIR_MIGRATE_AUTO_CONVERGE;
-    if (p != NULL && p->postcopy)
-        flags |= VIR_MIGRATE_POSTCOPY;
-    return flags;
-}
-
 typedef struct {
     virDomainPtr dom;
     const char *dest_uri;
@@ -238,9 +225,10 @@ static void s_read_stats(virTypedParameterPtr params, int n, s_stats *s)
 }
 
 /* Final figures from the destination: the completed job's stats of the migrated domain. */
-static bool s_dest_stats(const char *dest_uri, const char *uuid, s_stats *s)
+static bool s_dest_stats(const char *dest_uri, const char *pki_path, const char *uuid, s_stats *s)
 {
-    virConnectPtr dc = virConnectOpen(dest_uri);
+    g_autofree char *uri = drv_migrate_tool_uri(dest_uri, pki_path);
+    virConnectPtr dc = virConnectOpen(uri);
     if (dc == NULL)
         return false;
     bool ok = false;
@@ -283,11 +271,15 @@ static void s_send_progress(const drv_cmd_env *env, const Drover__Command *cmd, 
 
 /* One info line naming the policy the migration runs with (what the operator asked for reached
  * libvirt: the flags, and whether libvirt accepted the max downtime). */
-static void s_log_policy(const char *name, const Drover__MigrateParams *mp, bool downtime_set)
+static void s_log_policy(const char *name, const Drover__MigrateParams *mp, bool stream_tls,
+                         bool downtime_set)
 {
     GString *s = g_string_new(NULL);
-    g_string_append_printf(s, "live, peer-to-peer%s%s%s", mp->unsafe ? ", unsafe" : "",
-                           mp->auto_converge ? ", auto-converge" : "",
+    bool tls = drv_migrate_uses_tls(mp);
+    g_string_append_printf(s, "live, peer-to-peer%s%s%s%s",
+                           tls ? (stream_tls ? ", tls (control and memory)" : ", tls (control)")
+                               : "",
+                           mp->unsafe ? ", unsafe" : "", mp->auto_converge ? ", auto-converge" : "",
                            mp->postcopy ? ", post-copy allowed" : "");
     if (mp->max_downtime_ms > 0)
         g_string_append_printf(s, ", max downtime %" PRIu64 " ms%s", (uint64_t)mp->max_downtime_ms,
@@ -333,7 +325,7 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
             drv_debug("domain '%s': max downtime before the job: %s", name,
                       virGetLastErrorMessage());
     }
-    s_log_policy(name, mp, downtime_before);
+    s_log_policy(name, mp, env->migration_stream_tls, downtime_before);
 
     GPtrArray *snapmetas = NULL;
     if (s_snapshots_detach(dom, &snapmetas, err) < 0) {
@@ -346,7 +338,7 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
                    .dest_uri = mp->dest_uri,
                    .params = params,
                    .nparams = nparams,
-                   .flags = drv_migrate_flags(mp)};
+                   .flags = drv_migrate_flags(mp, env->migration_stream_tls)};
     g_mutex_init(&call.lock);
     g_cond_init(&call.done_cond);
     gint64 start_us = g_get_monotonic_time();
@@ -449,7 +441,7 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
         s_snapshots_restore(dom, snapmetas);
     } else {
         s_stats fin = last;
-        if (!s_dest_stats(mp->dest_uri, uuid, &fin))
+        if (!s_dest_stats(mp->dest_uri, env->migration_pki_path, uuid, &fin))
             drv_debug("domain '%s': no completed job stats from '%s'", name, mp->dest_uri);
         last = fin;
     }

@@ -6,9 +6,7 @@
 
 #include "commands.h"
 
-/* libvirt flags for the given parameters (LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE, plus UNSAFE,
- * AUTO_CONVERGE, POSTCOPY as asked). Pure. */
-unsigned long drv_migrate_flags(const Drover__MigrateParams *p);
+#include "migrate_flags.h"
 
 /* Migrates dom as cmd->migrate says; fills reply (MigrateResult on success and on cancel). Blocks
  * until libvirt's migration job ends. */

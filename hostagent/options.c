@@ -30,6 +30,7 @@ void drv_agent_options_destroy(drv_agent_options **self_p)
     g_free(o->etcd_key_file);
     g_free(o->etcd_prefix);
     g_free(o->state_file);
+    g_free(o->migration_pki_path);
     g_free(o->test_host_uuid);
     g_free(o->test_arch);
     g_free(o);
@@ -170,7 +171,10 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         s_get_str(c, "agent", "etcd_key_file", NULL, &o->etcd_key_file, err) < 0 ||
         drv_config_get_int(c, "agent", "fence_after_s", 10, 1, 3600, &fence_after, err) < 0 ||
         drv_config_get_int(c, "agent", "lease_ttl_s", 0, 0, 7200, &ttl, err) < 0 ||
-        s_get_str(c, "agent", "state_file", NULL, &o->state_file, err) < 0)
+        s_get_str(c, "agent", "state_file", NULL, &o->state_file, err) < 0 ||
+        s_get_str(c, "agent", "migration_pki_path", NULL, &o->migration_pki_path, err) < 0 ||
+        drv_config_get_bool(c, "agent", "migration_stream_tls", true, &o->migration_stream_tls,
+                            err) < 0)
         goto fail;
     if (o->etcd_endpoints != NULL && o->etcd_endpoints[0] == NULL)
         g_clear_pointer(&o->etcd_endpoints, g_strfreev);

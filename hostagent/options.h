@@ -20,11 +20,19 @@ typedef struct {
     uint32_t command_queue_limit; /* [agent] command_queue_limit: waiting commands, default 256 */
     uint64_t reserved_memory_kib; /* [agent] reserved_memory, size text */
     char *migration_uri;          /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
-    drv_log_level log_level;      /* [agent] log_level, default info */
-    char *pid_file;               /* --pid-file only */
-    char *secret_key_file;        /* [agent] secret_key_file / --key-file: own CURVE key (0600) */
-    char *controller_key;         /* [agent] controller_key / --controller-key: z85 or a file */
-    char **label_keys;            /* [labels], NULL-terminated, parallel to label_values */
+    /* [agent] migration_pki_path: a directory holding cacert.pem, clientcert.pem and clientkey.pem,
+     * the client certificate the agent itself presents when it connects to a qemu+tls destination
+     * (for its completed-job statistics); NULL = libvirt's default (/etc/pki) */
+    char *migration_pki_path;
+    /* [agent] migration_stream_tls, default true: a migration to a qemu+tls destination encrypts
+     * the memory stream too (VIR_MIGRATE_TLS; QEMU needs its migration certificates on both hosts)
+     */
+    bool migration_stream_tls;
+    drv_log_level log_level; /* [agent] log_level, default info */
+    char *pid_file;          /* --pid-file only */
+    char *secret_key_file;   /* [agent] secret_key_file / --key-file: own CURVE key (0600) */
+    char *controller_key;    /* [agent] controller_key / --controller-key: z85 or a file */
+    char **label_keys;       /* [labels], NULL-terminated, parallel to label_values */
     char **label_values;
     /* [agent] mask_cpu_features: flags never reported (NULL or empty = none) */
     char **mask_cpu_features;

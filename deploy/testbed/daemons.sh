@@ -62,21 +62,69 @@ cl_port_busy() {
   ss -Htln "sport = :$2" | awk '{print $4}' | grep -Ex "($1|0\.0\.0\.0|\*|\[::\]):$2" >/dev/null
 }
 
+# cl_etcd_tls_init ADDR — with CL_ETCD_TLS=1 (the default; 0 = plain http, for debugging only): the
+# certificates of the cluster's etcd in $CL_ROOT/tls/etcd (made once, tls.sh): a CA, etcd's server
+# certificate for ADDR and 127.0.0.1, and the client certificate the controller and the agents present
+# (etcd runs with --client-cert-auth: a client without a certificate from this CA is refused). Sets
+# CL_ETCD_SCHEME (https or http) and, with TLS, CL_ETCD_TLS_DIR; exports etcdctl's ETCDCTL_CACERT,
+# ETCDCTL_CERT and ETCDCTL_KEY so a plain `etcdctl --endpoints https://...` works.
+cl_etcd_tls_init() {
+  local addr=$1
+  CL_ETCD_SCHEME=http
+  CL_ETCD_TLS_DIR=
+  [ "${CL_ETCD_TLS:-1}" = 1 ] || return 0
+  CL_ETCD_TLS_DIR=$CL_ROOT/tls/etcd
+  tb_tls_ca "$CL_ETCD_TLS_DIR" "drover etcd CA ($TB_NAME)" || tb_die "cannot make etcd's CA"
+  tb_tls_cert "$CL_ETCD_TLS_DIR" server "drover-etcd" "$addr" 127.0.0.1 ||
+    tb_die "cannot make etcd's certificate"
+  tb_tls_cert "$CL_ETCD_TLS_DIR" client "drover" || tb_die "cannot make the etcd client certificate"
+  CL_ETCD_SCHEME=https
+  export ETCDCTL_CACERT=$CL_ETCD_TLS_DIR/ca.pem ETCDCTL_CERT=$CL_ETCD_TLS_DIR/client.pem \
+    ETCDCTL_KEY=$CL_ETCD_TLS_DIR/client.key
+}
+
+# cl_etcd_curl ARGS... — curl with the etcd client certificate when etcd is on TLS.
+cl_etcd_curl() {
+  if [ -n "${CL_ETCD_TLS_DIR:-}" ]; then
+    curl --cacert "$CL_ETCD_TLS_DIR/ca.pem" --cert "$CL_ETCD_TLS_DIR/client.pem" \
+      --key "$CL_ETCD_TLS_DIR/client.key" "$@"
+  else
+    curl "$@"
+  fi
+}
+
+# cl_etcd_healthy URL — true when etcd at URL says it is healthy.
+cl_etcd_healthy() { cl_etcd_curl -sf --max-time 1 "$1/health" | grep -q '"health":"true"'; }
+
+# cl_etcd_conf_lines — the etcd_ca_file/etcd_cert_file/etcd_key_file lines of a controller's or an
+# agent's configuration (nothing without TLS).
+cl_etcd_conf_lines() {
+  [ -n "${CL_ETCD_TLS_DIR:-}" ] || return 0
+  printf 'etcd_ca_file = %s\netcd_cert_file = %s\netcd_key_file = %s\n' "$CL_ETCD_TLS_DIR/ca.pem" \
+    "$CL_ETCD_TLS_DIR/client.pem" "$CL_ETCD_TLS_DIR/client.key"
+}
+
 # cl_etcd_start ADDR CLIENT_PORT PEER_PORT DATA_DIR — one etcd member named "drover" listening on
-# ADDR; waits for /health (30 s).
+# ADDR (https with client certificates required after cl_etcd_tls_init, unless CL_ETCD_TLS=0); its
+# peer port only on loopback (one member: no peer ever connects); waits for /health (30 s).
 cl_etcd_start() {
-  local addr=$1 port=$2 peer=$3 data=$4
+  local addr=$1 port=$2 peer=$3 data=$4 url tls=()
+  url="${CL_ETCD_SCHEME:-http}://$addr:$port"
+  if [ -n "${CL_ETCD_TLS_DIR:-}" ]; then
+    tls=(--cert-file "$CL_ETCD_TLS_DIR/server.pem" --key-file "$CL_ETCD_TLS_DIR/server.key"
+      --client-cert-auth --trusted-ca-file "$CL_ETCD_TLS_DIR/ca.pem")
+  fi
   if ! cl_pid etcd >/dev/null; then
     cl_port_busy "$addr" "$port" && tb_die "port $addr:$port is taken (another etcd?); pick --etcd-port"
     mkdir -p "$data"
-    cl_spawn etcd 'etcd' etcd --name drover --data-dir "$data" \
-      --listen-client-urls "http://$addr:$port" --advertise-client-urls "http://$addr:$port" \
-      --listen-peer-urls "http://$addr:$peer" --initial-advertise-peer-urls "http://$addr:$peer" \
-      --initial-cluster "drover=http://$addr:$peer" --initial-cluster-state new \
+    cl_spawn etcd 'etcd' etcd --name drover --data-dir "$data" "${tls[@]}" \
+      --listen-client-urls "$url" --advertise-client-urls "$url" \
+      --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+      --initial-cluster "drover=http://127.0.0.1:$peer" --initial-cluster-state new \
       --logger=zap --log-outputs=stderr
   fi
-  tb_wait 30 sh -c "curl -sf --max-time 1 'http://$addr:$port/health' | grep '\"health\":\"true\"' >/dev/null" ||
-    tb_die "etcd on $addr:$port is not healthy after 30 s (log: $CL_LOG_DIR/etcd.log)"
+  tb_wait 30 cl_etcd_healthy "$url" ||
+    tb_die "etcd on $url is not healthy after 30 s (log: $CL_LOG_DIR/etcd.log)"
 }
 
 # cl_keys_init CLI — the cluster's CURVE keys in $CL_ROOT/keys (made once with `drover keygen`): the
@@ -113,6 +161,7 @@ cl_controller_conf() {
 # drover-controller of a local cluster: written by deploy/cluster-up.sh
 [controller]
 etcd_endpoints = $etcd
+$(cl_etcd_conf_lines)
 prefix = /drover/v1/
 agent_bind = tcp://$addr:$4
 client_bind = tcp://$addr:$5
@@ -146,6 +195,8 @@ secret_key_file = $CL_KEYS/$id.key
 controller_key = $CL_KEYS/controller.pub
 libvirt_uri = $uri
 migration_uri = $mig
+$(case "$mig" in qemu+tls:*) echo "migration_pki_path = $TB_ROOT/hosts/$id/pki/agent" ;; esac)
+$(case "$mig" in qemu+tls:*) echo "migration_stream_tls = $([ "${TB_MIGRATE_STREAM_TLS:-0}" = 1 ] && echo true || echo false)" ;; esac)
 heartbeat_interval_ms = 1000
 reserved_memory = 256MiB
 log_level = info
@@ -154,6 +205,7 @@ EOF
     cat >>"$file" <<EOF
 # HA self-fence (docs/ha.md): the agent's own etcd lease
 etcd_endpoints = $CL_AGENT_ETCD
+$(cl_etcd_conf_lines)
 fence_after_s = ${CL_FENCE_AFTER_S:-10}
 state_file = $CL_ROOT/agents/$id.state
 EOF

@@ -13,7 +13,16 @@
 # qemu.conf says lock_manager = "lockd" with the lockspace directory on the shared storage
 # ($TB_SHARED/lockspace): a disk one host's virtlockd holds cannot be opened by a QEMU of another.
 
-TB_LIBVIRT_DIRS="etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt cache:/var/cache/libvirt"
+# Migration over TLS (docs/security.md): unless TB_TLS=0, each libvirtd listens on TLS only (16514,
+# client certificates required, no plain-TCP listener): the libvirtd-to-libvirtd connection of every
+# peer-to-peer migration is TLS. With TB_MIGRATE_STREAM_TLS=1 QEMU's memory stream is TLS too and
+# required (migrate_tls_force); off by default in the testbed, where TCG guests on two shared cores
+# cannot encrypt a guest that dirties 96 MiB per tick fast enough to converge (docs/security.md). The testbed's CA is in
+# $TB_ROOT/tls/libvirt; host I's own certificate (CN hI, its address as subjectAltName) serves as
+# libvirtd's server and client certificate and QEMU's, laid out in its pki/ directory, which its
+# mount namespace sees as /etc/pki (where libvirt's client looks for its certificate when it connects
+# to the destination of a peer-to-peer migration). tools/ holds a client certificate for tests.
+TB_LIBVIRT_DIRS="etc:/etc/libvirt run:/run/libvirt lib:/var/lib/libvirt log:/var/log/libvirt cache:/var/cache/libvirt pki:/etc/pki"
 
 # tb_host_uuid I — a stable UUID for host I of this testbed (libvirt refuses to migrate to "itself").
 tb_host_uuid() {
@@ -28,7 +37,8 @@ tb_host_prepare() {
   local i=$1 dir ip
   dir=$(tb_host_dir "$i")
   ip=$(tb_host_ip "$i")
-  mkdir -p "$dir"/{run,lib,log,cache}
+  mkdir -p "$dir"/{run,lib,log,cache,pki}
+  [ "${TB_TLS:-1}" = 1 ] && tb_host_pki "$i"
   if [ ! -d "$dir/etc" ]; then
     # Start from the distribution's configuration, without its networks, domains or pools.
     cp -a /etc/libvirt "$dir/etc"
@@ -37,10 +47,8 @@ tb_host_prepare() {
   fi
   cat >"$dir/etc/libvirtd.conf" <<EOF
 # testbed host $i ($TB_NAME): written by deploy/testbed/host.sh
-listen_tls = 0
-listen_tcp = 1
+$(tb_host_listen_conf)
 listen_addr = "$ip"
-auth_tcp = "none"
 auth_unix_rw = "none"
 auth_unix_ro = "none"
 unix_sock_rw_perms = "0770"
@@ -62,6 +70,13 @@ cgroup_controllers = []
 migration_host = "$ip"
 migration_address = "$ip"
 EOF
+  if [ "${TB_TLS:-1}" = 1 ] && [ "${TB_MIGRATE_STREAM_TLS:-0}" = 1 ]; then
+    cat >>"$dir/etc/qemu.conf" <<EOF
+migrate_tls_x509_cert_dir = "/etc/pki/qemu"
+migrate_tls_x509_verify = 1
+migrate_tls_force = 1
+EOF
+  fi
   if [ "${TB_LOCKD:-1}" != 0 ]; then
     mkdir -p "$TB_SHARED/lockspace"
     echo 'lock_manager = "lockd"' >>"$dir/etc/qemu.conf"
@@ -78,6 +93,47 @@ EOF
   fi
 }
 
+# tb_host_listen_conf — libvirtd.conf's listener lines: TLS only (client certificates from the
+# testbed's CA required) unless TB_TLS=0, then plain TCP without authentication.
+tb_host_listen_conf() {
+  if [ "${TB_TLS:-1}" = 1 ]; then
+    printf 'listen_tls = 1\nlisten_tcp = 0\nauth_tls = "none"\ntls_no_verify_certificate = 0\n'
+  else
+    printf 'listen_tls = 0\nlisten_tcp = 1\nauth_tcp = "none"\n'
+  fi
+}
+
+# tb_host_pki I — host I's certificates (made once) laid out where libvirt and QEMU look for them
+# (its pki/ directory is /etc/pki in its mount namespace), and the tools' client certificate.
+tb_host_pki() {
+  local i=$1 ca=$TB_ROOT/tls/libvirt id pki
+  id=$(tb_host_id "$i")
+  pki=$(tb_host_dir "$i")/pki
+  tb_tls_ca "$ca" "drover testbed libvirt CA ($TB_NAME)" || tb_die "cannot make the testbed's libvirt CA"
+  tb_tls_cert "$ca" "$id" "$id" "$(tb_host_ip "$i")" || tb_die "cannot make host $i's certificate"
+  mkdir -p "$pki"/{CA,libvirt/private,qemu,agent}
+  install -m 644 "$ca/ca.pem" "$pki/CA/cacert.pem"
+  install -m 644 "$ca/ca.pem" "$pki/qemu/ca-cert.pem"
+  local role
+  for role in server client; do
+    install -m 644 "$ca/$id.pem" "$pki/libvirt/${role}cert.pem"
+    install -m 600 "$ca/$id.key" "$pki/libvirt/private/${role}key.pem"
+    install -m 644 "$ca/$id.pem" "$pki/qemu/$role-cert.pem"
+    install -m 600 "$ca/$id.key" "$pki/qemu/$role-key.pem"
+  done
+  # the agent's own connections to a destination (outside the mount namespace): pkipath layout
+  install -m 644 "$ca/ca.pem" "$pki/agent/cacert.pem"
+  install -m 644 "$ca/$id.pem" "$pki/agent/clientcert.pem"
+  install -m 600 "$ca/$id.key" "$pki/agent/clientkey.pem"
+  if [ ! -f "$ca/tools/clientkey.pem" ]; then
+    tb_tls_cert "$ca" tools "drover testbed tools" || tb_die "cannot make the tools' certificate"
+    mkdir -p "$ca/tools"
+    install -m 644 "$ca/ca.pem" "$ca/tools/cacert.pem"
+    install -m 644 "$ca/tools.pem" "$ca/tools/clientcert.pem"
+    install -m 600 "$ca/tools.key" "$ca/tools/clientkey.pem"
+  fi
+}
+
 # tb_host_pid I — prints the PID of host I's running libvirtd (our record, cross-checked), or fails.
 tb_host_pid() {
   local dir pid
@@ -91,7 +147,7 @@ tb_host_pid() {
 tb_host_ready() {
   local i=$1
   tb_virsh "$i" version >/dev/null 2>&1 || return 1
-  ip netns exec "$(tb_ns "$i")" virsh -q -c "$(tb_host_tcp_uri "$i")" uri >/dev/null 2>&1
+  ip netns exec "$(tb_ns "$i")" virsh -q -c "$(tb_host_tool_uri "$i")" uri >/dev/null 2>&1
 }
 
 # tb_host_caps_seed I — copies the machine's QEMU capability cache into host I's cache, so its

@@ -49,8 +49,19 @@ tb_host_id() { echo "h$1"; }
 tb_veth() { echo "${TB_BRIDGE}p$1"; }
 
 # tb_host_tcp_uri I — libvirt URI of host I over its address (reachable from every namespace of the
-# testbed and from the root namespace through the bridge).
-tb_host_tcp_uri() { echo "qemu+tcp://$(tb_host_ip "$1")/system"; }
+# testbed and from the root namespace through the bridge): qemu+tls, unless TB_TLS=0 (plain qemu+tcp).
+# That is the URI the other hosts' libvirtds migrate to (peer to peer, inside their own mount namespace
+# where /etc/pki holds their certificates). From outside a host's mount namespace use tb_host_tool_uri.
+tb_host_tcp_uri() {
+  if [ "${TB_TLS:-1}" = 1 ]; then echo "qemu+tls://$(tb_host_ip "$1")/system"; else echo "qemu+tcp://$(tb_host_ip "$1")/system"; fi
+}
+# tb_host_libvirt_port — the port a host's libvirtd listens on: 16514 (TLS) or 16509 (TB_TLS=0).
+tb_host_libvirt_port() { if [ "${TB_TLS:-1}" = 1 ]; then echo 16514; else echo 16509; fi; }
+# tb_host_tool_uri I — tb_host_tcp_uri for a client outside the hosts' mount namespaces (virsh in a
+# test): with TLS it names the directory holding the test tools' client certificate (pkipath).
+tb_host_tool_uri() {
+  if [ "${TB_TLS:-1}" = 1 ]; then echo "$(tb_host_tcp_uri "$1")?pkipath=$TB_ROOT/tls/libvirt/tools"; else tb_host_tcp_uri "$1"; fi
+}
 # tb_host_unix_uri I — libvirt URI of host I over its unix socket (from any namespace on the machine).
 tb_host_unix_uri() { echo "qemu+unix:///system?socket=$(tb_host_dir "$1")/run/libvirt-sock"; }
 
@@ -162,3 +173,6 @@ tb_state_read() {
   # shellcheck disable=SC1090
   source "$f"
 }
+
+# shellcheck source=tls.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"

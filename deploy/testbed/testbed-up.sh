@@ -60,8 +60,8 @@ for ((i = 1; i <= TB_HOSTS; i++)); do tb_pool_define "$i"; done
 # Every host reaches every other host's libvirtd (what p2p migration needs) and the bridge address.
 for ((i = 1; i <= TB_HOSTS; i++)); do
   j=$((i % TB_HOSTS + 1))
-  tb_network_connect "$i" "$(tb_host_ip "$j")" 16509 ||
-    tb_die "host $i cannot reach host $j's libvirtd at $(tb_host_ip "$j"):16509"
+  tb_network_connect "$i" "$(tb_host_ip "$j")" "$(tb_host_libvirt_port)" ||
+    tb_die "host $i cannot reach host $j's libvirtd at $(tb_host_ip "$j"):$(tb_host_libvirt_port)"
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
 tb_log "$TB_HOSTS hosts up in ${ms} ms (bridge $TB_BRIDGE $TB_BRIDGE_IP, shared $TB_SHARED)"

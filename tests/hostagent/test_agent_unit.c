@@ -1,11 +1,12 @@
 /* test_agent_unit.c — unit tests of drover-agent's pure parts: capabilities and domain capabilities
  * parsing against stored libvirt XML (golden files in data/: X.xml → X.facts), pool and snapshot
  * XML, test-driver overrides, lifecycle event mapping, domain state names and XML hash, the reply
- * cache (idempotent resend), backoff, and option/config errors. */
+ * cache (idempotent resend), backoff, option/config errors, and the migration flags. */
 #include "backoff.h"
 #include "caps.h"
 #include "facts.h"
 #include "lifecycle.h"
+#include "migrate_flags.h"
 #include "options.h"
 #include "replycache.h"
 
@@ -282,6 +283,7 @@ static void test_options_full(void **state)
                      "libvirt_uri = test:///default\nheartbeat_interval_ms = 250\nliveness = 4\n"
                      "worker_threads = 2\ncommand_queue_limit = 16\n"
                      "reserved_memory = 2GiB\nmigration_uri = qemu+tcp://10.0.0.1/system\n"
+                     "migration_pki_path = /etc/drover/pki\nmigration_stream_tls = false\n"
                      "log_level = warn\n[labels]\nrack = r1\nssd = yes\n"
                      "[test]\ncpu_model = Haswell\ncpu_features = avx2,aes\narch = x86_64\n",
                      "--heartbeat-ms=300", &o, &err);
@@ -297,6 +299,8 @@ static void test_options_full(void **state)
     assert_int_equal(o->command_queue_limit, 16);
     assert_int_equal(o->reserved_memory_kib, 2 * 1024 * 1024);
     assert_string_equal(o->migration_uri, "qemu+tcp://10.0.0.1/system");
+    assert_string_equal(o->migration_pki_path, "/etc/drover/pki");
+    assert_false(o->migration_stream_tls);
     assert_int_equal(o->log_level, DRV_LOG_WARN);
     assert_int_equal(g_strv_length(o->label_keys), 2);
     assert_string_equal(o->label_keys[0], "rack");
@@ -315,6 +319,8 @@ static void test_options_defaults(void **state)
     assert_int_equal(s_parse(NULL, "--controller=tcp://127.0.0.1:9", &o, &err), 0);
     assert_string_equal(o->host_id, g_get_host_name());
     assert_string_equal(o->libvirt_uri, "qemu:///system");
+    assert_true(o->migration_stream_tls);
+    assert_null(o->migration_pki_path);
     assert_int_equal(o->heartbeat_interval_ms, 1000);
     assert_int_equal(o->liveness, 3);
     assert_int_equal(o->worker_threads, 8);
@@ -363,6 +369,37 @@ static void test_options_errors(void **state)
     }
 }
 
+/* A qemu+tls destination encrypts the migration stream too (VIR_MIGRATE_TLS); qemu+tcp does not. */
+static void test_migrate_flags_tls(void **state)
+{
+    (void)state;
+    Drover__MigrateParams p = DROVER__MIGRATE_PARAMS__INIT;
+    p.dest_uri = "qemu+tls://10.77.0.2/system";
+    unsigned long f = drv_migrate_flags(&p, true);
+    assert_true((drv_migrate_flags(&p, false) & VIR_MIGRATE_TLS) == 0);
+    assert_true(drv_migrate_uses_tls(&p));
+    assert_true((f & VIR_MIGRATE_TLS) != 0);
+    assert_true((f & VIR_MIGRATE_PEER2PEER) != 0);
+    p.dest_uri = "qemu+tcp://10.77.0.2/system";
+    assert_false(drv_migrate_uses_tls(&p));
+    assert_true((drv_migrate_flags(&p, true) & VIR_MIGRATE_TLS) == 0);
+    p.dest_uri = "qemu+tlsx://10.77.0.2/system";
+    assert_false(drv_migrate_uses_tls(&p));
+    p.dest_uri = NULL;
+    assert_false(drv_migrate_uses_tls(&p));
+    assert_false(drv_migrate_uses_tls(NULL));
+
+    g_autofree char *u1 = drv_migrate_tool_uri("qemu+tls://10.77.0.2/system", "/run/d r/pki");
+    assert_string_equal(u1, "qemu+tls://10.77.0.2/system?pkipath=/run/d%20r/pki");
+    g_autofree char *u2 = drv_migrate_tool_uri("qemu+tls://10.77.0.2/system?no_verify=0", "/p");
+    assert_string_equal(u2, "qemu+tls://10.77.0.2/system?no_verify=0&pkipath=/p");
+    g_autofree char *u3 = drv_migrate_tool_uri("qemu+tcp://10.77.0.2/system", "/p");
+    assert_string_equal(u3, "qemu+tcp://10.77.0.2/system");
+    g_autofree char *u4 = drv_migrate_tool_uri("qemu+tls://10.77.0.2/system", NULL);
+    assert_string_equal(u4, "qemu+tls://10.77.0.2/system");
+    assert_null(drv_migrate_tool_uri(NULL, "/p"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_options_full),
         cmocka_unit_test(test_options_defaults),
         cmocka_unit_test(test_options_errors),
+        cmocka_unit_test(test_migrate_flags_tls),
     };
     return cmocka_run_group_tests_name("hostagent_unit", tests, NULL, NULL);
 }

@@ -128,7 +128,7 @@ disk_xml() { # disk_xml TARGET BUS
 }
 disk_xml sdb usb >"$T_DIR/usb-disk.xml"
 disk_xml vdb virtio >"$T_DIR/virtio-disk.xml"
-host_uri=$(tb_host_tcp_uri "$hi")
+host_uri=$(tb_host_tool_uri "$hi")
 blk() { virsh -q -c "$host_uri" domblklist "$@" "$dom" | awk '{print $1 "=" $2}' | sort | tr '\n' ' '; }
 blk_base="hda=$disk "
 lacks() { ! grep -qF "$1" <<<"$2"; } # lacks NEEDLE TEXT

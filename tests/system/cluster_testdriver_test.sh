@@ -34,6 +34,24 @@ t_eq "every host is enrolled" 3 "$(drover --json cluster status | jq '.security.
 t_check "without a key the CLI is refused" sh -c \
   "! DROVER_KEY_FILE= '$DROVER_BUILD_DIR/cli/drover' --controller tcp://127.0.0.1:$CL_CLIENT_PORT --timeout 2 host list"
 
+# etcd is https only and requires a client certificate from the cluster's CA (docs/security.md)
+etls=$TB_ROOT/tls/etcd
+t_check "the etcd client key is 0600" test "$(stat -c %a "$etls/client.key")" = 600
+t_check "etcd's configuration on the controller names the certificates" \
+  grep -qx "etcd_cert_file = $etls/client.pem" "$TB_ROOT/controller.conf"
+t_check "every agent presents the etcd client certificate" \
+  sh -c "for f in '$TB_ROOT'/agents/h*.conf; do grep -qx 'etcd_key_file = $etls/client.key' \$f || exit 1; done"
+t_check "etcd does not answer plain http" sh -c "! curl -s --max-time 3 http://127.0.0.1:$CL_ETCD_PORT/health"
+t_check "etcd refuses a client without a certificate" \
+  sh -c "! curl -s --max-time 3 --cacert '$etls/ca.pem' https://127.0.0.1:$CL_ETCD_PORT/v3/kv/range -d '{\"key\":\"Lw==\"}'"
+t_check "etcd's peer port is on loopback only" sh -c "ss -Htln 'sport = :$CL_ETCD_PEER_PORT' | grep -q '127.0.0.1:$CL_ETCD_PEER_PORT'"
+(
+  # shellcheck disable=SC1091
+  source "$TB_ROOT/env"
+  t_check "the env file gives etcdctl the client certificate" \
+    sh -c "ETCDCTL_API=3 etcdctl get --prefix --keys-only /drover/v1/hosts/ | grep -q /drover/v1/hosts/h1"
+) || exit 1
+
 t_eq "running sample domains" "vm1,vm2" \
   "$(drover --json domain list | jq -r '[.domains[] | select(.state == "running") | .name] | sort | join(",")')"
 t_check "cluster-up printed the host list" grep -q '^h3 ' "$T_DIR/cluster-up.log"

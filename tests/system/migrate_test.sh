@@ -83,7 +83,8 @@ for to in "$b" "$c" "$a"; do
   wall=$(sys_ms_since "$t0")
   t_eq "job state ($from → $to)" succeeded "$(jq -r .state <<<"$job")"
   t_check "downtime reported ($from → $to)" jq -e '.migrate.result.downtime_ms > 0' <<<"$job"
-  t_check "at least the dirtied 96 MiB sent ($from → $to)" jq -e '.migrate.result.bytes >= 96 * 1048576' <<<"$job"
+  t_check "at least the dirtied 96 MiB sent ($from → $to): $(jq -c .migrate.result <<<"$job")" \
+    jq -e '.migrate.result.bytes >= 96 * 1048576' <<<"$job"
   t_log "migration $n $from → $to: wall $wall ms, job $(jq '.updated_ms - .created_ms' <<<"$job") ms, migration $(jq .migrate.result.time_ms <<<"$job") ms, downtime $(jq .migrate.result.downtime_ms <<<"$job") ms, $(( $(jq .migrate.result.bytes <<<"$job") / 1048576 )) MiB"
   t_eq "placement after the move" "$to" "$(host_of "$dom")"
   only_on "$dom" "${to#h}"
@@ -161,7 +162,7 @@ drover job watch "$id" >"$T_DIR/kill-watch.log" 2>&1 && t_fail "job watched as s
 t_log "killed libvirtd of $dst (pid $lv) during job $id: job over $(sys_ms_since "$t0") ms later"
 job=$(djson job show "$id")
 t_eq "job state" failed "$(jq -r .state <<<"$job")"
-t_check "the job says why ($(jq -r .error <<<"$job"))" jq -e '.error | test("migration failed: domain .mg1.: migration to .qemu\\+tcp://")' <<<"$job"
+t_check "the job says why ($(jq -r .error <<<"$job"))" jq -e '.error | test("migration failed: domain .mg1.: migration to .qemu\\+tls://")' <<<"$job"
 t_eq "still placed on $src" "$src" "$(host_of "$dom")"
 only_on "$dom" "${src#h}"
 sys_serial_grows "$dom" 3 30
@@ -187,7 +188,7 @@ job=$(djson domain migrate "$dom" --to "$other" --bandwidth 2 --timeout 3) || rc
 t_eq "exit status of a timed-out migration" 1 "$rc"
 t_eq "timed-out job state" failed "$(jq -r .state <<<"$job")"
 t_check "the job's reason is the timeout ($(jq -r .error <<<"$job"))" \
-  jq -e '.error | test("^migration failed: domain .mg1.: migration to .qemu\\+tcp://.* aborted after the 3 s timeout: ")' <<<"$job"
+  jq -e '.error | test("^migration failed: domain .mg1.: migration to .qemu\\+tls://.* aborted after the 3 s timeout: ")' <<<"$job"
 t_eq "timed-out job's policy [downtime, bandwidth, auto-converge, postcopy, timeout]" \
   "[0,2,false,false,3]" "$(policy_of "$job")"
 t_eq "still placed on $src after the timeout" "$src" "$(host_of "$dom")"
@@ -224,7 +225,7 @@ t_eq "auto-converge job state" succeeded "$(jq -r .state <<<"$job")"
 t_eq "auto-converge job's policy (default timeout)" "[300,0,true,false,180]" "$(policy_of "$job")"
 t_eq "no post-copy recorded without --postcopy" null "$(jq -r .migrate.result.postcopy_used <<<"$job")"
 t_check "the source agent migrated with auto-converge and a max downtime of 300 ms accepted by libvirt" \
-  grep -q "domain '$dom': migrating to 'qemu+tcp://[0-9.]*/system' (live, peer-to-peer, unsafe, auto-converge, max downtime 300 ms (set), timeout 180 s)" <<<"$(agent_log "$other")"
+  grep -q "domain '$dom': migrating to 'qemu+tls://[0-9.]*/system' (live, peer-to-peer, tls (control), unsafe, auto-converge, max downtime 300 ms (set), timeout 180 s)" <<<"$(agent_log "$other")"
 t_check "job show names the policy" sh -c "'$DROVER_BUILD_DIR/cli/drover' --controller '$CONTROLLER' job show '$(jq -r .id <<<"$job")' | grep -Eq '^Policy: +max downtime 300 ms, bandwidth unlimited, auto-converge yes, post-copy no, timeout 180 s'"
 t_eq "placement after the auto-converge move" "$src" "$(host_of "$dom")"
 only_on "$dom" "${src#h}"

@@ -65,7 +65,6 @@ sys_cluster_up() {
   CL_ROOT=$TB_ROOT
   CL_LOG_DIR=$TB_ROOT/logs
   CONTROLLER="tcp://$TB_BRIDGE_IP:7702"
-  ETCD="http://$TB_BRIDGE_IP:2379"
   sys__cluster_down >"$T_DIR/cluster-predown.log" 2>&1 || true
   t_on_exit sys__collect_and_cluster_down
   local t0=$(date +%s%N)
@@ -74,6 +73,12 @@ sys_cluster_up() {
     --build-dir "$DROVER_BUILD_DIR" >"$T_DIR/cluster-up.log" 2>&1 ||
     t_fail "cluster-up.sh failed: $(tail -n 15 "$T_DIR/cluster-up.log")"
   t_log "cluster of 3 hosts up in $(sys_ms_since "$t0") ms"
+  # etcd is on https with client certificates (cluster-up's default): the env file it wrote exports
+  # ETCDCTL_ENDPOINTS and etcdctl's certificate variables, so every `etcdctl --endpoints "$ETCD"` works
+  # shellcheck disable=SC1091
+  source "$TB_ROOT/env"
+  ETCD=$ETCDCTL_ENDPOINTS
+  unset ETCDCTL_ENDPOINTS # etcdctl refuses the variable and --endpoints together (the tests pass it)
   # the cluster's admin key (cluster-up.sh made and enrolled every key in $TB_ROOT/keys)
   CL_CLI=$DROVER_BUILD_DIR/cli/drover
   CL_KEYS=$TB_ROOT/keys

@@ -2,7 +2,8 @@
 # testbed_migrate_test.sh — proves the testbed without drover's daemons: two real libvirtd hosts in
 # their own namespaces, the test guest started on host 1 with plain virsh, live-migrated peer-to-peer
 # to host 2 and back while it dirties 96 MiB per tick; its serial log keeps growing and it is never
-# rebooted; its QEMU lives in the namespace of the host it runs on.
+# rebooted; its QEMU lives in the namespace of the host it runs on. The libvirtds talk TLS (the
+# testbed's default): each listens on TLS only and refuses a client without a certificate.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
 sys_require
@@ -18,6 +19,21 @@ t_log "start: $(sys_ms_since "$t0") ms"
 sys_qemu_in_ns 1 "$dom"
 sys_serial_grows "$dom" 3 30
 t_check "the guest says it dirties 96 MiB" grep -aq '^drover-guest boot dirty_mib=96 ' "$(tb_guest_serial "$dom")"
+
+ns1=$(tb_ns 1)
+t_check "host 1's libvirtd listens on TLS (16514)" sh -c "ip netns exec '$ns1' ss -Htln 'sport = :16514' | grep -q ."
+t_check "host 1's libvirtd has no plain-TCP listener (16509)" sh -c "! ip netns exec '$ns1' ss -Htln 'sport = :16509' | grep -q ."
+# a client that trusts the testbed's CA but presents a certificate of another CA is refused
+tb_tls_ca "$T_DIR/other" "not the testbed CA" && tb_tls_cert "$T_DIR/other" intruder intruder ||
+  t_fail "cannot make the intruder's certificate"
+mkdir -p "$T_DIR/intruder"
+cp "$TB_ROOT/tls/libvirt/ca.pem" "$T_DIR/intruder/cacert.pem"
+cp "$T_DIR/other/intruder.pem" "$T_DIR/intruder/clientcert.pem"
+cp "$T_DIR/other/intruder.key" "$T_DIR/intruder/clientkey.pem"
+t_check "the tools' certificate is accepted by host 1's libvirtd" \
+  ip netns exec "$(tb_ns 2)" virsh -q -c "$(tb_host_tool_uri 1)" uri
+t_check "a client certificate of another CA is refused by host 1's libvirtd" \
+  sh -c "! ip netns exec '$(tb_ns 2)' virsh -q -c 'qemu+tls://$(tb_host_ip 1)/system?pkipath=$T_DIR/intruder' uri"
 
 # migrate FROM TO — live p2p migration, then checks placement, namespace, stats and the serial log.
 migrate() {
