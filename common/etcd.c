@@ -3,6 +3,7 @@
  * leases in etcd_lease.c, the watch in etcd_watch.c. */
 #include "etcd_private.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 /* A connect to one endpoint may use at most this share of the deadline when several are given, so a
@@ -10,6 +11,34 @@
 #define S_MIN_CONNECT_MS 100
 
 static gsize s_curl_once;
+
+/* Process-wide defaults for new clients and watches (drv_etcd_set_default_limits). */
+static _Atomic size_t s_default_max_reply = DRV_ETCD_DEFAULT_MAX_REPLY_BYTES;
+static _Atomic size_t s_default_max_line = DRV_ETCD_DEFAULT_MAX_WATCH_LINE_BYTES;
+
+void drv_etcd_set_default_limits(size_t max_reply_bytes, size_t max_watch_line_bytes)
+{
+    if (max_reply_bytes > 0)
+        atomic_store(&s_default_max_reply, max_reply_bytes);
+    if (max_watch_line_bytes > 0)
+        atomic_store(&s_default_max_line, max_watch_line_bytes);
+}
+
+size_t drv_etcd_default_max_reply_bytes(void)
+{
+    return atomic_load(&s_default_max_reply);
+}
+
+size_t drv_etcd_default_max_watch_line_bytes(void)
+{
+    return atomic_load(&s_default_max_line);
+}
+
+void drv_etcd_set_max_reply_bytes(drv_etcd *self, size_t max_reply_bytes)
+{
+    if (max_reply_bytes > 0)
+        self->max_reply = max_reply_bytes;
+}
 
 void drv_etcd_curl_init(void)
 {
@@ -40,11 +69,18 @@ char **drv_etcd_endpoints_copy(const char *const *endpoints, size_t n_endpoints,
     return out;
 }
 
+/* Collects the reply body; a body over the limit aborts the transfer (CURLE_WRITE_ERROR) before
+ * more than the limit is held. */
 static size_t s_on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
-    GString *body = userdata;
-    g_string_append_len(body, data, (gssize)(size * nmemb));
-    return size * nmemb;
+    drv_etcd *self = userdata;
+    size_t n = size * nmemb;
+    if (n > self->max_reply || self->body->len > self->max_reply - n) {
+        self->reply_too_big = true;
+        return 0;
+    }
+    g_string_append_len(self->body, data, (gssize)n);
+    return n;
 }
 
 drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long timeout_ms,
@@ -60,6 +96,7 @@ drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long ti
     self->endpoints = copy;
     self->n_endpoints = n_endpoints;
     self->timeout_ms = timeout_ms;
+    self->max_reply = drv_etcd_default_max_reply_bytes();
     self->body = g_string_sized_new(4096);
     self->curl = curl_easy_init();
     if (self->curl == NULL) {
@@ -74,7 +111,7 @@ drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long ti
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, self->headers);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, self->body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, self);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, self->errbuf);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
@@ -171,10 +208,19 @@ int drv_etcd_call(drv_etcd *self, const char *path, json_object *req, json_objec
                          connect_ms < remaining_ms ? connect_ms : remaining_ms);
         g_string_truncate(self->body, 0);
         self->errbuf[0] = '\0';
+        self->reply_too_big = false;
         CURLcode rc = curl_easy_perform(c);
         long status = 0, sent_bytes = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent_bytes);
+        if (rc != CURLE_OK && self->reply_too_big) {
+            /* Not retried elsewhere: a store that big is the same on every member. */
+            g_string_truncate(self->body, 0);
+            return drv_error_set(err, DRV_ERR_PROTO, 0,
+                                 "etcd %s at %s: reply exceeds the limit of %zu bytes "
+                                 "([security] etcd_max_reply_bytes); transfer aborted",
+                                 path, endpoint, self->max_reply);
+        }
         if (rc != CURLE_OK) {
             g_string_append_printf(failures, "%s%s: %s", failures->len ? "; " : "", endpoint,
                                    self->errbuf[0] ? self->errbuf : curl_easy_strerror(rc));

@@ -57,6 +57,20 @@ void drv_etcd_destroy(drv_etcd **self_p);
 /* The endpoint currently in use. */
 const char *drv_etcd_endpoint(const drv_etcd *self);
 
+/* --- bounds on what etcd sends (docs/security.md) ---
+ * A unary reply body longer than max_reply_bytes aborts its transfer from the write callback: the
+ * call fails with DRV_ERR_PROTO naming the limit, nothing is parsed. A watch stream line (one
+ * WatchResponse) longer than max_watch_line_bytes without its newline drops that stream with a
+ * warning naming the limit, and the watch reconnects (from the next revision it has not queued). */
+#define DRV_ETCD_DEFAULT_MAX_REPLY_BYTES      ((size_t)64 * 1024 * 1024)
+#define DRV_ETCD_DEFAULT_MAX_WATCH_LINE_BYTES ((size_t)64 * 1024 * 1024)
+/* Sets the limits that clients and watches created afterwards start with (0 keeps one). */
+void drv_etcd_set_default_limits(size_t max_reply_bytes, size_t max_watch_line_bytes);
+size_t drv_etcd_default_max_reply_bytes(void);
+size_t drv_etcd_default_max_watch_line_bytes(void);
+/* Sets this client's reply limit (0 keeps it). */
+void drv_etcd_set_max_reply_bytes(drv_etcd *self, size_t max_reply_bytes);
+
 /* --- key/value --- */
 int drv_etcd_put(drv_etcd *self, const void *key, size_t key_len, const void *value,
                  size_t value_len, int64_t lease, int64_t *ret_revision, drv_error **err);

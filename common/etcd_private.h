@@ -15,7 +15,9 @@ struct drv_etcd {
     size_t n_endpoints;
     size_t current;
     long timeout_ms;
-    GString *body; /* response body of the call in flight */
+    GString *body;      /* response body of the call in flight */
+    size_t max_reply;   /* a longer body aborts the call */
+    bool reply_too_big; /* the call in flight was aborted by that limit */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -35,6 +37,17 @@ char **drv_etcd_endpoints_copy(const char *const *endpoints, size_t n_endpoints,
  * reply that is not JSON. */
 int drv_etcd_call(drv_etcd *self, const char *path, json_object *req, json_object **ret_reply,
                   drv_error **err);
+
+/* --- the watch stream parser without a connection (tests and fuzzers) --- */
+/* A watch with no thread and no endpoint; max_line_bytes 0 = the default limit. Events fed to it
+ * are queued as a connected watch queues them (drv_etcd_watch_next with timeout 0 reads them). */
+drv_etcd_watch *drv_etcd_watch_new_detached(const void *key, size_t key_len, bool prefix,
+                                            size_t max_line_bytes);
+/* Feeds stream bytes as the transfer would. 0: go on; -1: the stream would be dropped (a bad line,
+ * a line over the limit, or a fatal answer), and every later feed returns -1. */
+int drv_etcd_watch_feed(drv_etcd_watch *w, const char *data, size_t len);
+/* Total bytes ever searched for a newline: stays linear in the bytes fed. */
+uint64_t drv_etcd_watch_scan_bytes(const drv_etcd_watch *w);
 
 /* --- JSON helpers (etcd_json.c) --- */
 /* Sets field to the base64 of data[0..len). */

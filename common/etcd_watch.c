@@ -46,8 +46,11 @@ struct drv_etcd_watch {
 
     /* watch thread only */
     size_t current;
-    int64_t next_rev; /* first revision not yet queued; 0 = "from now" until the first create */
-    GString *line;
+    int64_t next_rev;    /* first revision not yet queued; 0 = "from now" until the first create */
+    GString *line;       /* the bytes of the stream's line being received (no newline yet) */
+    size_t scanned;      /* bytes of line already searched for a newline */
+    size_t max_line;     /* a longer line drops the stream */
+    uint64_t scan_bytes; /* total bytes ever searched for a newline (tests: linear scan) */
     bool stream_created;
     bool stream_fatal;
     bool stream_broken;
@@ -130,6 +133,12 @@ static int s_parse_event(json_object *o, drv_etcd_event *ev, drv_error **err)
 
 /* Handles one WatchResponse line. Returns 0 to go on, -1 to end this stream (reconnect or fatal).
  */
+/* The endpoint of the stream, for messages ("(detached)" when fed by hand). */
+static const char *s_endpoint(const drv_etcd_watch *w)
+{
+    return w->endpoints != NULL ? w->endpoints[w->current] : "(detached)";
+}
+
 static int s_watch_on_line(drv_etcd_watch *w, const char *text, size_t len)
 {
     json_tokener *tok = json_tokener_new();
@@ -139,14 +148,14 @@ static int s_watch_on_line(drv_etcd_watch *w, const char *text, size_t len)
     if (top == NULL || jerr != json_tokener_success) {
         json_object_put(top);
         drv_debug("etcd watch on %s: unparsable line from %s, reconnecting", w->name,
-                  w->endpoints[w->current]);
+                  s_endpoint(w));
         w->stream_broken = true;
         return -1;
     }
     int rc = 0;
     json_object *res = top, *v;
     if (json_object_object_get_ex(top, "error", &v)) {
-        drv_debug("etcd watch on %s: stream error from %s: %s", w->name, w->endpoints[w->current],
+        drv_debug("etcd watch on %s: stream error from %s: %s", w->name, s_endpoint(w),
                   json_object_to_json_string(v));
         w->stream_broken = true;
         rc = -1;
@@ -162,7 +171,7 @@ static int s_watch_on_line(drv_etcd_watch *w, const char *text, size_t len)
     if (created) {
         drv_debug("etcd watch on %s: created on %s from revision %" G_GINT64_FORMAT
                   " (store at %" G_GINT64_FORMAT ")",
-                  w->name, w->endpoints[w->current], (gint64)w->next_rev, (gint64)header_rev);
+                  w->name, s_endpoint(w), (gint64)w->next_rev, (gint64)header_rev);
         w->stream_created = true;
         if (w->next_rev == 0 && header_rev > 0)
             w->next_rev = header_rev + 1;
@@ -240,24 +249,56 @@ out:
     return rc;
 }
 
+/* Splits the stream into lines. Only the bytes not searched before are searched for a newline,
+ * and consumed lines are erased once per chunk, so a long line arriving in small chunks costs
+ * linear time. A line over max_line without its newline ends the stream. */
+static int s_watch_feed(drv_etcd_watch *w, const char *data, size_t n)
+{
+    g_string_append_len(w->line, data, (gssize)n);
+    size_t start = 0;
+    int rc = 0;
+    while (w->scanned < w->line->len) {
+        size_t left = w->line->len - w->scanned;
+        char *nl = memchr(w->line->str + w->scanned, '\n', left);
+        w->scan_bytes += nl != NULL ? (size_t)(nl - (w->line->str + w->scanned)) + 1 : left;
+        if (nl == NULL) {
+            w->scanned = w->line->len;
+            break;
+        }
+        size_t end = (size_t)(nl - w->line->str);
+        size_t len = end - start;
+        w->scanned = end + 1;
+        rc = len > 0 ? s_watch_on_line(w, w->line->str + start, len) : 0;
+        start = end + 1;
+        if (rc < 0)
+            break;
+    }
+    if (start > 0) {
+        g_string_erase(w->line, 0, (gssize)start);
+        w->scanned -= start;
+    }
+    if (rc < 0)
+        return -1;
+    if (w->line->len > w->max_line) {
+        drv_warn("etcd watch on %s: a line from %s exceeds the limit of %zu bytes "
+                 "([security] etcd_max_watch_line_bytes) without a newline; dropping the stream "
+                 "and reconnecting",
+                 w->name, s_endpoint(w), w->max_line);
+        g_string_truncate(w->line, 0);
+        w->scanned = 0;
+        w->stream_broken = true;
+        return -1;
+    }
+    return 0;
+}
+
 static size_t s_watch_on_data(char *data, size_t size, size_t nmemb, void *userdata)
 {
     drv_etcd_watch *w = userdata;
     size_t n = size * nmemb;
     if (g_atomic_int_get(&w->stop))
         return 0;
-    g_string_append_len(w->line, data, (gssize)n);
-    for (;;) {
-        char *nl = memchr(w->line->str, '\n', w->line->len);
-        if (nl == NULL)
-            break;
-        size_t len = (size_t)(nl - w->line->str);
-        int rc = len > 0 ? s_watch_on_line(w, w->line->str, len) : 0;
-        g_string_erase(w->line, 0, (gssize)len + 1);
-        if (rc < 0)
-            return 0; /* aborts the transfer */
-    }
-    return n;
+    return s_watch_feed(w, data, n) < 0 ? 0 : n; /* 0 aborts the transfer */
 }
 
 static int s_watch_on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
@@ -294,6 +335,7 @@ static void s_watch_stream(drv_etcd_watch *w)
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
     g_string_truncate(w->line, 0);
+    w->scanned = 0;
     w->stream_created = false;
     w->stream_broken = false;
     curl_multi_add_handle(w->multi, c);
@@ -341,6 +383,50 @@ static gpointer s_watch_thread(gpointer data)
 
 /* --- public --- */
 
+static drv_etcd_watch *s_watch_alloc(const void *key, size_t key_len, bool prefix,
+                                     int64_t start_revision, bool prev_kv)
+{
+    drv_etcd_watch *w = g_new0(drv_etcd_watch, 1);
+    w->key = g_malloc(key_len + 1);
+    if (key_len > 0)
+        memcpy(w->key, key, key_len);
+    w->key[key_len] = '\0';
+    w->key_len = key_len;
+    w->prefix = prefix;
+    w->prev_kv = prev_kv;
+    g_autofree char *esc = g_strescape(w->key, NULL);
+    w->name = g_strdup_printf("\"%s\"%s", esc, prefix ? " (prefix)" : "");
+    w->next_rev = start_revision;
+    w->line = g_string_sized_new(4096);
+    w->max_line = drv_etcd_default_max_watch_line_bytes();
+    g_mutex_init(&w->lock);
+    g_cond_init(&w->cond);
+    g_queue_init(&w->queue);
+    w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return w;
+}
+
+drv_etcd_watch *drv_etcd_watch_new_detached(const void *key, size_t key_len, bool prefix,
+                                            size_t max_line_bytes)
+{
+    drv_etcd_watch *w = s_watch_alloc(key, key_len, prefix, 0, false);
+    if (max_line_bytes > 0)
+        w->max_line = max_line_bytes;
+    return w;
+}
+
+int drv_etcd_watch_feed(drv_etcd_watch *w, const char *data, size_t len)
+{
+    if (w->stream_fatal || w->stream_broken)
+        return -1;
+    return s_watch_feed(w, data, len);
+}
+
+uint64_t drv_etcd_watch_scan_bytes(const drv_etcd_watch *w)
+{
+    return w->scan_bytes;
+}
+
 drv_etcd_watch *drv_etcd_watch_new(const char *const *endpoints, size_t n_endpoints,
                                    const void *key, size_t key_len, bool prefix,
                                    int64_t start_revision, bool prev_kv, const drv_etcd_tls *tls,
@@ -358,24 +444,9 @@ drv_etcd_watch *drv_etcd_watch_new(const char *const *endpoints, size_t n_endpoi
     if (copy == NULL)
         return NULL;
     drv_etcd_curl_init();
-    drv_etcd_watch *w = g_new0(drv_etcd_watch, 1);
+    drv_etcd_watch *w = s_watch_alloc(key, key_len, prefix, start_revision, prev_kv);
     w->endpoints = copy;
     w->n_endpoints = n_endpoints;
-    w->key = g_malloc(key_len + 1);
-    if (key_len > 0)
-        memcpy(w->key, key, key_len);
-    w->key[key_len] = '\0';
-    w->key_len = key_len;
-    w->prefix = prefix;
-    w->prev_kv = prev_kv;
-    g_autofree char *esc = g_strescape(w->key, NULL);
-    w->name = g_strdup_printf("\"%s\"%s", esc, prefix ? " (prefix)" : "");
-    w->next_rev = start_revision;
-    w->line = g_string_sized_new(4096);
-    g_mutex_init(&w->lock);
-    g_cond_init(&w->cond);
-    g_queue_init(&w->queue);
-    w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     w->multi = curl_multi_init();
     w->curl = curl_easy_init();
     if (w->efd < 0 || w->multi == NULL || w->curl == NULL) {

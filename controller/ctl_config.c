@@ -155,6 +155,11 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
     if (drv_config_get_string(f, g, "secret_key_file", NULL, &c->secret_key_file, err) < 0 ||
         drv_config_get_int(f, g, "max_message_bytes", 16 * 1024 * 1024, 64 * 1024,
                            1024 * 1024 * 1024, &c->max_message_bytes, err) < 0 ||
+        drv_config_get_int(f, g, "etcd_max_reply_bytes", (int64_t)DRV_ETCD_DEFAULT_MAX_REPLY_BYTES,
+                           4096, 1024 * 1024 * 1024, &c->etcd_max_reply_bytes, err) < 0 ||
+        drv_config_get_int(f, g, "etcd_max_watch_line_bytes",
+                           (int64_t)DRV_ETCD_DEFAULT_MAX_WATCH_LINE_BYTES, 4096, 1024 * 1024 * 1024,
+                           &c->etcd_max_watch_line_bytes, err) < 0 ||
         drv_config_get_strv(f, g, "disk_allow_prefixes", &c->disk_allow_prefixes, err) < 0 ||
         s_clients(c, f, err) < 0)
         return -1;

@@ -48,9 +48,11 @@ typedef struct {
     double memory_ratio;
     char *weigher; /* spread | pack */
     /* [security] */
-    char *secret_key_file;      /* the controller's CURVE secret key (required) */
-    GPtrArray *clients;         /* ctl_client_key*: the client allow-list ([clients]) */
-    int64_t max_message_bytes;  /* ZMQ_MAXMSGSIZE on the controller's sockets */
+    char *secret_key_file;             /* the controller's CURVE secret key (required) */
+    GPtrArray *clients;                /* ctl_client_key*: the client allow-list ([clients]) */
+    int64_t max_message_bytes;         /* ZMQ_MAXMSGSIZE on the controller's sockets */
+    int64_t etcd_max_reply_bytes;      /* an etcd reply body over this aborts its call */
+    int64_t etcd_max_watch_line_bytes; /* a watch line over this drops the stream */
     char **disk_allow_prefixes; /* file/block disk sources allowed outside the hosts' pools */
 } ctl_config;
 

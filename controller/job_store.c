@@ -3,6 +3,7 @@
 #include "migrate_private.h"
 
 #include "log.h"
+#include "names.h"
 #include "store_async.h"
 
 #include <string.h>
@@ -119,10 +120,16 @@ static int s_list_resv_from(ctl_store *store, GPtrArray **ret, drv_error **err)
             drv_warn("ignoring a reservation key that is not ours (%zu bytes)", r.kvs[i].key_len);
             continue;
         }
+        const char *id = r.kvs[i].key + strlen(prefix);
+        const char *why = drv_name_invalid(id);
+        if (why != NULL) {
+            drv_warn("ignoring reservation key '%s': %s", id, why);
+            continue;
+        }
         g_autofree char *text = g_strndup(r.kvs[i].value, r.kvs[i].value_len);
         json_object *o = json_tokener_parse(text);
         ctl_mig_resv *v = g_new0(ctl_mig_resv, 1);
-        v->id = g_strndup(r.kvs[i].key + strlen(prefix), r.kvs[i].key_len - strlen(prefix));
+        v->id = g_strdup(id);
         if (o != NULL && json_object_is_type(o, json_type_object)) {
             v->job_id = g_strdup(s_jstr(o, "job"));
             v->host = g_strdup(s_jstr(o, "host"));

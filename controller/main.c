@@ -307,6 +307,8 @@ int main(int argc, char **argv)
     }
     drv_log_init("drover-controller", level);
     s_signals();
+    drv_etcd_set_default_limits((size_t)cfg->etcd_max_reply_bytes,
+                                (size_t)cfg->etcd_max_watch_line_bytes);
 
     ctl c = {0};
     c.cfg = cfg;

@@ -3,6 +3,7 @@
 
 #include "curve.h"
 #include "log.h"
+#include "names.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -71,20 +72,73 @@ char *ctl_store_key(const ctl_store *self, const char *fmt, ...)
     return g_strconcat(self->prefix, rest, NULL);
 }
 
-/* Splits a key into its kind ("hosts", "domains", "alloc", ...) and name; NULL when not ours. */
+/* The first bytes of an etcd key with every byte that is not printable ASCII (NUL included) as
+ * \xNN, for a warning. */
+static char *s_key_printable(const char *key, size_t key_len)
+{
+    GString *out = g_string_new(NULL);
+    for (size_t i = 0; i < key_len && i < 200; i++) {
+        unsigned char ch = (unsigned char)key[i];
+        if (ch < 0x20 || ch >= 0x7f || ch == '\\')
+            g_string_append_printf(out, "\\x%02x", ch);
+        else
+            g_string_append_c(out, (char)ch);
+    }
+    if (key_len > 200)
+        g_string_append(out, "...");
+    return g_string_free(out, FALSE);
+}
+
+static void s_bad_key(const char *key, size_t key_len, const char *why)
+{
+    g_autofree char *text = s_key_printable(key, key_len);
+    drv_warn("ignoring etcd key \"%s\" (%zu bytes): %s", text, key_len, why);
+}
+
+/* Splits a key into its kind ("hosts", "domains", "alloc", ...) and name; NULL when not ours. A key
+ * that is not under the prefix or holds a NUL (it would read as another, shorter one) is logged; a
+ * host, domain or host key whose name is not a valid name (names.h) too. */
 static const char *s_split(const ctl_store *self, const char *key, size_t key_len, char **ret_kind)
 {
     size_t plen = strlen(self->prefix);
-    /* a NUL inside the key would make it read as another, shorter one */
-    if (key_len <= plen || strncmp(key, self->prefix, plen) != 0 ||
-        memchr(key, '\0', key_len) != NULL)
+    if (key == NULL || key_len <= plen || memcmp(key, self->prefix, plen) != 0) {
+        s_bad_key(key != NULL ? key : "", key != NULL ? key_len : 0, "not under the prefix");
         return NULL;
+    }
+    if (memchr(key, '\0', key_len) != NULL) {
+        s_bad_key(key, key_len, "it holds a NUL byte");
+        return NULL;
+    }
     const char *rest = key + plen;
     const char *slash = strchr(rest, '/');
     if (slash == NULL || slash[1] == '\0')
         return NULL;
-    *ret_kind = g_strndup(rest, (size_t)(slash - rest));
-    return slash + 1;
+    g_autofree char *kind = g_strndup(rest, (size_t)(slash - rest));
+    const char *name = slash + 1;
+    if ((strcmp(kind, "hosts") == 0 || strcmp(kind, "domains") == 0 ||
+         strcmp(kind, "hostkeys") == 0 || strcmp(kind, "alloc") == 0) &&
+        strchr(name, '/') == NULL) {
+        const char *why = drv_name_invalid(name);
+        if (why != NULL) {
+            g_autofree char *msg = g_strdup_printf("not a valid %s name: %s", kind, why);
+            s_bad_key(key, key_len, msg);
+            return NULL;
+        }
+    }
+    *ret_kind = g_steal_pointer(&kind);
+    return name;
+}
+
+/* Whether kv is the key kind/name asked for (etcd answered the key it was asked about). */
+static bool s_kv_is(const ctl_store *self, const drv_etcd_kv *kv, const char *kind,
+                    const char *name)
+{
+    g_autofree char *want = ctl_store_key(self, "%s/%s", kind, name);
+    if (kv->key != NULL && kv->key_len == strlen(want) && memcmp(kv->key, want, kv->key_len) == 0)
+        return true;
+    s_bad_key(kv->key != NULL ? kv->key : "", kv->key != NULL ? kv->key_len : 0,
+              "etcd answered it for another key");
+    return false;
 }
 
 static int s_load_kv(ctl_store *self, ctl_model *m, const drv_etcd_kv *kv, drv_error **err)
@@ -250,6 +304,8 @@ int ctl_store_refresh_domain(ctl_store *self, ctl_model *m, const char *name, dr
     int rc = 0;
     if (r.n_kvs == 0)
         ctl_model_remove_domain(m, name);
+    else if (!s_kv_is(self, &r.kvs[0], "domains", name))
+        rc = drv_error_set(err, DRV_ERR_PROTO, 0, "domain '%s': etcd answered another key", name);
     else
         rc = s_load_kv(self, m, &r.kvs[0], err);
     drv_etcd_range_clear(&r);
@@ -292,6 +348,8 @@ void ctl_store_apply_domain_kv(ctl_store *self, ctl_model *m, const char *name,
         return;
     }
     if (old != NULL && old->mod_revision >= r->kvs[0].mod_revision)
+        return;
+    if (!s_kv_is(self, &r->kvs[0], "domains", name))
         return;
     drv_error *e = NULL;
     if (s_load_kv(self, m, &r->kvs[0], &e) < 0) {

@@ -2,6 +2,7 @@
 #include "view.h"
 
 #include "domstate.h"
+#include "log.h"
 
 #include <string.h>
 
@@ -494,8 +495,17 @@ json_object *ctl_view_history(const char *name, const drv_etcd_range *r)
 {
     json_object *revs = json_object_new_array();
     for (size_t i = 0; i < r->n_kvs; i++) {
-        const char *slash = strrchr(r->kvs[i].key, '/');
-        json_object *h = ctl_view_parse("history entry", r->kvs[i].value, NULL);
+        /* a key with a NUL, or whose last part is not a revision, would alias another entry */
+        const char *key = r->kvs[i].key;
+        const char *slash =
+            key != NULL && memchr(key, '\0', r->kvs[i].key_len) == NULL ? strrchr(key, '/') : NULL;
+        if (slash != NULL &&
+            (slash[1] == '\0' || strspn(slash + 1, "0123456789") != strlen(slash + 1))) {
+            drv_warn("domain '%s': ignoring history key '%s': not a revision", name, key);
+            slash = NULL;
+        }
+        json_object *h =
+            slash != NULL ? ctl_view_parse("history entry", r->kvs[i].value, NULL) : NULL;
         if (h == NULL || slash == NULL) {
             json_object_put(h);
             continue;

@@ -43,13 +43,14 @@ sec_init() {
 }
 
 # sec_conf — the [security] and [clients] groups of the controller's configuration
-# (DISK_ALLOW_PREFIXES, when set: [security] disk_allow_prefixes).
+# (DISK_ALLOW_PREFIXES, when set: [security] disk_allow_prefixes; SECURITY_EXTRA: more lines).
 sec_conf() {
   sec_init
   cat <<CONF
 [security]
 secret_key_file = $KEY_DIR/controller.key
 ${DISK_ALLOW_PREFIXES:+disk_allow_prefixes = $DISK_ALLOW_PREFIXES}
+${SECURITY_EXTRA:-}
 [clients]
 admin = admin $(cat "$KEY_DIR/admin.pub")
 operator = operator $(cat "$KEY_DIR/operator.pub")
