@@ -3,8 +3,9 @@
  * logging: everything here is a function of its arguments, so the controller (live) and the CLI
  * (offline, from a snapshot file) get the same answers.
  *
- * This header is the umbrella: it also includes capacity.h (how many more fit, N+1), drain.h (drain
- * plans) and snapshot.h (the JSON snapshot file format and result → JSON converters).
+ * This header is the umbrella: it also includes capacity.h (how many more fit, N+1), balance.h (the
+ * rebalancer), drain.h (drain plans) and snapshot.h (the JSON snapshot file format and result →
+ * JSON converters).
  *
  * Ownership: every `const char *` and string array passed in is copied; every `const char *`
  * returned is borrowed from the object it came from. Results are owned by the caller and freed with
@@ -306,6 +307,7 @@ const char *drv_sched_baseline_unrequirable(const char *feature);
 int drv_sched_baseline_cpu_xml(const drv_sched_cluster *cluster, const char *arch,
                                const char *model, char **ret_xml, drv_error **err);
 
+#include "balance.h"
 #include "capacity.h"
 #include "drain.h"
 #include "snapshot.h"

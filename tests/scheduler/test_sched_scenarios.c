@@ -1,8 +1,8 @@
 /* test_sched_scenarios.c — golden scheduler scenarios: each scenarios/ (one .json file each) holds
- * a cluster and a list of cases (place, capacity, drain, baseline); each case's "expect" object
- * must be a subset of the JSON rendering of the actual answer (objects: every expected key matches;
- * arrays: same length, element by element; scalars: equal). A place case with "book": true adds the
- * placed domain to the cluster so later cases see it. */
+ * a cluster and a list of cases (place, capacity, drain, baseline, balance); each case's "expect"
+ * object must be a subset of the JSON rendering of the actual answer (objects: every expected key
+ * matches; arrays: same length, element by element; scalars: equal). A place case with "book": true
+ * adds the placed domain to the cluster so later cases see it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -169,6 +169,39 @@ static json_object *s_run_baseline(drv_sched_cluster *c, json_object *tc)
     return o;
 }
 
+/* "balance": {"load": {"hosts": {...}, "domains": {...}}, "opts": {...}} → the plan. */
+static json_object *s_run_balance(drv_sched_cluster *c, json_object *tc)
+{
+    json_object *b = NULL, *load = NULL, *opts_o = NULL;
+    json_object_object_get_ex(tc, "balance", &b);
+    json_object_object_get_ex(b, "load", &load);
+    json_object_object_get_ex(b, "opts", &opts_o);
+    drv_error *err = NULL;
+    drv_sched_balance_opts opts;
+    drv_sched_balance_opts_init(&opts);
+    if (drv_sched_balance_opts_from_json(opts_o, &opts, &err) < 0) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "error", json_object_new_string(err->message));
+        drv_error_free(&err);
+        return o;
+    }
+    g_autofree drv_sched_host_load *hl = NULL;
+    g_autofree drv_sched_domain_load *dl = NULL;
+    size_t nh = 0, nd = 0;
+    if (drv_sched_balance_load_from_json(load, &hl, &nh, &dl, &nd, &err) < 0)
+        fail_msg("balance load: %s", err->message);
+    drv_sched_balance_plan *plan = NULL;
+    if (drv_sched_balance_plan_compute(c, hl, nh, dl, nd, &opts, &plan, &err) < 0) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "error", json_object_new_string(err->message));
+        drv_error_free(&err);
+        return o;
+    }
+    json_object *out = drv_sched_balance_plan_to_json(plan);
+    drv_sched_balance_plan_free(&plan);
+    return out;
+}
+
 /* Applies "mutate" steps: [{"host_state": ["h1", "maintenance"]}, {"remove_host": "h2"}, ...]. */
 static void s_mutate(drv_sched_cluster *c, json_object *tc)
 {
@@ -235,6 +268,8 @@ static void test_scenario(void **state)
             got = s_run_drain(c, tc);
         else if (json_object_object_get_ex(tc, "baseline", NULL))
             got = s_run_baseline(c, tc);
+        else if (json_object_object_get_ex(tc, "balance", NULL))
+            got = s_run_balance(c, tc);
         else
             fail_msg("%s: case %zu has no action", path, i);
         if (!s_match(want, got, "$")) {
