@@ -172,30 +172,6 @@ static void s_push(drv_agent *self, s_out_kind kind, const char *command_id, uin
     s_push_out(self, o);
 }
 
-/* Packs a reply; a reply too large for a frame becomes a failure reply that says so. */
-static void s_pack_reply(Drover__Reply *reply, uint8_t **ret_buf, size_t *ret_len)
-{
-    Drover__Envelope env = DROVER__ENVELOPE__INIT;
-    env.body_case = DROVER__ENVELOPE__BODY_REPLY;
-    env.reply = reply;
-    drv_error *err = NULL;
-    if (drv_codec_pack(&env, 0, ret_buf, ret_len, &err) == 0)
-        return;
-    Drover__Reply small = DROVER__REPLY__INIT;
-    small.command_id = reply->command_id;
-    small.ok = false;
-    small.error_kind = (char *)drv_err_kind_to_string(err->kind);
-    small.message = err->message;
-    env.reply = &small;
-    drv_error *err2 = NULL;
-    if (drv_codec_pack(&env, 0, ret_buf, ret_len, &err2) < 0) {
-        *ret_buf = NULL;
-        *ret_len = 0;
-        drv_error_free(&err2);
-    }
-    drv_error_free(&err);
-}
-
 /* ------------------------------------------------------------------ callbacks (other threads) */
 
 static void s_on_event(const drv_virt_event *ev, void *user_data)
@@ -242,54 +218,22 @@ static void s_on_progress(void *user_data, Drover__Progress *p)
 
 static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn);
 
-/* Wall-clock ms since the command's expiry; <= 0 when it has none or it has not passed yet. */
-static int64_t s_expired_ms(const Drover__Command *cmd)
-{
-    if (cmd->expires_at_ms == 0)
-        return 0; /* no expiry (older controllers, tests) */
-    return g_get_real_time() / 1000 - cmd->expires_at_ms;
-}
-
-/* "start of domain 'vm1'", or "storage-mark-write" for a command without a domain. */
-static char *s_cmd_what(const Drover__Command *cmd)
-{
-    const char *kind = drv_commands_kind_name(cmd->kind);
-    if (cmd->domain != NULL && *cmd->domain != '\0')
-        return g_strdup_printf("%s of domain '%s'", kind, cmd->domain);
-    return g_strdup(kind);
-}
-
-/* Fills reply as the refusal of an expired command (ago_ms since its expiry). */
-static void s_fill_expired(Drover__Reply *reply, GPtrArray *arena, const Drover__Command *cmd,
-                           int64_t ago_ms)
-{
-    g_autofree char *what = s_cmd_what(cmd);
-    g_autofree char *msg =
-        g_strdup_printf("%s refused: the command expired %.1f s ago (it was not run)", what,
-                        (double)ago_ms / 1000.0);
-    reply->ok = false;
-    reply->expired = true;
-    reply->error_kind = drv_pb_strdup(arena, "expired");
-    reply->message = drv_pb_strdup(arena, msg);
-    drv_info("command %s: %s", cmd->id, reply->message);
-}
-
 /* Runs one command on a pool thread and hands its reply to the main thread. */
 static void s_task_command(drv_agent *self, const Drover__Command *cmd)
 {
     GPtrArray *arena = drv_pb_arena_new();
     Drover__Reply reply = DROVER__REPLY__INIT;
     reply.command_id = cmd->id;
-    int64_t ago_ms = s_expired_ms(cmd);
+    int64_t ago_ms = drv_cmdreply_expired_ms(cmd);
     if (ago_ms > 0) {
         /* it waited in the queue past its expiry: refused now, still unrun */
-        s_fill_expired(&reply, arena, cmd, ago_ms);
+        drv_cmdreply_fill_expired(&reply, arena, cmd, ago_ms);
     } else {
         drv_commands_execute(&self->env, cmd, &reply, arena);
     }
     uint8_t *buf = NULL;
     size_t len = 0;
-    s_pack_reply(&reply, &buf, &len);
+    drv_cmdreply_pack(&reply, &buf, &len);
     s_push(self, S_OUT_REPLY, cmd->id, buf, len);
     g_ptr_array_unref(arena);
 }
@@ -765,7 +709,7 @@ static void s_reply_now(drv_agent *self, Drover__Reply *reply, bool cache)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    s_pack_reply(reply, &buf, &len);
+    drv_cmdreply_pack(reply, &buf, &len);
     s_send_bytes(self, buf, len);
     if (cache && reply->command_id != NULL && *reply->command_id != '\0')
         drv_reply_cache_finish(self->cache, reply->command_id, buf, len);
@@ -825,11 +769,11 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
     GPtrArray *arena = drv_pb_arena_new();
     Drover__Reply reply = DROVER__REPLY__INIT;
     reply.command_id = (char *)id;
-    int64_t ago_ms = s_expired_ms(cmd);
+    int64_t ago_ms = drv_cmdreply_expired_ms(cmd);
     guint waiting = g_thread_pool_unprocessed(self->pool);
     if (ago_ms > 0) {
         /* cached: a resend of this id gets the same refusal, never a late run */
-        s_fill_expired(&reply, arena, cmd, ago_ms);
+        drv_cmdreply_fill_expired(&reply, arena, cmd, ago_ms);
         s_reply_now(self, &reply, true);
     } else if (cmd->kind == DROVER__COMMAND_KIND__CMD_INVENTORY) {
         reply.ok = true;
@@ -868,7 +812,7 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
         }
         s_reply_now(self, &reply, true);
     } else if (waiting >= self->opts->command_queue_limit) {
-        g_autofree char *what = s_cmd_what(cmd);
+        g_autofree char *what = drv_cmdreply_what(cmd);
         g_autofree char *msg = g_strdup_printf(
             "%s refused: %u commands are already waiting for a worker (worker_threads = %u; "
             "libvirt is slow or hung): the command was not run",

@@ -15,67 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const s_kind_names[] = {
-    [DROVER__COMMAND_KIND__CMD_NONE] = "none",
-    [DROVER__COMMAND_KIND__CMD_DEFINE] = "define",
-    [DROVER__COMMAND_KIND__CMD_UNDEFINE] = "undefine",
-    [DROVER__COMMAND_KIND__CMD_CREATE] = "create",
-    [DROVER__COMMAND_KIND__CMD_START] = "start",
-    [DROVER__COMMAND_KIND__CMD_SHUTDOWN] = "shutdown",
-    [DROVER__COMMAND_KIND__CMD_REBOOT] = "reboot",
-    [DROVER__COMMAND_KIND__CMD_DESTROY] = "destroy",
-    [DROVER__COMMAND_KIND__CMD_SUSPEND] = "suspend",
-    [DROVER__COMMAND_KIND__CMD_RESUME] = "resume",
-    [DROVER__COMMAND_KIND__CMD_MANAGEDSAVE] = "managedsave",
-    [DROVER__COMMAND_KIND__CMD_SETVCPUS] = "setvcpus",
-    [DROVER__COMMAND_KIND__CMD_SETMEM] = "setmem",
-    [DROVER__COMMAND_KIND__CMD_ATTACH_DEVICE] = "attach-device",
-    [DROVER__COMMAND_KIND__CMD_DETACH_DEVICE] = "detach-device",
-    [DROVER__COMMAND_KIND__CMD_DUMPXML] = "dumpxml",
-    [DROVER__COMMAND_KIND__CMD_SNAPSHOT_CREATE] = "snapshot-create",
-    [DROVER__COMMAND_KIND__CMD_SNAPSHOT_LIST] = "snapshot-list",
-    [DROVER__COMMAND_KIND__CMD_SNAPSHOT_REVERT] = "snapshot-revert",
-    [DROVER__COMMAND_KIND__CMD_SNAPSHOT_DELETE] = "snapshot-delete",
-    [DROVER__COMMAND_KIND__CMD_SNAPSHOT_REDEFINE] = "snapshot-redefine",
-    [DROVER__COMMAND_KIND__CMD_DOMSTATS] = "domstats",
-    [DROVER__COMMAND_KIND__CMD_MIGRATE] = "migrate",
-    [DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL] = "migrate-cancel",
-    [DROVER__COMMAND_KIND__CMD_STORAGE_MARK_WRITE] = "storage-mark-write",
-    [DROVER__COMMAND_KIND__CMD_STORAGE_MARK_CHECK] = "storage-mark-check",
-    [DROVER__COMMAND_KIND__CMD_INVENTORY] = "inventory",
-    [DROVER__COMMAND_KIND__CMD_SNAPSHOT_DUMPXML] = "snapshot-dumpxml",
-    [DROVER__COMMAND_KIND__CMD_MANAGEDSAVE_REMOVE] = "managedsave-remove",
-    [DROVER__COMMAND_KIND__CMD_SAVE] = "save",
-    [DROVER__COMMAND_KIND__CMD_RESTORE] = "restore",
-    [DROVER__COMMAND_KIND__CMD_CONSOLE] = "console",
-    [DROVER__COMMAND_KIND__CMD_HA_SET] = "ha-set",
-    [DROVER__COMMAND_KIND__CMD_POOL_DEFINE] = "pool-define",
-    [DROVER__COMMAND_KIND__CMD_POOL_INFO] = "pool-info",
-    [DROVER__COMMAND_KIND__CMD_VOL_CREATE] = "vol-create",
-    [DROVER__COMMAND_KIND__CMD_VOL_DELETE] = "vol-delete",
-    [DROVER__COMMAND_KIND__CMD_VOL_INFO] = "vol-info",
-    [DROVER__COMMAND_KIND__CMD_SEED_CREATE] = "seed-create",
-    [DROVER__COMMAND_KIND__CMD_NET_DEFINE] = "net-define",
-    [DROVER__COMMAND_KIND__CMD_NET_INFO] = "net-info",
-};
-
-const char *drv_commands_kind_name(Drover__CommandKind kind)
-{
-    size_t i = (size_t)kind;
-    if (i < G_N_ELEMENTS(s_kind_names) && s_kind_names[i] != NULL)
-        return s_kind_names[i];
-    return "unknown";
-}
-
-void drv_commands_fail(Drover__Reply *reply, GPtrArray *arena, const drv_error *e)
-{
-    reply->ok = false;
-    reply->error_code = e ? e->code : 0;
-    reply->error_kind =
-        drv_pb_strdup(arena, drv_err_kind_to_string(e ? e->kind : DRV_ERR_INTERNAL));
-    reply->message = drv_pb_strdup(arena, e && e->message ? e->message : "unknown error");
-}
-
 /* Looks a domain up by name, or by UUID when the name is one. */
 static virDomainPtr s_lookup(virConnectPtr conn, const char *name, drv_error **err)
 {
@@ -461,7 +400,7 @@ static int s_run(const drv_cmd_env *env, virConnectPtr conn, const Drover__Comma
     if (drv_storage_handles(k))
         return drv_storage_execute(conn, cmd, reply, arena, err);
     if (k == DROVER__COMMAND_KIND__CMD_NONE || k == DROVER__COMMAND_KIND__CMD_INVENTORY ||
-        k == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL || (size_t)k >= G_N_ELEMENTS(s_kind_names))
+        k == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL || !drv_commands_kind_known(k))
         return drv_error_set(err, DRV_ERR_INVALID, 0, "command kind %d is not handled here",
                              (int)k);
 

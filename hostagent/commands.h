@@ -4,6 +4,7 @@
 #ifndef DROVER_AGENT_COMMANDS_H
 #define DROVER_AGENT_COMMANDS_H
 
+#include "cmdreply.h"
 #include "codec.h"
 #include "virt.h"
 
@@ -29,11 +30,5 @@ typedef struct {
  * CMD_INVENTORY and CMD_MIGRATE_CANCEL are handled by the loop, not here. */
 void drv_commands_execute(const drv_cmd_env *env, const Drover__Command *cmd, Drover__Reply *reply,
                           GPtrArray *arena);
-
-/* Sets reply->ok = false with the error's kind, code and message (copied into arena). */
-void drv_commands_fail(Drover__Reply *reply, GPtrArray *arena, const drv_error *e);
-
-/* Human name of a command kind ("define", "snapshot-create", ...). */
-const char *drv_commands_kind_name(Drover__CommandKind kind);
 
 #endif
