@@ -7,10 +7,12 @@
 #include "jobs.h"
 #include "json_get.h"
 #include "offline.h"
+#include "provision.h"
 #include "render.h"
 #include "session.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,16 @@ static int s_run_remote(const drv_cli_session *s)
     const drv_cli_invocation *inv = s->inv;
     g_autofree char *body = NULL;
     size_t body_len = 0;
+    bool upload = g_strcmp0(inv->verb->api_verb, "vol.upload") == 0;
+    GStatBuf st;
+    if (upload && inv->body_path != NULL && strcmp(inv->body_path, "-") != 0 &&
+        g_stat(inv->body_path, &st) == 0 && (uint64_t)st.st_size > DRV_PROV_UPLOAD_MAX_BYTES)
+        return drv_cli_fail(1,
+                            "vol upload: '%s' is %" G_GUINT64_FORMAT
+                            " bytes; an upload is at most %u bytes (15 MiB: it travels in one "
+                            "request); copy larger images into the pool's directory instead",
+                            inv->body_path, (guint64)st.st_size,
+                            (unsigned)DRV_PROV_UPLOAD_MAX_BYTES);
     if (inv->body_path != NULL) {
         drv_error *e = NULL;
         if (drv_cli_read_input(inv->body_path, &body, &body_len, &e) < 0) {
@@ -46,6 +58,9 @@ static int s_run_remote(const drv_cli_session *s)
             return rc;
         }
     }
+    if (upload && body_len > DRV_PROV_UPLOAD_MAX_BYTES)
+        return drv_cli_fail(1, "vol upload: the image is %zu bytes; an upload is at most %u bytes",
+                            body_len, (unsigned)DRV_PROV_UPLOAD_MAX_BYTES);
     /* options naming a file (--cloud-init FILE) carry its content */
     for (const drv_cli_opt *o = inv->verb->opts; o->name != NULL; o++) {
         if (o->kind != DRV_CLI_OPT_FILE)

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #define DRV_CLI_MAX_ARGS 4
-#define DRV_CLI_MAX_OPTS 14
+#define DRV_CLI_MAX_OPTS 16
 
 typedef enum {
     DRV_CLI_OPT_FLAG,    /* --live → "1" */

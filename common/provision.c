@@ -324,3 +324,41 @@ int drv_prov_net_xml(const char *name, const char *bridge, const char *subnet, c
         name, a, b, c, a, b, c, a, b, c);
     return 0;
 }
+
+const char *drv_prov_image_format(const void *data, size_t len)
+{
+    static const unsigned char magic[4] = {'Q', 'F', 'I', 0xfb};
+    return data != NULL && len >= 4 && memcmp(data, magic, 4) == 0 ? "qcow2" : "raw";
+}
+
+const char *const drv_prov_wipe_algorithms[] = {
+    "zero",      "nnsa",       "dod",    "bsi",  "gutmann", "schneier",
+    "pfitzner7", "pfitzner33", "random", "trim", NULL,
+};
+
+int drv_prov_wipe_algorithm_check(const char *name, drv_error **err)
+{
+    for (size_t i = 0; drv_prov_wipe_algorithms[i] != NULL; i++)
+        if (g_strcmp0(name, drv_prov_wipe_algorithms[i]) == 0)
+            return 0;
+    g_autofree char *all = g_strjoinv(", ", (char **)drv_prov_wipe_algorithms);
+    return drv_error_set(err, DRV_ERR_INVALID, 0, "unknown wipe algorithm '%s' (one of: %s)",
+                         name ? name : "", all);
+}
+
+int drv_prov_cpu_xml(const char *mode, const char *baseline_xml, char **ret, drv_error **err)
+{
+    *ret = NULL;
+    if (mode == NULL || strcmp(mode, "baseline") == 0) {
+        if (baseline_xml == NULL || baseline_xml[0] == '\0')
+            return drv_error_set(err, DRV_ERR_INVALID, 0,
+                                 "--cpu baseline: the cluster has no CPU baseline");
+        *ret = g_strdup(baseline_xml);
+        return 0;
+    }
+    if (strcmp(mode, "host-model") == 0) {
+        *ret = g_strdup("<cpu mode='host-model' check='partial'/>");
+        return 0;
+    }
+    return drv_error_set(err, DRV_ERR_INVALID, 0, "--cpu '%s': baseline or host-model", mode);
+}

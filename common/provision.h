@@ -74,4 +74,24 @@ char *drv_prov_vol_xml(const char *name, uint64_t capacity_bytes, const char *fo
 int drv_prov_net_xml(const char *name, const char *bridge, const char *subnet, char **ret,
                      drv_error **err);
 
+/* The <cpu> element for `domain create --cpu MODE` (owned): "baseline" (and NULL, the default)
+ * → baseline_xml, the cluster baseline (scheduler.h drv_sched_baseline_cpu_xml), which must then
+ * be given; "host-model" → <cpu mode='host-model'/> (libvirt's: the host's CPU, as migratable as
+ * the hosts are alike). -1 with a DRV_ERR_INVALID error otherwise. */
+int drv_prov_cpu_xml(const char *mode, const char *baseline_xml, char **ret, drv_error **err);
+
+/* `vol upload`: the image travels in one client request (whose default size limit is 16 MiB,
+ * [controller] max_message_bytes) and from the controller to the agent in 1 MiB chunks; an
+ * image above this is refused by the CLI and the controller. */
+#define DRV_PROV_UPLOAD_MAX_BYTES (15u * 1024u * 1024u)
+
+/* "qcow2" when data starts with the qcow2 magic (QFI\xfb), else "raw" (static). */
+const char *drv_prov_image_format(const void *data, size_t len);
+
+/* The wipe algorithms of libvirt's virStorageVolWipePattern (as `virsh vol-wipe --algorithm`),
+ * NULL-terminated, in libvirt's order. */
+extern const char *const drv_prov_wipe_algorithms[];
+/* 0 when name is one of them, else -1 with a DRV_ERR_INVALID error listing them. */
+int drv_prov_wipe_algorithm_check(const char *name, drv_error **err);
+
 #endif

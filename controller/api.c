@@ -41,6 +41,7 @@ static void s_req_free(ctl_req *r)
     g_free(r->old_host);
     g_free(r->pin_host);
     g_free(r->saved_path);
+    g_strfreev(r->kept_disks);
     g_free(r->name);
     g_free(r->xml);
     g_free(r->comment);
@@ -451,14 +452,19 @@ static const s_verb s_verbs[] = {
     {"job.cancel", 1, 1, "ID", true, ctl_api_job_cancel, CTL_ROLE_OPERATOR},
     {"host.maintenance", 1, 1, "HOST", true, ctl_api_host_maintenance, CTL_ROLE_OPERATOR},
     {"host.activate", 1, 1, "HOST", true, ctl_api_host_activate, CTL_ROLE_OPERATOR},
-    /* provisioning (api_pool.c, api_net.c, api_provision.c) */
+    /* provisioning (api_pool.c, api_vol.c, api_net.c, api_provision.c) */
     {"pool.define", 1, 1, "NAME --path P [--shared]", true, ctl_api_pool_define, CTL_ROLE_OPERATOR},
+    {"pool.undefine", 1, 1, "NAME", true, ctl_api_pool_undefine, CTL_ROLE_OPERATOR},
     {"pool.list", 0, 0, "", true, ctl_api_pool_list, CTL_ROLE_VIEWER},
     {"pool.info", 1, 1, "NAME", true, ctl_api_pool_info, CTL_ROLE_VIEWER},
     {"vol.create", 2, 2, "POOL NAME --size S", true, ctl_api_vol_create, CTL_ROLE_OPERATOR},
     {"vol.list", 1, 1, "POOL", true, ctl_api_vol_list, CTL_ROLE_VIEWER},
     {"vol.info", 2, 2, "POOL NAME", true, ctl_api_vol_info, CTL_ROLE_VIEWER},
     {"vol.delete", 2, 2, "POOL NAME", true, ctl_api_vol_delete, CTL_ROLE_OPERATOR},
+    {"vol.clone", 3, 3, "POOL SRC NEW", true, ctl_api_vol_clone, CTL_ROLE_OPERATOR},
+    {"vol.resize", 3, 3, "POOL NAME KIB [--shrink]", true, ctl_api_vol_resize, CTL_ROLE_OPERATOR},
+    {"vol.upload", 2, 2, "POOL NAME (image in body)", true, ctl_api_vol_upload, CTL_ROLE_OPERATOR},
+    {"vol.wipe", 2, 2, "POOL NAME [--algorithm A]", true, ctl_api_vol_wipe, CTL_ROLE_OPERATOR},
     {"net.define", 1, 1, "NAME --bridge BR | --nat SUBNET", true, ctl_api_net_define,
      CTL_ROLE_OPERATOR},
     {"net.list", 0, 0, "", true, ctl_api_net_list, CTL_ROLE_VIEWER},

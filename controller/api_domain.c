@@ -2,6 +2,7 @@
  * agent chain broker commands; each step's callback either sends the next command or answers the
  * client, exactly once. */
 #include "api_private.h"
+#include "api_prov.h"
 
 #include "domxml.h"
 #include "events.h"
@@ -1194,6 +1195,19 @@ void ctl_api_domain_undefine(ctl_req *r)
     ctl_host *h = ctl_model_host(r->c->model, d->host);
     bool on_host = h != NULL && ctl_broker_host_up(r->c->broker, d->host) &&
                    g_hash_table_contains(h->inventory, d->name);
+    if (ctl_req_flag(r, "remove_storage")) {
+        /* its disks go too: only once the host proved it off, never on an unknown state */
+        if (unknown != NULL || !ctl_model_domain_is_off(r->c->model, d)) {
+            ctl_req_failf(r, DRV_ERR_CONFLICT,
+                          "domain '%s' is %s on host '%s'%s; its storage is not removed while it "
+                          "may run",
+                          d->name, state, d->host ? d->host : "-",
+                          unknown ? " (the host is unreachable)" : "");
+            return;
+        }
+        ctl_prov_undefine_begin(r->c, r, d, on_host ? d->host : NULL);
+        return;
+    }
     ctl_lifecycle_undefine(r->c, r, d->name, on_host ? d->host : NULL);
 }
 

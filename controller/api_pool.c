@@ -1,7 +1,7 @@
 /* api_pool.c — the client verbs of storage pools and volumes (docs/provisioning.md): pool.define,
- * pool.list, pool.info, vol.create, vol.list, vol.info, vol.delete. Records live in etcd
- * (prov_store.h), the data in libvirt pools on the hosts (agent commands, prov_fanout.h). Intent
- * first: a record is stored before any host is commanded, and removed again when the command
+ * pool.undefine, pool.list, pool.info, vol.create, vol.list, vol.info, vol.delete. Records live in
+ * etcd (prov_store.h), the data in libvirt pools on the hosts (agent commands, prov_fanout.h).
+ * Intent first: a record is stored before any host is commanded, and removed again when the command
  * surely failed. */
 #include "api_private.h"
 #include "api_prov.h"
@@ -237,6 +237,137 @@ void ctl_api_pool_define(ctl_req *r)
     g_autofree char *key = g_strdup_printf("pools/%s", p->pool);
     drv_error *err = NULL;
     if (ctl_prov_put(r->c, key, p->pool_doc, true, s_pool_stored, p, &err) < 0)
+        s_fail(p, err);
+}
+
+/* ------------------------------------------------------------------ pool.undefine */
+
+static void s_pool_record_gone(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    s_pv *p = data;
+    (void)c;
+    if (err != NULL) {
+        s_failf(p, err->kind, "pool '%s': undefined on the hosts, but its record %s: %s", p->pool,
+                attempted ? "may not be deleted" : "was not deleted", err->message);
+        return;
+    }
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "name", json_object_new_string(p->pool));
+    json_object_object_add(doc, "undefined", json_object_new_boolean(true));
+    json_object_object_add(doc, "hosts", json_object_get(p->hosts));
+    s_ok(p, doc);
+}
+
+static void s_pool_restored(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    s_pv *p = data;
+    (void)c;
+    (void)attempted;
+    if (err != NULL)
+        drv_warn("pool '%s': restoring its record after a failed undefine: %s", p->pool,
+                 err->message);
+    s_failf(p, DRV_ERR_CONFLICT, "pool '%s' not undefined: %s", p->pool, p->shared_error);
+}
+
+static void s_pool_undefined(ctl *c, json_object *hosts, int n_ok, void *data)
+{
+    s_pv *p = data;
+    (void)n_ok;
+    p->hosts = hosts;
+    GString *failed = g_string_new(NULL);
+    for (size_t i = 0; i < json_object_array_length(hosts); i++) {
+        json_object *h = json_object_array_get_idx(hosts, i);
+        if (ctl_prov_bool(h, "ok") || g_strcmp0(ctl_prov_str(h, "error_kind"), "not-found") == 0)
+            continue;
+        g_string_append_printf(failed, "%shost '%s': %s", failed->len ? "; " : "",
+                               ctl_prov_str(h, "host"), ctl_prov_str(h, "error"));
+    }
+    g_autofree char *key = g_strdup_printf("pools/%s", p->pool);
+    drv_error *err = NULL;
+    if (failed->len > 0) {
+        /* some host still has it: the record stays, as it was */
+        p->shared_error = g_string_free(failed, FALSE);
+        json_object_object_del(p->pool_doc, "state");
+        if (ctl_prov_put(c, key, p->pool_doc, false, s_pool_restored, p, &err) < 0) {
+            drv_error_free(&err);
+            s_failf(p, DRV_ERR_CONFLICT, "pool '%s' not undefined: %s", p->pool, p->shared_error);
+        }
+        return;
+    }
+    g_string_free(failed, TRUE);
+    if (ctl_prov_delete(c, key, s_pool_record_gone, p, &err) < 0)
+        s_fail(p, err);
+}
+
+static void s_pool_undefining_stored(ctl *c, const drv_error *err, bool attempted, void *data)
+{
+    s_pv *p = data;
+    if (err != NULL) {
+        s_failf(p, err->kind, "pool '%s': %s%s; not undefined", p->pool,
+                attempted ? "the intent may not be stored: " : "", err->message);
+        return;
+    }
+    ctl_cmd cmd = {.kind = CTL_CMD_POOL_UNDEFINE, .pool = p->pool};
+    ctl_fanout(c, &cmd, s_pool_undefined, p);
+}
+
+static void s_pool_undef_vols(ctl *c, GPtrArray *docs, const drv_error *err, void *data)
+{
+    s_pv *p = data;
+    if (err != NULL) {
+        s_failf(p, err->kind, "pool '%s': listing its volumes: %s", p->pool, err->message);
+        return;
+    }
+    if (docs != NULL && docs->len > 0) {
+        GString *names = g_string_new(NULL);
+        for (guint i = 0; i < docs->len && i < 5; i++)
+            g_string_append_printf(names, "%s%s", i ? ", " : "",
+                                   ctl_prov_str(g_ptr_array_index(docs, i), "name"));
+        s_failf(p, DRV_ERR_CONFLICT, "pool '%s' holds %u volume%s (%s%s); delete them first",
+                p->pool, docs->len, docs->len == 1 ? "" : "s", names->str,
+                docs->len > 5 ? ", ..." : "");
+        g_string_free(names, TRUE);
+        return;
+    }
+    const char *user = ctl_prov_dir_user(c, ctl_prov_str(p->pool_doc, "path"));
+    if (user != NULL) {
+        s_failf(p, DRV_ERR_CONFLICT,
+                "pool '%s' is used by domain '%s' (its XML names a file in %s)", p->pool, user,
+                ctl_prov_str(p->pool_doc, "path"));
+        return;
+    }
+    /* intent first: the record says it is going before any host is told */
+    json_object_object_add(p->pool_doc, "state", json_object_new_string("undefining"));
+    g_autofree char *key = g_strdup_printf("pools/%s", p->pool);
+    drv_error *e = NULL;
+    if (ctl_prov_put(c, key, p->pool_doc, false, s_pool_undefining_stored, p, &e) < 0)
+        s_fail(p, e);
+}
+
+static void s_pool_undef_got(ctl *c, json_object *doc, const drv_error *err, void *data)
+{
+    s_pv *p = data;
+    if (err != NULL) {
+        s_failf(p, err->kind, "pool '%s': %s", p->pool, err->message);
+        return;
+    }
+    if (doc == NULL) {
+        s_failf(p, DRV_ERR_NOT_FOUND, "pool '%s' not found", p->pool);
+        return;
+    }
+    p->pool_doc = json_object_get(doc);
+    g_autofree char *key = g_strdup_printf("volumes/%s/", p->pool);
+    drv_error *e = NULL;
+    if (ctl_prov_list(c, key, s_pool_undef_vols, p, &e) < 0)
+        s_fail(p, e);
+}
+
+void ctl_api_pool_undefine(ctl_req *r)
+{
+    s_pv *p = s_pv_new(r, r->args[0], NULL);
+    g_autofree char *key = g_strdup_printf("pools/%s", p->pool);
+    drv_error *err = NULL;
+    if (ctl_prov_get(r->c, key, s_pool_undef_got, p, &err) < 0)
         s_fail(p, err);
 }
 

@@ -41,8 +41,9 @@ typedef struct ctl_req {
     int64_t expect_revision;  /* edit: the revision the client edited */
     int64_t store_mod;        /* a desired-state write: the domain's mod_revision it compared */
     ctl_desired store_before; /* ... and the desired state it replaced */
-    char *pin_host;   /* start: the only host it may be placed on (a managed save), or NULL */
-    char *saved_path; /* save: the file the image goes to */
+    char *pin_host;    /* start: the only host it may be placed on (a managed save), or NULL */
+    char *saved_path;  /* save: the file the image goes to */
+    char **kept_disks; /* undefine --remove-storage: disks outside cluster pools (kept) */
 } ctl_req;
 
 /* Answers with status 0 and the document (ownership taken), frees r. */

@@ -14,6 +14,8 @@
 #include "view.h"
 
 #include "domxml.h"
+#include "placement.h"
+#include "scheduler.h"
 
 #include <string.h>
 
@@ -28,6 +30,7 @@ typedef struct {
     char *disk_vol;
     char *seed_vol;
     char *xml;
+    char *cpu_xml;
     char *user_data;
     json_object *disk_rec; /* records of what was created (for the undo) */
     json_object *seed_rec;
@@ -44,6 +47,7 @@ static void s_pr_free(s_pr *p)
     g_free(p->disk_vol);
     g_free(p->seed_vol);
     g_free(p->xml);
+    g_free(p->cpu_xml);
     g_free(p->user_data);
     if (p->disk_rec != NULL)
         json_object_put(p->disk_rec);
@@ -157,6 +161,7 @@ static void s_define(ctl *c, s_pr *p)
     d->memory_kib = dx->memory_kib;
     d->cpu_features = g_strdupv(dx->cpu_features_required);
     d->created_ms = ctl_wall_ms();
+    d->ha = ctl_req_flag(p->r, "ha"); /* as `domain ha NAME --enable` (docs/ha.md) */
     drv_domxml_free(&dx);
     if (ctl_async_put_domain(c, d, 0, "create (provisioned)", s_defined, p, NULL, &err) < 0) {
         s_fail_undo(c, p, err->kind, "definition not stored: %s", err->message);
@@ -250,6 +255,7 @@ static void s_build(ctl *c, s_pr *p)
         .disk_format = p->disk.format,
         .seed_path = seed_path,
         .network = ctl_req_opt(r, "network"),
+        .cpu_xml = p->cpu_xml,
         .serial_log = ctl_req_opt(r, "serial_log"),
         .boot = p->has_boot ? &p->boot : NULL,
     };
@@ -328,6 +334,7 @@ void ctl_api_domain_provision(ctl_req *r)
     p->uuid = g_uuid_string_random();
     drv_error *err = NULL;
     g_autofree char *key = NULL;
+    g_autofree char *baseline = NULL;
     if (drv_prov_disk_parse(disk, &p->disk, &err) < 0)
         goto fail;
     if (ctl_req_opt(r, "boot") != NULL) {
@@ -351,6 +358,22 @@ void ctl_api_domain_provision(ctl_req *r)
         drv_error_set(&err, DRV_ERR_EXISTS, 0, "domain '%s' already exists", name);
         goto fail;
     }
+    /* the cluster CPU baseline by default, so the guest can migrate to any active host */
+    const char *cpu = ctl_req_opt(r, "cpu");
+    if (cpu == NULL || strcmp(cpu, "baseline") == 0) {
+        drv_sched_cluster *cl = ctl_placement_cluster(r->c, NULL);
+        drv_error *berr = NULL;
+        if (drv_sched_baseline_cpu_xml(cl, NULL, NULL, &baseline, &berr) < 0) {
+            drv_error_set(&err, berr->kind, 0, "--cpu baseline: %s (or pass --cpu host-model)",
+                          berr->message);
+            drv_error_free(&berr);
+            drv_sched_cluster_destroy(&cl);
+            goto fail;
+        }
+        drv_sched_cluster_destroy(&cl);
+    }
+    if (drv_prov_cpu_xml(cpu, baseline, &p->cpu_xml, &err) < 0)
+        goto fail;
     p->disk_vol = g_strdup_printf("%s-disk0.%s", name, p->disk.format);
     p->seed_vol = g_strdup_printf("%s-seed.iso", name);
     key = g_strdup_printf("pools/%s", p->disk.pool);

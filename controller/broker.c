@@ -120,6 +120,16 @@ const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
         return "net-define";
     case CTL_CMD_NET_INFO:
         return "net-info";
+    case CTL_CMD_POOL_UNDEFINE:
+        return "pool-undefine";
+    case CTL_CMD_VOL_CLONE:
+        return "vol-clone";
+    case CTL_CMD_VOL_RESIZE:
+        return "vol-resize";
+    case CTL_CMD_VOL_UPLOAD:
+        return "vol-upload";
+    case CTL_CMD_VOL_WIPE:
+        return "vol-wipe";
     }
     return "command";
 }
@@ -429,6 +439,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     wc.volume = (char *)(cmd->volume ? cmd->volume : "");
     wc.data.data = (uint8_t *)cmd->data;
     wc.data.len = cmd->data != NULL ? cmd->data_len : 0;
+    wc.shrink = cmd->shrink;
     size_t n_files = cmd->file_names != NULL ? g_strv_length((char **)cmd->file_names) : 0;
     g_autofree Drover__KeyValue *files = g_new0(Drover__KeyValue, n_files + 1);
     g_autofree Drover__KeyValue **file_ptrs = g_new0(Drover__KeyValue *, n_files + 1);

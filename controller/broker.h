@@ -53,6 +53,11 @@ typedef enum {
     CTL_CMD_SEED_CREATE = 38,
     CTL_CMD_NET_DEFINE = 39,
     CTL_CMD_NET_INFO = 40,
+    CTL_CMD_POOL_UNDEFINE = 41,
+    CTL_CMD_VOL_CLONE = 42,
+    CTL_CMD_VOL_RESIZE = 43,
+    CTL_CMD_VOL_UPLOAD = 44,
+    CTL_CMD_VOL_WIPE = 45,
 } ctl_cmd_kind;
 
 const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind);
@@ -90,6 +95,7 @@ typedef struct {
     uint32_t timeout_ms;
     bool inactive;
     bool current;
+    bool shrink;                       /* CMD_VOL_RESIZE */
     const ctl_migrate_params *migrate; /* CMD_MIGRATE */
     const char *job_id;                /* CMD_MIGRATE, CMD_MIGRATE_CANCEL */
     const char *path;                  /* CMD_STORAGE_MARK_*, SAVE, RESTORE, MANAGEDSAVE_REMOVE */

@@ -11,6 +11,7 @@
 #include "job_lifecycle.h"
 #include "log.h"
 #include "migrate_private.h"
+#include "api_prov.h"
 #include "store_async.h"
 #include "view.h"
 
@@ -441,9 +442,14 @@ static void s_end(ctl *c, s_run *run)
     ctl_model_set_busy(c->model, name, NULL);
     ctl_req *r = g_steal_pointer(&run->req);
     bool ok = job->state == DRV_JOB_SUCCEEDED;
+    bool undefine = job->kind == DRV_JOB_KIND_UNDEFINE;
+    /* --remove-storage (prov_undefine.c); a job taken over may carry that intent in etcd too */
+    bool storage = undefine && (r == NULL || ctl_req_flag(r, "remove_storage"));
     if (r != NULL) {
         ctl_domain *d = ctl_model_domain(c->model, name);
-        if (ok && job->kind == DRV_JOB_KIND_UNDEFINE) {
+        if (ok && storage) {
+            ctl_prov_undefine_finish(c, r, name); /* answers r once the volumes are gone */
+        } else if (ok && job->kind == DRV_JOB_KIND_UNDEFINE) {
             ctl_req_ok(r, ctl_view_undefined(name));
         } else if (ok && d != NULL) {
             ctl_events_domain(c, d, d->saved_path != NULL ? "restored" : "started");
@@ -457,7 +463,11 @@ static void s_end(ctl *c, s_run *run)
             ctl_req_failf(r, DRV_ERR_UNAVAILABLE, "domain '%s': %s (job '%s')", name,
                           job->error ? job->error : "failed", job->id);
         }
+    } else if (ok && storage) {
+        ctl_prov_undefine_finish(c, NULL, name);
     }
+    if (!ok && storage)
+        ctl_prov_undefine_unmark(c, name); /* the domain stays: so do its volumes */
     ctl_domain *d = ctl_model_domain(c->model, name);
     if (ok && job->kind != DRV_JOB_KIND_UNDEFINE && d != NULL && d->saved_path != NULL)
         s_forget_saved(c, d); /* restored: the image is gone (the agent removed it) */

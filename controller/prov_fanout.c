@@ -19,9 +19,12 @@ typedef struct {
 static void s_entry_fill(json_object *entry, const ctl_reply *rep)
 {
     json_object_object_add(entry, "ok", json_object_new_boolean(rep->ok));
-    if (!rep->ok)
+    if (!rep->ok) {
         json_object_object_add(entry, "error",
                                json_object_new_string(rep->message ? rep->message : "failed"));
+        if (rep->error_kind != NULL)
+            json_object_object_add(entry, "error_kind", json_object_new_string(rep->error_kind));
+    }
     if (rep->stats == NULL)
         return;
     GHashTableIter it;

@@ -16,6 +16,10 @@ typedef struct {
     char **seed_contents;
     char *host;
     char *path;
+    char *clone_from;
+    uint8_t *content; /* to upload, data_len bytes, data_off sent */
+    size_t data_len;
+    size_t data_off;
     drv_error *failure;
     ctl_prov_vol_fn fn;
     ctl_prov_done_fn done_fn;
@@ -31,6 +35,8 @@ static void s_vc_free(s_vc *v)
     g_strfreev(v->seed_contents);
     g_free(v->host);
     g_free(v->path);
+    g_free(v->clone_from);
+    g_free(v->content);
     drv_error_free(&v->failure);
     g_free(v);
 }
@@ -63,6 +69,32 @@ static void s_undo(ctl *c, s_vc *v, drv_error *failure)
     }
 }
 
+static void s_undo_volume_gone(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    s_vc *v = data;
+    if (!rep->ok && g_strcmp0(rep->error_kind, "not-found") != 0)
+        drv_warn("%s: the half-uploaded volume on host '%s' was not deleted: %s", v->key, host,
+                 rep->message ? rep->message : "");
+    drv_error *f = g_steal_pointer(&v->failure);
+    s_undo(c, v, f);
+}
+
+/* The volume exists on v->host but its content failed: delete it there, then its record. */
+static void s_undo_created(ctl *c, s_vc *v, drv_error *failure)
+{
+    v->failure = failure;
+    ctl_cmd cmd = {.kind = CTL_CMD_VOL_DELETE,
+                   .pool = ctl_prov_str(v->doc, "pool"),
+                   .volume = ctl_prov_str(v->doc, "name")};
+    drv_error *err = NULL;
+    if (ctl_broker_send(c->broker, v->host, &cmd, s_undo_volume_gone, v, NULL, &err) < 0) {
+        drv_warn("%s: the half-uploaded volume was not deleted: %s", v->key, err->message);
+        drv_error_free(&err);
+        drv_error *f = g_steal_pointer(&v->failure);
+        s_undo(c, v, f);
+    }
+}
+
 static void s_ready_stored(ctl *c, const drv_error *err, bool attempted, void *data)
 {
     s_vc *v = data;
@@ -70,6 +102,43 @@ static void s_ready_stored(ctl *c, const drv_error *err, bool attempted, void *d
     if (err != NULL)
         drv_warn("%s: storing it ready: %s", v->key, err->message);
     s_vc_finish(c, v, NULL);
+}
+
+static void s_store_ready(ctl *c, s_vc *v, const char *host, const ctl_reply *rep);
+static void s_send_chunk(ctl *c, s_vc *v);
+
+static void s_chunk_sent(ctl *c, const char *host, const ctl_reply *rep, void *data)
+{
+    s_vc *v = data;
+    if (!rep->ok) {
+        drv_error *e = NULL;
+        drv_error_set(&e, DRV_ERR_LIBVIRT, 0, "volume '%s' on host '%s': upload at byte %zu: %s",
+                      v->key + strlen("volumes/"), host, v->data_off,
+                      rep->message ? rep->message : "failed");
+        s_undo_created(c, v, e);
+        return;
+    }
+    v->data_off += MIN(v->data_len - v->data_off, (size_t)CTL_PROV_CHUNK);
+    if (v->data_off < v->data_len) {
+        s_send_chunk(c, v);
+        return;
+    }
+    s_store_ready(c, v, host, rep);
+}
+
+/* The next CMD_VOL_UPLOAD chunk of the content, to the host that created the volume. */
+static void s_send_chunk(ctl *c, s_vc *v)
+{
+    ctl_cmd cmd = {.kind = CTL_CMD_VOL_UPLOAD,
+                   .pool = ctl_prov_str(v->doc, "pool"),
+                   .volume = ctl_prov_str(v->doc, "name"),
+                   .value = v->data_off,
+                   .data = v->content + v->data_off,
+                   .data_len = MIN(v->data_len - v->data_off, (size_t)CTL_PROV_CHUNK),
+                   .timeout_ms = CTL_PROV_SLOW_MS};
+    drv_error *e = NULL;
+    if (ctl_broker_send(c->broker, v->host, &cmd, s_chunk_sent, v, NULL, &e) < 0)
+        s_undo_created(c, v, e);
 }
 
 static void s_created(ctl *c, const char *host, const ctl_reply *rep, void *data)
@@ -84,7 +153,20 @@ static void s_created(ctl *c, const char *host, const ctl_reply *rep, void *data
         s_undo(c, v, e);
         return;
     }
+    if (v->content != NULL && v->data_len > 0) {
+        const char *path = rep->stats ? g_hash_table_lookup(rep->stats, "path") : NULL;
+        v->path = g_strdup(path ? path : "");
+        s_send_chunk(c, v);
+        return;
+    }
+    s_store_ready(c, v, host, rep);
+}
+
+/* Created (and filled): the record says ready, with the host, path and capacity the host saw. */
+static void s_store_ready(ctl *c, s_vc *v, const char *host, const ctl_reply *rep)
+{
     const char *path = rep->stats ? g_hash_table_lookup(rep->stats, "path") : NULL;
+    g_free(v->path);
     v->path = g_strdup(path ? path : "");
     json_object_object_add(v->doc, "state", json_object_new_string("ready"));
     json_object_object_add(v->doc, "host", json_object_new_string(host));
@@ -116,7 +198,9 @@ static void s_intent_stored(ctl *c, const drv_error *err, bool attempted, void *
         drv_error_free(&e);
         return;
     }
-    const char *host = ctl_fanout_first_up(c);
+    const char *host = v->host != NULL && ctl_broker_host_up(c->broker, v->host) ? v->host
+                       : v->clone_from != NULL ? NULL /* only the source's host has it */
+                                               : ctl_fanout_first_up(c);
     if (host == NULL) {
         drv_error *e = NULL;
         drv_error_set(&e, DRV_ERR_UNAVAILABLE, 0, "volume '%s': no host is up to create it",
@@ -124,10 +208,17 @@ static void s_intent_stored(ctl *c, const drv_error *err, bool attempted, void *
         s_undo(c, v, e);
         return;
     }
-    v->host = g_strdup(host);
+    if (host != v->host) {
+        g_free(v->host);
+        v->host = g_strdup(host);
+    }
     bool seed = v->seed_names != NULL;
-    ctl_cmd cmd = {.kind = seed ? CTL_CMD_SEED_CREATE : CTL_CMD_VOL_CREATE,
+    ctl_cmd cmd = {.kind = seed            ? CTL_CMD_SEED_CREATE
+                           : v->clone_from ? CTL_CMD_VOL_CLONE
+                                           : CTL_CMD_VOL_CREATE,
                    .pool = ctl_prov_str(v->doc, "pool"),
+                   .name = v->clone_from,
+                   .timeout_ms = v->clone_from ? CTL_PROV_SLOW_MS : 0,
                    .volume = ctl_prov_str(v->doc, "name"),
                    .xml = v->xml,
                    .value = (uint64_t)ctl_prov_int(v->doc, "capacity_bytes"),
@@ -158,14 +249,25 @@ int ctl_prov_vol_create(ctl *c, const ctl_prov_vol_spec *spec, ctl_prov_vol_fn f
         json_object_object_add(v->doc, "backing", json_object_new_string(spec->backing));
     if (spec->domain != NULL)
         json_object_object_add(v->doc, "domain", json_object_new_string(spec->domain));
+    v->host = g_strdup(spec->host);
+    if (spec->clone_from != NULL) {
+        json_object_object_add(v->doc, "cloned_from", json_object_new_string(spec->clone_from));
+        v->clone_from = g_strdup(spec->clone_from);
+    }
+    if (spec->data != NULL && spec->data_len > 0) {
+        json_object_object_add(v->doc, "uploaded_bytes",
+                               json_object_new_int64((int64_t)spec->data_len));
+        v->content = g_memdup2(spec->data, spec->data_len);
+        v->data_len = spec->data_len;
+    }
     json_object_object_add(v->doc, "state", json_object_new_string("creating"));
     json_object_object_add(v->doc, "created_ms", json_object_new_int64(ctl_wall_ms()));
     g_autofree char *backing_path = NULL;
     if (spec->backing != NULL && spec->pool_path != NULL)
         backing_path = g_build_filename(spec->pool_path, spec->backing, NULL);
-    v->xml = drv_prov_vol_xml(spec->name, spec->capacity_bytes, spec->format, backing_path,
-                              backing_path && g_str_has_suffix(backing_path, ".qcow2") ? "qcow2"
-                                                                                       : "raw");
+    v->xml = drv_prov_vol_xml(
+        spec->name, spec->capacity_bytes, v->content ? "raw" : spec->format, backing_path,
+        backing_path && g_str_has_suffix(backing_path, ".qcow2") ? "qcow2" : "raw");
     if (spec->seed_names != NULL) {
         v->seed_names = g_strdupv((char **)spec->seed_names);
         v->seed_contents = g_strdupv((char **)spec->seed_contents);
@@ -247,6 +349,26 @@ const char *ctl_prov_vol_user(ctl *c, json_object *record)
         return NULL;
     g_autofree char *needle = g_strdup_printf("'%s'", path);
     g_autofree char *needle2 = g_strdup_printf("\"%s\"", path);
+    GPtrArray *all = ctl_model_domains(c->model);
+    const char *user = NULL;
+    for (guint i = 0; i < all->len && user == NULL; i++) {
+        ctl_domain *o = g_ptr_array_index(all, i);
+        if (o->xml != NULL && (strstr(o->xml, needle) || strstr(o->xml, needle2)))
+            user = o->name;
+    }
+    g_ptr_array_unref(all);
+    return user;
+}
+
+const char *ctl_prov_dir_user(ctl *c, const char *dir)
+{
+    if (dir == NULL || dir[0] == '\0')
+        return NULL;
+    g_autofree char *trimmed = g_strdup(dir);
+    while (strlen(trimmed) > 1 && g_str_has_suffix(trimmed, "/"))
+        trimmed[strlen(trimmed) - 1] = '\0';
+    g_autofree char *needle = g_strdup_printf("'%s/", trimmed);
+    g_autofree char *needle2 = g_strdup_printf("\"%s/", trimmed);
     GPtrArray *all = ctl_model_domains(c->model);
     const char *user = NULL;
     for (guint i = 0; i < all->len && user == NULL; i++) {

@@ -48,6 +48,11 @@ static const char *const s_kind_names[] = {
     [DROVER__COMMAND_KIND__CMD_SEED_CREATE] = "seed-create",
     [DROVER__COMMAND_KIND__CMD_NET_DEFINE] = "net-define",
     [DROVER__COMMAND_KIND__CMD_NET_INFO] = "net-info",
+    [DROVER__COMMAND_KIND__CMD_POOL_UNDEFINE] = "pool-undefine",
+    [DROVER__COMMAND_KIND__CMD_VOL_CLONE] = "vol-clone",
+    [DROVER__COMMAND_KIND__CMD_VOL_RESIZE] = "vol-resize",
+    [DROVER__COMMAND_KIND__CMD_VOL_UPLOAD] = "vol-upload",
+    [DROVER__COMMAND_KIND__CMD_VOL_WIPE] = "vol-wipe",
 };
 
 bool drv_commands_kind_known(Drover__CommandKind kind)

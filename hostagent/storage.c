@@ -21,6 +21,11 @@ bool drv_storage_handles(Drover__CommandKind kind)
     case DROVER__COMMAND_KIND__CMD_SEED_CREATE:
     case DROVER__COMMAND_KIND__CMD_NET_DEFINE:
     case DROVER__COMMAND_KIND__CMD_NET_INFO:
+    case DROVER__COMMAND_KIND__CMD_POOL_UNDEFINE:
+    case DROVER__COMMAND_KIND__CMD_VOL_CLONE:
+    case DROVER__COMMAND_KIND__CMD_VOL_RESIZE:
+    case DROVER__COMMAND_KIND__CMD_VOL_UPLOAD:
+    case DROVER__COMMAND_KIND__CMD_VOL_WIPE:
         return true;
     default:
         return false;
@@ -120,6 +125,44 @@ static virStoragePoolPtr s_pool(virConnectPtr conn, const char *name, drv_error 
     return pool;
 }
 
+/* CMD_POOL_UNDEFINE: stops and undefines the pool; refused while libvirt lists a volume in it (a
+ * file the cluster may not know of). The directory and its files stay. A pool this host does not
+ * have is not-found. */
+static int s_pool_undefine(virConnectPtr conn, const Drover__Command *cmd, Drover__Reply *reply,
+                           GPtrArray *arena, drv_error **err)
+{
+    virStoragePoolPtr pool = s_pool(conn, cmd->pool, err);
+    if (pool == NULL)
+        return -1;
+    g_autofree char *what = g_strdup_printf("pool '%s'", cmd->pool);
+    int rc = 0;
+    if (virStoragePoolIsActive(pool) == 1) {
+        char **names = NULL;
+        int n = virStoragePoolNumOfVolumes(pool);
+        if (n < 0) {
+            rc = s_fail(err, what);
+        } else if (n > 0) {
+            names = g_new0(char *, (size_t)n + 1);
+            int got = virStoragePoolListVolumes(pool, names, n);
+            g_autofree char *list = got > 0 ? g_strjoinv(", ", names) : g_strdup("?");
+            rc = drv_error_set(err, DRV_ERR_CONFLICT, 0,
+                               "%s holds %d volume%s on this host (%s): not undefined", what, n,
+                               n == 1 ? "" : "s", list);
+            for (int i = 0; i < n; i++)
+                free(names[i]);
+            g_free(names);
+        } else if (virStoragePoolDestroy(pool) < 0) {
+            rc = s_fail(err, what);
+        }
+    }
+    if (rc == 0 && virStoragePoolUndefine(pool) < 0)
+        rc = s_fail(err, what);
+    if (rc == 0)
+        s_kv(arena, reply, "undefined", "1");
+    virStoragePoolFree(pool);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ volumes */
 
 static int s_vol_info(virStorageVolPtr vol, const char *what, Drover__Reply *reply,
@@ -136,14 +179,14 @@ static int s_vol_info(virStorageVolPtr vol, const char *what, Drover__Reply *rep
     return 0;
 }
 
-/* Uploads len bytes of data into vol (from offset 0). */
-static int s_upload(virConnectPtr conn, virStorageVolPtr vol, const void *data, size_t len,
-                    const char *what, drv_error **err)
+/* Uploads len bytes of data into vol at offset. */
+static int s_upload(virConnectPtr conn, virStorageVolPtr vol, uint64_t offset, const void *data,
+                    size_t len, const char *what, drv_error **err)
 {
     virStreamPtr st = virStreamNew(conn, 0);
     if (st == NULL)
         return s_fail(err, what);
-    if (virStorageVolUpload(vol, st, 0, len, 0) < 0) {
+    if (virStorageVolUpload(vol, st, offset, len, 0) < 0) {
         s_fail(err, what);
         virStreamFree(st);
         return -1;
@@ -164,12 +207,12 @@ static int s_upload(virConnectPtr conn, virStorageVolPtr vol, const void *data, 
     return rc;
 }
 
-/* Creates the volume described by xml (capacity_bytes for the fit check) in pool, uploads data
- * when given; deletes it again when the upload fails. */
+/* Creates the volume described by xml (capacity_bytes for the fit check) in pool — a copy of
+ * clone_from when given — and uploads data when given; deletes it again when the upload fails. */
 static int s_vol_create_in(virConnectPtr conn, virStoragePoolPtr pool, const char *pool_name,
                            const char *vol_name, const char *xml, uint64_t capacity_bytes,
-                           const void *data, size_t len, Drover__Reply *reply, GPtrArray *arena,
-                           drv_error **err)
+                           virStorageVolPtr clone_from, const void *data, size_t len,
+                           Drover__Reply *reply, GPtrArray *arena, drv_error **err)
 {
     g_autofree char *what = g_strdup_printf("volume '%s/%s'", pool_name, vol_name);
     virStorageVolPtr old = virStorageVolLookupByName(pool, vol_name);
@@ -182,17 +225,107 @@ static int s_vol_create_in(virConnectPtr conn, virStoragePoolPtr pool, const cha
         return drv_error_set(err, DRV_ERR_NO_ROOM, 0,
                              "%s: %llu bytes do not fit pool '%s' (%llu bytes available)", what,
                              (unsigned long long)capacity_bytes, pool_name, pinfo.available);
-    virStorageVolPtr vol = virStorageVolCreateXML(pool, xml, 0);
+    virStorageVolPtr vol = clone_from != NULL ? virStorageVolCreateXMLFrom(pool, xml, clone_from, 0)
+                                              : virStorageVolCreateXML(pool, xml, 0);
     if (vol == NULL)
         return s_fail(err, what);
     int rc = 0;
     if (data != NULL && len > 0)
-        rc = s_upload(conn, vol, data, len, what, err);
+        rc = s_upload(conn, vol, 0, data, len, what, err);
     if (rc == 0)
         rc = s_vol_info(vol, what, reply, arena, err);
     if (rc < 0)
         virStorageVolDelete(vol, 0);
     virStorageVolFree(vol);
+    return rc;
+}
+
+/* The libvirt wipe algorithm named name (as `virsh vol-wipe --algorithm`), or -1. */
+static int s_wipe_algorithm(const char *name)
+{
+    static const struct {
+        const char *name;
+        int alg;
+    } algs[] = {
+        {"zero", VIR_STORAGE_VOL_WIPE_ALG_ZERO},
+        {"nnsa", VIR_STORAGE_VOL_WIPE_ALG_NNSA},
+        {"dod", VIR_STORAGE_VOL_WIPE_ALG_DOD},
+        {"bsi", VIR_STORAGE_VOL_WIPE_ALG_BSI},
+        {"gutmann", VIR_STORAGE_VOL_WIPE_ALG_GUTMANN},
+        {"schneier", VIR_STORAGE_VOL_WIPE_ALG_SCHNEIER},
+        {"pfitzner7", VIR_STORAGE_VOL_WIPE_ALG_PFITZNER7},
+        {"pfitzner33", VIR_STORAGE_VOL_WIPE_ALG_PFITZNER33},
+        {"random", VIR_STORAGE_VOL_WIPE_ALG_RANDOM},
+        {"trim", VIR_STORAGE_VOL_WIPE_ALG_TRIM},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(algs); i++)
+        if (g_strcmp0(name, algs[i].name) == 0)
+            return algs[i].alg;
+    return -1;
+}
+
+/* CMD_VOL_RESIZE, CMD_VOL_UPLOAD, CMD_VOL_WIPE on an existing volume; the volume's info after. */
+static int s_vol_change(virConnectPtr conn, virStoragePoolPtr pool, virStorageVolPtr vol,
+                        const Drover__Command *cmd, const char *what, Drover__Reply *reply,
+                        GPtrArray *arena, drv_error **err)
+{
+    switch (cmd->kind) {
+    case DROVER__COMMAND_KIND__CMD_VOL_RESIZE:
+        if (cmd->domain != NULL && cmd->domain[0] != '\0') {
+            /* the disk of a running domain: only QEMU may grow it (it owns the image) */
+            virDomainPtr dom = virDomainLookupByName(conn, cmd->domain);
+            if (dom == NULL)
+                return s_fail(err, what);
+            int rc =
+                virDomainBlockResize(dom, cmd->path, cmd->value, VIR_DOMAIN_BLOCK_RESIZE_BYTES);
+            virDomainFree(dom);
+            if (rc < 0)
+                return s_fail(err, what);
+        } else if (virStorageVolResize(vol, cmd->value,
+                                       cmd->shrink ? VIR_STORAGE_VOL_RESIZE_SHRINK : 0) < 0) {
+            return s_fail(err, what);
+        }
+        break;
+    case DROVER__COMMAND_KIND__CMD_VOL_UPLOAD:
+        if (cmd->data.len == 0)
+            return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: an empty chunk", what);
+        if (s_upload(conn, vol, cmd->value, cmd->data.data, cmd->data.len, what, err) < 0)
+            return -1;
+        break;
+    case DROVER__COMMAND_KIND__CMD_VOL_WIPE: {
+        int alg = s_wipe_algorithm(cmd->name);
+        if (alg < 0)
+            return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: unknown wipe algorithm '%s'", what,
+                                 cmd->name ? cmd->name : "");
+        if (virStorageVolWipePattern(vol, (unsigned int)alg, 0) < 0)
+            return s_fail(err, what);
+        break;
+    }
+    default:
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: not a volume change", what);
+    }
+    virStoragePoolRefresh(pool, 0);
+    /* a refreshed pool has fresh volume objects: look it up again for the new capacity */
+    virStorageVolPtr fresh = virStorageVolLookupByName(pool, cmd->volume);
+    int rc = s_vol_info(fresh != NULL ? fresh : vol, what, reply, arena, err);
+    if (fresh != NULL)
+        virStorageVolFree(fresh);
+    return rc;
+}
+
+/* CMD_VOL_CLONE: volume cmd->volume as a copy of cmd->name in the same pool. */
+static int s_vol_clone(virConnectPtr conn, virStoragePoolPtr pool, const Drover__Command *cmd,
+                       Drover__Reply *reply, GPtrArray *arena, drv_error **err)
+{
+    if (s_need(cmd->name, "clone source", err) < 0)
+        return -1;
+    g_autofree char *src_what = g_strdup_printf("volume '%s/%s'", cmd->pool, cmd->name);
+    virStorageVolPtr src = virStorageVolLookupByName(pool, cmd->name);
+    if (src == NULL)
+        return s_fail(err, src_what);
+    int rc = s_vol_create_in(conn, pool, cmd->pool, cmd->volume, cmd->xml, cmd->value, src, NULL, 0,
+                             reply, arena, err);
+    virStorageVolFree(src);
     return rc;
 }
 
@@ -204,8 +337,10 @@ static int s_vol(virConnectPtr conn, const Drover__Command *cmd, Drover__Reply *
         return -1;
     int rc = s_need(cmd->volume, "volume", err);
     g_autofree char *what = g_strdup_printf("volume '%s/%s'", cmd->pool, cmd->volume);
-    if (rc == 0 && cmd->kind == DROVER__COMMAND_KIND__CMD_VOL_CREATE) {
-        rc = s_vol_create_in(conn, pool, cmd->pool, cmd->volume, cmd->xml, cmd->value,
+    if (rc == 0 && cmd->kind == DROVER__COMMAND_KIND__CMD_VOL_CLONE) {
+        rc = s_vol_clone(conn, pool, cmd, reply, arena, err);
+    } else if (rc == 0 && cmd->kind == DROVER__COMMAND_KIND__CMD_VOL_CREATE) {
+        rc = s_vol_create_in(conn, pool, cmd->pool, cmd->volume, cmd->xml, cmd->value, NULL,
                              cmd->data.data, cmd->data.len, reply, arena, err);
     } else if (rc == 0) {
         virStorageVolPtr vol = virStorageVolLookupByName(pool, cmd->volume);
@@ -214,8 +349,10 @@ static int s_vol(virConnectPtr conn, const Drover__Command *cmd, Drover__Reply *
         } else {
             if (cmd->kind == DROVER__COMMAND_KIND__CMD_VOL_DELETE)
                 rc = virStorageVolDelete(vol, 0) < 0 ? s_fail(err, what) : 0;
-            else
+            else if (cmd->kind == DROVER__COMMAND_KIND__CMD_VOL_INFO)
                 rc = s_vol_info(vol, what, reply, arena, err);
+            else
+                rc = s_vol_change(conn, pool, vol, cmd, what, reply, arena, err);
             virStorageVolFree(vol);
         }
     }
@@ -298,8 +435,8 @@ static int s_seed_create(virConnectPtr conn, const Drover__Command *cmd, Drover_
                                            "</capacity><target><format type='raw'/></target>"
                                            "</volume>",
                                            esc, (size_t)len);
-    rc = s_vol_create_in(conn, pool, cmd->pool, cmd->volume, xml, len, content, len, reply, arena,
-                         err);
+    rc = s_vol_create_in(conn, pool, cmd->pool, cmd->volume, xml, len, NULL, content, len, reply,
+                         arena, err);
     virStoragePoolFree(pool);
     return rc;
 }
@@ -359,9 +496,15 @@ int drv_storage_execute(virConnectPtr conn, const Drover__Command *cmd, Drover__
         virStoragePoolFree(pool);
         return rc;
     }
+    case DROVER__COMMAND_KIND__CMD_POOL_UNDEFINE:
+        return s_pool_undefine(conn, cmd, reply, arena, err);
     case DROVER__COMMAND_KIND__CMD_VOL_CREATE:
     case DROVER__COMMAND_KIND__CMD_VOL_DELETE:
     case DROVER__COMMAND_KIND__CMD_VOL_INFO:
+    case DROVER__COMMAND_KIND__CMD_VOL_CLONE:
+    case DROVER__COMMAND_KIND__CMD_VOL_RESIZE:
+    case DROVER__COMMAND_KIND__CMD_VOL_UPLOAD:
+    case DROVER__COMMAND_KIND__CMD_VOL_WIPE:
         return s_vol(conn, cmd, reply, arena, err);
     case DROVER__COMMAND_KIND__CMD_SEED_CREATE:
         return s_seed_create(conn, cmd, reply, arena, err);

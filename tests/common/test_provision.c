@@ -335,6 +335,58 @@ static void test_net_xml(void **state)
     }
 }
 
+static void test_image_format(void **state)
+{
+    (void)state;
+    const unsigned char qcow[] = {'Q', 'F', 'I', 0xfb, 0, 0, 0, 3};
+    assert_string_equal(drv_prov_image_format(qcow, sizeof(qcow)), "qcow2");
+    assert_string_equal(drv_prov_image_format(qcow, 3), "raw"); /* too short for the magic */
+    assert_string_equal(drv_prov_image_format("QFI?....", 8), "raw");
+    assert_string_equal(drv_prov_image_format(NULL, 0), "raw");
+}
+
+static void test_wipe_algorithms(void **state)
+{
+    (void)state;
+    drv_error *err = NULL;
+    size_t n = 0;
+    for (; drv_prov_wipe_algorithms[n] != NULL; n++)
+        assert_int_equal(drv_prov_wipe_algorithm_check(drv_prov_wipe_algorithms[n], &err), 0);
+    assert_int_equal(n, 10); /* virStorageVolWipeAlgorithm: zero .. trim */
+    assert_string_equal(drv_prov_wipe_algorithms[0], "zero");
+    assert_string_equal(drv_prov_wipe_algorithms[9], "trim");
+    const char *bad[] = {"", "Zero", "zeros", "dod ", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        assert_int_equal(drv_prov_wipe_algorithm_check(bad[i], &err), -1);
+        assert_int_equal(err->kind, DRV_ERR_INVALID);
+        assert_non_null(strstr(err->message, "one of: zero, nnsa, dod"));
+        drv_error_free(&err);
+    }
+    s_assert_invalid(drv_prov_wipe_algorithm_check(NULL, &err), &err, "unknown wipe algorithm");
+}
+
+static void test_cpu_xml(void **state)
+{
+    (void)state;
+    drv_error *err = NULL;
+    char *xml = NULL;
+    const char *base = "<cpu mode='custom' match='exact'><model>M</model></cpu>";
+    assert_int_equal(drv_prov_cpu_xml(NULL, base, &xml, &err), 0);
+    assert_string_equal(xml, base);
+    g_free(xml);
+    assert_int_equal(drv_prov_cpu_xml("baseline", base, &xml, &err), 0);
+    assert_string_equal(xml, base);
+    g_free(xml);
+    assert_int_equal(drv_prov_cpu_xml("host-model", NULL, &xml, &err), 0);
+    assert_non_null(strstr(xml, "<cpu mode='host-model'"));
+    g_free(xml);
+    s_assert_invalid(drv_prov_cpu_xml("baseline", NULL, &xml, &err), &err, "no CPU baseline");
+    assert_null(xml);
+    s_assert_invalid(drv_prov_cpu_xml("host-passthrough", base, &xml, &err), &err,
+                     "'host-passthrough': baseline or host-model");
+    assert_null(xml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +399,9 @@ int main(void)
         cmocka_unit_test(test_domain_xml),
         cmocka_unit_test(test_pool_vol_xml),
         cmocka_unit_test(test_net_xml),
+        cmocka_unit_test(test_image_format),
+        cmocka_unit_test(test_wipe_algorithms),
+        cmocka_unit_test(test_cpu_xml),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

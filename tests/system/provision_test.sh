@@ -128,3 +128,10 @@ fails_with "in use by domain 'web1'" vol delete vms web1-disk0.qcow2
 t_check "domain shutdown web1" drover domain shutdown web1 --timeout 90
 t_check "the guest powered off cleanly" s_serial '^drover-linux power off$'
 t_wait_for "drover reports web1 shut off" 30 sh -c "[ \"\$($DROVER_BUILD_DIR/cli/drover --controller $CONTROLLER --json domain info web1 | jq -r .state)\" = 'shut off' ]"
+t_eq "web1's exact state after the guest's own power-off" "shut off (shutdown)" \
+  "$(djson domain info web1 | jq -r '"\(.state) (\(.reason))"')"
+t_check "undefine web1 --remove-storage" drover domain undefine web1 --remove-storage
+t_eq "its disk and seed are gone (etcd)" "0" "$(djson vol list vms | jq '.volumes | length')"
+t_check "its disk and seed are gone (files)" test -z "$(ls "$TB_SHARED/vms")"
+t_check "pool undefine vms" drover pool undefine vms
+t_eq "pool list without vms" "local" "$(djson pool list | jq -r '[.pools[].name] | join(" ")')"
