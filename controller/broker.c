@@ -470,6 +470,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
         mp.postcopy = cmd->migrate->postcopy;
         mp.timeout_s = cmd->migrate->timeout_s;
         mp.unsafe = cmd->migrate->unsafe;
+        mp.dirty_rate_calc_s = cmd->migrate->dirty_rate_calc_s;
         wc.migrate = &mp;
     }
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
@@ -707,6 +708,12 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         mres.memory_bps = rep->migrate->memory_bps;
         mres.postcopy_used = rep->migrate->postcopy_used;
         mres.cancelled = rep->migrate->cancelled;
+        mres.dirty_rate_bps = rep->migrate->dirty_rate_bps;
+        mres.dirty_rate_source = rep->migrate->dirty_rate_source;
+        mres.dirty_calc_ms = rep->migrate->dirty_calc_ms;
+        mres.setup_ms = rep->migrate->setup_ms;
+        mres.transfer_ms = rep->migrate->transfer_ms;
+        mres.dest_stats_ms = rep->migrate->dest_stats_ms;
         r.migrate = &mres;
     }
     for (size_t i = 0; i < rep->n_snapshots; i++) {

@@ -72,6 +72,7 @@ typedef struct {
     bool postcopy;
     uint32_t timeout_s;
     bool unsafe;
+    uint32_t dirty_rate_calc_s; /* measure the dirty rate first (0 = not) */
 } ctl_migrate_params;
 
 /* A migration's outcome (the wire's MigrateResult). */
@@ -83,6 +84,9 @@ typedef struct {
     uint64_t memory_bps;
     bool postcopy_used;
     bool cancelled;
+    uint64_t dirty_rate_bps;       /* issue 15: the prediction's input and the stage times */
+    const char *dirty_rate_source; /* "calc", "precopy" or ""; borrowed */
+    uint64_t dirty_calc_ms, setup_ms, transfer_ms, dest_stats_ms;
 } ctl_migrate_result;
 
 typedef struct {

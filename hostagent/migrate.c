@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TICK_MS 1000
+#define S_TICK_MS       1000
+#define S_SETUP_TICK_MS 100
 
 /* ------------------------------------------------------------------ registry (for cancel) */
 
@@ -201,7 +202,7 @@ static gpointer s_call_thread(gpointer data)
 
 typedef struct {
     uint64_t time_elapsed_ms, downtime_ms, data_total, data_processed, data_remaining, memory_bps,
-        dirty_rate, iteration;
+        dirty_rate, iteration, page_size;
     int type;
     bool have;
 } s_stats;
@@ -220,6 +221,7 @@ static void s_read_stats(virTypedParameterPtr params, int n, s_stats *s)
     S_GET(memory_bps, VIR_DOMAIN_JOB_MEMORY_BPS);
     S_GET(dirty_rate, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
     S_GET(iteration, VIR_DOMAIN_JOB_MEMORY_ITERATION);
+    S_GET(page_size, VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE);
 #undef S_GET
     s->have = true;
 }
@@ -267,6 +269,47 @@ static void s_send_progress(const drv_cmd_env *env, const Drover__Command *cmd, 
     p.time_elapsed_ms = s->time_elapsed_ms;
     p.postcopy = postcopy;
     env->progress(env->progress_data, &p);
+}
+
+/* ------------------------------------------------------------------ dirty rate (issue 15) */
+
+/* Measures dom's dirty rate with libvirt's dirty-rate calculation (page-sampling: the mode that
+ * works under TCG; dirty-ring and dirty-bitmap need KVM) over secs seconds, polling the dirtyrate
+ * stats group every 100 ms until it says measured, for at most secs + 3 s. Runs on the command's
+ * worker thread, never on the agent's loop. Returns true with *ret_bps (bytes/s) on success. */
+static bool s_dirty_rate_calc(virDomainPtr dom, uint32_t secs, uint64_t *ret_bps)
+{
+    const char *name = virDomainGetName(dom);
+    if (virDomainStartDirtyRateCalc(dom, (int)secs, VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING) < 0) {
+        drv_info("domain '%s': no dirty-rate calculation (%s): the first pre-copy passes tell",
+                 name, virGetLastErrorMessage());
+        return false;
+    }
+    gint64 until = g_get_monotonic_time() + ((gint64)secs * 1000 + 3000) * 1000;
+    g_usleep((gulong)secs * G_USEC_PER_SEC);
+    while (g_get_monotonic_time() < until) {
+        virDomainPtr doms[] = {dom, NULL};
+        virDomainStatsRecordPtr *recs = NULL;
+        int n = virDomainListGetStats(doms, VIR_DOMAIN_STATS_DIRTYRATE, &recs, 0);
+        int status = -1;
+        long long mbs = -1;
+        if (n > 0) {
+            virTypedParamsGetInt(recs[0]->params, recs[0]->nparams, "dirtyrate.calc_status",
+                                 &status);
+            virTypedParamsGetLLong(recs[0]->params, recs[0]->nparams,
+                                   "dirtyrate.megabytes_per_second", &mbs);
+        }
+        virDomainStatsRecordListFree(recs);
+        if (n < 0)
+            break;
+        if (status == VIR_DOMAIN_DIRTYRATE_MEASURED && mbs >= 0) {
+            *ret_bps = (uint64_t)mbs * 1024 * 1024;
+            return true;
+        }
+        g_usleep(100 * 1000);
+    }
+    drv_info("domain '%s': the dirty-rate calculation did not finish in %u s", name, secs + 3);
+    return false;
 }
 
 /* One info line naming the policy the migration runs with (what the operator asked for reached
@@ -334,6 +377,19 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
         return -1;
     }
     s_running *reg = s_register(dom, cmd->job_id);
+    /* the prediction's input, measured before anything moves (issue 15); a cancel meanwhile
+     * means the migration never starts */
+    uint64_t dirty_bps = 0, dirty_calc_ms = 0;
+    const char *dirty_source = "";
+    if (mp->dirty_rate_calc_s > 0) {
+        gint64 t0 = g_get_monotonic_time();
+        if (s_dirty_rate_calc(dom, MIN(mp->dirty_rate_calc_s, 60u), &dirty_bps))
+            dirty_source = "calc";
+        dirty_calc_ms = (uint64_t)((g_get_monotonic_time() - t0) / 1000);
+        drv_info("domain '%s': dirty rate %s (%" PRIu64 " ms)", name,
+                 *dirty_source ? "measured" : "not measured", dirty_calc_ms);
+    }
+
     s_call call = {.dom = dom,
                    .dest_uri = mp->dest_uri,
                    .params = params,
@@ -342,17 +398,26 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     g_mutex_init(&call.lock);
     g_cond_init(&call.done_cond);
     gint64 start_us = g_get_monotonic_time();
-    GThread *t = g_thread_new("migrate-call", s_call_thread, &call);
+    GThread *t = NULL;
+    if (g_atomic_int_get(&reg->cancel)) {
+        call.rc = -1;
+        call.done = true;
+    } else {
+        t = g_thread_new("migrate-call", s_call_thread, &call);
+    }
 
     s_stats last = {0};
     bool downtime_set = false;
+    gint64 first_data_us = 0, progress_sent_us = 0;
     drv_migrate_monitor_params policy =
         drv_migrate_monitor_params_default(mp->postcopy, mp->timeout_s);
     drv_migrate_monitor_state mon;
     drv_migrate_monitor_init(&mon);
     for (;;) {
         g_mutex_lock(&call.lock);
-        gint64 until = g_get_monotonic_time() + S_TICK_MS * 1000;
+        /* every 100 ms until memory flows (to time the set-up), then every second */
+        gint64 until =
+            g_get_monotonic_time() + (first_data_us ? S_TICK_MS : S_SETUP_TICK_MS) * 1000;
         while (!call.done && g_cond_wait_until(&call.done_cond, &call.lock, until))
             ;
         bool done = call.done;
@@ -371,9 +436,19 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
             if (!downtime_set && mp->max_downtime_ms > 0) {
                 downtime_set = virDomainMigrateSetMaxDowntime(dom, mp->max_downtime_ms, 0) == 0;
             }
-            sample.have_stats = true;
-            sample.iteration = s.iteration;
-            sample.data_remaining = s.data_remaining;
+            /* before memory flows libvirt reports a job with no data: no sample for the monitor
+             * (a remaining of 0 would be its lowest ever, and the real ones a stall) */
+            if (s.data_total > 0 || s.data_processed > 0) {
+                if (first_data_us == 0)
+                    first_data_us = g_get_monotonic_time();
+                sample.have_stats = true;
+                sample.iteration = s.iteration;
+                sample.data_remaining = s.data_remaining;
+            }
+            if (!*dirty_source && s.iteration >= 2 && s.dirty_rate > 0) {
+                dirty_bps = s.dirty_rate * (s.page_size ? s.page_size : 4096);
+                dirty_source = "precopy";
+            }
         }
         virTypedParamsFree(st, n);
         sample.elapsed_ms = (uint64_t)((g_get_monotonic_time() - start_us) / 1000);
@@ -398,8 +473,11 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
         case DRV_MIGRATE_DECISION_LAST:
             break;
         }
-        if (sample.have_stats)
+        if (sample.have_stats &&
+            g_get_monotonic_time() - progress_sent_us >= (S_TICK_MS - S_SETUP_TICK_MS) * 1000) {
+            progress_sent_us = g_get_monotonic_time();
             s_send_progress(env, cmd, name, &last, mon.postcopy);
+        }
         /* post-copy cannot be aborted without losing the guest: let it finish */
         if (g_atomic_int_get(&reg->cancel) && !mon.postcopy)
             virDomainAbortJob(dom); /* repeated each tick until the job ends */
@@ -407,7 +485,9 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     bool postcopy = mon.postcopy;
     bool timed_out = mon.aborted == DRV_MIGRATE_ABORT_TIMEOUT;
     bool stalled = mon.aborted == DRV_MIGRATE_ABORT_STALLED;
-    g_thread_join(t);
+    if (t != NULL)
+        g_thread_join(t);
+    gint64 call_end_us = g_get_monotonic_time();
     bool cancelled = g_atomic_int_get(&reg->cancel) != 0;
     s_unregister(reg);
     virTypedParamsFree(params, nparams);
@@ -441,8 +521,10 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
         s_snapshots_restore(dom, snapmetas);
     } else {
         s_stats fin = last;
+        gint64 t0 = g_get_monotonic_time();
         if (!s_dest_stats(mp->dest_uri, env->migration_pki_path, uuid, &fin))
             drv_debug("domain '%s': no completed job stats from '%s'", name, mp->dest_uri);
+        res->dest_stats_ms = (uint64_t)((g_get_monotonic_time() - t0) / 1000);
         last = fin;
     }
     res->time_elapsed_ms = last.time_elapsed_ms ? last.time_elapsed_ms : wall_ms;
@@ -450,6 +532,16 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     res->data_total = last.data_total;
     res->data_processed = last.data_processed;
     res->memory_bps = last.memory_bps;
+    res->dirty_rate_bps = dirty_bps;
+    res->dirty_calc_ms = dirty_calc_ms;
+    res->dirty_rate_source = (char *)dirty_source;
+    gint64 data_us = first_data_us ? first_data_us : call_end_us;
+    res->setup_ms = (uint64_t)((data_us - start_us) / 1000);
+    res->transfer_ms = (uint64_t)((call_end_us - data_us) / 1000);
+    drv_info("domain '%s': migration stages: dirty-rate %" PRIu64 " ms, set-up %" PRIu64
+             " ms, transfer %" PRIu64 " ms, destination stats %" PRIu64 " ms",
+             name, dirty_calc_ms, (uint64_t)res->setup_ms, (uint64_t)res->transfer_ms,
+             (uint64_t)res->dest_stats_ms);
     g_ptr_array_unref(snapmetas);
     if (call.error)
         virFreeError(call.error);
