@@ -362,3 +362,9 @@ int drv_prov_cpu_xml(const char *mode, const char *baseline_xml, char **ret, drv
     }
     return drv_error_set(err, DRV_ERR_INVALID, 0, "--cpu '%s': baseline or host-model", mode);
 }
+
+bool drv_prov_name_ok(const char *name)
+{
+    return name != NULL && name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL &&
+           strlen(name) < 128;
+}

@@ -94,4 +94,8 @@ extern const char *const drv_prov_wipe_algorithms[];
 /* 0 when name is one of them, else -1 with a DRV_ERR_INVALID error listing them. */
 int drv_prov_wipe_algorithm_check(const char *name, drv_error **err);
 
+/* A pool or volume name drover accepts: non-empty, under 128 bytes, not starting with '.', no '/'
+ * (it becomes a file name and an etcd key segment). */
+bool drv_prov_name_ok(const char *name);
+
 #endif

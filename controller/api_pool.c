@@ -74,11 +74,6 @@ static void s_fail(s_pv *p, drv_error *err)
     s_pv_free(p);
 }
 
-static bool s_name_ok(const char *n)
-{
-    return n != NULL && n[0] != '\0' && n[0] != '.' && strchr(n, '/') == NULL && strlen(n) < 128;
-}
-
 /* ------------------------------------------------------------------ pool.define */
 
 static void s_pool_answer(s_pv *p)
@@ -494,7 +489,7 @@ void ctl_api_vol_create(ctl_req *r)
                       r->args[1], format);
         return;
     }
-    if (!s_name_ok(r->args[1])) {
+    if (!drv_prov_name_ok(r->args[1])) {
         ctl_req_usage(r, "vol.create: '%s' is not a volume name", r->args[1]);
         return;
     }

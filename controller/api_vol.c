@@ -63,11 +63,6 @@ static void s_fail(s_vv *v, drv_error *err)
     s_vv_free(v);
 }
 
-static bool s_name_ok(const char *n)
-{
-    return n != NULL && n[0] != '\0' && n[0] != '.' && strchr(n, '/') == NULL && strlen(n) < 128;
-}
-
 /* ------------------------------------------------------------------ new volumes: clone, upload */
 
 static void s_new_done(ctl *c, const char *host, const char *path, const drv_error *err, void *data)
@@ -127,7 +122,7 @@ static void s_clone_src_got(ctl *c, json_object *doc, const drv_error *err, void
 
 void ctl_api_vol_clone(ctl_req *r)
 {
-    if (!s_name_ok(r->args[2])) {
+    if (!drv_prov_name_ok(r->args[2])) {
         ctl_req_usage(r, "vol.clone: '%s' is not a volume name", r->args[2]);
         return;
     }
@@ -176,7 +171,7 @@ void ctl_api_vol_upload(ctl_req *r)
                       r->args[1], format);
         return;
     }
-    if (!s_name_ok(r->args[1])) {
+    if (!drv_prov_name_ok(r->args[1])) {
         ctl_req_usage(r, "vol.upload: '%s' is not a volume name", r->args[1]);
         return;
     }

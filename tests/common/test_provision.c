@@ -335,6 +335,24 @@ static void test_net_xml(void **state)
     }
 }
 
+static void test_name_ok(void **state)
+{
+    (void)state;
+    assert_true(drv_prov_name_ok("vms"));
+    assert_true(drv_prov_name_ok("web1-disk.qcow2"));
+    assert_false(drv_prov_name_ok(NULL));
+    assert_false(drv_prov_name_ok(""));
+    assert_false(drv_prov_name_ok(".hidden"));
+    assert_false(drv_prov_name_ok("a/b"));
+    char longname[129];
+    memset(longname, 'x', 127);
+    longname[127] = '\0';
+    assert_true(drv_prov_name_ok(longname));
+    memset(longname, 'x', 128);
+    longname[128] = '\0';
+    assert_false(drv_prov_name_ok(longname));
+}
+
 static void test_image_format(void **state)
 {
     (void)state;
@@ -399,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_domain_xml),
         cmocka_unit_test(test_pool_vol_xml),
         cmocka_unit_test(test_net_xml),
+        cmocka_unit_test(test_name_ok),
         cmocka_unit_test(test_image_format),
         cmocka_unit_test(test_wipe_algorithms),
         cmocka_unit_test(test_cpu_xml),
