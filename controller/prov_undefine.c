@@ -41,12 +41,17 @@ static void s_ud_free(s_ud *u)
     g_free(u);
 }
 
+static void s_json_unref(gpointer p)
+{
+    json_object_put(p);
+}
+
 static s_ud *s_ud_new(ctl_req *r, const char *domain)
 {
     s_ud *u = g_new0(s_ud, 1);
     u->r = r;
     u->domain = g_strdup(domain);
-    u->todo = g_ptr_array_new_with_free_func((GDestroyNotify)json_object_put);
+    u->todo = g_ptr_array_new_with_free_func(s_json_unref);
     u->removed = json_object_new_array();
     u->kept = json_object_new_array();
     u->failed = json_object_new_array();
