@@ -148,7 +148,10 @@ static void test_log_cannot_be_forged(void **state)
     g_autofree char *text =
         s_log_capture("vm1\n2026-12-04T06:00:00.000Z error drover-controller: forged\r\x1b[2K");
     /* one line, ending in its own newline; the injected ones are escaped */
-    assert_int_equal(strchr(text, '\n') - text + 1, (ptrdiff_t)strlen(text));
+    size_t len = strlen(text);
+    size_t first_nl = strcspn(text, "\n");
+    assert_true(len > 0);
+    assert_int_equal(first_nl + 1, len);
     assert_null(strchr(text, '\r'));
     assert_null(strchr(text, '\x1b'));
     assert_non_null(strstr(text, "vm1\\x0a2026-12-04T06:00:00.000Z error"));
