@@ -3,6 +3,7 @@
 
 #include "codec.h"
 #include "curve.h"
+#include "deadlines.h"
 #include "events.h"
 #include "log.h"
 #include "names.h"
@@ -11,6 +12,7 @@
 #include "reconcile.h"
 #include "store_async.h"
 
+#include <errno.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -35,7 +37,18 @@ struct ctl_broker {
     int64_t next_heartbeat_ms;
     uint64_t heartbeat_seq;
     int64_t refused_logged_ms; /* last time a refused agent message was logged */
+    /* the tick's timers, in time order (deadlines.h): a turn handles only what is due */
+    ctl_deadlines *cmd_deadlines;  /* command id → when this process stops waiting */
+    ctl_deadlines *host_deadlines; /* reachable host id → last traffic + liveness window */
+    int64_t bind_retry_until_ms;   /* start: the endpoint is still being released until then */
 };
+
+/* The host's liveness deadline follows its last traffic. */
+static void s_touch(ctl_broker *self, const ctl_host *h)
+{
+    int64_t window = self->c->cfg->liveness * self->c->cfg->heartbeat_interval_ms;
+    ctl_deadlines_set(self->host_deadlines, h->id, h->last_traffic_ms + window);
+}
 
 const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
 {
@@ -151,6 +164,8 @@ ctl_broker *ctl_broker_new(ctl *c)
     self->c = c;
     self->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_pending_free);
     self->inventory_asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    self->cmd_deadlines = ctl_deadlines_new();
+    self->host_deadlines = ctl_deadlines_new();
     return self;
 }
 
@@ -189,6 +204,7 @@ static void s_fail_host(ctl_broker *self, const char *host_id, const char *why)
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         s_pending *pd = v;
         if (host_id == NULL || strcmp(pd->host, host_id) == 0) {
+            ctl_deadlines_remove(self->cmd_deadlines, pd->id);
             g_hash_table_iter_steal(&it);
             g_ptr_array_add(victims, pd);
         }
@@ -214,6 +230,8 @@ void ctl_broker_destroy(ctl_broker **self_p)
         zmq_close(self->router);
     g_hash_table_unref(self->pending);
     g_hash_table_unref(self->inventory_asked);
+    ctl_deadlines_destroy(&self->cmd_deadlines);
+    ctl_deadlines_destroy(&self->host_deadlines);
     g_free(self);
     *self_p = NULL;
 }
@@ -249,9 +267,12 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
     if (zmq_bind(r, self->c->cfg->agent_bind) < 0) {
         int e = errno;
         zmq_close(r);
+        if (e == EADDRINUSE && ctl_now_ms() < self->bind_retry_until_ms)
+            return 1; /* our previous ROUTER's listener is still being closed */
         return drv_error_set(err, DRV_ERR_IO, e, "agent socket: bind %s: %s",
                              self->c->cfg->agent_bind, zmq_strerror(e));
     }
+    self->bind_retry_until_ms = 0;
     self->router = r;
     self->started_ms = ctl_now_ms();
     self->next_heartbeat_ms = self->started_ms;
@@ -262,6 +283,8 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
         ctl_host *h = g_ptr_array_index(hosts, i);
         h->registered = false;
         h->last_traffic_ms = self->started_ms;
+        if (h->reachable)
+            s_touch(self, h);
         g_hash_table_remove_all(h->inventory);
         ctl_host_inventory_stale(h);
     }
@@ -273,9 +296,13 @@ void ctl_broker_stop(ctl_broker *self)
 {
     s_fail_host(self, NULL, "controller stepped down");
     ctl_outcome_forget_all(self->c); /* a follower learns nothing more of them */
-    if (self->router != NULL)
+    if (self->router != NULL) {
         zmq_close(self->router);
+        self->bind_retry_until_ms = ctl_now_ms() + CTL_BROKER_REBIND_MS;
+    }
     self->router = NULL;
+    ctl_deadlines_clear(self->cmd_deadlines); /* every command was failed above */
+    ctl_deadlines_clear(self->host_deadlines);
     GPtrArray *hosts = ctl_model_hosts(self->c->model);
     for (guint i = 0; i < hosts->len; i++) {
         ctl_host *h = g_ptr_array_index(hosts, i);
@@ -496,6 +523,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     pd->data = data;
     pd->data_free = data_free;
     g_hash_table_replace(self->pending, pd->id, pd);
+    ctl_deadlines_set(self->cmd_deadlines, pd->id, pd->deadline_ms);
     drv_debug("command %s: %s of '%s' → host '%s'", pd->id, ctl_cmd_kind_to_string(cmd->kind),
               cmd->domain ? cmd->domain : "-", host_id);
     return 0;
@@ -616,6 +644,7 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     h->registered = true;
     h->reachable = true;
     h->last_traffic_ms = ctl_now_ms();
+    s_touch(self, h);
     h->last_seen_ms = h->last_heard_ms = ctl_wall_ms();
     ctl_async_put_host(c, h);
     drv_error *err = NULL;
@@ -670,6 +699,7 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
                      pd->host, host_id, self->c->replies_dropped);
             return;
         }
+        ctl_deadlines_remove(self->cmd_deadlines, pd->id);
         g_hash_table_steal(self->pending, key);
     }
     ctl_host *h = ctl_model_host(self->c->model, host_id);
@@ -828,6 +858,7 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
     h->last_traffic_ms = ctl_now_ms();
     h->last_heard_ms = ctl_wall_ms();
     s_set_reachable(self, h, true);
+    s_touch(self, h);
     switch (env->body_case) {
     case DROVER__ENVELOPE__BODY_HEARTBEAT:
         break;
@@ -930,19 +961,16 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
     now_ms = ctl_now_ms();
     next = now_ms + interval;
 
-    /* command deadlines */
+    /* command deadlines: only those due are looked at */
     GPtrArray *late = g_ptr_array_new();
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, self->pending);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        s_pending *pd = v;
-        if (pd->deadline_ms <= now_ms) {
-            g_hash_table_iter_steal(&it);
-            g_ptr_array_add(late, pd);
-        } else if (pd->deadline_ms < next) {
-            next = pd->deadline_ms;
+    char *id;
+    while ((id = ctl_deadlines_pop_due(self->cmd_deadlines, now_ms)) != NULL) {
+        gpointer key = NULL, v = NULL;
+        if (g_hash_table_lookup_extended(self->pending, id, &key, &v)) {
+            g_hash_table_steal(self->pending, key);
+            g_ptr_array_add(late, v);
         }
+        g_free(id);
     }
     for (guint i = 0; i < late->len; i++) {
         s_pending *pd = g_ptr_array_index(late, i);
@@ -955,27 +983,36 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
     }
     g_ptr_array_unref(late);
 
-    /* liveness */
-    GPtrArray *hosts = ctl_model_hosts(c->model);
-    for (guint i = 0; i < hosts->len; i++) {
-        ctl_host *h = g_ptr_array_index(hosts, i);
-        if (!h->reachable)
+    /* liveness: only the hosts whose window ran out are looked at */
+    while ((id = ctl_deadlines_pop_due(self->host_deadlines, now_ms)) != NULL) {
+        ctl_host *h = ctl_model_host(c->model, id);
+        g_free(id);
+        if (h == NULL || !h->reachable)
             continue;
-        int64_t silent = now_ms - h->last_traffic_ms;
-        if (silent >= window) {
+        if (now_ms - h->last_traffic_ms >= window) {
             if (!h->registered)
                 drv_info("host '%s' did not register within %lld ms", h->id, (long long)window);
             s_set_reachable(self, h, false);
-        } else if (h->last_traffic_ms + window < next) {
-            next = h->last_traffic_ms + window;
+        } else {
+            s_touch(self, h);
         }
     }
+    next = MIN(next, ctl_deadlines_next(self->cmd_deadlines));
+    next = MIN(next, ctl_deadlines_next(self->host_deadlines));
 
     /* heartbeats out */
     if (now_ms >= self->next_heartbeat_ms) {
         self->next_heartbeat_ms = now_ms + interval;
+        GPtrArray *hosts = ctl_model_hosts(c->model);
         for (guint i = 0; i < hosts->len; i++) {
             ctl_host *h = g_ptr_array_index(hosts, i);
+            /* a reachable host that came into the model without traffic (loaded, enrolled)
+             * gets its liveness deadline here, once an interval: the sweep is O(hosts) per
+             * interval, like the heartbeats themselves */
+            if (h->reachable && ctl_deadlines_get(self->host_deadlines, h->id) == INT64_MAX) {
+                s_touch(self, h);
+                next = MIN(next, ctl_deadlines_get(self->host_deadlines, h->id));
+            }
             if (!h->registered || !h->reachable)
                 continue;
             if (!h->inventory_authoritative && !h->libvirt_down)
@@ -992,9 +1029,9 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
                 drv_error_free(&err);
             }
         }
+        g_ptr_array_unref(hosts);
     }
     if (self->next_heartbeat_ms < next)
         next = self->next_heartbeat_ms;
-    g_ptr_array_unref(hosts);
-    return next - now_ms;
+    return MAX(0, next - now_ms);
 }

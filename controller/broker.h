@@ -157,9 +157,16 @@ typedef void (*ctl_reply_fn)(ctl *c, const char *host_id, const ctl_reply *reply
 
 ctl_broker *ctl_broker_new(ctl *c);
 void ctl_broker_destroy(ctl_broker **self_p);
-/* Binds the ROUTER on agent_bind (when becoming leader). */
+/* Binds the ROUTER on agent_bind (when becoming leader). Returns 0 when bound, 1 when the
+ * endpoint is still held by this process's own previous ROUTER (zmq_close() releases the
+ * listening socket later, on ZeroMQ's I/O thread, so a leadership regained at once can find it
+ * still bound): call again on a later turn of the loop, within CTL_BROKER_REBIND_MS of the stop.
+ * -1 with *err on any other failure (or after that time). */
 int ctl_broker_start(ctl_broker *self, drv_error **err);
-/* Closes the ROUTER (stepping down): fails the commands in flight, forgets registrations. */
+#define CTL_BROKER_REBIND_MS 10000
+/* Closes the ROUTER (stepping down): fails the commands in flight, forgets registrations. The
+ * agents, whose DEALER may also be connected to the other controllers, see the connection close
+ * and send only to the one that binds next: a follower must not keep the endpoint bound. */
 void ctl_broker_stop(ctl_broker *self);
 /* The ROUTER socket for zmq_poll, NULL when not started. */
 void *ctl_broker_socket(ctl_broker *self);

@@ -30,6 +30,7 @@ struct ctl_leader {
     bool leading;
     bool in_flight;
     bool stopping;
+    bool unbound;  /* leading, but the agent ROUTER is not bound yet (broker.h: start) */
     int64_t lease; /* held, or kept after a local step-down to be recovered */
     int64_t next_ms;
     int64_t valid_until_ms; /* monotonic: our lease certainly lives until then */
@@ -153,9 +154,38 @@ static void s_step_down(ctl_leader *self, const char *why, bool keep_lease)
 {
     drv_warn("lost leadership: %s; standing by", why);
     self->leading = false;
+    self->unbound = false;
     if (!keep_lease)
         self->lease = 0;
     ctl_broker_stop(self->c->broker);
+}
+
+/* Binds the agent ROUTER; while the endpoint is still being released by the ROUTER closed at the
+ * last step-down, stays the leader and tries again on the next tick. */
+static void s_bind(ctl_leader *self, int64_t now_ms)
+{
+    ctl *c = self->c;
+    drv_error *berr = NULL;
+    int rc = ctl_broker_start(c->broker, &berr);
+    if (rc > 0) {
+        if (!self->unbound)
+            drv_info("agent endpoint %s still held by the previous agent socket; binding again "
+                     "shortly",
+                     c->cfg->agent_bind);
+        self->unbound = true;
+        return;
+    }
+    if (rc == 0 && self->unbound)
+        drv_info("agent socket bound again on %s", c->cfg->agent_bind);
+    self->unbound = false;
+    if (rc < 0) {
+        /* cannot serve agents: let the lease run out and try again later */
+        drv_err("%s; giving up the leadership for now", berr->message);
+        drv_error_free(&berr);
+        self->leading = false;
+        self->lease = 0;
+        self->next_ms = now_ms + 2000;
+    }
 }
 
 static void s_become_leader(ctl_leader *self, int64_t now_ms, bool recovered)
@@ -165,15 +195,7 @@ static void s_become_leader(ctl_leader *self, int64_t now_ms, bool recovered)
     s_set_name(self, c->cfg->name);
     drv_info("this controller ('%s') is %s the leader", c->cfg->name,
              recovered ? "again (its lease outlived the etcd outage)" : "now");
-    drv_error *berr = NULL;
-    if (ctl_broker_start(c->broker, &berr) < 0) {
-        /* cannot serve agents: let the lease run out and try again later */
-        drv_err("%s; giving up the leadership for now", berr->message);
-        drv_error_free(&berr);
-        self->leading = false;
-        self->lease = 0;
-        self->next_ms = now_ms + 2000;
-    }
+    s_bind(self, now_ms);
 }
 
 static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
@@ -220,7 +242,7 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
     drv_debug("standing by; the leader is '%s'", self->leader_name);
 }
 
-int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err)
+static int64_t s_tick_lease(ctl_leader *self, int64_t now_ms)
 {
     /* Safety first: past the time our lease is certain to live, we are not the leader, whether or
      * not etcd has answered (a standby may take over once it expires). The lease id is kept: if
@@ -251,8 +273,19 @@ int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err)
         return 500;
     }
     self->in_flight = true;
-    (void)err;
     return self->leading ? MIN(200, MAX(0, self->valid_until_ms - now_ms)) : 200;
+}
+
+int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err)
+{
+    (void)err;
+    int64_t wait = s_tick_lease(self, now_ms);
+    if (self->leading && self->unbound) {
+        s_bind(self, now_ms); /* the previous ROUTER's endpoint was still held */
+        if (self->unbound)
+            wait = MIN(wait, 50);
+    }
+    return wait;
 }
 
 int ctl_leader_fd(const ctl_leader *self)
