@@ -1,5 +1,6 @@
 /* broker.c — see broker.h. The agent edge: protobuf-c types stay in this file. */
 #include "broker.h"
+#include "stats.h"
 
 #include "codec.h"
 #include "curve.h"
@@ -541,6 +542,8 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
     ctl_async_put_host(self->c, h);
     if (!reachable) {
         ctl_host_inventory_stale(h); /* events may be lost meanwhile */
+        if (self->c->stats)
+            ctl_stats_forget(self->c->stats, h->id); /* its figures are no longer known */
         s_fail_host(self, h->id, "became unreachable");
     } else if (h->registered && !h->inventory_authoritative) {
         s_send_inventory_request(self, h->id); /* a full one makes it authoritative again */
@@ -839,6 +842,50 @@ static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
     ctl_reconcile_event(self->c, h, (int)ev->kind, name, ev->detail_text);
 }
 
+/* A StatsReport → the statistics window (plain structs: protobuf stays here). */
+static void s_on_stats(ctl_broker *self, const char *host_id, const Drover__StatsReport *r)
+{
+    if (self->c->stats == NULL)
+        return;
+    ctl_stats_sample *s = g_new0(ctl_stats_sample, 1);
+    s->received_ms = ctl_now_ms();
+    s->sampled_at_ms = r->sampled_at_ms;
+    s->interval_ms = r->interval_ms;
+    s->sample_ms = r->sample_ms;
+    if (r->host) {
+        s->cpus = r->host->cpus;
+        s->cpu_known = r->host->cpu_known;
+        s->cpu_busy = r->host->cpu_busy;
+        s->cpu_iowait = r->host->cpu_iowait;
+        s->cpu_steal = r->host->cpu_steal;
+        s->memory_total_kib = r->host->memory_total_kib;
+        s->memory_available_kib = r->host->memory_available_kib;
+        s->load1 = r->host->load1;
+        s->load5 = r->host->load5;
+        s->load15 = r->host->load15;
+    }
+    size_t n = MIN(r->n_domains, (size_t)S_MAX_DOMAINS);
+    s->domains = g_array_sized_new(FALSE, TRUE, sizeof(ctl_stats_dom), (guint)n);
+    for (size_t i = 0; i < n; i++) {
+        const Drover__StatsDomain *d = r->domains[i];
+        if (d->name == NULL || d->name[0] == '\0' || strlen(d->name) > S_MAX_STRING)
+            continue;
+        ctl_stats_dom x = {.name = g_strdup(d->name),
+                           .rates_known = d->rates_known,
+                           .cpu = d->cpu,
+                           .steal = d->steal,
+                           .vcpus = d->vcpus,
+                           .balloon_current_kib = d->balloon_current_kib,
+                           .balloon_rss_kib = d->balloon_rss_kib,
+                           .block_read_bps = d->block_read_bps,
+                           .block_write_bps = d->block_write_bps,
+                           .net_rx_bps = d->net_rx_bps,
+                           .net_tx_bps = d->net_tx_bps};
+        g_array_append_val(s->domains, x);
+    }
+    ctl_stats_add(self->c->stats, host_id, &s);
+}
+
 static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__Envelope *env)
 {
     ctl *c = self->c;
@@ -870,6 +917,9 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
         break;
     case DROVER__ENVELOPE__BODY_REPLY:
         s_on_reply(self, host_id, env->reply);
+        break;
+    case DROVER__ENVELOPE__BODY_STATS_REPORT:
+        s_on_stats(self, host_id, env->stats_report);
         break;
     case DROVER__ENVELOPE__BODY_EVENT:
         s_on_event(self, h, env->event);

@@ -24,6 +24,8 @@ typedef struct ctl_doubts ctl_doubts;
 typedef struct ctl_zap ctl_zap;
 typedef struct ctl_ha ctl_ha;
 typedef struct ctl_presence ctl_presence;
+typedef struct ctl_stats ctl_stats;
+typedef struct ctl_metrics ctl_metrics;
 
 typedef struct ctl {
     ctl_config *cfg;
@@ -40,6 +42,8 @@ typedef struct ctl {
     ctl_presence *presence;   /* every controller announced and listed (presence.h) */
     ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle.h) */
     ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
+    ctl_stats *stats;         /* the agents' statistics window, memory only (stats.h) */
+    ctl_metrics *metrics;     /* the /metrics endpoint, NULL when off (metrics.h) */
     ctl_doubts *doubts;       /* desired-state writes etcd may still apply (store_doubt.h) */
     char *instance;           /* random per controller start */
     bool loaded;              /* cache rebuilt from etcd */

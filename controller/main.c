@@ -3,6 +3,7 @@
 #include "api.h"
 #include "broker.h"
 #include "ctl.h"
+#include "stats.h"
 #include "events.h"
 #include "leader.h"
 #include "log.h"
@@ -351,6 +352,7 @@ int main(int argc, char **argv)
     if (c.api == NULL)
         goto out;
     c.outcomes = ctl_outcomes_new();
+    c.stats = ctl_stats_new(6, 60000);
     c.doubts = ctl_doubts_new();
     c.broker = ctl_broker_new(&c);
     c.leader = ctl_leader_new(&c);
@@ -378,6 +380,7 @@ out:
     ctl_broker_destroy(&c.broker);
     ctl_doubts_destroy(&c.doubts);
     ctl_outcomes_destroy(&c.outcomes); /* after the broker: its last answers may add to it */
+    ctl_stats_destroy(&c.stats);
     ctl_ha_destroy(&c.ha); /* after the broker: its failed commands call back into ha.c */
     ctl_presence_destroy(&c.presence);
     ctl_api_destroy(&c.api);

@@ -14,6 +14,7 @@
 #include "migrate.h"
 #include "pb.h"
 #include "replycache.h"
+#include "stats.h"
 #include "virt.h"
 
 #include <libvirt/virterror.h>
@@ -44,6 +45,7 @@ typedef enum {
     S_OUT_CONNECTED, /* a connect attempt ended: with the host facts, or an error */
     S_OUT_INVENTORY, /* the domains and free memory for a Register */
     S_OUT_FENCED,    /* a self-fence ended: the HA guests it destroyed (names) */
+    S_OUT_STATS,     /* a stats sample ended: buf = the packed StatsReport envelope, or NULL */
 } s_out_kind;
 
 /* A completion handed to the main thread. */
@@ -69,6 +71,7 @@ typedef enum {
     S_TASK_CONNECT,    /* connection pool (one thread: connects and disconnects stay in order) */
     S_TASK_DISCONNECT, /* connection pool */
     S_TASK_FENCE,      /* fence pool (one thread, never behind commands): destroy the HA guests */
+    S_TASK_STATS,      /* stats pool (one thread, owns the sampler): one statistics sample */
 } s_task_kind;
 
 typedef struct {
@@ -129,6 +132,11 @@ struct drv_agent {
     char **ha;         /* the HA domains on this host (CMD_HA_SET), NULL-terminated */
     GPtrArray *fenced; /* char*: HA guests this process destroyed by fencing */
     int64_t fenced_at_wall_ms;
+    /* statistics (stats.h, docs/observability.md): sampled on their own thread */
+    GThreadPool *stats_pool;
+    drv_stats_sampler *sampler; /* used only on the stats thread */
+    bool stats_pending;         /* a sample is queued or running */
+    int64_t next_stats_ms;
 };
 
 static int64_t s_now_ms(void)
@@ -342,6 +350,35 @@ static void s_task_fence(drv_agent *self, char **names)
     s_push_out(self, o);
 }
 
+/* Takes one statistics sample on the stats thread and hands the packed report to the main
+ * thread. Without libvirt the report has the host's figures only. */
+static void s_task_stats(drv_agent *self)
+{
+    s_out *o = g_new0(s_out, 1);
+    o->kind = S_OUT_STATS;
+    int64_t t0 = s_now_ms();
+    virConnectPtr conn = drv_virt_conn(self->virt);
+    drv_stats_report *r = NULL;
+    drv_error *err = NULL;
+    if (drv_stats_sampler_sample(self->sampler, conn, t0, g_get_real_time() / 1000, &r, &err) < 0) {
+        drv_warn("stats: %s", err->message);
+        drv_error_free(&err);
+    }
+    if (conn != NULL)
+        virConnectClose(conn);
+    if (r != NULL) {
+        r->sample_ms = (uint32_t)(s_now_ms() - t0);
+        drv_pb_stats_pack(r, &o->buf, &o->len);
+        drv_stats_report_free(&r);
+    }
+    s_push_out(self, o);
+}
+
+static void s_pool_free_now(GThreadPool *pool)
+{
+    g_thread_pool_free(pool, TRUE, TRUE);
+}
+
 /* Pool thread entry for both pools. */
 static void s_task_run(gpointer data, gpointer user_data)
 {
@@ -363,6 +400,9 @@ static void s_task_run(gpointer data, gpointer user_data)
             break;
         case S_TASK_FENCE:
             s_task_fence(self, t->names);
+            break;
+        case S_TASK_STATS:
+            s_task_stats(self);
             break;
         }
     }
@@ -986,6 +1026,11 @@ static void s_drain_queue(drv_agent *self)
         case S_OUT_FENCED:
             s_fenced(self, o);
             break;
+        case S_OUT_STATS:
+            self->stats_pending = false;
+            if (self->link == S_LINK_UP && o->buf != NULL)
+                s_send_bytes(self, o->buf, o->len);
+            break;
         case S_OUT_PROGRESS:
         case S_OUT_EVENT:
             s_send_bytes(self, o->buf, o->len);
@@ -1068,6 +1113,12 @@ drv_agent *drv_agent_new(const drv_agent_options *opts, drv_error **err)
         self->conn_pool = g_thread_pool_new(s_task_run, self, 1, FALSE, &gerr);
     if (self->conn_pool != NULL)
         self->fence_pool = g_thread_pool_new(s_task_run, self, 1, FALSE, &gerr);
+    if (self->fence_pool != NULL && opts->stats_interval_ms > 0) {
+        self->sampler = drv_stats_sampler_new("/proc");
+        self->stats_pool = g_thread_pool_new(s_task_run, self, 1, FALSE, &gerr);
+        if (self->stats_pool == NULL)
+            g_clear_pointer(&self->fence_pool, s_pool_free_now);
+    }
     if (self->fence_pool == NULL) {
         drv_error_set(err, DRV_ERR_INTERNAL, 0, "worker pool: %s", gerr->message);
         g_error_free(gerr);
@@ -1119,6 +1170,12 @@ int drv_agent_run(drv_agent *self, int signal_fd)
             else if (now - self->last_send_ms >= self->interval_ms)
                 s_send_heartbeat(self);
         }
+        if (self->stats_pool != NULL && self->link == S_LINK_UP && !self->stats_pending &&
+            now >= self->next_stats_ms) {
+            self->next_stats_ms = now + self->opts->stats_interval_ms;
+            if (s_queue(self, self->stats_pool, S_TASK_STATS, NULL, 0, 0) == 0)
+                self->stats_pending = true;
+        }
 
         /* sleep until the next deadline, never unbounded */
         int64_t wake = now + self->interval_ms;
@@ -1130,6 +1187,8 @@ int drv_agent_run(drv_agent *self, int signal_fd)
             wake = MIN(wake, self->last_send_ms + self->interval_ms);
             wake = MIN(wake, self->last_recv_ms + s_dead_ms(self));
         }
+        if (self->stats_pool != NULL && self->link == S_LINK_UP && !self->stats_pending)
+            wake = MIN(wake, self->next_stats_ms);
         if (!self->virt_up && !self->virt_connecting) /* a connect's completion wakes us */
             wake = MIN(wake, self->virt_retry_at_ms);
         if (self->lease != NULL) {
@@ -1194,6 +1253,9 @@ void drv_agent_destroy(drv_agent **self_p)
     drv_console_table_destroy(&self->env.consoles);
     if (self->fence_pool != NULL)
         g_thread_pool_free(self->fence_pool, FALSE, TRUE);
+    if (self->stats_pool != NULL)
+        g_thread_pool_free(self->stats_pool, FALSE, TRUE);
+    drv_stats_sampler_destroy(&self->sampler);
     g_strfreev(self->ha);
     if (self->fenced != NULL)
         g_ptr_array_unref(self->fenced);

@@ -143,7 +143,8 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
     g_autofree char *reserved = NULL;
     g_autofree char *level = NULL;
     g_autofree char *default_mig = g_strdup_printf("qemu+tcp://%s/system", hostname);
-    int64_t hb = 0, liveness = 0, workers = 0, queue_limit = 0, fence_after = 0, ttl = 0;
+    int64_t hb = 0, liveness = 0, workers = 0, queue_limit = 0, fence_after = 0, ttl = 0,
+            stats_ms = 0;
     char **features = NULL;
 
     if (s_get_str(c, "agent", "host_id", hostname, &o->host_id, err) < 0 ||
@@ -153,6 +154,8 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         drv_config_get_int(c, "agent", "liveness", 3, 1, 100, &liveness, err) < 0 ||
         drv_config_get_int(c, "agent", "worker_threads", 8, 1, 256, &workers, err) < 0 ||
         drv_config_get_int(c, "agent", "command_queue_limit", 256, 1, 100000, &queue_limit, err) <
+            0 ||
+        drv_config_get_int(c, "agent", "stats_interval_ms", 10000, 0, 3600000, &stats_ms, err) <
             0 ||
         s_get_str(c, "agent", "reserved_memory", NULL, &reserved, err) < 0 ||
         s_get_str(c, "agent", "migration_uri", default_mig, &o->migration_uri, err) < 0 ||
@@ -253,6 +256,7 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
     o->liveness = (uint32_t)liveness;
     o->worker_threads = (uint32_t)workers;
     o->command_queue_limit = (uint32_t)queue_limit;
+    o->stats_interval_ms = (uint32_t)stats_ms;
     if (drv_log_level_from_string(level, &o->log_level) < 0) {
         if (f.log_level != NULL)
             drv_error_set(err, DRV_ERR_INVALID, 0,

@@ -1,6 +1,8 @@
 /* pb.c — see pb.h. */
 #include "pb.h"
 
+#include "log.h"
+
 #include <string.h>
 
 GPtrArray *drv_pb_arena_new(void)
@@ -122,4 +124,56 @@ void drv_pb_add_kv(GPtrArray *arena, Drover__KeyValue ***kvs, size_t *n, const c
     grown[*n] = kv;
     *kvs = grown;
     (*n)++;
+}
+
+void drv_pb_stats_pack(const drv_stats_report *r, uint8_t **ret_buf, size_t *ret_len)
+{
+    Drover__StatsHost host = DROVER__STATS_HOST__INIT;
+    host.cpus = r->host.cpus;
+    host.cpu_known = r->host.cpu_known;
+    host.cpu_busy = r->host.cpu_busy;
+    host.cpu_iowait = r->host.cpu_iowait;
+    host.cpu_steal = r->host.cpu_steal;
+    host.memory_total_kib = r->host.memory_total_kib;
+    host.memory_available_kib = r->host.memory_available_kib;
+    host.load1 = r->host.load1;
+    host.load5 = r->host.load5;
+    host.load15 = r->host.load15;
+    size_t n = r->domains ? r->domains->len : 0;
+    g_autofree Drover__StatsDomain *doms = g_new0(Drover__StatsDomain, n + 1);
+    g_autofree Drover__StatsDomain **ptrs = g_new0(Drover__StatsDomain *, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        const drv_stats_dom_rates *d = &g_array_index(r->domains, drv_stats_dom_rates, i);
+        Drover__StatsDomain *p = &doms[i];
+        drover__stats_domain__init(p);
+        p->name = d->name ? d->name : (char *)"";
+        p->cpu = d->cpu;
+        p->steal = d->steal;
+        p->vcpus = d->vcpus;
+        p->balloon_current_kib = d->balloon_current_kib;
+        p->balloon_rss_kib = d->balloon_rss_kib;
+        p->block_read_bps = d->block_read_bps;
+        p->block_write_bps = d->block_write_bps;
+        p->net_rx_bps = d->net_rx_bps;
+        p->net_tx_bps = d->net_tx_bps;
+        p->rates_known = d->rates_known;
+        ptrs[i] = p;
+    }
+    Drover__StatsReport rep = DROVER__STATS_REPORT__INIT;
+    rep.sampled_at_ms = r->sampled_at_ms;
+    rep.interval_ms = r->interval_ms;
+    rep.sample_ms = r->sample_ms;
+    rep.host = &host;
+    rep.domains = ptrs;
+    rep.n_domains = n;
+    Drover__Envelope env = DROVER__ENVELOPE__INIT;
+    env.body_case = DROVER__ENVELOPE__BODY_STATS_REPORT;
+    env.stats_report = &rep;
+    drv_error *err = NULL;
+    *ret_buf = NULL;
+    *ret_len = 0;
+    if (drv_codec_pack(&env, 0, ret_buf, ret_len, &err) < 0) {
+        drv_warn("stats: %s", err->message);
+        drv_error_free(&err);
+    }
 }

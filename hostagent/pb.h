@@ -7,6 +7,7 @@
 #include "codec.h"
 #include "facts.h"
 #include "lifecycle.h"
+#include "stats.h"
 
 #include <glib.h>
 
@@ -26,5 +27,9 @@ Drover__DomainInfo **drv_pb_dom_infos(GPtrArray *arena, GPtrArray *infos, size_t
 /* Appends a KeyValue to a growing array (*kvs, *n), arena-owned. */
 void drv_pb_add_kv(GPtrArray *arena, Drover__KeyValue ***kvs, size_t *n, const char *key,
                    const char *value);
+
+/* Packs a statistics report as a StatsReport envelope into *ret_buf (g_free), or leaves it NULL
+ * (logged) when it cannot be packed. */
+void drv_pb_stats_pack(const drv_stats_report *report, uint8_t **ret_buf, size_t *ret_len);
 
 #endif

@@ -17,6 +17,7 @@ static const char *s_body_names[] = {
     [DROVER__ENVELOPE__BODY_CLIENT_REQUEST] = "client-request",
     [DROVER__ENVELOPE__BODY_CLIENT_REPLY] = "client-reply",
     [DROVER__ENVELOPE__BODY_CLUSTER_EVENT] = "cluster-event",
+    [DROVER__ENVELOPE__BODY_STATS_REPORT] = "stats-report",
 };
 
 const char *drv_codec_body_name(Drover__Envelope__BodyCase body_case)

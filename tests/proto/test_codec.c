@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#define N_BODIES 11 /* message types in Envelope.body; update with drover.proto */
+#define N_BODIES 12 /* message types in Envelope.body; update with drover.proto */
 
 static const Drover__Envelope *const s_unset = (const Drover__Envelope *)0x1;
 
