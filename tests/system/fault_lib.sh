@@ -19,7 +19,7 @@ fl__monitor() {
   while :; do
     line="$(now_ms)"
     local -A where=() start=() incoming=()
-    for k in 1 2 3; do
+    for ((k = 1; k <= TB_HOSTS; k++)); do
       ns_pids=$(ip netns pids "$(tb_ns "$k")" 2>/dev/null) || continue
       for pid in $ns_pids; do
         mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || continue
