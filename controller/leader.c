@@ -1,22 +1,22 @@
-/* leader.c — see leader.h. Every etcd call runs on the leader's own etcd worker (so a backlog of
- * writes never delays the lease); the loop only looks at the answers. */
+/* leader.c — see leader.h. The election (grant + create-if-absent txn, or recovering a lease kept
+ * over an etcd outage) runs on the leader's own etcd worker; once leading, the lease is kept alive
+ * by the lease keeper's thread (lease_keeper.h), so however long a turn of the loop takes, the
+ * keepalive goes out in time. The loop only looks at the answers. */
 #include "leader.h"
 
 #include "broker.h"
 #include "etcd_worker.h"
+#include "lease_keeper.h"
 #include "log.h"
 
 #include <string.h>
 
-typedef enum { S_ACQUIRE, S_KEEPALIVE } s_kind;
-
-/* One round trip to etcd: filled on the worker, read on the loop. */
+/* One election round trip to etcd: filled on the worker, read on the loop. */
 typedef struct {
-    s_kind kind;
     char *key;
     char *name;
     int64_t ttl_s;
-    int64_t lease;   /* in: held (KEEPALIVE) or kept from before an outage (ACQUIRE); out: ours */
+    int64_t lease;   /* in: kept from before an outage (to recover), or 0; out: ours */
     int64_t sent_ms; /* monotonic time the request left: the lease lives at least ttl from here */
     bool ours;       /* out: the key is held by `lease` */
     bool lease_gone; /* out: etcd says the lease expired */
@@ -27,6 +27,7 @@ typedef struct {
 struct ctl_leader {
     ctl *c;
     ctl_etcd_worker *worker;
+    ctl_lease_keeper *keeper; /* keeps the lease alive while leading */
     bool leading;
     bool in_flight;
     bool stopping;
@@ -60,6 +61,17 @@ ctl_leader *ctl_leader_new(ctl *c)
     if (self->worker == NULL) {
         drv_err("leader: %s", err->message);
         drv_error_free(&err);
+        return self;
+    }
+    char *key = ctl_store_key(c->store, "leader");
+    self->keeper =
+        ctl_lease_keeper_new_etcd(c->cfg->etcd_endpoints, (long)timeout, &c->cfg->etcd_tls, key,
+                                  c->cfg->leader_ttl_s * 1000, &err);
+    g_free(key);
+    if (self->keeper == NULL) {
+        drv_err("leader lease keeper: %s", err->message);
+        drv_error_free(&err);
+        ctl_etcd_worker_destroy(&self->worker); /* never leads without a keeper */
     }
     return self;
 }
@@ -84,14 +96,12 @@ static int s_work(ctl_store *store, void *data, drv_error **err)
     s_round *r = data;
     drv_etcd *etcd = ctl_store_etcd(store);
     if (r->lease != 0) {
-        /* leading, or recovering the lease we held before etcd went away: if it is still alive
-         * and still holds the key, we never stopped being the leader as far as etcd knows */
+        /* recovering the lease we held before etcd went away: if it is still alive and still
+         * holds the key, we never stopped being the leader as far as etcd knows */
         drv_error *e = NULL;
         int64_t ttl = 0;
         if (drv_etcd_lease_keepalive(etcd, r->lease, &ttl, &e) < 0) {
-            bool gone = e->kind == DRV_ERR_NOT_FOUND;
-            if (!gone || r->kind == S_KEEPALIVE) {
-                r->lease_gone = gone;
+            if (e->kind != DRV_ERR_NOT_FOUND) {
                 drv_error_propagate(err, e);
                 return -1;
             }
@@ -101,15 +111,13 @@ static int s_work(ctl_store *store, void *data, drv_error **err)
         } else {
             if (s_read_key(etcd, r, err) < 0)
                 return -1;
-            r->recovered = r->ours && r->kind == S_ACQUIRE;
-            if (r->ours || r->kind == S_KEEPALIVE)
+            r->recovered = r->ours;
+            if (r->ours)
                 return 0;
             drv_etcd_lease_revoke(etcd, r->lease, NULL); /* alive but the key is not ours */
             r->lease = 0;
         }
     }
-    if (r->kind == S_KEEPALIVE)
-        return 0;
     int64_t lease = 0;
     if (drv_etcd_lease_grant(etcd, r->ttl_s, &lease, err) < 0)
         return -1;
@@ -157,6 +165,7 @@ static void s_step_down(ctl_leader *self, const char *why, bool keep_lease)
     self->unbound = false;
     if (!keep_lease)
         self->lease = 0;
+    ctl_lease_keeper_drop(self->keeper);
     ctl_broker_stop(self->c->broker);
 }
 
@@ -184,6 +193,7 @@ static void s_bind(ctl_leader *self, int64_t now_ms)
         drv_error_free(&berr);
         self->leading = false;
         self->lease = 0;
+        ctl_lease_keeper_drop(self->keeper);
         self->next_ms = now_ms + 2000;
     }
 }
@@ -192,6 +202,7 @@ static void s_become_leader(ctl_leader *self, int64_t now_ms, bool recovered)
 {
     ctl *c = self->c;
     self->leading = true;
+    ctl_lease_keeper_keep(self->keeper, self->lease, self->valid_until_ms);
     s_set_name(self, c->cfg->name);
     drv_info("this controller ('%s') is %s the leader", c->cfg->name,
              recovered ? "again (its lease outlived the etcd outage)" : "now");
@@ -210,15 +221,9 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
     if (r->holder != NULL)
         s_set_name(self, r->holder);
     if (err != NULL) {
-        if (r->kind == S_KEEPALIVE && self->leading) {
-            drv_warn("leader lease keepalive: %s", err->message);
-            if (r->lease_gone)
-                s_step_down(self, "the lease expired", false);
-        } else {
-            if (r->lease_gone)
-                self->lease = 0;
-            drv_warn("leader election: %s", err->message);
-        }
+        if (r->lease_gone)
+            self->lease = 0;
+        drv_warn("leader election: %s", err->message);
         self->next_ms = now + 500;
         return;
     }
@@ -235,30 +240,47 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
             s_become_leader(self, now, r->recovered);
         return;
     }
-    if (self->leading)
-        s_step_down(self, "the leader key is gone or held by another lease", false);
     self->lease = r->lease; /* 0 unless still ours to recover */
     self->next_ms = now + 1000;
     drv_debug("standing by; the leader is '%s'", self->leader_name);
 }
 
+/* Leading: reads the keeper's verdict. Past the time our lease is certain to live we are not the
+ * leader, whether or not etcd has answered (a standby may take over once it expires); the lease id
+ * is kept then: if etcd comes back with the lease alive, leadership is recovered without waiting
+ * it out. Returns ms until it wants to look again. */
+static int64_t s_tick_leading(ctl_leader *self, int64_t now_ms)
+{
+    int64_t valid_until = 0;
+    char *why = NULL;
+    ctl_lease_state st = ctl_lease_keeper_state(self->keeper, now_ms, &valid_until, &why);
+    if (st == CTL_LEASE_LOST) {
+        char *msg = g_strdup_printf("%s", why != NULL ? why : "the lease is lost");
+        s_step_down(self, msg, false);
+        g_free(msg);
+        g_free(why);
+        self->next_ms = now_ms;
+        return 0;
+    }
+    g_free(why);
+    if (st != CTL_LEASE_HELD) {
+        s_step_down(self, "etcd did not confirm the lease in time", true);
+        self->next_ms = now_ms;
+        return 0;
+    }
+    self->valid_until_ms = valid_until;
+    return MIN(200, MAX(0, valid_until - now_ms));
+}
+
 static int64_t s_tick_lease(ctl_leader *self, int64_t now_ms)
 {
-    /* Safety first: past the time our lease is certain to live, we are not the leader, whether or
-     * not etcd has answered (a standby may take over once it expires). The lease id is kept: if
-     * etcd comes back with the lease alive, leadership is recovered without waiting it out. */
-    if (self->leading && now_ms >= self->valid_until_ms)
-        s_step_down(self, "etcd did not confirm the lease in time", true);
+    if (self->leading)
+        return s_tick_leading(self, now_ms);
     if (self->worker == NULL || self->in_flight)
-        return self->leading ? MIN(200, MAX(0, self->valid_until_ms - now_ms)) : 200;
-    if (now_ms < self->next_ms) {
-        int64_t wait = self->next_ms - now_ms;
-        if (self->leading)
-            wait = MIN(wait, MAX(0, self->valid_until_ms - now_ms));
-        return wait;
-    }
+        return 200;
+    if (now_ms < self->next_ms)
+        return self->next_ms - now_ms;
     s_round *r = g_new0(s_round, 1);
-    r->kind = self->leading ? S_KEEPALIVE : S_ACQUIRE;
     r->key = ctl_store_key(self->c->store, "leader");
     r->name = g_strdup(self->c->cfg->name);
     r->ttl_s = self->c->cfg->leader_ttl_s;
@@ -273,7 +295,7 @@ static int64_t s_tick_lease(ctl_leader *self, int64_t now_ms)
         return 500;
     }
     self->in_flight = true;
-    return self->leading ? MIN(200, MAX(0, self->valid_until_ms - now_ms)) : 200;
+    return 200;
 }
 
 int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err)
@@ -305,6 +327,7 @@ void ctl_leader_destroy(ctl_leader **self_p)
         return;
     ctl_leader *self = *self_p;
     self->stopping = true;
+    ctl_lease_keeper_destroy(&self->keeper);
     ctl_etcd_worker_destroy(&self->worker);
     if (self->leading && self->lease != 0) {
         /* a standby takes over at once: one bounded call at exit */
@@ -321,7 +344,9 @@ void ctl_leader_destroy(ctl_leader **self_p)
 
 bool ctl_leader_is(const ctl_leader *self)
 {
-    return self != NULL && self->leading;
+    /* between two ticks the lease may have run out: never serve past what the keeper vouches for */
+    return self != NULL && self->leading &&
+           ctl_lease_keeper_state(self->keeper, ctl_now_ms(), NULL, NULL) == CTL_LEASE_HELD;
 }
 
 const char *ctl_leader_name(const ctl_leader *self)

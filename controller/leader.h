@@ -1,5 +1,7 @@
-/* leader.h — leader election on a lease-backed `leader` key: create-if-absent txn with a lease,
- * refreshed every ttl/3, on its own etcd worker (the loop never waits). The leader accepts agents
+/* leader.h — leader election on a lease-backed `leader` key: create-if-absent txn with a lease, on
+ * its own etcd worker (the loop never waits); while leading, the lease is refreshed every ttl/3 by
+ * the lease keeper's own thread and etcd handle (lease_keeper.h), so no turn of the loop, however
+ * long, delays it. The leader accepts agents
  * (starts the broker) and serves every verb; a standby serves reads from its cache (marked stale)
  * and tries again every second, so it takes over when the leader's lease expires. A leader that
  * cannot confirm its lease within the ttl (measured from when the keepalive was sent) steps down
@@ -17,6 +19,8 @@ void ctl_leader_destroy(ctl_leader **self_p);
  * is kept for future fatal conditions. When the agent socket cannot be bound after winning, the
  * leadership is given back (lease revoked) and retried later. */
 int64_t ctl_leader_tick(ctl_leader *self, int64_t now_ms, drv_error **err);
+/* Leading, and the lease is still certain to be alive now (checked at each call, not only at the
+ * last tick). */
 bool ctl_leader_is(const ctl_leader *self);
 /* The leader worker's completion fd (for the loop's poll) and its dispatch. */
 int ctl_leader_fd(const ctl_leader *self);
