@@ -277,15 +277,20 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
     self->router = r;
     self->started_ms = ctl_now_ms();
     self->next_heartbeat_ms = self->started_ms;
-    /* Nobody is registered with this process yet; hosts that do not come back within the liveness
-     * window are marked unreachable by the tick. */
+    /* Nobody is registered with this process yet; hosts that do not come back within twice the
+     * liveness window are marked unreachable by the tick. Twice: an agent notices a silent
+     * controller only after its own liveness window and then reconnects with ZeroMQ's backoff, so
+     * a healthy agent may need a window and a reconnect interval to register with a controller
+     * that just started (with one window, every host of a healthy cluster was once marked
+     * unreachable 3 s after a controller restart, and registered 100 ms later). */
+    int64_t window = self->c->cfg->liveness * self->c->cfg->heartbeat_interval_ms;
     GPtrArray *hosts = ctl_model_hosts(self->c->model);
     for (guint i = 0; i < hosts->len; i++) {
         ctl_host *h = g_ptr_array_index(hosts, i);
         h->registered = false;
         h->last_traffic_ms = self->started_ms;
         if (h->reachable)
-            s_touch(self, h);
+            ctl_deadlines_set(self->host_deadlines, h->id, self->started_ms + 2 * window);
         g_hash_table_remove_all(h->inventory);
         ctl_host_inventory_stale(h);
     }
@@ -1041,7 +1046,8 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
             continue;
         if (now_ms - h->last_traffic_ms >= window) {
             if (!h->registered)
-                drv_info("host '%s' did not register within %lld ms", h->id, (long long)window);
+                drv_info("host '%s' did not register within %lld ms", h->id,
+                         (long long)(now_ms - h->last_traffic_ms));
             s_set_reachable(self, h, false);
         } else {
             s_touch(self, h);

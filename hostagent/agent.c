@@ -27,10 +27,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define S_REPLY_CACHE    1024
-#define S_BACKOFF_START  250
-#define S_BACKOFF_CAP    5000
-#define S_WORKER_WAIT_MS 30000
+#define S_REPLY_CACHE          1024
+#define S_BACKOFF_START        250
+#define S_BACKOFF_CAP          5000
+#define S_RECONNECT_IVL_MAX_MS 1000
+#define S_WORKER_WAIT_MS       30000
 /* How long Register waits for libvirt (connect + facts, or the inventory) before it goes out
  * without it (libvirt_connected = false: not authoritative); the real one follows when it comes. */
 #define S_LIBVIRT_WAIT_MS 5000
@@ -627,7 +628,10 @@ static void s_link_open(drv_agent *self)
     int zero = 0;
     int64_t max = DRV_PROTO_MAX_FRAME_DEFAULT;
     int hwm = 10000;
-    int ivl = 100, ivl_max = S_BACKOFF_CAP;
+    /* ZeroMQ's reconnect backoff capped at 1 s: a controller that comes back (a restart, a new
+     * leader) hears from every agent within about a second, well inside its registration grace
+     * (broker.c: twice the liveness window); with a 5 s cap an agent reconnected up to 5 s late. */
+    int ivl = 100, ivl_max = S_RECONNECT_IVL_MAX_MS;
     zmq_setsockopt(s, ZMQ_ROUTING_ID, self->opts->host_id, strlen(self->opts->host_id));
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero));
     zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof(max));

@@ -7,9 +7,19 @@
 # write succeeds, nothing stored is lost and the running guest was never touched.
 # The lease itself is kept by controller/lease_keeper.c's thread (unit test controller_lease_keeper
 # shows it is kept while the caller does nothing); this test is the loss-and-regain path end to end.
+# Then the controller is killed (SIGKILL) and started again 9 s later: the new process must not
+# mark any of the healthy hosts unreachable while their agents reconnect (registration grace of
+# twice the liveness window; the agents' reconnect backoff capped at 1 s) — with one window and a
+# 5 s cap, every host of the 4-host HA soak was marked unreachable once after a controller restart
+# (agents reconnected 3.1 s after the new leader bound). That race depends on where ZeroMQ's
+# backoff stands when the controller comes back, so this part does not reproduce it every run; it
+# checks the property (no false verdict after a restart) on each run.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/cluster.sh"
 LEADER_TTL_S=2
+# the production heartbeat (1 s × 3): the agents' reconnect timing after a controller restart is what
+# the second part checks
+HB_MS=1000
 cluster_up
 
 dom_xml lr-a 256 >"$T_DIR/lr-a.xml"
@@ -52,4 +62,20 @@ t_eq "lr-a desired state still running" running "$(etcd_get domains/lr-a | jq -r
 t_eq "both domains listed" "lr-a,lr-b" "$(dr domain list --all | jq -r '[.domains[].name] | sort | join(",")')"
 log_since | grep -E "leader|lease" >"$T_DIR/leader-events.log" || true
 t_log "leader events after the stop: $(tr '\n' '|' <"$T_DIR/leader-events.log" | cut -c1-600)"
+# A controller restart: the agents reconnect and register without any false verdict.
+kill -KILL "$CTL_PID"
+t_log "controller (pid $CTL_PID) killed; starting again in 9 s"
+CTL_PID=
+sleep 9
+ctl_start
+for n in 1 2 3; do
+  t_wait_for "host h$n registered with the new controller" 20 \
+    grep -q "host 'h$n' registered" "$T_DIR/controller-$CTL_RUNS.log"
+done
+sleep 2
+t_check "the new controller marked no healthy host unreachable" \
+  sh -c "! grep -qE 'is unreachable|did not register' '$T_DIR/controller-$CTL_RUNS.log'"
+for n in 1 2 3; do
+  t_check "h$n reachable after the restart" host_reachable "h$n" true
+done
 cluster_down
