@@ -231,6 +231,19 @@ static void s_generic(json_object *doc, const char *prefix, GString *out)
 
 /* ------------------------------------------------------------------ hosts */
 
+/* After a paged list (controller/api_list.c): how many of the matches were shown and the token
+ * for the next page; nothing when the list is whole. */
+static void s_page_hint(json_object *doc, const char *what, GString *out)
+{
+    const char *next = drv_json_get_str(doc, "continue", NULL);
+    if (next == NULL)
+        return;
+    json_object *items = drv_json_get(doc, what);
+    size_t shown = items != NULL ? json_object_array_length(items) : 0;
+    g_string_append_printf(out, "(%zu of %" PRId64 " %s shown; next page: --continue %s)\n", shown,
+                           drv_json_get_int(doc, "total", 0), what, next);
+}
+
 static void s_host_list(json_object *doc, GString *out)
 {
     static const char *const headers[] = {
@@ -261,6 +274,7 @@ static void s_host_list(json_object *doc, GString *out)
     }
     drv_cli_table_render(t, out);
     drv_cli_table_destroy(&t);
+    s_page_hint(doc, "hosts", out);
 }
 
 /* A host's labels as "rack=r1 zone=a" (owned; "" when none). */
@@ -391,6 +405,7 @@ static void s_domain_list(json_object *doc, GString *out)
     drv_cli_table_destroy(&t);
     g_string_append(out, drift->str);
     g_string_free(drift, TRUE);
+    s_page_hint(doc, "domains", out);
 }
 
 static void s_domain_info(json_object *d, GString *out)

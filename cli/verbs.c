@@ -15,6 +15,21 @@
     {                                                                                              \
         "config", DRV_CLI_OPT_FLAG, "config", NULL, false, "affect the persistent definition"      \
     }
+/* Filters and paging of the list verbs (controller/api_list.c). */
+#define OPT_LABEL_FILTER(HELP)                                                                     \
+    {                                                                                              \
+        "label", DRV_CLI_OPT_STRING, "label", "KEY=VALUE", false, HELP                             \
+    }
+#define OPT_LIMIT                                                                                  \
+    {                                                                                              \
+        "limit", DRV_CLI_OPT_UINT, "limit", "N", false,                                            \
+            "at most N items; the output then ends with the token for the next page"               \
+    }
+#define OPT_CONTINUE                                                                               \
+    {                                                                                              \
+        "continue", DRV_CLI_OPT_STRING, "continue", "TOKEN", false,                                \
+            "start after TOKEN (the last item of the previous page)"                               \
+    }
 #define OPT_N_PLUS_1                                                                               \
     {                                                                                              \
         "n-plus-one", DRV_CLI_OPT_FLAG, "n_plus_one", NULL, false,                                 \
@@ -38,7 +53,13 @@ static const drv_cli_verb s_verbs[] = {
     {"host",
      "list",
      {{0}},
-     {{0}},
+     {{"state", DRV_CLI_OPT_STRING, "state", "STATE", false,
+       "only hosts in this state: active, preparing-maintenance, maintenance, reachable, "
+       "unreachable"},
+      OPT_LABEL_FILTER("only hosts with this label"),
+      OPT_LIMIT,
+      OPT_CONTINUE,
+      {0}},
      "list the hosts with their state and room",
      "host.list",
      DRV_CLI_RUN_REMOTE,
@@ -333,7 +354,15 @@ static const drv_cli_verb s_verbs[] = {
     {"domain",
      "list",
      {{0}},
-     {{"all", DRV_CLI_OPT_FLAG, "all", NULL, false, "include shut off domains"}, {0}},
+     {{"all", DRV_CLI_OPT_FLAG, "all", NULL, false, "include shut off domains"},
+      {"host", DRV_CLI_OPT_STRING, "host", "HOST", false, "only domains placed on this host"},
+      {"state", DRV_CLI_OPT_STRING, "state", "STATE", false,
+       "only domains in this state (running, paused, shut off / shutoff, unknown, ...; implies "
+       "--all)"},
+      OPT_LABEL_FILTER("only domains placed on a host with this label"),
+      OPT_LIMIT,
+      OPT_CONTINUE,
+      {0}},
      "list domains",
      "domain.list",
      DRV_CLI_RUN_REMOTE,

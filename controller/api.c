@@ -167,13 +167,6 @@ bool ctl_req_flag(const ctl_req *r, const char *key)
 
 /* ------------------------------------------------------------------ host and cluster verbs */
 
-static void s_host_list(ctl_req *r)
-{
-    GPtrArray *hosts = ctl_model_hosts(r->c->model);
-    ctl_req_ok(r, ctl_view_hosts(r->c->model, hosts));
-    g_ptr_array_unref(hosts);
-}
-
 static ctl_host *s_host_arg(ctl_req *r)
 {
     ctl_host *h = ctl_model_host(r->c->model, r->args[0]);
@@ -398,7 +391,7 @@ typedef struct {
 } s_verb;
 
 static const s_verb s_verbs[] = {
-    {"host.list", 0, 0, "", true, s_host_list, CTL_ROLE_VIEWER},
+    {"host.list", 0, 0, "", true, ctl_api_host_list, CTL_ROLE_VIEWER},
     {"host.show", 1, 1, "HOST", true, s_host_show, CTL_ROLE_VIEWER},
     {"host.label", 2, 64, "HOST key=value|key- ...", true, s_host_label, CTL_ROLE_OPERATOR},
     {"host.drain-plan", 1, 1, "HOST", true, s_drain_plan, CTL_ROLE_VIEWER},
@@ -477,7 +470,7 @@ static const s_verb s_verbs[] = {
 static bool s_is_read(ctl_verb_fn fn)
 {
     static const ctl_verb_fn reads[] = {
-        s_host_list,
+        ctl_api_host_list,
         s_host_show,
         s_drain_plan,
         ctl_api_host_ha_plan,

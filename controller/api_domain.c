@@ -661,21 +661,6 @@ void ctl_api_domain_autostart(ctl_req *r)
 
 /* ------------------------------------------------------------------ queries */
 
-void ctl_api_domain_list(ctl_req *r)
-{
-    bool all = ctl_req_flag(r, "all");
-    GPtrArray *doms = ctl_model_domains(r->c->model);
-    GPtrArray *shown = g_ptr_array_new();
-    for (guint i = 0; i < doms->len; i++) {
-        const ctl_domain *d = g_ptr_array_index(doms, i);
-        if (all || !ctl_model_domain_is_off(r->c->model, d) || d->desired != CTL_DESIRED_SHUTOFF)
-            g_ptr_array_add(shown, (gpointer)d);
-    }
-    ctl_req_ok(r, ctl_view_domains(r->c->model, shown));
-    g_ptr_array_unref(shown);
-    g_ptr_array_unref(doms);
-}
-
 static void s_info_counted(ctl_req *r, s_hist *h)
 {
     ctl_domain *d = ctl_model_domain(r->c->model, r->domain);

@@ -87,7 +87,9 @@ void ctl_api_domain_undefine(ctl_req *r);
 void ctl_api_domain_create(ctl_req *r);
 void ctl_api_domain_start(ctl_req *r);
 void ctl_api_domain_lifecycle(ctl_req *r); /* shutdown reboot destroy suspend resume */
+/* api_list.c: filtered, paged lists. */
 void ctl_api_domain_list(ctl_req *r);
+void ctl_api_host_list(ctl_req *r);
 void ctl_api_domain_info(ctl_req *r);
 void ctl_api_domain_state(ctl_req *r);
 void ctl_api_domain_dumpxml(ctl_req *r);
