@@ -95,6 +95,19 @@ int drv_etcd_range_get(drv_etcd *self, const void *key, size_t key_len,
 int drv_etcd_delete(drv_etcd *self, const void *key, size_t key_len, bool prefix,
                     drv_etcd_range *ret_prev, int64_t *ret_deleted, drv_error **err);
 
+/* --- maintenance (etcd_maint.c) --- */
+typedef struct {
+    int64_t db_size;        /* bytes of the backend file */
+    int64_t db_size_in_use; /* bytes in use (the rest is freed by a defragmentation) */
+    int64_t revision;       /* the store's current revision */
+} drv_etcd_status;
+
+/* The member's status (/v3/maintenance/status). */
+int drv_etcd_status_get(drv_etcd *self, drv_etcd_status *ret, drv_error **err);
+/* Compacts the key history up to revision (/v3/kv/compaction): older revisions of every key are
+ * gone afterwards. A revision already compacted is success. */
+int drv_etcd_compact(drv_etcd *self, int64_t revision, drv_error **err);
+
 /* --- transactions --- */
 typedef enum {
     DRV_ETCD_CMP_VALUE,

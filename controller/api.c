@@ -3,6 +3,7 @@
 #include "api_private.h"
 #include "api_prov.h"
 #include "ha.h"
+#include "hygiene.h"
 #include "presence.h"
 
 #include "codec.h"
@@ -293,6 +294,7 @@ static void s_cluster_status(ctl_req *r)
     json_object_object_add(doc, "security", sec);
     json_object_object_add(doc, "controllers", ctl_presence_list(c));
     json_object_object_add(doc, "ha_recoveries", ctl_ha_status(c));
+    json_object_object_add(doc, "etcd", ctl_hygiene_status(c));
     ctl_req_ok(r, doc);
 }
 

@@ -24,6 +24,7 @@ typedef struct ctl_doubts ctl_doubts;
 typedef struct ctl_zap ctl_zap;
 typedef struct ctl_ha ctl_ha;
 typedef struct ctl_presence ctl_presence;
+typedef struct ctl_hygiene ctl_hygiene;
 typedef struct ctl_stats ctl_stats;
 typedef struct ctl_metrics ctl_metrics;
 
@@ -40,6 +41,7 @@ typedef struct ctl {
     ctl_leader *leader;
     ctl_ha *ha;               /* high availability: fencing verdicts and restarts (ha.h) */
     ctl_presence *presence;   /* every controller announced and listed (presence.h) */
+    ctl_hygiene *hygiene;     /* etcd status, compaction, job retention (hygiene.h) */
     ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle.h) */
     ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
     ctl_stats *stats;         /* the agents' statistics window, memory only (stats.h) */

@@ -144,7 +144,13 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
         drv_config_get_int(f, g, "etcd_queue_max", 10000, 1, 1000000, &c->etcd_queue_max, err) <
             0 ||
         drv_config_get_int(f, g, "etcd_refuse_after_ms", 30000, 100, 3600000,
-                           &c->etcd_refuse_after_ms, err) < 0)
+                           &c->etcd_refuse_after_ms, err) < 0 ||
+        drv_config_get_int(f, g, "hygiene_interval_s", 60, 1, 86400, &c->hygiene_interval_s, err) <
+            0 ||
+        drv_config_get_int(f, g, "etcd_compact_keep_revisions", 10000, 0, INT64_C(1) << 40,
+                           &c->etcd_compact_keep_revisions, err) < 0 ||
+        drv_config_get_int(f, g, "job_retention_days", 7, 0, 36500, &c->job_retention_days, err) <
+            0)
         return -1;
     g = "scheduler";
     if (drv_config_get_double(f, g, "cpu_ratio", 4.0, 0.1, 64.0, &c->cpu_ratio, err) < 0 ||

@@ -44,6 +44,10 @@ typedef struct {
     int64_t leader_ttl_s;
     int64_t etcd_queue_max;       /* etcd requests waiting at most before new ones are refused */
     int64_t etcd_refuse_after_ms; /* etcd unreachable this long → writes refused at once */
+    /* etcd hygiene (hygiene.h) */
+    int64_t hygiene_interval_s;          /* a round every this many seconds */
+    int64_t etcd_compact_keep_revisions; /* etcd revisions kept by the compaction; 0 = never */
+    int64_t job_retention_days;          /* finished jobs kept this long; 0 = for ever */
     double cpu_ratio;
     double memory_ratio;
     char *weigher; /* spread | pack */

@@ -10,6 +10,7 @@
 #include "drain.h"
 #include "etcd_worker.h"
 #include "ha.h"
+#include "hygiene.h"
 #include "presence.h"
 #include "job_busy.h"
 #include "lifecycle.h"
@@ -281,6 +282,9 @@ static int s_run(ctl *c)
         t = ctl_presence_tick(c, ctl_now_ms()); /* every controller, in etcd (presence.h) */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_hygiene_tick(c, ctl_now_ms()); /* etcd status, compaction, retention */
+        if (t < wait_ms)
+            wait_ms = t;
         if (!c->loaded && !c->loading)
             wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
         if (wait_ms < 0)
@@ -359,6 +363,7 @@ int main(int argc, char **argv)
     c.lifecycle = ctl_lifecycle_new(&c);
     c.ha = ctl_ha_new(&c);
     c.presence = ctl_presence_new(&c);
+    c.hygiene = ctl_hygiene_new(&c);
     endpoints = g_strjoinv(",", cfg->etcd_endpoints);
     drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s "
              "(CURVE, public key %s, %u client keys)",
@@ -383,6 +388,7 @@ out:
     ctl_stats_destroy(&c.stats);
     ctl_ha_destroy(&c.ha); /* after the broker: its failed commands call back into ha.c */
     ctl_presence_destroy(&c.presence);
+    ctl_hygiene_destroy(&c.hygiene);
     ctl_api_destroy(&c.api);
     ctl_events_destroy(&c.events);
     ctl_zap_destroy(&c.zap);

@@ -98,6 +98,7 @@ heartbeat_interval_ms = $HB_MS
 liveness = 3
 command_timeout_ms = ${CMD_TIMEOUT_MS:-10000}
 leader_ttl_s = ${LEADER_TTL_S:-3}
+${CTL_EXTRA:-}
 [scheduler]
 cpu_ratio = ${CPU_RATIO:-4}
 memory_ratio = 1.0
