@@ -116,11 +116,14 @@ cl_etcd_start() {
   fi
   if ! cl_pid etcd >/dev/null; then
     cl_port_busy "$addr" "$port" && tb_die "port $addr:$port is taken (another etcd?); pick --etcd-port"
+    # the peer listener on the cluster's own address too (the testbed's bridge address): two
+    # testbeds' etcds on 127.0.0.1:2380 collided ("bind: address already in use")
+    cl_port_busy "$addr" "$peer" && tb_die "port $addr:$peer is taken (another etcd's peer port?); set CL_ETCD_PEER_PORT"
     mkdir -p "$data"
     cl_spawn etcd 'etcd' etcd --name drover --data-dir "$data" "${tls[@]}" \
       --listen-client-urls "$url" --advertise-client-urls "$url" \
-      --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-      --initial-cluster "drover=http://127.0.0.1:$peer" --initial-cluster-state new \
+      --listen-peer-urls "http://$addr:$peer" --initial-advertise-peer-urls "http://$addr:$peer" \
+      --initial-cluster "drover=http://$addr:$peer" --initial-cluster-state new \
       --logger=zap --log-outputs=stderr
   fi
   tb_wait 30 cl_etcd_healthy "$url" ||
