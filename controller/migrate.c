@@ -63,7 +63,9 @@ typedef struct {
     bool leading;         /* jobs taken over from etcd */
     bool stopping;
     int64_t next_takeover_ms;
-    bool taking_over; /* jobs and reservations are being read on the etcd worker */
+    bool taking_over;      /* jobs and reservations are being read on the etcd worker */
+    drv_link_table *links; /* links/: per host pair bandwidth and fixed cost; NULL until loaded */
+    bool loading_links;
 } s_mod;
 
 static s_mod *s_self;
@@ -411,6 +413,68 @@ static void s_verify_next(s_run *run, bool sync)
     }
 }
 
+/* ------------------------------------------------------------------ link estimates */
+
+/* links/ read on the etcd worker when this controller started leading. */
+static void s_links_loaded(ctl *c, drv_link_table **links, const drv_error *err)
+{
+    s_mod *m = s_mod_get(c);
+    m->loading_links = false;
+    if (m->stopping || !m->leading)
+        return; /* stepped down meanwhile: loaded again when leading */
+    if (err != NULL) {
+        drv_warn("loading the link estimates: %s; retrying", err->message);
+        return;
+    }
+    drv_link_table_destroy(&m->links);
+    m->links = g_steal_pointer(links);
+    drv_info("link estimates loaded: %zu host pairs", drv_link_table_size(m->links));
+}
+
+/* A completed migration is a sample of its host pair's link (jobs/link_bw.h): smoothed into the
+ * estimate, which goes to etcd. */
+static void s_link_record(s_run *run, const ctl_migrate_result *r)
+{
+    const drv_job_migrate *jm = &run->job->migrate;
+    if (s_self->links == NULL) {
+        drv_info("job '%s': link estimates not loaded yet; this migration is not a sample",
+                 run->job->id);
+        return;
+    }
+    /* the whole migration as the agent's call took it (set-up + transfer); libvirt's own elapsed
+     * time when an older agent sent no stage times */
+    uint64_t whole = r->setup_ms + r->transfer_ms;
+    drv_link_sample smp = {
+        .bytes = r->data_processed,
+        .transfer_ms = r->transfer_ms,
+        .time_ms = whole > 0 ? whole : r->time_elapsed_ms,
+        .downtime_ms = r->downtime_ms,
+        .cap_bps = jm->policy.bandwidth_mibs * 1024ULL * 1024ULL,
+    };
+    drv_link_use use;
+    drv_link_est est;
+    g_autofree char *evicted = drv_link_table_update(s_self->links, jm->source, jm->destination,
+                                                     &smp, (uint64_t)ctl_wall_ms(), &use, &est);
+    static const char *const uses[] = {"a bandwidth sample", "a lower bound (at the cap)",
+                                       "too small to time (fixed cost only)"};
+    drv_info("job '%s': link '%s' → '%s': %s; now %" PRIu64 " B/s (%u samples), fixed cost %" PRIu64
+             " ms",
+             run->job->id, jm->source, jm->destination, uses[use], est.bandwidth_bps, est.samples,
+             est.fixed_ms);
+    drv_error *err = NULL;
+    if (ctl_link_store_put(s_self->c, jm->source, jm->destination, &est, &err) < 0)
+        drv_error_free(&err);
+    if (evicted != NULL && ctl_link_store_delete(s_self->c, evicted, &err) < 0)
+        drv_error_free(&err);
+}
+
+const drv_link_est *ctl_migrate_link(const char *source, const char *destination)
+{
+    return s_self != NULL && s_self->links != NULL
+               ? drv_link_table_get(s_self->links, source, destination)
+               : NULL;
+}
+
 /* ------------------------------------------------------------------ migrate, cancel */
 
 static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *data)
@@ -444,6 +508,7 @@ static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *dat
                      rep->migrate->dirty_calc_ms, rep->migrate->setup_ms, rep->migrate->transfer_ms,
                      rep->migrate->dest_stats_ms, rep->migrate->data_processed,
                      rep->migrate->memory_bps, rep->migrate->downtime_ms);
+            s_link_record(run, rep->migrate);
         }
     } else if (rep->migrate != NULL && rep->migrate->cancelled && !rep->timed_out) {
         ev.kind = DRV_JOB_EV_RESULT_CANCELLED;
@@ -943,6 +1008,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
                      g_hash_table_size(m->runs));
             g_hash_table_remove_all(m->runs);
             g_hash_table_remove_all(m->resv);
+            drv_link_table_destroy(&m->links); /* the next leader writes them */
             m->leading = false;
         }
         return 1000;
@@ -961,6 +1027,15 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
             m->taking_over = true;
         }
         return 100;
+    }
+    if (m->links == NULL && !m->loading_links) {
+        drv_error *err = NULL;
+        if (ctl_link_store_load_async(c, s_links_loaded, &err) < 0) {
+            drv_warn("loading the link estimates: %s; retrying", err->message);
+            drv_error_free(&err);
+        } else {
+            m->loading_links = true;
+        }
     }
     int64_t next = 1000;
     uint64_t wall = (uint64_t)ctl_wall_ms();
@@ -1059,6 +1134,7 @@ void ctl_migrate_shutdown(ctl *c)
     g_hash_table_unref(s_self->resv);
     g_hash_table_unref(s_self->verified);
     g_hash_table_unref(s_self->placing);
+    drv_link_table_destroy(&s_self->links);
     g_clear_pointer(&s_self, g_free);
 }
 

@@ -150,8 +150,18 @@ ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" put "${PREFIX}reservations/st
 ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" put "${PREFIX}reservations/$id" \
   "{\"id\":\"$id\",\"job\":\"$id\",\"host\":\"h2\",\"domain\":\"big\",\"vcpus\":1,\"memory_kib\":1048576}" >/dev/null
 t_eq "two stale reservations written" 2 "$(resv_count)"
+# link estimates (issue 15, links/<source>/<destination>): one valid, one key of the wrong shape,
+# one document that is not an estimate — the restarted leader loads the valid one only
+links_put() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" put "${PREFIX}links/$1" "$2" >/dev/null; }
+links_put h1/h2 '{"bandwidth_bps":104857600,"fixed_ms":1400,"samples":3,"fixed_samples":3,"updated_ms":1}'
+links_put h1 '{"bandwidth_bps":1}'
+links_put h2/h3 '{"bandwidth_bps":-5}'
 ctl_stop
 ctl_start
+CTL_LOG="$T_DIR/controller-$CTL_RUNS.log"
+t_wait_for "link estimates loaded" 10 grep -q "link estimates loaded: 1 host pairs" "$CTL_LOG"
+t_check "the key of the wrong shape is named and ignored" grep -q "ignoring link key 'links/h1'" "$CTL_LOG"
+t_check "the bad document is named and ignored" grep -q "ignoring link estimate 'links/h2/h3'" "$CTL_LOG"
 t_wait_for "stale reservations reaped" 10 sh -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$ETCD_ENDPOINT' get --prefix --keys-only '${PREFIX}reservations/' | grep -c .)\" = 0 ]"
 
 cluster_down
