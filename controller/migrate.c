@@ -475,6 +475,37 @@ const drv_link_est *ctl_migrate_link(const char *source, const char *destination
                : NULL;
 }
 
+/* The stage times and the agent's prediction into the job's result, with its error against
+ * the measured call (set-up + transfer). */
+static void s_result_prediction(s_run *run, const ctl_migrate_result *r, drv_job_result *res)
+{
+    res->dirty_rate_bps = r->dirty_rate_bps;
+    res->setup_ms = r->setup_ms;
+    res->transfer_ms = r->transfer_ms;
+    drv_predict_verdict v;
+    if (r->predicted_verdict == NULL || *r->predicted_verdict == '\0' ||
+        drv_predict_verdict_from_string(r->predicted_verdict, &v) < 0)
+        return;
+    res->predicted = true;
+    res->verdict = (uint8_t)v;
+    res->throttle_pct = r->predicted_throttle_pct;
+    res->predicted_time_ms = r->predicted_time_ms;
+    res->predicted_downtime_ms = r->predicted_downtime_ms;
+    res->predicted_bytes = r->predicted_bytes;
+    uint64_t measured = r->setup_ms + r->transfer_ms;
+    res->time_error_permille = drv_predict_error_permille(r->predicted_time_ms, measured);
+    res->downtime_error_permille =
+        drv_predict_error_permille(r->predicted_downtime_ms, r->downtime_ms);
+    drv_info("job '%s': predicted %s%s in %" PRIu64 " ms (pause %" PRIu64 " ms), measured %" PRIu64
+             " ms (pause %" PRIu64 " ms): time error %u.%u %%; applied%s%s (%s)",
+             run->job->id, r->predicted_verdict, r->predicted_throttle_pct ? " (throttled)" : "",
+             r->predicted_time_ms, r->predicted_downtime_ms, measured, r->downtime_ms,
+             res->time_error_permille / 10, res->time_error_permille % 10,
+             r->applied_auto_converge ? " auto-converge" : "",
+             r->applied_postcopy ? " post-copy allowed" : " pre-copy only",
+             r->predicted_reason ? r->predicted_reason : "");
+}
+
 /* ------------------------------------------------------------------ migrate, cancel */
 
 static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *data)
@@ -497,6 +528,7 @@ static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *dat
             ev.result.time_ms = rep->migrate->time_elapsed_ms;
             ev.result.bytes = rep->migrate->data_processed;
             ev.result.postcopy_used = rep->migrate->postcopy_used;
+            s_result_prediction(run, rep->migrate, &ev.result);
             drv_info("job '%s': stages: dirty rate %" PRIu64 " B/s (%s, %" PRIu64
                      " ms), set-up %" PRIu64 " ms, transfer %" PRIu64
                      " ms, destination stats %" PRIu64 " ms; %" PRIu64 " bytes at %" PRIu64
@@ -537,7 +569,15 @@ static void s_migrate(s_run *run)
         /* issue 15: measure the guest's dirty rate first when the policy leaves a choice (the
          * prediction's input; ~1 s, so not for a plain pre-copy) */
         .dirty_rate_calc_s = m->policy.auto_converge || m->policy.postcopy ? 1 : 0,
+        /* and predict with it and the pair's link estimate, keeping the allowed policy the
+         * prediction picks (the agent runs jobs/migrate_predict.c once it has measured) */
+        .choose_policy = m->policy.auto_converge || m->policy.postcopy,
     };
+    const drv_link_est *link = ctl_migrate_link(m->source, m->destination);
+    if (link != NULL) {
+        mp.link_bandwidth_bps = link->bandwidth_bps;
+        mp.link_fixed_ms = link->fixed_ms;
+    }
     if (mp.dest_uri == NULL) {
         s_follow(run, DRV_JOB_EV_RESULT_FAILED, "the destination reported no migration URI");
         return;

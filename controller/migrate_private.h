@@ -9,6 +9,7 @@
 #include "job_action.h"
 #include "job_migrate.h"
 #include "link_bw.h"
+#include "migrate_predict.h"
 #include "migrate.h"
 
 /* A storage pool a migrating domain's disks live on, to be verified as shared (same path on both

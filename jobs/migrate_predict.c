@@ -254,3 +254,27 @@ uint64_t drv_predict_fixed_ms(uint64_t time_ms, uint64_t bytes, uint64_t downtim
     uint64_t data_ms = s_ms((double)bytes / (double)bandwidth_bps);
     return time_ms > data_ms + downtime_ms ? time_ms - data_ms - downtime_ms : 0;
 }
+
+void drv_predict_apply(drv_predict_verdict v, bool allow_auto_converge, bool allow_postcopy,
+                       bool *ret_auto_converge, bool *ret_postcopy)
+{
+    bool ac = allow_auto_converge, pc = allow_postcopy;
+    switch (v) {
+    case DRV_PREDICT_PRECOPY:
+        ac = false;
+        break;
+    case DRV_PREDICT_AUTO_CONVERGE:
+        ac = allow_auto_converge;
+        break;
+    case DRV_PREDICT_POSTCOPY:
+        ac = false;
+        pc = allow_postcopy;
+        break;
+    case DRV_PREDICT_CANNOT:
+    case DRV_PREDICT_UNKNOWN:
+    case DRV_PREDICT_VERDICT_LAST:
+        break;
+    }
+    *ret_auto_converge = ac;
+    *ret_postcopy = pc;
+}

@@ -317,9 +317,38 @@ static void test_error_permille(void **state)
     assert_int_equal(drv_predict_fixed_ms(500, 100 * MIB, 200, 100 * MIB), 0);
 }
 
+static void test_apply(void **state)
+{
+    (void)state;
+    bool ac, pc;
+    drv_predict_apply(DRV_PREDICT_PRECOPY, true, true, &ac, &pc);
+    assert_false(ac);
+    assert_true(pc); /* the monitor's fallback */
+    drv_predict_apply(DRV_PREDICT_PRECOPY, true, false, &ac, &pc);
+    assert_false(ac);
+    assert_false(pc);
+    drv_predict_apply(DRV_PREDICT_AUTO_CONVERGE, true, false, &ac, &pc);
+    assert_true(ac);
+    assert_false(pc);
+    drv_predict_apply(DRV_PREDICT_POSTCOPY, true, true, &ac, &pc);
+    assert_false(ac);
+    assert_true(pc);
+    /* never more than allowed */
+    drv_predict_apply(DRV_PREDICT_POSTCOPY, false, false, &ac, &pc);
+    assert_false(ac);
+    assert_false(pc);
+    drv_predict_apply(DRV_PREDICT_CANNOT, true, true, &ac, &pc);
+    assert_true(ac);
+    assert_true(pc);
+    drv_predict_apply(DRV_PREDICT_UNKNOWN, false, true, &ac, &pc);
+    assert_false(ac);
+    assert_true(pc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_apply),
         cmocka_unit_test(test_recorded_inputs),
         cmocka_unit_test(test_recorded_idle_precopy),
         cmocka_unit_test(test_recorded_dirty_uncapped_converges),
