@@ -65,6 +65,7 @@ typedef struct {
     int64_t next_takeover_ms;
     bool taking_over;      /* jobs and reservations are being read on the etcd worker */
     drv_link_table *links; /* links/: per host pair bandwidth and fixed cost; NULL until loaded */
+    GHashTable *dirty;     /* domain → its last measured dirty rate (boxed uint64, B/s) */
     bool loading_links;
 } s_mod;
 
@@ -115,6 +116,7 @@ static s_mod *s_mod_get(ctl *c)
         s_self->resv = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ctl_mig_resv_free);
         s_self->verified = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         s_self->placing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        s_self->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     }
     return s_self;
 }
@@ -468,6 +470,13 @@ static void s_link_record(s_run *run, const ctl_migrate_result *r)
         drv_error_free(&err);
 }
 
+bool ctl_migrate_last_dirty_rate(const char *domain, uint64_t *ret_bps)
+{
+    const uint64_t *box = s_self != NULL ? g_hash_table_lookup(s_self->dirty, domain) : NULL;
+    *ret_bps = box ? *box : 0;
+    return box != NULL;
+}
+
 const drv_link_est *ctl_migrate_link(const char *source, const char *destination)
 {
     return s_self != NULL && s_self->links != NULL
@@ -480,6 +489,11 @@ const drv_link_est *ctl_migrate_link(const char *source, const char *destination
 static void s_result_prediction(s_run *run, const ctl_migrate_result *r, drv_job_result *res)
 {
     res->dirty_rate_bps = r->dirty_rate_bps;
+    if (r->dirty_rate_source != NULL && *r->dirty_rate_source != '\0') {
+        uint64_t *box = g_new(uint64_t, 1);
+        *box = r->dirty_rate_bps;
+        g_hash_table_replace(s_self->dirty, g_strdup(run->job->migrate.domain), box);
+    }
     res->setup_ms = r->setup_ms;
     res->transfer_ms = r->transfer_ms;
     drv_predict_verdict v;
@@ -489,6 +503,8 @@ static void s_result_prediction(s_run *run, const ctl_migrate_result *r, drv_job
     res->predicted = true;
     res->verdict = (uint8_t)v;
     res->throttle_pct = r->predicted_throttle_pct;
+    res->applied_auto_converge = r->applied_auto_converge;
+    res->applied_postcopy = r->applied_postcopy;
     res->predicted_time_ms = r->predicted_time_ms;
     res->predicted_downtime_ms = r->predicted_downtime_ms;
     res->predicted_bytes = r->predicted_bytes;
@@ -1175,6 +1191,7 @@ void ctl_migrate_shutdown(ctl *c)
     g_hash_table_unref(s_self->verified);
     g_hash_table_unref(s_self->placing);
     drv_link_table_destroy(&s_self->links);
+    g_hash_table_unref(s_self->dirty);
     g_clear_pointer(&s_self, g_free);
 }
 

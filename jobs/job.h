@@ -143,6 +143,7 @@ typedef struct {
     bool predicted;
     uint8_t verdict; /* drv_predict_verdict */
     uint32_t throttle_pct;
+    bool applied_auto_converge, applied_postcopy; /* the policy the agent migrated with */
     uint64_t predicted_time_ms, predicted_downtime_ms, predicted_bytes;
     uint32_t time_error_permille, downtime_error_permille;
 } drv_job_result;

@@ -80,6 +80,8 @@ static json_object *s_migrate_to_json(const drv_job_migrate *m)
         s_add_str(pr, "verdict",
                   drv_predict_verdict_to_string((drv_predict_verdict)m->result.verdict), true);
         s_add_u64(pr, "throttle_pct", m->result.throttle_pct);
+        s_add_bool(pr, "applied_auto_converge", m->result.applied_auto_converge);
+        s_add_bool(pr, "applied_postcopy", m->result.applied_postcopy);
         s_add_u64(pr, "time_ms", m->result.predicted_time_ms);
         s_add_u64(pr, "downtime_ms", m->result.predicted_downtime_ms);
         s_add_u64(pr, "bytes", m->result.predicted_bytes);
@@ -274,6 +276,8 @@ static int s_result_extra_from_json(json_object *r, const char *wr, const char *
     if (drv_json_read_keys(pr, pred_keys, wr, err) < 0 ||
         drv_json_read_str(pr, "verdict", true, wr, &verdict, err) < 0 ||
         drv_json_read_u64(pr, "throttle_pct", 100, wr, &throttle, err) < 0 ||
+        drv_json_read_bool(pr, "applied_auto_converge", wr, &res->applied_auto_converge, err) < 0 ||
+        drv_json_read_bool(pr, "applied_postcopy", wr, &res->applied_postcopy, err) < 0 ||
         drv_json_read_u64(pr, "time_ms", UINT64_MAX, wr, &res->predicted_time_ms, err) < 0 ||
         drv_json_read_u64(pr, "downtime_ms", UINT64_MAX, wr, &res->predicted_downtime_ms, err) <
             0 ||
@@ -305,6 +309,8 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
     static const char *const stage_keys[] = {"dirty_rate_bps", "setup_ms", "transfer_ms", NULL};
     static const char *const pred_keys[] = {"verdict",
                                             "throttle_pct",
+                                            "applied_auto_converge",
+                                            "applied_postcopy",
                                             "time_ms",
                                             "downtime_ms",
                                             "bytes",
