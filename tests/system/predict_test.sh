@@ -11,7 +11,9 @@
 #     the destination; the prediction error on time is within 30 %. Both pauses are printed, not
 #     asserted (an idle TCG guest's switch-over exceeds 300 ms here; libvirt's post-copy "downtime"
 #     covers the whole post-copy phase).
-# The figures (predicted and measured time and pause, bytes) are printed.
+# The figures (predicted and measured time and pause, bytes) are printed. The 30 % checks do not
+# pass reliably yet on a loaded 2-core machine (docs/migration.md "Prediction": the idle guest's
+# set-up and zero-page scan are mispredicted).
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
 sys_require
