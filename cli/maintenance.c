@@ -32,6 +32,14 @@ int drv_cli_drain_run(const drv_cli_session *s)
                 drv_cli_render(inv, doc, out);
                 if (refused != NULL)
                     g_string_append_printf(out, "The drain would be refused: %s\n", refused);
+                json_object *pred = drv_json_get(doc, "prediction");
+                json_object *ms = pred ? drv_json_get(pred, "drain_ms") : NULL;
+                if (pred != NULL && ms != NULL)
+                    g_string_append_printf(out, "Predicted drain time: %.1f s (longest first)\n",
+                                           (double)json_object_get_int64(ms) / 1000.0);
+                else if (pred != NULL)
+                    g_string_append(out, "Predicted drain time: unknown (a pair's link is not "
+                                         "measured yet)\n");
                 g_string_append(out, "Dry run: nothing changed\n");
             }
             rc = drv_cli_print(out->str, out->len);

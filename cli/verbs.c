@@ -566,6 +566,8 @@ static const drv_cli_verb s_verbs[] = {
        "abort the migration after S seconds (the guest stays on its host)"},
       {"detach", DRV_CLI_OPT_FLAG, NULL, NULL, false,
        "print the job id and return at once (follow it with job watch)"},
+      {"dry-run", DRV_CLI_OPT_FLAG, "dry_run", NULL, false,
+       "run the checks and print the destination and the prediction; move nothing"},
       {0}},
      "live-migrate a running domain to another host",
      "domain.migrate",

@@ -504,6 +504,9 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
         mp.timeout_s = cmd->migrate->timeout_s;
         mp.unsafe = cmd->migrate->unsafe;
         mp.dirty_rate_calc_s = cmd->migrate->dirty_rate_calc_s;
+        mp.choose_policy = cmd->migrate->choose_policy;
+        mp.link_bandwidth_bps = cmd->migrate->link_bandwidth_bps;
+        mp.link_fixed_ms = cmd->migrate->link_fixed_ms;
         wc.migrate = &mp;
     }
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
@@ -752,6 +755,14 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         mres.setup_ms = rep->migrate->setup_ms;
         mres.transfer_ms = rep->migrate->transfer_ms;
         mres.dest_stats_ms = rep->migrate->dest_stats_ms;
+        mres.predicted_verdict = rep->migrate->predicted_verdict;
+        mres.predicted_throttle_pct = rep->migrate->predicted_throttle_pct;
+        mres.predicted_time_ms = rep->migrate->predicted_time_ms;
+        mres.predicted_downtime_ms = rep->migrate->predicted_downtime_ms;
+        mres.predicted_bytes = rep->migrate->predicted_bytes;
+        mres.predicted_reason = rep->migrate->predicted_reason;
+        mres.applied_auto_converge = rep->migrate->applied_auto_converge;
+        mres.applied_postcopy = rep->migrate->applied_postcopy;
         r.migrate = &mres;
     }
     for (size_t i = 0; i < rep->n_snapshots; i++) {

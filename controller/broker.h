@@ -73,6 +73,8 @@ typedef struct {
     uint32_t timeout_s;
     bool unsafe;
     uint32_t dirty_rate_calc_s; /* measure the dirty rate first (0 = not) */
+    bool choose_policy;         /* then predict and keep the policy the prediction picks */
+    uint64_t link_bandwidth_bps, link_fixed_ms;
 } ctl_migrate_params;
 
 /* A migration's outcome (the wire's MigrateResult). */
@@ -87,6 +89,11 @@ typedef struct {
     uint64_t dirty_rate_bps;       /* issue 15: the prediction's input and the stage times */
     const char *dirty_rate_source; /* "calc", "precopy" or ""; borrowed */
     uint64_t dirty_calc_ms, setup_ms, transfer_ms, dest_stats_ms;
+    const char *predicted_verdict; /* "" or NULL: no prediction; borrowed */
+    uint32_t predicted_throttle_pct;
+    uint64_t predicted_time_ms, predicted_downtime_ms, predicted_bytes;
+    const char *predicted_reason; /* borrowed */
+    bool applied_auto_converge, applied_postcopy;
 } ctl_migrate_result;
 
 typedef struct {

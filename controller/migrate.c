@@ -63,7 +63,10 @@ typedef struct {
     bool leading;         /* jobs taken over from etcd */
     bool stopping;
     int64_t next_takeover_ms;
-    bool taking_over; /* jobs and reservations are being read on the etcd worker */
+    bool taking_over;      /* jobs and reservations are being read on the etcd worker */
+    drv_link_table *links; /* links/: per host pair bandwidth and fixed cost; NULL until loaded */
+    GHashTable *dirty;     /* domain → its last measured dirty rate (boxed uint64, B/s) */
+    bool loading_links;
 } s_mod;
 
 static s_mod *s_self;
@@ -113,6 +116,7 @@ static s_mod *s_mod_get(ctl *c)
         s_self->resv = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ctl_mig_resv_free);
         s_self->verified = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
         s_self->placing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        s_self->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     }
     return s_self;
 }
@@ -411,6 +415,113 @@ static void s_verify_next(s_run *run, bool sync)
     }
 }
 
+/* ------------------------------------------------------------------ link estimates */
+
+/* links/ read on the etcd worker when this controller started leading. */
+static void s_links_loaded(ctl *c, drv_link_table **links, const drv_error *err)
+{
+    s_mod *m = s_mod_get(c);
+    m->loading_links = false;
+    if (m->stopping || !m->leading)
+        return; /* stepped down meanwhile: loaded again when leading */
+    if (err != NULL) {
+        drv_warn("loading the link estimates: %s; retrying", err->message);
+        return;
+    }
+    drv_link_table_destroy(&m->links);
+    m->links = g_steal_pointer(links);
+    drv_info("link estimates loaded: %zu host pairs", drv_link_table_size(m->links));
+}
+
+/* A completed migration is a sample of its host pair's link (jobs/link_bw.h): smoothed into the
+ * estimate, which goes to etcd. */
+static void s_link_record(s_run *run, const ctl_migrate_result *r)
+{
+    const drv_job_migrate *jm = &run->job->migrate;
+    if (s_self->links == NULL) {
+        drv_info("job '%s': link estimates not loaded yet; this migration is not a sample",
+                 run->job->id);
+        return;
+    }
+    /* the whole migration as the agent's call took it (set-up + transfer); libvirt's own elapsed
+     * time when an older agent sent no stage times */
+    uint64_t whole = r->setup_ms + r->transfer_ms;
+    drv_link_sample smp = {
+        .bytes = r->data_processed,
+        .transfer_ms = r->transfer_ms,
+        .time_ms = whole > 0 ? whole : r->time_elapsed_ms,
+        .downtime_ms = r->downtime_ms,
+        .cap_bps = jm->policy.bandwidth_mibs * 1024ULL * 1024ULL,
+    };
+    drv_link_use use;
+    drv_link_est est;
+    g_autofree char *evicted = drv_link_table_update(s_self->links, jm->source, jm->destination,
+                                                     &smp, (uint64_t)ctl_wall_ms(), &use, &est);
+    static const char *const uses[] = {"a bandwidth sample", "a lower bound (at the cap)",
+                                       "too small to time (fixed cost only)"};
+    drv_info("job '%s': link '%s' → '%s': %s; now %" PRIu64 " B/s (%u samples), fixed cost %" PRIu64
+             " ms",
+             run->job->id, jm->source, jm->destination, uses[use], est.bandwidth_bps, est.samples,
+             est.fixed_ms);
+    drv_error *err = NULL;
+    if (ctl_link_store_put(s_self->c, jm->source, jm->destination, &est, &err) < 0)
+        drv_error_free(&err);
+    if (evicted != NULL && ctl_link_store_delete(s_self->c, evicted, &err) < 0)
+        drv_error_free(&err);
+}
+
+bool ctl_migrate_last_dirty_rate(const char *domain, uint64_t *ret_bps)
+{
+    const uint64_t *box = s_self != NULL ? g_hash_table_lookup(s_self->dirty, domain) : NULL;
+    *ret_bps = box ? *box : 0;
+    return box != NULL;
+}
+
+const drv_link_est *ctl_migrate_link(const char *source, const char *destination)
+{
+    return s_self != NULL && s_self->links != NULL
+               ? drv_link_table_get(s_self->links, source, destination)
+               : NULL;
+}
+
+/* The stage times and the agent's prediction into the job's result, with its error against
+ * the measured call (set-up + transfer). */
+static void s_result_prediction(s_run *run, const ctl_migrate_result *r, drv_job_result *res)
+{
+    res->dirty_rate_bps = r->dirty_rate_bps;
+    if (r->dirty_rate_source != NULL && *r->dirty_rate_source != '\0') {
+        uint64_t *box = g_new(uint64_t, 1);
+        *box = r->dirty_rate_bps;
+        g_hash_table_replace(s_self->dirty, g_strdup(run->job->migrate.domain), box);
+    }
+    res->setup_ms = r->setup_ms;
+    res->transfer_ms = r->transfer_ms;
+    drv_predict_verdict v;
+    if (r->predicted_verdict == NULL || *r->predicted_verdict == '\0' ||
+        drv_predict_verdict_from_string(r->predicted_verdict, &v) < 0)
+        return;
+    res->predicted = true;
+    res->verdict = (uint8_t)v;
+    res->throttle_pct = r->predicted_throttle_pct;
+    res->applied_auto_converge = r->applied_auto_converge;
+    res->applied_postcopy = r->applied_postcopy;
+    res->predicted_time_ms = r->predicted_time_ms;
+    res->predicted_downtime_ms = r->predicted_downtime_ms;
+    res->predicted_bytes = r->predicted_bytes;
+    uint64_t measured = r->setup_ms + r->transfer_ms;
+    res->time_error_permille = drv_predict_error_permille(r->predicted_time_ms, measured);
+    res->downtime_error_permille =
+        drv_predict_error_permille(r->predicted_downtime_ms, r->downtime_ms);
+    drv_info("job '%s': predicted %s%s in %" PRIu64 " ms (pause %" PRIu64 " ms), measured %" PRIu64
+             " ms (pause %" PRIu64 " ms): time error %u.%u %%; applied%s%s (%s)",
+             run->job->id, r->predicted_verdict, r->predicted_throttle_pct ? " (throttled)" : "",
+             r->predicted_time_ms, r->predicted_downtime_ms, measured, r->downtime_ms,
+             res->time_error_permille / 10, res->time_error_permille % 10,
+             r->applied_auto_converge ? " auto-converge" : "",
+             r->applied_postcopy ? " post-copy allowed" : " pre-copy only",
+             r->predicted_reason ? r->predicted_reason : "");
+}
+
 /* ------------------------------------------------------------------ migrate, cancel */
 
 static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *data)
@@ -433,6 +544,7 @@ static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *dat
             ev.result.time_ms = rep->migrate->time_elapsed_ms;
             ev.result.bytes = rep->migrate->data_processed;
             ev.result.postcopy_used = rep->migrate->postcopy_used;
+            s_result_prediction(run, rep->migrate, &ev.result);
             drv_info("job '%s': stages: dirty rate %" PRIu64 " B/s (%s, %" PRIu64
                      " ms), set-up %" PRIu64 " ms, transfer %" PRIu64
                      " ms, destination stats %" PRIu64 " ms; %" PRIu64 " bytes at %" PRIu64
@@ -444,6 +556,7 @@ static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *dat
                      rep->migrate->dirty_calc_ms, rep->migrate->setup_ms, rep->migrate->transfer_ms,
                      rep->migrate->dest_stats_ms, rep->migrate->data_processed,
                      rep->migrate->memory_bps, rep->migrate->downtime_ms);
+            s_link_record(run, rep->migrate);
         }
     } else if (rep->migrate != NULL && rep->migrate->cancelled && !rep->timed_out) {
         ev.kind = DRV_JOB_EV_RESULT_CANCELLED;
@@ -472,7 +585,15 @@ static void s_migrate(s_run *run)
         /* issue 15: measure the guest's dirty rate first when the policy leaves a choice (the
          * prediction's input; ~1 s, so not for a plain pre-copy) */
         .dirty_rate_calc_s = m->policy.auto_converge || m->policy.postcopy ? 1 : 0,
+        /* and predict with it and the pair's link estimate, keeping the allowed policy the
+         * prediction picks (the agent runs jobs/migrate_predict.c once it has measured) */
+        .choose_policy = m->policy.auto_converge || m->policy.postcopy,
     };
+    const drv_link_est *link = ctl_migrate_link(m->source, m->destination);
+    if (link != NULL) {
+        mp.link_bandwidth_bps = link->bandwidth_bps;
+        mp.link_fixed_ms = link->fixed_ms;
+    }
     if (mp.dest_uri == NULL) {
         s_follow(run, DRV_JOB_EV_RESULT_FAILED, "the destination reported no migration URI");
         return;
@@ -943,6 +1064,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
                      g_hash_table_size(m->runs));
             g_hash_table_remove_all(m->runs);
             g_hash_table_remove_all(m->resv);
+            drv_link_table_destroy(&m->links); /* the next leader writes them */
             m->leading = false;
         }
         return 1000;
@@ -961,6 +1083,15 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
             m->taking_over = true;
         }
         return 100;
+    }
+    if (m->links == NULL && !m->loading_links) {
+        drv_error *err = NULL;
+        if (ctl_link_store_load_async(c, s_links_loaded, &err) < 0) {
+            drv_warn("loading the link estimates: %s; retrying", err->message);
+            drv_error_free(&err);
+        } else {
+            m->loading_links = true;
+        }
     }
     int64_t next = 1000;
     uint64_t wall = (uint64_t)ctl_wall_ms();
@@ -1059,6 +1190,8 @@ void ctl_migrate_shutdown(ctl *c)
     g_hash_table_unref(s_self->resv);
     g_hash_table_unref(s_self->verified);
     g_hash_table_unref(s_self->placing);
+    drv_link_table_destroy(&s_self->links);
+    g_hash_table_unref(s_self->dirty);
     g_clear_pointer(&s_self, g_free);
 }
 

@@ -27,6 +27,57 @@ static bool s_opt_u64(ctl_req *r, const char *key, uint64_t max, uint64_t *ret)
 
 static void s_job_read(ctl_req *r);
 
+/* A dry run (issue 15): the checks passed; the destination and the prediction for the policy
+ * asked, with the pair's link estimate and the dirty rate the domain's last migration measured
+ * (none known: predicted as idle, and said so). Nothing is booked, nothing moves. */
+static json_object *s_dry_run(const ctl_domain *d, const ctl_mig_plan *plan,
+                              const drv_job_policy *policy)
+{
+    const drv_link_est *link = ctl_migrate_link(d->host, plan->destination);
+    uint64_t dirty = 0;
+    bool dirty_known = ctl_migrate_last_dirty_rate(d->name, &dirty);
+    drv_predict_input in = {
+        .memory_bytes = plan->memory_kib * 1024,
+        .dirty_bps = dirty,
+        .bandwidth_bps = link ? link->bandwidth_bps : 0,
+        .fixed_ms = link ? link->fixed_ms : 0,
+    };
+    drv_predict_policy pol = {
+        .max_downtime_ms = policy->max_downtime_ms,
+        .bandwidth_bps = policy->bandwidth_mibs * 1024ULL * 1024ULL,
+        .allow_auto_converge = policy->auto_converge,
+        .allow_postcopy = policy->postcopy,
+        .timeout_s = policy->timeout_s,
+    };
+    drv_predict p;
+    drv_predict_choose(&in, &pol, &p);
+    bool ac = false, pc = false;
+    drv_predict_apply(p.verdict, policy->auto_converge, policy->postcopy, &ac, &pc);
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "dry_run", json_object_new_boolean(true));
+    json_object_object_add(doc, "domain", json_object_new_string(d->name));
+    json_object_object_add(doc, "source", json_object_new_string(d->host));
+    json_object_object_add(doc, "destination", json_object_new_string(plan->destination));
+    json_object_object_add(doc, "memory_bytes", json_object_new_int64((int64_t)in.memory_bytes));
+    json_object_object_add(doc, "dirty_rate_bps", json_object_new_int64((int64_t)dirty));
+    json_object_object_add(doc, "dirty_rate_known", json_object_new_boolean(dirty_known));
+    json_object_object_add(doc, "link", link ? drv_link_to_json(link) : NULL);
+    json_object *pr = json_object_new_object();
+    json_object_object_add(pr, "verdict",
+                           json_object_new_string(drv_predict_verdict_to_string(p.verdict)));
+    json_object_object_add(pr, "throttle_pct", json_object_new_int64(p.throttle_pct));
+    json_object_object_add(pr, "passes", json_object_new_int64(p.passes));
+    json_object_object_add(pr, "time_ms", json_object_new_int64((int64_t)p.time_ms));
+    json_object_object_add(pr, "downtime_ms", json_object_new_int64((int64_t)p.downtime_ms));
+    json_object_object_add(pr, "bytes", json_object_new_int64((int64_t)p.bytes));
+    json_object_object_add(pr, "bandwidth_bps", json_object_new_int64((int64_t)p.bandwidth_bps));
+    json_object_object_add(pr, "reason", json_object_new_string(p.reason));
+    json_object_object_add(pr, "applied_auto_converge", json_object_new_boolean(ac));
+    json_object_object_add(pr, "applied_postcopy", json_object_new_boolean(pc));
+    json_object_object_add(doc, "prediction", pr);
+    return doc;
+}
+
 void ctl_api_domain_migrate(ctl_req *r)
 {
     ctl *c = r->c;
@@ -78,6 +129,12 @@ void ctl_api_domain_migrate(ctl_req *r)
     drv_error *err = NULL;
     if (ctl_mig_check(c, d, to, &plan, &err) < 0) {
         ctl_req_fail(r, err);
+        return;
+    }
+    if (ctl_req_flag(r, "dry_run")) {
+        json_object *doc = s_dry_run(d, &plan, &policy);
+        ctl_mig_plan_clear(&plan);
+        ctl_req_ok(r, doc);
         return;
     }
     g_autofree char *id = ctl_migrate_start(c, d, &plan, &policy, &err);

@@ -8,6 +8,8 @@
 #include "job.h"
 #include "job_action.h"
 #include "job_migrate.h"
+#include "link_bw.h"
+#include "migrate_predict.h"
 #include "migrate.h"
 
 /* A storage pool a migrating domain's disks live on, to be verified as shared (same path on both
@@ -54,6 +56,10 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
 int ctl_migrate_cancel(ctl *c, const char *job_id);
 /* The live copy of a job this controller drives (borrowed), or NULL. */
 const drv_job *ctl_migrate_live(const char *job_id);
+/* The link estimate of a host pair (borrowed; NULL when none, or not loaded yet). */
+const drv_link_est *ctl_migrate_link(const char *source, const char *destination);
+/* The dirty rate the domain's last completed migration measured (since this controller leads). */
+bool ctl_migrate_last_dirty_rate(const char *domain, uint64_t *ret_bps);
 /* Every job this controller drives (borrowed drv_job*; unref the array only). */
 GPtrArray *ctl_migrate_live_all(void);
 
@@ -93,5 +99,20 @@ int ctl_job_store_list_with_resv_async(ctl *c, ctl_job_resv_list_fn fn, void *da
 int ctl_job_store_list_from(ctl_store *store, GPtrArray **ret, drv_error **err);
 int ctl_job_store_put_resv(ctl *c, const ctl_mig_resv *r, drv_error **err);
 int ctl_job_store_delete_resv(ctl *c, const char *id, drv_error **err);
+
+/* ------------------------------------------------------------------ etcd (link_store.c) */
+
+/* links/<source>/<destination> := est (fire and forget, in order; failures are logged). */
+int ctl_link_store_put(ctl *c, const char *source, const char *destination, const drv_link_est *est,
+                       drv_error **err);
+/* Deletes links/<pair> (pair = "source/destination", as the table evicted it). */
+int ctl_link_store_delete(ctl *c, const char *pair, drv_error **err);
+/* Every stored estimate (keys or documents that do not parse are skipped with a warning); fn runs
+ * on the loop with the table (*links may be taken: set it to NULL) or with err. On a refusal
+ * returns -1 and never calls fn. */
+typedef void (*ctl_link_load_fn)(ctl *c, drv_link_table **links, const drv_error *err);
+int ctl_link_store_load_async(ctl *c, ctl_link_load_fn fn, drv_error **err);
+/* The load through a store, on the etcd worker's thread. */
+int ctl_link_store_load_from(ctl_store *store, drv_link_table **ret, drv_error **err);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "migrate_monitor.h"
+#include "migrate_predict.h"
 #include "pb.h"
 
 #include <inttypes.h>
@@ -390,11 +391,51 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
                  *dirty_source ? "measured" : "not measured", dirty_calc_ms);
     }
 
+    /* issue 15: predict with what was measured and the link estimate; migrate with the allowed
+     * policy the prediction picks */
+    Drover__MigrateParams eff = *mp;
+    drv_predict pred = {0};
+    bool predicted = false;
+    if (mp->choose_policy) {
+        virDomainInfo info;
+        drv_predict_input in = {
+            .memory_bytes = virDomainGetInfo(dom, &info) == 0 ? (uint64_t)info.memory * 1024 : 0,
+            .dirty_bps = dirty_bps,
+            .dirty_period_ms = (uint64_t)MIN(mp->dirty_rate_calc_s, 60u) * 1000,
+            .bandwidth_bps = mp->link_bandwidth_bps,
+            .fixed_ms = mp->link_fixed_ms,
+        };
+        drv_predict_policy pol = {
+            .max_downtime_ms = mp->max_downtime_ms,
+            .bandwidth_bps = mp->bandwidth_mibs * 1024ULL * 1024ULL,
+            .allow_auto_converge = mp->auto_converge,
+            .allow_postcopy = mp->postcopy,
+            .timeout_s = mp->timeout_s,
+        };
+        if (in.memory_bytes > 0 && *dirty_source) {
+            drv_predict_choose(&in, &pol, &pred);
+            predicted = true;
+            bool ac = false, pc = false;
+            drv_predict_apply(pred.verdict, mp->auto_converge, mp->postcopy, &ac, &pc);
+            eff.auto_converge = ac;
+            eff.postcopy = pc;
+            drv_info("domain '%s': predicted %s: %" PRIu64 " ms, pause %" PRIu64 " ms, %" PRIu64
+                     " bytes (%s); migrating with%s%s",
+                     name, drv_predict_verdict_to_string(pred.verdict), pred.time_ms,
+                     pred.downtime_ms, pred.bytes, pred.reason,
+                     eff.auto_converge ? " auto-converge" : "",
+                     eff.postcopy ? " post-copy allowed" : " pre-copy only");
+        } else {
+            drv_info("domain '%s': no prediction (%s); migrating with the policy as asked", name,
+                     *dirty_source ? "memory size unknown" : "dirty rate not measured");
+        }
+    }
+
     s_call call = {.dom = dom,
                    .dest_uri = mp->dest_uri,
                    .params = params,
                    .nparams = nparams,
-                   .flags = drv_migrate_flags(mp, env->migration_stream_tls)};
+                   .flags = drv_migrate_flags(&eff, env->migration_stream_tls)};
     g_mutex_init(&call.lock);
     g_cond_init(&call.done_cond);
     gint64 start_us = g_get_monotonic_time();
@@ -410,7 +451,7 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     bool downtime_set = false;
     gint64 first_data_us = 0, progress_sent_us = 0;
     drv_migrate_monitor_params policy =
-        drv_migrate_monitor_params_default(mp->postcopy, mp->timeout_s);
+        drv_migrate_monitor_params_default(eff.postcopy, mp->timeout_s);
     drv_migrate_monitor_state mon;
     drv_migrate_monitor_init(&mon);
     for (;;) {
@@ -535,6 +576,16 @@ int drv_migrate_run(const drv_cmd_env *env, virDomainPtr dom, const Drover__Comm
     res->dirty_rate_bps = dirty_bps;
     res->dirty_calc_ms = dirty_calc_ms;
     res->dirty_rate_source = (char *)dirty_source;
+    res->applied_auto_converge = eff.auto_converge;
+    res->applied_postcopy = eff.postcopy;
+    if (predicted) {
+        res->predicted_verdict = (char *)drv_predict_verdict_to_string(pred.verdict);
+        res->predicted_throttle_pct = pred.throttle_pct;
+        res->predicted_time_ms = pred.time_ms;
+        res->predicted_downtime_ms = pred.downtime_ms;
+        res->predicted_bytes = pred.bytes;
+        res->predicted_reason = drv_pb_strdup(arena, pred.reason);
+    }
     gint64 data_us = first_data_us ? first_data_us : call_end_us;
     res->setup_ms = (uint64_t)((data_us - start_us) / 1000);
     res->transfer_ms = (uint64_t)((call_end_us - data_us) / 1000);

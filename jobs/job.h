@@ -134,6 +134,18 @@ typedef struct {
     uint64_t time_ms;
     uint64_t bytes;     /* data processed */
     bool postcopy_used; /* the agent switched the migration to post-copy */
+    /* issue 15: the agent's stage times (0 = not reported) */
+    uint64_t dirty_rate_bps; /* the guest's dirty rate measured before the move */
+    uint64_t setup_ms;       /* the call → first memory sent */
+    uint64_t transfer_ms;    /* first memory sent → the call returned */
+    /* the prediction the agent made with them and the link estimate, and applied (predicted:
+     * there was one); its error against the measured migration (setup_ms + transfer_ms) */
+    bool predicted;
+    uint8_t verdict; /* drv_predict_verdict */
+    uint32_t throttle_pct;
+    bool applied_auto_converge, applied_postcopy; /* the policy the agent migrated with */
+    uint64_t predicted_time_ms, predicted_downtime_ms, predicted_bytes;
+    uint32_t time_error_permille, downtime_error_permille;
 } drv_job_result;
 
 /* The migration policy (`drover domain migrate` options); 0 / false = libvirt's default. */

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "job.h"
+#include "migrate_predict.h"
 #include "json_get.h"
 
 /* ------------------------------------------------------------------------------------------------
@@ -66,6 +67,28 @@ static json_object *s_migrate_to_json(const drv_job_migrate *m)
     s_add_u64(r, "bytes", m->result.bytes);
     if (m->result.postcopy_used) /* only when true: older documents stay byte-identical */
         s_add_bool(r, "postcopy_used", true);
+    /* issue 15, only when reported: older documents stay byte-identical */
+    if (m->result.setup_ms || m->result.transfer_ms || m->result.dirty_rate_bps) {
+        json_object *st = json_object_new_object();
+        s_add_u64(st, "dirty_rate_bps", m->result.dirty_rate_bps);
+        s_add_u64(st, "setup_ms", m->result.setup_ms);
+        s_add_u64(st, "transfer_ms", m->result.transfer_ms);
+        json_object_object_add(r, "stages", st);
+    }
+    if (m->result.predicted) {
+        json_object *pr = json_object_new_object();
+        s_add_str(pr, "verdict",
+                  drv_predict_verdict_to_string((drv_predict_verdict)m->result.verdict), true);
+        s_add_u64(pr, "throttle_pct", m->result.throttle_pct);
+        s_add_bool(pr, "applied_auto_converge", m->result.applied_auto_converge);
+        s_add_bool(pr, "applied_postcopy", m->result.applied_postcopy);
+        s_add_u64(pr, "time_ms", m->result.predicted_time_ms);
+        s_add_u64(pr, "downtime_ms", m->result.predicted_downtime_ms);
+        s_add_u64(pr, "bytes", m->result.predicted_bytes);
+        s_add_u64(pr, "time_error_permille", m->result.time_error_permille);
+        s_add_u64(pr, "downtime_error_permille", m->result.downtime_error_permille);
+        json_object_object_add(r, "prediction", pr);
+    }
     json_object_object_add(o, "result", r);
     return o;
 }
@@ -230,6 +253,49 @@ static int s_progress_from_json(json_object *parent, const char *what, drv_job_p
     return 0;
 }
 
+/* The result's "stages" and "prediction" (issue 15), both optional. */
+static int s_result_extra_from_json(json_object *r, const char *wr, const char *const *stage_keys,
+                                    const char *const *pred_keys, drv_job_result *res,
+                                    drv_error **err)
+{
+    json_object *st = NULL, *pr = NULL;
+    if (drv_json_read_object(r, "stages", false, wr, &st, err) < 0 ||
+        drv_json_read_object(r, "prediction", false, wr, &pr, err) < 0)
+        return -1;
+    if (st &&
+        (drv_json_read_keys(st, stage_keys, wr, err) < 0 ||
+         drv_json_read_u64(st, "dirty_rate_bps", UINT64_MAX, wr, &res->dirty_rate_bps, err) < 0 ||
+         drv_json_read_u64(st, "setup_ms", UINT64_MAX, wr, &res->setup_ms, err) < 0 ||
+         drv_json_read_u64(st, "transfer_ms", UINT64_MAX, wr, &res->transfer_ms, err) < 0))
+        return -1;
+    if (pr == NULL)
+        return 0;
+    g_autofree char *verdict = NULL;
+    uint64_t throttle = 0, terr = 0, derr = 0;
+    drv_predict_verdict v;
+    if (drv_json_read_keys(pr, pred_keys, wr, err) < 0 ||
+        drv_json_read_str(pr, "verdict", true, wr, &verdict, err) < 0 ||
+        drv_json_read_u64(pr, "throttle_pct", 100, wr, &throttle, err) < 0 ||
+        drv_json_read_bool(pr, "applied_auto_converge", wr, &res->applied_auto_converge, err) < 0 ||
+        drv_json_read_bool(pr, "applied_postcopy", wr, &res->applied_postcopy, err) < 0 ||
+        drv_json_read_u64(pr, "time_ms", UINT64_MAX, wr, &res->predicted_time_ms, err) < 0 ||
+        drv_json_read_u64(pr, "downtime_ms", UINT64_MAX, wr, &res->predicted_downtime_ms, err) <
+            0 ||
+        drv_json_read_u64(pr, "bytes", UINT64_MAX, wr, &res->predicted_bytes, err) < 0 ||
+        drv_json_read_u64(pr, "time_error_permille", UINT32_MAX, wr, &terr, err) < 0 ||
+        drv_json_read_u64(pr, "downtime_error_permille", UINT32_MAX, wr, &derr, err) < 0)
+        return -1;
+    if (drv_predict_verdict_from_string(verdict, &v) < 0)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: unknown prediction verdict '%s'", wr,
+                             verdict);
+    res->predicted = true;
+    res->verdict = (uint8_t)v;
+    res->throttle_pct = (uint32_t)throttle;
+    res->time_error_permille = (uint32_t)terr;
+    res->downtime_error_permille = (uint32_t)derr;
+    return 0;
+}
+
 static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate *m,
                                drv_error **err)
 {
@@ -238,8 +304,19 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
                                        "progress", "result", NULL};
     static const char *const policy_keys[] = {"max_downtime_ms", "bandwidth_mibs", "auto_converge",
                                               "postcopy",        "timeout_s",      NULL};
-    static const char *const result_keys[] = {"downtime_ms", "time_ms", "bytes", "postcopy_used",
-                                              NULL};
+    static const char *const result_keys[] = {"downtime_ms", "time_ms",    "bytes", "postcopy_used",
+                                              "stages",      "prediction", NULL};
+    static const char *const stage_keys[] = {"dirty_rate_bps", "setup_ms", "transfer_ms", NULL};
+    static const char *const pred_keys[] = {"verdict",
+                                            "throttle_pct",
+                                            "applied_auto_converge",
+                                            "applied_postcopy",
+                                            "time_ms",
+                                            "downtime_ms",
+                                            "bytes",
+                                            "time_error_permille",
+                                            "downtime_error_permille",
+                                            NULL};
     g_autofree char *w = g_strdup_printf("%s migrate", what);
     g_autofree char *wp = g_strdup_printf("%s policy", what);
     g_autofree char *wr = g_strdup_printf("%s result", what);
@@ -276,7 +353,7 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
          drv_json_read_u64(r, "bytes", UINT64_MAX, wr, &m->result.bytes, err) < 0 ||
          drv_json_read_bool(r, "postcopy_used", wr, &m->result.postcopy_used, err) < 0))
         return -1;
-    return 0;
+    return r ? s_result_extra_from_json(r, wr, stage_keys, pred_keys, &m->result, err) : 0;
 }
 
 static int s_alternates_from_json(json_object *o, const char *what, char ***ret, drv_error **err)

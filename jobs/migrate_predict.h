@@ -104,6 +104,14 @@ void drv_predict_mode(const drv_predict_input *in, const drv_predict_policy *pol
 void drv_predict_choose(const drv_predict_input *in, const drv_predict_policy *pol,
                         drv_predict *ret);
 
+/* The libvirt policy a verdict applies, within what is allowed: pre-copy → no auto-converge
+ * (post-copy stays allowed when it was, as the agent monitor's fallback should the guest dirty
+ * faster than measured); auto-converge → auto-converge (post-copy as allowed); post-copy →
+ * post-copy without auto-converge (no throttling of a guest that will be pulled anyway);
+ * cannot-converge and unknown → what is allowed, unchanged. */
+void drv_predict_apply(drv_predict_verdict v, bool allow_auto_converge, bool allow_postcopy,
+                       bool *ret_auto_converge, bool *ret_postcopy);
+
 /* "pre-copy", "auto-converge", "post-copy", "cannot-converge", "unknown". */
 const char *drv_predict_verdict_to_string(drv_predict_verdict v);
 /* The inverse; -1 for an unknown name. */

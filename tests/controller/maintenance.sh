@@ -106,6 +106,12 @@ text=$("$CLI_BIN" host maintenance h1 --dry-run)
 t_check "dry run (text): the table" grep -qE '^a1 .* (h2|h3)$' <<<"$text"
 t_check "dry run (text): cannot move flagged" grep -q '^cannot move flagged: .*avx2' <<<"$text"
 t_check "dry run (text): nothing changed" grep -q '^Dry run: nothing changed' <<<"$text"
+# issue 15: the plan's prediction — no migration ran, so no link estimate: every move unknown,
+# no drain time
+t_eq "dry run: predicted moves (running, movable) and their verdicts" "a1:unknown" \
+  "$(jq -r '[.prediction.moves[] | "\(.domain):\(.verdict)"] | join(" ")' <<<"$plan")"
+t_eq "dry run: no predicted drain time without link estimates" null "$(jq -r .prediction.drain_ms <<<"$plan")"
+t_check "dry run (text): the drain time is unknown" grep -q '^Predicted drain time: unknown' <<<"$text"
 plan1=$(run host maintenance h1 --dry-run --n-plus-one) || t_fail "dry run with N+1: $plan1"
 t_check "dry run --n-plus-one: the N+1 verdict is given" jq -e 'has("n_plus_one_after")' <<<"$plan1"
 t_eq "dry run: h1 still active" active "$(hstate h1)"

@@ -150,8 +150,34 @@ ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" put "${PREFIX}reservations/st
 ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" put "${PREFIX}reservations/$id" \
   "{\"id\":\"$id\",\"job\":\"$id\",\"host\":\"h2\",\"domain\":\"big\",\"vcpus\":1,\"memory_kib\":1048576}" >/dev/null
 t_eq "two stale reservations written" 2 "$(resv_count)"
+# link estimates (issue 15, links/<source>/<destination>): one valid, one key of the wrong shape,
+# one document that is not an estimate — the restarted leader loads the valid one only
+links_put() { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" put "${PREFIX}links/$1" "$2" >/dev/null; }
+# --dry-run (issue 15): the checks and the prediction, nothing booked; no link estimate yet
+resv_before=$(resv_count)
+dry=$(mig domain migrate flagged --dry-run)
+fdst=$(jq -r .destination <<<"$dry")
+t_check "dry run of flagged names a destination other than its host: $dry" sh -c "[ -n '$fdst' ] && [ '$fdst' != null ] && [ '$fdst' != '$fhost' ]"
+t_eq "dry run without a link estimate: unknown" "unknown null false" \
+  "$(jq -r '"\(.prediction.verdict) \(.link) \(.dirty_rate_known)"' <<<"$dry")"
+t_eq "the dry run booked nothing" "$resv_before" "$(resv_count)"
+links_put "$fhost/$fdst" '{"bandwidth_bps":104857600,"fixed_ms":1400,"samples":3,"fixed_samples":3,"updated_ms":1}'
+links_put h1 '{"bandwidth_bps":1}'
+links_put h9/h8 '{"bandwidth_bps":-5}'
 ctl_stop
 ctl_start
+CTL_LOG="$T_DIR/controller-$CTL_RUNS.log"
+t_wait_for "link estimates loaded" 10 grep -q "link estimates loaded: 1 host pairs" "$CTL_LOG"
+t_check "the key of the wrong shape is named and ignored" grep -q "ignoring link key 'links/h1'" "$CTL_LOG"
+t_check "the bad document is named and ignored" grep -q "ignoring link estimate 'links/h9/h8'" "$CTL_LOG"
+# the loaded estimate is the dry run's: an idle 128 MiB guest at 100 MiB/s is predicted pre-copy,
+# 256 MiB in 2.56 s + the pair's 1,400 ms fixed cost + the 280 ms switch-over
+dry=$(mig domain migrate flagged --to "$fdst" --dry-run)
+t_eq "dry run with the loaded link estimate: [verdict, link bandwidth, bytes, time]" \
+  "[\"pre-copy\",104857600,268435456,4240]" \
+  "$(jq -c '[.prediction.verdict, .link.bandwidth_bps, .prediction.bytes, .prediction.time_ms]' <<<"$dry")"
+t_check "the CLI shows the prediction" sh -c "'$CLI_BIN' --timeout 20 domain migrate flagged --to '$fdst' --dry-run | grep -q '^Prediction:  pre-copy, 4.2 s'"
+t_eq "the dry runs booked nothing" 0 "$(resv_count)"
 t_wait_for "stale reservations reaped" 10 sh -c "[ \"\$(ETCDCTL_API=3 etcdctl --endpoints '$ETCD_ENDPOINT' get --prefix --keys-only '${PREFIX}reservations/' | grep -c .)\" = 0 ]"
 
 cluster_down

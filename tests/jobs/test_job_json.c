@@ -12,9 +12,13 @@
 
 #include "job.h"
 
-static const char *const s_goldens[] = {"migrate-running.json", "migrate-failed.json",
-                                        "drain-running.json",   "restore-pending.json",
-                                        "start-running.json",   "undefine-failed.json"};
+static const char *const s_goldens[] = {"migrate-running.json",
+                                        "migrate-failed.json",
+                                        "drain-running.json",
+                                        "restore-pending.json",
+                                        "start-running.json",
+                                        "undefine-failed.json",
+                                        "migrate-succeeded-predicted.json"};
 
 static char *s_read_golden(const char *name)
 {

@@ -225,7 +225,7 @@ static void test_recorded_dirty_capped_does_not_converge(void **state)
     s_print("dirty128-bw40 +pc", &p);
     assert_int_equal(p.verdict, DRV_PREDICT_POSTCOPY);
     assert_true(p.downtime_ms <= pol.max_downtime_ms);
-    assert_int_equal(p.passes, DRV_PREDICT_POSTCOPY_AFTER_PASSES + 1);
+    assert_int_equal(p.passes, DRV_PREDICT_POSTCOPY_AFTER_PASSES);
 }
 
 /* Auto-converge at 40 MiB/s: libvirt's throttle climbed 20 → 90 % in 17 iterations and the
@@ -317,9 +317,38 @@ static void test_error_permille(void **state)
     assert_int_equal(drv_predict_fixed_ms(500, 100 * MIB, 200, 100 * MIB), 0);
 }
 
+static void test_apply(void **state)
+{
+    (void)state;
+    bool ac, pc;
+    drv_predict_apply(DRV_PREDICT_PRECOPY, true, true, &ac, &pc);
+    assert_false(ac);
+    assert_true(pc); /* the monitor's fallback */
+    drv_predict_apply(DRV_PREDICT_PRECOPY, true, false, &ac, &pc);
+    assert_false(ac);
+    assert_false(pc);
+    drv_predict_apply(DRV_PREDICT_AUTO_CONVERGE, true, false, &ac, &pc);
+    assert_true(ac);
+    assert_false(pc);
+    drv_predict_apply(DRV_PREDICT_POSTCOPY, true, true, &ac, &pc);
+    assert_false(ac);
+    assert_true(pc);
+    /* never more than allowed */
+    drv_predict_apply(DRV_PREDICT_POSTCOPY, false, false, &ac, &pc);
+    assert_false(ac);
+    assert_false(pc);
+    drv_predict_apply(DRV_PREDICT_CANNOT, true, true, &ac, &pc);
+    assert_true(ac);
+    assert_true(pc);
+    drv_predict_apply(DRV_PREDICT_UNKNOWN, false, true, &ac, &pc);
+    assert_false(ac);
+    assert_true(pc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_apply),
         cmocka_unit_test(test_recorded_inputs),
         cmocka_unit_test(test_recorded_idle_precopy),
         cmocka_unit_test(test_recorded_dirty_uncapped_converges),
