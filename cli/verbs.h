@@ -79,8 +79,10 @@ typedef enum {
     DRV_CLI_SHOW_CAPACITY,
     DRV_CLI_SHOW_DRAIN_PLAN,
     DRV_CLI_SHOW_EVENT,
-    DRV_CLI_SHOW_JOB,      /* a job document (cli/job_render.c) */
-    DRV_CLI_SHOW_JOB_LIST, /* {"jobs":[…]} */
+    DRV_CLI_SHOW_JOB,          /* a job document (cli/job_render.c) */
+    DRV_CLI_SHOW_JOB_LIST,     /* {"jobs":[…]} */
+    DRV_CLI_SHOW_HOST_STATS,   /* host.stats (cli/stats_render.c) */
+    DRV_CLI_SHOW_DOMAIN_STATS, /* domain.stats */
     DRV_CLI_SHOW_LAST
 } drv_cli_show;
 

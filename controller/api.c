@@ -402,6 +402,8 @@ static const s_verb s_verbs[] = {
     {"host.show", 1, 1, "HOST", true, s_host_show, CTL_ROLE_VIEWER},
     {"host.label", 2, 64, "HOST key=value|key- ...", true, s_host_label, CTL_ROLE_OPERATOR},
     {"host.drain-plan", 1, 1, "HOST", true, s_drain_plan, CTL_ROLE_VIEWER},
+    {"host.stats", 1, 1, "HOST", true, ctl_api_host_stats, CTL_ROLE_VIEWER},
+    {"domain.stats", 1, 1, "NAME", true, ctl_api_domain_stats, CTL_ROLE_VIEWER},
     {"host.ha-plan", 1, 1, "HOST", true, ctl_api_host_ha_plan, CTL_ROLE_VIEWER},
     {"host.enroll", 2, 2, "HOST PUBLIC-KEY", true, ctl_api_host_enroll, CTL_ROLE_ADMIN},
     {"host.remove", 1, 1, "HOST", true, ctl_api_host_remove, CTL_ROLE_ADMIN},

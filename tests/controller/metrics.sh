@@ -81,6 +81,36 @@ for h in h1 h2 h3; do
   t_check "$h's CPU pressure is known" present "drover_host_cpu_pressure_ratio{host=\"$h\"}"
 done
 fetch
+
+# the same window through the API and the CLI (`drover host stats`, `drover domain stats`)
+hs=$(dr host stats "$host")
+t_eq "host stats: known" true "$(jq '.known' <<<"$hs")"
+# (on the test driver the host figures are this machine's /proc: only their presence is checked)
+t_check "host stats: cpus and memory from /proc" jq -e '.cpus >= 1 and .memory_total_kib > 0 and
+  .cpu_known == true' <<<"$hs"
+t_eq "host stats: vm1 among its domains" 1 \
+  "$(jq '[.domains[] | select(.name == "vm1")] | length' <<<"$hs")"
+t_check "host stats: a window of samples" jq -e '.window_samples >= 1' <<<"$hs"
+ds=$(dr domain stats vm1)
+t_eq "domain stats: known" true "$(jq '.known' <<<"$ds")"
+t_eq "domain stats: its host" "$host" "$(jq -r '.host' <<<"$ds")"
+t_check "domain stats: vcpus reported" jq -e '(.vcpus | type) == "number"' <<<"$ds"
+t_check "domain stats: window averages" jq -e '(.cpu_window | type) == "number" and
+  (.steal_window | type) == "number"' <<<"$ds"
+"$CLI_BIN" --timeout 10 host stats "$host" >"$T_DIR/hs.txt" || t_fail "host stats (table)"
+t_check "host stats table: a vm1 row on its host" grep -qE "^vm1 +$host +[0-9]+ " "$T_DIR/hs.txt"
+t_check "host stats table: the CPU line" grep -qE "^CPU +[0-9.]+% busy" "$T_DIR/hs.txt"
+"$CLI_BIN" --timeout 10 domain stats vm1 >"$T_DIR/ds.txt" || t_fail "domain stats (table)"
+t_check "domain stats table: host" grep -qE "^Host +$host\$" "$T_DIR/ds.txt"
+t_check "domain stats table: CPU and steal" grep -qE "^CPU +[0-9.]+ CPUs used, [0-9.]+ CPUs waiting" \
+  "$T_DIR/ds.txt"
+t_check "host stats of an unknown host fails" sh -c "! '$CLI_BIN' --json host stats nope >/dev/null 2>&1"
+t_check "domain stats of an unknown domain fails" \
+  sh -c "! '$CLI_BIN' --json domain stats nope >/dev/null 2>&1"
+dom_xml vm2 256 1 >"$T_DIR/vm2.xml"
+dr domain define "$T_DIR/vm2.xml" >/dev/null || t_fail "define vm2"
+t_eq "domain stats of a domain that never ran: unknown" false "$(dr domain stats vm2 | jq '.known')"
+
 t_check "etcd requests were timed" val_ge drover_etcd_request_duration_seconds_count 1
 t_check "loop turns were timed" val_ge drover_loop_turn_duration_seconds_count 10
 t_check "promtool accepts the text with domain series" \
@@ -94,6 +124,13 @@ t_eq "2 agents connected" 2 "$(val drover_agents_connected)"
 t_eq "h3 up = 0" 0 "$(val 'drover_host_up{host="h3"}')"
 t_eq "h3's CPU figure is gone (unknown, not 0)" absent \
   "$(val 'drover_host_cpu_busy_ratio{host="h3"}')"
+hs=$(dr host stats h3)
+t_eq "host stats h3: unknown" false "$(jq '.known' <<<"$hs")"
+t_eq "host stats h3: why" "host unreachable" "$(jq -r '.reason' <<<"$hs")"
+if [ "$host" = h3 ]; then
+  t_eq "domain stats of vm1 on the lost host: unknown" false "$(dr domain stats vm1 | jq '.known')"
+  t_eq "vm1's cpu series is gone" absent "$(val 'drover_domain_cpu_usage{domain="vm1",host="h3"}')"
+fi
 
 # only GET /metrics
 t_eq "other paths: 404" 404 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/")"
