@@ -20,6 +20,8 @@ char *drv_cli_render_json(json_object *doc);
 /* stats_render.c: `host stats` and `domain stats` documents (docs/observability.md). */
 void drv_cli_render_host_stats(json_object *doc, GString *out);
 void drv_cli_render_domain_stats(json_object *doc, GString *out);
+/* cluster.balance's plan: summary, score before/after, the moves with what each gains. */
+void drv_cli_render_balance_plan(json_object *doc, GString *out);
 
 /* An aligned text table: columns separated by two spaces, no trailing blanks. */
 typedef struct drv_cli_table drv_cli_table;

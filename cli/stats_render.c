@@ -1,4 +1,5 @@
-/* stats_render.c — `drover host stats` and `drover domain stats` for people (render.h): the
+/* stats_render.c — `drover host stats`, `drover domain stats` and `drover cluster balance` for
+ * people (render.h): the
  * newest sample and the window's averages; "unknown" with the reason when nothing fresh is known.
  * CPU figures are CPUs' worth (1.00 = one CPU) for domains and percentages for hosts. */
 #include "render.h"
@@ -140,4 +141,50 @@ void drv_cli_render_domain_stats(json_object *doc, GString *out)
     g_autofree char *tx = s_num(doc, "net_tx_bps", "%.0f B/s", 1);
     g_autofree char *net = g_strdup_printf("rx %s, tx %s", rx, tx);
     s_kv(out, "Network", net);
+}
+
+void drv_cli_render_balance_plan(json_object *doc, GString *out)
+{
+    g_string_append_printf(out, "%s\n", drv_json_get_str(doc, "summary", ""));
+    g_autofree char *before = s_num(doc, "score_before", "%.3f", 1);
+    g_autofree char *after = s_num(doc, "score_after", "%.3f", 1);
+    g_autofree char *cb = s_num(doc, "cpu_score_before", "%.3f", 1);
+    g_autofree char *ca = s_num(doc, "cpu_score_after", "%.3f", 1);
+    g_autofree char *mb = s_num(doc, "memory_score_before", "%.3f", 1);
+    g_autofree char *ma = s_num(doc, "memory_score_after", "%.3f", 1);
+    g_autofree char *score =
+        g_strdup_printf("%s → %s (cpu %s → %s, memory %s → %s)", before, after, cb, ca, mb, ma);
+    s_kv(out, "Objective", drv_json_get_str(doc, "objective", "?"));
+    s_kv(out, "Score", score);
+    g_autofree char *scored = g_strdup_printf("%" PRId64 " (hosts with a fresh load sample)",
+                                              drv_json_get_int(doc, "scored_hosts", 0));
+    s_kv(out, "Scored hosts", scored);
+    json_object *moves = drv_json_get(doc, "moves");
+    size_t n = moves != NULL ? json_object_array_length(moves) : 0;
+    if (n > 0) {
+        static const char *const headers[] = {"DOMAIN", "FROM", "TO", "DEMAND", "GAIN", "WHY"};
+        drv_cli_table *t = drv_cli_table_new(headers, G_N_ELEMENTS(headers));
+        for (size_t i = 0; i < n; i++) {
+            json_object *m = json_object_array_get_idx(moves, i);
+            g_autofree char *demand = s_num(m, "demand", "%.2f", 1);
+            g_autofree char *gain = s_num(m, "gain", "%.3f", 1);
+            const char *cells[] = {drv_json_get_str(m, "domain", "?"),
+                                   drv_json_get_str(m, "source", "?"),
+                                   drv_json_get_str(m, "dest", "?"),
+                                   demand,
+                                   gain,
+                                   drv_json_get_str(m, "why", "")};
+            drv_cli_table_add(t, cells);
+        }
+        g_string_append_c(out, '\n');
+        drv_cli_table_render(t, out);
+        drv_cli_table_destroy(&t);
+    }
+    json_object *refused = drv_json_get(doc, "refused");
+    size_t nr = refused != NULL ? json_object_array_length(refused) : 0;
+    if (nr > 0)
+        g_string_append(out, "\nRefused by a rule:\n");
+    for (size_t i = 0; i < nr; i++)
+        g_string_append_printf(out, "  %s\n",
+                               json_object_get_string(json_object_array_get_idx(refused, i)));
 }

@@ -83,6 +83,7 @@ typedef enum {
     DRV_CLI_SHOW_JOB_LIST,     /* {"jobs":[…]} */
     DRV_CLI_SHOW_HOST_STATS,   /* host.stats (cli/stats_render.c) */
     DRV_CLI_SHOW_DOMAIN_STATS, /* domain.stats */
+    DRV_CLI_SHOW_BALANCE_PLAN, /* cluster.balance (cli/stats_render.c) */
     DRV_CLI_SHOW_LAST
 } drv_cli_show;
 

@@ -51,6 +51,7 @@ static const s_case s_cases[] = {
     {"host-stats", "host stats h1", "host-stats"},
     {"domain-stats", "domain stats web1", "domain-stats"},
     {"domain-stats-unknown", "domain stats lost", "domain-stats-unknown"},
+    {"balance-plan", "cluster balance --dry-run --objective cpu", "balance-plan"},
     {"job-show", "job show mig-a00686cb", "job-succeeded"},
     {"job-show-running", "job show m-0001", "job-running"},
     {"job-list", "job list", "job-list"},

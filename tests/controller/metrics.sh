@@ -111,6 +111,25 @@ dom_xml vm2 256 1 >"$T_DIR/vm2.xml"
 dr domain define "$T_DIR/vm2.xml" >/dev/null || t_fail "define vm2"
 t_eq "domain stats of a domain that never ran: unknown" false "$(dr domain stats vm2 | jq '.known')"
 
+# the rebalancer on the live window (dry run): every host scored, no move for domains with no load
+# (the test driver's counters do not move), options checked
+bp=$(dr cluster balance --dry-run --objective cpu)
+t_eq "balance: dry run" true "$(jq '.dry_run' <<<"$bp")"
+t_eq "balance: 3 hosts scored (each has a fresh load)" 3 "$(jq '.scored_hosts' <<<"$bp")"
+t_eq "balance: the loads it used" 3 "$(jq '.hosts_with_load' <<<"$bp")"
+t_eq "balance: nothing worth moving (no domain has load)" 0 "$(jq '.moves | length' <<<"$bp")"
+t_check "balance: a summary" jq -e '.summary | length > 0' <<<"$bp"
+t_check "balance: score before and after" jq -e '(.score_before | type) == "number" and
+  .score_after <= .score_before' <<<"$bp"
+t_check "balance: a bad objective is refused" \
+  sh -c "! '$CLI_BIN' --json cluster balance --dry-run --objective speed >/dev/null 2>&1"
+t_check "balance: a bad threshold is refused" \
+  sh -c "! '$CLI_BIN' --json cluster balance --dry-run --cpu-threshold lots >/dev/null 2>&1"
+t_check "balance without --dry-run is refused by the CLI" \
+  sh -c "! '$CLI_BIN' --json cluster balance >/dev/null 2>&1"
+"$CLI_BIN" --timeout 10 cluster balance --dry-run >"$T_DIR/bp.txt" || t_fail "balance (table)"
+t_check "balance table: the score line" grep -qE "^Score +[0-9.]+ → [0-9.]+" "$T_DIR/bp.txt"
+
 t_check "etcd requests were timed" val_ge drover_etcd_request_duration_seconds_count 1
 t_check "loop turns were timed" val_ge drover_loop_turn_duration_seconds_count 10
 t_check "promtool accepts the text with domain series" \
