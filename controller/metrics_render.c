@@ -154,12 +154,7 @@ static void s_cluster(GString *out, ctl *c, GPtrArray *hosts, GPtrArray *doms)
 static void s_hosts(GString *out, ctl *c, GPtrArray *hosts, int64_t now_ms)
 {
     guint n = hosts->len;
-    uint32_t *av = g_new0(uint32_t, n + 1), *ad = g_new0(uint32_t, n + 1);
-    uint64_t *am = g_new0(uint64_t, n + 1);
-    for (guint i = 0; i < n; i++) {
-        const ctl_host *h = g_ptr_array_index(hosts, i);
-        ctl_model_host_alloc(c->model, h->id, NULL, &av[i], &am[i], &ad[i]);
-    }
+    GHashTable *alloc = ctl_model_hosts_alloc(c->model);
     struct {
         const char *name, *help;
     } fam[] = {
@@ -178,6 +173,10 @@ static void s_hosts(GString *out, ctl *c, GPtrArray *hosts, int64_t now_ms)
         s_family(out, fam[f].name, "gauge", fam[f].help);
         for (guint i = 0; i < n; i++) {
             const ctl_host *h = g_ptr_array_index(hosts, i);
+            const ctl_host_alloc *a = g_hash_table_lookup(alloc, h->id);
+            ctl_host_alloc none = {0};
+            if (a == NULL)
+                a = &none;
             uint64_t mem = h->facts.memory_kib * 1024, res = h->facts.reserved_memory_kib * 1024;
             if (res > mem)
                 res = mem;
@@ -202,21 +201,19 @@ static void s_hosts(GString *out, ctl *c, GPtrArray *hosts, int64_t now_ms)
                 v = floor((double)(mem - res) * c->cfg->memory_ratio);
                 break;
             case 6:
-                v = av[i];
+                v = a->vcpus;
                 break;
             case 7:
-                v = (double)am[i] * 1024;
+                v = (double)a->memory_kib * 1024;
                 break;
             default:
-                v = ad[i];
+                v = a->domains;
                 break;
             }
             s_sample(out, fam[f].name, "host", h->id, NULL, NULL, v);
         }
     }
-    g_free(av);
-    g_free(ad);
-    g_free(am);
+    g_hash_table_unref(alloc);
 
     /* the agents' own figures, newest fresh sample (left out when none) */
     struct {
