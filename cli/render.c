@@ -703,6 +703,9 @@ void drv_cli_render(const drv_cli_invocation *inv, json_object *doc, GString *ou
     case DRV_CLI_SHOW_BALANCE_PLAN:
         drv_cli_render_balance_plan(doc, out);
         return;
+    case DRV_CLI_SHOW_TOP:
+        drv_cli_render_top(doc, 20, out);
+        return;
     case DRV_CLI_SHOW_JOB:
         drv_cli_render_job(doc, out);
         return;

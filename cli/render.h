@@ -22,6 +22,9 @@ void drv_cli_render_host_stats(json_object *doc, GString *out);
 void drv_cli_render_domain_stats(json_object *doc, GString *out);
 /* cluster.balance's plan: summary, score before/after, the moves with what each gains. */
 void drv_cli_render_balance_plan(json_object *doc, GString *out);
+/* `drover top`: cluster.stats as hosts with CPU and memory bars, then the max_domains busiest
+ * domains (CPU + steal). */
+void drv_cli_render_top(json_object *doc, unsigned max_domains, GString *out);
 
 /* An aligned text table: columns separated by two spaces, no trailing blanks. */
 typedef struct drv_cli_table drv_cli_table;

@@ -188,3 +188,95 @@ void drv_cli_render_balance_plan(json_object *doc, GString *out)
         g_string_append_printf(out, "  %s\n",
                                json_object_get_string(json_object_array_get_idx(refused, i)));
 }
+
+/* "[#####     ]" for a fraction 0..1 (clamped), width cells. */
+static char *s_bar(double f, int width)
+{
+    if (!(f >= 0))
+        f = 0;
+    if (f > 1)
+        f = 1;
+    int full = (int)(f * width + 0.5);
+    GString *b = g_string_new("[");
+    for (int i = 0; i < width; i++)
+        g_string_append_c(b, i < full ? '#' : ' ');
+    g_string_append_c(b, ']');
+    return g_string_free(b, FALSE);
+}
+
+typedef struct {
+    json_object *dom;
+    const char *host;
+    double load;
+} s_top_dom;
+
+static int s_top_cmp(gconstpointer a, gconstpointer b)
+{
+    const s_top_dom *x = a, *y = b;
+    if (x->load != y->load)
+        return x->load < y->load ? 1 : -1;
+    return g_strcmp0(drv_json_get_str(x->dom, "name", ""), drv_json_get_str(y->dom, "name", ""));
+}
+
+static double s_dbl(json_object *o, const char *key)
+{
+    json_object *v = drv_json_get(o, key);
+    return v != NULL ? json_object_get_double(v) : 0;
+}
+
+void drv_cli_render_top(json_object *doc, unsigned max_domains, GString *out)
+{
+    static const char *const hh[] = {"HOST", "CPUS", "CPU", "", "MEMORY", "", "LOAD", "DOMAINS"};
+    drv_cli_table *t = drv_cli_table_new(hh, G_N_ELEMENTS(hh));
+    GArray *doms = g_array_new(FALSE, TRUE, sizeof(s_top_dom));
+    json_object *hosts = drv_json_get(doc, "hosts");
+    size_t n = hosts != NULL ? json_object_array_length(hosts) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *h = json_object_array_get_idx(hosts, i);
+        const char *id = drv_json_get_str(h, "host", "?");
+        if (!drv_json_get_bool(h, "known", false)) {
+            const char *cells[] = {id,  "-", "unknown", drv_json_get_str(h, "reason", ""),
+                                   "-", "",  "-",       "-"};
+            drv_cli_table_add(t, cells);
+            continue;
+        }
+        double busy = s_dbl(h, "cpu_busy");
+        bool cpu_known = drv_json_get_bool(h, "cpu_known", false);
+        double total = s_dbl(h, "memory_total_kib"), avail = s_dbl(h, "memory_available_kib");
+        double used = total > 0 ? (total - avail) / total : 0;
+        g_autofree char *cpus = g_strdup_printf("%" PRId64, drv_json_get_int(h, "cpus", 0));
+        g_autofree char *cpu = cpu_known ? g_strdup_printf("%.0f%%", busy * 100) : g_strdup("?");
+        g_autofree char *cbar = cpu_known ? s_bar(busy, 20) : g_strdup("");
+        g_autofree char *mem = total > 0 ? g_strdup_printf("%.0f%%", used * 100) : g_strdup("?");
+        g_autofree char *mbar = total > 0 ? s_bar(used, 20) : g_strdup("");
+        g_autofree char *load = s_num(h, "load1", "%.2f", 1);
+        json_object *hd = drv_json_get(h, "domains");
+        size_t nd = hd != NULL ? json_object_array_length(hd) : 0;
+        g_autofree char *ndom = g_strdup_printf("%zu", nd);
+        const char *cells[] = {id, cpus, cpu, cbar, mem, mbar, load, ndom};
+        drv_cli_table_add(t, cells);
+        for (size_t j = 0; j < nd; j++) {
+            json_object *d = json_object_array_get_idx(hd, j);
+            s_top_dom x = {.dom = d,
+                           .host = id,
+                           .load = drv_json_get_bool(d, "rates_known", false)
+                                       ? s_dbl(d, "cpu") + s_dbl(d, "steal")
+                                       : -1};
+            g_array_append_val(doms, x);
+        }
+    }
+    drv_cli_table_render(t, out);
+    drv_cli_table_destroy(&t);
+    g_array_sort(doms, s_top_cmp);
+    if (doms->len > 0 && max_domains > 0) {
+        drv_cli_table *td = drv_cli_table_new(s_dom_headers, G_N_ELEMENTS(s_dom_headers));
+        for (guint i = 0; i < doms->len && i < max_domains; i++) {
+            const s_top_dom *x = &g_array_index(doms, s_top_dom, i);
+            s_domain_row(td, x->dom, x->host);
+        }
+        g_string_append_c(out, '\n');
+        drv_cli_table_render(td, out);
+        drv_cli_table_destroy(&td);
+    }
+    g_array_unref(doms);
+}

@@ -446,6 +446,7 @@ static const s_verb s_verbs[] = {
     {"snapshot.delete", 2, 2, "DOMAIN NAME", true, ctl_api_snapshot_delete, CTL_ROLE_OPERATOR},
     {"cluster.status", 0, 0, "", false, s_cluster_status, CTL_ROLE_VIEWER},
     {"cluster.cpu-baseline", 0, 0, "", true, s_cpu_baseline, CTL_ROLE_VIEWER},
+    {"cluster.stats", 0, 0, "", true, ctl_api_cluster_stats, CTL_ROLE_VIEWER},
     {"cluster.balance", 0, 0, "--dry-run", true, ctl_api_cluster_balance, CTL_ROLE_VIEWER},
     {"cluster.export-snapshot", 0, 0, "", true, s_export_snapshot, CTL_ROLE_VIEWER},
     {"capacity", 0, 0, "", true, s_capacity, CTL_ROLE_VIEWER},

@@ -92,6 +92,7 @@ void ctl_api_domain_info(ctl_req *r);
 /* api_stats.c */
 void ctl_api_host_stats(ctl_req *r);
 void ctl_api_domain_stats(ctl_req *r);
+void ctl_api_cluster_stats(ctl_req *r); /* every host's, for `drover top` */
 /* api_balance.c */
 void ctl_api_cluster_balance(ctl_req *r);
 void ctl_api_domain_state(ctl_req *r);

@@ -55,3 +55,26 @@ void ctl_api_domain_stats(ctl_req *r)
     json_object_object_add(o, "known", json_object_new_boolean(true));
     ctl_req_ok(r, o);
 }
+
+void ctl_api_cluster_stats(ctl_req *r)
+{
+    json_object *arr = json_object_new_array();
+    GPtrArray *hosts = ctl_model_hosts(r->c->model);
+    int64_t now = ctl_now_ms();
+    for (guint i = 0; i < hosts->len; i++) {
+        const ctl_host *h = g_ptr_array_index(hosts, i);
+        json_object *o = ctl_stats_host_json(r->c->stats, h->id, now);
+        if (o == NULL)
+            o = s_unknown("host", h->id,
+                          h->reachable ? "no statistics from its agent in the last 60 s"
+                                       : "host unreachable");
+        else
+            json_object_object_add(o, "known", json_object_new_boolean(true));
+        json_object_object_add(o, "reachable", json_object_new_boolean(h->reachable));
+        json_object_array_add(arr, o);
+    }
+    g_ptr_array_unref(hosts);
+    json_object *doc = json_object_new_object();
+    json_object_object_add(doc, "hosts", arr);
+    ctl_req_ok(r, doc);
+}

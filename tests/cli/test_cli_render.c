@@ -52,6 +52,7 @@ static const s_case s_cases[] = {
     {"domain-stats", "domain stats web1", "domain-stats"},
     {"domain-stats-unknown", "domain stats lost", "domain-stats-unknown"},
     {"balance-plan", "cluster balance --dry-run --objective cpu", "balance-plan"},
+    {"top", "top --once", "cluster-stats"},
     {"job-show", "job show mig-a00686cb", "job-succeeded"},
     {"job-show-running", "job show m-0001", "job-running"},
     {"job-list", "job list", "job-list"},

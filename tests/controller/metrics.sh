@@ -130,6 +130,14 @@ t_check "balance without --dry-run is refused by the CLI" \
 "$CLI_BIN" --timeout 10 cluster balance --dry-run >"$T_DIR/bp.txt" || t_fail "balance (table)"
 t_check "balance table: the score line" grep -qE "^Score +[0-9.]+ → [0-9.]+" "$T_DIR/bp.txt"
 
+# drover top: every host, vm1 among the domains (one view)
+"$CLI_BIN" --timeout 10 top --once >"$T_DIR/top.txt" || t_fail "top --once"
+for h in h1 h2 h3; do
+  t_check "top: a row for $h with its CPU bar" grep -qE "^$h +[0-9]+ +[0-9]+% +\[[# ]+\]" "$T_DIR/top.txt"
+done
+t_check "top: vm1 among the domains" grep -qE "^vm1 +$host " "$T_DIR/top.txt"
+t_eq "top --once --json: 3 hosts" 3 "$("$CLI_BIN" --json top --once | jq '.hosts | length')"
+
 t_check "etcd requests were timed" val_ge drover_etcd_request_duration_seconds_count 1
 t_check "loop turns were timed" val_ge drover_loop_turn_duration_seconds_count 10
 t_check "promtool accepts the text with domain series" \
@@ -143,6 +151,8 @@ t_eq "2 agents connected" 2 "$(val drover_agents_connected)"
 t_eq "h3 up = 0" 0 "$(val 'drover_host_up{host="h3"}')"
 t_eq "h3's CPU figure is gone (unknown, not 0)" absent \
   "$(val 'drover_host_cpu_busy_ratio{host="h3"}')"
+"$CLI_BIN" --timeout 10 top --once >"$T_DIR/top2.txt" || t_fail "top --once (h3 lost)"
+t_check "top: h3 unknown (host unreachable)" grep -qE "^h3 +- +unknown +host unreachable" "$T_DIR/top2.txt"
 hs=$(dr host stats h3)
 t_eq "host stats h3: unknown" false "$(jq '.known' <<<"$hs")"
 t_eq "host stats h3: why" "host unreachable" "$(jq -r '.reason' <<<"$hs")"
