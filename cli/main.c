@@ -249,6 +249,9 @@ int main(int argc, char **argv)
     case DRV_CLI_RUN_KEYGEN:
         rc = s_run_keygen(&s);
         break;
+    case DRV_CLI_RUN_TOP:
+        rc = drv_cli_top_run(&s);
+        break;
     default:
         rc = drv_cli_fail(1, "internal: verb has no way to run");
         break;

@@ -709,6 +709,18 @@ void drv_cli_render(const drv_cli_invocation *inv, json_object *doc, GString *ou
     case DRV_CLI_SHOW_DRAIN_PLAN:
         s_drain_plan(doc, out);
         return;
+    case DRV_CLI_SHOW_HOST_STATS:
+        drv_cli_render_host_stats(doc, out);
+        return;
+    case DRV_CLI_SHOW_DOMAIN_STATS:
+        drv_cli_render_domain_stats(doc, out);
+        return;
+    case DRV_CLI_SHOW_BALANCE_PLAN:
+        drv_cli_render_balance_plan(doc, out);
+        return;
+    case DRV_CLI_SHOW_TOP:
+        drv_cli_render_top(doc, 20, out);
+        return;
     case DRV_CLI_SHOW_JOB:
         drv_cli_render_job(doc, out);
         return;

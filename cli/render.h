@@ -17,6 +17,15 @@ void drv_cli_render_event(const char *topic, json_object *doc, uint64_t timestam
 /* Pretty JSON (two-space indent, no escaped slashes) with a final newline. Owned (g_free). */
 char *drv_cli_render_json(json_object *doc);
 
+/* stats_render.c: `host stats` and `domain stats` documents (docs/observability.md). */
+void drv_cli_render_host_stats(json_object *doc, GString *out);
+void drv_cli_render_domain_stats(json_object *doc, GString *out);
+/* cluster.balance's plan: summary, score before/after, the moves with what each gains. */
+void drv_cli_render_balance_plan(json_object *doc, GString *out);
+/* `drover top`: cluster.stats as hosts with CPU and memory bars, then the max_domains busiest
+ * domains (CPU + steal). */
+void drv_cli_render_top(json_object *doc, unsigned max_domains, GString *out);
+
 /* An aligned text table: columns separated by two spaces, no trailing blanks. */
 typedef struct drv_cli_table drv_cli_table;
 drv_cli_table *drv_cli_table_new(const char *const *headers, size_t n_columns);

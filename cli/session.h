@@ -45,6 +45,8 @@ int drv_cli_edit_run(const drv_cli_session *s);
 int drv_cli_diff_run(const drv_cli_session *s);
 /* `domain console NAME [--force]` (cli/console.c). */
 int drv_cli_console_run(const drv_cli_session *s);
+/* `top [--once] [--interval S] [--domains N]` (cli/top.c). */
+int drv_cli_top_run(const drv_cli_session *s);
 /* `events`: see docs/cli.md. */
 int drv_cli_events_run(const drv_cli_session *s);
 

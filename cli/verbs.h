@@ -61,6 +61,7 @@ typedef enum {
     DRV_CLI_RUN_DRAIN,     /* host.maintenance / host.activate, then watch the job with --wait
                               (cli/maintenance.c) */
     DRV_CLI_RUN_KEYGEN,    /* writes a CURVE key pair, offline (cli/main.c) */
+    DRV_CLI_RUN_TOP,       /* cluster.stats every --interval, redrawn (cli/top.c) */
 } drv_cli_run;
 
 typedef enum {
@@ -79,8 +80,12 @@ typedef enum {
     DRV_CLI_SHOW_CAPACITY,
     DRV_CLI_SHOW_DRAIN_PLAN,
     DRV_CLI_SHOW_EVENT,
-    DRV_CLI_SHOW_JOB,      /* a job document (cli/job_render.c) */
-    DRV_CLI_SHOW_JOB_LIST, /* {"jobs":[…]} */
+    DRV_CLI_SHOW_JOB,          /* a job document (cli/job_render.c) */
+    DRV_CLI_SHOW_JOB_LIST,     /* {"jobs":[…]} */
+    DRV_CLI_SHOW_HOST_STATS,   /* host.stats (cli/stats_render.c) */
+    DRV_CLI_SHOW_DOMAIN_STATS, /* domain.stats */
+    DRV_CLI_SHOW_BALANCE_PLAN, /* cluster.balance (cli/stats_render.c) */
+    DRV_CLI_SHOW_TOP,          /* cluster.stats as `drover top` shows it */
     DRV_CLI_SHOW_LAST
 } drv_cli_show;
 

@@ -91,6 +91,12 @@ void ctl_api_domain_lifecycle(ctl_req *r); /* shutdown reboot destroy suspend re
 void ctl_api_domain_list(ctl_req *r);
 void ctl_api_host_list(ctl_req *r);
 void ctl_api_domain_info(ctl_req *r);
+/* api_stats.c */
+void ctl_api_host_stats(ctl_req *r);
+void ctl_api_domain_stats(ctl_req *r);
+void ctl_api_cluster_stats(ctl_req *r); /* every host's, for `drover top` */
+/* api_balance.c */
+void ctl_api_cluster_balance(ctl_req *r);
 void ctl_api_domain_state(ctl_req *r);
 void ctl_api_domain_dumpxml(ctl_req *r);
 void ctl_api_domain_edit(ctl_req *r);

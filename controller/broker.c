@@ -190,6 +190,7 @@ static void s_fail(ctl_broker *self, s_pending *pd, const char *kind, const char
                    .unknown_outcome = true};
     drv_debug("command %s (%s on %s) failed: %s", pd->id, ctl_cmd_kind_to_string(pd->kind),
               pd->host, msg);
+    self->c->counters.commands_failed[(unsigned)pd->kind < CTL_CMD_KINDS ? pd->kind : 0]++;
     if (pd->fn != NULL)
         pd->fn(self->c, pd->host, &r, pd->data);
     s_pending_free(pd);
@@ -521,6 +522,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
         drv_debug("command %s resent to host '%s'", id, host_id);
         return 0;
     }
+    self->c->counters.commands_sent[(unsigned)cmd->kind < CTL_CMD_KINDS ? cmd->kind : 0]++;
     s_pending *pd = g_new0(s_pending, 1);
     pd->id = g_steal_pointer(&id);
     pd->host = g_strdup(host_id);
@@ -780,6 +782,8 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
               pd ? ctl_cmd_kind_to_string(pd->kind) : "-", host_id,
               late ? " after its outcome was declared unknown" : "", rep->ok ? "ok" : "failed",
               rep->message ? rep->message : "");
+    if (pd != NULL && !rep->ok && !late)
+        self->c->counters.commands_failed[(unsigned)pd->kind < CTL_CMD_KINDS ? pd->kind : 0]++;
     /* the agent itself cannot tell (libvirtd's connection broke during the call) */
     r.unknown_outcome = !r.ok && strcmp(r.error_kind, "unknown-outcome") == 0;
     if (late)

@@ -4,6 +4,7 @@
 #ifndef DROVER_CTL_H
 #define DROVER_CTL_H
 
+#include "counters.h"
 #include "ctl_config.h"
 #include "etcd.h"
 #include "model.h"
@@ -61,6 +62,7 @@ typedef struct ctl {
     ctl_zap *zap;              /* ZAP handler: who may connect (zap.h) */
     uint64_t replies_dropped;  /* agent replies to no command, or from another host than its */
     uint64_t messages_refused; /* agent messages whose key, routing id or host id disagree */
+    ctl_counters counters;     /* for /metrics (counters.h) */
 } ctl;
 
 /* Monotonic and wall-clock milliseconds. */

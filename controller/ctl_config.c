@@ -28,6 +28,7 @@ void ctl_config_destroy(ctl_config **self_p)
     if (c->clients != NULL)
         g_ptr_array_unref(c->clients);
     g_strfreev(c->disk_allow_prefixes);
+    g_free(c->metrics_listen);
     g_free(c);
     *self_p = NULL;
 }
@@ -169,6 +170,12 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
         drv_config_get_strv(f, g, "disk_allow_prefixes", &c->disk_allow_prefixes, err) < 0 ||
         s_clients(c, f, err) < 0)
         return -1;
+    g = "metrics";
+    if (drv_config_get_string(f, g, "listen", NULL, &c->metrics_listen, err) < 0 ||
+        drv_config_get_bool(f, g, "allow_remote", false, &c->metrics_allow_remote, err) < 0)
+        return -1;
+    if (c->metrics_listen != NULL && c->metrics_listen[0] == '\0')
+        g_clear_pointer(&c->metrics_listen, g_free);
     if (strcmp(c->weigher, "spread") != 0 && strcmp(c->weigher, "pack") != 0)
         return drv_error_set(err, DRV_ERR_INVALID, 0,
                              "config '%s': [scheduler] weigher: '%s' is not spread or pack",

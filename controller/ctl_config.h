@@ -58,6 +58,9 @@ typedef struct {
     int64_t etcd_max_reply_bytes;      /* an etcd reply body over this aborts its call */
     int64_t etcd_max_watch_line_bytes; /* a watch line over this drops the stream */
     char **disk_allow_prefixes; /* file/block disk sources allowed outside the hosts' pools */
+    /* [metrics] (docs/observability.md) */
+    char *metrics_listen;      /* HOST:PORT of /metrics; NULL = off (the default) */
+    bool metrics_allow_remote; /* a listen address outside loopback is refused unless set */
 } ctl_config;
 
 /* The client entry of a z85 public key, or NULL (borrowed). */

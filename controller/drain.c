@@ -800,6 +800,7 @@ int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
             s_step(run, NULL); /* slots freed by other jobs' migrations */
         if (drv_job_state_is_terminal(run->job->state) && g_queue_is_empty(run->events)) {
             drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
+            ctl_counters_job_ended(&c->counters, run->job, (uint64_t)ctl_wall_ms());
             g_hash_table_remove(m->runs, run->job->id);
             continue;
         }

@@ -15,6 +15,7 @@ typedef struct {
     int64_t queued_ms;
     drv_error *err;
     bool attempted;
+    int64_t work_us; /* how long the request took on the worker (attempted ones) */
 } s_req;
 
 struct ctl_etcd_worker {
@@ -32,6 +33,7 @@ struct ctl_etcd_worker {
     int efd;
     /* written by the worker under lock, read by the loop */
     int64_t unreachable_since_ms; /* 0 = reachable */
+    ctl_hist latency;             /* loop only: the attempted requests' work_us */
 };
 
 static int64_t s_now_ms(void)
@@ -82,7 +84,9 @@ static gpointer s_thread(gpointer p)
         }
         self->running = true;
         g_mutex_unlock(&self->lock);
+        int64_t t0 = g_get_monotonic_time();
         int rc = q->work(self->store, q->data, &q->err);
+        q->work_us = g_get_monotonic_time() - t0;
         if (rc < 0 && q->err == NULL)
             drv_error_set(&q->err, DRV_ERR_INTERNAL, 0, "etcd request failed without a reason");
         q->attempted = true;
@@ -136,6 +140,8 @@ static unsigned s_run_done(ctl_etcd_worker *self, GQueue *q)
     unsigned n = 0;
     s_req *r;
     while ((r = g_queue_pop_head(q)) != NULL) {
+        if (r->attempted)
+            ctl_hist_observe(&self->latency, (double)r->work_us / 1e6);
         if (r->done != NULL)
             r->done(self->loop_ctx, r->data, r->err, r->attempted);
         s_req_free(r);
@@ -241,4 +247,9 @@ int64_t ctl_etcd_worker_unreachable_ms(const ctl_etcd_worker *self)
     int64_t since = w->unreachable_since_ms;
     g_mutex_unlock(&w->lock);
     return since == 0 ? 0 : s_now_ms() - since;
+}
+
+const ctl_hist *ctl_etcd_worker_latency(const ctl_etcd_worker *self)
+{
+    return &self->latency;
 }

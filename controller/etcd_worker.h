@@ -13,6 +13,7 @@
 #ifndef DROVER_CTL_ETCD_WORKER_H
 #define DROVER_CTL_ETCD_WORKER_H
 
+#include "counters.h"
 #include "error.h"
 #include "store.h"
 
@@ -58,5 +59,9 @@ unsigned ctl_etcd_worker_pending(const ctl_etcd_worker *self);
 /* Monotonic ms since etcd last answered a request successfully, 0 when the last one succeeded
  * (or none failed yet). */
 int64_t ctl_etcd_worker_unreachable_ms(const ctl_etcd_worker *self);
+
+/* Durations of the requests that reached etcd (each request's work on the worker, from send to
+ * answer); updated on the loop as completions are dispatched. */
+const ctl_hist *ctl_etcd_worker_latency(const ctl_etcd_worker *self);
 
 #endif

@@ -4,6 +4,7 @@
 #include "broker.h"
 #include "ctl.h"
 #include "stats.h"
+#include "metrics.h"
 #include "events.h"
 #include "leader.h"
 #include "log.h"
@@ -195,7 +196,7 @@ static int s_run(ctl *c)
     int64_t next_load_ms = 0;
     int64_t wait_ms = 0;
     while (!s_stop) {
-        zmq_pollitem_t items[6];
+        zmq_pollitem_t items[7];
         int n = 0;
         memset(items, 0, sizeof(items));
         items[n].socket = ctl_api_socket(c->api);
@@ -221,6 +222,10 @@ static int s_run(ctl *c)
             items[n].fd = drv_etcd_watch_fd(c->watch);
             items[n++].events = ZMQ_POLLIN;
         }
+        if (c->metrics != NULL) {
+            items[n].fd = ctl_metrics_fd(c->metrics);
+            items[n++].events = ZMQ_POLLIN;
+        }
         int rc = zmq_poll(items, n, (long)wait_ms);
         if (rc < 0) {
             if (errno == EINTR)
@@ -228,6 +233,7 @@ static int s_run(ctl *c)
             drv_err("zmq_poll: %s", zmq_strerror(errno));
             return 1;
         }
+        int64_t turn_us = g_get_monotonic_time();
         if (items[2].revents & ZMQ_POLLIN)
             ctl_zap_handle(c->zap);
         if (agent_idx >= 0 && (items[agent_idx].revents & ZMQ_POLLIN))
@@ -240,6 +246,11 @@ static int s_run(ctl *c)
             s_watch_drain(c);
         if (items[0].revents & ZMQ_POLLIN)
             ctl_api_handle(c->api);
+        /* /metrics (metrics.h): on the loop, each turn (MHD_run polls its epoll set without
+         * waiting; it also runs MHD's timeouts) */
+        int64_t metrics_wait = INT64_MAX;
+        if (c->metrics != NULL)
+            metrics_wait = ctl_metrics_run(c->metrics);
 
         int64_t now = ctl_now_ms();
         wait_ms = 500;
@@ -285,8 +296,11 @@ static int s_run(ctl *c)
         t = ctl_hygiene_tick(c, ctl_now_ms()); /* etcd status, compaction, retention */
         if (t < wait_ms)
             wait_ms = t;
+        if (metrics_wait < wait_ms)
+            wait_ms = metrics_wait;
         if (!c->loaded && !c->loading)
             wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
+        ctl_hist_observe(&c->counters.loop_turn, (double)(g_get_monotonic_time() - turn_us) / 1e6);
         if (wait_ms < 0)
             wait_ms = 0;
     }
@@ -364,6 +378,9 @@ int main(int argc, char **argv)
     c.ha = ctl_ha_new(&c);
     c.presence = ctl_presence_new(&c);
     c.hygiene = ctl_hygiene_new(&c);
+    c.metrics = ctl_metrics_new(&c, &err);
+    if (c.metrics == NULL && err != NULL)
+        goto out;
     endpoints = g_strjoinv(",", cfg->etcd_endpoints);
     drv_info("controller '%s' (instance %s): etcd %s prefix %s, agents %s, clients %s, events %s "
              "(CURVE, public key %s, %u client keys)",
@@ -382,6 +399,7 @@ out:
     ctl_lifecycle_destroy(&c.lifecycle); /* answers its clients; jobs stay in etcd */
     ctl_drain_shutdown(&c);              /* drain jobs too */
     ctl_migrate_shutdown(&c);            /* jobs stay in etcd for the next leader */
+    ctl_metrics_destroy(&c.metrics);
     ctl_broker_destroy(&c.broker);
     ctl_doubts_destroy(&c.doubts);
     ctl_outcomes_destroy(&c.outcomes); /* after the broker: its last answers may add to it */

@@ -152,6 +152,7 @@ static void s_maybe_done(s_run *run)
         (run->acts != NULL && run->act_i < drv_job_actions_len(run->acts)))
         return;
     drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
+    ctl_counters_job_ended(&s_self->c->counters, run->job, (uint64_t)ctl_wall_ms());
     ctl_migrate_ended_hook(s_self->c, run->job); /* migrate_launch.h */
     g_hash_table_remove(s_self->runs, run->job->id);
 }

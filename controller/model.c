@@ -409,6 +409,40 @@ guint ctl_model_n_domains(const ctl_model *self)
     return g_hash_table_size(self->domains);
 }
 
+/* Whether d (placed on h, which may be NULL) books its resources there. */
+static bool s_booked(const ctl_host *h, const ctl_domain *d)
+{
+    if (d->desired != CTL_DESIRED_SHUTOFF)
+        return true;
+    const ctl_actual *a = h != NULL ? g_hash_table_lookup(h->inventory, d->name) : NULL;
+    return a != NULL && ctl_vir_state_active(a->state);
+}
+
+GHashTable *ctl_model_hosts_alloc(ctl_model *self)
+{
+    GHashTable *all = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->domains);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const ctl_domain *d = v;
+        if (d->host == NULL)
+            continue;
+        ctl_host *h = ctl_model_host(self, d->host);
+        if (!s_booked(h, d))
+            continue;
+        ctl_host_alloc *a = g_hash_table_lookup(all, d->host);
+        if (a == NULL) {
+            a = g_new0(ctl_host_alloc, 1);
+            g_hash_table_insert(all, d->host, a);
+        }
+        a->vcpus += d->vcpus;
+        a->memory_kib += d->memory_kib;
+        a->domains++;
+    }
+    return all;
+}
+
 void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *except,
                           uint32_t *ret_vcpus, uint64_t *ret_memory_kib, uint32_t *ret_domains)
 {
@@ -424,12 +458,7 @@ void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *exce
             continue;
         if (except != NULL && strcmp(d->name, except) == 0)
             continue;
-        bool booked = d->desired != CTL_DESIRED_SHUTOFF;
-        if (!booked && h != NULL) {
-            const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
-            booked = a != NULL && ctl_vir_state_active(a->state);
-        }
-        if (booked) {
+        if (s_booked(h, d)) {
             vcpus += d->vcpus;
             mem += d->memory_kib;
             n++;

@@ -206,6 +206,15 @@ guint ctl_model_n_domains(const ctl_model *self);
  * the host reports active, excluding `except` (a domain name or NULL). */
 void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *except,
                           uint32_t *ret_vcpus, uint64_t *ret_memory_kib, uint32_t *ret_domains);
+/* ctl_model_host_alloc of every host in one pass over the domains (for /metrics: O(domains), not
+ * O(hosts × domains)): host id (borrowed from the domains: valid until the model changes) →
+ * ctl_host_alloc* (owned by the table). Hosts with nothing booked are absent. */
+typedef struct {
+    uint32_t vcpus;
+    uint64_t memory_kib;
+    uint32_t domains;
+} ctl_host_alloc;
+GHashTable *ctl_model_hosts_alloc(ctl_model *self);
 /* Actual state of a domain and the reason for it, both borrowed words (common/domstate.h):
  *   - "unknown" (reason: why) when its placed host cannot say what runs there;
  *   - "migrating" while a live migration moves it, "pending" (reason: the verb) while a start or

@@ -9,6 +9,8 @@
 #   dr ARGS...            runs the real `drover --json` CLI against this controller
 #   dom_xml NAME MIB [VCPUS]  prints a test-driver domain definition
 #   etcd_get KEY          prints the value stored at PREFIX/KEY (empty when absent)
+#   CTL_EXTRA: more lines for the controller's configuration (after [scheduler]); STATS_MS: the
+#   agents' stats_interval_ms.
 #   Every socket is CURVE: sec_init makes the keys, agent_key N enrols hN (see below).
 
 CTL_BIN=$DROVER_BUILD_DIR/controller/drover-controller
@@ -103,6 +105,7 @@ ${CTL_EXTRA:-}
 cpu_ratio = ${CPU_RATIO:-4}
 memory_ratio = 1.0
 weigher = spread
+${CTL_EXTRA:-}
 CONF
   sec_conf >>"$T_DIR/controller.conf"
   if [ "${ETCD_TLS:-0}" = 1 ]; then
@@ -146,6 +149,7 @@ secret_key_file = $KEY_DIR/h$n.key
 controller_key = $KEY_DIR/controller.pub
 libvirt_uri = test://$T_DIR/node$n.xml
 heartbeat_interval_ms = $HB_MS
+${STATS_MS:+stats_interval_ms = $STATS_MS}
 reserved_memory = 512MiB
 [labels]
 rack = r$n

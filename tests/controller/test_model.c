@@ -69,6 +69,19 @@ static void test_alloc_counts_booked_domains(void **state)
     ctl_model_host_alloc(m, "h1", "run", &vcpus, &mem, &n);
     assert_int_equal(n, 2);
     assert_int_equal(mem, 2048 + 8192);
+    /* every host in one pass (/metrics): the same figures */
+    GHashTable *all = ctl_model_hosts_alloc(m);
+    const ctl_host_alloc *a1 = g_hash_table_lookup(all, "h1");
+    const ctl_host_alloc *a2 = g_hash_table_lookup(all, "h2");
+    assert_non_null(a1);
+    assert_non_null(a2);
+    assert_int_equal(a1->domains, 3);
+    assert_int_equal(a1->vcpus, 6);
+    assert_int_equal(a1->memory_kib, 1024 + 2048 + 8192);
+    assert_int_equal(a2->domains, 1);
+    assert_int_equal(a2->memory_kib, 16384);
+    assert_null(g_hash_table_lookup(all, "h3"));
+    g_hash_table_unref(all);
     ctl_model_destroy(&m);
 }
 
