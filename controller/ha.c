@@ -465,17 +465,6 @@ static void s_entry_failed(ctl *c, s_chain *ch, const char *why)
     s_chain_end(c, ch->domain, S_RETRY_MS);
 }
 
-static void s_restarts_counted(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
-                               void *data)
-{
-    (void)c;
-    (void)stored;
-    (void)attempted;
-    (void)data;
-    if (err != NULL)
-        drv_warn("HA: restart count not stored: %s", err->message);
-}
-
 static void s_started(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     s_chain *ch = data;
@@ -501,12 +490,7 @@ static void s_started(ctl *c, const char *host, const ctl_reply *rep, void *data
         drv_warn("HA: domain '%s' restarted on host '%s' (was on fenced host '%s')", d->name, host,
                  ch->host);
         ctl_events_domain(c, d, "ha-restarted");
-        ctl_domain *copy = ctl_domain_copy(d);
-        copy->ha_restarts++;
-        drv_error *err = NULL;
-        if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_restarts_counted, NULL, NULL,
-                                 &err) < 0)
-            drv_error_free(&err);
+        /* the restart was counted with its placement (s_intent_stored) */
     }
     s_chain_end(c, ch->domain, 0);
 }
@@ -582,6 +566,11 @@ static void s_intent_stored(ctl *c, const char *host, const char *domain, bool o
     ctl_domain *copy = ctl_domain_copy(d);
     g_free(copy->host);
     copy->host = g_strdup(ch->dest);
+    /* The restart is counted in the placement's own write, before anything is commanded: a
+     * controller that dies after the start (before its reply) leaves the count stored, and its
+     * successor, finding the domain already placed on dest, does not count it twice. (Counted on
+     * the start's reply, a failover lost it: system_ha_crash saw 0 restarts.) */
+    copy->ha_restarts++;
     g_autofree char *alloc = ctl_placement_alloc_json(c, ch->dest);
     drv_error *err = NULL;
     if (ctl_async_place(c, copy, d->mod_revision, ch->dest, alloc, s_placed, ch, NULL, &err) < 0) {
