@@ -206,6 +206,39 @@ static const char *s_host_runs(void *ctx, const char *host)
     return h != NULL ? ctl_host_active_domain(h) : NULL;
 }
 
+void ctl_drain_predict(const char *domain, const char *source, const char *destination,
+                       uint64_t memory_kib, drv_predict *ret)
+{
+    const drv_link_est *link = ctl_migrate_link(source, destination);
+    uint64_t dirty = 0;
+    ctl_migrate_last_dirty_rate(domain, &dirty);
+    drv_predict_input in = {.memory_bytes = memory_kib * 1024,
+                            .dirty_bps = dirty,
+                            .bandwidth_bps = link ? link->bandwidth_bps : 0,
+                            .fixed_ms = link ? link->fixed_ms : 0};
+    drv_predict_policy pol = {0};
+    drv_predict_choose(&in, &pol, ret);
+}
+
+/* The predicted time of a move (the launch order), false while it cannot be predicted; a domain
+ * known to be off moves cold: 0. */
+static bool s_predict_ms(void *ctx, const char *domain, const char *source, const char *destination,
+                         uint64_t *ret_ms)
+{
+    (void)ctx;
+    const ctl_domain *d = ctl_model_domain(s_self->c->model, domain);
+    if (d == NULL)
+        return false;
+    if (ctl_model_domain_is_off(s_self->c->model, d)) {
+        *ret_ms = 0; /* a cold move copies no memory */
+        return true;
+    }
+    drv_predict p;
+    ctl_drain_predict(domain, source, destination, d->memory_kib, &p);
+    *ret_ms = p.time_ms;
+    return p.verdict != DRV_PREDICT_UNKNOWN;
+}
+
 /* Migrations in flight that this job did not launch (strings borrowed from the live jobs). */
 static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
 {
@@ -229,6 +262,7 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
     f->dest_usable = s_dest_usable;
     f->host_unknown = s_host_unknown;
     f->host_runs = s_host_runs;
+    f->predict_ms = s_predict_ms;
     f->ctx = fc;
 }
 

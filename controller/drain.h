@@ -14,6 +14,7 @@
 
 #include "api_private.h"
 #include "job.h"
+#include "migrate_predict.h"
 #include "scheduler.h"
 
 /* Client verbs (api.c's table). */
@@ -38,6 +39,12 @@ int ctl_drain_start(ctl *c, drv_job *job, drv_error **err);
 const drv_job *ctl_drain_live(const char *job_id);
 /* The drain or restore job in flight for host (borrowed), or NULL. */
 const drv_job *ctl_drain_active_for_host(const char *host_id);
+/* Predicts domain's drain migration source → destination (memory_kib of it) from the pair's link
+ * estimate and the domain's last measured dirty rate (drains take no policy: pre-copy, the default
+ * max downtime). Fills *ret; its verdict is UNKNOWN while the pair's link is unmeasured. The drain
+ * plan's prediction and the executor's launch order (job_drain.h predict_ms) both use it. */
+void ctl_drain_predict(const char *domain, const char *source, const char *destination,
+                       uint64_t memory_kib, drv_predict *ret);
 /* Feeds CANCEL to a drain/restore job this controller drives: 1, or 0 when it does not drive it. */
 int ctl_drain_cancel(ctl *c, const char *job_id);
 

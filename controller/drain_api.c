@@ -183,10 +183,9 @@ static void s_answer_job(ctl_req *r, const char *id)
 
 static void s_restore_listed(ctl *c, GPtrArray *jobs, const drv_error *lerr, void *data);
 
-/* The plan's prediction (issue 15): each running domain's migration predicted with the pair's
- * link estimate and its last measured dirty rate (drains take no policy: pre-copy, the default max
- * downtime), ordered longest first across the slots (jobs/drain_order.h) for the predicted drain
- * time. The drain executor does not follow this order yet. */
+/* The plan's prediction (issue 15): each running domain's migration predicted (ctl_drain_predict),
+ * ordered longest first across the slots (jobs/drain_order.h) for the predicted drain time. The
+ * drain executor launches in that priority once every move is predicted (job_drain.h). */
 static json_object *s_plan_prediction(ctl *c, const drv_sched_drain_plan *plan,
                                       const drv_job_drain_opts *opts)
 {
@@ -198,16 +197,8 @@ static json_object *s_plan_prediction(ctl *c, const drv_sched_drain_plan *plan,
         const drv_sched_drain_step *st = &plan->steps[i];
         if (st->dest == NULL || !st->running)
             continue;
-        const drv_link_est *link = ctl_migrate_link(plan->host, st->dest);
-        uint64_t dirty = 0;
-        ctl_migrate_last_dirty_rate(st->domain, &dirty);
-        drv_predict_input in = {.memory_bytes = st->memory_kib * 1024,
-                                .dirty_bps = dirty,
-                                .bandwidth_bps = link ? link->bandwidth_bps : 0,
-                                .fixed_ms = link ? link->fixed_ms : 0};
-        drv_predict_policy pol = {0};
         drv_predict *p = g_new(drv_predict, 1);
-        drv_predict_choose(&in, &pol, p);
+        ctl_drain_predict(st->domain, plan->host, st->dest, st->memory_kib, p);
         if (p->verdict == DRV_PREDICT_UNKNOWN)
             all_known = false;
         drv_drain_move m = {.domain = st->domain,

@@ -18,6 +18,14 @@ static gint s_longest_first(gconstpointer a, gconstpointer b, gpointer data)
     return g_strcmp0(x->domain, y->domain);
 }
 
+void drv_drain_priority(const drv_drain_move *moves, size_t n, size_t *ret_order)
+{
+    for (size_t i = 0; i < n; i++)
+        ret_order[i] = i;
+    s_ctx ctx = {.moves = moves};
+    g_qsort_with_data(ret_order, (gint)n, sizeof(size_t), s_longest_first, &ctx);
+}
+
 /* Host → counters and free memory (-1: no limit). */
 typedef struct {
     uint32_t out, in;
@@ -44,10 +52,7 @@ size_t drv_drain_order(const drv_drain_move *moves, size_t n, const drv_drain_ca
         s_host_of(hosts, rooms[i].host)->free_kib =
             rooms[i].free_kib > INT64_MAX ? INT64_MAX : (int64_t)rooms[i].free_kib;
     size_t *order = g_new(size_t, n ? n : 1);
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    s_ctx ctx = {.moves = moves};
-    g_qsort_with_data(order, (gint)n, sizeof(size_t), s_longest_first, &ctx);
+    drv_drain_priority(moves, n, order);
     bool *started = g_new0(bool, n ? n : 1);
     /* running: indices into ret of the moves under way */
     GArray *running = g_array_new(FALSE, FALSE, sizeof(size_t));

@@ -2,7 +2,8 @@
  * predicted first across the concurrency slots (LPT), each move starting as soon as a slot, its
  * source's and its destination's caps and the destination's free memory allow; a move's memory is
  * booked on its destination when it starts and freed on its source when it ends. Pure: moves in,
- * start times and the predicted drain time out. Not yet used by the drain executor.
+ * start times and the predicted drain time out. The drain executor (job_drain.h) launches in the
+ * same priority (drv_drain_priority) when every move waiting to start has a prediction.
  *
  * Greedy list scheduling: at each instant the moves not started are tried longest first (ties:
  * by domain name) and every one that fits starts; then time advances to the next end. LPT is
@@ -37,6 +38,10 @@ typedef struct {
     uint64_t start_ms; /* from the drain's start */
     uint64_t end_ms;
 } drv_drain_slot;
+
+/* Fills ret_order[0..n) with the indices of moves in the order they are tried: longest predicted
+ * first, ties by domain name. */
+void drv_drain_priority(const drv_drain_move *moves, size_t n, size_t *ret_order);
 
 /* Fills ret[0..n) with the moves in start order and *ret_total_ms with the predicted drain time
  * (the last end). A host missing from rooms has no memory limit. Returns the number of moves

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "drain_order.h"
 #include "job_drain.h"
 
 /* ------------------------------------------------------------------------------------------------
@@ -375,14 +376,45 @@ static const char *s_pick_dest(const s_step *st, const drv_job_entry *e)
     return NULL;
 }
 
+/* Fills order[0..n_entries) with the entries in the order they are tried: longest predicted first
+ * (drv_drain_priority) when facts predict every planned entry's next move, else plan order. */
+static void s_launch_order(const s_step *st, size_t *order)
+{
+    const drv_job *job = st->job;
+    const drv_job_drain_facts *f = st->facts;
+    size_t n = job->drain.n_entries;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    if (!f || !f->predict_ms)
+        return;
+    drv_drain_move *moves = g_new0(drv_drain_move, n ? n : 1);
+    for (size_t i = 0; i < n; i++) {
+        const drv_job_entry *e = &job->drain.entries[i];
+        moves[i].domain = e->domain;
+        if (e->state != DRV_JOB_ENTRY_PLANNED)
+            continue; /* not launched from here: its place does not matter */
+        const char *dest = s_pick_dest(st, e);
+        if (dest == NULL)
+            continue; /* fails at once whatever its place */
+        if (!f->predict_ms(f->ctx, e->domain, e->origin, dest, &moves[i].predicted_ms)) {
+            g_free(moves);
+            return; /* not every move predicted: keep the plan's order */
+        }
+    }
+    drv_drain_priority(moves, n, order);
+    g_free(moves);
+}
+
 static void s_launch(s_step *st)
 {
     drv_job *job = st->job;
     const drv_job_drain_opts *o = &job->drain.opts;
     if (job->state != DRV_JOB_RUNNING || job->cancel_requested)
         return;
-    for (size_t i = 0; i < job->drain.n_entries; i++) {
-        drv_job_entry *e = &job->drain.entries[i];
+    g_autofree size_t *order = g_new(size_t, job->drain.n_entries ? job->drain.n_entries : 1);
+    s_launch_order(st, order);
+    for (size_t k = 0; k < job->drain.n_entries; k++) {
+        drv_job_entry *e = &job->drain.entries[order[k]];
         if (e->state != DRV_JOB_ENTRY_PLANNED)
             continue;
         if (s_load_total(st) >= o->max_parallel)

@@ -56,6 +56,13 @@ typedef struct {
     /* A domain the host's inventory shows active (running, paused, ...) there, or NULL when none
      * (borrowed). A drain's host enters maintenance only when this says none. NULL = none. */
     const char *(*host_runs)(void *ctx, const char *host);
+    /* The predicted time of domain's migration source → destination (migrate_predict.h, from the
+     * pair's link estimate), or false when it cannot be predicted (link not measured yet). When
+     * every entry waiting to launch has one, entries are tried longest predicted first
+     * (drain_order.h drv_drain_priority: the LPT order the drain plan's prediction shows), else in
+     * plan order (largest first). NULL = no predictions: plan order. */
+    bool (*predict_ms)(void *ctx, const char *domain, const char *source, const char *destination,
+                       uint64_t *ret_ms);
     void *ctx;
 } drv_job_drain_facts;
 
@@ -87,7 +94,8 @@ int drv_job_restore_new(const char *id, const drv_job *drain, drv_job_locate_fn 
 /* Applies ev (NULL = none: just re-evaluate, e.g. when other jobs' migrations ended, or a wait for
  * an inventory to be checked again: call it every few hundred ms) to a drain or
  * restore job, launches what the caps allow (per source, per destination, cluster-wide, counting
- * facts and the job's own migrating entries; entries in plan order), and ends the job when nothing
+ * facts and the job's own migrating entries; entries in plan order, or longest predicted first when
+ * facts predict every waiting one), and ends the job when nothing
  * is left in flight. Appends actions (does not clear the list). Returns 1 when the job changed or
  * actions were emitted, 0 when nothing applied, -1 with DRV_ERR_INVALID for a job that is not a
  * drain or restore, or an event kind out of range. */

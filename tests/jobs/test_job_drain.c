@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "drain_order.h"
 #include "job_drain.h"
 
 #define T0 1700000000000ULL
@@ -271,6 +272,110 @@ static void test_caps_per_dest(void **state)
     assert_int_equal(s_entry(f, "b")->state, DRV_JOB_ENTRY_DONE);
     /* nothing changes and nothing launches on a re-evaluation */
     assert_string_equal(s_step_ev(f, NULL, 0), "");
+    s_fx_free(f);
+}
+
+/* Predictions for the launch order: "domain>dest" → ms; a missing pair cannot be predicted. */
+typedef struct {
+    const char *move;
+    uint64_t ms;
+} predict_spec;
+
+static bool s_predict(void *ctx, const char *domain, const char *source, const char *destination,
+                      uint64_t *ret_ms)
+{
+    assert_string_equal(source, "h1");
+    g_autofree char *key = g_strdup_printf("%s>%s", domain, destination);
+    for (const predict_spec *p = ctx; p->move; p++)
+        if (strcmp(p->move, key) == 0) {
+            *ret_ms = p->ms;
+            return true;
+        }
+    return false;
+}
+
+/* Every waiting move predicted: launched longest predicted first (drain_order.h), within the same
+ * caps; one unpredicted: plan order (largest first), as without predictions. */
+static void test_launch_order_predicted(void **state)
+{
+    (void)state;
+    static const step_spec specs[] = {
+        {"a", "h2", "", NULL},
+        {"b", "h3", "", NULL},
+        {"c", "h2", "", NULL},
+        {"d", "h2", "", NULL},
+    };
+    static const predict_spec all[] = {
+        {"a>h2", 1000}, {"b>h3", 3000}, {"c>h2", 5000}, {"d>h2", 4000}, {NULL, 0}};
+    drv_job_drain_opts o;
+    drv_job_drain_opts_init(&o);
+    o.per_dest = 1;
+
+    /* no predictions: plan order */
+    fx *f = s_fx_make(specs, 4, &o);
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,launch:a>h2#1,launch:b>h3#1,publish");
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_OK, "a", 1), "persist,launch:c>h2#1,publish");
+    s_fx_free(f);
+
+    /* all predicted: c (5 s) first; d (4 s) waits for h2 (per_dest 1), so b (3 s) takes the
+     * second source slot; when c ends, d goes before a */
+    f = s_fx_make(specs, 4, &o);
+    f->facts.predict_ms = s_predict;
+    f->facts.ctx = (void *)all;
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,launch:c>h2#1,launch:b>h3#1,publish");
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_OK, "c", 1), "persist,launch:d>h2#1,publish");
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_OK, "d", 1), "persist,launch:a>h2#1,publish");
+    s_fx_free(f);
+
+    /* the same against the pure order: its start order is the executor's */
+    drv_drain_move m[] = {{"a", "h1", "h2", 1000, 0},
+                          {"b", "h1", "h3", 3000, 0},
+                          {"c", "h1", "h2", 5000, 0},
+                          {"d", "h1", "h2", 4000, 0}};
+    drv_drain_caps caps = {.slots = o.max_parallel, .per_source = o.per_source, .per_dest = 1};
+    drv_drain_slot out[4];
+    uint64_t total = 0;
+    assert_int_equal(drv_drain_order(m, 4, &caps, NULL, 0, out, &total), 4);
+    static const char *const want[] = {"c", "b", "d", "a"};
+    for (size_t k = 0; k < 4; k++)
+        assert_string_equal(m[out[k].index].domain, want[k]);
+
+    /* a's move to h2 unpredicted (link not measured): plan order */
+    static const predict_spec some[] = {{"b>h3", 3000}, {"c>h2", 5000}, {"d>h2", 6000}, {NULL, 0}};
+    f = s_fx_make(specs, 4, &o);
+    f->facts.predict_ms = s_predict;
+    f->facts.ctx = (void *)some;
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,launch:a>h2#1,launch:b>h3#1,publish");
+    /* a done: every move still waiting is predicted now: d (6 s) before c (5 s) */
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_OK, "a", 1), "persist,launch:d>h2#1,publish");
+    s_fx_free(f);
+}
+
+/* A retry's place is predicted for the destination it will take (the next best). */
+static void test_launch_order_predicts_retry_destination(void **state)
+{
+    (void)state;
+    static const step_spec specs[] = {
+        {"a", "h2", "h4", NULL},
+        {"b", "h3", "", NULL},
+    };
+    /* a to h2 is the longest; to h4 the shortest */
+    static const predict_spec p[] = {{"a>h2", 9000}, {"a>h4", 100}, {"b>h3", 2000}, {NULL, 0}};
+    drv_job_drain_opts o;
+    drv_job_drain_opts_init(&o);
+    o.per_source = 1;
+    fx *f = s_fx_make(specs, 2, &o);
+    f->facts.predict_ms = s_predict;
+    f->facts.ctx = (void *)p;
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,persist,launch:a>h2#1,publish");
+    /* a fails on h2: its retry to h4 (0.1 s) now comes after b (2 s) */
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_FAILED, "a", 1),
+                        "persist,launch:b>h3#1,publish");
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_OK, "b", 1), "persist,launch:a>h4#2,publish");
     s_fx_free(f);
 }
 
@@ -1037,6 +1142,8 @@ int main(void)
         cmocka_unit_test(test_plan_from_scheduler),
         cmocka_unit_test(test_caps_per_dest),
         cmocka_unit_test(test_caps_per_source_cluster_and_facts),
+        cmocka_unit_test(test_launch_order_predicted),
+        cmocka_unit_test(test_launch_order_predicts_retry_destination),
         cmocka_unit_test(test_retry_next_best),
         cmocka_unit_test(test_no_usable_destination),
         cmocka_unit_test(test_unknown_origin_waits_then_moves),
