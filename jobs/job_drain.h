@@ -9,7 +9,12 @@
  * with event.domain and event.attempt set. Events about an older attempt are ignored.
  *
  * Host state: a drain sets its host preparing-maintenance at start and maintenance only when every
- * domain is done (or was skipped under on_unmovable=shutdown); the job succeeds only then. With
+ * domain is done (or was skipped under on_unmovable=shutdown); the job succeeds only then.
+ * on_unmovable=shutdown sends each skipped domain a shutdown at start and waits
+ * opts.shutdown_timeout_s for facts.domain_runs to say it is off; then, with opts.force, it
+ * destroys those still running (DESTROY) and waits DRV_JOB_DRAIN_UNKNOWN_WAIT_MS for them to be
+ * off; without force (or when even the destroy did not end them) those entries fail and the job
+ * fails naming them, the host staying preparing-maintenance. With
  * on_unmovable=leave the skipped domains keep running there, the host stays preparing-maintenance
  * and the job fails naming them. A restore sets its host active at start.
  *
@@ -56,6 +61,10 @@ typedef struct {
     /* A domain the host's inventory shows active (running, paused, ...) there, or NULL when none
      * (borrowed). A drain's host enters maintenance only when this says none. NULL = none. */
     const char *(*host_runs)(void *ctx, const char *host);
+    /* Whether domain may still run on host: its inventory shows it in any state but shut off
+     * (an unknown state counts as running), or the inventory is not authoritative. Used for the
+     * domains on_unmovable=shutdown shuts down. NULL = none runs. */
+    bool (*domain_runs)(void *ctx, const char *host, const char *domain);
     void *ctx;
 } drv_job_drain_facts;
 
