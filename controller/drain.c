@@ -112,6 +112,12 @@ static void s_queue_found(s_drun *run, const char *domain, unsigned attempt, drv
 /* Queues a terminal child job's outcome for its entry. */
 static void s_queue_outcome(s_drun *run, const char *domain, unsigned attempt, const drv_job *child)
 {
+    if (child->migrate.location_unknown && child->state != DRV_JOB_SUCCEEDED) {
+        /* the child gave up locating: no retry from an origin the domain may have left */
+        s_queue(run, DRV_JOB_EV_DOMAIN_FOUND, domain, attempt, child->error)->where =
+            DRV_JOB_WHERE_UNKNOWN;
+        return;
+    }
     switch (child->state) {
     case DRV_JOB_SUCCEEDED:
         s_queue(run, DRV_JOB_EV_RESULT_OK, domain, attempt, NULL)->result = child->migrate.result;

@@ -154,6 +154,12 @@ typedef struct {
     drv_job_phase phase;
     uint64_t phase_ms; /* when the phase was entered (for drv_job_migrate_deadline_ms) */
     bool reserved;     /* a reservation may exist: RESERVE issued and RELEASE not yet */
+    /* since when the job has been trying to learn where the domain is (locating, and the
+     * cancelling / locating rounds that follow an abort; 0 = not locating); the job gives up after
+     * DRV_JOB_LOCATE_LIMIT_MS (job_migrate.h) */
+    uint64_t locating_since_ms;
+    /* the job gave up locating: it ended without knowing on which host the domain runs */
+    bool location_unknown;
     drv_job_progress progress;
     drv_job_result result; /* meaningful once succeeded */
 } drv_job_migrate;

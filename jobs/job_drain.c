@@ -271,6 +271,12 @@ static int s_on_entry_event(s_step *st, const drv_job_event *ev)
             e->state = DRV_JOB_ENTRY_FAILED;
             st->changed = true;
             return 1;
+        case DRV_JOB_WHERE_UNKNOWN: /* its migration gave up locating it: never retried */
+            s_set_error(e, g_strdup_printf("attempt %u to %s: %s", e->attempts, e->destination,
+                                           msg ? msg : "where it runs is not known"));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+            return 1;
         default: /* still migrating: its result will come */
             return 0;
         }

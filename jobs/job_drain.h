@@ -23,8 +23,10 @@
  * attempt counts as failed; nowhere → failed; migrating → keep waiting for the result). With
  * child migrate jobs, answer a LOCATE from the child job in etcd (action.job_id), not the agents:
  * child non-terminal → DOMAIN_FOUND migrating (it resumes itself; feed its result when it ends);
- * child terminal → its RESULT_*; no child job (the crash came before it was created) →
- * DOMAIN_FOUND source. Answering "source" while a child still runs would launch a second move. */
+ * child terminal → its RESULT_*, except a child that gave up locating (migrate.location_unknown)
+ * → DOMAIN_FOUND unknown with its error as message: the entry fails, never retried; no child job
+ * (the crash came before it was created) → DOMAIN_FOUND source. Answering "source" while a child
+ * still runs would launch a second move. */
 #ifndef DROVER_JOB_DRAIN_H
 #define DROVER_JOB_DRAIN_H
 

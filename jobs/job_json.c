@@ -59,6 +59,10 @@ static json_object *s_migrate_to_json(const drv_job_migrate *m)
     s_add_str(o, "phase", drv_job_phase_to_string(m->phase), true);
     s_add_u64(o, "phase_ms", m->phase_ms);
     s_add_bool(o, "reserved", m->reserved);
+    if (m->locating_since_ms != 0) /* only when set: older documents stay byte-identical */
+        s_add_u64(o, "locating_since_ms", m->locating_since_ms);
+    if (m->location_unknown)
+        s_add_bool(o, "location_unknown", true);
     json_object_object_add(o, "progress", s_progress_to_json(&m->progress));
     json_object *r = json_object_new_object();
     s_add_u64(r, "downtime_ms", m->result.downtime_ms);
@@ -241,9 +245,11 @@ static int s_progress_from_json(json_object *parent, const char *what, drv_job_p
 static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate *m,
                                drv_error **err)
 {
-    static const char *const keys[] = {"domain",   "source", "destination", "reservation_id",
-                                       "policy",   "phase",  "phase_ms",    "reserved",
-                                       "progress", "result", NULL};
+    static const char *const keys[] = {
+        "domain",   "source", "destination",       "reservation_id",
+        "policy",   "phase",  "phase_ms",          "reserved",
+        "progress", "result", "locating_since_ms", "location_unknown",
+        NULL};
     static const char *const policy_keys[] = {"max_downtime_ms", "bandwidth_mibs", "auto_converge",
                                               "postcopy",        "timeout_s",      NULL};
     static const char *const result_keys[] = {"downtime_ms", "time_ms", "bytes", "postcopy_used",
@@ -262,6 +268,8 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
         s_enum(o, "phase", w, s_parse_phase, &phase, err) < 0 ||
         drv_json_read_u64(o, "phase_ms", UINT64_MAX, w, &m->phase_ms, err) < 0 ||
         drv_json_read_bool(o, "reserved", w, &m->reserved, err) < 0 ||
+        drv_json_read_u64(o, "locating_since_ms", UINT64_MAX, w, &m->locating_since_ms, err) < 0 ||
+        drv_json_read_bool(o, "location_unknown", w, &m->location_unknown, err) < 0 ||
         s_progress_from_json(o, w, &m->progress, err) < 0 ||
         drv_json_read_object(o, "policy", false, w, &p, err) < 0 ||
         drv_json_read_object(o, "result", false, w, &r, err) < 0)

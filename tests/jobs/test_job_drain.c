@@ -788,6 +788,30 @@ static void test_cancel(void **state)
     s_fx_free(f);
 }
 
+/* Issue 17: a child migration that gave up locating its domain (DOMAIN_FOUND unknown): the entry
+ * fails with the child's words and is never retried (the domain may have left the origin). */
+static void test_child_location_unknown(void **state)
+{
+    (void)state;
+    static const step_spec specs[] = {{"a", "h2", "h3", NULL}};
+    fx *f = s_fx_make(specs, 1, NULL);
+    s_step(f, DRV_JOB_EV_START, NULL, 0);
+    s_reload(f);
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESTARTED, NULL, 0),
+                        "host:preparing-maintenance,locate:a");
+    drv_job_event ev = {.kind = DRV_JOB_EV_DOMAIN_FOUND,
+                        .domain = "a",
+                        .attempt = 1,
+                        .where = DRV_JOB_WHERE_UNKNOWN,
+                        .message = "gave up locating a after 120 s"};
+    assert_string_equal(s_step_ev(f, &ev, 1), "persist,publish");
+    assert_int_equal(s_entry(f, "a")->state, DRV_JOB_ENTRY_FAILED);
+    assert_int_equal(s_entry(f, "a")->attempts, 1); /* h3 is not tried */
+    assert_string_equal(s_entry(f, "a")->error, "attempt 1 to h2: gave up locating a after 120 s");
+    assert_int_equal(f->job->state, DRV_JOB_FAILED);
+    s_fx_free(f);
+}
+
 static void test_resume_after_restart(void **state)
 {
     (void)state;
@@ -1197,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_wait_is_announced),
         cmocka_unit_test(test_unmovable_leave),
         cmocka_unit_test(test_unmovable_shutdown),
+        cmocka_unit_test(test_child_location_unknown),
         cmocka_unit_test(test_unmovable_shutdown_waits_for_it),
         cmocka_unit_test(test_unmovable_shutdown_ignored),
         cmocka_unit_test(test_unmovable_shutdown_force),
