@@ -48,6 +48,9 @@ static const s_case s_cases[] = {
     {"cluster-status", "cluster status", "cluster-status"},
     {"capacity", "capacity --vcpus 2 --memory 4G --flags avx2 --n-plus-one", "capacity"},
     {"drain-plan", "host drain-plan h1 --n-plus-one", "drain-plan"},
+    /* issue 17: under --n-plus-one the real filters come first (the reason of
+     * tests/scheduler/scenarios/16_drain_n_plus_one_reasons.json) */
+    {"drain-plan-n1", "host drain-plan h1 --n-plus-one", "drain-plan-n1"},
     {"job-show", "job show mig-a00686cb", "job-succeeded"},
     {"job-show-running", "job show m-0001", "job-running"},
     {"job-list", "job list", "job-list"},
