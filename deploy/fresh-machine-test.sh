@@ -142,6 +142,10 @@ step "copying the checkout (no .git) to $root/drover" copy_checkout
 
 mount_root() {
   cp /etc/resolv.conf "$root/etc/resolv.conf"
+  # The root a mount point of its own, as / is on a real machine: `unshare -m --propagation
+  # private` (cluster-up's namespace check, each host's libvirtd) remounts / private and fails
+  # with EINVAL on a plain directory.
+  mount --bind "$root" "$root" && mounts+=("$root")
   mount -t proc proc "$root/proc" && mounts+=("$root/proc")
   mount -t sysfs sysfs "$root/sys" && mounts+=("$root/sys")
   mount --bind /dev "$root/dev" && mounts+=("$root/dev")
@@ -152,7 +156,7 @@ mount_root() {
   # A private /dev/shm too (etcd's data): a tmpfs over the bound /dev's shm.
   mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm" && mounts+=("$root/dev/shm")
 }
-step "mounting /proc /sys /dev /dev/pts and a private /run, /dev/shm" mount_root
+step "mounting the root on itself, /proc /sys /dev /dev/pts and a private /run, /dev/shm" mount_root
 
 # in_root CMD — CMD by chroot in the fresh root, in the checkout, with a clean environment; the
 # testbed is chosen by the TB_* variables cluster-up.sh and cluster-down.sh read.
