@@ -623,8 +623,9 @@ static void s_drain_plan(json_object *doc, GString *out)
     size_t n = steps != NULL ? json_object_array_length(steps) : 0;
     int64_t unmovable = drv_json_get_int(doc, "unmovable", 0);
     g_string_append_printf(
-        out, "Drain plan for %s: %zu domains, %" PRId64 " can move, %" PRId64 " cannot\n",
-        drv_json_get_str(doc, "host", "?"), n, (int64_t)n - unmovable, unmovable);
+        out, "Drain plan for %s: %zu domain%s, %" PRId64 " can move, %" PRId64 " cannot\n",
+        drv_json_get_str(doc, "host", "?"), n, n == 1 ? "" : "s", (int64_t)n - unmovable,
+        unmovable);
     if (n > 0) {
         static const char *const headers[] = {"DOMAIN", "VCPUS", "MEMORY", "RUNNING",
                                               "DESTINATION"};

@@ -11,6 +11,8 @@
  * twice at the same time. */
 #include "drain.h"
 
+#include "domstate.h"
+
 #include "broker.h"
 #include "events.h"
 #include "job_drain.h"
@@ -110,6 +112,12 @@ static void s_queue_found(s_drun *run, const char *domain, unsigned attempt, drv
 /* Queues a terminal child job's outcome for its entry. */
 static void s_queue_outcome(s_drun *run, const char *domain, unsigned attempt, const drv_job *child)
 {
+    if (child->migrate.location_unknown && child->state != DRV_JOB_SUCCEEDED) {
+        /* the child gave up locating: no retry from an origin the domain may have left */
+        s_queue(run, DRV_JOB_EV_DOMAIN_FOUND, domain, attempt, child->error)->where =
+            DRV_JOB_WHERE_UNKNOWN;
+        return;
+    }
     switch (child->state) {
     case DRV_JOB_SUCCEEDED:
         s_queue(run, DRV_JOB_EV_RESULT_OK, domain, attempt, NULL)->result = child->migrate.result;
@@ -198,12 +206,44 @@ static const char *s_host_unknown(void *ctx, const char *host)
     return ctl_host_unknown_reason(ctl_model_host(s_self->c->model, host));
 }
 
-/* A domain host's inventory shows active, or NULL. */
+/* Whether a state reported by an agent proves the domain does not run: only "shut off" and
+ * "crashed" do; "no state" (libvirt could not tell), "dying" and the active states do not. */
+static bool s_state_proves_off(int state)
+{
+    return state == DRV_DOMSTATE_SHUTOFF || state == DRV_DOMSTATE_CRASHED;
+}
+
+/* A domain host's inventory does not prove off (the first by name), or NULL. */
 static const char *s_host_runs(void *ctx, const char *host)
 {
     (void)ctx;
     const ctl_host *h = ctl_model_host(s_self->c->model, host);
-    return h != NULL ? ctl_host_active_domain(h) : NULL;
+    if (h == NULL)
+        return NULL;
+    const char *first = NULL;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, h->inventory);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const ctl_actual *a = v;
+        if (!s_state_proves_off(a->state) && (first == NULL || strcmp(a->name, first) < 0))
+            first = a->name;
+    }
+    return first;
+}
+
+/* Whether domain may still run on host: its inventory is not authoritative, or shows it in a
+ * state that does not prove it off. */
+static bool s_domain_runs(void *ctx, const char *host, const char *domain)
+{
+    (void)ctx;
+    const ctl_host *h = ctl_model_host(s_self->c->model, host);
+    if (h == NULL)
+        return false; /* removed from the cluster: nothing of it is known to run */
+    if (ctl_host_unknown_reason(h) != NULL)
+        return true;
+    const ctl_actual *a = g_hash_table_lookup(h->inventory, domain);
+    return a != NULL && !s_state_proves_off(a->state);
 }
 
 void ctl_drain_predict(const char *domain, const char *source, const char *destination,
@@ -263,6 +303,7 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
     f->host_unknown = s_host_unknown;
     f->host_runs = s_host_runs;
     f->predict_ms = s_predict_ms;
+    f->domain_runs = s_domain_runs;
     f->ctx = fc;
 }
 
@@ -533,6 +574,23 @@ static void s_shutdown_stored(ctl *c, ctl_domain *stored, const drv_error *err, 
     s_shutdown_command(c, w);
 }
 
+/* The force destroy of an unmovable domain that did not shut down in time (desired shut off is
+ * stored already: the shutdown stored it). */
+static void s_destroy(s_drun *run, const drv_job_action *a)
+{
+    ctl *c = s_self->c;
+    ctl_cmd cmd = {.kind = CTL_CMD_DESTROY, .domain = a->domain};
+    g_autofree char *what = g_strdup_printf("destroy of unmovable '%s'", a->domain);
+    drv_error *err = NULL;
+    drv_warn("job '%s': '%s' did not shut down within %u s on '%s': destroying it (--force)",
+             run->job->id, a->domain, run->job->drain.opts.shutdown_timeout_s, a->source);
+    if (ctl_broker_send(c->broker, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
+                        &err) < 0) {
+        drv_warn("job '%s': destroy of '%s': %s", run->job->id, a->domain, err->message);
+        drv_error_free(&err);
+    }
+}
+
 static void s_shutdown(s_drun *run, const drv_job_action *a)
 {
     ctl *c = s_self->c;
@@ -585,6 +643,9 @@ static void s_perform(s_drun *run, const drv_job_action *a)
         break;
     case DRV_JOB_ACT_SHUTDOWN:
         s_shutdown(run, a);
+        break;
+    case DRV_JOB_ACT_DESTROY:
+        s_destroy(run, a);
         break;
     default:
         drv_debug("job '%s': action %s does not apply to a drain", run->job->id,

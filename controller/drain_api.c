@@ -260,6 +260,26 @@ void ctl_api_host_maintenance(ctl_req *r)
         return;
     }
     opts.n_plus_one = ctl_req_flag(r, "n_plus_one");
+    const char *st = ctl_req_opt(r, "shutdown_timeout");
+    guint64 st_s = 0;
+    if (st != NULL && st[0] != '\0') {
+        if (!g_ascii_string_to_unsigned(st, 10, 1, 86400, &st_s, NULL)) {
+            ctl_req_usage(r,
+                          "%s: option shutdown_timeout '%s' is not a number of seconds from 1 "
+                          "to 86400",
+                          r->verb, st);
+            return;
+        }
+        opts.shutdown_timeout_s = (unsigned)st_s;
+    }
+    opts.force = ctl_req_flag(r, "force");
+    if ((st_s != 0 || opts.force) && opts.on_unmovable != DRV_JOB_UNMOVABLE_SHUTDOWN) {
+        ctl_req_usage(r,
+                      "%s: option shutdown_timeout and option force apply only with option "
+                      "on_unmovable shutdown",
+                      r->verb);
+        return;
+    }
     bool dry_run = ctl_req_flag(r, "dry_run");
     if (!dry_run && (!s_ready(r) || !s_not_busy(r, h) || !s_reachable(r, h)))
         return;

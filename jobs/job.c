@@ -73,6 +73,7 @@ void drv_job_drain_opts_init(drv_job_drain_opts *opts)
     opts->per_source = DRV_JOB_DRAIN_PER_SOURCE_DEFAULT;
     opts->per_dest = DRV_JOB_DRAIN_PER_DEST_DEFAULT;
     opts->on_unmovable = DRV_JOB_UNMOVABLE_REFUSE;
+    opts->shutdown_timeout_s = DRV_JOB_DRAIN_SHUTDOWN_TIMEOUT_S_DEFAULT;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -166,6 +166,12 @@ typedef struct {
     drv_job_phase phase;
     uint64_t phase_ms; /* when the phase was entered (for drv_job_migrate_deadline_ms) */
     bool reserved;     /* a reservation may exist: RESERVE issued and RELEASE not yet */
+    /* since when the job has been trying to learn where the domain is (locating, and the
+     * cancelling / locating rounds that follow an abort; 0 = not locating); the job gives up after
+     * DRV_JOB_LOCATE_LIMIT_MS (job_migrate.h) */
+    uint64_t locating_since_ms;
+    /* the job gave up locating: it ended without knowing on which host the domain runs */
+    bool location_unknown;
     drv_job_progress progress;
     drv_job_result result; /* meaningful once succeeded */
 } drv_job_migrate;
@@ -177,11 +183,17 @@ typedef struct {
     unsigned per_dest;              /* concurrent migrations into one host; default 2 */
     drv_job_unmovable on_unmovable; /* default refuse */
     bool n_plus_one; /* the plan was made keeping N+1 (recorded; the scheduler applies it) */
+    /* on_unmovable=shutdown: how long the drain waits for each guest's ACPI shutdown (seconds;
+     * default 120), and whether it then destroys the ones still running (force; default no: the
+     * drain fails naming them and the host stays preparing-maintenance). */
+    unsigned shutdown_timeout_s;
+    bool force;
 } drv_job_drain_opts;
 
-#define DRV_JOB_DRAIN_MAX_PARALLEL_DEFAULT 8
-#define DRV_JOB_DRAIN_PER_SOURCE_DEFAULT   2
-#define DRV_JOB_DRAIN_PER_DEST_DEFAULT     2
+#define DRV_JOB_DRAIN_MAX_PARALLEL_DEFAULT       8
+#define DRV_JOB_DRAIN_PER_SOURCE_DEFAULT         2
+#define DRV_JOB_DRAIN_PER_DEST_DEFAULT           2
+#define DRV_JOB_DRAIN_SHUTDOWN_TIMEOUT_S_DEFAULT 120
 
 /* Fills *opts with the defaults above. */
 void drv_job_drain_opts_init(drv_job_drain_opts *opts);
@@ -205,6 +217,10 @@ typedef struct {
     char *restore_of;       /* restore: id of the drain job it reverses; else NULL */
     drv_job_entry *entries; /* in plan order (largest first) */
     size_t n_entries;
+    /* on_unmovable=shutdown (stored): when the shutdowns were sent, and when the force destroy of
+     * the guests still running after shutdown_timeout_s was sent; 0 = not yet */
+    uint64_t shutdown_sent_ms;
+    uint64_t destroy_sent_ms;
     /* runtime, not stored: since when the executor waits for a host whose inventory is not
      * authoritative or that still runs something (job_drain.h); 0 = not waiting */
     uint64_t waiting_since_ms;

@@ -17,7 +17,7 @@ static const char *const s_action_names[DRV_JOB_ACT_LAST] = {
     "locate",      "release",        "set-placement",  "redefine-snapshots",
     "launch",      "shutdown",       "set-host-state", "publish",
     "persist",     "define",         "start",          "undefine",
-    "set-desired", "forget"};
+    "set-desired", "forget",         "destroy"};
 
 const char *drv_job_event_kind_to_string(drv_job_event_kind kind)
 {

@@ -104,6 +104,8 @@ typedef enum {
                              counts as ok) */
     DRV_JOB_ACT_SET_DESIRED, /* "set-desired": the domain's desired state := desired */
     DRV_JOB_ACT_FORGET,      /* "forget": delete the domain from etcd; answer REPLY_* */
+    DRV_JOB_ACT_DESTROY,     /* "destroy": (drain, --force) destroy domain on source: it did not
+                                shut down within the shutdown timeout */
     DRV_JOB_ACT_LAST
 } drv_job_action_kind;
 

@@ -272,6 +272,12 @@ static int s_on_entry_event(s_step *st, const drv_job_event *ev)
             e->state = DRV_JOB_ENTRY_FAILED;
             st->changed = true;
             return 1;
+        case DRV_JOB_WHERE_UNKNOWN: /* its migration gave up locating it: never retried */
+            s_set_error(e, g_strdup_printf("attempt %u to %s: %s", e->attempts, e->destination,
+                                           msg ? msg : "where it runs is not known"));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+            return 1;
         default: /* still migrating: its result will come */
             return 0;
         }
@@ -295,8 +301,10 @@ static int s_on_event(s_step *st, const drv_job_event *ev)
         for (size_t i = 0; drain && i < job->drain.n_entries; i++) {
             const drv_job_entry *e = &job->drain.entries[i];
             if (e->state == DRV_JOB_ENTRY_SKIPPED &&
-                job->drain.opts.on_unmovable == DRV_JOB_UNMOVABLE_SHUTDOWN)
+                job->drain.opts.on_unmovable == DRV_JOB_UNMOVABLE_SHUTDOWN) {
                 s_entry_action(st, st->before, DRV_JOB_ACT_SHUTDOWN, e);
+                job->drain.shutdown_sent_ms = MAX(st->now_ms, 1);
+            }
         }
         return 1;
     case DRV_JOB_EV_CANCEL:
@@ -468,6 +476,71 @@ static void s_append_names(GString *s, const drv_job *job, drv_job_entry_state s
     }
 }
 
+/* Whether the skipped entry e (shut down under on_unmovable=shutdown) may still run on its host. */
+static bool s_entry_runs(const s_step *st, const drv_job_entry *e)
+{
+    const drv_job_drain_facts *f = st->facts;
+    return f && f->domain_runs && f->domain_runs(f->ctx, e->origin, e->domain);
+}
+
+/* on_unmovable=shutdown: the skipped domains still running are waited for (shutdown timeout), then
+ * destroyed with force, or failed. Returns true while the job must wait. */
+static bool s_shutdowns_pending(s_step *st)
+{
+    drv_job *job = st->job;
+    drv_job_drain *d = &job->drain;
+    if (job->kind != DRV_JOB_KIND_DRAIN || d->opts.on_unmovable != DRV_JOB_UNMOVABLE_SHUTDOWN)
+        return false;
+    GPtrArray *running = g_ptr_array_new();
+    for (size_t i = 0; i < d->n_entries; i++) {
+        drv_job_entry *e = &d->entries[i];
+        if (e->state == DRV_JOB_ENTRY_SKIPPED && s_entry_runs(st, e))
+            g_ptr_array_add(running, e);
+    }
+    bool wait = false, destroyed = false;
+    uint64_t timeout_ms = (uint64_t)d->opts.shutdown_timeout_s * 1000;
+    uint64_t since = d->shutdown_sent_ms ? d->shutdown_sent_ms : st->now_ms;
+    for (guint i = 0; i < running->len; i++) {
+        drv_job_entry *e = g_ptr_array_index(running, i);
+        if (job->cancel_requested) {
+            s_set_error(e, g_strdup_printf("cancelled while %s was shutting down on %s (it may "
+                                           "still run there)",
+                                           e->domain, e->origin));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+        } else if (d->destroy_sent_ms != 0) {
+            if (st->now_ms < d->destroy_sent_ms + DRV_JOB_DRAIN_UNKNOWN_WAIT_MS) {
+                wait = true;
+                continue;
+            }
+            s_set_error(e, g_strdup_printf("still running on %s %u s after it was destroyed "
+                                           "(--force)",
+                                           e->origin, DRV_JOB_DRAIN_UNKNOWN_WAIT_MS / 1000));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+        } else if (st->now_ms < since + timeout_ms) {
+            wait = true;
+        } else if (d->opts.force) {
+            s_set_error(e, g_strdup_printf("did not shut down within %u s: destroyed on %s "
+                                           "(--force)",
+                                           d->opts.shutdown_timeout_s, e->origin));
+            s_entry_action(st, st->before, DRV_JOB_ACT_DESTROY, e);
+            st->changed = true;
+            destroyed = wait = true;
+        } else {
+            s_set_error(e, g_strdup_printf("did not shut down within %u s and still runs on %s "
+                                           "(does the guest ignore ACPI? --force destroys it)",
+                                           d->opts.shutdown_timeout_s, e->origin));
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+        }
+    }
+    if (destroyed)
+        d->destroy_sent_ms = MAX(st->now_ms, 1);
+    g_ptr_array_free(running, TRUE);
+    return wait;
+}
+
 /* Ends the job when nothing is in flight and nothing more will be launched. */
 static void s_maybe_finish(s_step *st)
 {
@@ -481,6 +554,8 @@ static void s_maybe_finish(s_step *st)
     }
     bool drain = job->kind == DRV_JOB_KIND_DRAIN;
     const drv_job_drain_facts *f = st->facts;
+    if (s_shutdowns_pending(st))
+        return;
     if (drain && drv_job_drain_host_empty(job)) {
         /* empty by the entries; maintenance only when the host's own inventory says so too */
         const char *unknown = s_unknown(st, job->drain.host);
@@ -516,7 +591,10 @@ static void s_maybe_finish(s_step *st)
     } else {
         g_autoptr(GString) who = g_string_new(NULL);
         s_append_names(who, job, DRV_JOB_ENTRY_FAILED, "failed: ");
-        s_append_names(who, job, DRV_JOB_ENTRY_SKIPPED, "left running: ");
+        s_append_names(who, job, DRV_JOB_ENTRY_SKIPPED,
+                       job->drain.opts.on_unmovable == DRV_JOB_UNMOVABLE_SHUTDOWN
+                           ? "shut down: "
+                           : "left running: ");
         s_append_names(who, job, DRV_JOB_ENTRY_PLANNED, "not moved: ");
         job->state = job->cancel_requested ? DRV_JOB_CANCELLED : DRV_JOB_FAILED;
         g_free(job->error);

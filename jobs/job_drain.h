@@ -9,7 +9,12 @@
  * with event.domain and event.attempt set. Events about an older attempt are ignored.
  *
  * Host state: a drain sets its host preparing-maintenance at start and maintenance only when every
- * domain is done (or was skipped under on_unmovable=shutdown); the job succeeds only then. With
+ * domain is done (or was skipped under on_unmovable=shutdown); the job succeeds only then.
+ * on_unmovable=shutdown sends each skipped domain a shutdown at start and waits
+ * opts.shutdown_timeout_s for facts.domain_runs to say it is off; then, with opts.force, it
+ * destroys those still running (DESTROY) and waits DRV_JOB_DRAIN_UNKNOWN_WAIT_MS for them to be
+ * off; without force (or when even the destroy did not end them) those entries fail and the job
+ * fails naming them, the host staying preparing-maintenance. With
  * on_unmovable=leave the skipped domains keep running there, the host stays preparing-maintenance
  * and the job fails naming them. A restore sets its host active at start.
  *
@@ -18,8 +23,10 @@
  * attempt counts as failed; nowhere → failed; migrating → keep waiting for the result). With
  * child migrate jobs, answer a LOCATE from the child job in etcd (action.job_id), not the agents:
  * child non-terminal → DOMAIN_FOUND migrating (it resumes itself; feed its result when it ends);
- * child terminal → its RESULT_*; no child job (the crash came before it was created) →
- * DOMAIN_FOUND source. Answering "source" while a child still runs would launch a second move. */
+ * child terminal → its RESULT_*, except a child that gave up locating (migrate.location_unknown)
+ * → DOMAIN_FOUND unknown with its error as message: the entry fails, never retried; no child job
+ * (the crash came before it was created) → DOMAIN_FOUND source. Answering "source" while a child
+ * still runs would launch a second move. */
 #ifndef DROVER_JOB_DRAIN_H
 #define DROVER_JOB_DRAIN_H
 
@@ -63,6 +70,10 @@ typedef struct {
      * plan order (largest first). NULL = no predictions: plan order. */
     bool (*predict_ms)(void *ctx, const char *domain, const char *source, const char *destination,
                        uint64_t *ret_ms);
+    /* Whether domain may still run on host: its inventory shows it in any state but shut off
+     * (an unknown state counts as running), or the inventory is not authoritative. Used for the
+     * domains on_unmovable=shutdown shuts down. NULL = none runs. */
+    bool (*domain_runs)(void *ctx, const char *host, const char *domain);
     void *ctx;
 } drv_job_drain_facts;
 

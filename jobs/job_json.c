@@ -60,6 +60,10 @@ static json_object *s_migrate_to_json(const drv_job_migrate *m)
     s_add_str(o, "phase", drv_job_phase_to_string(m->phase), true);
     s_add_u64(o, "phase_ms", m->phase_ms);
     s_add_bool(o, "reserved", m->reserved);
+    if (m->locating_since_ms != 0) /* only when set: older documents stay byte-identical */
+        s_add_u64(o, "locating_since_ms", m->locating_since_ms);
+    if (m->location_unknown)
+        s_add_bool(o, "location_unknown", true);
     json_object_object_add(o, "progress", s_progress_to_json(&m->progress));
     json_object *r = json_object_new_object();
     s_add_u64(r, "downtime_ms", m->result.downtime_ms);
@@ -122,7 +126,15 @@ static json_object *s_drain_to_json(const drv_job_drain *d)
     s_add_u64(opts, "per_dest", d->opts.per_dest);
     s_add_str(opts, "on_unmovable", drv_job_unmovable_to_string(d->opts.on_unmovable), true);
     s_add_bool(opts, "n_plus_one", d->opts.n_plus_one);
+    if (d->opts.on_unmovable == DRV_JOB_UNMOVABLE_SHUTDOWN) {
+        s_add_u64(opts, "shutdown_timeout_s", d->opts.shutdown_timeout_s);
+        s_add_bool(opts, "force", d->opts.force);
+    }
     json_object_object_add(o, "options", opts);
+    if (d->shutdown_sent_ms != 0)
+        s_add_u64(o, "shutdown_sent_ms", d->shutdown_sent_ms);
+    if (d->destroy_sent_ms != 0)
+        s_add_u64(o, "destroy_sent_ms", d->destroy_sent_ms);
     json_object *entries = json_object_new_array();
     for (size_t i = 0; i < d->n_entries; i++)
         json_object_array_add(entries, s_entry_to_json(&d->entries[i]));
@@ -299,9 +311,11 @@ static int s_result_extra_from_json(json_object *r, const char *wr, const char *
 static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate *m,
                                drv_error **err)
 {
-    static const char *const keys[] = {"domain",   "source", "destination", "reservation_id",
-                                       "policy",   "phase",  "phase_ms",    "reserved",
-                                       "progress", "result", NULL};
+    static const char *const keys[] = {
+        "domain",   "source", "destination",       "reservation_id",
+        "policy",   "phase",  "phase_ms",          "reserved",
+        "progress", "result", "locating_since_ms", "location_unknown",
+        NULL};
     static const char *const policy_keys[] = {"max_downtime_ms", "bandwidth_mibs", "auto_converge",
                                               "postcopy",        "timeout_s",      NULL};
     static const char *const result_keys[] = {"downtime_ms", "time_ms",    "bytes", "postcopy_used",
@@ -331,6 +345,8 @@ static int s_migrate_from_json(json_object *o, const char *what, drv_job_migrate
         s_enum(o, "phase", w, s_parse_phase, &phase, err) < 0 ||
         drv_json_read_u64(o, "phase_ms", UINT64_MAX, w, &m->phase_ms, err) < 0 ||
         drv_json_read_bool(o, "reserved", w, &m->reserved, err) < 0 ||
+        drv_json_read_u64(o, "locating_since_ms", UINT64_MAX, w, &m->locating_since_ms, err) < 0 ||
+        drv_json_read_bool(o, "location_unknown", w, &m->location_unknown, err) < 0 ||
         s_progress_from_json(o, w, &m->progress, err) < 0 ||
         drv_json_read_object(o, "policy", false, w, &p, err) < 0 ||
         drv_json_read_object(o, "result", false, w, &r, err) < 0)
@@ -407,9 +423,11 @@ static int s_entry_from_json(json_object *o, const char *what, size_t i, drv_job
 
 static int s_drain_from_json(json_object *o, const char *what, drv_job_drain *d, drv_error **err)
 {
-    static const char *const keys[] = {"host", "restore_of", "options", "entries", NULL};
+    static const char *const keys[] = {
+        "host", "restore_of", "options", "entries", "shutdown_sent_ms", "destroy_sent_ms", NULL};
     static const char *const opt_keys[] = {"max_parallel", "per_source", "per_dest",
-                                           "on_unmovable", "n_plus_one", NULL};
+                                           "on_unmovable", "n_plus_one", "shutdown_timeout_s",
+                                           "force",        NULL};
     g_autofree char *w = g_strdup_printf("%s drain", what);
     g_autofree char *wo = g_strdup_printf("%s options", what);
     json_object *opts = NULL, *entries = NULL;
@@ -424,9 +442,15 @@ static int s_drain_from_json(json_object *o, const char *what, drv_job_drain *d,
         s_uint(opts, "per_source", wo, &d->opts.per_source, err) < 0 ||
         s_uint(opts, "per_dest", wo, &d->opts.per_dest, err) < 0 ||
         s_enum(opts, "on_unmovable", wo, s_parse_unmovable, &how, err) < 0 ||
-        drv_json_read_bool(opts, "n_plus_one", wo, &d->opts.n_plus_one, err) < 0)
+        drv_json_read_bool(opts, "n_plus_one", wo, &d->opts.n_plus_one, err) < 0 ||
+        s_uint(opts, "shutdown_timeout_s", wo, &d->opts.shutdown_timeout_s, err) < 0 ||
+        drv_json_read_bool(opts, "force", wo, &d->opts.force, err) < 0 ||
+        drv_json_read_u64(o, "shutdown_sent_ms", UINT64_MAX, w, &d->shutdown_sent_ms, err) < 0 ||
+        drv_json_read_u64(o, "destroy_sent_ms", UINT64_MAX, w, &d->destroy_sent_ms, err) < 0)
         return -1;
     d->opts.on_unmovable = (drv_job_unmovable)how;
+    if (d->opts.shutdown_timeout_s == 0) /* written before the option existed */
+        d->opts.shutdown_timeout_s = DRV_JOB_DRAIN_SHUTDOWN_TIMEOUT_S_DEFAULT;
     if (!json_object_object_get_ex(o, "entries", &entries) || !entries ||
         !json_object_is_type(entries, json_type_array))
         return drv_error_set(err, DRV_ERR_INVALID, 0, "%s: \"entries\" must be an array", w);

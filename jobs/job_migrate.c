@@ -67,6 +67,8 @@ static void s_enter(drv_job *job, drv_job_phase phase, uint64_t now_ms)
     job->migrate.phase = phase;
     job->migrate.phase_ms = now_ms;
     job->updated_ms = MAX(job->updated_ms, now_ms);
+    if (phase == DRV_JOB_PHASE_LOCATING && job->migrate.locating_since_ms == 0)
+        job->migrate.locating_since_ms = MAX(now_ms, 1);
 }
 
 /* A job is being aborted when the operator cancelled it or a timeout set its error. */
@@ -110,6 +112,31 @@ static int s_finish_on_source(drv_job *job, const char *why, uint64_t now_ms,
         return s_finish(job, DRV_JOB_FAILED, e ? e : job->error, now_ms, actions);
     }
     return s_finish(job, DRV_JOB_FAILED, why, now_ms, actions);
+}
+
+/* Whether the job has been locating for DRV_JOB_LOCATE_LIMIT_MS. */
+static bool s_locate_expired(const drv_job *job, uint64_t now_ms)
+{
+    uint64_t since = job->migrate.locating_since_ms;
+    return since != 0 && now_ms >= since + DRV_JOB_LOCATE_LIMIT_MS;
+}
+
+/* Gives up locating: the job ends (cancelled when the operator asked, else failed) saying that
+ * where the domain runs is not known; the placement is not changed. */
+static int s_give_up_locating(drv_job *job, uint64_t now_ms, drv_job_actions *actions)
+{
+    drv_job_migrate *m = &job->migrate;
+    m->location_unknown = true;
+    g_autofree char *why = g_strdup_printf(
+        "gave up locating %s after %" PRIu64 " s: neither %s nor %s said the migration ended "
+        "(they answered \"still migrating\" or nothing); it runs on one of them: see `drover "
+        "domain info %s`",
+        m->domain, (now_ms - m->locating_since_ms) / 1000, m->source, m->destination, m->domain);
+    g_autofree char *e = job->error && !job->cancel_requested
+                             ? g_strdup_printf("%s; %s", job->error, why)
+                             : g_strdup(why);
+    return s_finish(job, job->cancel_requested ? DRV_JOB_CANCELLED : DRV_JOB_FAILED, e, now_ms,
+                    actions);
 }
 
 /* Moves to phase, then PERSIST (write-ahead), then the phase's command, then PUBLISH. */
@@ -175,6 +202,8 @@ static int s_on_timeout(drv_job *job, uint64_t now_ms, drv_job_actions *actions)
         return s_advance(job, DRV_JOB_PHASE_CANCELLING, DRV_JOB_ACT_CANCEL, now_ms, actions);
     case DRV_JOB_PHASE_CANCELLING: /* the source agent did not answer the cancel: ask where */
     case DRV_JOB_PHASE_LOCATING:   /* nobody answered: ask again */
+        if (s_locate_expired(job, now_ms))
+            return s_give_up_locating(job, now_ms, actions);
         return s_advance(job, DRV_JOB_PHASE_LOCATING, DRV_JOB_ACT_LOCATE, now_ms, actions);
     default:
         return 0;
@@ -218,8 +247,12 @@ static int s_on_found(drv_job *job, drv_job_where where, uint64_t now_ms, drv_jo
                               m->destination);
         return s_finish(job, DRV_JOB_FAILED, why, now_ms, actions);
     case DRV_JOB_WHERE_MIGRATING: /* still under way: wait for its one result */
-        if (s_aborting(job))
+        if (s_aborting(job)) {
+            if (s_locate_expired(job, now_ms))
+                return s_give_up_locating(job, now_ms, actions);
             return s_advance(job, DRV_JOB_PHASE_CANCELLING, DRV_JOB_ACT_CANCEL, now_ms, actions);
+        }
+        m->locating_since_ms = 0; /* proven under way: the migration's own timeout applies */
         return s_advance(job, DRV_JOB_PHASE_MIGRATING, DRV_JOB_ACT_LAST, now_ms, actions);
     default:
         return 0;
@@ -339,6 +372,9 @@ uint64_t drv_job_migrate_deadline_ms(const drv_job *job)
                    : 0;
     case DRV_JOB_PHASE_CANCELLING:
     case DRV_JOB_PHASE_LOCATING:
+        if (m->locating_since_ms != 0)
+            return MIN(m->phase_ms + DRV_JOB_GRACE_MS,
+                       MAX(m->locating_since_ms + DRV_JOB_LOCATE_LIMIT_MS, m->phase_ms));
         return m->phase_ms + DRV_JOB_GRACE_MS;
     default:
         return 0;

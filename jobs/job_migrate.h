@@ -11,6 +11,8 @@
  *                timeout → locating (LOCATE)
  *   locating     domain-found destination → succeeded; source → failed / cancelled;
  *                nowhere → failed; migrating → migrating (or cancelling, CANCEL again)
+ *   cancelling, locating: DRV_JOB_LOCATE_LIMIT_MS after the first LOCATE without an answer that
+ *                settles it → failed / cancelled, location_unknown (RELEASE, no SET_PLACEMENT)
  *   any in-flight phase: restarted → reserving / verifying re-issue their step, later phases go to
  *                locating (LOCATE: a MIGRATE is never resent blindly)
  * A cancel during reserving / verifying is recorded and takes effect on that step's answer.
@@ -20,7 +22,9 @@
  * terminal state and never leaves it; every terminal path that follows a RESERVE emits exactly one
  * RELEASE after it; SET_PLACEMENT is emitted only on the way to succeeded, exactly once; MIGRATE is
  * sent at most once, and once sent the job never concludes without the agent's result or a LOCATE
- * answer, so a domain is neither migrated twice nor lost. */
+ * answer, except by the locate limit, which says so (location_unknown: the placement is left as
+ * it was, the inventory tells where the domain runs, and a drain does not retry it); so a domain
+ * is neither migrated twice nor lost. */
 #ifndef DROVER_JOB_MIGRATE_H
 #define DROVER_JOB_MIGRATE_H
 
@@ -31,6 +35,13 @@
 #define DRV_JOB_STEP_TIMEOUT_MS 60000
 /* Slack after the agent's own timeout, and how long cancelling / locating may take. */
 #define DRV_JOB_GRACE_MS 30000
+/* How long a job may go on locating (rounds of LOCATE, and of CANCEL + LOCATE once aborting)
+ * before it gives up: it then ends failed (cancelled when the operator cancelled it) with
+ * migrate.location_unknown set and an error naming both hosts, so `job cancel` always ends a job
+ * whose agents keep answering "still migrating" or nothing. Counted from the first LOCATE of the
+ * round (migrate.locating_since_ms, stored: a controller restart does not reset it); a "still
+ * migrating" answer while not aborting returns to migrating and resets it. */
+#define DRV_JOB_LOCATE_LIMIT_MS 120000
 
 /* Creates a pending migration job of domain from source to destination; the reservation id is the
  * job id. policy NULL = libvirt defaults. DRV_ERR_INVALID for a missing id, domain or host, or

@@ -48,6 +48,53 @@ static size_t s_pick_n1(const drv_sched_cluster *c, sched_sim *sim, const sched_
     return SIZE_MAX;
 }
 
+/* How many refused hosts a reason names before "and N more". */
+#define S_REASON_HOSTS 6
+
+/* The reason a domain cannot move under N+1 (issue 17: the real filters first): every other host
+ * the filters refused, by name with its first refusal ("h2 memory 806 MiB short, h3
+ * cpu-features"), then the candidates that fit but after which the loss of one host could not be
+ * absorbed ("N+1 not kept on h4 (loss of h2)"). */
+static char *s_n1_reason(const drv_sched_cluster *c, sched_sim *sim, const sched_prep *p,
+                         const drv_sched_result *r, size_t drained, size_t breaker)
+{
+    GString *s = g_string_new("no destination: ");
+    const sched_hot *hot = sched_sim_hot(sim);
+    size_t named = 0, more = 0;
+    for (size_t slot = 0; slot < c->hosts->len; slot++) {
+        if (slot == drained)
+            continue;
+        drv_sched_filter f = sched_prep_check(p, c, &hot[slot], slot);
+        if (f >= DRV_SCHED_FILTER_LAST)
+            continue;
+        if (named == S_REASON_HOSTS) {
+            more++;
+            continue;
+        }
+        const sched_host *h = g_ptr_array_index(c->hosts, slot);
+        g_string_append_printf(s, "%s%s %s", named ? ", " : "", h->id,
+                               drv_sched_filter_to_string(f));
+        if (f == DRV_SCHED_FILTER_MEMORY) {
+            g_autofree char *k = drv_sched_format_kib(
+                (uint64_t)((int64_t)p->memory_kib - hot[slot].free_memory_kib));
+            g_string_append_printf(s, " %s short", k);
+        } else if (f == DRV_SCHED_FILTER_VCPUS) {
+            g_string_append_printf(s, " %" G_GINT64_FORMAT " short",
+                                   (gint64)p->vcpus - (gint64)hot[slot].free_vcpus);
+        }
+        named++;
+    }
+    if (more)
+        g_string_append_printf(s, " and %zu more", more);
+    g_string_append(s, named ? "; N+1 not kept on " : "N+1 not kept on ");
+    for (size_t i = 0; i <= r->n_alternates; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "", i == 0 ? r->host : r->alternates[i - 1]);
+    g_string_append_printf(
+        s, " (loss of %s)",
+        breaker != SIZE_MAX ? ((sched_host *)g_ptr_array_index(c->hosts, breaker))->id : "?");
+    return g_string_free(s, FALSE);
+}
+
 int drv_sched_drain_plan_compute(const drv_sched_cluster *cluster, const char *host_id,
                                  const drv_sched_drain_opts *opts, drv_sched_drain_plan **ret,
                                  drv_error **err)
@@ -96,12 +143,12 @@ int drv_sched_drain_plan_compute(const drv_sched_cluster *cluster, const char *h
             sched_prep_check(&p, cluster, &sched_sim_hot(sim)[h->slot], h->slot);
         if (self_f < DRV_SCHED_FILTER_LAST && st->result->rejected[self_f] > 0)
             st->result->rejected[self_f]--;
-        sched_prep_clear(&p);
         /* the result reports the domain's real size even for a shut-off domain */
         st->result->vcpus = d->vcpus;
         st->result->memory_kib = d->memory_kib;
 
         if (!st->result->fits) {
+            sched_prep_clear(&p);
             st->reason = drv_sched_explain(st->result);
             plan->n_unmovable++;
             continue;
@@ -111,15 +158,14 @@ int drv_sched_drain_plan_compute(const drv_sched_cluster *cluster, const char *h
             size_t breaker = SIZE_MAX;
             slot = s_pick_n1(cluster, sim, d, st->result, h->slot, &breaker);
             if (slot == SIZE_MAX) {
-                st->reason = g_strdup_printf(
-                    "no destination keeps N+1 (loss of %s)",
-                    breaker != SIZE_MAX
-                        ? ((sched_host *)g_ptr_array_index(cluster->hosts, breaker))->id
-                        : "?");
+                st->reason = s_n1_reason(cluster, sim, &p, st->result, h->slot, breaker);
+                sched_prep_clear(&p);
                 plan->n_unmovable++;
                 continue;
             }
+            sched_prep_clear(&p);
         } else {
+            sched_prep_clear(&p);
             slot = sched_cluster_host(cluster, st->result->host)->slot;
             sched_sim_move(sim, d, slot);
         }

@@ -53,6 +53,9 @@ static const s_case s_cases[] = {
     {"domain-stats-unknown", "domain stats lost", "domain-stats-unknown"},
     {"balance-plan", "cluster balance --dry-run --objective cpu", "balance-plan"},
     {"top", "top --once", "cluster-stats"},
+    /* issue 17: under --n-plus-one the real filters come first (the reason of
+     * tests/scheduler/scenarios/16_drain_n_plus_one_reasons.json) */
+    {"drain-plan-n1", "host drain-plan h1 --n-plus-one", "drain-plan-n1"},
     {"job-show", "job show mig-a00686cb", "job-succeeded"},
     {"job-show-running", "job show m-0001", "job-running"},
     {"job-list", "job list", "job-list"},

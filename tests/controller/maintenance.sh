@@ -131,6 +131,12 @@ rc=0; out=$(run host maintenance h1 --on-unmovable bogus) || rc=$?
 t_eq "bad --on-unmovable: usage (2)" 2 "$rc"
 rc=0; out=$(run host maintenance h1 --max-parallel 0) || rc=$?
 t_eq "--max-parallel 0: usage (2)" 2 "$rc"
+rc=0; out=$(run host maintenance h1 --force 2>&1) || rc=$?
+t_eq "--force without --on-unmovable shutdown: usage (2)" 2 "$rc"
+t_check "--force alone: the error names the flags: $out" \
+  grep -q -- "--shutdown-timeout and --force apply only with --on-unmovable shutdown" <<<"$out"
+rc=0; out=$(run host maintenance h1 --on-unmovable shutdown --shutdown-timeout 0 2>&1) || rc=$?
+t_eq "--shutdown-timeout 0: usage (2)" 2 "$rc"
 rc=0; out=$(run host maintenance nosuch) || rc=$?
 t_check "unknown host: $out" grep -q "host 'nosuch' not found" <<<"$out"
 
@@ -219,6 +225,8 @@ g=g${other#h}
 t_eq "$g on $other" "$other" "$(dhost "$g")"
 out=$(run host maintenance "$other" --on-unmovable shutdown --wait) || t_fail "drain with shutdown: $out"
 t_eq "drain with shutdown: succeeded" succeeded "$(jq -r .state <<<"$out")"
+t_eq "drain with shutdown: default timeout 120 s, no force" "120 false" \
+  "$(jq -r '.drain.options | "\(.shutdown_timeout_s) \(.force)"' <<<"$out")"
 t_eq "$g: skipped" skipped "$(jq -r '.drain.entries[0].state' <<<"$out")"
 t_eq "$other in maintenance" maintenance "$(hstate "$other")"
 t_eq "$g: desired shutoff" shutoff "$(dr domain info "$g" | jq -r .desired_state)"

@@ -92,6 +92,7 @@ static const char *s_describe(fx *f)
         case DRV_JOB_ACT_CANCEL:
         case DRV_JOB_ACT_LOCATE:
         case DRV_JOB_ACT_SHUTDOWN:
+        case DRV_JOB_ACT_DESTROY:
             g_string_append_printf(s, "%s:%s", drv_job_action_kind_to_string(a->kind), a->domain);
             break;
         default:
@@ -679,6 +680,157 @@ static void test_unmovable_shutdown(void **state)
     s_fx_free(f);
 }
 
+/* The guests still running on h1 after their shutdown was sent (a guest ignoring ACPI). */
+static const char *s_ignoring_acpi[4];
+
+static bool s_domain_runs_fn(void *ctx, const char *host, const char *domain)
+{
+    (void)ctx;
+    for (size_t i = 0; strcmp(host, "h1") == 0 && s_ignoring_acpi[i]; i++)
+        if (strcmp(s_ignoring_acpi[i], domain) == 0)
+            return true;
+    return false;
+}
+
+static fx *s_fx_shutdown(const drv_job_drain_opts *o)
+{
+    static const step_spec specs[] = {{"vm1", "h2", "", NULL},
+                                      {"vm2", NULL, NULL, "cpu-features"},
+                                      {"vm3", NULL, NULL, "anti-affinity"}};
+    fx *f = s_fx_make(specs, 3, o);
+    f->facts.host_unknown = s_unknown_fn;
+    f->facts.host_runs = s_runs_fn;
+    f->facts.domain_runs = s_domain_runs_fn;
+    s_unknown_host = NULL;
+    return f;
+}
+
+/* A guest that shuts down within the timeout: maintenance once it is off, not before. */
+static void test_unmovable_shutdown_waits_for_it(void **state)
+{
+    (void)state;
+    drv_job_drain_opts o;
+    drv_job_drain_opts_init(&o);
+    o.on_unmovable = DRV_JOB_UNMOVABLE_SHUTDOWN;
+    assert_int_equal(o.shutdown_timeout_s, 120);
+    fx *f = s_fx_shutdown(&o);
+    s_ignoring_acpi[0] = "vm2";
+    s_ignoring_acpi[1] = NULL;
+    s_running_there = "vm2";
+    assert_string_equal(s_step(f, DRV_JOB_EV_START, NULL, 0),
+                        "host:preparing-maintenance,shutdown:vm2,shutdown:vm3,persist,"
+                        "launch:vm1>h2#1,publish");
+    assert_int_equal(f->job->drain.shutdown_sent_ms, T0 + 1000);
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_OK, "vm1", 1), "persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING); /* vm2 still runs: no maintenance */
+    s_reload(f); /* the shutdown's start survives a controller restart */
+    assert_int_equal(f->job->drain.shutdown_sent_ms, T0 + 1000);
+    assert_int_equal(f->job->drain.opts.shutdown_timeout_s, 120);
+    f->now = T0 + 100000;
+    assert_string_equal(s_step_ev(f, NULL, 0), "");
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING);
+    s_ignoring_acpi[0] = NULL; /* it shut down at last */
+    s_running_there = NULL;
+    assert_string_equal(s_step_ev(f, NULL, 1), "host:maintenance,persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_SUCCEEDED);
+    s_fx_free(f);
+}
+
+/* A guest ignoring ACPI, no --force: the drain fails naming it after the timeout, the host stays
+ * preparing-maintenance (no host-state action), nothing is destroyed. */
+static void test_unmovable_shutdown_ignored(void **state)
+{
+    (void)state;
+    drv_job_drain_opts o;
+    drv_job_drain_opts_init(&o);
+    o.on_unmovable = DRV_JOB_UNMOVABLE_SHUTDOWN;
+    o.shutdown_timeout_s = 30;
+    fx *f = s_fx_shutdown(&o);
+    s_ignoring_acpi[0] = "vm3";
+    s_ignoring_acpi[1] = NULL;
+    s_running_there = "vm3";
+    s_step(f, DRV_JOB_EV_START, NULL, 0);
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESULT_OK, "vm1", 1), "persist,publish");
+    f->now = T0 + 1000 + 29000 - 1000; /* the step adds 1 s: 29 s after the shutdown */
+    assert_string_equal(s_step_ev(f, NULL, 0), "");
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING);
+    f->now = T0 + 1000 + 30000 - 1000;
+    assert_string_equal(s_step_ev(f, NULL, 1), "persist,publish");
+    assert_int_equal(f->job->state, DRV_JOB_FAILED);
+    assert_int_equal(s_entry(f, "vm3")->state, DRV_JOB_ENTRY_FAILED);
+    assert_int_equal(s_entry(f, "vm2")->state, DRV_JOB_ENTRY_SKIPPED);
+    assert_non_null(strstr(f->job->error, "failed: vm3 (did not shut down within 30 s and still "
+                                          "runs on h1 (does the guest ignore ACPI? --force "
+                                          "destroys it))"));
+    assert_false(drv_job_drain_host_empty(f->job));
+    s_fx_free(f);
+}
+
+/* --force: destroyed after the timeout, maintenance only once the inventory shows it off; a
+ * destroy that does not end it fails the drain after the wait. */
+static void test_unmovable_shutdown_force(void **state)
+{
+    (void)state;
+    drv_job_drain_opts o;
+    drv_job_drain_opts_init(&o);
+    o.on_unmovable = DRV_JOB_UNMOVABLE_SHUTDOWN;
+    o.shutdown_timeout_s = 30;
+    o.force = true;
+    for (int stuck = 0; stuck <= 1; stuck++) {
+        fx *f = s_fx_shutdown(&o);
+        s_ignoring_acpi[0] = "vm2";
+        s_ignoring_acpi[1] = "vm3";
+        s_ignoring_acpi[2] = NULL;
+        s_running_there = "vm2";
+        s_step(f, DRV_JOB_EV_START, NULL, 0);
+        s_step(f, DRV_JOB_EV_RESULT_OK, "vm1", 1);
+        f->now = T0 + 1000 + 30000 - 1000;
+        assert_string_equal(s_step_ev(f, NULL, 1), "destroy:vm2,destroy:vm3,persist,publish");
+        assert_int_equal(f->job->state, DRV_JOB_RUNNING);
+        assert_int_equal(f->job->drain.destroy_sent_ms, T0 + 31000);
+        assert_non_null(strstr(s_entry(f, "vm2")->error, "did not shut down within 30 s: "
+                                                         "destroyed on h1 (--force)"));
+        s_reload(f);
+        assert_true(f->job->drain.opts.force);
+        assert_string_equal(s_step_ev(f, NULL, 0), ""); /* destroyed once, not again */
+        if (!stuck) {
+            s_ignoring_acpi[0] = NULL;
+            s_running_there = NULL;
+            assert_string_equal(s_step_ev(f, NULL, 1), "host:maintenance,persist,publish");
+            assert_int_equal(f->job->state, DRV_JOB_SUCCEEDED);
+        } else {
+            f->now = T0 + 31000 + DRV_JOB_DRAIN_UNKNOWN_WAIT_MS - 1000;
+            assert_string_equal(s_step_ev(f, NULL, 1), "persist,publish");
+            assert_int_equal(f->job->state, DRV_JOB_FAILED);
+            assert_non_null(strstr(f->job->error, "vm2 (still running on h1 60 s after it was "
+                                                  "destroyed (--force))"));
+        }
+        s_fx_free(f);
+    }
+    s_ignoring_acpi[0] = NULL;
+    s_running_there = NULL;
+}
+
+/* Something else the host's inventory does not prove off keeps the host out of maintenance even
+ * when every entry is settled. */
+static void test_unmovable_shutdown_other_runs(void **state)
+{
+    (void)state;
+    drv_job_drain_opts o;
+    drv_job_drain_opts_init(&o);
+    o.on_unmovable = DRV_JOB_UNMOVABLE_SHUTDOWN;
+    fx *f = s_fx_shutdown(&o);
+    s_ignoring_acpi[0] = NULL;
+    s_running_there = "stranger";
+    s_step(f, DRV_JOB_EV_START, NULL, 0);
+    s_step(f, DRV_JOB_EV_RESULT_OK, "vm1", 1);
+    assert_int_equal(f->job->state, DRV_JOB_RUNNING);
+    assert_null(strstr(f->buf, "host:maintenance"));
+    s_running_there = NULL;
+    assert_string_equal(s_step_ev(f, NULL, 1), "host:maintenance,persist,publish");
+    s_fx_free(f);
+}
+
 static void test_maintenance_only_when_empty(void **state)
 {
     (void)state;
@@ -738,6 +890,30 @@ static void test_cancel(void **state)
     f = s_fx_make(specs, 3, NULL);
     assert_string_equal(s_step(f, DRV_JOB_EV_CANCEL, NULL, 0), "persist,publish");
     assert_int_equal(f->job->state, DRV_JOB_CANCELLED);
+    s_fx_free(f);
+}
+
+/* Issue 17: a child migration that gave up locating its domain (DOMAIN_FOUND unknown): the entry
+ * fails with the child's words and is never retried (the domain may have left the origin). */
+static void test_child_location_unknown(void **state)
+{
+    (void)state;
+    static const step_spec specs[] = {{"a", "h2", "h3", NULL}};
+    fx *f = s_fx_make(specs, 1, NULL);
+    s_step(f, DRV_JOB_EV_START, NULL, 0);
+    s_reload(f);
+    assert_string_equal(s_step(f, DRV_JOB_EV_RESTARTED, NULL, 0),
+                        "host:preparing-maintenance,locate:a");
+    drv_job_event ev = {.kind = DRV_JOB_EV_DOMAIN_FOUND,
+                        .domain = "a",
+                        .attempt = 1,
+                        .where = DRV_JOB_WHERE_UNKNOWN,
+                        .message = "gave up locating a after 120 s"};
+    assert_string_equal(s_step_ev(f, &ev, 1), "persist,publish");
+    assert_int_equal(s_entry(f, "a")->state, DRV_JOB_ENTRY_FAILED);
+    assert_int_equal(s_entry(f, "a")->attempts, 1); /* h3 is not tried */
+    assert_string_equal(s_entry(f, "a")->error, "attempt 1 to h2: gave up locating a after 120 s");
+    assert_int_equal(f->job->state, DRV_JOB_FAILED);
     s_fx_free(f);
 }
 
@@ -1152,6 +1328,11 @@ int main(void)
         cmocka_unit_test(test_wait_is_announced),
         cmocka_unit_test(test_unmovable_leave),
         cmocka_unit_test(test_unmovable_shutdown),
+        cmocka_unit_test(test_child_location_unknown),
+        cmocka_unit_test(test_unmovable_shutdown_waits_for_it),
+        cmocka_unit_test(test_unmovable_shutdown_ignored),
+        cmocka_unit_test(test_unmovable_shutdown_force),
+        cmocka_unit_test(test_unmovable_shutdown_other_runs),
         cmocka_unit_test(test_maintenance_only_when_empty),
         cmocka_unit_test(test_empty_host),
         cmocka_unit_test(test_cancel),

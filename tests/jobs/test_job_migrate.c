@@ -531,10 +531,95 @@ static void test_default_timeout(void **state)
     assert_int_equal(drv_job_migrate_policy_with_default(NULL, 1ull << 20).timeout_s, 180);
 }
 
+/* Issue 17: a cancelled job whose source keeps answering "still migrating" (and never answers the
+ * CANCEL) ends cancelled after DRV_JOB_LOCATE_LIMIT_MS of locating, saying where it may run; the
+ * limit survives a controller restart; the placement is not changed. */
+static void test_locate_limit_on_cancel(void **state)
+{
+    fx *f = *state;
+    s_to_migrating(f);
+    s_reload(f);
+    assert_string_equal(s_feed(f, DRV_JOB_EV_RESTARTED, NULL), "persist,locate,publish");
+    uint64_t since = f->now;
+    assert_int_equal(f->job->migrate.locating_since_ms, since);
+    assert_string_equal(s_feed(f, DRV_JOB_EV_CANCEL, NULL), "persist,publish");
+    int rounds = 0;
+    for (;;) {
+        assert_string_equal(s_found(f, DRV_JOB_WHERE_MIGRATING), "persist,cancel,publish");
+        assert_int_equal(f->job->migrate.phase, DRV_JOB_PHASE_CANCELLING);
+        assert_int_equal(f->job->migrate.locating_since_ms, since); /* not reset while aborting */
+        uint64_t deadline = drv_job_migrate_deadline_ms(f->job);
+        assert_true(deadline <= since + DRV_JOB_LOCATE_LIMIT_MS || deadline == f->now);
+        s_reload(f);
+        f->now = MAX(deadline, f->now + 1) - 1000; /* s_feed adds 1 s */
+        const char *acts = s_feed(f, DRV_JOB_EV_TIMEOUT, NULL);
+        rounds++;
+        assert_true(rounds < 10);
+        if (f->job->state != DRV_JOB_RUNNING) {
+            assert_string_equal(acts, "release,persist,publish");
+            break;
+        }
+        assert_string_equal(acts, "persist,locate,publish");
+    }
+    assert_true(f->now >= since + DRV_JOB_LOCATE_LIMIT_MS);
+    assert_true(f->now < since + DRV_JOB_LOCATE_LIMIT_MS + DRV_JOB_GRACE_MS);
+    assert_true(f->job->migrate.location_unknown);
+    assert_non_null(strstr(f->job->error,
+                           "gave up locating vm1 after 120 s: neither h1 nor h2 said "
+                           "the migration ended"));
+    assert_non_null(strstr(f->job->error, "drover domain info vm1"));
+    s_reload(f); /* location_unknown is stored */
+    assert_true(f->job->migrate.location_unknown);
+    s_assert_terminal(f, DRV_JOB_CANCELLED);
+}
+
+/* Agents that never answer: a timed-out migration gives up locating after the limit and fails,
+ * keeping the timeout's reason first. */
+static void test_locate_limit_silent(void **state)
+{
+    fx *f = *state;
+    s_to_migrating(f);
+    assert_string_equal(s_feed(f, DRV_JOB_EV_TIMEOUT, NULL), "persist,cancel,publish");
+    assert_string_equal(s_feed(f, DRV_JOB_EV_TIMEOUT, NULL), "persist,locate,publish");
+    uint64_t since = f->now;
+    while (f->job->state == DRV_JOB_RUNNING) {
+        f->now = drv_job_migrate_deadline_ms(f->job) - 1000;
+        s_feed(f, DRV_JOB_EV_TIMEOUT, NULL);
+    }
+    assert_int_equal(f->now, since + DRV_JOB_LOCATE_LIMIT_MS);
+    assert_true(f->job->migrate.location_unknown);
+    assert_non_null(strstr(f->job->error, "migration timed out after"));
+    assert_non_null(strstr(f->job->error, "; gave up locating vm1 after 120 s"));
+    assert_int_equal(drv_job_actions_count(f->acts, DRV_JOB_ACT_SET_PLACEMENT), 0);
+    s_assert_terminal(f, DRV_JOB_FAILED);
+}
+
+/* A "still migrating" answer while not aborting goes back to waiting for the result, and the next
+ * locating round counts from its own start. */
+static void test_locate_limit_reset(void **state)
+{
+    fx *f = *state;
+    s_to_migrating(f);
+    assert_string_equal(s_feed(f, DRV_JOB_EV_RESTARTED, NULL), "persist,locate,publish");
+    assert_int_not_equal(f->job->migrate.locating_since_ms, 0);
+    assert_string_equal(s_found(f, DRV_JOB_WHERE_MIGRATING), "persist,publish");
+    assert_int_equal(f->job->migrate.phase, DRV_JOB_PHASE_MIGRATING);
+    assert_int_equal(f->job->migrate.locating_since_ms, 0);
+    f->now += DRV_JOB_LOCATE_LIMIT_MS;
+    assert_string_equal(s_feed(f, DRV_JOB_EV_RESTARTED, NULL), "persist,locate,publish");
+    assert_int_equal(f->job->migrate.locating_since_ms, f->now);
+    assert_string_equal(s_found(f, DRV_JOB_WHERE_DESTINATION),
+                        "set-placement,redefine-snapshots,release,persist,publish");
+    s_assert_terminal(f, DRV_JOB_SUCCEEDED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_success, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_locate_limit_on_cancel, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_locate_limit_silent, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_locate_limit_reset, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_reservation_failed, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_storage_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_failed, s_setup, s_teardown),
