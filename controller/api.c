@@ -108,9 +108,15 @@ void ctl_req_ok(ctl_req *r, json_object *doc)
     s_send(r, 0, NULL, NULL, json);
 }
 
+/* Status 3 ("unknown outcome": the action may still happen) for DRV_ERR_UNKNOWN_OUTCOME, else 1. */
+static int s_fail_status(drv_err_kind kind)
+{
+    return kind == DRV_ERR_UNKNOWN_OUTCOME ? 3 : 1;
+}
+
 void ctl_req_fail(ctl_req *r, drv_error *err)
 {
-    s_send(r, 1, drv_err_kind_to_string(err->kind), err->message, NULL);
+    s_send(r, s_fail_status(err->kind), drv_err_kind_to_string(err->kind), err->message, NULL);
     drv_error_free(&err);
 }
 
@@ -120,7 +126,7 @@ void ctl_req_failf(ctl_req *r, drv_err_kind kind, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    s_send(r, 1, drv_err_kind_to_string(kind), msg, NULL);
+    s_send(r, s_fail_status(kind), drv_err_kind_to_string(kind), msg, NULL);
 }
 
 void ctl_req_usage(ctl_req *r, const char *fmt, ...)

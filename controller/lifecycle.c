@@ -77,11 +77,15 @@ static void s_qev_free(gpointer p)
 static void s_run_free(gpointer p)
 {
     s_run *run = p;
+    /* The job stays in etcd and the next leader (maybe this controller again, once it has its
+     * lease back) finishes or rolls it back: whether the verb takes effect is not known here, so
+     * never "failed" (the fault soak saw such a start reported failed, then carried out). */
     if (run->req != NULL)
-        ctl_req_failf(run->req, DRV_ERR_UNAVAILABLE,
-                      "domain '%s': this controller no longer drives job '%s' (it stays in etcd "
-                      "for the next leader)",
-                      run->job->lifecycle.domain, run->job->id);
+        ctl_req_failf(run->req, DRV_ERR_UNKNOWN_OUTCOME,
+                      "domain '%s': this controller stopped leading while job '%s' ran; the job "
+                      "stays in etcd and the next leader finishes or rolls it back (drover job "
+                      "show %s)",
+                      run->job->lifecycle.domain, run->job->id, run->job->id);
     drv_job_destroy(&run->job);
     g_queue_free_full(run->events, s_qev_free);
     drv_job_actions_destroy(&run->acts);
