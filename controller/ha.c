@@ -848,6 +848,38 @@ static void s_fenced_report(ctl *c, s_host *sh, ctl_host *h)
     ctl_events_publish(c->events, topic, "fenced-report", o);
 }
 
+/* An in-place restart's count is stored: now define and start it (the count went first, so a
+ * controller that dies after the start leaves it counted). */
+static void s_in_place_counted(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                               void *data)
+{
+    (void)attempted;
+    s_chain *ch = data;
+    if (err != NULL || stored == NULL) {
+        drv_info("HA: restart count of '%s' not stored (%s); trying again later", ch->domain,
+                 err ? err->message : "gone meanwhile");
+        s_chain_end(c, ch->domain, S_RETRY_MS);
+        s_chain_free(ch);
+        return;
+    }
+    s_define_start(c, ch);
+}
+
+/* Restarts d in place on ch->dest, counting the restart first (intent first). */
+static void s_count_then_start(ctl *c, const ctl_domain *d, s_chain *ch)
+{
+    ctl_domain *copy = ctl_domain_copy(d);
+    copy->ha_restarts++;
+    drv_error *err = NULL;
+    if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_in_place_counted, ch, NULL, &err) <
+        0) {
+        drv_info("HA: restart count of '%s': %s; trying again later", ch->domain, err->message);
+        drv_error_free(&err);
+        s_chain_end(c, ch->domain, S_RETRY_MS);
+        s_chain_free(ch);
+    }
+}
+
 /* True when a recovery record still has work for domain (it is not restarted in place then). */
 static bool s_in_record(ctl *c, const char *domain)
 {
@@ -889,7 +921,7 @@ static void s_restart_in_place(ctl *c, ctl_host *h, int64_t now)
                  d->name, h->id, a == NULL ? "not defined" : "shut off");
         g_hash_table_replace(c->ha->inflight, g_strdup(d->name), "start");
         s_set_busy(c, d->name, "ha-restart");
-        s_define_start(c, s_chain_new(h->id, d->name, h->id));
+        s_count_then_start(c, d, s_chain_new(h->id, d->name, h->id));
     }
     g_ptr_array_unref(doms);
 }
