@@ -29,6 +29,10 @@ def main():
         name = "d%d" % i
         new_uuid = str(uuid.uuid4())
         rec["name"] = name
+        # defined, never placed, meant to be off (what `domain define` stores), whatever the
+        # template's runtime state was
+        rec["desired_state"] = "shutoff"
+        rec.pop("host", None)
         if old_uuid:
             rec["uuid"] = new_uuid
         xml = rec["xml"].replace("<name>%s</name>" % old_name, "<name>%s</name>" % name)
