@@ -379,13 +379,14 @@ static gint s_cmp_domain(gconstpointer a, gconstpointer b)
 
 static GPtrArray *s_values(GHashTable *t, GCompareFunc cmp)
 {
-    GPtrArray *out = g_ptr_array_new();
+    GPtrArray *out = g_ptr_array_sized_new(g_hash_table_size(t));
     GHashTableIter it;
     gpointer v;
     g_hash_table_iter_init(&it, t);
     while (g_hash_table_iter_next(&it, NULL, &v))
         g_ptr_array_add(out, v);
-    g_ptr_array_sort(out, cmp);
+    if (cmp != NULL)
+        g_ptr_array_sort(out, cmp);
     return out;
 }
 
@@ -397,6 +398,11 @@ GPtrArray *ctl_model_hosts(ctl_model *self)
 GPtrArray *ctl_model_domains(ctl_model *self)
 {
     return s_values(self->domains, s_cmp_domain);
+}
+
+GPtrArray *ctl_model_domains_unordered(ctl_model *self)
+{
+    return s_values(self->domains, NULL);
 }
 
 guint ctl_model_n_hosts(const ctl_model *self)

@@ -107,7 +107,7 @@ void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now)
         return;
     }
     ctl_outcome_host_known(c, h); /* verbs whose outcome was unknown, decided by this inventory */
-    GPtrArray *doms = ctl_model_domains(c->model);
+    GPtrArray *doms = ctl_model_domains_unordered(c->model); /* once per registration: no sort */
     for (guint i = 0; i < doms->len; i++) {
         ctl_domain *d = g_ptr_array_index(doms, i);
         if (d->host == NULL || strcmp(d->host, h->id) != 0 || d->busy != NULL)
@@ -176,7 +176,7 @@ void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain, cons
 
 void ctl_reconcile_reachability(ctl *c, ctl_host *h)
 {
-    GPtrArray *doms = ctl_model_domains(c->model);
+    GPtrArray *doms = ctl_model_domains_unordered(c->model);
     for (guint i = 0; i < doms->len; i++) {
         ctl_domain *d = g_ptr_array_index(doms, i);
         if (d->host != NULL && strcmp(d->host, h->id) == 0)
