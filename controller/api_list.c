@@ -74,13 +74,21 @@ static const char *s_host_key(gconstpointer item)
     return ((const ctl_host *)item)->id;
 }
 
-/* Adds the page's `continue` token and the match count to the list document. */
-static json_object *s_paged(json_object *doc, const char *next, guint total)
+/* Answers r with the page of `matched` (sorted by key) that --continue and limit ask for, as the
+ * view renders it, plus the page's `continue` token and the match count. */
+static void s_answer_page(ctl_req *r, GPtrArray *matched, ctl_page_key_fn key, guint limit,
+                          json_object *(*view)(ctl_model *m, GPtrArray *items))
 {
+    ctl_page page = {.after = ctl_req_opt(r, "continue"), .limit = limit};
+    char *next = NULL;
+    GPtrArray *shown = ctl_page_apply(matched, key, &page, &next);
+    json_object *doc = view(r->c->model, shown);
     if (next != NULL)
         json_object_object_add(doc, "continue", json_object_new_string(next));
-    json_object_object_add(doc, "total", json_object_new_int64(total));
-    return doc;
+    json_object_object_add(doc, "total", json_object_new_int64(matched->len));
+    ctl_req_ok(r, doc);
+    g_free(next);
+    g_ptr_array_unref(shown);
 }
 
 void ctl_api_domain_list(ctl_req *r)
@@ -116,13 +124,8 @@ void ctl_api_domain_list(ctl_req *r)
         }
         g_ptr_array_add(matched, (gpointer)d);
     }
-    ctl_page page = {.after = ctl_req_opt(r, "continue"), .limit = limit};
-    char *next = NULL;
-    GPtrArray *shown = ctl_page_apply(matched, s_domain_key, &page, &next);
-    ctl_req_ok(r, s_paged(ctl_view_domains(m, shown), next, matched->len));
-    g_free(next);
+    s_answer_page(r, matched, s_domain_key, limit, ctl_view_domains);
     g_free(lkey);
-    g_ptr_array_unref(shown);
     g_ptr_array_unref(matched);
     g_ptr_array_unref(doms);
 }
@@ -157,13 +160,8 @@ void ctl_api_host_list(ctl_req *r)
         if ((lkey == NULL || s_host_has_label(h, lkey, lvalue)) && s_host_state_is(h, want_state))
             g_ptr_array_add(matched, (gpointer)h);
     }
-    ctl_page page = {.after = ctl_req_opt(r, "continue"), .limit = limit};
-    char *next = NULL;
-    GPtrArray *shown = ctl_page_apply(matched, s_host_key, &page, &next);
-    ctl_req_ok(r, s_paged(ctl_view_hosts(m, shown), next, matched->len));
-    g_free(next);
+    s_answer_page(r, matched, s_host_key, limit, ctl_view_hosts);
     g_free(lkey);
-    g_ptr_array_unref(shown);
     g_ptr_array_unref(matched);
     g_ptr_array_unref(hosts);
 }

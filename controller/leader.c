@@ -229,15 +229,14 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
     }
     if (r->ours) {
         self->lease = r->lease;
-        self->next_ms = now + ttl_ms / 3;
         if (r->sent_ms + ttl_ms <= now) {
             /* the answer came too late to vouch for anything: ask again */
             self->next_ms = now;
             return;
         }
+        /* rounds go out only while not leading; from here the lease keeper keeps the lease */
         self->valid_until_ms = r->sent_ms + ttl_ms;
-        if (!self->leading)
-            s_become_leader(self, now, r->recovered);
+        s_become_leader(self, now, r->recovered);
         return;
     }
     self->lease = r->lease; /* 0 unless still ours to recover */
