@@ -2,7 +2,8 @@
  * without --detach, `host maintenance|activate --wait`. It asks the controller for the job
  * (job.show) every S_POLL_MS: polling rather than the event stream, so nothing published before a
  * subscription is missed. A controller restart or a leader change is ridden out: when the
- * controller does not answer (S_WATCH_TIMEOUT_MS per request) or answers "unavailable" (not the
+ * controller does not answer (S_WATCH_TIMEOUT_MS per request, whether or not the connection was
+ * established: job.show is read-only) or answers "unavailable" (not the
  * leader, still loading), the watch asks again, with a fresh connection, for up to S_FAILOVER_MS.
  *
  * What is shown depends on the job: a migration has one progress line (a bar of S_MIGRATE_BAR on a
@@ -61,7 +62,10 @@ static int s_show_patient(const drv_cli_session *s, drv_cli_client **c, const ch
         drv_error *e = NULL;
         bool late = g_get_monotonic_time() / 1000 >= deadline_ms;
         if (drv_cli_client_call(*c, &req, &reply, &e) < 0) {
-            if (e->kind != DRV_ERR_UNAVAILABLE || late)
+            /* job.show changes nothing: no answer over an established connection (the
+             * controller died with the request) is as safe to repeat as no connection */
+            bool retry = e->kind == DRV_ERR_UNAVAILABLE || e->kind == DRV_ERR_UNKNOWN_OUTCOME;
+            if (!retry || late)
                 return drv_cli_fail_error(&e);
             drv_error_free(&e);
             /* the request may be stuck with a peer that died: start over */
