@@ -273,7 +273,7 @@ static void s_cluster_status(ctl_req *r)
         ctl_host *h = g_ptr_array_index(hosts, i);
         st.hosts_reachable += h->registered && h->reachable;
     }
-    GPtrArray *doms = ctl_model_domains(c->model);
+    GPtrArray *doms = ctl_model_domains_unordered(c->model);
     for (guint i = 0; i < doms->len; i++) {
         const char *state, *reason;
         ctl_model_domain_state(c->model, g_ptr_array_index(doms, i), &state, &reason);

@@ -35,10 +35,11 @@ const char *ctl_result_to_string(ctl_result r);
 #define CTL_CMD_KINDS 64 /* ctl_cmd_kind values counted (broker.h); larger ones count as 0 */
 
 typedef struct {
-    ctl_hist loop_turn; /* one turn of the main loop: handling what poll returned plus timers */
-    ctl_hist etcd;      /* an etcd request of the loop: queued → answered (etcd_worker.h) */
-    ctl_hist migration; /* a migration job: created → terminal (wall clock) */
-    ctl_hist drain;     /* a drain job: created → terminal */
+    ctl_hist loop_turn;     /* one turn of the main loop: handling what poll returned plus timers */
+    ctl_hist loop_turn_cpu; /* the same turn's CPU time (without the time it was not scheduled) */
+    ctl_hist etcd;          /* an etcd request of the loop: queued → answered (etcd_worker.h) */
+    ctl_hist migration;     /* a migration job: created → terminal (wall clock) */
+    ctl_hist drain;         /* a drain job: created → terminal */
     uint64_t migrations[CTL_RESULT_LAST];
     uint64_t drains[CTL_RESULT_LAST];
     uint64_t commands_sent[CTL_CMD_KINDS];

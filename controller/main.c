@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -187,6 +188,16 @@ static void s_watch_drain(ctl *c)
     }
 }
 
+/* CPU time of the calling thread: a turn's own work, apart from the time the machine did not
+ * run it (drover_loop_turn_cpu_seconds). */
+static int64_t s_thread_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* One turn of the loop: wait for traffic or the next timer, handle everything that is queued
  * (agents first, then etcd answers, the watch, clients), then run the timers. Liveness is judged
  * by the broker's tick, which reads the agents' queued traffic first. Nothing here waits on etcd,
@@ -234,6 +245,7 @@ static int s_run(ctl *c)
             return 1;
         }
         int64_t turn_us = g_get_monotonic_time();
+        int64_t turn_cpu_ns = s_thread_cpu_ns();
         if (items[2].revents & ZMQ_POLLIN)
             ctl_zap_handle(c->zap);
         if (agent_idx >= 0 && (items[agent_idx].revents & ZMQ_POLLIN))
@@ -301,6 +313,8 @@ static int s_run(ctl *c)
         if (!c->loaded && !c->loading)
             wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
         ctl_hist_observe(&c->counters.loop_turn, (double)(g_get_monotonic_time() - turn_us) / 1e6);
+        ctl_hist_observe(&c->counters.loop_turn_cpu,
+                         (double)(s_thread_cpu_ns() - turn_cpu_ns) / 1e9);
         if (wait_ms < 0)
             wait_ms = 0;
     }

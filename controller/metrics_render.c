@@ -295,6 +295,10 @@ static void s_counters(GString *out, ctl *c)
              ctl_etcd_worker_pending(c->etcdq));
     s_hist(out, "drover_loop_turn_duration_seconds",
            "One turn of the controller's main loop (its latency to new work)", &k->loop_turn);
+    s_hist(out, "drover_loop_turn_cpu_seconds",
+           "CPU time of one turn of the controller's main loop (its own work, without the time "
+           "the machine did not run it)",
+           &k->loop_turn_cpu);
     s_family(out, "drover_commands_total", "counter", "Commands sent to agents, by kind");
     for (unsigned i = 0; i < CTL_CMD_KINDS; i++)
         if (k->commands_sent[i] > 0)
