@@ -547,11 +547,12 @@ static int s_parse_doc(s_parser *p, drv_error **err)
     xmlChar *raw = xmlNodeGetContent(name);
     def->name_untrimmed = raw == NULL || strcmp((const char *)raw, def->name) != 0;
     xmlFree(raw);
-    for (const char *c = def->name; *c; c++)
-        if (*c == '/' || g_ascii_iscntrl(*c))
-            return s_fail(err, DRV_ERR_INVALID, xmlGetLineNo(name),
-                          "domain '%s': the name may not contain '/' or control characters",
-                          def->name);
+    drv_error *nerr = NULL;
+    if (drv_domxml_name_check(def->name, &nerr) < 0) {
+        s_fail(err, DRV_ERR_INVALID, xmlGetLineNo(name), "%s", nerr->message);
+        drv_error_free(&nerr);
+        return -1;
+    }
 
     def->type = s_attr(root, "type");
     if (def->type == NULL)
@@ -751,4 +752,18 @@ void drv_domxml_free(drv_domxml **self_p)
     g_strfreev(d->labels);
     g_free(d);
     *self_p = NULL;
+}
+
+int drv_domxml_name_check(const char *name, drv_error **err)
+{
+    if (name == NULL || name[0] == '\0')
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "a domain name may not be empty");
+    for (const char *c = name; *c; c++)
+        if (*c == '/' || g_ascii_iscntrl(*c)) {
+            g_autofree char *shown = g_strescape(name, NULL);
+            return drv_error_set(err, DRV_ERR_INVALID, 0,
+                                 "domain '%s': the name may not contain '/' or control characters",
+                                 shown);
+        }
+    return 0;
 }

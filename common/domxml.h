@@ -101,6 +101,10 @@ typedef struct drv_domxml {
  * wrong: the message names the field (name, type, uuid, memory, currentMemory, vcpu, cpu feature,
  * disk) and err->line points at the element when there is one. */
 int drv_domxml_parse(const char *xml, size_t len, drv_domxml **ret, drv_error **err);
+/* A domain name drover accepts (the parse checks it too): not empty, no '/' (it becomes an etcd
+ * key segment and part of volume file names) and no control characters (it goes into logs and
+ * cloud-init's meta-data). DRV_ERR_INVALID naming the rule otherwise. */
+int drv_domxml_name_check(const char *name, drv_error **err);
 
 /* Returns in *ret_xml (g_free) the definition with <uuid>uuid</uuid> inserted after <name> when it
  * has none; the rest of the document is kept as written (no XML declaration is added). When the

@@ -193,9 +193,23 @@ char *drv_prov_user_data_with_key(const char *user_data, const char *ssh_key, dr
     return out;
 }
 
+/* A YAML double-quoted scalar: '"' and '\\' escaped (names have no control characters). */
+static char *s_yaml_quoted(const char *v)
+{
+    GString *s = g_string_new("\"");
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            g_string_append_c(s, '\\');
+        g_string_append_c(s, *c);
+    }
+    g_string_append_c(s, '"');
+    return g_string_free(s, FALSE);
+}
+
 char *drv_prov_meta_data(const char *name)
 {
-    return g_strdup_printf("instance-id: %s\nlocal-hostname: %s\n", name, name);
+    g_autofree char *q = s_yaml_quoted(name);
+    return g_strdup_printf("instance-id: %s\nlocal-hostname: %s\n", q, q);
 }
 
 /* g_markup_printf_escaped, but NULL → "". */

@@ -41,7 +41,7 @@ int drv_prov_cloud_config_check(const char *text, size_t len, drv_error **err);
  * drv_prov_cloud_config_check (a user-data whose top level is a flow mapping cannot take it).
  * NULL with a DRV_ERR_INVALID error otherwise. */
 char *drv_prov_user_data_with_key(const char *user_data, const char *ssh_key, drv_error **err);
-/* "instance-id: NAME\nlocal-hostname: NAME\n" (owned). */
+/* "instance-id: \"NAME\"\nlocal-hostname: \"NAME\"\n" (owned), NAME a YAML double-quoted scalar. */
 char *drv_prov_meta_data(const char *name);
 
 /* What a provisioned domain is made of (strings borrowed). */

@@ -324,8 +324,17 @@ void ctl_api_domain_provision(ctl_req *r)
         ctl_req_usage(r, "domain.provision: --memory and --disk are needed");
         return;
     }
+    drv_error *nerr = NULL;
+    if (drv_domxml_name_check(name, &nerr) < 0) { /* before it becomes file names and meta-data */
+        ctl_req_usage(r, "domain.provision: %s", nerr->message);
+        drv_error_free(&nerr);
+        return;
+    }
     if (name[0] == '.' || strlen(name) > 64) {
-        ctl_req_usage(r, "domain.provision: '%s' is not a domain name", name);
+        ctl_req_usage(r,
+                      "domain.provision: '%s' is not a domain name (at most 64 bytes, not "
+                      "starting with '.')",
+                      name);
         return;
     }
     s_pr *p = g_new0(s_pr, 1);

@@ -631,6 +631,24 @@ static void test_enum_strings(void **state)
     drv_domxml_free(&d);
 }
 
+static void test_name_check(void **state)
+{
+    (void)state;
+    drv_error *err = NULL;
+    assert_int_equal(drv_domxml_name_check("web-1.example", &err), 0);
+    assert_null(err);
+    const char *bad[] = {"", "a/../b", "a\nuser: root", "tab\there"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        assert_int_equal(drv_domxml_name_check(bad[i], &err), -1);
+        assert_non_null(err);
+        assert_int_equal(err->kind, DRV_ERR_INVALID);
+        assert_null(strchr(err->message, '\n')); /* shown escaped */
+        drv_error_free(&err);
+    }
+    assert_int_equal(drv_domxml_name_check(NULL, &err), -1);
+    drv_error_free(&err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_set_uuid_errors),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_enum_strings),
+        cmocka_unit_test(test_name_check),
     };
     return cmocka_run_group_tests_name("common_domxml", tests, NULL, NULL);
 }

@@ -193,7 +193,11 @@ static void test_meta_data(void **state)
 {
     (void)state;
     g_autofree char *m = drv_prov_meta_data("web1");
-    assert_string_equal(m, "instance-id: web1\nlocal-hostname: web1\n");
+    assert_string_equal(m, "instance-id: \"web1\"\nlocal-hostname: \"web1\"\n");
+    /* a name cannot add keys: quoted, its quotes and backslashes escaped */
+    g_autofree char *odd = drv_prov_meta_data("a: b\" c\\");
+    assert_string_equal(odd,
+                        "instance-id: \"a: b\\\" c\\\\\"\nlocal-hostname: \"a: b\\\" c\\\\\"\n");
 }
 
 /* ------------------------------------------------------------------ domain XML */

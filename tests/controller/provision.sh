@@ -124,7 +124,12 @@ t_check "--cpu host-model in the XML" grep -q "<cpu mode='host-model'" <<<"$xml"
 xml=$(dr domain create web9 --memory 256M --disk pool=p2,size=1G --dry-run | jq -r .xml)
 t_check "default: the cluster baseline's model" grep -q "<model fallback='allow'>Skylake-Client</model>" <<<"$xml"
 t_check "default: the cluster baseline's features" grep -q "<feature policy='require' name='avx2'/>" <<<"$xml"
-t_eq "dry runs created nothing" 0 "$(etcd_count volumes/p2/)"
+for bad in 'a/../../x' $'web\nuser: root'; do
+  rc=0; out=$("$CLI_BIN" --timeout 20 domain create "$bad" --memory 256M --disk pool=p2,size=1G 2>&1) || rc=$?
+  t_eq "name ${bad@Q} refused as usage" 2 "$rc"
+  t_check "name ${bad@Q}: the rule is named: $out" grep -q -e "is not a valid name" -e "may not contain" <<<"$out"
+done
+t_eq "dry runs and refused names created nothing" 0 "$(etcd_count volumes/p2/)"
 
 cluster_down
 t_log "PASS ($T_CHECKS checks)"
