@@ -22,10 +22,16 @@ struct ctl_lease_keeper {
     bool lost;
     char *lost_why;
     uint64_t confirmed;
+    /* failed rounds in a row (an etcd outage): warned at the first, then every S_WARN_EVERY_MS */
+    unsigned failures;
+    int64_t warned_ms;
     /* the etcd handle of ctl_lease_keeper_new_etcd (used on the thread only) */
     drv_etcd *etcd;
     char *leader_key;
 };
+
+/* How often a run of failed keep-alives is warned about (an outage may last minutes). */
+#define S_WARN_EVERY_MS 30000
 
 static int64_t s_now_ms(void)
 {
@@ -84,6 +90,11 @@ static gpointer s_thread(gpointer data)
         g_mutex_lock(&self->lock);
         if (gen == self->generation) {
             if (rc > 0) {
+                if (self->failures > 0)
+                    drv_info("leader lease keepalive: etcd answers again (after %u failed "
+                             "rounds)",
+                             self->failures);
+                self->failures = 0;
                 self->confirmed++;
                 self->valid_until_ms = MAX(self->valid_until_ms, sent_ms + self->ttl_ms);
                 /* an answer that came too late to vouch for much: ask again at once */
@@ -96,7 +107,12 @@ static gpointer s_thread(gpointer data)
                 self->lost_why = why;
                 why = NULL;
             } else {
-                drv_warn("leader lease keepalive: %s", err->message);
+                if (self->failures++ == 0 || back_ms - self->warned_ms >= S_WARN_EVERY_MS) {
+                    drv_warn("leader lease keepalive: %s (%u failed rounds in a row; retried "
+                             "every %" G_GINT64_FORMAT " ms, said again every %d s)",
+                             err->message, self->failures, retry_ms, S_WARN_EVERY_MS / 1000);
+                    self->warned_ms = back_ms;
+                }
                 self->next_ms = back_ms + retry_ms;
             }
         }
