@@ -1028,19 +1028,28 @@ void ctl_api_domain_create(ctl_req *r)
 
 /* ------------------------------------------------------------------ lifecycle */
 
+/* A lifecycle command (or a revert) that did not succeed: when the agent answered that it did not
+ * happen (or it expired unrun) the stored intent goes back; when nobody knows, the intent stays
+ * until what happened is learnt (outcome.h). */
+static void s_intent_after_failure(ctl *c, ctl_req *r, const char *host, const ctl_reply *rep,
+                                   const char *what)
+{
+    if (r->set_desired && !rep->unknown_outcome)
+        s_restore_desired(c, r->domain, r->desired_before);
+    if (r->set_desired && rep->unknown_outcome)
+        ctl_outcome_watch(c, host, rep, what, r->domain, (ctl_cmd_kind)r->step, (uint32_t)r->value,
+                          r->desired_before, r->desired_after);
+}
+
+static void s_snap_reverted(ctl *c, const char *host, const ctl_reply *rep, void *data);
+
 static void s_lifecycle_done(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     ctl_req *r = data;
     ctl_model_set_busy(c->model, r->domain, NULL);
     const char *what = strchr(r->verb, '.') + 1;
     if (!rep->ok || rep->timed_out) {
-        /* the agent answered that it did not happen (or it expired unrun): the intent goes back;
-         * when nobody knows, the stored intent stays until what happened is learnt (outcome.h) */
-        if (r->set_desired && !rep->unknown_outcome)
-            s_restore_desired(c, r->domain, r->desired_before);
-        if (r->set_desired && rep->unknown_outcome)
-            ctl_outcome_watch(c, host, rep, what, r->domain, (ctl_cmd_kind)r->step,
-                              (uint32_t)r->value, r->desired_before, r->desired_after);
+        s_intent_after_failure(c, r, host, rep, what);
         if (rep->ok && rep->timed_out) {
             ctl_reply t = *rep;
             t.ok = false;
@@ -1098,12 +1107,15 @@ static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted
     }
     g_free(r->host);
     r->host = g_strdup(d->host);
-    ctl_cmd cmd = {
-        .kind = (ctl_cmd_kind)r->step, .domain = d->name, .timeout_ms = (uint32_t)r->value};
+    ctl_cmd cmd = {.kind = (ctl_cmd_kind)r->step,
+                   .domain = d->name,
+                   .name = r->name, /* the snapshot of a revert; NULL otherwise */
+                   .timeout_ms = (uint32_t)r->value};
+    ctl_reply_fn done = cmd.kind == CTL_CMD_SNAPSHOT_REVERT ? s_snap_reverted : s_lifecycle_done;
     drv_error *serr = NULL;
-    if (ctl_broker_send(r->c->broker, d->host, &cmd, s_lifecycle_done, r, NULL, &serr) < 0) {
+    if (ctl_broker_send(r->c->broker, d->host, &cmd, done, r, NULL, &serr) < 0) {
         ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = serr->message};
-        s_lifecycle_done(r->c, r->host, &fail, r);
+        done(r->c, r->host, &fail, r);
         drv_error_free(&serr);
     }
 }
@@ -1419,29 +1431,80 @@ void ctl_api_snapshot_list(ctl_req *r)
         ctl_req_fail(r, err);
 }
 
+/* The revert's answer; the desired state (the snapshot's) was stored before it was sent. */
 static void s_snap_reverted(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     ctl_req *r = data;
     ctl_model_set_busy(c->model, r->domain, NULL);
     if (!rep->ok) {
+        s_intent_after_failure(c, r, host, rep, "snapshot revert");
         ctl_req_fail_reply(r, "snapshot revert", host, rep);
         return;
-    }
-    /* the domain is now in the snapshot's state: make that the desired state */
-    const ctl_actual *a = rep->domain;
-    ctl_host *h = ctl_model_host(c->model, host);
-    if (a == NULL && h != NULL)
-        a = g_hash_table_lookup(h->inventory, r->domain);
-    if (a != NULL) {
-        ctl_desired want = a->state == CTL_VIR_PAUSED       ? CTL_DESIRED_PAUSED
-                           : ctl_vir_state_active(a->state) ? CTL_DESIRED_RUNNING
-                                                            : CTL_DESIRED_SHUTOFF;
-        s_restore_desired(c, r->domain, want);
     }
     ctl_snap_async_mark_current(c, r->domain, r->name);
     ctl_events_domain_name(c, r->domain, "snapshot-reverted",
                            ctl_view_snapshot_ref(r->domain, r->name));
     ctl_req_ok(r, ctl_view_snapshot_ref(r->domain, r->name));
+}
+
+/* What the domain is after a revert to a snapshot taken in state (libvirt's snapshot states;
+ * reverting without flags restores it): -1 for a state drover does not know. */
+static int s_desired_after_revert(const char *state, ctl_desired *ret)
+{
+    if (state == NULL)
+        return -1;
+    if (strcmp(state, "running") == 0)
+        *ret = CTL_DESIRED_RUNNING;
+    else if (strcmp(state, "paused") == 0)
+        *ret = CTL_DESIRED_PAUSED;
+    else if (strcmp(state, "shutoff") == 0 || strcmp(state, "shutdown") == 0 ||
+             strcmp(state, "crashed") == 0 || strcmp(state, "disk-snapshot") == 0)
+        *ret = CTL_DESIRED_SHUTOFF;
+    else
+        return -1;
+    return 0;
+}
+
+/* The snapshot records are read: the snapshot's state becomes the desired state, stored before
+ * the host is told to revert (intent first, as the lifecycle verbs). */
+static void s_revert_listed(ctl *c, GPtrArray *snaps, const drv_error *err, void *data)
+{
+    ctl_req *r = data;
+    if (err != NULL) {
+        ctl_model_set_busy(c->model, r->domain, NULL);
+        ctl_req_failf(r, err->kind,
+                      "domain '%s': its snapshot records in etcd: %s (nothing was commanded)",
+                      r->domain, err->message);
+        return;
+    }
+    const ctl_snapshot *snap = NULL;
+    for (guint i = 0; snaps != NULL && i < snaps->len && snap == NULL; i++) {
+        const ctl_snapshot *s = g_ptr_array_index(snaps, i);
+        if (g_strcmp0(s->name, r->name) == 0)
+            snap = s;
+    }
+    ctl_desired want = CTL_DESIRED_SHUTOFF;
+    if (snap == NULL || s_desired_after_revert(snap->state, &want) < 0) {
+        ctl_model_set_busy(c->model, r->domain, NULL);
+        ctl_req_failf(r, snap == NULL ? DRV_ERR_NOT_FOUND : DRV_ERR_INVALID,
+                      "domain '%s': snapshot '%s' %s, so the state after the revert cannot be "
+                      "stored before it (nothing was commanded)",
+                      r->domain, r->name,
+                      snap == NULL ? "has no record in etcd (it was not taken by drover)"
+                                   : "has no known state in its record");
+        return;
+    }
+    ctl_domain *d = ctl_model_domain(c->model, r->domain);
+    if (d == NULL) {
+        ctl_model_set_busy(c->model, r->domain, NULL);
+        ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' was removed meanwhile", r->domain);
+        return;
+    }
+    r->set_desired = true;
+    r->desired_before = d->desired;
+    r->step = (int)CTL_CMD_SNAPSHOT_REVERT;
+    r->value = 0;
+    s_set_desired_then(r, want, s_lifecycle_command);
 }
 
 static void s_snap_forgotten(ctl *c, const drv_error *err, bool attempted, void *data)
@@ -1489,7 +1552,20 @@ static void s_snap_verb(ctl_req *r, ctl_cmd_kind kind, ctl_reply_fn fn, const ch
 
 void ctl_api_snapshot_revert(ctl_req *r)
 {
-    s_snap_verb(r, CTL_CMD_SNAPSHOT_REVERT, s_snap_reverted, "snapshot revert");
+    ctl_domain *d = s_domain_arg(r);
+    if (d == NULL || !s_idle(r, d))
+        return;
+    if (s_up_host(r, d) == NULL)
+        return;
+    r->name = g_strdup(r->args[1]);
+    g_free(r->domain);
+    r->domain = g_strdup(d->name);
+    ctl_model_set_busy(r->c->model, d->name, "snapshot revert");
+    drv_error *err = NULL;
+    if (ctl_snap_async_list(r->c, d->name, s_revert_listed, r, NULL, &err) < 0) {
+        ctl_model_set_busy(r->c->model, d->name, NULL);
+        ctl_req_fail(r, err);
+    }
 }
 
 void ctl_api_snapshot_delete(ctl_req *r)

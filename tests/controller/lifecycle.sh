@@ -57,6 +57,22 @@ t_eq "snapshot revert s1" s1 "$(dr snapshot revert web1 s1 | jq -r '.name')"
 t_eq "revert: running again (s1 was taken running)" running "$(dr domain state web1 | jq -r '.state')"
 t_eq "revert: desired follows the snapshot" running "$(etcd_get domains/web1 | jq -r '.desired_state')"
 t_eq "etcd: s1 is current after revert" true "$(etcd_get snapshots/web1/s1 | jq '.current')"
+# intent first: a revert stores the snapshot's state as the desired state before the host is told
+# anything, so while etcd is stopped (SIGSTOP of its PID) the guest is not touched
+dr domain destroy web1 >/dev/null
+kill -STOP "$ETCD_PID"
+rc=0
+"$CLI_BIN" --json --timeout 30 snapshot revert web1 s1 >"$T_DIR/revert.out" 2>"$T_DIR/revert.err" &
+reverter=$!
+sleep 1.2
+stalled=$("$CLI_BIN" --json --timeout 2 domain state web1 | jq -r .state)
+kill -CONT "$ETCD_PID"
+wait "$reverter" || rc=$?
+t_eq "revert during an etcd stall: nothing done before the intent was stored" "shut off" "$stalled"
+t_eq "revert after etcd returned: ok ($(cat "$T_DIR/revert.err"))" 0 "$rc"
+t_eq "revert after etcd returned: running" running "$(dr domain state web1 | jq -r '.state')"
+t_eq "revert after etcd returned: desired running" running \
+  "$(etcd_get domains/web1 | jq -r '.desired_state')"
 t_eq "snapshot create s3 (child of s1)" s3 "$(dr snapshot create web1 s3 | jq -r '.name')"
 t_eq "etcd: s3's parent is s1" s1 "$(etcd_get snapshots/web1/s3 | jq -r '.parent')"
 t_eq "snapshot delete s1 (has children)" s1 "$(dr snapshot delete web1 s1 | jq -r '.name')"
