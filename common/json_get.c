@@ -144,3 +144,18 @@ int drv_json_read_bool(json_object *o, const char *key, const char *what, bool *
     *ret = json_object_get_boolean(v);
     return 0;
 }
+
+char **drv_json_get_strv(json_object *o, const char *key)
+{
+    json_object *v = drv_json_get(o, key);
+    GPtrArray *out = g_ptr_array_new();
+    size_t n =
+        v != NULL && json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        if (e != NULL && json_object_is_type(e, json_type_string))
+            g_ptr_array_add(out, g_strdup(json_object_get_string(e)));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}

@@ -29,6 +29,9 @@ int64_t drv_json_get_int(json_object *o, const char *key, int64_t def);
 uint64_t drv_json_get_u64(json_object *o, const char *key, uint64_t def);
 /* A boolean member; def when missing, null or not a boolean. */
 bool drv_json_get_bool(json_object *o, const char *key, bool def);
+/* An array-of-strings member as a new NULL-terminated vector (g_strfreev): its string elements in
+ * order (others left out); an empty vector when missing, null or not an array. */
+char **drv_json_get_strv(json_object *o, const char *key);
 
 /* Refuses any member of o whose key is not in allowed (NULL-terminated). */
 int drv_json_read_keys(json_object *o, const char *const *allowed, const char *what,

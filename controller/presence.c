@@ -2,6 +2,7 @@
 #include "presence.h"
 
 #include "leader.h"
+#include "json_get.h"
 #include "log.h"
 #include "store_async.h"
 
@@ -142,12 +143,6 @@ int64_t ctl_presence_tick(ctl *c, int64_t now_ms)
     return S_PERIOD_MS;
 }
 
-static const char *s_str(json_object *o, const char *k)
-{
-    json_object *v = NULL;
-    return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
-}
-
 json_object *ctl_presence_list(ctl *c)
 {
     ctl_presence *self = c->presence;
@@ -156,7 +151,7 @@ json_object *ctl_presence_list(ctl *c)
     bool me = false;
     for (guint i = 0; self != NULL && i < self->seen->len; i++) {
         json_object *o = g_ptr_array_index(self->seen, i);
-        const char *name = s_str(o, "name");
+        const char *name = drv_json_get_str(o, "name", NULL);
         json_object *x = json_object_new_object();
         json_object_object_foreach(o, k, v) json_object_object_add(x, k, json_object_get(v));
         bool self_entry = g_strcmp0(name, c->cfg->name) == 0;

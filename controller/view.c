@@ -2,6 +2,7 @@
 #include "view.h"
 
 #include "domstate.h"
+#include "json_get.h"
 #include "log.h"
 
 #include <string.h>
@@ -29,45 +30,10 @@ static json_object *s_strv(char *const *v)
     return a;
 }
 
+/* The record readers: lenient (json_get.h), a stored value of another type reads as absent. */
 static char *s_get_str(json_object *o, const char *key)
 {
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return g_strdup(json_object_get_string(v));
-}
-
-static int64_t s_get_i64(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-        return 0;
-    return json_object_get_int64(v);
-}
-
-static bool s_get_bool(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-        return false;
-    return json_object_get_boolean(v);
-}
-
-static char **s_get_strv(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    GPtrArray *out = g_ptr_array_new();
-    if (json_object_object_get_ex(o, key, &v) && v != NULL &&
-        json_object_is_type(v, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            json_object *e = json_object_array_get_idx(v, i);
-            if (e != NULL && json_object_is_type(e, json_type_string))
-                g_ptr_array_add(out, g_strdup(json_object_get_string(e)));
-        }
-    }
-    g_ptr_array_add(out, NULL);
-    return (char **)g_ptr_array_free(out, FALSE);
+    return g_strdup(drv_json_get_str(o, key, NULL));
 }
 
 char *ctl_view_finish(json_object *o)
@@ -128,20 +94,20 @@ static void s_facts_from(ctl_facts *f, json_object *o)
 {
     f->hostname = s_get_str(o, "hostname");
     f->arch = s_get_str(o, "arch");
-    f->cpus = (uint32_t)s_get_i64(o, "cpus");
-    f->memory_kib = (uint64_t)s_get_i64(o, "memory_kib");
-    f->reserved_memory_kib = (uint64_t)s_get_i64(o, "reserved_memory_kib");
-    f->free_memory_kib = (uint64_t)s_get_i64(o, "free_memory_kib");
+    f->cpus = (uint32_t)drv_json_get_int(o, "cpus", 0);
+    f->memory_kib = (uint64_t)drv_json_get_int(o, "memory_kib", 0);
+    f->reserved_memory_kib = (uint64_t)drv_json_get_int(o, "reserved_memory_kib", 0);
+    f->free_memory_kib = (uint64_t)drv_json_get_int(o, "free_memory_kib", 0);
     f->cpu_vendor = s_get_str(o, "cpu_vendor");
     f->cpu_model = s_get_str(o, "cpu_model");
-    f->cpu_features = s_get_strv(o, "cpu_features");
+    f->cpu_features = drv_json_get_strv(o, "cpu_features");
     f->host_uuid = s_get_str(o, "host_uuid");
     f->hypervisor_type = s_get_str(o, "hypervisor_type");
-    f->libvirt_version = (uint64_t)s_get_i64(o, "libvirt_version");
-    f->hypervisor_version = (uint64_t)s_get_i64(o, "hypervisor_version");
+    f->libvirt_version = (uint64_t)drv_json_get_int(o, "libvirt_version", 0);
+    f->hypervisor_version = (uint64_t)drv_json_get_int(o, "hypervisor_version", 0);
     f->migration_uri = s_get_str(o, "migration_uri");
     f->libvirt_uri = s_get_str(o, "libvirt_uri");
-    f->networks = s_get_strv(o, "networks");
+    f->networks = drv_json_get_strv(o, "networks");
     json_object *pools = NULL;
     if (json_object_object_get_ex(o, "pools", &pools) &&
         json_object_is_type(pools, json_type_array)) {
@@ -151,7 +117,7 @@ static void s_facts_from(ctl_facts *f, json_object *o)
             p->name = s_get_str(po, "name");
             p->type = s_get_str(po, "type");
             p->path = s_get_str(po, "path");
-            p->active = s_get_bool(po, "active");
+            p->active = drv_json_get_bool(po, "active", false);
             g_ptr_array_add(f->pools, p);
         }
     }
@@ -191,7 +157,7 @@ int ctl_view_host_parse(const char *id, const char *json, ctl_host **ret, drv_er
     h->admin_state = s_get_str(o, "state");
     if (h->admin_state == NULL)
         h->admin_state = g_strdup("active");
-    h->reachable = s_get_bool(o, "reachable");
+    h->reachable = drv_json_get_bool(o, "reachable", false);
     s_facts_from(&h->facts, o);
     json_object *labels = NULL;
     if (json_object_object_get_ex(o, "labels", &labels) &&
@@ -202,8 +168,8 @@ int ctl_view_host_parse(const char *id, const char *json, ctl_host **ret, drv_er
                 g_hash_table_replace(h->labels, g_strdup(k), g_strdup(json_object_get_string(v)));
         }
     }
-    h->last_seen_ms = s_get_i64(o, "last_seen_ms");
-    h->registered_at_ms = s_get_i64(o, "registered_at_ms");
+    h->last_seen_ms = drv_json_get_int(o, "last_seen_ms", 0);
+    h->registered_at_ms = drv_json_get_int(o, "registered_at_ms", 0);
     json_object_put(o);
     *ret = h;
     return 0;
@@ -307,28 +273,28 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
     ctl_domain *d = ctl_domain_new(name);
     d->uuid = s_get_str(o, "uuid");
     d->xml = s_get_str(o, "xml");
-    d->revision = s_get_i64(o, "revision");
+    d->revision = drv_json_get_int(o, "revision", 0);
     g_autofree char *desired = s_get_str(o, "desired_state");
     if (ctl_desired_from_string(desired, &d->desired) < 0)
         d->desired = CTL_DESIRED_SHUTOFF;
     d->host = s_get_str(o, "host");
-    d->vcpus = (uint32_t)s_get_i64(o, "vcpus");
-    d->vcpus_current = (uint32_t)s_get_i64(o, "vcpus_current");
+    d->vcpus = (uint32_t)drv_json_get_int(o, "vcpus", 0);
+    d->vcpus_current = (uint32_t)drv_json_get_int(o, "vcpus_current", 0);
     d->saved_path = s_get_str(o, "saved_path");
-    d->memory_kib = (uint64_t)s_get_i64(o, "memory_kib");
-    d->cpu_features = s_get_strv(o, "cpu_features");
-    d->autostart = s_get_bool(o, "autostart");
-    d->transient = s_get_bool(o, "transient");
+    d->memory_kib = (uint64_t)drv_json_get_int(o, "memory_kib", 0);
+    d->cpu_features = drv_json_get_strv(o, "cpu_features");
+    d->autostart = drv_json_get_bool(o, "autostart", false);
+    d->transient = drv_json_get_bool(o, "transient", false);
     d->affinity_group = s_get_str(o, "affinity_group");
     d->anti_affinity_group = s_get_str(o, "anti_affinity_group");
     json_object *ha = NULL;
     if (json_object_object_get_ex(o, "ha", &ha) && json_object_is_type(ha, json_type_object)) {
-        d->ha = s_get_bool(ha, "enabled");
-        d->ha_priority = (int32_t)s_get_i64(ha, "priority");
-        d->ha_restart_limit = (uint32_t)s_get_i64(ha, "restart_limit");
-        d->ha_restarts = (uint32_t)s_get_i64(ha, "restarts");
+        d->ha = drv_json_get_bool(ha, "enabled", false);
+        d->ha_priority = (int32_t)drv_json_get_int(ha, "priority", 0);
+        d->ha_restart_limit = (uint32_t)drv_json_get_int(ha, "restart_limit", 0);
+        d->ha_restarts = (uint32_t)drv_json_get_int(ha, "restarts", 0);
     }
-    d->created_ms = s_get_i64(o, "created_ms");
+    d->created_ms = drv_json_get_int(o, "created_ms", 0);
     json_object_put(o);
     if (d->xml == NULL) {
         ctl_domain_free(d);
@@ -417,9 +383,9 @@ int ctl_view_snapshot_parse(const char *json, ctl_snapshot *ret, drv_error **err
     memset(ret, 0, sizeof(*ret));
     ret->name = s_get_str(o, "name");
     ret->parent = s_get_str(o, "parent");
-    ret->creation_time = s_get_i64(o, "creation_time");
+    ret->creation_time = drv_json_get_int(o, "creation_time", 0);
     ret->state = s_get_str(o, "state");
-    ret->current = s_get_bool(o, "current");
+    ret->current = drv_json_get_bool(o, "current", false);
     ret->xml = s_get_str(o, "xml");
     json_object_put(o);
     return 0;
@@ -515,7 +481,7 @@ json_object *ctl_view_history(const char *name, const drv_etcd_range *r)
         g_autofree char *comment = s_get_str(h, "comment");
         json_object *e = json_object_new_object();
         s_i64(e, "revision", g_ascii_strtoll(slash + 1, NULL, 10));
-        s_i64(e, "time_ms", s_get_i64(h, "time_ms"));
+        s_i64(e, "time_ms", drv_json_get_int(h, "time_ms", 0));
         s_str(e, "xml_sha256", sha);
         s_str(e, "comment", comment);
         json_object_array_add(revs, e);

@@ -10,6 +10,8 @@
 
 #include "json_get.h"
 
+#include <glib.h>
+
 static json_object *s_doc(void)
 {
     return json_tokener_parse("{\"s\":\"text\",\"empty\":\"\",\"i\":42,\"neg\":-7,\"d\":2.9,"
@@ -64,6 +66,28 @@ static void s_expect_error(int rc, drv_error **e, const char *message)
     assert_int_equal((*e)->kind, DRV_ERR_INVALID);
     assert_string_equal((*e)->message, message);
     drv_error_free(e);
+}
+
+static void test_strv(void **state)
+{
+    (void)state;
+    json_object *o = json_tokener_parse("{\"v\":[\"a\",1,\"b\",null],\"s\":\"x\"}");
+    char **v = drv_json_get_strv(o, "v");
+    assert_int_equal(g_strv_length(v), 2); /* the strings, in order */
+    assert_string_equal(v[0], "a");
+    assert_string_equal(v[1], "b");
+    g_strfreev(v);
+    const char *empty_keys[] = {"s", "missing"};
+    for (size_t i = 0; i < 2; i++) {
+        v = drv_json_get_strv(o, empty_keys[i]);
+        assert_non_null(v);
+        assert_null(v[0]);
+        g_strfreev(v);
+    }
+    v = drv_json_get_strv(NULL, "v");
+    assert_null(v[0]);
+    g_strfreev(v);
+    json_object_put(o);
 }
 
 static void test_strict(void **state)
@@ -126,6 +150,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lenient),
         cmocka_unit_test(test_strict),
+        cmocka_unit_test(test_strv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
