@@ -16,7 +16,8 @@ bool drv_cli_job_is_drain(json_object *job)
 {
     const char *k = drv_json_get_str(job, "kind", NULL);
     return drv_json_get(job, "drain") != NULL &&
-           (g_strcmp0(k, "drain") == 0 || g_strcmp0(k, "restore") == 0);
+           (g_strcmp0(k, "drain") == 0 || g_strcmp0(k, "restore") == 0 ||
+            g_strcmp0(k, "balance") == 0);
 }
 
 static json_object *s_entries(json_object *job)
@@ -37,7 +38,7 @@ static void s_summary(json_object *job, GString *out)
             n[k] += g_strcmp0(st, states[k]) == 0;
     }
     g_string_append_printf(out, "%s of %s %s:", drv_json_get_str(job, "kind", "job"),
-                           drv_json_get_str(drv_json_get(job, "drain"), "host", "?"),
+                           drv_json_get_str(drv_json_get(job, "drain"), "host", "the cluster"),
                            drv_json_get_str(job, "state", "?"));
     for (size_t k = 0; k < G_N_ELEMENTS(states); k++)
         g_string_append_printf(out, "%s %u %s", k ? "," : "", n[k], states[k]);
@@ -126,6 +127,16 @@ void drv_cli_render_drain_outcome(json_object *job, GString *out)
         done += g_strcmp0(drv_json_get_str(json_object_array_get_idx(es, i), "state", NULL),
                           "done") == 0;
     bool drain = g_strcmp0(drv_json_get_str(job, "kind", NULL), "drain") == 0;
+    if (g_strcmp0(drv_json_get_str(job, "kind", NULL), "balance") == 0) {
+        g_string_append_printf(out, "Balance %s in %s: %zu of %zu move%s made", state, total, done,
+                               n, n == 1 ? "" : "s");
+        if (strcmp(state, "succeeded") == 0)
+            g_string_append_c(out, '\n');
+        else
+            g_string_append_printf(out, ": %s\n",
+                                   drv_json_get_str(job, "error", "no reason given"));
+        return;
+    }
     g_string_append_printf(out, "%s of %s %s in %s: %zu of %zu domain%s moved",
                            drain ? "Drain" : "Restore", drv_json_get_str(d, "host", "?"), state,
                            total, done, n, n == 1 ? "" : "s");
