@@ -1,11 +1,14 @@
 /* balance_run.c — see balance_run.h. */
 #include "balance_run.h"
 
+#include "balance_policy.h"
 #include "drain.h"
 #include "job_drain.h"
 #include "log.h"
 #include "placement.h"
 #include "stats.h"
+
+#include <string.h>
 
 int ctl_balance_plan(ctl *c, const drv_sched_balance_opts *opts, drv_sched_balance_plan **ret,
                      size_t *ret_n_hosts, size_t *ret_n_domains, drv_error **err)
@@ -61,4 +64,86 @@ int ctl_balance_start(ctl *c, const drv_sched_balance_plan *plan, const drv_job_
         return -1;
     *ret_id = g_steal_pointer(&id);
     return 0;
+}
+
+/* ------------------------------------------------------------------ the continuous policy */
+
+static struct {
+    int64_t last_run_ms; /* monotonic; 0 = never */
+    GArray *move_ms;     /* uint64_t, monotonic: when the policy's moves were started */
+    bool was_leading;
+} s_pol;
+
+int64_t ctl_balance_tick(ctl *c, int64_t now_ms)
+{
+    drv_balance_policy p;
+    drv_balance_policy_init(&p);
+    p.interval_s = (unsigned)c->cfg->balance_interval_s;
+    p.min_gain = c->cfg->balance_min_gain;
+    p.min_score = c->cfg->balance_min_score;
+    p.max_moves_per_hour = (unsigned)c->cfg->balance_max_moves_per_hour;
+    if (p.interval_s == 0)
+        return 60000;
+    if (s_pol.move_ms == NULL)
+        s_pol.move_ms = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    bool leading = ctl_is_leader(c) && c->loaded && ctl_drain_ready(c);
+    if (leading != s_pol.was_leading) { /* a new term: the interval starts now, budget from 0 */
+        s_pol.was_leading = leading;
+        s_pol.last_run_ms = leading ? now_ms : 0;
+        g_array_set_size(s_pol.move_ms, 0);
+    }
+    uint64_t now = (uint64_t)now_ms;
+    while (s_pol.move_ms->len > 0 &&
+           g_array_index(s_pol.move_ms, uint64_t, 0) + DRV_BALANCE_HOUR_MS <= now)
+        g_array_remove_index(s_pol.move_ms, 0);
+    unsigned in_hour = drv_balance_moves_last_hour((const uint64_t *)(void *)s_pol.move_ms->data,
+                                                   s_pol.move_ms->len, now);
+    const char *why = NULL;
+    if (drv_balance_policy_due(&p, leading, ctl_drain_in_flight() != NULL,
+                               (uint64_t)s_pol.last_run_ms, in_hour, now, &why) != DRV_BALANCE_PLAN)
+        return 1000;
+    s_pol.last_run_ms = now_ms;
+    drv_sched_balance_opts opts;
+    drv_sched_balance_opts_init(&opts);
+    drv_sched_balance_plan *plan = NULL;
+    drv_error *err = NULL;
+    if (ctl_balance_plan(c, &opts, &plan, NULL, NULL, &err) < 0) {
+        drv_warn("continuous balance: %s", err->message);
+        drv_error_free(&err);
+        return 1000;
+    }
+    size_t k = 0;
+    g_autofree char *skip = NULL;
+    if (drv_balance_policy_decide(&p, plan, in_hour, &k, &skip) != DRV_BALANCE_START) {
+        drv_info("continuous balance: nothing started: %s", skip);
+        drv_sched_balance_plan_free(&plan);
+        return 1000;
+    }
+    size_t n_all = plan->n_moves;
+    plan->n_moves = k; /* the moves that gain most, within the budget */
+    drv_job_drain_opts jopts;
+    drv_job_drain_opts_init(&jopts);
+    jopts.n_plus_one = opts.n_plus_one;
+    g_autofree char *id = NULL;
+    int rc = ctl_balance_start(c, plan, &jopts, &id, &err);
+    plan->n_moves = n_all;
+    drv_sched_balance_plan_free(&plan);
+    if (rc < 0) {
+        drv_warn("continuous balance: not started: %s", err->message);
+        drv_error_free(&err);
+        return 1000;
+    }
+    for (size_t i = 0; i < k; i++)
+        g_array_append_val(s_pol.move_ms, now);
+    drv_info("continuous balance: started job '%s' (%zu of %zu moves; %u moves in the last hour "
+             "before it)",
+             id, k, n_all, in_hour);
+    return 1000;
+}
+
+void ctl_balance_shutdown(void)
+{
+    if (s_pol.move_ms != NULL)
+        g_array_unref(s_pol.move_ms);
+    memset(&s_pol, 0, sizeof(s_pol));
 }

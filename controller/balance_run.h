@@ -22,4 +22,13 @@ int ctl_balance_plan(ctl *c, const drv_sched_balance_opts *opts, drv_sched_balan
 int ctl_balance_start(ctl *c, const drv_sched_balance_plan *plan, const drv_job_drain_opts *opts,
                       char **ret_id, drv_error **err);
 
+/* The continuous balance ([scheduler] balance_interval_s > 0; jobs/balance_policy.h): when due,
+ * the leader plans (default objective and options, N+1 kept) and starts a balance job when the
+ * policy says the plan is worth it, cut to the hour's move budget left. The budget is counted in
+ * memory: a controller that starts leading counts from zero. Returns ms until it wants to run
+ * again. */
+int64_t ctl_balance_tick(ctl *c, int64_t now_ms);
+/* Frees the policy's state. */
+void ctl_balance_shutdown(void);
+
 #endif

@@ -14,7 +14,10 @@
 #     is no longer on its origin is refused at the re-check before launch (nothing launched);
 #   - a move from a host whose inventory is unknown (agent stopped) waits; while it waits a second
 #     balance is refused (one drain/restore/balance at a time); `job cancel` ends it cancelled with
-#     nothing launched.
+#     nothing launched;
+#   - the continuous policy ([scheduler] balance_interval_s): off by default (no job unless asked);
+#     on, the leader starts a balance job by itself, cut to balance_max_moves_per_hour, and no
+#     second one while the hour's budget is spent.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/cluster.sh"
 
@@ -136,5 +139,29 @@ t_eq "cancelled: nothing launched" "0 planned" \
 t_eq "cancelled: no child" 0 "$(etcd_count "jobs/balance-cancel1:")"
 agent_start 3
 t_wait_for "host h3 reachable again" 20 host_reachable h3 true
+
+# --- continuous balance: off until configured (no job appeared above without being asked); on, the
+# leader starts a balance job by itself, and no more than balance_max_moves_per_hour moves
+n_before=$(dr job list | jq '[.jobs[] | select(.kind == "balance")] | length')
+ctl_stop
+CTL_EXTRA="[scheduler]
+balance_interval_s = 2
+balance_min_score = 0
+balance_min_gain = 0.001
+balance_max_moves_per_hour = 1"
+ctl_start
+n_bal() { dr job list | jq '[.jobs[] | select(.kind == "balance")] | length'; }
+t_wait_for "the policy starts a balance job by itself" 40 sh -c "[ \$('$CLI_BIN' --json job list |
+  jq '[.jobs[] | select(.kind == \"balance\")] | length') -gt $n_before ]"
+auto=$(dr job list | jq -r --argjson n "$n_before" '[.jobs[] | select(.kind == "balance")] |
+  sort_by(.created_ms) | .[-1]')
+t_eq "the policy's job: one move (the hour's budget)" 1 "$(jq '.drain.entries | length' <<<"$auto")"
+t_check "the policy's job: a move off h1" jq -e '.drain.entries[0].origin == "h1"' <<<"$auto"
+t_check "the controller log says why it started" \
+  grep -q "continuous balance: started job '$(jq -r .id <<<"$auto")' (1 of" "$T_DIR/controller-$CTL_RUNS.log"
+sleep 6 # three more intervals: the budget is spent
+t_eq "no second job within the hour (budget 1 move)" $((n_before + 1)) "$(n_bal)"
+t_eq "the log names one start only" 1 \
+  "$(grep -c 'continuous balance: started job' "$T_DIR/controller-$CTL_RUNS.log")"
 
 cluster_down
