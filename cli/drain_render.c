@@ -98,16 +98,19 @@ void drv_cli_render_drain_sheet(json_object *job, GString *out)
 {
     json_object *d = drv_json_get(job, "drain");
     json_object *o = drv_json_get(d, "options");
-    g_string_append_printf(out, "%-16s %s\n", "Host:", drv_json_get_str(d, "host", "-"));
+    bool balance = g_strcmp0(drv_json_get_str(job, "kind", NULL), "balance") == 0;
+    if (!balance) /* a balance's moves each name their own hosts */
+        g_string_append_printf(out, "%-16s %s\n", "Host:", drv_json_get_str(d, "host", "-"));
     if (drv_json_get_str(d, "restore_of", NULL) != NULL)
         g_string_append_printf(out, "%-16s %s\n",
                                "Restores:", drv_json_get_str(d, "restore_of", NULL));
     g_string_append_printf(
         out,
         "%-16s max parallel %" PRIu64 ", per source %" PRIu64 ", per destination %" PRIu64
-        ", unmovable: %s%s\n",
+        "%s%s%s\n",
         "Options:", drv_json_get_u64(o, "max_parallel", 0), drv_json_get_u64(o, "per_source", 0),
-        drv_json_get_u64(o, "per_dest", 0), drv_json_get_str(o, "on_unmovable", "refuse"),
+        drv_json_get_u64(o, "per_dest", 0), balance ? "" : ", unmovable: ",
+        balance ? "" : drv_json_get_str(o, "on_unmovable", "refuse"),
         drv_json_get(o, "n_plus_one") && json_object_get_boolean(drv_json_get(o, "n_plus_one"))
             ? ", N+1"
             : "");
