@@ -16,7 +16,8 @@ bool drv_cli_job_is_drain(json_object *job)
 {
     const char *k = drv_json_get_str(job, "kind", NULL);
     return drv_json_get(job, "drain") != NULL &&
-           (g_strcmp0(k, "drain") == 0 || g_strcmp0(k, "restore") == 0);
+           (g_strcmp0(k, "drain") == 0 || g_strcmp0(k, "restore") == 0 ||
+            g_strcmp0(k, "balance") == 0);
 }
 
 static json_object *s_entries(json_object *job)
@@ -37,7 +38,7 @@ static void s_summary(json_object *job, GString *out)
             n[k] += g_strcmp0(st, states[k]) == 0;
     }
     g_string_append_printf(out, "%s of %s %s:", drv_json_get_str(job, "kind", "job"),
-                           drv_json_get_str(drv_json_get(job, "drain"), "host", "?"),
+                           drv_json_get_str(drv_json_get(job, "drain"), "host", "the cluster"),
                            drv_json_get_str(job, "state", "?"));
     for (size_t k = 0; k < G_N_ELEMENTS(states); k++)
         g_string_append_printf(out, "%s %u %s", k ? "," : "", n[k], states[k]);
@@ -97,16 +98,19 @@ void drv_cli_render_drain_sheet(json_object *job, GString *out)
 {
     json_object *d = drv_json_get(job, "drain");
     json_object *o = drv_json_get(d, "options");
-    g_string_append_printf(out, "%-16s %s\n", "Host:", drv_json_get_str(d, "host", "-"));
+    bool balance = g_strcmp0(drv_json_get_str(job, "kind", NULL), "balance") == 0;
+    if (!balance) /* a balance's moves each name their own hosts */
+        g_string_append_printf(out, "%-16s %s\n", "Host:", drv_json_get_str(d, "host", "-"));
     if (drv_json_get_str(d, "restore_of", NULL) != NULL)
         g_string_append_printf(out, "%-16s %s\n",
                                "Restores:", drv_json_get_str(d, "restore_of", NULL));
     g_string_append_printf(
         out,
         "%-16s max parallel %" PRIu64 ", per source %" PRIu64 ", per destination %" PRIu64
-        ", unmovable: %s%s\n",
+        "%s%s%s\n",
         "Options:", drv_json_get_u64(o, "max_parallel", 0), drv_json_get_u64(o, "per_source", 0),
-        drv_json_get_u64(o, "per_dest", 0), drv_json_get_str(o, "on_unmovable", "refuse"),
+        drv_json_get_u64(o, "per_dest", 0), balance ? "" : ", unmovable: ",
+        balance ? "" : drv_json_get_str(o, "on_unmovable", "refuse"),
         drv_json_get(o, "n_plus_one") && json_object_get_boolean(drv_json_get(o, "n_plus_one"))
             ? ", N+1"
             : "");
@@ -126,6 +130,16 @@ void drv_cli_render_drain_outcome(json_object *job, GString *out)
         done += g_strcmp0(drv_json_get_str(json_object_array_get_idx(es, i), "state", NULL),
                           "done") == 0;
     bool drain = g_strcmp0(drv_json_get_str(job, "kind", NULL), "drain") == 0;
+    if (g_strcmp0(drv_json_get_str(job, "kind", NULL), "balance") == 0) {
+        g_string_append_printf(out, "Balance %s in %s: %zu of %zu move%s made", state, total, done,
+                               n, n == 1 ? "" : "s");
+        if (strcmp(state, "succeeded") == 0)
+            g_string_append_c(out, '\n');
+        else
+            g_string_append_printf(out, ": %s\n",
+                                   drv_json_get_str(job, "error", "no reason given"));
+        return;
+    }
     g_string_append_printf(out, "%s of %s %s in %s: %zu of %zu domain%s moved",
                            drain ? "Drain" : "Restore", drv_json_get_str(d, "host", "?"), state,
                            total, done, n, n == 1 ? "" : "s");

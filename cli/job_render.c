@@ -155,7 +155,7 @@ void drv_cli_render_job_list(json_object *doc, GString *out)
             bool restore = g_strcmp0(drv_json_get_str(j, "kind", NULL), "restore") == 0;
             cells[3] = "-";
             cells[4] = n_doms;
-            cells[5] = restore ? "-" : drv_json_get_str(dr, "host", NULL);
+            cells[5] = restore ? "-" : drv_json_get_str(dr, "host", "-"); /* balance: none */
             cells[6] = restore ? drv_json_get_str(dr, "host", NULL) : "-";
         }
         drv_cli_table_add(t, cells);

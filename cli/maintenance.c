@@ -24,7 +24,14 @@ int drv_cli_drain_run(const drv_cli_session *s)
             rc = drv_cli_print_result(inv, json_object_to_json_string(doc));
         } else {
             GString *out = g_string_new(NULL);
-            if (strcmp(req.verb, "host.activate") == 0) {
+            json_object *dry = drv_json_get(doc, "dry_run");
+            bool balance = strcmp(req.verb, "cluster.balance") == 0;
+            if (balance) { /* the plan; its "refused" is the list of moves a rule refused */
+                drv_cli_render(inv, doc, out);
+                g_string_append(out, dry != NULL && !json_object_get_boolean(dry)
+                                         ? "Nothing to move: no job started\n"
+                                         : "Dry run: nothing changed\n");
+            } else if (strcmp(req.verb, "host.activate") == 0) {
                 g_string_append_printf(out, "Host '%s' is now %s\n",
                                        drv_json_get_str(doc, "id", "?"),
                                        drv_json_get_str(doc, "state", "?"));
@@ -47,18 +54,42 @@ int drv_cli_drain_run(const drv_cli_session *s)
         }
         json_object_put(doc);
     } else if (wait) {
+        if (!inv->json && drv_json_get(doc, "plan") != NULL) {
+            GString *out = g_string_new(NULL);
+            drv_cli_render_balance_plan(drv_json_get(doc, "plan"), out);
+            drv_cli_print(out->str, out->len);
+            g_string_free(out, TRUE);
+        }
         rc = drv_cli_job_follow(s, doc);
     } else {
         if (inv->json) {
             rc = drv_cli_print_result(inv, json_object_to_json_string(doc));
         } else {
             json_object *d = drv_json_get(doc, "drain"), *es = drv_json_get(d, "entries");
-            g_autofree char *line = g_strdup_printf(
-                "%s of %s started: job %s (%zu domains); follow it with: drover job watch %s\n",
-                g_strcmp0(drv_json_get_str(doc, "kind", NULL), "restore") == 0 ? "Restore"
-                                                                               : "Maintenance",
-                drv_json_get_str(d, "host", "?"), drv_json_get_str(doc, "id", "?"),
-                es ? json_object_array_length(es) : 0, drv_json_get_str(doc, "id", "?"));
+            bool balance = g_strcmp0(drv_json_get_str(doc, "kind", NULL), "balance") == 0;
+            GString *out = g_string_new(NULL);
+            if (balance && drv_json_get(doc, "plan") != NULL)
+                drv_cli_render_balance_plan(drv_json_get(doc, "plan"), out);
+            if (balance)
+                g_string_append_printf(out,
+                                       "Balance started: job %s (%zu moves); follow it with: "
+                                       "drover job watch %s\n",
+                                       drv_json_get_str(doc, "id", "?"),
+                                       es ? json_object_array_length(es) : 0,
+                                       drv_json_get_str(doc, "id", "?"));
+            drv_cli_print(out->str, out->len);
+            g_string_free(out, TRUE);
+            g_autofree char *line =
+                balance
+                    ? g_strdup("")
+                    : g_strdup_printf(
+                          "%s of %s started: job %s (%zu domains); follow it with: drover job "
+                          "watch %s\n",
+                          g_strcmp0(drv_json_get_str(doc, "kind", NULL), "restore") == 0
+                              ? "Restore"
+                              : "Maintenance",
+                          drv_json_get_str(d, "host", "?"), drv_json_get_str(doc, "id", "?"),
+                          es ? json_object_array_length(es) : 0, drv_json_get_str(doc, "id", "?"));
             rc = drv_cli_print(line, strlen(line));
         }
         json_object_put(doc);

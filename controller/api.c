@@ -448,7 +448,7 @@ static const s_verb s_verbs[] = {
     {"cluster.status", 0, 0, "", false, s_cluster_status, CTL_ROLE_VIEWER},
     {"cluster.cpu-baseline", 0, 0, "", true, s_cpu_baseline, CTL_ROLE_VIEWER},
     {"cluster.stats", 0, 0, "", true, ctl_api_cluster_stats, CTL_ROLE_VIEWER},
-    {"cluster.balance", 0, 0, "--dry-run", true, ctl_api_cluster_balance, CTL_ROLE_VIEWER},
+    {"cluster.balance", 0, 0, "[--dry-run]", true, ctl_api_cluster_balance, CTL_ROLE_VIEWER},
     {"cluster.export-snapshot", 0, 0, "", true, s_export_snapshot, CTL_ROLE_VIEWER},
     {"capacity", 0, 0, "", true, s_capacity, CTL_ROLE_VIEWER},
     {"domain.migrate", 1, 1, "NAME", true, ctl_api_domain_migrate, CTL_ROLE_OPERATOR},
@@ -538,6 +538,14 @@ static void s_dispatch(ctl_api *self, char *client, const ctl_client_key *who,
                  ctl_role_to_string(who->role), r->verb, ctl_role_to_string(v->role));
         ctl_req_failf(r, DRV_ERR_DENIED, "%s needs role %s; client '%s' has role %s", r->verb,
                       ctl_role_to_string(v->role), who->name, ctl_role_to_string(who->role));
+        return;
+    }
+    if (v->fn == ctl_api_cluster_balance && !ctl_req_flag(r, "dry_run") &&
+        who->role < CTL_ROLE_OPERATOR) { /* the dry run only reads; running it moves domains */
+        ctl_req_failf(r, DRV_ERR_DENIED,
+                      "%s without --dry-run needs role %s; client '%s' has role %s", r->verb,
+                      ctl_role_to_string(CTL_ROLE_OPERATOR), who->name,
+                      ctl_role_to_string(who->role));
         return;
     }
     if ((int)r->n_args < v->min_args || (int)r->n_args > v->max_args) {

@@ -1,10 +1,11 @@
 /* api_balance.c — `cluster.balance`: the rebalancer's plan (scheduler/balance.h) on the cached
  * snapshot and the stats window's loads, with its score before and after
- * (docs/observability.md). Only the dry run exists: running the plan as a job is refused. */
+ * (docs/observability.md); without dry_run the plan is started as a balance job (balance_run.h)
+ * and the answer is the job, with the plan under "plan". */
 #include "api_private.h"
 
-#include "placement.h"
-#include "stats.h"
+#include "balance_run.h"
+#include "drain.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -29,15 +30,32 @@ static bool s_num_opt(ctl_req *r, json_object *o, const char *key, bool integer)
     return true;
 }
 
+/* The drain caps of a balance job from the request; false (answered) on a bad value. */
+static bool s_cap_opt(ctl_req *r, const char *key, unsigned *ret)
+{
+    const char *v = ctl_req_opt(r, key);
+    guint64 n = 0;
+    if (v == NULL || v[0] == '\0')
+        return true;
+    if (!g_ascii_string_to_unsigned(v, 10, 1, 1000, &n, NULL)) {
+        ctl_req_usage(r, "%s: option %s '%s' is not a whole number from 1 to 1000", r->verb, key,
+                      v);
+        return false;
+    }
+    *ret = (unsigned)n;
+    return true;
+}
+
 void ctl_api_cluster_balance(ctl_req *r)
 {
     ctl *c = r->c;
-    if (!ctl_req_flag(r, "dry_run")) {
-        ctl_req_failf(r, DRV_ERR_INVALID,
-                      "running the balance plan is not implemented yet; see the plan with "
-                      "option dry_run");
+    bool dry_run = ctl_req_flag(r, "dry_run");
+    drv_job_drain_opts jopts;
+    drv_job_drain_opts_init(&jopts);
+    if (!s_cap_opt(r, "max_parallel", &jopts.max_parallel) ||
+        !s_cap_opt(r, "per_source", &jopts.per_source) ||
+        !s_cap_opt(r, "per_dest", &jopts.per_dest))
         return;
-    }
     json_object *oj = json_object_new_object();
     if (ctl_req_opt(r, "objective") != NULL)
         json_object_object_add(oj, "objective",
@@ -52,43 +70,44 @@ void ctl_api_cluster_balance(ctl_req *r)
     drv_sched_balance_opts opts;
     drv_sched_balance_opts_init(&opts);
     drv_error *err = NULL;
-    if (drv_sched_balance_opts_from_json(oj, &opts, &err) < 0) {
-        json_object_put(oj);
-        ctl_req_fail(r, err);
-        return;
-    }
-    /* domains an operation is moving or changing stay where they are */
-    GPtrArray *skip = g_ptr_array_new();
-    GPtrArray *doms = ctl_model_domains(c->model);
-    for (guint i = 0; i < doms->len; i++) {
-        const ctl_domain *d = g_ptr_array_index(doms, i);
-        if (d->busy != NULL)
-            g_ptr_array_add(skip, d->name);
-    }
-    g_ptr_array_add(skip, NULL);
-    opts.skip_domains = (const char *const *)skip->pdata;
-
-    drv_sched_host_load *hl = NULL;
-    drv_sched_domain_load *dl = NULL;
-    size_t nh = 0, nd = 0;
-    ctl_stats_loads(c->stats, ctl_now_ms(), &hl, &nh, &dl, &nd);
-    drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
-    drv_sched_balance_plan *plan = NULL;
-    int rc = drv_sched_balance_plan_compute(cl, hl, nh, dl, nd, &opts, &plan, &err);
-    drv_sched_cluster_destroy(&cl);
-    g_free(hl);
-    g_free(dl);
-    g_ptr_array_unref(skip);
-    g_ptr_array_unref(doms);
+    int rc = drv_sched_balance_opts_from_json(oj, &opts, &err);
     json_object_put(oj);
     if (rc < 0) {
         ctl_req_fail(r, err);
         return;
     }
+    jopts.n_plus_one = opts.n_plus_one;
+    drv_sched_balance_plan *plan = NULL;
+    size_t nh = 0, nd = 0;
+    if (ctl_balance_plan(c, &opts, &plan, &nh, &nd, &err) < 0) {
+        ctl_req_fail(r, err);
+        return;
+    }
     json_object *doc = drv_sched_balance_plan_to_json(plan);
-    drv_sched_balance_plan_free(&plan);
-    json_object_object_add(doc, "dry_run", json_object_new_boolean(true));
+    json_object_object_add(doc, "dry_run", json_object_new_boolean(dry_run));
     json_object_object_add(doc, "hosts_with_load", json_object_new_int64((int64_t)nh));
     json_object_object_add(doc, "domains_with_load", json_object_new_int64((int64_t)nd));
-    ctl_req_ok(r, doc);
+    if (dry_run || plan->n_moves == 0) { /* nothing to run: the plan says why */
+        drv_sched_balance_plan_free(&plan);
+        ctl_req_ok(r, doc);
+        return;
+    }
+    g_autofree char *id = NULL;
+    rc = ctl_balance_start(c, plan, &jopts, &id, &err);
+    drv_sched_balance_plan_free(&plan);
+    if (rc < 0) {
+        json_object_put(doc);
+        drv_error_prefix(&err, "balance refused, nothing moved");
+        ctl_req_fail(r, err);
+        return;
+    }
+    const drv_job *live = ctl_drain_live(id);
+    if (live == NULL) { /* ended at once: the plan, naming the job */
+        json_object_object_add(doc, "job", json_object_new_string(id));
+        ctl_req_ok(r, doc);
+        return;
+    }
+    json_object *answer = drv_job_to_api_json(live, (uint64_t)ctl_wall_ms());
+    json_object_object_add(answer, "plan", doc);
+    ctl_req_ok(r, answer);
 }

@@ -1,6 +1,7 @@
 /* ctl_config.c — see ctl_config.h. */
 #include "ctl_config.h"
 
+#include "balance_policy.h"
 #include "config.h"
 #include "curve.h"
 
@@ -156,7 +157,16 @@ static int s_from_file(ctl_config *c, const drv_config *f, drv_error **err)
     g = "scheduler";
     if (drv_config_get_double(f, g, "cpu_ratio", 4.0, 0.1, 64.0, &c->cpu_ratio, err) < 0 ||
         drv_config_get_double(f, g, "memory_ratio", 1.0, 0.1, 16.0, &c->memory_ratio, err) < 0 ||
-        drv_config_get_string(f, g, "weigher", "spread", &c->weigher, err) < 0)
+        drv_config_get_string(f, g, "weigher", "spread", &c->weigher, err) < 0 ||
+        drv_config_get_int(f, g, "balance_interval_s", 0, 0, 86400, &c->balance_interval_s, err) <
+            0 ||
+        drv_config_get_double(f, g, "balance_min_gain", DRV_BALANCE_MIN_GAIN_DEFAULT, 0, 1e6,
+                              &c->balance_min_gain, err) < 0 ||
+        drv_config_get_double(f, g, "balance_min_score", DRV_BALANCE_MIN_SCORE_DEFAULT, 0, 1e6,
+                              &c->balance_min_score, err) < 0 ||
+        drv_config_get_int(f, g, "balance_max_moves_per_hour",
+                           DRV_BALANCE_MAX_MOVES_PER_HOUR_DEFAULT, 0, 10000,
+                           &c->balance_max_moves_per_hour, err) < 0)
         return -1;
     g = "security";
     if (drv_config_get_string(f, g, "secret_key_file", NULL, &c->secret_key_file, err) < 0 ||

@@ -51,6 +51,11 @@ typedef struct {
     double cpu_ratio;
     double memory_ratio;
     char *weigher; /* spread | pack */
+    /* continuous balance ([scheduler] balance_*; jobs/balance_policy.h, docs/observability.md) */
+    int64_t balance_interval_s; /* the leader runs the rebalancer this often; 0 = off (default) */
+    double balance_min_gain;    /* a plan is started only when its moves gain this much */
+    double balance_min_score;   /* ... and its score before is at least this */
+    int64_t balance_max_moves_per_hour; /* moves the policy launches in any sliding hour */
     /* [security] */
     char *secret_key_file;             /* the controller's CURVE secret key (required) */
     GPtrArray *clients;                /* ctl_client_key*: the client allow-list ([clients]) */

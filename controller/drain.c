@@ -20,6 +20,7 @@
 #include "store_async.h"
 #include "migrate_launch.h"
 #include "migrate_private.h"
+#include "placement.h"
 
 #include <string.h>
 
@@ -168,7 +169,8 @@ static void s_on_child_end(ctl *c, const drv_job *child, void *ctx)
 
 typedef struct {
     s_drun *run;
-    GArray *loads; /* drv_job_host_load */
+    GArray *loads;              /* drv_job_host_load */
+    drv_sched_cluster *cluster; /* a balance's view for move_refused, built when first needed */
 } s_facts_ctx;
 
 static drv_job_host_load *s_load_of(GArray *loads, const char *host)
@@ -279,6 +281,37 @@ static bool s_predict_ms(void *ctx, const char *domain, const char *source, cons
     return p.verdict != DRV_PREDICT_UNKNOWN;
 }
 
+/* A balance's last look before a move (job_drain.h move_refused): the domain is not taken by
+ * another operation, and the scheduler's view now still allows the move
+ * (drv_sched_balance_move_check: on its origin, running, the destination fit for it, N+1 kept
+ * when the job was planned with it). The view is built once per step, on the first launch. */
+static char *s_move_refused(void *ctx, const drv_job *job, const drv_job_entry *e, const char *dest)
+{
+    s_facts_ctx *fc = ctx;
+    ctl *c = s_self->c;
+    if (job->kind != DRV_JOB_KIND_BALANCE)
+        return NULL;
+    const ctl_domain *d = ctl_model_domain(c->model, e->domain);
+    if (d != NULL && d->busy != NULL)
+        return g_strdup_printf("%s is busy (%s)", e->domain, d->busy);
+    if (fc->cluster == NULL)
+        fc->cluster = ctl_placement_cluster(c, NULL);
+    char *why = NULL;
+    drv_error *err = NULL;
+    if (drv_sched_balance_move_check(fc->cluster, e->domain, e->origin, dest,
+                                     job->drain.opts.n_plus_one, &why, &err) < 0) {
+        why = g_strdup(err->message);
+        drv_error_free(&err);
+    }
+    if (why != NULL)
+        drv_info("job '%s': move of '%s' %s → %s refused now: %s", job->id, e->domain, e->origin,
+                 dest, why);
+    /* booked in the view, so the next move of the same step is checked against it */
+    else
+        drv_sched_cluster_move_domain(fc->cluster, e->domain, dest, NULL);
+    return why;
+}
+
 /* Migrations in flight that this job did not launch (strings borrowed from the live jobs). */
 static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
 {
@@ -304,6 +337,8 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
     f->host_runs = s_host_runs;
     f->predict_ms = s_predict_ms;
     f->domain_runs = s_domain_runs;
+    f->move_refused = s_move_refused;
+    fc->cluster = NULL;
     f->ctx = fc;
 }
 
@@ -676,13 +711,14 @@ static void s_step(s_drun *run, const drv_job_event *ev)
         s_perform(run, drv_job_actions_get(acts, i));
     drv_job_actions_destroy(&acts);
     g_array_unref(fc.loads);
+    drv_sched_cluster_destroy(&fc.cluster);
 }
 
 /* True when the agent of every host the job names is connected. */
 static bool s_hosts_up(const drv_job *job)
 {
     ctl *c = s_self->c;
-    if (!ctl_broker_host_up(c->broker, job->drain.host))
+    if (job->drain.host != NULL && !ctl_broker_host_up(c->broker, job->drain.host))
         return false;
     for (size_t i = 0; i < job->drain.n_entries; i++) {
         const drv_job_entry *e = &job->drain.entries[i];
@@ -768,16 +804,15 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
     }
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *stored = g_ptr_array_index(jobs, i);
-        if ((stored->kind != DRV_JOB_KIND_DRAIN && stored->kind != DRV_JOB_KIND_RESTORE) ||
-            drv_job_state_is_terminal(stored->state) ||
+        if (!drv_job_kind_is_batch(stored->kind) || drv_job_state_is_terminal(stored->state) ||
             g_hash_table_contains(s_self->runs, stored->id))
             continue;
         drv_job *j = drv_job_copy(stored);
         drv_job_set_owner(j, c->instance);
         s_drun *run = s_add(j);
         run->hold_until_ms = ctl_now_ms() + S_TAKEOVER_GRACE_MS;
-        drv_info("job '%s' (%s of host '%s', %s) taken over", j->id,
-                 drv_job_kind_to_string(j->kind), j->drain.host, drv_job_state_to_string(j->state));
+        drv_info("job '%s' (%s of %s, %s) taken over", j->id, drv_job_kind_to_string(j->kind),
+                 j->drain.host ? j->drain.host : "the cluster", drv_job_state_to_string(j->state));
         s_queue(run, j->state == DRV_JOB_PENDING ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL, 0,
                 NULL);
     }
@@ -803,8 +838,8 @@ int ctl_drain_start(ctl *c, drv_job *job, drv_error **err)
         return -1;
     }
     s_drun *run = s_add(job);
-    drv_info("job '%s': %s of host '%s' (%zu domains) started", job->id,
-             drv_job_kind_to_string(job->kind), job->drain.host, job->drain.n_entries);
+    drv_info("job '%s': %s of %s (%zu domains) started", job->id, drv_job_kind_to_string(job->kind),
+             job->drain.host ? job->drain.host : "the cluster", job->drain.n_entries);
     s_queue(run, DRV_JOB_EV_START, NULL, 0, NULL);
     s_process(run);
     return 0;
@@ -814,6 +849,21 @@ const drv_job *ctl_drain_live(const char *job_id)
 {
     s_drun *run = s_find(job_id);
     return run ? run->job : NULL;
+}
+
+const drv_job *ctl_drain_in_flight(void)
+{
+    if (s_self == NULL)
+        return NULL;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, s_self->runs);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const drv_job *j = ((s_drun *)v)->job;
+        if (!drv_job_state_is_terminal(j->state))
+            return j;
+    }
+    return NULL;
 }
 
 const drv_job *ctl_drain_active_for_host(const char *host_id)

@@ -37,6 +37,8 @@ drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h);
 int ctl_drain_start(ctl *c, drv_job *job, drv_error **err);
 /* The live copy of a drain/restore job this controller drives (borrowed), or NULL. */
 const drv_job *ctl_drain_live(const char *job_id);
+/* A drain, restore or balance job in flight (borrowed), or NULL when none runs. */
+const drv_job *ctl_drain_in_flight(void);
 /* The drain or restore job in flight for host (borrowed), or NULL. */
 const drv_job *ctl_drain_active_for_host(const char *host_id);
 /* Predicts domain's drain migration source → destination (memory_kib of it) from the pair's link

@@ -43,8 +43,7 @@ guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs)
     }
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *j = g_ptr_array_index(jobs, i);
-        if ((j->kind != DRV_JOB_KIND_DRAIN && j->kind != DRV_JOB_KIND_RESTORE) ||
-            drv_job_state_is_terminal(j->state))
+        if (!drv_job_kind_is_batch(j->kind) || drv_job_state_is_terminal(j->state))
             continue;
         for (size_t k = 0; k < j->drain.n_entries; k++) {
             const drv_job_entry *e = &j->drain.entries[k];

@@ -9,6 +9,7 @@
 #include "leader.h"
 #include "log.h"
 #include "drain.h"
+#include "balance_run.h"
 #include "etcd_worker.h"
 #include "ha.h"
 #include "hygiene.h"
@@ -290,6 +291,9 @@ static int s_run(ctl *c)
         t = ctl_drain_tick(c, ctl_now_ms()); /* drain and restore jobs (drain.h) */
         if (t < wait_ms)
             wait_ms = t;
+        t = ctl_balance_tick(c, ctl_now_ms()); /* continuous balance (balance_run.h) */
+        if (t < wait_ms)
+            wait_ms = t;
         t = ctl_lifecycle_tick(c, ctl_now_ms()); /* start and undefine jobs (lifecycle.h) */
         if (t < wait_ms)
             wait_ms = t;
@@ -412,7 +416,8 @@ out:
     ctl_api_fail_waiting(&c);
     ctl_lifecycle_destroy(&c.lifecycle); /* answers its clients; jobs stay in etcd */
     ctl_drain_shutdown(&c);              /* drain jobs too */
-    ctl_migrate_shutdown(&c);            /* jobs stay in etcd for the next leader */
+    ctl_balance_shutdown();
+    ctl_migrate_shutdown(&c); /* jobs stay in etcd for the next leader */
     ctl_metrics_destroy(&c.metrics);
     ctl_broker_destroy(&c.broker);
     ctl_doubts_destroy(&c.doubts);

@@ -8,8 +8,8 @@
 /* ------------------------------------------------------------------------------------------------
  * String tables. */
 
-static const char *const s_kind_names[DRV_JOB_KIND_LAST] = {"migrate", "drain", "restore", "start",
-                                                            "undefine"};
+static const char *const s_kind_names[DRV_JOB_KIND_LAST] = {"migrate", "drain",    "restore",
+                                                            "start",   "undefine", "balance"};
 static const char *const s_state_names[DRV_JOB_STATE_LAST] = {"pending", "running", "succeeded",
                                                               "failed", "cancelled"};
 static const char *const s_phase_names[DRV_JOB_PHASE_LAST] = {
@@ -60,6 +60,12 @@ S_ENUM_FUNCS(drv_job_entry_state, drv_job_entry_state, s_entry_state_names,
              DRV_JOB_ENTRY_STATE_LAST)
 S_ENUM_FUNCS(drv_job_desired, drv_job_desired, s_desired_names, DRV_JOB_DESIRED_LAST)
 S_ENUM_FUNCS(drv_job_step, drv_job_step, s_step_names, DRV_JOB_STEP_LAST)
+
+bool drv_job_kind_is_batch(drv_job_kind kind)
+{
+    return kind == DRV_JOB_KIND_DRAIN || kind == DRV_JOB_KIND_RESTORE ||
+           kind == DRV_JOB_KIND_BALANCE;
+}
 
 bool drv_job_state_is_terminal(drv_job_state state)
 {
@@ -244,8 +250,12 @@ static int s_validate_entry(const drv_job *job, const drv_job_entry *e, size_t i
 static int s_validate_drain(const drv_job *job, drv_error **err)
 {
     const drv_job_drain *d = &job->drain;
-    if (s_empty(d->host))
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: %s needs a host", job->id,
+    if (job->kind == DRV_JOB_KIND_BALANCE && d->host != NULL)
+        return drv_error_set(err, DRV_ERR_INVALID, 0,
+                             "job %s: a balance has no \"host\" (each entry names its own)",
+                             job->id);
+    if (job->kind != DRV_JOB_KIND_BALANCE && s_empty(d->host))
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: %s: missing \"host\"", job->id,
                              drv_job_kind_to_string(job->kind));
     if (d->opts.max_parallel == 0 || d->opts.per_source == 0 || d->opts.per_dest == 0)
         return drv_error_set(err, DRV_ERR_INVALID, 0,

@@ -32,6 +32,7 @@ typedef enum {
     DRV_JOB_KIND_RESTORE,     /* "restore": move a drain's domains back to their origin */
     DRV_JOB_KIND_START,       /* "start": define on the placed host, start, clean the old host */
     DRV_JOB_KIND_UNDEFINE,    /* "undefine": undefine on the host, then forget it in etcd */
+    DRV_JOB_KIND_BALANCE,     /* "balance": the rebalancer's moves, each from its own host */
     DRV_JOB_KIND_LAST
 } drv_job_kind;
 
@@ -111,6 +112,9 @@ const char *drv_job_desired_to_string(drv_job_desired desired);
 int drv_job_desired_from_string(const char *name, drv_job_desired *ret);
 const char *drv_job_step_to_string(drv_job_step step);
 int drv_job_step_from_string(const char *name, drv_job_step *ret);
+
+/* True for the kinds that hold a list of moves (drv_job_drain): drain, restore and balance. */
+bool drv_job_kind_is_batch(drv_job_kind kind);
 
 /* True for succeeded, failed and cancelled. */
 bool drv_job_state_is_terminal(drv_job_state state);
@@ -212,7 +216,8 @@ typedef struct {
 } drv_job_entry;
 
 typedef struct {
-    char *host; /* drain: the host being emptied; restore: the host domains return to */
+    char *host; /* drain: the host being emptied; restore: the host domains return to;
+                   balance: NULL (each entry names its own origin and destination) */
     drv_job_drain_opts opts;
     char *restore_of;       /* restore: id of the drain job it reverses; else NULL */
     drv_job_entry *entries; /* in plan order (largest first) */
@@ -248,7 +253,7 @@ typedef struct {
     bool cancel_requested;
     char *error;                 /* when failed (or why cancelled), else NULL */
     drv_job_migrate migrate;     /* kind migrate only (all zero otherwise) */
-    drv_job_drain drain;         /* kinds drain and restore only (all zero otherwise) */
+    drv_job_drain drain;         /* kinds drain, restore and balance only (all zero otherwise) */
     drv_job_lifecycle lifecycle; /* kinds start and undefine only (all zero otherwise) */
 } drv_job;
 

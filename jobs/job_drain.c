@@ -136,6 +136,39 @@ int drv_job_restore_new(const char *id, const drv_job *drain, drv_job_locate_fn 
     return 0;
 }
 
+int drv_job_balance_new(const char *id, const drv_sched_balance_plan *plan,
+                        const drv_job_drain_opts *opts, const char *owner, uint64_t now_ms,
+                        drv_job **ret, drv_error **err)
+{
+    drv_job_drain_opts defaults;
+    drv_job_drain_opts_init(&defaults);
+    if (!opts)
+        opts = &defaults;
+    if (!id || !*id || !plan)
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "balance job: missing id or plan");
+    if (s_check_opts(id, opts, err) < 0)
+        return -1;
+    if (plan->n_moves == 0)
+        return drv_error_set(err, DRV_ERR_CONFLICT, 0, "nothing to balance: %s",
+                             plan->summary ? plan->summary : "the plan has no move");
+    drv_job *job = s_job_new(id, DRV_JOB_KIND_BALANCE, NULL, opts, owner, now_ms, plan->n_moves);
+    for (size_t i = 0; i < plan->n_moves; i++) {
+        const drv_sched_balance_move *mv = &plan->moves[i];
+        drv_job_entry *e = &job->drain.entries[job->drain.n_entries++];
+        e->domain = g_strdup(mv->domain);
+        e->origin = g_strdup(mv->source);
+        e->planned = g_strdup(mv->dest);
+        e->alternates = g_new0(char *, 1);
+        e->state = DRV_JOB_ENTRY_PLANNED;
+    }
+    if (drv_job_validate(job, err) < 0) {
+        drv_job_destroy(&job);
+        return -1;
+    }
+    *ret = job;
+    return 0;
+}
+
 char *drv_job_drain_child_id(const drv_job *job, const drv_job_entry *e, unsigned attempt)
 {
     return g_strdup_printf("%s:%s:%u", job->id, e->domain, attempt);
@@ -296,8 +329,9 @@ static int s_on_event(s_step *st, const drv_job_event *ev)
             return 0;
         job->state = DRV_JOB_RUNNING;
         st->changed = true;
-        s_host_state(st, st->before,
-                     drain ? DRV_SCHED_HOST_PREPARING_MAINTENANCE : DRV_SCHED_HOST_ACTIVE);
+        if (job->drain.host != NULL) /* a balance has no host of its own */
+            s_host_state(st, st->before,
+                         drain ? DRV_SCHED_HOST_PREPARING_MAINTENANCE : DRV_SCHED_HOST_ACTIVE);
         for (size_t i = 0; drain && i < job->drain.n_entries; i++) {
             const drv_job_entry *e = &job->drain.entries[i];
             if (e->state == DRV_JOB_ENTRY_SKIPPED &&
@@ -319,8 +353,9 @@ static int s_on_event(s_step *st, const drv_job_event *ev)
     case DRV_JOB_EV_RESTARTED:
         if (job->state != DRV_JOB_RUNNING)
             return 0;
-        s_host_state(st, st->before,
-                     drain ? DRV_SCHED_HOST_PREPARING_MAINTENANCE : DRV_SCHED_HOST_ACTIVE);
+        if (job->drain.host != NULL)
+            s_host_state(st, st->before,
+                         drain ? DRV_SCHED_HOST_PREPARING_MAINTENANCE : DRV_SCHED_HOST_ACTIVE);
         for (size_t i = 0; i < job->drain.n_entries; i++)
             if (job->drain.entries[i].state == DRV_JOB_ENTRY_MIGRATING)
                 s_entry_action(st, st->before, DRV_JOB_ACT_LOCATE, &job->drain.entries[i]);
@@ -452,6 +487,15 @@ static void s_launch(s_step *st)
         }
         if (s_load(st, e->origin, true) >= o->per_source || s_load(st, dest, false) >= o->per_dest)
             continue; /* wait for a slot; a later entry may fit */
+        const drv_job_drain_facts *f = st->facts;
+        char *refused = f && f->move_refused ? f->move_refused(f->ctx, job, e, dest) : NULL;
+        if (refused != NULL) {
+            s_set_error(e, g_strdup_printf("not moved to %s: %s", dest, refused));
+            g_free(refused);
+            e->state = DRV_JOB_ENTRY_FAILED;
+            st->changed = true;
+            continue;
+        }
         g_free(e->destination);
         e->destination = g_strdup(dest);
         e->attempts++;
@@ -598,9 +642,12 @@ static void s_maybe_finish(s_step *st)
         s_append_names(who, job, DRV_JOB_ENTRY_PLANNED, "not moved: ");
         job->state = job->cancel_requested ? DRV_JOB_CANCELLED : DRV_JOB_FAILED;
         g_free(job->error);
-        job->error = g_strdup_printf(
-            "%s of %s: %s: %s", drain ? "drain" : "restore", job->drain.host,
-            drain ? "the host still holds domains" : "not every domain is back", who->str);
+        if (job->kind == DRV_JOB_KIND_BALANCE)
+            job->error = g_strdup_printf("balance: not every move was made: %s", who->str);
+        else
+            job->error = g_strdup_printf(
+                "%s of %s: %s: %s", drain ? "drain" : "restore", job->drain.host,
+                drain ? "the host still holds domains" : "not every domain is back", who->str);
     }
     st->changed = true;
 }
@@ -610,11 +657,11 @@ static char *s_summary(const drv_job *job)
     unsigned n[DRV_JOB_ENTRY_STATE_LAST] = {0};
     for (size_t i = 0; i < job->drain.n_entries; i++)
         n[job->drain.entries[i].state]++;
-    return g_strdup_printf("%s of %s %s: %u done, %u migrating, %u planned, %u failed, %u skipped",
-                           drv_job_kind_to_string(job->kind), job->drain.host,
-                           drv_job_state_to_string(job->state), n[DRV_JOB_ENTRY_DONE],
-                           n[DRV_JOB_ENTRY_MIGRATING], n[DRV_JOB_ENTRY_PLANNED],
-                           n[DRV_JOB_ENTRY_FAILED], n[DRV_JOB_ENTRY_SKIPPED]);
+    return g_strdup_printf(
+        "%s of %s %s: %u done, %u migrating, %u planned, %u failed, %u skipped",
+        drv_job_kind_to_string(job->kind), job->drain.host ? job->drain.host : "the cluster",
+        drv_job_state_to_string(job->state), n[DRV_JOB_ENTRY_DONE], n[DRV_JOB_ENTRY_MIGRATING],
+        n[DRV_JOB_ENTRY_PLANNED], n[DRV_JOB_ENTRY_FAILED], n[DRV_JOB_ENTRY_SKIPPED]);
 }
 
 static void s_append_all(drv_job_actions *dst, const drv_job_actions *src)
@@ -626,8 +673,8 @@ static void s_append_all(drv_job_actions *dst, const drv_job_actions *src)
 int drv_job_drain_step(drv_job *job, const drv_job_event *ev, const drv_job_drain_facts *facts,
                        uint64_t now_ms, drv_job_actions *actions, drv_error **err)
 {
-    if (!job || !actions || (job->kind != DRV_JOB_KIND_DRAIN && job->kind != DRV_JOB_KIND_RESTORE))
-        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: not a drain or restore job",
+    if (!job || !actions || !drv_job_kind_is_batch(job->kind))
+        return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: not a drain, restore or balance job",
                              job && job->id ? job->id : "?");
     if (ev && (unsigned)ev->kind >= DRV_JOB_EV_LAST)
         return drv_error_set(err, DRV_ERR_INVALID, 0, "job %s: event kind %d out of range", job->id,

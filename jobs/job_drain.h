@@ -16,7 +16,9 @@
  * off; without force (or when even the destroy did not end them) those entries fail and the job
  * fails naming them, the host staying preparing-maintenance. With
  * on_unmovable=leave the skipped domains keep running there, the host stays preparing-maintenance
- * and the job fails naming them. A restore sets its host active at start.
+ * and the job fails naming them. A restore sets its host active at start. A balance touches no
+ * host state: it succeeds when every move is done, else fails (or is cancelled) naming the moves
+ * that were not made and why.
  *
  * Resume: after a controller restart feed RESTARTED; entries still "migrating" are never launched
  * again: a LOCATE is emitted for each and DOMAIN_FOUND decides (destination → done; source → the
@@ -74,6 +76,12 @@ typedef struct {
      * (an unknown state counts as running), or the inventory is not authoritative. Used for the
      * domains on_unmovable=shutdown shuts down. NULL = none runs. */
     bool (*domain_runs)(void *ctx, const char *host, const char *domain);
+    /* The last look before e is launched to dest: why the move must not happen now (owned
+     * sentence, g_free), or NULL when it may. The entry then fails with that reason, nothing is
+     * launched (a balance re-checks its plan here: the domain still on its origin, the destination
+     * still fit for it, N+1 kept). Called only for the launch itself, never to order entries.
+     * NULL = every move may happen. */
+    char *(*move_refused)(void *ctx, const drv_job *job, const drv_job_entry *e, const char *dest);
     void *ctx;
 } drv_job_drain_facts;
 
@@ -90,6 +98,16 @@ typedef struct {
 int drv_job_drain_new(const char *id, const drv_sched_drain_plan *plan,
                       const drv_job_drain_opts *opts, const char *owner, uint64_t now_ms,
                       drv_job **ret, drv_error **err);
+
+/* Creates a pending balance job from the rebalancer's plan (scheduler/balance.h): one entry per
+ * move, in plan order, from the move's source to its destination, with no alternates (a move
+ * whose destination fails is not retried elsewhere: the plan's gain was for that destination).
+ * opts NULL = defaults (on_unmovable is not used). DRV_ERR_INVALID for a missing id or plan or a
+ * zero cap; DRV_ERR_CONFLICT naming the plan's summary when it has no move. On success *ret is a
+ * new job. */
+int drv_job_balance_new(const char *id, const drv_sched_balance_plan *plan,
+                        const drv_job_drain_opts *opts, const char *owner, uint64_t now_ms,
+                        drv_job **ret, drv_error **err);
 
 /* Returns the host a domain is on now (borrowed), or NULL when it no longer exists. */
 typedef const char *(*drv_job_locate_fn)(void *ctx, const char *domain);
@@ -118,7 +136,7 @@ int drv_job_drain_step(drv_job *job, const drv_job_event *ev, const drv_job_drai
 char *drv_job_drain_child_id(const drv_job *job, const drv_job_entry *e, unsigned attempt);
 
 /* True when no entry still runs on the drained host: every entry done, or skipped under
- * on_unmovable=shutdown. (For a restore: every entry done.) */
+ * on_unmovable=shutdown. (For a restore or a balance: every entry done.) */
 bool drv_job_drain_host_empty(const drv_job *job);
 
 #endif

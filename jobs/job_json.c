@@ -118,7 +118,7 @@ static json_object *s_entry_to_json(const drv_job_entry *e)
 static json_object *s_drain_to_json(const drv_job_drain *d)
 {
     json_object *o = json_object_new_object();
-    s_add_str(o, "host", d->host, true);
+    s_add_str(o, "host", d->host, false);
     s_add_str(o, "restore_of", d->restore_of, false);
     json_object *opts = json_object_new_object();
     s_add_u64(opts, "max_parallel", d->opts.max_parallel);
@@ -432,7 +432,7 @@ static int s_drain_from_json(json_object *o, const char *what, drv_job_drain *d,
     g_autofree char *wo = g_strdup_printf("%s options", what);
     json_object *opts = NULL, *entries = NULL;
     if (drv_json_read_keys(o, keys, w, err) < 0 ||
-        drv_json_read_str(o, "host", true, w, &d->host, err) < 0 ||
+        drv_json_read_str(o, "host", false, w, &d->host, err) < 0 ||
         drv_json_read_str(o, "restore_of", false, w, &d->restore_of, err) < 0 ||
         drv_json_read_object(o, "options", true, w, &opts, err) < 0)
         return -1;

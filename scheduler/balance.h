@@ -108,6 +108,16 @@ int drv_sched_balance_plan_compute(const drv_sched_cluster *cluster,
                                    drv_error **err);
 void drv_sched_balance_plan_free(drv_sched_balance_plan **plan_p);
 
+/* Re-checks one planned move just before it is launched (the world may have changed since the
+ * plan; balance_check.c): domain still exists, runs and is on source; dest still passes every
+ * placement filter for it (active, reachable, arch, features, pools, networks, labels, affinity,
+ * anti-affinity, room); and with n_plus_one, when the cluster survives the loss of any one host
+ * now, it still does with the domain on dest. Returns 0 = allowed, 1 = refused with *ret_why (one
+ * sentence, g_free), -1 with DRV_ERR_INVALID for missing arguments (*ret_why NULL). */
+int drv_sched_balance_move_check(const drv_sched_cluster *cluster, const char *domain,
+                                 const char *source, const char *dest, bool n_plus_one,
+                                 char **ret_why, drv_error **err);
+
 /* JSON (balance_json.c). The load document: {"hosts":{"h1":{"cpu_busy":0.9}},
  * "domains":{"vm1":{"cpu":1.5,"steal":0.3}}}; the loads borrow strings from `obj`, which must
  * outlive them (free the arrays with g_free). Options: {"objective":"cpu","cpu_threshold":0.8,

@@ -46,6 +46,8 @@ typedef struct {
     int64_t next_register_ms;
     int64_t last_send_ms;
     int64_t last_recv_ms;
+    int64_t next_stats_ms; /* --stats-ms: the next StatsReport (0 = none sent yet) */
+    int64_t last_stats_ms;
 } s_agent;
 
 typedef struct {
@@ -91,7 +93,7 @@ static void s_op_free(gpointer p)
 }
 
 static GHashTable *s_by_host; /* sim_host* → s_agent* */
-static uint64_t s_sent, s_recv, s_commands, s_dropped;
+static uint64_t s_sent, s_recv, s_commands, s_dropped, s_stats_sent;
 
 static void s_send_bytes(s_agent *a, const uint8_t *buf, size_t len)
 {
@@ -139,6 +141,21 @@ static void s_heartbeat(s_agent *a)
     env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
     s_send_env(a, &env);
+}
+
+/* One StatsReport (simulated load), then the next in stats_ms. */
+static void s_stats(s_agent *a, GRand *rand, int64_t now, int stats_ms)
+{
+    uint32_t interval = a->last_stats_ms ? (uint32_t)(now - a->last_stats_ms) : 0;
+    size_t len = 0;
+    uint8_t *buf =
+        sim_host_pack_stats(a->host, rand, (uint64_t)(g_get_real_time() / 1000), interval, &len);
+    if (buf != NULL)
+        s_send_bytes(a, buf, len);
+    g_free(buf);
+    s_stats_sent++;
+    a->last_stats_ms = now;
+    a->next_stats_ms = now + stats_ms;
 }
 
 static void s_reply_simple(s_agent *a, const char *id, bool ok, const char *kind, const char *msg)
@@ -314,6 +331,7 @@ static int s_keys(s_agent *a, const char *dir, drv_error **err)
 int main(int argc, char **argv)
 {
     int hosts = 10, domains = 0, heartbeat_ms = 1000, latency_ms = 5, migrate_ms = 50;
+    int stats_ms = 0;
     int cpus = 32, memory_mib = 128 * 1024, ramp_ms = -1, io_threads = 1;
     double fail_rate = 0;
     char *controller = NULL, *controller_key = NULL, *keys_dir = NULL, *prefix = NULL;
@@ -346,6 +364,9 @@ int main(int argc, char **argv)
         {"dump-file", 0, 0, G_OPTION_ARG_FILENAME, &dump_file,
          "on SIGHUP: every simulated domain (HOST NAME STATE VCPUS KIB) into FILE", "FILE"},
         {"io-threads", 0, 0, G_OPTION_ARG_INT, &io_threads, "ZeroMQ I/O threads (default 1)", "N"},
+        {"stats-ms", 0, 0, G_OPTION_ARG_INT, &stats_ms,
+         "send a StatsReport (simulated load) every MS, staggered across hosts (default 0: none)",
+         "MS"},
         {"keygen-only", 0, 0, G_OPTION_ARG_NONE, &keygen_only,
          "make the key pairs, print ID PUBFILE lines, exit", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -360,8 +381,9 @@ int main(int argc, char **argv)
     if (prefix == NULL)
         prefix = g_strdup("sim");
     if (keys_dir == NULL || hosts < 1 || hosts > 100000 || domains < 0 || heartbeat_ms < 10 ||
-        latency_ms < 0 || migrate_ms < 0 || fail_rate < 0 || fail_rate > 1 || cpus < 1 ||
-        memory_mib < 1024 || (!keygen_only && (controller == NULL || controller_key == NULL))) {
+        stats_ms < 0 || latency_ms < 0 || migrate_ms < 0 || fail_rate < 0 || fail_rate > 1 ||
+        cpus < 1 || memory_mib < 1024 ||
+        (!keygen_only && (controller == NULL || controller_key == NULL))) {
         g_printerr("agent_sim: --keys-dir, --controller and --controller-key are needed; sizes "
                    "must be positive\n");
         return 2;
@@ -539,6 +561,13 @@ int main(int argc, char **argv)
                 s_register(a, now); /* the controller fell silent: register again */
                 continue;
             }
+            if (stats_ms > 0) { /* the first report of each host staggered over one interval */
+                if (a->next_stats_ms == 0)
+                    a->next_stats_ms = now + (int64_t)stats_ms * (a - agents) / hosts;
+                if (now >= a->next_stats_ms)
+                    s_stats(a, sim.world.rand, now, stats_ms);
+                wake = MIN(wake, a->next_stats_ms);
+            }
             if (now - a->last_send_ms >= a->interval_ms)
                 s_heartbeat(a);
             wake = MIN(wake, a->last_send_ms + a->interval_ms);
@@ -566,9 +595,10 @@ int main(int argc, char **argv)
                 s_drain(&sim, &agents[i], now);
         s_run_due(&sim, s_now_ms());
     }
-    printf("agent_sim: stopping: %" G_GUINT64_FORMAT " messages sent, %" G_GUINT64_FORMAT
-           " received, %" G_GUINT64_FORMAT " commands, %" G_GUINT64_FORMAT " sends dropped\n",
-           s_sent, s_recv, s_commands, s_dropped);
+    printf("agent_sim: stopping: %" G_GUINT64_FORMAT " messages sent (%" G_GUINT64_FORMAT
+           " stats reports), %" G_GUINT64_FORMAT " received, %" G_GUINT64_FORMAT
+           " commands, %" G_GUINT64_FORMAT " sends dropped\n",
+           s_sent, s_stats_sent, s_recv, s_commands, s_dropped);
     fflush(stdout);
     for (int i = 0; i < hosts; i++) {
         zmq_close(agents[i].sock);

@@ -9,6 +9,7 @@
 #include "domxml.h"
 #include "lifecycle.h"
 #include "pb.h"
+#include "stats.h"
 
 #include <string.h>
 
@@ -150,6 +151,44 @@ static uint64_t s_free_kib(const sim_host *self)
             used += d->info.memory_kib;
     }
     return used >= self->facts->memory_kib ? 0 : self->facts->memory_kib - used;
+}
+
+uint8_t *sim_host_pack_stats(sim_host *self, GRand *rand, uint64_t wall_ms, uint32_t interval_ms,
+                             size_t *ret_len)
+{
+    drv_stats_report r = {.sampled_at_ms = wall_ms, .interval_ms = interval_ms, .sample_ms = 1};
+    bool known = interval_ms > 0;
+    r.host.cpus = self->facts->cpus;
+    r.host.cpu_known = known;
+    r.host.cpu_busy = known ? g_rand_double_range(rand, 0.05, 0.95) : 0;
+    r.host.memory_total_kib = self->facts->memory_kib;
+    r.host.memory_available_kib = s_free_kib(self);
+    r.host.load1 = r.host.load5 = r.host.load15 = r.host.cpu_busy * self->facts->cpus;
+    r.domains = g_array_new(FALSE, TRUE, sizeof(drv_stats_dom_rates));
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->doms);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        const s_dom *d = v;
+        if (d->info.state != DRV_DOM_RUNNING)
+            continue;
+        drv_stats_dom_rates dr = {.name = d->info.name,
+                                  .rates_known = known,
+                                  .vcpus = d->info.vcpus,
+                                  .balloon_current_kib = d->info.memory_kib,
+                                  .balloon_rss_kib = d->info.memory_kib};
+        if (known) {
+            dr.cpu = g_rand_double_range(rand, 0, d->info.vcpus);
+            dr.steal = g_rand_double_range(rand, 0, 0.1 * d->info.vcpus);
+            dr.block_read_bps = g_rand_double_range(rand, 0, 1e6);
+            dr.net_rx_bps = g_rand_double_range(rand, 0, 1e6);
+        }
+        g_array_append_val(r.domains, dr);
+    }
+    uint8_t *buf = NULL;
+    drv_pb_stats_pack(&r, &buf, ret_len);
+    g_array_unref(r.domains);
+    return buf;
 }
 
 uint8_t *sim_host_pack_register(sim_host *self, const char *instance, size_t *ret_len)

@@ -47,6 +47,13 @@ unsigned sim_host_domain_count(const sim_host *self);
 /* A packed Register (facts + the whole inventory), with agent instance `instance`. Owned. */
 uint8_t *sim_host_pack_register(sim_host *self, const char *instance, size_t *ret_len);
 
+/* A packed StatsReport as drover-agent sends it (hostagent/pb.c drv_pb_stats_pack): the host's
+ * CPU busy and every running domain's CPU and steal drawn from rand (simulated load: the figures
+ * carry no meaning, only their volume does), memory from the domain table, interval_ms the rates'
+ * window (0 = the first sample: no rate known). Owned. */
+uint8_t *sim_host_pack_stats(sim_host *self, GRand *rand, uint64_t wall_ms, uint32_t interval_ms,
+                             size_t *ret_len);
+
 /* The reply cache of this host (resent ids get their first answer). */
 drv_reply_cache *sim_host_cache(sim_host *self);
 

@@ -74,7 +74,8 @@ static void test_sheet_and_outcome(void **state)
     GString *out = g_string_new(NULL);
     const char *const docs[][2] = {{"jobs/golden", "drain-running"},
                                    {"jobs/golden", "restore-pending"},
-                                   {"cli/data", "drain-failed"}};
+                                   {"cli/data", "drain-failed"},
+                                   {"jobs/golden", "balance-failed"}};
     for (size_t i = 0; i < G_N_ELEMENTS(docs); i++) {
         json_object *job = s_doc(docs[i][0], docs[i][1]);
         assert_true(drv_cli_job_is_drain(job));
@@ -95,6 +96,7 @@ static void test_list(void **state)
     json_object_array_add(arr, s_doc("jobs/golden", "migrate-running"));
     json_object_array_add(arr, s_doc("jobs/golden", "drain-running"));
     json_object_array_add(arr, s_doc("jobs/golden", "restore-pending"));
+    json_object_array_add(arr, s_doc("jobs/golden", "balance-failed"));
     json_object_object_add(doc, "jobs", arr);
     GString *out = g_string_new(NULL);
     drv_cli_render_job_list(doc, out);

@@ -125,8 +125,12 @@ t_check "balance: a bad objective is refused" \
   sh -c "! '$CLI_BIN' --json cluster balance --dry-run --objective speed >/dev/null 2>&1"
 t_check "balance: a bad threshold is refused" \
   sh -c "! '$CLI_BIN' --json cluster balance --dry-run --cpu-threshold lots >/dev/null 2>&1"
-t_check "balance without --dry-run is refused by the CLI" \
-  sh -c "! '$CLI_BIN' --json cluster balance >/dev/null 2>&1"
+t_check "balance without --dry-run needs role operator (a viewer may only plan)" \
+  sh -c "! DROVER_KEY_FILE=$KEY_DIR/viewer.key '$CLI_BIN' --json cluster balance >/dev/null 2>&1"
+t_check "a viewer may see the plan" dr_as viewer cluster balance --dry-run
+nb=$(dr cluster balance --objective cpu) || t_fail "balance with nothing to move"
+t_eq "balance with nothing to move: no job, the plan says why" "false 0 null" \
+  "$(jq -r '"\(.dry_run) \(.moves | length) \(.kind)"' <<<"$nb")"
 "$CLI_BIN" --timeout 10 cluster balance --dry-run >"$T_DIR/bp.txt" || t_fail "balance (table)"
 t_check "balance table: the score line" grep -qE "^Score +[0-9.]+ → [0-9.]+" "$T_DIR/bp.txt"
 

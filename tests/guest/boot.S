@@ -7,10 +7,13 @@
  *     every tick and a live migration has real work to do;
  *   - every LINE_TICKS ticks it writes "drover-guest tick N\n" to COM1 with N counting up from 1,
  *     so a serial log that keeps growing (with increasing N) proves the guest keeps running;
- *   - between ticks it halts (sti; hlt), so an idle host core is not burnt.
+ *   - between ticks it halts (sti; hlt), so an idle host core is not burnt — or, built with BUSY=1
+ *     (the CPU-busy mode), it spins (polls the tick counter, interrupts on) so its vCPU wants a host CPU
+ *     all the time: two such guests pinned to the same host CPUs make real CPU pressure (steal).
+ *   The boot line is "drover-guest boot dirty_mib=N line_ticks=T busy=B\n".
  *
  * Build-time knobs (assembler --defsym): DIRTY_MIB (default 96, keep it below guest RAM - 8 MiB),
- * LINE_TICKS (default 4, i.e. ~4.5 lines per second).
+ * LINE_TICKS (default 4, i.e. ~4.5 lines per second), BUSY (default 0).
  *
  * Memory above 1 MiB is reached from real mode through "unreal mode": FS is loaded with a 4 GiB flat
  * data descriptor in protected mode, then the CPU goes back to real mode keeping FS's cached limit.
@@ -24,6 +27,9 @@
         .endif
         .ifndef LINE_TICKS
         .set LINE_TICKS, 4
+        .endif
+        .ifndef BUSY
+        .set BUSY, 0
         .endif
 
         .set COM1, 0x3f8
@@ -59,6 +65,10 @@ s_main:
         call    s_puts
         movl    $LINE_TICKS, %eax
         call    s_putu
+        movw    $msg_busy, %si
+        call    s_puts
+        movl    $BUSY, %eax
+        call    s_putu
         movb    $'\n', %al
         call    s_putc
 
@@ -69,7 +79,11 @@ s_main:
         sti
 
 s_wait_tick:
+        .if BUSY
+        nop                             /* busy mode: spin until IRQ0 bumps the tick counter */
+        .else
         hlt                             /* woken by IRQ0 (or any interrupt) */
+        .endif
         movl    BDA_TICKS, %eax
         cmpl    last_tick, %eax
         je      s_wait_tick
@@ -167,6 +181,7 @@ s_putu:
 
 msg_boot:       .asciz "drover-guest boot dirty_mib="
 msg_line_ticks: .asciz " line_ticks="
+msg_busy:       .asciz " busy="
 msg_tick:       .asciz "drover-guest tick "
 
         .p2align 3

@@ -18,7 +18,7 @@ pid=$(t_spawn qemu qemu-system-x86_64 -accel tcg -m 128 -display none -no-user-c
   -monitor "unix:$mon,server=on,wait=off")
 
 t_wait_for "guest tick 5 on the serial log" 30 grep -q '^drover-guest tick 5$' "$serial"
-t_check "boot line names the dirty size" grep -q '^drover-guest boot dirty_mib=[0-9]* line_ticks=[0-9]*$' "$serial"
+t_check "boot line names the dirty size" grep -q '^drover-guest boot dirty_mib=[0-9]* line_ticks=[0-9]* busy=0$' "$serial"
 dirty_mib=$(sed -n 's/^drover-guest boot dirty_mib=\([0-9]*\).*/\1/p' "$serial")
 
 # The ticks are 1, 2, 3, ... with no gap or repeat.
@@ -46,3 +46,31 @@ else
   t_log "socat missing or nothing dirtied: memory check not run"
 fi
 t_stop "$pid"
+
+# The CPU-busy mode (drover-guest-busy.img): it still ticks, and its vCPU spins between ticks, so
+# QEMU burns a host core where the idle image (same knobs, BUSY=0) leaves it nearly idle.
+cpu_pct() { # PID SECONDS — % of one core used by PID over SECONDS
+  local hz a b
+  hz=$(getconf CLK_TCK)
+  a=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  sleep "$2"
+  b=$(awk '{print $14 + $15}' "/proc/$1/stat")
+  echo $(( (b - a) * 100 / hz / $2 ))
+}
+for kind in busy idle; do
+  img="$DROVER_BUILD_DIR/tests/guest/drover-guest-$kind.img"
+  [ -f "$img" ] || t_fail "missing $img (build target drover-guest)"
+  serial="$T_DIR/serial-$kind.log"
+  pid=$(t_spawn "qemu-$kind" qemu-system-x86_64 -accel tcg -m 128 -display none -no-user-config \
+    -nodefaults -drive "file=$img,format=raw,if=ide,snapshot=on" -serial "file:$serial")
+  t_wait_for "$kind guest tick 3" 30 grep -q '^drover-guest tick 3$' "$serial"
+  declare "cpu_$kind=$(cpu_pct "$pid" 4)"
+  t_wait_for "$kind guest keeps ticking" 30 grep -q '^drover-guest tick 12$' "$serial"
+  t_stop "$pid"
+done
+t_check "the busy image says busy=1" grep -q '^drover-guest boot dirty_mib=0 line_ticks=[0-9]* busy=1$' \
+  "$T_DIR/serial-busy.log"
+t_log "QEMU CPU: busy guest ${cpu_busy}% of a core, idle guest ${cpu_idle}%"
+# (relative, not absolute: on a shared, loaded machine a spinning QEMU gets only its share of a core)
+t_check "the busy guest uses several times the idle guest's CPU (${cpu_busy}% vs ${cpu_idle}%)" \
+  test "$cpu_busy" -ge $((4 * cpu_idle + 8))

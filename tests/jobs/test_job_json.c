@@ -18,7 +18,8 @@ static const char *const s_goldens[] = {"migrate-running.json",
                                         "restore-pending.json",
                                         "start-running.json",
                                         "undefine-failed.json",
-                                        "migrate-succeeded-predicted.json"};
+                                        "migrate-succeeded-predicted.json",
+                                        "balance-failed.json"};
 
 static char *s_read_golden(const char *name)
 {

@@ -202,6 +202,35 @@ static json_object *s_run_balance(drv_sched_cluster *c, json_object *tc)
     return out;
 }
 
+/* "balance_check": {"domain": "a", "source": "h1", "dest": "h2", "n_plus_one": true} →
+ * {"allowed": bool, "why": "..."} (the re-check of a planned move before its launch). */
+static json_object *s_run_balance_check(drv_sched_cluster *c, json_object *tc)
+{
+    json_object *b = NULL, *v = NULL;
+    json_object_object_get_ex(tc, "balance_check", &b);
+    bool n1 = !json_object_object_get_ex(b, "n_plus_one", &v) || json_object_get_boolean(v);
+    const char *dom = NULL, *src = NULL, *dst = NULL;
+    if (json_object_object_get_ex(b, "domain", &v))
+        dom = json_object_get_string(v);
+    if (json_object_object_get_ex(b, "source", &v))
+        src = json_object_get_string(v);
+    if (json_object_object_get_ex(b, "dest", &v))
+        dst = json_object_get_string(v);
+    char *why = NULL;
+    drv_error *err = NULL;
+    int rc = drv_sched_balance_move_check(c, dom, src, dst, n1, &why, &err);
+    json_object *o = json_object_new_object();
+    if (rc < 0) {
+        json_object_object_add(o, "error", json_object_new_string(err->message));
+        drv_error_free(&err);
+        return o;
+    }
+    json_object_object_add(o, "allowed", json_object_new_boolean(rc == 0));
+    json_object_object_add(o, "why", why ? json_object_new_string(why) : NULL);
+    g_free(why);
+    return o;
+}
+
 /* Applies "mutate" steps: [{"host_state": ["h1", "maintenance"]}, {"remove_host": "h2"}, ...]. */
 static void s_mutate(drv_sched_cluster *c, json_object *tc)
 {
@@ -270,6 +299,8 @@ static void test_scenario(void **state)
             got = s_run_baseline(c, tc);
         else if (json_object_object_get_ex(tc, "balance", NULL))
             got = s_run_balance(c, tc);
+        else if (json_object_object_get_ex(tc, "balance_check", NULL))
+            got = s_run_balance_check(c, tc);
         else
             fail_msg("%s: case %zu has no action", path, i);
         if (!s_match(want, got, "$")) {
