@@ -71,7 +71,7 @@ void ctl_api_cluster_balance(ctl_req *r)
     drv_sched_host_load *hl = NULL;
     drv_sched_domain_load *dl = NULL;
     size_t nh = 0, nd = 0;
-    ctl_stats_loads(c->stats, ctl_now_ms(), &hl, &nh, &dl, &nd);
+    ctl_stats_loads(c->stats, ctl_now_ms(c), &hl, &nh, &dl, &nd);
     drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
     drv_sched_balance_plan *plan = NULL;
     int rc = drv_sched_balance_plan_compute(cl, hl, nh, dl, nd, &opts, &plan, &err);
