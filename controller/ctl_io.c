@@ -75,9 +75,10 @@ static const ctl_io s_production = {
     .wall_ms = s_wall_ms,
 };
 
-const ctl_io *ctl_io_production(void)
+void ctl_io_use_production(ctl *c)
 {
-    return &s_production;
+    c->io = &s_production;
+    c->io_ctx = c;
 }
 
 int ctl_send(ctl *c, const char *host_id, const ctl_cmd *cmd, ctl_reply_fn fn, void *data,

@@ -2,7 +2,7 @@
  * table of function pointers with a context. The runners (migrate, drain, reconcile, placement,
  * lifecycle, HA) and the verbs reach etcd, the agents, the event socket, the clients' answers and
  * the clock only through the ctl's table, by way of the helpers below; production wires
- * ctl_io_production() (etcd worker, broker, PUB socket, GLib clocks), a unit test wires its fakes
+ * ctl_io_use_production() (etcd worker, broker, PUB socket, GLib clocks), a unit test wires its fakes
  * (tests/controller/fake_io.h) and injects faults there: etcd completions withheld, a lost agent
  * reply, a clock moved by hand. docs/controller.md "The I/O seam". */
 #ifndef DROVER_CTL_IO_H
@@ -43,8 +43,9 @@ struct ctl_io {
     int64_t (*wall_ms)(void *ctx);
 };
 
-/* The production table; its context is the ctl (c->etcdq, c->broker, c->events). */
-const ctl_io *ctl_io_production(void);
+/* Wires the production table into c (its context is c itself: c->etcdq, c->broker, c->events,
+ * c->api, c->leader). */
+void ctl_io_use_production(ctl *c);
 
 /* The helpers every caller uses (they go through c->io with c->io_ctx). */
 int ctl_send(ctl *c, const char *host_id, const ctl_cmd *cmd, ctl_reply_fn fn, void *data,

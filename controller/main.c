@@ -330,7 +330,8 @@ int main(int argc, char **argv)
     drv_etcd_set_default_limits((size_t)cfg->etcd_max_reply_bytes,
                                 (size_t)cfg->etcd_max_watch_line_bytes);
 
-    ctl c = {.io = ctl_io_production()};
+    ctl c = {0};
+    ctl_io_use_production(&c);
     c.cfg = cfg;
     g_autofree char *uuid = g_uuid_string_random();
     c.instance = g_strndup(uuid, 8);

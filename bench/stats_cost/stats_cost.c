@@ -50,7 +50,8 @@ int main(int argc, char **argv)
     if (hosts < 1 || per < 0 || rounds < 1 || rounds > 1000)
         return 2;
     ctl_config cfg = {.cpu_ratio = 4.0, .memory_ratio = 1.0};
-    ctl c = {.io = ctl_io_production()};
+    ctl c = {0};
+    ctl_io_use_production(&c);
     c.cfg = &cfg;
     c.model = ctl_model_new();
     c.stats = ctl_stats_new(6, 600000);
