@@ -2,9 +2,9 @@
  * table of function pointers with a context. The runners (migrate, drain, reconcile, placement,
  * lifecycle, HA) and the verbs reach etcd, the agents, the event socket, the clients' answers and
  * the clock only through the ctl's table, by way of the helpers below; production wires
- * ctl_io_use_production() (etcd worker, broker, PUB socket, GLib clocks), a unit test wires its fakes
- * (tests/controller/fake_io.h) and injects faults there: etcd completions withheld, a lost agent
- * reply, a clock moved by hand. docs/controller.md "The I/O seam". */
+ * ctl_io_use_production() (etcd worker, broker, PUB socket, GLib clocks), a unit test wires its
+ * fakes (tests/controller/fake_io.h) and injects faults there: etcd completions withheld, a lost
+ * agent reply, a clock moved by hand. docs/controller.md "The I/O seam". */
 #ifndef DROVER_CTL_IO_H
 #define DROVER_CTL_IO_H
 

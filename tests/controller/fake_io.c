@@ -259,13 +259,18 @@ unsigned fake_io_count(fake_io *f, ctl_cmd_kind kind, const char *host)
     return n;
 }
 
-void fake_io_reply(fake_io *f, fake_cmd *cmd, bool ok, const char *message)
+void fake_io_reply_kind(fake_io *f, fake_cmd *cmd, bool ok, const char *kind, const char *message)
 {
     ctl_reply rep = {.command_id = cmd->id,
                      .ok = ok,
-                     .error_kind = ok ? "" : "failed",
+                     .error_kind = ok ? "" : kind,
                      .message = message ? message : ""};
     s_deliver(f, cmd, &rep);
+}
+
+void fake_io_reply(fake_io *f, fake_cmd *cmd, bool ok, const char *message)
+{
+    fake_io_reply_kind(f, cmd, ok, "failed", message);
 }
 
 unsigned fake_io_events(fake_io *f, const char *type, const char *needle)

@@ -63,6 +63,8 @@ fake_cmd *fake_io_cmd(fake_io *f, ctl_cmd_kind kind, const char *domain);
 unsigned fake_io_count(fake_io *f, ctl_cmd_kind kind, const char *host);
 /* Answers a command as its agent would: ok, or failed with message. */
 void fake_io_reply(fake_io *f, fake_cmd *cmd, bool ok, const char *message);
+/* The same with the failure's kind ("not-found", ...). */
+void fake_io_reply_kind(fake_io *f, fake_cmd *cmd, bool ok, const char *kind, const char *message);
 /* Events recorded whose type is `type` and whose text contains `needle` (NULL: any). */
 unsigned fake_io_events(fake_io *f, const char *type, const char *needle);
 /* The last answer to a client, or NULL. */

@@ -12,7 +12,9 @@
 
 #include "api_private.h"
 #include "fake_io.h"
+#include "job_migrate.h"
 #include "lifecycle.h"
+#include "migrate.h"
 #include "reconcile.h"
 #include "store.h"
 
@@ -86,7 +88,7 @@ static ctl_req *s_req(fake_io *f, const char *verb, const char *arg)
     r->verb = g_strdup(verb);
     r->args = g_new0(char *, 2);
     r->args[0] = g_strdup(arg);
-    r->n_args = 1;
+    r->n_args = arg != NULL ? 1 : 0;
     r->opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     r->body = g_strdup("");
     return r;
@@ -306,6 +308,114 @@ static void test_lost_reply_unknown_outcome(void **state)
     fake_io_destroy(&f);
 }
 
+/* ------------------------------------------------------------------ (c) take-over of a job */
+
+/* A migration of web h1 → h2 that the previous leader drove up to MIGRATE (recorded in etcd as
+ * phase "migrating"). The new leader loads it from etcd, resumes it at the stored step (locating:
+ * asks both hosts where web is) and never sends MIGRATE again; web found on h2, the job succeeds
+ * and etcd records web placed on h2. */
+static void test_takeover_running_migration(void **state)
+{
+    (void)state;
+    fake_io *f = fake_io_new();
+    s_host(f, "h1", (const char *[]){"web", NULL});
+    s_host(f, "h2", NULL);
+    s_domain(f, "web", "h1", CTL_DESIRED_RUNNING);
+    drv_job *j = NULL;
+    drv_error *err = NULL;
+    assert_int_equal(drv_job_migrate_new("mig-1", "web", "h1", "h2", NULL, "old-leader",
+                                         (uint64_t)f->wall_ms, &j, &err),
+                     0);
+    drv_job_actions *acts = drv_job_actions_new();
+    const drv_job_event_kind path[] = {DRV_JOB_EV_START, DRV_JOB_EV_RESERVED_OK,
+                                       DRV_JOB_EV_STORAGE_VERIFIED};
+    for (size_t i = 0; i < G_N_ELEMENTS(path); i++) {
+        drv_job_event ev = {.kind = path[i]};
+        assert_int_equal(drv_job_migrate_step(j, &ev, (uint64_t)f->wall_ms, acts, &err), 1);
+    }
+    drv_job_actions_destroy(&acts);
+    assert_int_equal(j->migrate.phase, DRV_JOB_PHASE_MIGRATING);
+    g_autofree char *doc = drv_job_to_json_string(j);
+    fake_etcd_put(f->etcd, "/t/jobs/mig-1", doc);
+    drv_job_destroy(&j);
+
+    ctl_migrate_tick(&f->c, f->now_ms); /* leading: reads jobs/ and reservations/ */
+    fake_io_etcd_run(f);
+    assert_int_equal(fake_io_count(f, CTL_CMD_MIGRATE, NULL), 0);
+    assert_int_equal(fake_io_count(f, CTL_CMD_DOMSTATS, "h1"), 1);
+    assert_int_equal(fake_io_count(f, CTL_CMD_DOMSTATS, "h2"), 1);
+    const char *stored = fake_etcd_get(f->etcd, "/t/jobs/mig-1", NULL);
+    assert_non_null(strstr(stored, "\"locating\""));
+    assert_non_null(strstr(stored, "testinst")); /* owned by the new leader now */
+    /* web answers on h2 only: it moved before the old leader died */
+    fake_io_reply_kind(f, fake_io_cmd(f, CTL_CMD_DOMSTATS, NULL), false, "not-found", "no domain");
+    fake_io_reply(f, fake_io_cmd(f, CTL_CMD_DOMSTATS, NULL), true, NULL);
+    for (int i = 0; i < 4; i++)
+        fake_io_etcd_run(f);
+    stored = fake_etcd_get(f->etcd, "/t/jobs/mig-1", NULL);
+    assert_non_null(strstr(stored, "\"succeeded\""));
+    g_autofree char *host = s_stored_host(f, "web");
+    assert_string_equal(host, "h2");
+    assert_int_equal(fake_io_count(f, CTL_CMD_MIGRATE, NULL), 0);
+    ctl_migrate_shutdown(&f->c);
+    fake_io_destroy(&f);
+}
+
+/* ------------------------------------------------------------------ (d) stalled etcd */
+
+/* etcd stalls (completions withheld): writes queue up to the bound and the next one is refused at
+ * once with a clear error, reads are answered from the cache meanwhile, nothing is answered for
+ * the queued writes until etcd answers, and then each completes (etcd holds them). */
+static void test_stalled_etcd(void **state)
+{
+    (void)state;
+    fake_io *f = fake_io_new();
+    s_host(f, "h1", NULL);
+    s_domain(f, "web", "h1", CTL_DESIRED_SHUTOFF);
+    s_domain(f, "db", "h1", CTL_DESIRED_SHUTOFF);
+    s_domain(f, "app", "h1", CTL_DESIRED_SHUTOFF);
+    f->stalled = true;
+    f->max_queue = 2;
+    const char *names[] = {"web", "db", "app"};
+    for (size_t i = 0; i < 3; i++) {
+        ctl_req *r = s_req(f, "domain.autostart", names[i]);
+        g_hash_table_replace(r->opts, g_strdup("disable"), g_strdup("1"));
+        ctl_api_domain_autostart(r);
+    }
+    assert_int_equal(f->etcd_queue.length, 2);
+    assert_int_equal(f->answers->len, 1); /* the third, refused at once */
+    const fake_answer *a = fake_io_last_answer(f);
+    assert_int_equal(a->status, 1);
+    assert_non_null(strstr(a->error, "etcd"));
+    /* reads answer from the cache while etcd is away */
+    ctl_req *list = s_req(f, "domain.list", NULL);
+    g_hash_table_replace(list->opts, g_strdup("all"), g_strdup("1"));
+    ctl_api_domain_list(list);
+    a = fake_io_last_answer(f);
+    assert_int_equal(f->answers->len, 2);
+    assert_int_equal(a->status, 0);
+    assert_non_null(strstr(a->json, "\"web\""));
+    assert_non_null(strstr(a->json, "\"total\":3"));
+    ctl_api_host_list(s_req(f, "host.list", NULL));
+    assert_int_equal(f->answers->len, 3);
+    assert_int_equal(fake_io_last_answer(f)->status, 0);
+    /* still stalled: nothing lands */
+    assert_int_equal(fake_io_etcd_run(f), 0);
+    assert_int_equal(f->answers->len, 3);
+    assert_non_null(strstr(fake_etcd_get(f->etcd, "/t/domains/web", NULL), "\"autostart\":true"));
+    /* etcd is back: both queued writes complete */
+    f->stalled = false;
+    assert_int_equal(fake_io_etcd_run(f), 2);
+    assert_int_equal(f->answers->len, 5);
+    assert_int_equal(((fake_answer *)f->answers->pdata[3])->status, 0);
+    assert_int_equal(((fake_answer *)f->answers->pdata[4])->status, 0);
+    assert_null(strstr(fake_etcd_get(f->etcd, "/t/domains/web", NULL), "\"autostart\":true"));
+    assert_null(strstr(fake_etcd_get(f->etcd, "/t/domains/db", NULL), "\"autostart\":true"));
+    assert_false(ctl_model_domain(f->c.model, "web")->autostart);
+    assert_true(ctl_model_domain(f->c.model, "app")->autostart); /* refused: unchanged */
+    fake_io_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +423,8 @@ int main(void)
         cmocka_unit_test(test_reconcile_unknown_host_never_starts),
         cmocka_unit_test(test_place_conflict_on_domain),
         /* WIP cmocka_unit_test(test_place_conflict_on_host_alloc), */
+        cmocka_unit_test(test_takeover_running_migration),
+        cmocka_unit_test(test_stalled_etcd),
         cmocka_unit_test(test_lost_reply_unknown_outcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
