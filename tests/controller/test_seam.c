@@ -12,6 +12,8 @@
 
 #include "api_private.h"
 #include "fake_io.h"
+#include "drain.h"
+#include "job_drain.h"
 #include "job_migrate.h"
 #include "lifecycle.h"
 #include "migrate.h"
@@ -32,6 +34,8 @@ static ctl_host *s_host_mem(fake_io *f, const char *id, const char *const *runni
     h->facts.free_memory_kib = h->facts.memory_kib;
     h->facts.arch = g_strdup("x86_64");
     h->facts.hypervisor_type = g_strdup("QEMU");
+    h->facts.migration_uri = g_strdup_printf("tcp://%s", id);
+    h->facts.libvirt_uri = g_strdup("qemu:///system");
     h->reachable = true;
     h = ctl_model_put_host(f->c.model, h);
     h->registered = true;
@@ -416,6 +420,129 @@ static void test_stalled_etcd(void **state)
     fake_io_destroy(&f);
 }
 
+/* ------------------------------------------------------------------ (e) drain resumed */
+
+/* A migrate job that ran to the end (succeeded), as a drain's child the old leader drove. */
+static void s_child_succeeded(fake_io *f, const char *id, const char *domain, const char *src,
+                              const char *dst)
+{
+    drv_job *j = NULL;
+    drv_error *err = NULL;
+    assert_int_equal(drv_job_migrate_new(id, domain, src, dst, NULL, "old-leader",
+                                         (uint64_t)f->wall_ms, &j, &err),
+                     0);
+    drv_job_actions *acts = drv_job_actions_new();
+    const drv_job_event_kind path[] = {DRV_JOB_EV_START, DRV_JOB_EV_RESERVED_OK,
+                                       DRV_JOB_EV_STORAGE_VERIFIED, DRV_JOB_EV_RESULT_OK};
+    for (size_t i = 0; i < G_N_ELEMENTS(path); i++) {
+        drv_job_event ev = {.kind = path[i]};
+        assert_int_equal(drv_job_migrate_step(j, &ev, (uint64_t)f->wall_ms, acts, &err), 1);
+    }
+    drv_job_actions_destroy(&acts);
+    assert_int_equal(j->state, DRV_JOB_SUCCEEDED);
+    g_autofree char *key = g_strdup_printf("/t/jobs/%s", id);
+    g_autofree char *doc = drv_job_to_json_string(j);
+    fake_etcd_put(f->etcd, key, doc);
+    drv_job_destroy(&j);
+}
+
+/* The number of jobs/ keys whose id starts with prefix. */
+static unsigned s_jobs_like(fake_io *f, const char *prefix)
+{
+    g_autofree char *p = g_strdup_printf("/t/jobs/%s", prefix);
+    return fake_etcd_count_prefix(f->etcd, p);
+}
+
+/* A drain of h1 the old leader left with entries in every state: web done (moved to h2), db
+ * migrating (its child migration succeeded before the crash), app planned. The new leader resumes
+ * it: web is not moved again, db is settled from its child job without a second launch, app is
+ * launched now (its child migration created and started). */
+static void test_drain_resumed_after_crash(void **state)
+{
+    (void)state;
+    fake_io *f = fake_io_new();
+    s_host(f, "h1", (const char *[]){"app", NULL});
+    s_host(f, "h2", (const char *[]){"web", NULL});
+    s_host(f, "h3", (const char *[]){"db", NULL});
+    ctl_host *h1 = ctl_model_host(f->c.model, "h1");
+    g_free(h1->admin_state);
+    h1->admin_state = g_strdup("preparing-maintenance");
+    s_domain(f, "web", "h2", CTL_DESIRED_RUNNING);
+    s_domain(f, "db", "h3", CTL_DESIRED_RUNNING);
+    s_domain(f, "app", "h1", CTL_DESIRED_RUNNING);
+
+    drv_sched_drain_step steps[3] = {0};
+    drv_sched_result results[3] = {0};
+    const char *doms[] = {"web", "db", "app"}, *dests[] = {"h2", "h3", "h3"};
+    for (int i = 0; i < 3; i++) {
+        results[i].alternates = g_new0(char *, 1);
+        steps[i].domain = (char *)doms[i];
+        steps[i].dest = (char *)dests[i];
+        steps[i].running = true;
+        steps[i].vcpus = 1;
+        steps[i].memory_kib = 1024 * 1024;
+        steps[i].result = &results[i];
+    }
+    drv_sched_drain_plan plan = {.host = (char *)"h1", .steps = steps, .n_steps = 3};
+    drv_job_drain_opts opts;
+    drv_job_drain_opts_init(&opts);
+    drv_job *j = NULL;
+    drv_error *err = NULL;
+    assert_int_equal(
+        drv_job_drain_new("d1", &plan, &opts, "old-leader", (uint64_t)f->wall_ms, &j, &err), 0);
+    for (int i = 0; i < 3; i++)
+        g_strfreev(results[i].alternates);
+    j->state = DRV_JOB_RUNNING;
+    drv_job_entry *e = j->drain.entries;
+    for (size_t i = 0; i < j->drain.n_entries; i++) {
+        if (strcmp(e[i].domain, "web") == 0) {
+            e[i].state = DRV_JOB_ENTRY_DONE;
+            e[i].attempts = 1;
+            e[i].destination = g_strdup("h2");
+        } else if (strcmp(e[i].domain, "db") == 0) {
+            e[i].state = DRV_JOB_ENTRY_MIGRATING;
+            e[i].attempts = 1;
+            e[i].destination = g_strdup("h3");
+        }
+    }
+    g_autofree char *doc = drv_job_to_json_string(j);
+    fake_etcd_put(f->etcd, "/t/jobs/d1", doc);
+    drv_job_destroy(&j);
+    s_child_succeeded(f, "d1:web:1", "web", "h1", "h2");
+    s_child_succeeded(f, "d1:db:1", "db", "h1", "h3");
+    assert_int_equal(s_jobs_like(f, "d1:"), 2);
+
+    for (int i = 0; i < 6; i++) {
+        ctl_migrate_tick(&f->c, f->now_ms);
+        ctl_drain_tick(&f->c, f->now_ms);
+        fake_io_etcd_run(f);
+        fake_io_advance(f, 200);
+    }
+    /* nothing moved twice: no second attempt of web or db, no migration command for them */
+    assert_int_equal(s_jobs_like(f, "d1:web:"), 1);
+    assert_int_equal(s_jobs_like(f, "d1:db:"), 1);
+    assert_int_equal(s_jobs_like(f, "d1:app:1"), 1);
+    for (guint i = 0; i < f->cmds->len; i++) {
+        fake_cmd *cmd = f->cmds->pdata[i];
+        if (cmd->kind == CTL_CMD_MIGRATE || cmd->kind == CTL_CMD_STORAGE_MARK_WRITE)
+            assert_string_equal(cmd->domain, "app");
+    }
+    const drv_job *live = ctl_drain_live("d1");
+    assert_non_null(live);
+    for (size_t i = 0; i < live->drain.n_entries; i++) {
+        const drv_job_entry *le = &live->drain.entries[i];
+        if (strcmp(le->domain, "app") == 0)
+            assert_int_equal(le->state, DRV_JOB_ENTRY_MIGRATING);
+        else
+            assert_int_equal(le->state, DRV_JOB_ENTRY_DONE);
+        if (strcmp(le->domain, "app") != 0)
+            assert_int_equal(le->attempts, 1);
+    }
+    ctl_drain_shutdown(&f->c);
+    ctl_migrate_shutdown(&f->c);
+    fake_io_destroy(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +552,7 @@ int main(void)
         /* WIP cmocka_unit_test(test_place_conflict_on_host_alloc), */
         cmocka_unit_test(test_takeover_running_migration),
         cmocka_unit_test(test_stalled_etcd),
+        cmocka_unit_test(test_drain_resumed_after_crash),
         cmocka_unit_test(test_lost_reply_unknown_outcome),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
