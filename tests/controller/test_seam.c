@@ -134,7 +134,9 @@ static void s_competitor_places(fake_io *f, const char *name, const char *host, 
     ctl_host *scratch = ctl_host_new(host);
     scratch->alloc_mod_revision = amod;
     drv_error *err = NULL;
-    assert_int_equal(ctl_store_place(f->worker_store, d, dmod, scratch, "{}", &err), 0);
+    g_autofree char *alloc = g_strdup_printf(
+        "{\"vcpus\":1,\"memory_kib\":%" G_GUINT64_FORMAT ",\"domains\":1}", memory_kib);
+    assert_int_equal(ctl_store_place(f->worker_store, d, dmod, scratch, alloc, &err), 0);
     ctl_host_free(scratch);
     ctl_domain_free(d);
 }
@@ -217,7 +219,7 @@ static void test_place_conflict_on_domain(void **state)
 /* h1 (4 GiB) is the better host for web (1 GiB) until another writer books 3.5 GiB on it while
  * web's placement is on its way: the loser must not book h1 again on its stale view (4.5 GiB on
  * a 4 GiB host); it places web on h2. */
-G_GNUC_UNUSED static void test_place_conflict_on_host_alloc(void **state)
+static void test_place_conflict_on_host_alloc(void **state)
 {
     (void)state;
     fake_io *f = fake_io_new();
@@ -233,6 +235,21 @@ G_GNUC_UNUSED static void test_place_conflict_on_host_alloc(void **state)
     g_autofree char *host = s_stored_host(f, "web");
     assert_string_equal(host, "h2");
     assert_int_equal(fake_io_count(f, CTL_CMD_DEFINE, "h1"), 0);
+    /* the floor holds until the watch brings the other writer's alloc/h1 (after its domains) */
+    ctl_host *h1 = ctl_model_host(f->c.model, "h1");
+    assert_true(h1->alloc_floor_revision > 0);
+    int64_t amod = 0;
+    const char *av = fake_etcd_get(f->etcd, "/t/alloc/h1", &amod);
+    assert_non_null(av);
+    drv_etcd_event ev = {.type = DRV_ETCD_EVENT_PUT,
+                         .kv = {.key = (char *)"/t/alloc/h1",
+                                .key_len = strlen("/t/alloc/h1"),
+                                .value = (char *)av,
+                                .value_len = strlen(av),
+                                .mod_revision = amod}};
+    g_autofree char *changed = NULL;
+    ctl_store_apply(f->c.store, f->c.model, &ev, &changed);
+    assert_int_equal(h1->alloc_floor_revision, 0);
     ctl_lifecycle_destroy(&f->c.lifecycle);
     fake_io_destroy(&f);
 }
@@ -549,7 +566,7 @@ int main(void)
         cmocka_unit_test(test_reconcile_running_where_not_placed),
         cmocka_unit_test(test_reconcile_unknown_host_never_starts),
         cmocka_unit_test(test_place_conflict_on_domain),
-        /* WIP cmocka_unit_test(test_place_conflict_on_host_alloc), */
+        cmocka_unit_test(test_place_conflict_on_host_alloc),
         cmocka_unit_test(test_takeover_running_migration),
         cmocka_unit_test(test_stalled_etcd),
         cmocka_unit_test(test_drain_resumed_after_crash),
