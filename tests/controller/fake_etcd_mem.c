@@ -58,8 +58,9 @@ static void s_put(fake_etcd *f, const char *key, const char *value, int64_t rev)
         kv->create_revision = rev;
         g_tree_insert(f->kvs, g_strdup(key), kv);
     }
+    char *copy = g_strdup(value); /* value may be kv->value itself (a rewrite) */
     g_free(kv->value);
-    kv->value = g_strdup(value);
+    kv->value = copy;
     kv->mod_revision = rev;
     kv->version++;
 }

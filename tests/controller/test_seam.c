@@ -254,6 +254,49 @@ static void test_place_conflict_on_host_alloc(void **state)
     fake_io_destroy(&f);
 }
 
+/* The next placement txn finds its keys just written by another writer (same content): it loses,
+ * re-reads, places again and wins; the domain is commanded once. */
+static void test_place_conflict_next_txn(void **state)
+{
+    (void)state;
+    fake_io *f = fake_io_new();
+    f->c.lifecycle = ctl_lifecycle_new(&f->c);
+    s_host(f, "h1", NULL);
+    s_domain(f, "web", NULL, CTL_DESIRED_SHUTOFF);
+    fake_etcd_conflict_next_txn(f->etcd);
+    ctl_api_domain_start(s_req(f, "domain.start", "web"));
+    fake_io_etcd_run(f);
+    assert_int_equal(fake_etcd_txns_lost(f->etcd), 1);
+    assert_true(fake_etcd_txns(f->etcd) >= 2); /* the lost one, the retry (then the job's own) */
+    g_autofree char *host = s_stored_host(f, "web");
+    assert_string_equal(host, "h1");
+    assert_int_equal(fake_io_count(f, CTL_CMD_DEFINE, "h1"), 1);
+    ctl_lifecycle_destroy(&f->c.lifecycle);
+    fake_io_destroy(&f);
+}
+
+/* etcd takes the placement txn and never answers: the client is told etcd may or may not have
+ * stored it, and no agent is commanded on that unknown. */
+static void test_place_etcd_no_answer(void **state)
+{
+    (void)state;
+    fake_io *f = fake_io_new();
+    f->c.lifecycle = ctl_lifecycle_new(&f->c);
+    s_host(f, "h1", NULL);
+    s_domain(f, "web", NULL, CTL_DESIRED_SHUTOFF);
+    fake_etcd_fail_next(f->etcd, 1);
+    ctl_api_domain_start(s_req(f, "domain.start", "web"));
+    fake_io_etcd_run(f);
+    const fake_answer *a = fake_io_last_answer(f);
+    assert_non_null(a);
+    assert_int_not_equal(a->status, 0);
+    assert_non_null(strstr(a->error, "may or may not have stored it"));
+    assert_int_equal(f->cmds->len, 0);
+    assert_null(ctl_model_domain(f->c.model, "web")->busy);
+    ctl_lifecycle_destroy(&f->c.lifecycle);
+    fake_io_destroy(&f);
+}
+
 /* ------------------------------------------------------------------ (a) lost agent reply */
 
 static void s_inventory(ctl_host *h, const char *name, int state)
@@ -567,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_reconcile_unknown_host_never_starts),
         cmocka_unit_test(test_place_conflict_on_domain),
         cmocka_unit_test(test_place_conflict_on_host_alloc),
+        cmocka_unit_test(test_place_conflict_next_txn),
+        cmocka_unit_test(test_place_etcd_no_answer),
         cmocka_unit_test(test_takeover_running_migration),
         cmocka_unit_test(test_stalled_etcd),
         cmocka_unit_test(test_drain_resumed_after_crash),
