@@ -20,7 +20,6 @@
 #include "reconcile.h"
 #include "store.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* A registered, reachable host with an authoritative inventory of `running` (NULL-terminated
