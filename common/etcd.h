@@ -56,6 +56,14 @@ drv_etcd *drv_etcd_new(const char *const *endpoints, size_t n_endpoints, long ti
 void drv_etcd_destroy(drv_etcd **self_p);
 /* The endpoint currently in use. */
 const char *drv_etcd_endpoint(const drv_etcd *self);
+/* For unit tests (an etcd in memory, tests/controller/fake_etcd_mem.c): every unary request
+ * (path "/v3/kv/range", req = the v3 JSON gateway body, not consumed) goes to fn instead of over
+ * HTTP; fn returns 0 with *ret_reply (owned by the caller) or -1 with *err, as the HTTP call
+ * would. The watch is not covered. NULL fn: HTTP again. */
+struct json_object;
+typedef int (*drv_etcd_transport_fn)(void *ctx, const char *path, struct json_object *req,
+                                     struct json_object **ret_reply, drv_error **err);
+void drv_etcd_set_transport(drv_etcd *self, drv_etcd_transport_fn fn, void *ctx);
 
 /* --- bounds on what etcd sends (docs/security.md) ---
  * A unary reply body longer than max_reply_bytes aborts its transfer from the write callback: the

@@ -19,6 +19,8 @@ struct drv_etcd {
     size_t max_reply;   /* a longer body aborts the call */
     bool reply_too_big; /* the call in flight was aborted by that limit */
     char errbuf[CURL_ERROR_SIZE];
+    drv_etcd_transport_fn transport; /* set: requests go there instead of over HTTP (tests) */
+    void *transport_ctx;
 };
 
 /* Checks tls (NULL: plain defaults) and sets it on a curl handle: 0, or -1 naming the missing

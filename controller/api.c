@@ -1,6 +1,7 @@
 /* api.c — see api.h. The client edge: protobuf-c types stay in this file. Host and cluster verbs
  * live here; domain and snapshot verbs in api_domain.c. */
 #include "api_private.h"
+#include "ctl_io.h"
 #include "api_prov.h"
 #include "ha.h"
 #include "hygiene.h"
@@ -73,32 +74,37 @@ static char *s_stale(ctl *c)
     return NULL;
 }
 
-static void s_send(ctl_req *r, int status, const char *kind, const char *error, const char *json)
+void ctl_api_answer(ctl *c, const char *client, const char *verb, int status, const char *kind,
+                    const char *error, const char *json)
 {
-    ctl_api *api = r->c->api;
+    ctl_api *api = c->api;
+    if (api == NULL || api->router == NULL)
+        return;
     Drover__ClientReply rep = DROVER__CLIENT_REPLY__INIT;
     rep.status = status;
     rep.error_kind = (char *)(kind ? kind : "");
     rep.error = (char *)(error ? error : "");
     rep.json = (char *)(json ? json : "");
-    g_autofree char *stale = s_stale(r->c);
+    g_autofree char *stale = s_stale(c);
     rep.stale = stale != NULL ? stale : (char *)"";
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
     env.body_case = DROVER__ENVELOPE__BODY_CLIENT_REPLY;
     env.client_reply = &rep;
     drv_error *err = NULL;
-    if (api == NULL || api->router == NULL) {
-        s_req_free(r);
-        return;
-    }
-    if (drv_wire_send(api->router, r->client, &env, ZMQ_DONTWAIT, &err) < 0) {
-        drv_warn("reply to %s (%s): %s", r->client, r->verb, err->message);
+    if (drv_wire_send(api->router, client, &env, ZMQ_DONTWAIT, &err) < 0) {
+        drv_warn("reply to %s (%s): %s", client, verb, err->message);
         drv_error_free(&err);
     }
     if (status != 0)
-        drv_info("%s: %s", r->verb, error);
+        drv_info("%s: %s", verb, error);
     else
-        drv_debug("%s: ok", r->verb);
+        drv_debug("%s: ok", verb);
+}
+
+/* Every answer goes out through the seam (ctl_io.h), then r is freed. */
+static void s_send(ctl_req *r, int status, const char *kind, const char *error, const char *json)
+{
+    r->c->io->answer(r->c->io_ctx, r->client, r->verb, status, kind, error, json);
     s_req_free(r);
 }
 

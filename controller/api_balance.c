@@ -107,7 +107,7 @@ void ctl_api_cluster_balance(ctl_req *r)
         ctl_req_ok(r, doc);
         return;
     }
-    json_object *answer = drv_job_to_api_json(live, (uint64_t)ctl_wall_ms());
+    json_object *answer = drv_job_to_api_json(live, (uint64_t)ctl_wall_ms(c));
     json_object_object_add(answer, "plan", doc);
     ctl_req_ok(r, answer);
 }

@@ -7,6 +7,7 @@
  * other verbs go on while a console is attached. */
 #include "api_private.h"
 
+#include "ctl_io.h"
 #include "log.h"
 
 #include <string.h>
@@ -60,6 +61,6 @@ void ctl_api_domain_console(ctl_req *r)
         .console_input_len = r->body_len,
     };
     drv_error *err = NULL;
-    if (ctl_broker_send(r->c->broker, host, &cmd, s_polled, r, NULL, &err) < 0)
+    if (ctl_send(r->c, host, &cmd, s_polled, r, NULL, &err) < 0)
         ctl_req_fail(r, err);
 }

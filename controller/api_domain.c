@@ -2,6 +2,7 @@
  * agent chain broker commands; each step's callback either sends the next command or answers the
  * client, exactly once. */
 #include "api_private.h"
+#include "ctl_io.h"
 #include "api_prov.h"
 
 #include "domxml.h"
@@ -47,7 +48,7 @@ static const char *s_up_host(ctl_req *r, const ctl_domain *d)
                       d->name);
         return NULL;
     }
-    if (!ctl_broker_host_up(r->c->broker, d->host)) {
+    if (!ctl_host_up(r->c, d->host)) {
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE, "domain '%s': host '%s' is unreachable", d->name,
                       d->host);
         return NULL;
@@ -180,8 +181,7 @@ static void s_fire(ctl *c, const char *host_id, ctl_cmd_kind kind, const char *d
     g_autofree char *what =
         g_strdup_printf("%s of domain '%s'", ctl_cmd_kind_to_string(kind), domain);
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, host_id, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
-                        &err) < 0) {
+    if (ctl_send(c, host_id, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_debug("%s", err->message);
         drv_error_free(&err);
     }
@@ -190,7 +190,7 @@ static void s_fire(ctl *c, const char *host_id, ctl_cmd_kind kind, const char *d
 static int s_send(ctl_req *r, const char *host, const ctl_cmd *cmd, ctl_reply_fn fn)
 {
     drv_error *err = NULL;
-    if (ctl_broker_send(r->c->broker, host, cmd, fn, r, NULL, &err) < 0) {
+    if (ctl_send(r->c, host, cmd, fn, r, NULL, &err) < 0) {
         ctl_model_set_busy(r->c->model, r->domain, NULL);
         ctl_req_fail(r, err);
         return -1;
@@ -382,7 +382,7 @@ static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *exp
     g_free(d->anti_affinity_group);
     d->anti_affinity_group = g_strdup(dx->anti_affinity_group);
     if (old == NULL)
-        d->created_ms = ctl_wall_ms();
+        d->created_ms = ctl_wall_ms(c);
     *ret_expect_mod = old != NULL ? old->mod_revision : 0;
     result = d;
 out:
@@ -452,7 +452,7 @@ static void s_define_stored(ctl *c, ctl_domain *stored, const drv_error *err, bo
     }
     ctl_events_domain(c, stored, "defined");
     /* a domain placed on a connected host gets the new definition there too */
-    if (stored->host != NULL && ctl_broker_host_up(c->broker, stored->host))
+    if (stored->host != NULL && ctl_host_up(c, stored->host))
         s_fire(c, stored->host, CTL_CMD_DEFINE, stored->name, stored->xml);
     ctl_req_ok(r, ctl_view_domain_api(c->model, stored));
 }
@@ -708,7 +708,7 @@ void ctl_api_domain_dumpxml(ctl_req *r)
     ctl_model_domain_state(r->c->model, d, &state, &reason);
     bool active = strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
                   strcmp(state, "blocked") == 0;
-    if (ctl_req_flag(r, "inactive") || !active || !ctl_broker_host_up(r->c->broker, d->host)) {
+    if (ctl_req_flag(r, "inactive") || !active || !ctl_host_up(r->c, d->host)) {
         ctl_req_ok(r, ctl_view_xml(d->name, d->xml, false));
         return;
     }
@@ -996,7 +996,7 @@ static void s_create_placed(ctl_req *r, ctl_domain *placed)
     ctl_events_domain(r->c, placed, "defined");
     ctl_cmd cmd = {.kind = CTL_CMD_CREATE, .domain = placed->name, .xml = placed->xml};
     drv_error *err = NULL;
-    if (ctl_broker_send(r->c->broker, placed->host, &cmd, s_create_done, r, NULL, &err) < 0) {
+    if (ctl_send(r->c, placed->host, &cmd, s_create_done, r, NULL, &err) < 0) {
         ctl_model_set_busy(r->c->model, placed->name, NULL);
         s_delete_domain(r->c, r->domain);
         ctl_req_fail(r, err);
@@ -1095,7 +1095,7 @@ static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted
         return;
     }
     ctl_domain *d = ctl_model_domain(r->c->model, r->domain);
-    if (d == NULL || d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
+    if (d == NULL || d->host == NULL || !ctl_host_up(r->c, d->host)) {
         ctl_model_set_busy(r->c->model, r->domain, NULL);
         if (r->set_desired)
             s_restore_desired(r->c, r->domain, r->desired_before);
@@ -1113,7 +1113,7 @@ static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted
                    .timeout_ms = (uint32_t)r->value};
     ctl_reply_fn done = cmd.kind == CTL_CMD_SNAPSHOT_REVERT ? s_snap_reverted : s_lifecycle_done;
     drv_error *serr = NULL;
-    if (ctl_broker_send(r->c->broker, d->host, &cmd, done, r, NULL, &serr) < 0) {
+    if (ctl_send(r->c, d->host, &cmd, done, r, NULL, &serr) < 0) {
         ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = serr->message};
         done(r->c, r->host, &fail, r);
         drv_error_free(&serr);
@@ -1190,8 +1190,8 @@ void ctl_api_domain_undefine(ctl_req *r)
     }
     /* a job (lifecycle.h): UNDEFINE where the host has it, then forget it in etcd */
     ctl_host *h = ctl_model_host(r->c->model, d->host);
-    bool on_host = h != NULL && ctl_broker_host_up(r->c->broker, d->host) &&
-                   g_hash_table_contains(h->inventory, d->name);
+    bool on_host =
+        h != NULL && ctl_host_up(r->c, d->host) && g_hash_table_contains(h->inventory, d->name);
     if (ctl_req_flag(r, "remove_storage")) {
         /* its disks go too: only once the host proved it off, never on an unknown state */
         if (unknown != NULL || !ctl_model_domain_is_off(r->c->model, d)) {
@@ -1235,7 +1235,7 @@ static void s_modify_done(ctl *c, const char *host, const ctl_reply *rep, void *
     if ((r->modify & 2) != 0 || r->modify == 0) {
         ctl_cmd cmd = {.kind = CTL_CMD_DUMPXML, .domain = r->domain, .inactive = true};
         drv_error *err = NULL;
-        if (ctl_broker_send(c->broker, host, &cmd, s_modify_stored, r, NULL, &err) < 0) {
+        if (ctl_send(c, host, &cmd, s_modify_stored, r, NULL, &err) < 0) {
             ctl_model_set_busy(c->model, r->domain, NULL);
             ctl_req_fail(r, err);
         }
@@ -1284,7 +1284,7 @@ void ctl_api_domain_modify(ctl_req *r)
         r->modify |= 2u | 4u; /* as virsh: setmaxmem and setvcpus --maximum change the config */
     }
     cmd.modify = r->modify;
-    if (d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
+    if (d->host == NULL || !ctl_host_up(r->c, d->host)) {
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
                       "domain '%s' is not defined on a reachable host; change its definition "
                       "with edit instead",
@@ -1322,7 +1322,7 @@ static void s_snap_store(ctl_req *r, const char *xml, const ctl_snapshot *info)
         s.state = info->state;
     }
     if (s.creation_time == 0)
-        s.creation_time = ctl_wall_ms() / 1000;
+        s.creation_time = ctl_wall_ms(r->c) / 1000;
     drv_error *err = NULL;
     if (ctl_snap_async_store(r->c, r->domain, &s, s_snap_stored, r, NULL, &err) < 0)
         ctl_req_fail(r, err);
@@ -1381,7 +1381,7 @@ void ctl_api_snapshot_create(ctl_req *r)
     if (r->n_args > 1)
         r->name = g_strdup(r->args[1]);
     else if (r->body_len == 0)
-        r->name = g_strdup_printf("%lld", (long long)(ctl_wall_ms() / 1000));
+        r->name = g_strdup_printf("%lld", (long long)(ctl_wall_ms(r->c) / 1000));
     ctl_model_set_busy(r->c->model, d->name, "snapshot create");
     ctl_cmd cmd = {.kind = CTL_CMD_SNAPSHOT_CREATE,
                    .domain = d->name,
@@ -1416,7 +1416,7 @@ void ctl_api_snapshot_list(ctl_req *r)
     ctl_domain *d = s_domain_arg(r);
     if (d == NULL)
         return;
-    if (d->host != NULL && ctl_broker_host_up(r->c->broker, d->host)) {
+    if (d->host != NULL && ctl_host_up(r->c, d->host)) {
         ctl_host *h = ctl_model_host(r->c->model, d->host);
         if (h != NULL && g_hash_table_contains(h->inventory, d->name)) {
             ctl_cmd cmd = {.kind = CTL_CMD_SNAPSHOT_LIST, .domain = d->name};

@@ -4,6 +4,7 @@
  * once etcd did; the model follows at once (and from the watch on every other controller). */
 #include "api_private.h"
 
+#include "ctl_io.h"
 #include "curve.h"
 #include "events.h"
 #include "log.h"
@@ -66,7 +67,7 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
             ctl_model_remove_host(c->model, id);
         drv_info("host '%s' removed: its key is revoked", id);
         g_autofree char *topic = g_strdup_printf("host.%s", id);
-        ctl_events_publish(c->events, topic, "removed", ctl_view_named("id", id));
+        ctl_publish(c, topic, "removed", ctl_view_named("id", id));
         ctl_req_ok(r, ctl_view_named("id", id));
     }
     s_keyreq_free(q);

@@ -4,6 +4,7 @@
  * Intent first: a record is stored before any host is commanded, and removed again when the command
  * surely failed. */
 #include "api_private.h"
+#include "ctl_io.h"
 #include "api_prov.h"
 
 #include "prov_fanout.h"
@@ -145,7 +146,7 @@ static void s_marker_written(ctl *c, const char *host, const ctl_reply *rep, voi
                    .name = p->pool,
                    .xml = rep->message};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, target, &cmd, s_marker_checked, p, NULL, &err) < 0) {
+    if (ctl_send(c, target, &cmd, s_marker_checked, p, NULL, &err) < 0) {
         p->shared_ok = false;
         p->shared_error = g_strdup(err->message);
         drv_error_free(&err);
@@ -165,7 +166,7 @@ static void s_marker_next(ctl *c, s_pv *p)
                    .path = ctl_prov_str(p->pool_doc, "path"),
                    .name = p->pool};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, p->host, &cmd, s_marker_written, p, NULL, &err) < 0) {
+    if (ctl_send(c, p->host, &cmd, s_marker_written, p, NULL, &err) < 0) {
         p->shared_ok = false;
         p->shared_error = g_strdup(err->message);
         drv_error_free(&err);
@@ -228,7 +229,7 @@ void ctl_api_pool_define(ctl_req *r)
     json_object_object_add(p->pool_doc, "path", json_object_new_string(path));
     json_object_object_add(p->pool_doc, "shared",
                            json_object_new_boolean(ctl_req_flag(r, "shared")));
-    json_object_object_add(p->pool_doc, "created_ms", json_object_new_int64(ctl_wall_ms()));
+    json_object_object_add(p->pool_doc, "created_ms", json_object_new_int64(ctl_wall_ms(r->c)));
     g_autofree char *key = g_strdup_printf("pools/%s", p->pool);
     drv_error *err = NULL;
     if (ctl_prov_put(r->c, key, p->pool_doc, true, s_pool_stored, p, &err) < 0)

@@ -160,7 +160,7 @@ static void s_define(ctl *c, s_pr *p)
     d->vcpus = dx->vcpus;
     d->memory_kib = dx->memory_kib;
     d->cpu_features = g_strdupv(dx->cpu_features_required);
-    d->created_ms = ctl_wall_ms();
+    d->created_ms = ctl_wall_ms(c);
     d->ha = ctl_req_flag(p->r, "ha"); /* as `domain ha NAME --enable` (docs/ha.md) */
     drv_domxml_free(&dx);
     if (ctl_async_put_domain(c, d, 0, "create (provisioned)", s_defined, p, NULL, &err) < 0) {

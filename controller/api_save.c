@@ -9,6 +9,7 @@
  * run, the record is put back. */
 #include "api_private.h"
 
+#include "ctl_io.h"
 #include "domxml.h"
 #include "events.h"
 #include "log.h"
@@ -133,7 +134,7 @@ static void s_answer_domain(ctl_req *r, const char *event)
 static int s_send(ctl_req *r, const char *host, const ctl_cmd *cmd, ctl_reply_fn fn)
 {
     drv_error *err = NULL;
-    if (ctl_broker_send(r->c->broker, host, cmd, fn, r, NULL, &err) < 0) {
+    if (ctl_send(r->c, host, cmd, fn, r, NULL, &err) < 0) {
         ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
         fn(r->c, host, &fail, r);
         drv_error_free(&err);
@@ -168,7 +169,7 @@ static void s_save_command(ctl_req *r, const drv_error *err, bool attempted)
         return;
     }
     ctl_domain *d = ctl_model_domain(r->c->model, r->domain);
-    if (d == NULL || d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
+    if (d == NULL || d->host == NULL || !ctl_host_up(r->c, d->host)) {
         ctl_model_set_busy(r->c->model, r->domain, NULL);
         s_put_back(r->c, r->domain, r->desired_before, NULL);
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
@@ -279,7 +280,7 @@ static void s_file_forgotten(ctl_req *r, const drv_error *err, bool attempted)
         return;
     }
     ctl_domain *d = ctl_model_domain(r->c->model, r->domain);
-    if (d == NULL || d->host == NULL || !ctl_broker_host_up(r->c->broker, d->host)) {
+    if (d == NULL || d->host == NULL || !ctl_host_up(r->c, d->host)) {
         ctl_model_set_busy(r->c->model, r->domain, NULL);
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE,
                       "domain '%s': save record cleared, but no host was reachable to remove "

@@ -22,7 +22,7 @@ void ctl_api_host_stats(ctl_req *r)
         ctl_req_failf(r, DRV_ERR_NOT_FOUND, "host '%s' not found", id);
         return;
     }
-    json_object *o = ctl_stats_host_json(r->c->stats, id, ctl_now_ms());
+    json_object *o = ctl_stats_host_json(r->c->stats, id, ctl_now_ms(r->c));
     if (o == NULL) {
         ctl_req_ok(r, s_unknown("host", id,
                                 h->reachable ? "no statistics from its agent in the last 60 s"
@@ -41,7 +41,7 @@ void ctl_api_domain_stats(ctl_req *r)
         ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' not found", name);
         return;
     }
-    json_object *o = ctl_stats_domain_json(r->c->stats, name, ctl_now_ms());
+    json_object *o = ctl_stats_domain_json(r->c->stats, name, ctl_now_ms(r->c));
     if (o == NULL) {
         const char *state = NULL, *reason = NULL;
         ctl_model_domain_state(r->c->model, d, &state, &reason);
@@ -60,7 +60,7 @@ void ctl_api_cluster_stats(ctl_req *r)
 {
     json_object *arr = json_object_new_array();
     GPtrArray *hosts = ctl_model_hosts(r->c->model);
-    int64_t now = ctl_now_ms();
+    int64_t now = ctl_now_ms(r->c);
     for (guint i = 0; i < hosts->len; i++) {
         const ctl_host *h = g_ptr_array_index(hosts, i);
         json_object *o = ctl_stats_host_json(r->c->stats, h->id, now);

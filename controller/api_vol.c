@@ -3,6 +3,7 @@
  * host failed) and vol.resize, vol.wipe (an existing volume: its record says "resizing"/"wiping"
  * before the host is told, and "ready" again afterwards, whatever the outcome). */
 #include "api_private.h"
+#include "ctl_io.h"
 #include "api_prov.h"
 
 #include "log.h"
@@ -239,7 +240,7 @@ static void s_changed(ctl *c, const char *host, const ctl_reply *rep, void *data
             const char *alg = ctl_req_opt(v->r, "algorithm");
             json_object_object_add(v->doc, "wiped_with",
                                    json_object_new_string(alg ? alg : "zero"));
-            json_object_object_add(v->doc, "wiped_ms", json_object_new_int64(ctl_wall_ms()));
+            json_object_object_add(v->doc, "wiped_ms", json_object_new_int64(ctl_wall_ms(c)));
         }
     }
     drv_error *err = NULL;
@@ -272,7 +273,7 @@ static void s_intent_stored(ctl *c, const drv_error *err, bool attempted, void *
                    .name = resize ? NULL : (alg ? alg : "zero"),
                    .timeout_ms = CTL_PROV_SLOW_MS};
     drv_error *e = NULL;
-    if (ctl_broker_send(c->broker, v->host, &cmd, s_changed, v, NULL, &e) < 0) {
+    if (ctl_send(c, v->host, &cmd, s_changed, v, NULL, &e) < 0) {
         ctl_reply rep = {
             .ok = false, .error_kind = drv_err_kind_to_string(e->kind), .message = e->message};
         s_changed(c, v->host, &rep, v);
@@ -295,7 +296,7 @@ static void s_store_intent(ctl *c, s_vv *v, const char *state)
 static bool s_pick_host(ctl *c, s_vv *v)
 {
     const char *host = ctl_prov_str(v->doc, "host");
-    if (host == NULL || !ctl_broker_host_up(c->broker, host)) {
+    if (host == NULL || !ctl_host_up(c, host)) {
         s_failf(v, DRV_ERR_UNAVAILABLE, "volume '%s/%s': its host '%s' is not up; not changed",
                 v->pool, v->vol, host ? host : "-");
         return false;
@@ -338,7 +339,7 @@ static void s_resize_got(ctl *c, json_object *doc, const drv_error *err, void *d
         const char *state, *reason;
         ctl_model_domain_state(c->model, d, &state, &reason);
         if (want < now || strcmp(state, "running") != 0 || d->host == NULL ||
-            !ctl_broker_host_up(c->broker, d->host)) {
+            !ctl_host_up(c, d->host)) {
             s_failf(v, DRV_ERR_CONFLICT, "volume '%s/%s' is in use by domain '%s' (%s%s%s); %s",
                     v->pool, v->vol, user, state, d->host ? " on " : "", d->host ? d->host : "",
                     want < now ? "a running domain's disk is never shrunk"

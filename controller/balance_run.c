@@ -28,7 +28,7 @@ int ctl_balance_plan(ctl *c, const drv_sched_balance_opts *opts, drv_sched_balan
     drv_sched_host_load *hl = NULL;
     drv_sched_domain_load *dl = NULL;
     size_t nh = 0, nd = 0;
-    ctl_stats_loads(c->stats, ctl_now_ms(), &hl, &nh, &dl, &nd);
+    ctl_stats_loads(c->stats, ctl_now_ms(c), &hl, &nh, &dl, &nd);
     drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
     int rc = drv_sched_balance_plan_compute(cl, hl, nh, dl, nd, &o, ret, err);
     drv_sched_cluster_destroy(&cl);
@@ -57,7 +57,7 @@ int ctl_balance_start(ctl *c, const drv_sched_balance_plan *plan, const drv_job_
     g_autofree char *uuid = g_uuid_string_random();
     g_autofree char *id = g_strdup_printf("balance-%.8s", uuid);
     drv_job *job = NULL;
-    if (drv_job_balance_new(id, plan, opts, c->instance, (uint64_t)ctl_wall_ms(), &job, err) < 0)
+    if (drv_job_balance_new(id, plan, opts, c->instance, (uint64_t)ctl_wall_ms(c), &job, err) < 0)
         return -1;
     drv_info("balance '%s': %s", id, plan->summary ? plan->summary : "");
     if (ctl_drain_start(c, job, err) < 0)

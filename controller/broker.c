@@ -269,14 +269,14 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
     if (zmq_bind(r, self->c->cfg->agent_bind) < 0) {
         int e = errno;
         zmq_close(r);
-        if (e == EADDRINUSE && ctl_now_ms() < self->bind_retry_until_ms)
+        if (e == EADDRINUSE && ctl_now_ms(self->c) < self->bind_retry_until_ms)
             return 1; /* our previous ROUTER's listener is still being closed */
         return drv_error_set(err, DRV_ERR_IO, e, "agent socket: bind %s: %s",
                              self->c->cfg->agent_bind, zmq_strerror(e));
     }
     self->bind_retry_until_ms = 0;
     self->router = r;
-    self->started_ms = ctl_now_ms();
+    self->started_ms = ctl_now_ms(self->c);
     self->next_heartbeat_ms = self->started_ms;
     /* Nobody is registered with this process yet; hosts that do not come back within twice the
      * liveness window are marked unreachable by the tick. Twice: an agent notices a silent
@@ -305,7 +305,7 @@ void ctl_broker_stop(ctl_broker *self)
     ctl_outcome_forget_all(self->c); /* a follower learns nothing more of them */
     if (self->router != NULL) {
         zmq_close(self->router);
-        self->bind_retry_until_ms = ctl_now_ms() + CTL_BROKER_REBIND_MS;
+        self->bind_retry_until_ms = ctl_now_ms(self->c) + CTL_BROKER_REBIND_MS;
     }
     self->router = NULL;
     ctl_deadlines_clear(self->cmd_deadlines); /* every command was failed above */
@@ -419,7 +419,7 @@ static int s_send(ctl_broker *self, const char *host_id, Drover__Envelope *env, 
 
 static void s_send_inventory_request(ctl_broker *self, const char *host_id)
 {
-    int64_t now = ctl_now_ms();
+    int64_t now = ctl_now_ms(self->c);
     gpointer last = g_hash_table_lookup(self->inventory_asked, host_id);
     if (last != NULL && now - (int64_t)(intptr_t)last < 1000)
         return;
@@ -492,7 +492,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
      * answer came by then (plus the time a running command may still take) this process knows
      * whether it can still happen. */
     int64_t expires = cmd->resend_id ? cmd->resend_expires_at_ms
-                                     : ctl_wall_ms() + self->c->cfg->command_timeout_ms;
+                                     : ctl_wall_ms(self->c) + self->c->cfg->command_timeout_ms;
     wc.expires_at_ms = expires;
     Drover__MigrateParams mp = DROVER__MIGRATE_PARAMS__INIT;
     if (cmd->migrate != NULL) {
@@ -529,7 +529,7 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
     pd->kind = cmd->kind;
     pd->domain = g_strdup(cmd->domain);
     pd->expires_at_ms = expires;
-    pd->deadline_ms = ctl_now_ms() + timeout;
+    pd->deadline_ms = ctl_now_ms(self->c) + timeout;
     pd->fn = fn;
     pd->data = data;
     pd->data_free = data_free;
@@ -547,7 +547,7 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
     if (h->reachable == reachable)
         return;
     h->reachable = reachable;
-    h->last_seen_ms = ctl_wall_ms();
+    h->last_seen_ms = ctl_wall_ms(self->c);
     drv_info("host '%s' is %s", h->id, reachable ? "reachable" : "unreachable");
     ctl_async_put_host(self->c, h);
     if (!reachable) {
@@ -630,7 +630,7 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     bool is_new = h == NULL;
     if (is_new) {
         h = ctl_model_put_host(c->model, ctl_host_new(host_id));
-        h->registered_at_ms = ctl_wall_ms();
+        h->registered_at_ms = ctl_wall_ms(c);
     }
     const char *instance = reg->agent_instance ? reg->agent_instance : "";
     if (h->registered && h->agent_instance != NULL && strcmp(h->agent_instance, instance) != 0)
@@ -656,9 +656,9 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     bool was_reachable = h->reachable;
     h->registered = true;
     h->reachable = true;
-    h->last_traffic_ms = ctl_now_ms();
+    h->last_traffic_ms = ctl_now_ms(c);
     s_touch(self, h);
-    h->last_seen_ms = h->last_heard_ms = ctl_wall_ms();
+    h->last_seen_ms = h->last_heard_ms = ctl_wall_ms(c);
     ctl_async_put_host(c, h);
     drv_error *err = NULL;
     drv_info("host '%s' registered (%s, %zu domains)", host_id, is_new ? "new" : "known",
@@ -868,7 +868,7 @@ static void s_on_stats(ctl_broker *self, const char *host_id, const Drover__Stat
     if (self->c->stats == NULL)
         return;
     ctl_stats_sample *s = g_new0(ctl_stats_sample, 1);
-    s->received_ms = ctl_now_ms();
+    s->received_ms = ctl_now_ms(self->c);
     s->sampled_at_ms = r->sampled_at_ms;
     s->interval_ms = r->interval_ms;
     s->sample_ms = r->sample_ms;
@@ -922,8 +922,8 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
         s_send_inventory_request(self, host_id);
         return;
     }
-    h->last_traffic_ms = ctl_now_ms();
-    h->last_heard_ms = ctl_wall_ms();
+    h->last_traffic_ms = ctl_now_ms(c);
+    h->last_heard_ms = ctl_wall_ms(c);
     s_set_reachable(self, h, true);
     s_touch(self, h);
     switch (env->body_case) {
@@ -991,7 +991,7 @@ void ctl_broker_handle(ctl_broker *self)
         const char *bound = ctl_model_key_host(self->c->model, user_id);
         if (bound == NULL || strcmp(bound, identity) != 0) {
             self->c->messages_refused++;
-            int64_t now = ctl_now_ms();
+            int64_t now = ctl_now_ms(self->c);
             if (now - self->refused_logged_ms >= 10000) {
                 self->refused_logged_ms = now;
                 g_autofree char *who = drv_log_escape(identity);
@@ -1028,7 +1028,7 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
             break;
         ctl_broker_handle(self);
     }
-    now_ms = ctl_now_ms();
+    now_ms = ctl_now_ms(c);
     next = now_ms + interval;
 
     /* command deadlines: only those due are looked at */

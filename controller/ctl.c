@@ -1,20 +1,20 @@
 /* ctl.c — see ctl.h. */
 #include "ctl.h"
 
-#include "leader.h"
+#include "ctl_io.h"
 
 #include <errno.h>
 #include <sys/random.h>
 #include <time.h>
 
-int64_t ctl_now_ms(void)
+int64_t ctl_now_ms(const ctl *c)
 {
-    return g_get_monotonic_time() / 1000;
+    return c->io->now_ms(c->io_ctx);
 }
 
-int64_t ctl_wall_ms(void)
+int64_t ctl_wall_ms(const ctl *c)
 {
-    return g_get_real_time() / 1000;
+    return c->io->wall_ms(c->io_ctx);
 }
 
 char *ctl_new_id(ctl *c)
@@ -45,5 +45,5 @@ char *ctl_new_id(ctl *c)
 
 bool ctl_is_leader(const ctl *c)
 {
-    return ctl_leader_is(c->leader);
+    return c->io->leading(c->io_ctx);
 }

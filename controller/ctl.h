@@ -28,8 +28,13 @@ typedef struct ctl_presence ctl_presence;
 typedef struct ctl_hygiene ctl_hygiene;
 typedef struct ctl_stats ctl_stats;
 typedef struct ctl_metrics ctl_metrics;
+typedef struct ctl_io ctl_io;
 
 typedef struct ctl {
+    /* the outside world: etcd requests, agents, events, the clock (ctl_io.h); every module goes
+     * through it, so a unit test can hand the controller fakes */
+    const ctl_io *io;
+    void *io_ctx;
     ctl_config *cfg;
     void *zctx;
     ctl_model *model;
@@ -65,9 +70,9 @@ typedef struct ctl {
     ctl_counters counters;     /* for /metrics (counters.h) */
 } ctl;
 
-/* Monotonic and wall-clock milliseconds. */
-int64_t ctl_now_ms(void);
-int64_t ctl_wall_ms(void);
+/* Monotonic and wall-clock milliseconds, from c's clock (ctl_io.h). */
+int64_t ctl_now_ms(const ctl *c);
+int64_t ctl_wall_ms(const ctl *c);
 /* A new unique command id: 128 random bits in lowercase hex (owned). */
 char *ctl_new_id(ctl *c);
 /* True when this controller holds the leader key. */

@@ -11,6 +11,7 @@
  * twice at the same time. */
 #include "drain.h"
 
+#include "ctl_io.h"
 #include "domstate.h"
 
 #include "broker.h"
@@ -193,7 +194,7 @@ static bool s_dest_usable(void *ctx, const char *domain, const char *host)
     ctl *c = s_self->c;
     (void)domain;
     const ctl_host *h = ctl_model_host(c->model, host);
-    if (h == NULL || !ctl_broker_host_up(c->broker, host))
+    if (h == NULL || !ctl_host_up(c, host))
         return false;
     const drv_job *job = fc->run->job;
     if (job->kind == DRV_JOB_KIND_RESTORE && strcmp(host, job->drain.host) == 0)
@@ -347,10 +348,10 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
 static void s_publish(ctl *c, const drv_job *job, const char *message)
 {
     g_autofree char *topic = g_strdup_printf("job.%s", job->id);
-    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c));
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
-    ctl_events_publish(c->events, topic, drv_job_state_to_string(job->state), o);
+    ctl_publish(c, topic, drv_job_state_to_string(job->state), o);
 }
 
 static void s_set_host_state(ctl *c, const char *host_id, drv_sched_host_state state)
@@ -429,8 +430,7 @@ static void s_cold_moved(ctl *c, ctl_domain *stored, const drv_error *err, bool 
     ctl_cmd cmd = {.kind = CTL_CMD_UNDEFINE, .domain = w->domain};
     g_autofree char *what = g_strdup_printf("undefine of '%s' (moved away)", w->domain);
     drv_error *serr = NULL;
-    if (ctl_broker_send(c->broker, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
-                        &serr) < 0) {
+    if (ctl_send(c, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &serr) < 0) {
         drv_info("job '%s': %s", w->job_id, serr->message);
         drv_error_free(&serr);
     }
@@ -526,7 +526,7 @@ static void s_located(ctl *c, drv_job *child, const drv_error *err, void *data)
     if (err != NULL) {
         drv_warn("job '%s': locating '%s': %s; asking again", run->job->id, q->domain,
                  err->message);
-        run->restart_ms = ctl_now_ms() + 1000;
+        run->restart_ms = ctl_now_ms(c) + 1000;
         return;
     }
     if (child == NULL) {
@@ -577,7 +577,7 @@ static void s_locate(s_drun *run, const drv_job_action *a)
                  err->message);
         drv_error_free(&err);
         s_locate_q_free(q);
-        run->restart_ms = ctl_now_ms() + 1000;
+        run->restart_ms = ctl_now_ms(c) + 1000;
     }
 }
 
@@ -588,8 +588,7 @@ static void s_shutdown_command(ctl *c, const s_dwrite *w)
     g_autofree char *what = g_strdup_printf("shutdown of unmovable '%s'", w->domain);
     drv_error *err = NULL;
     drv_info("job '%s': shutting unmovable '%s' down on '%s'", w->job_id, w->domain, w->source);
-    if (ctl_broker_send(c->broker, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
-                        &err) < 0) {
+    if (ctl_send(c, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_warn("job '%s': shutdown of '%s': %s", w->job_id, w->domain, err->message);
         drv_error_free(&err);
     }
@@ -619,8 +618,7 @@ static void s_destroy(s_drun *run, const drv_job_action *a)
     drv_error *err = NULL;
     drv_warn("job '%s': '%s' did not shut down within %u s on '%s': destroying it (--force)",
              run->job->id, a->domain, run->job->drain.opts.shutdown_timeout_s, a->source);
-    if (ctl_broker_send(c->broker, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
-                        &err) < 0) {
+    if (ctl_send(c, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_warn("job '%s': destroy of '%s': %s", run->job->id, a->domain, err->message);
         drv_error_free(&err);
     }
@@ -697,7 +695,7 @@ static void s_step(s_drun *run, const drv_job_event *ev)
     s_facts(run, &fc, &facts);
     drv_job_actions *acts = drv_job_actions_new();
     drv_error *err = NULL;
-    int rc = drv_job_drain_step(run->job, ev, &facts, (uint64_t)ctl_wall_ms(), acts, &err);
+    int rc = drv_job_drain_step(run->job, ev, &facts, (uint64_t)ctl_wall_ms(s_self->c), acts, &err);
     if (rc < 0) {
         drv_warn("job '%s': %s", run->job->id, err->message);
         drv_error_free(&err);
@@ -718,17 +716,16 @@ static void s_step(s_drun *run, const drv_job_event *ev)
 static bool s_hosts_up(const drv_job *job)
 {
     ctl *c = s_self->c;
-    if (job->drain.host != NULL && !ctl_broker_host_up(c->broker, job->drain.host))
+    if (job->drain.host != NULL && !ctl_host_up(c, job->drain.host))
         return false;
     for (size_t i = 0; i < job->drain.n_entries; i++) {
         const drv_job_entry *e = &job->drain.entries[i];
         if (e->state != DRV_JOB_ENTRY_PLANNED && e->state != DRV_JOB_ENTRY_MIGRATING)
             continue;
-        if (!ctl_broker_host_up(c->broker, e->origin) ||
-            (e->planned != NULL && !ctl_broker_host_up(c->broker, e->planned)))
+        if (!ctl_host_up(c, e->origin) || (e->planned != NULL && !ctl_host_up(c, e->planned)))
             return false;
         for (size_t k = 0; e->alternates != NULL && e->alternates[k] != NULL; k++)
-            if (!ctl_broker_host_up(c->broker, e->alternates[k]))
+            if (!ctl_host_up(c, e->alternates[k]))
                 return false;
     }
     return true;
@@ -740,7 +737,7 @@ static void s_process(s_drun *run)
     if (run->processing)
         return;
     if (run->hold_until_ms != 0) {
-        if (!s_hosts_up(run->job) && ctl_now_ms() < run->hold_until_ms)
+        if (!s_hosts_up(run->job) && ctl_now_ms(s_self->c) < run->hold_until_ms)
             return;
         run->hold_until_ms = 0;
     }
@@ -799,7 +796,7 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         return; /* stepped down meanwhile: the tick tries again when leading */
     if (err != NULL) {
         drv_warn("taking drain jobs over: %s; retrying", err->message);
-        m->next_takeover_ms = ctl_now_ms() + 1000;
+        m->next_takeover_ms = ctl_now_ms(c) + 1000;
         return;
     }
     for (guint i = 0; i < jobs->len; i++) {
@@ -810,7 +807,7 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         drv_job *j = drv_job_copy(stored);
         drv_job_set_owner(j, c->instance);
         s_drun *run = s_add(j);
-        run->hold_until_ms = ctl_now_ms() + S_TAKEOVER_GRACE_MS;
+        run->hold_until_ms = ctl_now_ms(c) + S_TAKEOVER_GRACE_MS;
         drv_info("job '%s' (%s of %s, %s) taken over", j->id, drv_job_kind_to_string(j->kind),
                  j->drain.host ? j->drain.host : "the cluster", drv_job_state_to_string(j->state));
         s_queue(run, j->state == DRV_JOB_PENDING ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL, 0,
@@ -945,7 +942,7 @@ int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
             s_step(run, NULL); /* slots freed by other jobs' migrations */
         if (drv_job_state_is_terminal(run->job->state) && g_queue_is_empty(run->events)) {
             drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
-            ctl_counters_job_ended(&c->counters, run->job, (uint64_t)ctl_wall_ms());
+            ctl_counters_job_ended(&c->counters, run->job, (uint64_t)ctl_wall_ms(c));
             g_hash_table_remove(m->runs, run->job->id);
             continue;
         }

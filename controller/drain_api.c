@@ -156,13 +156,13 @@ static void s_job_read_back(ctl *c, drv_job *job, const drv_error *err, void *da
     ctl_req *r = data;
     const drv_job *live = ctl_drain_live(r->name);
     if (live != NULL)
-        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms(c)));
     else if (err != NULL)
         ctl_req_failf(r, err->kind, "job '%s': %s", r->name, err->message);
     else if (job == NULL)
         ctl_req_failf(r, DRV_ERR_INTERNAL, "job '%s' vanished", r->name);
     else
-        ctl_req_ok(r, drv_job_to_api_json(job, (uint64_t)ctl_wall_ms()));
+        ctl_req_ok(r, drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c)));
 }
 
 /* Answers r with job id: as this process drives it, else as stored (read on the etcd worker,
@@ -171,7 +171,7 @@ static void s_answer_job(ctl_req *r, const char *id)
 {
     const drv_job *live = ctl_drain_live(id);
     if (live != NULL) {
-        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms(r->c)));
         return;
     }
     drv_error *err = NULL;
@@ -302,7 +302,7 @@ void ctl_api_host_maintenance(ctl_req *r)
     }
     g_autofree char *id = s_new_id("drain");
     drv_job *job = NULL;
-    rc = drv_job_drain_new(id, plan, &opts, c->instance, (uint64_t)ctl_wall_ms(), &job, &err);
+    rc = drv_job_drain_new(id, plan, &opts, c->instance, (uint64_t)ctl_wall_ms(c), &job, &err);
     if (dry_run) {
         /* the plan, and what the real run would do with it */
         json_object *doc = drv_sched_drain_plan_to_json(plan);
@@ -417,7 +417,7 @@ static void s_restore_listed(ctl *c, GPtrArray *jobs, const drv_error *lerr, voi
     }
     g_autofree char *id = s_new_id("restore");
     drv_job *job = NULL;
-    int rc = drv_job_restore_new(id, drain, s_where, c, c->instance, (uint64_t)ctl_wall_ms(), &job,
+    int rc = drv_job_restore_new(id, drain, s_where, c, c->instance, (uint64_t)ctl_wall_ms(c), &job,
                                  &err);
     if (rc < 0 || ctl_drain_start(c, job, &err) < 0) {
         ctl_req_fail(r, err);

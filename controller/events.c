@@ -1,6 +1,7 @@
 /* events.c — see events.h. The PUB edge: protobuf-c types stay in this file. */
 #include "events.h"
 
+#include "ctl_io.h"
 #include "codec.h"
 #include "curve.h"
 #include "log.h"
@@ -58,7 +59,7 @@ void ctl_events_publish(ctl_events *self, const char *topic, const char *type, j
     Drover__ClusterEvent ce = DROVER__CLUSTER_EVENT__INIT;
     ce.topic = (char *)topic;
     ce.json = json;
-    ce.timestamp_ms = (uint64_t)ctl_wall_ms();
+    ce.timestamp_ms = (uint64_t)(g_get_real_time() / 1000);
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
     env.body_case = DROVER__ENVELOPE__BODY_CLUSTER_EVENT;
     env.cluster_event = &ce;
@@ -73,7 +74,7 @@ void ctl_events_publish(ctl_events *self, const char *topic, const char *type, j
 void ctl_events_host(ctl *c, const ctl_host *h, const char *type)
 {
     g_autofree char *topic = g_strdup_printf("host.%s", h->id);
-    ctl_events_publish(c->events, topic, type, ctl_view_host_api(c->model, h, false));
+    ctl_publish(c, topic, type, ctl_view_host_api(c->model, h, false));
 }
 
 /* True when a "state-changed" of d would say nothing new: the state, its reason, the host and
@@ -100,7 +101,7 @@ void ctl_events_domain(ctl *c, const ctl_domain *d, const char *type)
         s_state_unchanged(c->events, c->model, d))
         return;
     g_autofree char *topic = g_strdup_printf("domain.%s", d->name);
-    ctl_events_publish(c->events, topic, type, ctl_view_domain_api(c->model, d));
+    ctl_publish(c, topic, type, ctl_view_domain_api(c->model, d));
 }
 
 void ctl_events_domain_name(ctl *c, const char *name, const char *type, json_object *extra)
@@ -108,5 +109,5 @@ void ctl_events_domain_name(ctl *c, const char *name, const char *type, json_obj
     if (c->events != NULL && strcmp(type, "undefined") == 0)
         g_hash_table_remove(c->events->last_state, name);
     g_autofree char *topic = g_strdup_printf("domain.%s", name);
-    ctl_events_publish(c->events, topic, type, extra ? extra : ctl_view_named("name", name));
+    ctl_publish(c, topic, type, extra ? extra : ctl_view_named("name", name));
 }

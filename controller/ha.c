@@ -1,6 +1,7 @@
 /* ha.c — see ha.h and docs/ha.md. */
 #include "ha.h"
 
+#include "ctl_io.h"
 #include "api.h"
 #include "broker.h"
 #include "events.h"
@@ -320,7 +321,7 @@ static void s_check_done(void *loop_ctx, void *data, const drv_error *err, bool 
                 : q->ttl >= 0 ? DRV_HA_LEASE_ALIVE
                               : DRV_HA_LEASE_EXPIRED;
     sh->lease_id = q->lease_id;
-    bool up = ctl_broker_host_up(c->broker, q->host);
+    bool up = ctl_host_up(c, q->host);
     drv_ha_host v = drv_ha_host_verdict(up, sh->lease);
     drv_debug("HA: host '%s' lease %lld %s (ttl %lld): %s", q->host, (long long)q->lease_id,
               drv_ha_lease_to_string(sh->lease), (long long)q->ttl, drv_ha_host_to_string(v));
@@ -394,7 +395,7 @@ static void s_fenced(ctl *c, const char *host, int64_t lease_id)
         g_ptr_array_unref(doms);
         return;
     }
-    drv_ha_record *r = drv_ha_record_new(host, lease_id, (uint64_t)ctl_wall_ms());
+    drv_ha_record *r = drv_ha_record_new(host, lease_id, (uint64_t)ctl_wall_ms(c));
     /* a previous record's unfinished entries carry over */
     for (size_t i = 0; old != NULL && i < old->n_entries; i++) {
         drv_ha_entry *e = drv_ha_record_add(r, old->entries[i].domain);
@@ -450,7 +451,7 @@ static void s_chain_end(ctl *c, const char *domain, int64_t delay_ms)
     s_set_busy(c, domain, NULL);
     if (delay_ms > 0)
         g_hash_table_replace(c->ha->retry_at, g_strdup(domain),
-                             GSIZE_TO_POINTER((gsize)(ctl_now_ms() + delay_ms)));
+                             GSIZE_TO_POINTER((gsize)(ctl_now_ms(c) + delay_ms)));
     c->ha->next_tick_ms = 0; /* plan the next one at once */
 }
 
@@ -509,7 +510,7 @@ static void s_defined(ctl *c, const char *host, const ctl_reply *rep, void *data
     }
     ctl_cmd cmd = {.kind = CTL_CMD_START, .domain = ch->domain};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, ch->dest, &cmd, s_started, ch, s_chain_free, &err) < 0) {
+    if (ctl_send(c, ch->dest, &cmd, s_started, ch, s_chain_free, &err) < 0) {
         s_entry_failed(c, ch, err->message);
         drv_error_free(&err);
         s_chain_free(ch);
@@ -528,7 +529,7 @@ static void s_define_start(ctl *c, s_chain *ch)
     g_hash_table_replace(c->ha->inflight, g_strdup(ch->domain), "start");
     ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, ch->dest, &cmd, s_defined, ch, NULL, &err) < 0) {
+    if (ctl_send(c, ch->dest, &cmd, s_defined, ch, NULL, &err) < 0) {
         s_entry_failed(c, ch, err->message);
         drv_error_free(&err);
         s_chain_free(ch);
@@ -654,7 +655,7 @@ static void s_run_record(ctl *c, drv_ha_record *r, int64_t now)
         if (d->host != NULL && strcmp(d->host, r->host) == 0) {
             /* the fenced host is back: what it reports decides, never a guess */
             ctl_host *h = ctl_model_host(c->model, r->host);
-            if (h != NULL && ctl_broker_host_up(c->broker, r->host)) {
+            if (h != NULL && ctl_host_up(c, r->host)) {
                 if (ctl_host_unknown_reason(h) != NULL)
                     continue;
                 const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
@@ -749,7 +750,7 @@ static void s_cleaned(ctl *c, const char *host, const ctl_reply *rep, void *data
 static void s_clean_host(ctl *c, drv_ha_record *r)
 {
     ctl_host *h = ctl_model_host(c->model, r->host);
-    if (h == NULL || !ctl_broker_host_up(c->broker, r->host) || ctl_host_unknown_reason(h) != NULL)
+    if (h == NULL || !ctl_host_up(c, r->host) || ctl_host_unknown_reason(h) != NULL)
         return;
     guint stale = 0;
     for (size_t i = 0; i < r->n_entries; i++) {
@@ -769,7 +770,7 @@ static void s_clean_host(ctl *c, drv_ha_record *r)
         ctl_cmd cmd = {.kind = active ? CTL_CMD_DESTROY : CTL_CMD_UNDEFINE, .domain = e->domain};
         s_chain *ch = s_chain_new(r->host, e->domain, r->host);
         drv_error *err = NULL;
-        if (ctl_broker_send(c->broker, r->host, &cmd, s_cleaned, ch, s_chain_free, &err) < 0) {
+        if (ctl_send(c, r->host, &cmd, s_cleaned, ch, s_chain_free, &err) < 0) {
             drv_error_free(&err);
             s_chain_free(ch);
             continue;
@@ -819,7 +820,7 @@ static void s_push_ha_set(ctl *c, s_host *sh, ctl_host *h)
     if (!same) {
         ctl_cmd cmd = {.kind = CTL_CMD_HA_SET, .names = (const char *const *)names->pdata};
         drv_error *err = NULL;
-        if (ctl_broker_send(c->broker, h->id, &cmd, s_ha_set_sent, g_strdup(set), g_free, &err) < 0)
+        if (ctl_send(c, h->id, &cmd, s_ha_set_sent, g_strdup(set), g_free, &err) < 0)
             drv_error_free(&err);
         else
             sh->ha_sending = true;
@@ -847,7 +848,7 @@ static void s_fenced_report(ctl *c, s_host *sh, ctl_host *h)
     json_object_object_add(o, "fenced", arr);
     json_object_object_add(o, "fenced_at_ms", json_object_new_int64(h->fenced_at_ms));
     g_autofree char *topic = g_strdup_printf("host.%s", h->id);
-    ctl_events_publish(c->events, topic, "fenced-report", o);
+    ctl_publish(c, topic, "fenced-report", o);
 }
 
 /* An in-place restart's count is stored: now define and start it (the count went first, so a
@@ -948,7 +949,7 @@ static bool s_has_down_ha(ctl *c, ctl_host *h)
 static void s_host_tick(ctl *c, ctl_host *h, int64_t now)
 {
     s_host *sh = s_host_get(c->ha, h->id);
-    bool up = ctl_broker_host_up(c->broker, h->id);
+    bool up = ctl_host_up(c, h->id);
     if (up) {
         sh->suspected = false;
         sh->unfenceable_told = false;
@@ -988,7 +989,7 @@ static void s_host_tick(ctl *c, ctl_host *h, int64_t now)
 int64_t ctl_ha_tick(ctl *c, int64_t now_ms)
 {
     ctl_ha *self = c->ha;
-    if (!c->loaded || !ctl_is_leader(c) || ctl_broker_socket(c->broker) == NULL) {
+    if (!c->loaded || !ctl_is_leader(c) || !ctl_agents_bound(c)) {
         if (self->active)
             ctl_ha_stop(c);
         return S_TICK_MS;

@@ -145,7 +145,7 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
     }
     self->last = *r;
     self->last.prefix = NULL;
-    self->read_ms = ctl_wall_ms();
+    self->read_ms = ctl_wall_ms(c);
 }
 
 int64_t ctl_hygiene_tick(ctl *c, int64_t now_ms)
@@ -163,7 +163,7 @@ int64_t ctl_hygiene_tick(ctl *c, int64_t now_ms)
     r->leader = ctl_is_leader(c);
     r->keep_revisions = c->cfg->etcd_compact_keep_revisions;
     r->compacted = self->compacted;
-    r->now_ms = (uint64_t)ctl_wall_ms();
+    r->now_ms = (uint64_t)ctl_wall_ms(c);
     r->job_keep_ms = (uint64_t)c->cfg->job_retention_days * 24 * 3600 * 1000;
     r->prefix = g_strdup(c->cfg->prefix);
     drv_error *err = NULL;

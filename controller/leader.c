@@ -215,7 +215,7 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
     s_round *r = data;
     if (self->stopping)
         return;
-    int64_t now = ctl_now_ms();
+    int64_t now = ctl_now_ms(self->c);
     int64_t ttl_ms = self->c->cfg->leader_ttl_s * 1000;
     self->in_flight = false;
     if (r->holder != NULL)
@@ -345,7 +345,7 @@ bool ctl_leader_is(const ctl_leader *self)
 {
     /* between two ticks the lease may have run out: never serve past what the keeper vouches for */
     return self != NULL && self->leading &&
-           ctl_lease_keeper_state(self->keeper, ctl_now_ms(), NULL, NULL) == CTL_LEASE_HELD;
+           ctl_lease_keeper_state(self->keeper, ctl_now_ms(self->c), NULL, NULL) == CTL_LEASE_HELD;
 }
 
 const char *ctl_leader_name(const ctl_leader *self)

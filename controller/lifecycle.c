@@ -6,6 +6,7 @@
  * is simply not found. */
 #include "lifecycle.h"
 
+#include "ctl_io.h"
 #include "broker.h"
 #include "events.h"
 #include "job_lifecycle.h"
@@ -219,7 +220,7 @@ static void s_command(ctl *c, s_run *run, const drv_job_action *a)
     }
     s_cb *cb = s_cb_new(run);
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, a->host, &cmd, s_replied, cb, s_cb_free, &err) < 0) {
+    if (ctl_send(c, a->host, &cmd, s_replied, cb, s_cb_free, &err) < 0) {
         /* never sent: certainly not run */
         ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
         s_remember_refusal(run, ctl_cmd_kind_to_string(cmd.kind), a->host, &fail);
@@ -242,7 +243,7 @@ static void s_locate(ctl *c, s_run *run, const char *host)
     q->ev.kind = DRV_JOB_EV_DOMAIN_FOUND;
     if (unknown != NULL) {
         q->ev.where = DRV_JOB_WHERE_UNKNOWN;
-        run->relocate_ms = ctl_now_ms() + S_RETRY_MS;
+        run->relocate_ms = ctl_now_ms(c) + S_RETRY_MS;
     } else {
         const ctl_actual *a = g_hash_table_lookup(h->inventory, l->domain);
         q->ev.where = a == NULL                        ? DRV_JOB_WHERE_NOWHERE
@@ -268,7 +269,7 @@ static void s_unblock(ctl *c, const char *job_id, const drv_error *err, const ch
         return;
     if (err != NULL) {
         drv_warn("job '%s': %s: %s; trying again", job_id, what, err->message);
-        run->retry_ms = ctl_now_ms() + S_RETRY_MS;
+        run->retry_ms = ctl_now_ms(c) + S_RETRY_MS;
         return;
     }
     run->blocked = false;
@@ -293,7 +294,7 @@ static void s_persist(ctl *c, s_run *run)
                               &err) < 0) {
         drv_warn("%s; trying again", err->message);
         drv_error_free(&err);
-        run->retry_ms = ctl_now_ms() + S_RETRY_MS;
+        run->retry_ms = ctl_now_ms(c) + S_RETRY_MS;
     }
 }
 
@@ -319,7 +320,7 @@ static void s_set_desired(ctl *c, s_run *run, drv_job_desired desired)
         drv_warn("job '%s': putting the desired state back: %s; trying again", run->job->id,
                  err->message);
         drv_error_free(&err);
-        run->retry_ms = ctl_now_ms() + S_RETRY_MS;
+        run->retry_ms = ctl_now_ms(c) + S_RETRY_MS;
     }
 }
 
@@ -376,10 +377,10 @@ static void s_publish(ctl *c, const drv_job *job, const char *message)
     const char *type = drv_job_state_is_terminal(job->state)
                            ? drv_job_state_to_string(job->state)
                            : drv_job_step_to_string(job->lifecycle.step);
-    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c));
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
-    ctl_events_publish(c->events, topic, type, o);
+    ctl_publish(c, topic, type, o);
 }
 
 /* Performs the current action; false when it must wait (blocked). */
@@ -495,7 +496,7 @@ static void s_process(ctl *c, s_run *run)
         q->ev.message = q->message;
         drv_job_actions *acts = drv_job_actions_new();
         drv_error *err = NULL;
-        int rc = drv_job_lifecycle_step(run->job, &q->ev, (uint64_t)ctl_wall_ms(), acts, &err);
+        int rc = drv_job_lifecycle_step(run->job, &q->ev, (uint64_t)ctl_wall_ms(c), acts, &err);
         if (rc < 0) {
             drv_warn("job '%s': %s", run->job->id, err->message);
             drv_error_free(&err);
@@ -559,7 +560,7 @@ void ctl_lifecycle_start(ctl *c, ctl_req *r, const char *domain, const char *hos
         before = DRV_JOB_DESIRED_SHUTOFF;
     drv_job *job = NULL;
     drv_error *err = NULL;
-    if (drv_job_start_new(id, domain, host, old_host, before, c->instance, (uint64_t)ctl_wall_ms(),
+    if (drv_job_start_new(id, domain, host, old_host, before, c->instance, (uint64_t)ctl_wall_ms(c),
                           &job, &err) < 0)
         job = NULL;
     s_begin(c, r, job, err);
@@ -570,7 +571,7 @@ void ctl_lifecycle_undefine(ctl *c, ctl_req *r, const char *domain, const char *
     g_autofree char *id = s_new_id("undefine");
     drv_job *job = NULL;
     drv_error *err = NULL;
-    if (drv_job_undefine_new(id, domain, host, c->instance, (uint64_t)ctl_wall_ms(), &job, &err) <
+    if (drv_job_undefine_new(id, domain, host, c->instance, (uint64_t)ctl_wall_ms(c), &job, &err) <
         0)
         job = NULL;
     s_begin(c, r, job, err);
@@ -607,7 +608,7 @@ static void s_list_done(void *loop_ctx, void *data, const drv_error *err, bool a
     self->listing = false;
     if (err != NULL) {
         drv_warn("taking start and undefine jobs over: %s; retrying", err->message);
-        self->next_takeover_ms = ctl_now_ms() + S_RETRY_MS;
+        self->next_takeover_ms = ctl_now_ms(c) + S_RETRY_MS;
         return;
     }
     if (!ctl_is_leader(c))
@@ -638,7 +639,7 @@ static void s_takeover(ctl *c)
         drv_warn("taking start and undefine jobs over: %s; retrying", err->message);
         drv_error_free(&err);
         s_list_req_free(q);
-        self->next_takeover_ms = ctl_now_ms() + S_RETRY_MS;
+        self->next_takeover_ms = ctl_now_ms(c) + S_RETRY_MS;
         return;
     }
     self->listing = true;
@@ -649,7 +650,7 @@ int64_t ctl_lifecycle_tick(ctl *c, int64_t now_ms)
     ctl_lifecycle *self = c->lifecycle;
     if (self == NULL)
         return 1000;
-    if (!ctl_is_leader(c) || !c->loaded || ctl_broker_socket(c->broker) == NULL) {
+    if (!ctl_is_leader(c) || !c->loaded || !ctl_agents_bound(c)) {
         if (self->leading || g_hash_table_size(self->runs) > 0) {
             drv_info("not leading: %u start/undefine jobs left to the next leader",
                      g_hash_table_size(self->runs));
@@ -664,7 +665,7 @@ int64_t ctl_lifecycle_tick(ctl *c, int64_t now_ms)
         return S_RETRY_MS;
     }
     int64_t next = 1000;
-    uint64_t wall = (uint64_t)ctl_wall_ms();
+    uint64_t wall = (uint64_t)ctl_wall_ms(c);
     GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
     GHashTableIter it;
     gpointer k;

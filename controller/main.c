@@ -1,6 +1,7 @@
 /* main.c — drover-controller: configuration, the single-threaded zmq_poll loop over the agent
  * ROUTER, the client ROUTER, the etcd watch and the timers, and a clean shutdown on SIGTERM. */
 #include "api.h"
+#include "ctl_io.h"
 #include "broker.h"
 #include "ctl.h"
 #include "stats.h"
@@ -176,7 +177,7 @@ static void s_watch_drain(ctl *c)
             break;
         case CTL_CHANGE_HOST_DELETED: {
             g_autofree char *topic = g_strdup_printf("host.%s", name);
-            ctl_events_publish(c->events, topic, "removed", ctl_view_named("id", name));
+            ctl_publish(c, topic, "removed", ctl_view_named("id", name));
             break;
         }
         default:
@@ -265,7 +266,7 @@ static int s_run(ctl *c)
         if (c->metrics != NULL)
             metrics_wait = ctl_metrics_run(c->metrics);
 
-        int64_t now = ctl_now_ms();
+        int64_t now = ctl_now_ms(c);
         wait_ms = 500;
         if (!c->loaded && !c->loading && now >= next_load_ms) {
             s_load(c);
@@ -282,40 +283,40 @@ static int s_run(ctl *c)
             if (t < wait_ms)
                 wait_ms = t;
         }
-        int64_t t = ctl_broker_tick(c->broker, ctl_now_ms());
+        int64_t t = ctl_broker_tick(c->broker, ctl_now_ms(c));
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_migrate_tick(c, ctl_now_ms()); /* migration jobs: take-over, deadlines */
+        t = ctl_migrate_tick(c, ctl_now_ms(c)); /* migration jobs: take-over, deadlines */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_drain_tick(c, ctl_now_ms()); /* drain and restore jobs (drain.h) */
+        t = ctl_drain_tick(c, ctl_now_ms(c)); /* drain and restore jobs (drain.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_balance_tick(c, ctl_now_ms()); /* continuous balance (balance_run.h) */
+        t = ctl_balance_tick(c, ctl_now_ms(c)); /* continuous balance (balance_run.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_lifecycle_tick(c, ctl_now_ms()); /* start and undefine jobs (lifecycle.h) */
+        t = ctl_lifecycle_tick(c, ctl_now_ms(c)); /* start and undefine jobs (lifecycle.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_outcome_tick(c, ctl_now_ms()); /* unknown outcomes resolved (outcome.h) */
+        t = ctl_outcome_tick(c, ctl_now_ms(c)); /* unknown outcomes resolved (outcome.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_doubt_tick(c, ctl_now_ms()); /* writes etcd may still apply (store_doubt.h) */
+        t = ctl_doubt_tick(c, ctl_now_ms(c)); /* writes etcd may still apply (store_doubt.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_ha_tick(c, ctl_now_ms()); /* fencing verdicts, HA restarts (ha.h) */
+        t = ctl_ha_tick(c, ctl_now_ms(c)); /* fencing verdicts, HA restarts (ha.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_presence_tick(c, ctl_now_ms()); /* every controller, in etcd (presence.h) */
+        t = ctl_presence_tick(c, ctl_now_ms(c)); /* every controller, in etcd (presence.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_hygiene_tick(c, ctl_now_ms()); /* etcd status, compaction, retention */
+        t = ctl_hygiene_tick(c, ctl_now_ms(c)); /* etcd status, compaction, retention */
         if (t < wait_ms)
             wait_ms = t;
         if (metrics_wait < wait_ms)
             wait_ms = metrics_wait;
         if (!c->loaded && !c->loading)
-            wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms()));
+            wait_ms = MIN(wait_ms, MAX(0, next_load_ms - ctl_now_ms(c)));
         ctl_hist_observe(&c->counters.loop_turn, (double)(g_get_monotonic_time() - turn_us) / 1e6);
         ctl_hist_observe(&c->counters.loop_turn_cpu,
                          (double)(s_thread_cpu_ns() - turn_cpu_ns) / 1e9);
@@ -348,6 +349,7 @@ int main(int argc, char **argv)
                                 (size_t)cfg->etcd_max_watch_line_bytes);
 
     ctl c = {0};
+    ctl_io_use_production(&c);
     c.cfg = cfg;
     g_autofree char *uuid = g_uuid_string_random();
     c.instance = g_strndup(uuid, 8);

@@ -97,7 +97,7 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *conn, const c
         return s_reply(conn, MHD_HTTP_NOT_FOUND, g_string_new("not found: try /metrics\n"), text);
     self->requests++;
     int64_t t0 = g_get_monotonic_time();
-    GString *body = ctl_metrics_render(self->c, ctl_now_ms());
+    GString *body = ctl_metrics_render(self->c, ctl_now_ms(self->c));
     drv_debug("metrics: rendered %zu bytes in %lld us", body->len,
               (long long)(g_get_monotonic_time() - t0));
     return s_reply(conn, MHD_HTTP_OK, body, "text/plain; version=0.0.4; charset=utf-8");

@@ -3,6 +3,7 @@
  * are escaped; a figure that is not known (no fresh stats sample) is left out, never shown as 0. */
 #include "metrics.h"
 
+#include "ctl_io.h"
 #include "broker.h"
 #include "domstate.h"
 #include "etcd_worker.h"
@@ -116,7 +117,7 @@ static void s_cluster(GString *out, ctl *c, GPtrArray *hosts, GPtrArray *doms)
     unsigned agents = 0;
     for (guint i = 0; i < hosts->len; i++) {
         const ctl_host *h = g_ptr_array_index(hosts, i);
-        agents += c->broker != NULL && ctl_broker_host_up(c->broker, h->id);
+        agents += c->broker != NULL && ctl_host_up(c, h->id);
     }
     s_family(out, "drover_agents_connected", "gauge",
              "Agents registered with this controller and reachable");

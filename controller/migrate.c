@@ -8,6 +8,7 @@
  * Agent commands answer later through broker callbacks; their data names the job by id, so a job
  * that ended (or a module that was shut down) meanwhile is simply not found. */
 #include "migrate_private.h"
+#include "ctl_io.h"
 #include "snapshot_async.h"
 #include "migrate_launch.h" /* drains launch child migrations (additive hook) */
 
@@ -134,10 +135,10 @@ static void s_publish(ctl *c, const drv_job *job, const char *message)
     const char *type = drv_job_state_is_terminal(job->state)
                            ? drv_job_state_to_string(job->state)
                            : drv_job_phase_to_string(job->migrate.phase);
-    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms());
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c));
     if (message != NULL)
         json_object_object_add(o, "message", json_object_new_string(message));
-    ctl_events_publish(c->events, topic, type, o);
+    ctl_publish(c, topic, type, o);
 }
 
 /* ------------------------------------------------------------------ feeding the machine */
@@ -152,7 +153,7 @@ static void s_maybe_done(s_run *run)
         (run->acts != NULL && run->act_i < drv_job_actions_len(run->acts)))
         return;
     drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
-    ctl_counters_job_ended(&s_self->c->counters, run->job, (uint64_t)ctl_wall_ms());
+    ctl_counters_job_ended(&s_self->c->counters, run->job, (uint64_t)ctl_wall_ms(s_self->c));
     ctl_migrate_ended_hook(s_self->c, run->job); /* migrate_launch.h */
     g_hash_table_remove(s_self->runs, run->job->id);
 }
@@ -176,7 +177,7 @@ static void s_feed(s_run *run, const drv_job_event *ev0)
     for (;;) {
         drv_job_actions *acts = drv_job_actions_new();
         drv_error *err = NULL;
-        int rc = drv_job_migrate_step(run->job, &ev, (uint64_t)ctl_wall_ms(), acts, &err);
+        int rc = drv_job_migrate_step(run->job, &ev, (uint64_t)ctl_wall_ms(s_self->c), acts, &err);
         if (rc < 0) {
             drv_warn("job '%s': %s", run->job->id, err->message);
             drv_error_free(&err);
@@ -259,7 +260,7 @@ static void s_reserve(s_run *run)
     r->domain = g_strdup(m->domain);
     r->vcpus = d->vcpus;
     r->memory_kib = d->memory_kib;
-    r->created_ms = ctl_wall_ms();
+    r->created_ms = ctl_wall_ms(c);
     drv_error *err = NULL;
     if (ctl_job_store_put_resv(c, r, &err) < 0) {
         s_follow(run, DRV_JOB_EV_RESERVED_FAILED, err->message);
@@ -337,7 +338,7 @@ static void s_mark_checked(ctl *c, const char *host, const ctl_reply *rep, void 
     }
     char *key = s_verified_key(run->job, cb->pool_path);
     int64_t *until = g_new(int64_t, 1);
-    *until = ctl_wall_ms() + S_VERIFIED_TTL_MS;
+    *until = ctl_wall_ms(c) + S_VERIFIED_TTL_MS;
     g_hash_table_replace(s_self->verified, key, until);
     drv_info("job '%s': %s is shared between '%s' and '%s' (marker read back)", run->job->id,
              cb->pool_path, run->job->migrate.source, host);
@@ -366,8 +367,8 @@ static void s_mark_written(ctl *c, const char *host, const ctl_reply *rep, void 
                    .name = run->job->id,
                    .xml = rep->message};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, run->job->migrate.destination, &cmd, s_mark_checked, next,
-                        s_cb_free, &err) < 0) {
+    if (ctl_send(c, run->job->migrate.destination, &cmd, s_mark_checked, next, s_cb_free, &err) <
+        0) {
         s_cb_free(next);
         s_storage_refused(run, false, err->message);
         drv_error_free(&err);
@@ -387,7 +388,7 @@ static void s_verify_next(s_run *run, bool sync)
         const ctl_mig_pool *p = g_ptr_array_index(run->pools, run->verify_i);
         g_autofree char *key = s_verified_key(run->job, p->path);
         const int64_t *until = g_hash_table_lookup(s_self->verified, key);
-        if (until == NULL || *until < ctl_wall_ms())
+        if (until == NULL || *until < ctl_wall_ms(c))
             break;
         drv_debug("job '%s': %s verified as shared recently", run->job->id, p->path);
         run->verify_i++;
@@ -408,8 +409,7 @@ static void s_verify_next(s_run *run, bool sync)
                    .path = p->path,
                    .name = run->job->id};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, run->job->migrate.source, &cmd, s_mark_written, cb, s_cb_free,
-                        &err) < 0) {
+    if (ctl_send(c, run->job->migrate.source, &cmd, s_mark_written, cb, s_cb_free, &err) < 0) {
         s_cb_free(cb);
         s_storage_refused(run, sync, err->message);
         drv_error_free(&err);
@@ -456,8 +456,9 @@ static void s_link_record(s_run *run, const ctl_migrate_result *r)
     };
     drv_link_use use;
     drv_link_est est;
-    g_autofree char *evicted = drv_link_table_update(s_self->links, jm->source, jm->destination,
-                                                     &smp, (uint64_t)ctl_wall_ms(), &use, &est);
+    g_autofree char *evicted =
+        drv_link_table_update(s_self->links, jm->source, jm->destination, &smp,
+                              (uint64_t)ctl_wall_ms(s_self->c), &use, &est);
     static const char *const uses[] = {"a bandwidth sample", "a lower bound (at the cap)",
                                        "too small to time (fixed cost only)"};
     drv_info("job '%s': link '%s' → '%s': %s; now %" PRIu64 " B/s (%u samples), fixed cost %" PRIu64
@@ -609,7 +610,7 @@ static void s_migrate(s_run *run)
                    .timeout_ms = wait_ms};
     s_cb *cb = s_cb_new(run);
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, m->source, &cmd, s_migrated, cb, s_cb_free, &err) < 0) {
+    if (ctl_send(c, m->source, &cmd, s_migrated, cb, s_cb_free, &err) < 0) {
         s_cb_free(cb);
         s_follow(run, DRV_JOB_EV_RESULT_FAILED, err->message);
         drv_error_free(&err);
@@ -634,8 +635,7 @@ static void s_cancel(s_run *run)
     ctl_cmd cmd = {.kind = CTL_CMD_MIGRATE_CANCEL, .domain = m->domain, .job_id = run->job->id};
     g_autofree char *what = g_strdup_printf("job '%s': cancel", run->job->id);
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, m->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free,
-                        &err) < 0) {
+    if (ctl_send(c, m->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_warn("job '%s': cancel: %s", run->job->id, err->message);
         drv_error_free(&err);
     }
@@ -663,7 +663,7 @@ static void s_located(ctl *c, const char *host, const ctl_reply *rep, void *data
     if (++run->loc_answers < 2)
         return;
     if (run->loc_src == S_UNKNOWN || run->loc_dst == S_UNKNOWN) {
-        run->loc_retry_ms = ctl_now_ms() + S_LOCATE_RETRY_MS;
+        run->loc_retry_ms = ctl_now_ms(c) + S_LOCATE_RETRY_MS;
         return;
     }
     drv_job_event ev = {.kind = DRV_JOB_EV_DOMAIN_FOUND};
@@ -695,12 +695,12 @@ static void s_locate(s_run *run)
         cb->is_dest = i == 1;
         ctl_cmd cmd = {.kind = CTL_CMD_DOMSTATS, .domain = m->domain};
         drv_error *err = NULL;
-        if (ctl_broker_send(c->broker, host, &cmd, s_located, cb, s_cb_free, &err) < 0) {
+        if (ctl_send(c, host, &cmd, s_located, cb, s_cb_free, &err) < 0) {
             drv_debug("job '%s': locate on '%s': %s", run->job->id, host, err->message);
             drv_error_free(&err);
             s_cb_free(cb);
             run->loc_gen++; /* answers of this round no longer count */
-            run->loc_retry_ms = ctl_now_ms() + S_LOCATE_RETRY_MS;
+            run->loc_retry_ms = ctl_now_ms(c) + S_LOCATE_RETRY_MS;
             return;
         }
     }
@@ -835,7 +835,7 @@ static void s_redefine_next(s_run *run, bool from_callback)
                        .xml = s->xml,
                        .current = s->current};
         drv_error *err = NULL;
-        int rc = ctl_broker_send(c->broker, m->destination, &cmd, s_redefined, cb, s_cb_free, &err);
+        int rc = ctl_send(c, m->destination, &cmd, s_redefined, cb, s_cb_free, &err);
         g_ptr_array_remove_index(run->redefine, 0);
         if (rc == 0)
             return;
@@ -970,7 +970,7 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
     /* no --timeout: one that grows with the guest's memory (never a migration without an end) */
     drv_job_policy pol = drv_job_migrate_policy_with_default(policy, d->memory_kib);
     if (drv_job_migrate_new(id, d->name, d->host, plan->destination, &pol, c->instance,
-                            (uint64_t)ctl_wall_ms(), &job, err) < 0)
+                            (uint64_t)ctl_wall_ms(c), &job, err) < 0)
         return NULL;
     s_run *run = g_new0(s_run, 1);
     run->job = job;
@@ -990,11 +990,11 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_err
     (void)data;
     s_mod *m = s_mod_get(c);
     m->taking_over = false;
-    if (m->stopping || !ctl_is_leader(c) || !c->loaded || ctl_broker_socket(c->broker) == NULL)
+    if (m->stopping || !ctl_is_leader(c) || !c->loaded || !ctl_agents_bound(c))
         return; /* stepped down meanwhile: the tick tries again when leading */
     if (err != NULL) {
         drv_warn("taking migration jobs over: %s; retrying", err->message);
-        m->next_takeover_ms = ctl_now_ms() + 1000;
+        m->next_takeover_ms = ctl_now_ms(c) + 1000;
         return;
     }
     ctl_job_busy_takeover(c, jobs); /* marks left from before match the stored jobs */
@@ -1059,7 +1059,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
     s_mod *m = s_mod_get(c);
     if (m->stopping)
         return 1000;
-    if (!ctl_is_leader(c) || !c->loaded || ctl_broker_socket(c->broker) == NULL) {
+    if (!ctl_is_leader(c) || !c->loaded || !ctl_agents_bound(c)) {
         if (m->leading) {
             drv_info("not leading: %u migration jobs left to the next leader",
                      g_hash_table_size(m->runs));
@@ -1095,7 +1095,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
         }
     }
     int64_t next = 1000;
-    uint64_t wall = (uint64_t)ctl_wall_ms();
+    uint64_t wall = (uint64_t)ctl_wall_ms(c);
     GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
     GHashTableIter it;
     gpointer k;
@@ -1232,7 +1232,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
         return drv_error_set(err, DRV_ERR_CONFLICT, 0,
                              "domain '%s' is %s; only a running or paused domain migrates live",
                              d->name, d->host ? state : "not placed");
-    if (!ctl_broker_host_up(c->broker, d->host))
+    if (!ctl_host_up(c, d->host))
         return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
                              "domain '%s': its host '%s' is unreachable", d->name, d->host);
     ctl_mig_plan plan = {0};
@@ -1241,7 +1241,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
     drv_job_policy pol = drv_job_migrate_policy_with_default(policy, d->memory_kib);
     drv_job *job = NULL;
     if (drv_job_migrate_new(job_id, d->name, d->host, plan.destination, &pol, c->instance,
-                            (uint64_t)ctl_wall_ms(), &job, err) < 0) {
+                            (uint64_t)ctl_wall_ms(c), &job, err) < 0) {
         ctl_mig_plan_clear(&plan);
         return -1;
     }

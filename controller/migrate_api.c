@@ -3,6 +3,7 @@
  * job.cancel. */
 #include "migrate_private.h"
 
+#include "ctl_io.h"
 #include "drain.h"
 #include "lifecycle.h"
 
@@ -120,7 +121,7 @@ void ctl_api_domain_migrate(ctl_req *r)
                       d->host ? d->host : "");
         return;
     }
-    if (!ctl_broker_host_up(c->broker, d->host)) {
+    if (!ctl_host_up(c, d->host)) {
         ctl_req_failf(r, DRV_ERR_UNAVAILABLE, "domain '%s': its host '%s' is unreachable", d->name,
                       d->host);
         return;
@@ -151,7 +152,7 @@ void ctl_api_domain_migrate(ctl_req *r)
         s_job_read(r);
         return;
     }
-    ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
+    ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms(c)));
 }
 
 static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *data)
@@ -171,20 +172,20 @@ static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         if (live == NULL)
             live = ctl_lifecycle_live(r->c, j->id); /* lifecycle.h */
         g_hash_table_add(seen, j->id);
-        json_object_array_add(arr, drv_job_to_api_json(live ? live : j, (uint64_t)ctl_wall_ms()));
+        json_object_array_add(arr, drv_job_to_api_json(live ? live : j, (uint64_t)ctl_wall_ms(c)));
     }
     GPtrArray *all = ctl_migrate_live_all();
     for (guint i = 0; i < all->len; i++) {
         const drv_job *j = g_ptr_array_index(all, i);
         if (!g_hash_table_contains(seen, j->id))
-            json_object_array_add(arr, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
+            json_object_array_add(arr, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms(c)));
     }
     g_ptr_array_unref(all);
     all = ctl_lifecycle_live_all(r->c); /* not stored yet */
     for (guint i = 0; i < all->len; i++) {
         const drv_job *j = g_ptr_array_index(all, i);
         if (!g_hash_table_contains(seen, j->id))
-            json_object_array_add(arr, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
+            json_object_array_add(arr, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms(c)));
     }
     g_ptr_array_unref(all);
     g_hash_table_unref(seen);
@@ -218,7 +219,7 @@ static void s_job_got(ctl *c, drv_job *job, const drv_error *err, void *data)
     ctl_req *r = data;
     const drv_job *live = s_live(c, r->name); /* it may have become live meanwhile */
     if (live != NULL && r->step == 0) {
-        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms()));
+        ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms(c)));
         return;
     }
     if (err != NULL) {
@@ -241,7 +242,7 @@ static void s_job_got(ctl *c, drv_job *job, const drv_error *err, void *data)
                       job->id);
         return;
     }
-    ctl_req_ok(r, drv_job_to_api_json(job, (uint64_t)ctl_wall_ms()));
+    ctl_req_ok(r, drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c)));
 }
 
 static void s_job_read(ctl_req *r)
@@ -255,7 +256,7 @@ void ctl_api_job_show(ctl_req *r)
 {
     const drv_job *j = s_live(r->c, r->args[0]);
     if (j != NULL) {
-        ctl_req_ok(r, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
+        ctl_req_ok(r, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms(r->c)));
         return;
     }
     r->name = g_strdup(r->args[0]);
@@ -287,7 +288,7 @@ void ctl_api_job_cancel(ctl_req *r)
         ctl_migrate_cancel(r->c, id);
     j = s_live(r->c, id);
     if (j != NULL) {
-        ctl_req_ok(r, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms()));
+        ctl_req_ok(r, drv_job_to_api_json(j, (uint64_t)ctl_wall_ms(r->c)));
         return;
     }
     r->name = g_strdup(id);

@@ -3,6 +3,7 @@
  * scheduler's view of the cluster (allocations and reservations). */
 #include "migrate_private.h"
 
+#include "ctl_io.h"
 #include "broker.h"
 #include "domxml.h"
 #include "placement.h"
@@ -265,7 +266,7 @@ static int s_check_dest(ctl *c, const ctl_domain *d, const ctl_host *dst, drv_er
         return drv_error_set(err, DRV_ERR_CONFLICT, 0,
                              "domain '%s': destination check failed: host '%s' is %s, not active",
                              d->name, dst->id, dst->admin_state);
-    if (!ctl_broker_host_up(c->broker, dst->id))
+    if (!ctl_host_up(c, dst->id))
         return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
                              "domain '%s': destination check failed: host '%s' is unreachable",
                              d->name, dst->id);

@@ -92,6 +92,12 @@ typedef struct {
     int64_t last_seen_ms;       /* wall clock of the last stored transition / registration */
     int64_t mod_revision;       /* of hosts/<id> */
     int64_t alloc_mod_revision; /* of alloc/<id> (0 when absent) */
+    /* What alloc/<id> said when a placement lost its compare on it (another writer booked the
+     * host): booked at least this much until the watch brings that write (its domains) into the
+     * cache; floor_revision 0 = none (controller/placement.c) */
+    uint32_t alloc_floor_vcpus;
+    uint64_t alloc_floor_memory_kib;
+    int64_t alloc_floor_revision;
     /* runtime, this process only */
     bool registered;         /* has registered with this controller process */
     int64_t last_traffic_ms; /* monotonic */

@@ -1,6 +1,7 @@
 /* outcome.c — see outcome.h. */
 #include "outcome.h"
 
+#include "ctl_io.h"
 #include "events.h"
 #include "log.h"
 #include "store_async.h"
@@ -104,7 +105,7 @@ ctl_verdict ctl_outcome_verdict(ctl_desired desired_before, ctl_desired desired_
  * outcomes/<command id> holds each watch, so a leader that takes over keeps learning what became
  * of the commands its predecessor could not tell (its resends, late answers and inventories). */
 
-static char *s_watch_json(const s_watch *w)
+static char *s_watch_json(const ctl *c, const s_watch *w)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "version", json_object_new_int(1));
@@ -119,7 +120,7 @@ static char *s_watch_json(const s_watch *w)
     json_object_object_add(o, "before", json_object_new_int((int)w->before));
     json_object_object_add(o, "after", json_object_new_int((int)w->after));
     json_object_object_add(o, "by_inventory", json_object_new_boolean(w->by_inventory));
-    json_object_object_add(o, "since_wall_ms", json_object_new_int64(ctl_wall_ms()));
+    json_object_object_add(o, "since_wall_ms", json_object_new_int64(ctl_wall_ms(c)));
     char *out = g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
     return out;
@@ -172,7 +173,7 @@ static s_watch *s_watch_parse(ctl *c, const char *json, size_t len, int64_t now_
         json_object_object_get_ex(o, "by_inventory", &b) && json_object_get_boolean(b);
     /* the give-up time counts from the command's expiry, on this process's clock */
     w->since_ms = now_ms;
-    int64_t left = w->expires_at_ms - ctl_wall_ms();
+    int64_t left = w->expires_at_ms - ctl_wall_ms(c);
     w->decide_ms = now_ms + MAX(0, left) + w->timeout_ms + S_GRACE_MS;
     json_object_put(o);
     (void)c;
@@ -182,7 +183,7 @@ static s_watch *s_watch_parse(ctl *c, const char *json, size_t len, int64_t now_
 static void s_store_watch(ctl *c, const s_watch *w)
 {
     g_autofree char *key = ctl_store_key(c->store, "outcomes/%s", w->command_id);
-    g_autofree char *json = s_watch_json(w);
+    g_autofree char *json = s_watch_json(c, w);
     drv_error *err = NULL;
     if (ctl_async_put_kv(c, key, json, "storing an unknown outcome", &err) < 0)
         drv_error_free(&err); /* logged; this leader still watches it */
@@ -224,13 +225,13 @@ static void s_takeover_done(void *loop_ctx, void *data, const drv_error *err, bo
     self->taking_over = false;
     if (err != NULL) {
         drv_warn("reading the stored unknown outcomes: %s; trying again", err->message);
-        self->next_takeover_ms = ctl_now_ms() + 2000;
+        self->next_takeover_ms = ctl_now_ms(c) + 2000;
         return;
     }
     if (!ctl_is_leader(c))
         return;
     self->taken_over = true;
-    int64_t now_ms = ctl_now_ms();
+    int64_t now_ms = ctl_now_ms(c);
     guint added = 0;
     for (size_t i = 0; i < t->r.n_kvs; i++) {
         s_watch *w = s_watch_parse(c, t->r.kvs[i].value, t->r.kvs[i].value_len, now_ms);
@@ -310,7 +311,7 @@ void ctl_outcome_watch(ctl *c, const char *host, const ctl_reply *rep, const cha
     w->before = desired_before;
     w->after = desired_after;
     w->by_inventory = !rep->synthesized; /* the agent said it cannot tell: no other answer comes */
-    w->since_ms = ctl_now_ms();
+    w->since_ms = ctl_now_ms(c);
     w->decide_ms = w->since_ms + c->cfg->command_timeout_ms + runs_up_to_ms + S_GRACE_MS;
     g_hash_table_replace(c->outcomes->by_id, w->command_id, w);
     s_store_watch(c, w);
@@ -372,7 +373,7 @@ void ctl_outcome_host_back(ctl *c, ctl_host *h)
                        .resend_id = w->command_id,
                        .resend_expires_at_ms = w->expires_at_ms};
         drv_error *err = NULL;
-        if (ctl_broker_send(c->broker, h->id, &cmd, NULL, NULL, NULL, &err) < 0) {
+        if (ctl_send(c, h->id, &cmd, NULL, NULL, NULL, &err) < 0) {
             drv_debug("domain '%s': asking again about %s: %s", w->domain, w->verb, err->message);
             drv_error_free(&err);
         }
@@ -403,7 +404,7 @@ void ctl_outcome_host_known(ctl *c, ctl_host *h)
     if (c->outcomes == NULL || g_hash_table_size(c->outcomes->by_id) == 0)
         return;
     GPtrArray *ws = s_watches_of(c, h->id);
-    int64_t now_ms = ctl_now_ms();
+    int64_t now_ms = ctl_now_ms(c);
     for (guint i = 0; i < ws->len; i++)
         s_try_inventory(c, g_ptr_array_index(ws, i), h, now_ms, true);
     g_ptr_array_unref(ws);

@@ -100,6 +100,29 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
         }
     }
     g_ptr_array_unref(doms);
+    /* a host another writer booked (a lost placement read its alloc/ key) counts at least that
+     * until the watch brings the domains it placed: a retry never books it on the stale cache */
+    for (guint i = 0; i < hosts->len; i++) {
+        const ctl_host *h = g_ptr_array_index(hosts, i);
+        if (h->alloc_floor_revision == 0 || !drv_sched_cluster_has_host(cl, h->id))
+            continue;
+        uint32_t vcpus = 0, n = 0;
+        uint64_t mem = 0;
+        ctl_model_host_alloc(c->model, h->id, starting, &vcpus, &mem, &n);
+        if (h->alloc_floor_vcpus <= vcpus && h->alloc_floor_memory_kib <= mem)
+            continue;
+        g_autofree char *id = g_strdup_printf("alloc-floor:%s", h->id);
+        drv_sched_reservation sr = {
+            .id = id,
+            .host = h->id,
+            .vcpus = h->alloc_floor_vcpus > vcpus ? h->alloc_floor_vcpus - vcpus : 0,
+            .memory_kib = h->alloc_floor_memory_kib > mem ? h->alloc_floor_memory_kib - mem : 0};
+        drv_error *err = NULL;
+        if (drv_sched_cluster_add_reservation(cl, &sr, &err) < 0) {
+            drv_warn("scheduler: booked floor of host '%s' left out: %s", h->id, err->message);
+            drv_error_free(&err);
+        }
+    }
     g_ptr_array_unref(hosts);
     ctl_migrate_add_reservations(c, cl); /* destinations of migrations in flight */
     return cl;

@@ -125,7 +125,7 @@ int64_t ctl_presence_tick(ctl *c, int64_t now_ms)
     json_object_object_add(o, "instance", json_object_new_string(c->instance));
     json_object_object_add(o, "client_bind", json_object_new_string(c->cfg->client_bind));
     json_object_object_add(o, "agent_bind", json_object_new_string(c->cfg->agent_bind));
-    json_object_object_add(o, "seen_ms", json_object_new_int64(ctl_wall_ms()));
+    json_object_object_add(o, "seen_ms", json_object_new_int64(ctl_wall_ms(c)));
     s_round *r = g_new0(s_round, 1);
     r->key = ctl_store_key(c->store, "controllers/%s", c->cfg->name);
     r->value = g_strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

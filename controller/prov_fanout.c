@@ -1,5 +1,6 @@
 /* prov_fanout.c — see prov_fanout.h. */
 #include "prov_fanout.h"
+#include "ctl_io.h"
 
 #include <string.h>
 
@@ -64,7 +65,7 @@ static void s_replied(ctl *c, const char *host_id, const ctl_reply *rep, void *d
 
 static bool s_up(ctl *c, const ctl_host *h)
 {
-    return h->registered && h->reachable && ctl_broker_host_up(c->broker, h->id);
+    return h->registered && h->reachable && ctl_host_up(c, h->id);
 }
 
 const char *ctl_fanout_first_up(ctl *c)
@@ -100,7 +101,7 @@ void ctl_fanout(ctl *c, const ctl_cmd *cmd, ctl_fanout_fn fn, void *data)
         o->entry = entry;
         f->waiting++;
         drv_error *err = NULL;
-        if (ctl_broker_send(c->broker, h->id, cmd, s_replied, o, NULL, &err) < 0) {
+        if (ctl_send(c, h->id, cmd, s_replied, o, NULL, &err) < 0) {
             ctl_reply fail = {.ok = false, .message = err->message};
             s_entry_fill(entry, &fail);
             drv_error_free(&err);

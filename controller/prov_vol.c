@@ -1,6 +1,7 @@
 /* prov_vol.c — see api_prov.h: a volume's life as record + libvirt volume, intent first. */
 #include "api_prov.h"
 
+#include "ctl_io.h"
 #include "prov_fanout.h"
 #include "log.h"
 #include "prov_store.h"
@@ -87,7 +88,7 @@ static void s_undo_created(ctl *c, s_vc *v, drv_error *failure)
                    .pool = ctl_prov_str(v->doc, "pool"),
                    .volume = ctl_prov_str(v->doc, "name")};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, v->host, &cmd, s_undo_volume_gone, v, NULL, &err) < 0) {
+    if (ctl_send(c, v->host, &cmd, s_undo_volume_gone, v, NULL, &err) < 0) {
         drv_warn("%s: the half-uploaded volume was not deleted: %s", v->key, err->message);
         drv_error_free(&err);
         drv_error *f = g_steal_pointer(&v->failure);
@@ -137,7 +138,7 @@ static void s_send_chunk(ctl *c, s_vc *v)
                    .data_len = MIN(v->data_len - v->data_off, (size_t)CTL_PROV_CHUNK),
                    .timeout_ms = CTL_PROV_SLOW_MS};
     drv_error *e = NULL;
-    if (ctl_broker_send(c->broker, v->host, &cmd, s_chunk_sent, v, NULL, &e) < 0)
+    if (ctl_send(c, v->host, &cmd, s_chunk_sent, v, NULL, &e) < 0)
         s_undo_created(c, v, e);
 }
 
@@ -198,7 +199,7 @@ static void s_intent_stored(ctl *c, const drv_error *err, bool attempted, void *
         drv_error_free(&e);
         return;
     }
-    const char *host = v->host != NULL && ctl_broker_host_up(c->broker, v->host) ? v->host
+    const char *host = v->host != NULL && ctl_host_up(c, v->host) ? v->host
                        : v->clone_from != NULL ? NULL /* only the source's host has it */
                                                : ctl_fanout_first_up(c);
     if (host == NULL) {
@@ -225,7 +226,7 @@ static void s_intent_stored(ctl *c, const drv_error *err, bool attempted, void *
                    .file_names = v->seed_names,
                    .file_contents = v->seed_contents};
     drv_error *e = NULL;
-    if (ctl_broker_send(c->broker, host, &cmd, s_created, v, NULL, &e) < 0)
+    if (ctl_send(c, host, &cmd, s_created, v, NULL, &e) < 0)
         s_undo(c, v, e);
 }
 
@@ -261,7 +262,7 @@ int ctl_prov_vol_create(ctl *c, const ctl_prov_vol_spec *spec, ctl_prov_vol_fn f
         v->data_len = spec->data_len;
     }
     json_object_object_add(v->doc, "state", json_object_new_string("creating"));
-    json_object_object_add(v->doc, "created_ms", json_object_new_int64(ctl_wall_ms()));
+    json_object_object_add(v->doc, "created_ms", json_object_new_int64(ctl_wall_ms(c)));
     g_autofree char *backing_path = NULL;
     if (spec->backing != NULL && spec->pool_path != NULL)
         backing_path = g_build_filename(spec->pool_path, spec->backing, NULL);
@@ -320,7 +321,7 @@ int ctl_prov_vol_delete(ctl *c, json_object *record, ctl_prov_done_fn fn, void *
 {
     const char *pool = ctl_prov_str(record, "pool"), *name = ctl_prov_str(record, "name");
     const char *host = ctl_prov_str(record, "host");
-    if (host == NULL || !ctl_broker_host_up(c->broker, host))
+    if (host == NULL || !ctl_host_up(c, host))
         host = ctl_fanout_first_up(c);
     if (host == NULL)
         return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
@@ -331,7 +332,7 @@ int ctl_prov_vol_delete(ctl *c, json_object *record, ctl_prov_done_fn fn, void *
     v->done_fn = fn;
     v->data = data;
     ctl_cmd cmd = {.kind = CTL_CMD_VOL_DELETE, .pool = pool, .volume = name};
-    if (ctl_broker_send(c->broker, host, &cmd, s_vol_gone, v, NULL, err) < 0) {
+    if (ctl_send(c, host, &cmd, s_vol_gone, v, NULL, err) < 0) {
         s_vc_free(v);
         return -1;
     }

@@ -1,6 +1,7 @@
 /* reconcile.c — see reconcile.h. */
 #include "reconcile.h"
 
+#include "ctl_io.h"
 #include "broker.h"
 #include "events.h"
 #include "log.h"
@@ -35,8 +36,7 @@ static void s_autostart_defined(ctl *c, const char *host, const ctl_reply *rep, 
     }
     ctl_cmd cmd = {.kind = CTL_CMD_START, .domain = name};
     drv_error *err = NULL;
-    if (ctl_broker_send(c->broker, host, &cmd, s_autostart_started, g_strdup(name), g_free, &err) <
-        0) {
+    if (ctl_send(c, host, &cmd, s_autostart_started, g_strdup(name), g_free, &err) < 0) {
         drv_warn("domain '%s': autostart: %s", name, err->message);
         drv_error_free(&err);
         ctl_model_set_busy(c->model, name, NULL);
@@ -49,8 +49,7 @@ static void s_autostart(ctl *c, ctl_host *h, ctl_domain *d)
     ctl_cmd cmd = {.kind = CTL_CMD_DEFINE, .domain = d->name, .xml = d->xml};
     drv_error *err = NULL;
     ctl_model_set_busy(c->model, d->name, "autostart");
-    if (ctl_broker_send(c->broker, h->id, &cmd, s_autostart_defined, g_strdup(d->name), g_free,
-                        &err) < 0) {
+    if (ctl_send(c, h->id, &cmd, s_autostart_defined, g_strdup(d->name), g_free, &err) < 0) {
         drv_warn("domain '%s': autostart: %s", d->name, err->message);
         drv_error_free(&err);
         ctl_model_set_busy(c->model, d->name, NULL);

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "names.h"
 
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -291,6 +292,10 @@ ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *
         ctl_host *h = ctl_model_host(m, name);
         if (h != NULL && h->alloc_mod_revision < ev->kv.mod_revision)
             h->alloc_mod_revision = ev->kv.mod_revision;
+        /* the write a lost placement read is here, after the domains of its txn */
+        if (h != NULL && h->alloc_floor_revision != 0 &&
+            ev->kv.mod_revision >= h->alloc_floor_revision)
+            h->alloc_floor_revision = 0;
     }
     return CTL_CHANGE_NONE;
 }
@@ -361,8 +366,22 @@ void ctl_store_apply_domain_kv(ctl_store *self, ctl_model *m, const char *name,
 void ctl_store_apply_alloc_kv(ctl_model *m, const char *host_id, const drv_etcd_range *r)
 {
     ctl_host *h = ctl_model_host(m, host_id);
-    if (h != NULL)
-        h->alloc_mod_revision = r->n_kvs > 0 ? r->kvs[0].mod_revision : 0;
+    if (h == NULL)
+        return;
+    h->alloc_mod_revision = r->n_kvs > 0 ? r->kvs[0].mod_revision : 0;
+    if (r->n_kvs == 0)
+        return;
+    /* what the other writer booked there: a floor until the watch brings its domains */
+    json_object *o = json_tokener_parse(r->kvs[0].value);
+    json_object *v;
+    if (o != NULL && json_object_is_type(o, json_type_object)) {
+        h->alloc_floor_vcpus =
+            json_object_object_get_ex(o, "vcpus", &v) ? (uint32_t)json_object_get_int64(v) : 0;
+        h->alloc_floor_memory_kib =
+            json_object_object_get_ex(o, "memory_kib", &v) ? (uint64_t)json_object_get_int64(v) : 0;
+        h->alloc_floor_revision = r->kvs[0].mod_revision;
+    }
+    json_object_put(o);
 }
 
 int ctl_store_put_host_json(ctl_store *self, const char *id, const char *json,

@@ -1,6 +1,8 @@
 /* store_async.c — see store_async.h. */
 #include "store_async.h"
 
+#include "ctl_io.h"
+
 #include "log.h"
 #include "view.h"
 
@@ -47,9 +49,7 @@ static void s_req_free(gpointer p)
 int ctl_async_submit(ctl *c, ctl_etcd_work_fn work, ctl_etcd_done_fn done, void *data,
                      GDestroyNotify data_free, drv_error **err)
 {
-    if (c->etcdq == NULL)
-        return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0, "etcd: the controller is stopping");
-    return ctl_etcd_worker_submit(c->etcdq, work, done, data, data_free, err);
+    return c->io->etcd_submit(c->io_ctx, work, done, data, data_free, err);
 }
 
 /* ------------------------------------------------------------------ on the worker */

@@ -80,7 +80,7 @@ void ctl_doubt_desired(ctl *c, const char *domain, int64_t mod_before, ctl_desir
     d->mod_before = mod_before;
     d->written = written;
     d->before = before;
-    d->since_ms = ctl_now_ms();
+    d->since_ms = ctl_now_ms(c);
     g_ptr_array_add(c->doubts->open, d);
     drv_warn("domain '%s': etcd may still store the desired state %s; it is put back to %s if it "
              "does",

@@ -140,7 +140,7 @@ static void s_one(ctl_zap *self)
             s_reply(self->rep, rid, rid_len, "200", "OK", key);
         } else {
             self->refused++;
-            int64_t now = ctl_now_ms();
+            int64_t now = ctl_now_ms(self->c);
             g_autofree char *tag = g_strconcat(fields[2], " ", key, NULL); /* per domain and key */
             gpointer last = g_hash_table_lookup(self->logged, tag);
             if (g_hash_table_size(self->logged) > 4096) /* bounded under a flood of keys */

@@ -6,6 +6,7 @@
  * Prints each figure (median of --rounds). Usage: stats_cost [--hosts 1000]
  * [--domains-per-host 20] [--rounds 7]. Build Release for figures worth quoting. */
 #include "ctl.h"
+#include "ctl_io.h"
 #include "metrics.h"
 #include "stats.h"
 #include "etcd_worker.h"
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
         return 2;
     ctl_config cfg = {.cpu_ratio = 4.0, .memory_ratio = 1.0};
     ctl c = {0};
+    ctl_io_use_production(&c);
     c.cfg = &cfg;
     c.model = ctl_model_new();
     c.stats = ctl_stats_new(6, 600000);
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
             char id[32];
             g_snprintf(id, sizeof(id), "h%04d", h);
             ctl_stats_sample *s = g_new0(ctl_stats_sample, 1);
-            s->received_ms = ctl_now_ms();
+            s->received_ms = ctl_now_ms(&c);
             s->interval_ms = 10000;
             s->cpus = 64;
             s->cpu_known = true;
@@ -115,12 +117,12 @@ int main(int argc, char **argv)
         drv_sched_host_load *hl = NULL;
         drv_sched_domain_load *dl = NULL;
         size_t nh = 0, nd = 0;
-        ctl_stats_loads(c.stats, ctl_now_ms(), &hl, &nh, &dl, &nd);
+        ctl_stats_loads(c.stats, ctl_now_ms(&c), &hl, &nh, &dl, &nd);
         double t_loads = s_ms(t0);
         g_free(hl);
         g_free(dl);
         t0 = g_get_monotonic_time();
-        GString *out = ctl_metrics_render(&c, ctl_now_ms());
+        GString *out = ctl_metrics_render(&c, ctl_now_ms(&c));
         double t_render = s_ms(t0);
         bytes = out->len;
         g_string_free(out, TRUE);
