@@ -74,6 +74,8 @@ static char *s_stale(ctl *c)
     return NULL;
 }
 
+static int s_fail_status(drv_err_kind kind);
+
 void ctl_api_answer(ctl *c, const char *client, const char *verb, int status, const char *kind,
                     const char *error, const char *json)
 {
@@ -93,6 +95,22 @@ void ctl_api_answer(ctl *c, const char *client, const char *verb, int status, co
     drv_error *err = NULL;
     if (drv_wire_send(api->router, client, &env, ZMQ_DONTWAIT, &err) < 0) {
         drv_warn("reply to %s (%s): %s", client, verb, err->message);
+        if (err->kind == DRV_ERR_PROTO && json != NULL && status == 0) {
+            /* too large for one frame (a whole `domain list` at 20,000 domains is 6 MB): the
+             * client is told so at once instead of waiting for an answer that never comes */
+            g_autofree char *msg = g_strdup_printf(
+                "the answer (%zu bytes of JSON) is larger than one reply frame may be; ask for "
+                "it in pages (--limit N, then --continue TOKEN) or narrow it (--host, --state, "
+                "--label)",
+                strlen(json));
+            rep.status = s_fail_status(DRV_ERR_INVALID);
+            rep.error_kind = (char *)drv_err_kind_to_string(DRV_ERR_INVALID);
+            rep.error = msg;
+            rep.json = (char *)"";
+            drv_error_free(&err);
+            if (drv_wire_send(api->router, client, &env, ZMQ_DONTWAIT, &err) < 0)
+                drv_warn("reply to %s (%s): %s", client, verb, err->message);
+        }
         drv_error_free(&err);
     }
     if (status != 0)

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "names.h"
 #include "outcome.h"
+#include "place_batch.h"
 #include "placement.h"
 #include "snapshot_async.h"
 #include "store_async.h"
@@ -783,18 +784,84 @@ static void s_start_placed(ctl_req *r, ctl_domain *d)
 
 static void s_create_placed(ctl_req *r, ctl_domain *placed);
 
-/* The placement on its way is answered: the next waiting one may choose now. */
+static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
+                             void *data);
+
+/* A waiter that may share a txn with others: a start of a stored domain, not pinned to a host,
+ * not retrying after a lost race (that one goes alone, on the state etcd gave back). */
+static bool s_batchable(const ctl_req *r)
+{
+    return r->step == 0 && r->pin_host == NULL && r->attempts == 0;
+}
+
+/* The batchable waiters at the head of the queue (up to CTL_PLACE_BATCH_MAX), chosen on one
+ * snapshot and stored in one txn (place_batch.h: each compares its own domain key and its host's
+ * alloc key; one lost compare fails them all and each retries alone). */
+static void s_place_batch(ctl *c)
+{
+    ctl_place_item items[CTL_PLACE_BATCH_MAX];
+    ctl_req *reqs[CTL_PLACE_BATCH_MAX];
+    size_t n = 0;
+    ctl_placement_batch *pb = NULL;
+    ctl_req *r;
+    while (n < CTL_PLACE_BATCH_MAX && (r = g_queue_peek_head(&c->placement_waiters)) != NULL &&
+           s_batchable(r)) {
+        g_queue_pop_head(&c->placement_waiters);
+        ctl_domain *d = ctl_model_domain(c->model, r->domain);
+        if (d == NULL) {
+            ctl_req_failf(r, DRV_ERR_NOT_FOUND, "domain '%s' was undefined meanwhile", r->domain);
+            continue;
+        }
+        if (pb == NULL)
+            pb = ctl_placement_batch_new(c);
+        g_autofree char *host = NULL;
+        drv_error *err = NULL;
+        if (ctl_placement_batch_choose(pb, d, &host, &err) < 0) {
+            ctl_model_set_busy(c->model, r->domain, NULL);
+            ctl_req_fail(r, err);
+            continue;
+        }
+        ctl_domain *copy = ctl_domain_copy(d);
+        g_free(copy->host);
+        copy->host = g_strdup(host);
+        copy->desired = CTL_DESIRED_RUNNING;
+        ctl_model_set_busy(c->model, r->domain, "start");
+        items[n] = (ctl_place_item){.copy = copy, .expect_mod = d->mod_revision, .data = r};
+        reqs[n++] = r;
+    }
+    ctl_placement_batch_free(pb);
+    if (n == 0)
+        return;
+    drv_error *err = NULL;
+    if (ctl_place_batch_submit(c, items, n, s_place_stored_1, ctl_api_placement_release, &err) <
+        0) {
+        for (size_t i = 0; i < n; i++) {
+            ctl_model_set_busy(c->model, reqs[i]->domain, NULL);
+            ctl_req_failf(reqs[i], err->kind, "%s", err->message);
+        }
+        drv_error_free(&err);
+        return;
+    }
+    drv_info("%zu placements in one txn", n);
+    c->placing = true;
+}
+
+/* The placement on its way is answered: the next waiting ones may choose now — several starts
+ * together (s_place_batch) when more than one waits, else one by one. */
 void ctl_api_placement_release(ctl *c)
 {
     c->placing = false;
     ctl_req *next;
     /* a waiter may be answered at once (no room, gone): then the one after it goes */
-    while (!c->placing && (next = g_queue_pop_head(&c->placement_waiters)) != NULL)
+    while (!c->placing && (next = g_queue_peek_head(&c->placement_waiters)) != NULL) {
+        if (s_batchable(next) && g_queue_get_length(&c->placement_waiters) > 1) {
+            s_place_batch(c);
+            continue;
+        }
+        g_queue_pop_head(&c->placement_waiters);
         s_place_next(next);
+    }
 }
-
-static void s_place_stored_1(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
-                             void *data);
 
 static void s_place_stored(ctl *c, ctl_domain *stored, const drv_error *err, bool attempted,
                            void *data)

@@ -102,7 +102,8 @@ void ctl_api_domain_list(ctl_req *r)
     const char *host = ctl_req_opt(r, "host");
     const char *want_state = ctl_req_opt(r, "state");
     ctl_model *m = r->c->model;
-    GPtrArray *doms = ctl_model_domains(m);
+    /* --host: only that host's domains (the model's per-host index), else all */
+    GPtrArray *doms = host != NULL ? ctl_model_domains_on(m, host) : ctl_model_domains(m);
     GPtrArray *matched = g_ptr_array_new();
     for (guint i = 0; i < doms->len; i++) {
         const ctl_domain *d = g_ptr_array_index(doms, i);

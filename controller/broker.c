@@ -292,7 +292,7 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
         h->last_traffic_ms = self->started_ms;
         if (h->reachable)
             ctl_deadlines_set(self->host_deadlines, h->id, self->started_ms + 2 * window);
-        g_hash_table_remove_all(h->inventory);
+        ctl_model_clear_reports(self->c->model, h);
         ctl_host_inventory_stale(h);
     }
     g_ptr_array_unref(hosts);
@@ -314,7 +314,7 @@ void ctl_broker_stop(ctl_broker *self)
     for (guint i = 0; i < hosts->len; i++) {
         ctl_host *h = g_ptr_array_index(hosts, i);
         h->registered = false;
-        g_hash_table_remove_all(h->inventory);
+        ctl_model_clear_reports(self->c->model, h);
         ctl_host_inventory_stale(h);
     }
     g_ptr_array_unref(hosts);
@@ -390,14 +390,13 @@ static void s_facts(ctl_facts *f, const Drover__HostFacts *hf)
     }
 }
 
-static void s_set_inventory(ctl_host *h, Drover__DomainInfo **domains, size_t n)
+static void s_set_inventory(ctl_model *m, ctl_host *h, Drover__DomainInfo **domains, size_t n)
 {
-    g_hash_table_remove_all(h->inventory);
+    ctl_model_clear_reports(m, h);
     for (size_t i = 0; i < n; i++) {
         if (domains[i]->name == NULL || domains[i]->name[0] == '\0')
             continue;
-        ctl_actual *a = s_actual(domains[i]);
-        g_hash_table_replace(h->inventory, g_strdup(a->name), a);
+        ctl_model_report(m, h, s_actual(domains[i]));
     }
 }
 
@@ -643,7 +642,7 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
         g_hash_table_replace(h->labels, g_strdup(reg->facts->labels[i]->key),
                              g_strdup(reg->facts->labels[i]->value));
     if (reg->libvirt_connected) /* else the (empty) list says nothing */
-        s_set_inventory(h, reg->domains, reg->n_domains);
+        s_set_inventory(self->c->model, h, reg->domains, reg->n_domains);
     g_strfreev(h->fenced); /* what its agent fenced (controller/ha.c reports it) */
     h->fenced = NULL;
     if (reg->n_fenced > 0) {
@@ -720,7 +719,7 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
     if (rep->domain != NULL && rep->domain->name != NULL && rep->domain->name[0] != '\0') {
         a = s_actual(rep->domain);
         if (h != NULL)
-            g_hash_table_replace(h->inventory, g_strdup(a->name), a);
+            ctl_model_report(self->c->model, h, a);
     }
     ctl_reply r = {
         .command_id = rep->command_id,
@@ -817,10 +816,9 @@ static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
     if (ev->kind == DROVER__EVENT_KIND__EVENT_UNDEFINED || gone_unseen ||
         (ev->kind == DROVER__EVENT_KIND__EVENT_STOPPED && ev->info != NULL &&
          !ev->info->persistent)) {
-        g_hash_table_remove(h->inventory, name);
+        ctl_model_unreport(self->c->model, h, name);
     } else if (ev->info != NULL && ev->info->name != NULL && ev->info->name[0] != '\0') {
-        ctl_actual *a = s_actual(ev->info);
-        g_hash_table_replace(h->inventory, g_strdup(a->name), a);
+        ctl_model_report(self->c->model, h, s_actual(ev->info));
     } else {
         ctl_actual *a = g_hash_table_lookup(h->inventory, name);
         int state = -1;
@@ -853,7 +851,7 @@ static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
                 a->name = g_strdup(name);
                 a->persistent = true;
                 a->state = state;
-                g_hash_table_replace(h->inventory, g_strdup(name), a);
+                ctl_model_report(self->c->model, h, a);
             } else if (ev->kind != DROVER__EVENT_KIND__EVENT_DEFINED) {
                 a->state = state;
             }
@@ -931,7 +929,7 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
         break;
     case DROVER__ENVELOPE__BODY_INVENTORY:
         if (env->inventory->libvirt_connected)
-            s_set_inventory(h, env->inventory->domains, env->inventory->n_domains);
+            s_set_inventory(self->c->model, h, env->inventory->domains, env->inventory->n_domains);
         ctl_host_set_libvirt(h, env->inventory->libvirt_connected);
         ctl_reconcile_inventory(c, h, false);
         break;

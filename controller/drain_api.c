@@ -49,10 +49,10 @@ static bool s_has(char *const *v, const char *s)
 drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h)
 {
     drv_sched_cluster *cl = ctl_placement_cluster(c, NULL);
-    GPtrArray *doms = ctl_model_domains(c->model);
+    GPtrArray *doms = ctl_model_domains_on(c->model, h->id);
     for (guint i = 0; i < doms->len; i++) {
         const ctl_domain *d = g_ptr_array_index(doms, i);
-        if (g_strcmp0(d->host, h->id) != 0 || d->xml == NULL)
+        if (d->xml == NULL)
             continue;
         drv_domxml *dx = NULL;
         drv_error *err = NULL;
@@ -101,10 +101,8 @@ drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h)
 /* Number of domains placed on h. */
 static guint s_n_placed(ctl *c, const ctl_host *h)
 {
-    guint n = 0;
-    GPtrArray *doms = ctl_model_domains(c->model);
-    for (guint i = 0; i < doms->len; i++)
-        n += g_strcmp0(((const ctl_domain *)g_ptr_array_index(doms, i))->host, h->id) == 0;
+    GPtrArray *doms = ctl_model_domains_on(c->model, h->id);
+    guint n = doms->len;
     g_ptr_array_unref(doms);
     return n;
 }

@@ -172,7 +172,7 @@ static void s_replied(ctl *c, const char *host, const ctl_reply *rep, void *data
         if (undefine) {
             ctl_host *h = ctl_model_host(c->model, host);
             if (h != NULL)
-                g_hash_table_remove(h->inventory, run->job->lifecycle.domain);
+                ctl_model_unreport(c->model, h, run->job->lifecycle.domain);
         }
         drv_info("job '%s': %s of '%s' on host '%s' done", run->job->id, what,
                  run->job->lifecycle.domain, host);

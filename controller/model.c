@@ -11,7 +11,122 @@ struct ctl_model {
     GHashTable *domains;   /* name → ctl_domain* (owned) */
     GHashTable *host_keys; /* host id → z85 public key (both owned): the enrolled agents */
     GHashTable *key_hosts; /* z85 public key → host id (borrowed from host_keys) */
+    /* The per-host indexes (docs/scale.md), kept by every change below, so "the domains on H"
+     * and "the hosts reporting D" cost what is on H / where D is, not a walk of the model:
+     *   placed:    host id (owned) → (domain name (owned) → ctl_domain*): d->host as put;
+     *   placed_at: domain name (owned) → the host id it is indexed under (owned);
+     *   reported:  domain name (owned) → (host id (owned) → NULL): whose inventory lists it. */
+    GHashTable *placed;
+    GHashTable *placed_at;
+    GHashTable *reported;
 };
+
+static GHashTable *s_str_set(void)
+{
+    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/* d leaves the placed index (under whatever host it was indexed). */
+static void s_unplace(ctl_model *self, const char *name)
+{
+    const char *at = g_hash_table_lookup(self->placed_at, name);
+    if (at == NULL)
+        return;
+    GHashTable *on = g_hash_table_lookup(self->placed, at);
+    if (on != NULL) {
+        g_hash_table_remove(on, name);
+        if (g_hash_table_size(on) == 0)
+            g_hash_table_remove(self->placed, at);
+    }
+    g_hash_table_remove(self->placed_at, name);
+}
+
+/* d enters the placed index under d->host (none when unplaced). */
+static void s_place(ctl_model *self, ctl_domain *d)
+{
+    s_unplace(self, d->name);
+    if (d->host == NULL)
+        return;
+    GHashTable *on = g_hash_table_lookup(self->placed, d->host);
+    if (on == NULL) {
+        on = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(self->placed, g_strdup(d->host), on);
+    }
+    g_hash_table_replace(on, g_strdup(d->name), d);
+    g_hash_table_replace(self->placed_at, g_strdup(d->name), g_strdup(d->host));
+}
+
+static void s_reported_add(ctl_model *self, const char *domain, const char *host_id)
+{
+    GHashTable *where = g_hash_table_lookup(self->reported, domain);
+    if (where == NULL) {
+        where = s_str_set();
+        g_hash_table_insert(self->reported, g_strdup(domain), where);
+    }
+    g_hash_table_add(where, g_strdup(host_id));
+}
+
+static void s_reported_remove(ctl_model *self, const char *domain, const char *host_id)
+{
+    GHashTable *where = g_hash_table_lookup(self->reported, domain);
+    if (where == NULL)
+        return;
+    g_hash_table_remove(where, host_id);
+    if (g_hash_table_size(where) == 0)
+        g_hash_table_remove(self->reported, domain);
+}
+
+/* Every entry of h's inventory enters (add) or leaves the reported index. */
+static void s_reported_host(ctl_model *self, const ctl_host *h, bool add)
+{
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, h->inventory);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        if (add)
+            s_reported_add(self, k, h->id);
+        else
+            s_reported_remove(self, k, h->id);
+    }
+}
+
+/* The reported index from scratch (after inventories moved between models). */
+static void s_reported_rebuild(ctl_model *self)
+{
+    g_hash_table_remove_all(self->reported);
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, self->hosts);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        s_reported_host(self, v, true);
+}
+
+/* h is the model's entry for its id (an inventory change of another object is not indexed). */
+static bool s_is_stored(ctl_model *self, const ctl_host *h)
+{
+    return h != NULL && g_hash_table_lookup(self->hosts, h->id) == h;
+}
+
+void ctl_model_report(ctl_model *self, ctl_host *h, ctl_actual *a)
+{
+    g_hash_table_replace(h->inventory, g_strdup(a->name), a);
+    if (s_is_stored(self, h))
+        s_reported_add(self, a->name, h->id);
+}
+
+void ctl_model_unreport(ctl_model *self, ctl_host *h, const char *name)
+{
+    if (s_is_stored(self, h))
+        s_reported_remove(self, name, h->id);
+    g_hash_table_remove(h->inventory, name);
+}
+
+void ctl_model_clear_reports(ctl_model *self, ctl_host *h)
+{
+    if (s_is_stored(self, h))
+        s_reported_host(self, h, false);
+    g_hash_table_remove_all(h->inventory);
+}
 
 static const char *const s_desired_names[CTL_DESIRED_LAST] = {"shutoff", "running", "paused"};
 
@@ -214,6 +329,11 @@ ctl_model *ctl_model_new(void)
         g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)ctl_domain_free);
     self->host_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     self->key_hosts = g_hash_table_new(g_str_hash, g_str_equal);
+    self->placed =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_unref);
+    self->placed_at = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    self->reported =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_unref);
     return self;
 }
 
@@ -264,6 +384,9 @@ void ctl_model_destroy(ctl_model **self_p)
     g_hash_table_unref((*self_p)->domains);
     g_hash_table_unref((*self_p)->key_hosts);
     g_hash_table_unref((*self_p)->host_keys);
+    g_hash_table_unref((*self_p)->placed);
+    g_hash_table_unref((*self_p)->placed_at);
+    g_hash_table_unref((*self_p)->reported);
     g_free(*self_p);
     *self_p = NULL;
 }
@@ -297,9 +420,12 @@ ctl_host *ctl_model_put_host(ctl_model *self, ctl_host *h)
         old->inventory = inv;
         if (h->alloc_mod_revision == 0)
             h->alloc_mod_revision = old->alloc_mod_revision;
+        /* the reported index is unchanged: h carries on old's inventory */
     }
     if (old != h)
         g_hash_table_replace(self->hosts, h->id, h);
+    if (old == NULL)
+        s_reported_host(self, h, true);
     return h;
 }
 
@@ -317,8 +443,11 @@ ctl_domain *ctl_model_put_domain(ctl_model *self, ctl_domain *d)
     }
     if (old != NULL && old != d && d->ha_waiting == NULL)
         d->ha_waiting = g_steal_pointer(&old->ha_waiting);
+    if (old != NULL && old != d)
+        s_unplace(self, old->name); /* before old (whose name it may share) is freed */
     if (old != d)
         g_hash_table_replace(self->domains, d->name, d);
+    s_place(self, d); /* also when d itself was put again with another host */
     return d;
 }
 
@@ -355,16 +484,27 @@ void ctl_model_adopt_runtime(ctl_model *self, ctl_model *old)
         if (o != NULL && d->running_revision == 0)
             d->running_revision = o->running_revision; /* an edit still waits for a restart */
     }
+    /* the inventories changed models */
+    s_reported_rebuild(self);
+    s_reported_rebuild(old);
 }
 
 void ctl_model_remove_host(ctl_model *self, const char *id)
 {
-    g_hash_table_remove(self->hosts, id);
+    ctl_host *h = ctl_model_host(self, id);
+    if (h == NULL)
+        return;
+    s_reported_host(self, h, false);
+    g_hash_table_remove(self->hosts, h->id);
 }
 
 void ctl_model_remove_domain(ctl_model *self, const char *name)
 {
-    g_hash_table_remove(self->domains, name);
+    ctl_domain *d = ctl_model_domain(self, name);
+    if (d == NULL)
+        return;
+    s_unplace(self, d->name);
+    g_hash_table_remove(self->domains, d->name);
 }
 
 static gint s_cmp_host(gconstpointer a, gconstpointer b)
@@ -403,6 +543,32 @@ GPtrArray *ctl_model_domains(ctl_model *self)
 GPtrArray *ctl_model_domains_unordered(ctl_model *self)
 {
     return s_values(self->domains, NULL);
+}
+
+GPtrArray *ctl_model_domains_on(ctl_model *self, const char *host_id)
+{
+    GHashTable *on = host_id != NULL ? g_hash_table_lookup(self->placed, host_id) : NULL;
+    if (on == NULL)
+        return g_ptr_array_new();
+    return s_values(on, s_cmp_domain);
+}
+
+GPtrArray *ctl_model_hosts_reporting(ctl_model *self, const char *name)
+{
+    GPtrArray *out = g_ptr_array_new();
+    GHashTable *where = name != NULL ? g_hash_table_lookup(self->reported, name) : NULL;
+    if (where == NULL)
+        return out;
+    GHashTableIter it;
+    gpointer k;
+    g_hash_table_iter_init(&it, where);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        ctl_host *h = ctl_model_host(self, k);
+        if (h != NULL)
+            g_ptr_array_add(out, h);
+    }
+    g_ptr_array_sort(out, s_cmp_host);
+    return out;
 }
 
 guint ctl_model_n_hosts(const ctl_model *self)
@@ -455,13 +621,13 @@ void ctl_model_host_alloc(ctl_model *self, const char *host_id, const char *exce
     uint32_t vcpus = 0, n = 0;
     uint64_t mem = 0;
     ctl_host *h = ctl_model_host(self, host_id);
+    GHashTable *on = g_hash_table_lookup(self->placed, host_id);
     GHashTableIter it;
     gpointer v;
-    g_hash_table_iter_init(&it, self->domains);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
+    if (on != NULL)
+        g_hash_table_iter_init(&it, on);
+    while (on != NULL && g_hash_table_iter_next(&it, NULL, &v)) {
         const ctl_domain *d = v;
-        if (d->host == NULL || strcmp(d->host, host_id) != 0)
-            continue;
         if (except != NULL && strcmp(d->name, except) == 0)
             continue;
         if (s_booked(h, d)) {
@@ -558,18 +724,23 @@ const char *ctl_model_domain_unknown_reason(ctl_model *self, const ctl_domain *d
 
 const char *ctl_model_domain_elsewhere(ctl_model *self, const ctl_domain *d)
 {
+    GHashTable *where = g_hash_table_lookup(self->reported, d->name);
+    if (where == NULL)
+        return NULL;
+    const char *first = NULL; /* the first by id, as a walk of the sorted hosts would find */
     GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, self->hosts);
-    while (g_hash_table_iter_next(&it, NULL, &v)) {
-        const ctl_host *h = v;
-        if (d->host != NULL && strcmp(h->id, d->host) == 0)
+    gpointer k;
+    g_hash_table_iter_init(&it, where);
+    while (g_hash_table_iter_next(&it, &k, NULL)) {
+        const ctl_host *h = ctl_model_host(self, k);
+        if (h == NULL || (d->host != NULL && strcmp(h->id, d->host) == 0))
             continue;
         const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
-        if (a != NULL && ctl_vir_state_active(a->state))
-            return h->id;
+        if (a != NULL && ctl_vir_state_active(a->state) &&
+            (first == NULL || strcmp(h->id, first) < 0))
+            first = h->id;
     }
-    return NULL;
+    return first;
 }
 
 /* Live vs config of an active domain (owned sentence) or NULL: the host runs it with other vCPUs

@@ -104,7 +104,8 @@ typedef struct {
     int64_t last_heard_ms;   /* wall clock of the last message (not stored: heartbeats stay off
                                 etcd); the API's last_seen is the later of this and last_seen_ms */
     char *agent_instance;
-    GHashTable *inventory; /* name → ctl_actual* (what the agent last reported) */
+    GHashTable *inventory; /* name → ctl_actual* (what the agent last reported); changed only
+                              through ctl_model_report / unreport / clear_reports (indexed) */
     /* The inventory is the truth about what runs there: the last Register/Inventory came with
      * libvirt connected and nothing since (libvirt-down, unreachable) made it stale. False on
      * controller start. Set and cleared with ctl_host_set_libvirt / ctl_host_inventory_stale. */
@@ -208,6 +209,17 @@ GPtrArray *ctl_model_domains(ctl_model *self);
 /* The same, in no particular order: for a walk that does not need the order (a sort of 20,000
  * domains on every registration of 1,000 hosts kept the loop busy for seconds, docs/scale.md). */
 GPtrArray *ctl_model_domains_unordered(ctl_model *self);
+/* The domains placed on host_id (d->host), sorted by name, borrowed; O(domains there) from the
+ * model's per-host index. Free the array with g_ptr_array_unref. */
+GPtrArray *ctl_model_domains_on(ctl_model *self, const char *host_id);
+/* The stored hosts whose inventory lists the domain `name` (any state), sorted by id, borrowed. */
+GPtrArray *ctl_model_hosts_reporting(ctl_model *self, const char *name);
+/* Changes of a host's inventory go through these (the model indexes who reports what):
+ * report takes ownership of a and replaces the entry of its name; unreport removes one; clear
+ * empties h's inventory. h may be a host not (or no longer) stored: then only its table changes. */
+void ctl_model_report(ctl_model *self, ctl_host *h, ctl_actual *a);
+void ctl_model_unreport(ctl_model *self, ctl_host *h, const char *name);
+void ctl_model_clear_reports(ctl_model *self, ctl_host *h);
 guint ctl_model_n_hosts(const ctl_model *self);
 guint ctl_model_n_domains(const ctl_model *self);
 

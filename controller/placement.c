@@ -31,6 +31,38 @@ static char **s_pools(const ctl_host *h)
     return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* Whether d books its resources where it is placed, exactly as ctl_model_host_alloc counts it. */
+static bool s_booked(ctl *c, const ctl_domain *d)
+{
+    if (d->host == NULL)
+        return false;
+    if (d->desired != CTL_DESIRED_SHUTOFF)
+        return true;
+    ctl_host *h = ctl_model_host(c->model, d->host);
+    const ctl_actual *a = h != NULL ? g_hash_table_lookup(h->inventory, d->name) : NULL;
+    return a != NULL && ctl_vir_state_active(a->state);
+}
+
+/* d into cl, placed on host (kept only when cl has it), booking its resources when running. */
+static void s_add_domain(drv_sched_cluster *cl, const ctl_domain *d, const char *host, bool running)
+{
+    drv_sched_domain_spec ds = {
+        .name = d->name,
+        .host = drv_sched_cluster_has_host(cl, host) ? host : NULL,
+        .vcpus = d->vcpus,
+        .memory_kib = d->memory_kib,
+        .features = (const char *const *)d->cpu_features,
+        .affinity_group = d->affinity_group,
+        .anti_affinity_group = d->anti_affinity_group,
+        .running = running,
+    };
+    drv_error *err = NULL;
+    if (drv_sched_cluster_add_domain(cl, &ds, &err) < 0) {
+        drv_warn("scheduler: domain '%s' left out: %s", d->name, err->message);
+        drv_error_free(&err);
+    }
+}
+
 drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
 {
     drv_sched_config cfg;
@@ -70,34 +102,13 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
             drv_error_free(&err);
         }
     }
-    GPtrArray *doms = ctl_model_domains(c->model);
+    /* unordered: sorting 20,000 domains for every placement cost more than placing (the
+     * scheduler's answer does not depend on the order domains were added in) */
+    GPtrArray *doms = ctl_model_domains_unordered(c->model);
     for (guint i = 0; i < doms->len; i++) {
         const ctl_domain *d = g_ptr_array_index(doms, i);
-        bool running = false;
-        if (d->host != NULL && (starting == NULL || strcmp(starting, d->name) != 0)) {
-            /* booked exactly as ctl_model_host_alloc counts it */
-            ctl_host *h = ctl_model_host(c->model, d->host);
-            running = d->desired != CTL_DESIRED_SHUTOFF;
-            if (!running && h != NULL) {
-                const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
-                running = a != NULL && ctl_vir_state_active(a->state);
-            }
-        }
-        drv_sched_domain_spec ds = {
-            .name = d->name,
-            .host = drv_sched_cluster_has_host(cl, d->host) ? d->host : NULL,
-            .vcpus = d->vcpus,
-            .memory_kib = d->memory_kib,
-            .features = (const char *const *)d->cpu_features,
-            .affinity_group = d->affinity_group,
-            .anti_affinity_group = d->anti_affinity_group,
-            .running = running,
-        };
-        drv_error *err = NULL;
-        if (drv_sched_cluster_add_domain(cl, &ds, &err) < 0) {
-            drv_warn("scheduler: domain '%s' left out: %s", d->name, err->message);
-            drv_error_free(&err);
-        }
+        bool running = (starting == NULL || strcmp(starting, d->name) != 0) && s_booked(c, d);
+        s_add_domain(cl, d, d->host, running);
     }
     g_ptr_array_unref(doms);
     /* a host another writer booked (a lost placement read its alloc/ key) counts at least that
@@ -163,8 +174,9 @@ static int s_place(drv_sched_cluster *cl, const drv_sched_request *req, char **r
     return fits;
 }
 
-int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char **ret_host,
-                         drv_error **err)
+/* ctl_placement_choose on the snapshot cl (in which d books nothing). */
+static int s_choose_in(ctl *c, drv_sched_cluster *cl, const ctl_domain *d, char *const *avoid,
+                       char **ret_host, drv_error **err)
 {
     drv_domxml *dx = NULL;
     drv_error *perr = NULL;
@@ -172,7 +184,6 @@ int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char *
         drv_warn("domain '%s': stored XML does not parse: %s", d->name, perr->message);
         drv_error_free(&perr);
     }
-    drv_sched_cluster *cl = ctl_placement_cluster(c, d->name);
     drv_sched_request req = {
         .name = d->name,
         .vcpus = d->vcpus,
@@ -222,13 +233,60 @@ int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char *
     }
     rc = 0;
 out:
-    drv_sched_cluster_destroy(&cl);
     drv_domxml_free(&dx);
     if (rc == 0)
         *ret_host = host;
     else
         g_free(host);
     return rc;
+}
+
+int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char **ret_host,
+                         drv_error **err)
+{
+    drv_sched_cluster *cl = ctl_placement_cluster(c, d->name);
+    int rc = s_choose_in(c, cl, d, avoid, ret_host, err);
+    drv_sched_cluster_destroy(&cl);
+    return rc;
+}
+
+struct ctl_placement_batch {
+    ctl *c;
+    drv_sched_cluster *cl;
+};
+
+ctl_placement_batch *ctl_placement_batch_new(ctl *c)
+{
+    ctl_placement_batch *b = g_new0(ctl_placement_batch, 1);
+    b->c = c;
+    b->cl = ctl_placement_cluster(c, NULL);
+    return b;
+}
+
+int ctl_placement_batch_choose(ctl_placement_batch *b, const ctl_domain *d, char **ret_host,
+                               drv_error **err)
+{
+    /* as ctl_placement_cluster(c, d->name) has it: its own allocation does not stand in its way */
+    drv_error *e = NULL;
+    if (drv_sched_cluster_remove_domain(b->cl, d->name, &e) < 0)
+        drv_error_free(&e);
+    s_add_domain(b->cl, d, d->host, false);
+    int rc = s_choose_in(b->c, b->cl, d, NULL, ret_host, err);
+    if (drv_sched_cluster_remove_domain(b->cl, d->name, &e) < 0)
+        drv_error_free(&e);
+    if (rc == 0)
+        s_add_domain(b->cl, d, *ret_host, true); /* booked for the choices after it */
+    else
+        s_add_domain(b->cl, d, d->host, s_booked(b->c, d)); /* as it was */
+    return rc;
+}
+
+void ctl_placement_batch_free(ctl_placement_batch *b)
+{
+    if (b == NULL)
+        return;
+    drv_sched_cluster_destroy(&b->cl);
+    g_free(b);
 }
 
 char *ctl_placement_alloc_json(ctl *c, const char *host_id)

@@ -15,6 +15,14 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting);
  * -1 with DRV_ERR_NO_ROOM and the scheduler's explanation ("domain 'x': no host has ..."). */
 int ctl_placement_choose(ctl *c, const ctl_domain *d, char *const *avoid, char **ret_host,
                          drv_error **err);
+/* Several placements chosen on one snapshot (docs/scale.md, "Placement batching"): each choice
+ * is ctl_placement_choose's (no hosts avoided) and books the domain, running, on its host in the
+ * snapshot, so the choices after it see it; a domain that does not fit keeps what it booked. */
+typedef struct ctl_placement_batch ctl_placement_batch;
+ctl_placement_batch *ctl_placement_batch_new(ctl *c);
+int ctl_placement_batch_choose(ctl_placement_batch *b, const ctl_domain *d, char **ret_host,
+                               drv_error **err);
+void ctl_placement_batch_free(ctl_placement_batch *b);
 /* The alloc/<host> value written with a placement: {"vcpus":N,"memory_kib":N,"domains":N} (owned).
  */
 char *ctl_placement_alloc_json(ctl *c, const char *host_id);

@@ -106,10 +106,10 @@ void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now)
         return;
     }
     ctl_outcome_host_known(c, h); /* verbs whose outcome was unknown, decided by this inventory */
-    GPtrArray *doms = ctl_model_domains_unordered(c->model); /* once per registration: no sort */
+    GPtrArray *doms = ctl_model_domains_on(c->model, h->id); /* per registration: the index */
     for (guint i = 0; i < doms->len; i++) {
         ctl_domain *d = g_ptr_array_index(doms, i);
-        if (d->host == NULL || strcmp(d->host, h->id) != 0 || d->busy != NULL)
+        if (d->busy != NULL)
             continue;
         const ctl_actual *a = g_hash_table_lookup(h->inventory, d->name);
         bool active = a != NULL && ctl_vir_state_active(a->state);
@@ -175,11 +175,8 @@ void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain, cons
 
 void ctl_reconcile_reachability(ctl *c, ctl_host *h)
 {
-    GPtrArray *doms = ctl_model_domains_unordered(c->model);
-    for (guint i = 0; i < doms->len; i++) {
-        ctl_domain *d = g_ptr_array_index(doms, i);
-        if (d->host != NULL && strcmp(d->host, h->id) == 0)
-            ctl_events_domain(c, d, "state-changed");
-    }
+    GPtrArray *doms = ctl_model_domains_on(c->model, h->id);
+    for (guint i = 0; i < doms->len; i++)
+        ctl_events_domain(c, g_ptr_array_index(doms, i), "state-changed");
     g_ptr_array_unref(doms);
 }

@@ -15,7 +15,8 @@ struct ctl_store {
     char **endpoints;
     char *ca_file, *cert_file, *key_file; /* TLS, for the watches */
     drv_etcd_tls tls;
-    GHashTable *held_hosts; /* host id → writes of ours not yet answered (count in a pointer) */
+    GHashTable *held_hosts;  /* host id → writes of ours not yet answered (count in a pointer) */
+    GHashTable *dirty_hosts; /* host ids to write again once their held write is answered */
 };
 
 ctl_store *ctl_store_new(char *const *endpoints, const char *prefix, long timeout_ms,
@@ -36,6 +37,7 @@ ctl_store *ctl_store_new(char *const *endpoints, const char *prefix, long timeou
     }
     self->tls = (drv_etcd_tls){self->ca_file, self->cert_file, self->key_file};
     self->held_hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    self->dirty_hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return self;
 }
 
@@ -50,6 +52,7 @@ void ctl_store_destroy(ctl_store **self_p)
     g_free((*self_p)->cert_file);
     g_free((*self_p)->key_file);
     g_hash_table_unref((*self_p)->held_hosts);
+    g_hash_table_unref((*self_p)->dirty_hosts);
     g_free(*self_p);
     *self_p = NULL;
 }
@@ -177,25 +180,34 @@ static int s_load_kv(ctl_store *self, ctl_model *m, const drv_etcd_kv *kv, drv_e
     return 0;
 }
 
-static int s_range_kind(ctl_store *self, const char *kind, int64_t revision, drv_etcd_range *ret,
-                        drv_error **err)
-{
-    g_autofree char *key = ctl_store_key(self, "%s/", kind);
-    drv_etcd_range_opts opts = {.prefix = true, .revision = revision};
-    return drv_etcd_range_get(self->etcd, key, strlen(key), &opts, ret, err);
-}
+/* Keys per range request of the load: a whole kind in one answer (20,000 domains, 30 MB) took
+ * etcd 2 s on a loaded machine and the answer ran past the request timeout, so the controller
+ * never finished loading (docs/scale.md); pages at one revision keep every request small. */
+#define S_LOAD_PAGE 2000
 
-int ctl_store_load(ctl_store *self, ctl_model *m, int64_t *ret_revision, drv_error **err)
+/* Loads every key of one kind at revision (0: the latest, then *ret_revision is set) into m, in
+ * pages of S_LOAD_PAGE keys. */
+static int s_load_kind(ctl_store *self, ctl_model *m, const char *kind, int64_t *revision,
+                       drv_error **err)
 {
-    /* hosts first, then alloc (needs hosts), then domains; all at one revision. */
-    const char *kinds[] = {"hostkeys", "hosts", "alloc", "domains"};
-    int64_t revision = 0;
-    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+    g_autofree char *prefix = ctl_store_key(self, "%s/", kind);
+    size_t end_len = 0;
+    g_autofree char *end = drv_etcd_prefix_end(prefix, strlen(prefix), &end_len);
+    GByteArray *from = g_byte_array_new();
+    g_byte_array_append(from, (const guint8 *)prefix, (guint)strlen(prefix));
+    int rc = 0;
+    for (;;) {
+        drv_etcd_range_opts opts = {.limit = S_LOAD_PAGE,
+                                    .revision = *revision,
+                                    .range_end = end,
+                                    .range_end_len = end_len};
         drv_etcd_range r = {0};
-        if (s_range_kind(self, kinds[k], revision, &r, err) < 0)
-            return -1;
-        if (revision == 0)
-            revision = r.revision;
+        if (drv_etcd_range_get(self->etcd, from->data, from->len, &opts, &r, err) < 0) {
+            rc = -1;
+            break;
+        }
+        if (*revision == 0)
+            *revision = r.revision;
         for (size_t i = 0; i < r.n_kvs; i++) {
             drv_error *e = NULL;
             if (s_load_kv(self, m, &r.kvs[i], &e) < 0) {
@@ -203,8 +215,29 @@ int ctl_store_load(ctl_store *self, ctl_model *m, int64_t *ret_revision, drv_err
                 drv_error_free(&e);
             }
         }
+        bool more = r.more && r.n_kvs > 0;
+        if (more) { /* the next page starts just after the last key */
+            const drv_etcd_kv *last = &r.kvs[r.n_kvs - 1];
+            g_byte_array_set_size(from, 0);
+            g_byte_array_append(from, (const guint8 *)last->key, (guint)last->key_len);
+            g_byte_array_append(from, (const guint8 *)"", 1);
+        }
         drv_etcd_range_clear(&r);
+        if (!more)
+            break;
     }
+    g_byte_array_unref(from);
+    return rc;
+}
+
+int ctl_store_load(ctl_store *self, ctl_model *m, int64_t *ret_revision, drv_error **err)
+{
+    /* hosts first, then alloc (needs hosts), then domains; all at one revision. */
+    const char *kinds[] = {"hostkeys", "hosts", "alloc", "domains"};
+    int64_t revision = 0;
+    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++)
+        if (s_load_kind(self, m, kinds[k], &revision, err) < 0)
+            return -1;
     *ret_revision = revision;
     return 0;
 }
@@ -223,6 +256,21 @@ void ctl_store_hold_host(ctl_store *self, const char *id, int delta)
         g_hash_table_remove(self->held_hosts, id);
     else
         g_hash_table_replace(self->held_hosts, g_strdup(id), GINT_TO_POINTER(n));
+}
+
+bool ctl_store_host_held(ctl_store *self, const char *id)
+{
+    return g_hash_table_contains(self->held_hosts, id);
+}
+
+void ctl_store_host_mark_dirty(ctl_store *self, const char *id)
+{
+    g_hash_table_add(self->dirty_hosts, g_strdup(id));
+}
+
+bool ctl_store_host_take_dirty(ctl_store *self, const char *id)
+{
+    return g_hash_table_remove(self->dirty_hosts, id);
 }
 
 ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *ev, char **ret_name)

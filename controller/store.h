@@ -36,6 +36,12 @@ typedef enum {
 /* Marks a write of hosts/<id> as on its way (+1) or answered (-1). While any is on its way the
  * cached host is newer than etcd, and watch events for it are not applied. */
 void ctl_store_hold_host(ctl_store *self, const char *id, int delta);
+/* Host writes coalesced (docs/scale.md, "Registration waves"): whether a write of hosts/<id> of
+ * ours is on its way; marking the host to be written again once it is answered; and taking that
+ * mark (true once per mark). */
+bool ctl_store_host_held(ctl_store *self, const char *id);
+void ctl_store_host_mark_dirty(ctl_store *self, const char *id);
+bool ctl_store_host_take_dirty(ctl_store *self, const char *id);
 /* Applies one watch event to the model unless it is older than the cached object (our own write).
  * *ret_name (owned) names the changed object. */
 ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *ev,

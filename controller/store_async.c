@@ -160,6 +160,12 @@ static void s_done(void *loop_ctx, void *data, const drv_error *err, bool attemp
         q->domain_fn(c, stored, err, attempted, q->data);
     if (q->fn != NULL)
         q->fn(c, err, attempted, q->data);
+    if (q->kind == S_PUT_HOST && !ctl_store_host_held(c->store, q->name) &&
+        ctl_store_host_take_dirty(c->store, q->name)) {
+        const ctl_host *h = ctl_model_host(c->model, q->name);
+        if (h != NULL)
+            ctl_async_put_host(c, h); /* the write that waited for this one */
+    }
 }
 
 static int s_submit(ctl *c, s_req *q, drv_error **err)
@@ -236,6 +242,12 @@ int ctl_async_put_host_then(ctl *c, const ctl_host *h, ctl_async_fn fn, void *da
 
 void ctl_async_put_host(ctl *c, const ctl_host *h)
 {
+    if (ctl_store_host_held(c->store, h->id)) {
+        /* one of ours is on its way: this one waits for it and goes once, with the model's
+         * state then (a wave of re-registrations queued tens of thousands; docs/scale.md) */
+        ctl_store_host_mark_dirty(c->store, h->id);
+        return;
+    }
     s_req *q = g_new0(s_req, 1);
     q->kind = S_PUT_HOST;
     q->name = g_strdup(h->id);

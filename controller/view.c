@@ -199,11 +199,10 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
     s_i64(o, "registered_at_ms", h->registered_at_ms);
     if (with_domain_names) {
         json_object *names = json_object_new_array();
-        GPtrArray *doms = ctl_model_domains(m);
+        GPtrArray *doms = ctl_model_domains_on(m, h->id);
         for (guint i = 0; i < doms->len; i++) {
             const ctl_domain *d = g_ptr_array_index(doms, i);
-            if (d->host != NULL && strcmp(d->host, h->id) == 0)
-                json_object_array_add(names, json_object_new_string(d->name));
+            json_object_array_add(names, json_object_new_string(d->name));
         }
         g_ptr_array_unref(doms);
         json_object_object_add(o, "domain_names", names);

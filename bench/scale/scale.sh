@@ -135,12 +135,18 @@ fi
 row "etcd DB size, MB" "$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" endpoint status -w json | jq '.[0].Status.dbSize / 1048576 | . * 10 | floor / 10')"
 
 # cold start: restart the controller with everything in etcd
+etcd_rev() {
+  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" endpoint status -w json | jq '.[0].Status.header.revision'
+}
 ctl_stop
+rev0=$(etcd_rev)
 t0=$(now_ms)
 ctl_start
 row "cold start to leader (state loaded), s" "$(awk -v t="$(( $(now_ms) - t0 ))" 'BEGIN{printf "%.1f", t/1000}')"
 t_wait_for "all hosts reachable after the restart" 600 all_reachable
 row "cold start to leader + all $HOSTS hosts reachable, s" "$(awk -v t="$(( $(now_ms) - t0 ))" 'BEGIN{printf "%.1f", t/1000}')"
+# the re-registration wave: registrations the new controller handled, and etcd writes meanwhile
+row "  registrations / etcd writes until all reachable" "$(grep -c "registered (" "$T_DIR/controller-2.log" || true) / $(( $(etcd_rev) - rev0 ))"
 loaded=$(grep -h "state loaded from etcd" "$T_DIR"/controller-2.log | tail -n 1 | sed -E 's/.*: ([0-9]+ hosts, [0-9]+ domains).*/\1/')
 row "  loaded" "$loaded"
 
@@ -149,6 +155,7 @@ row "host list latency, ms (table / --json)" "$(ms "$CLI_BIN" host list) / $(ms 
 row "domain list --all latency, ms (table / --json)" "$(ms "$CLI_BIN" domain list --all) / $(ms dr domain list --all)"
 row "domain list --all --limit 500 (first page), ms" "$(ms dr domain list --all --limit 500)"
 row "domain list --host sim0005 --all, ms" "$(ms dr domain list --all --host sim0005)"
+row "domain list --all --limit 500 --continue (2nd page), ms" "$(ms dr domain list --all --limit 500 --continue d1500)"
 sleep 3
 row "controller idle CPU after the load, % of one core (10 s)" "$(cpu_pct "$CTL_PID" 10)"
 row "controller RSS after the load, MB" "$(rss_mb "$CTL_PID")"

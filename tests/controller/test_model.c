@@ -40,12 +40,12 @@ static ctl_domain *s_domain(ctl_model *m, const char *name, const char *host, ct
     return ctl_model_put_domain(m, d);
 }
 
-static ctl_actual *s_report(ctl_host *h, const char *name, int state)
+static ctl_actual *s_report(ctl_model *m, ctl_host *h, const char *name, int state)
 {
     ctl_actual *a = g_new0(ctl_actual, 1);
     a->name = g_strdup(name);
     a->state = state;
-    g_hash_table_replace(h->inventory, g_strdup(name), a);
+    ctl_model_report(m, h, a);
     return a;
 }
 
@@ -58,8 +58,8 @@ static void test_alloc_counts_booked_domains(void **state)
     s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 4096);
     s_domain(m, "drifted", "h1", CTL_DESIRED_SHUTOFF, 8192); /* desired off, yet running */
     s_domain(m, "other", "h2", CTL_DESIRED_RUNNING, 16384);
-    s_report(h1, "drifted", CTL_VIR_RUNNING);
-    s_report(h1, "off", CTL_VIR_SHUTOFF);
+    s_report(m, h1, "drifted", CTL_VIR_RUNNING);
+    s_report(m, h1, "off", CTL_VIR_SHUTOFF);
     uint32_t vcpus = 0, n = 0;
     uint64_t mem = 0;
     ctl_model_host_alloc(m, "h1", NULL, &vcpus, &mem, &n);
@@ -101,13 +101,13 @@ static void test_state_and_drift(void **state)
     assert_string_equal(drift, "desired running, host h1 reports shut off");
     g_free(drift);
 
-    s_report(h1, "web", CTL_VIR_RUNNING);
+    s_report(m, h1, "web", CTL_VIR_RUNNING);
     ctl_model_domain_state(m, d, &st, &reason);
     assert_string_equal(st, "running");
     assert_null(ctl_model_domain_drift(m, d));
 
     /* paused while desired running */
-    s_report(h1, "web", CTL_VIR_PAUSED);
+    s_report(m, h1, "web", CTL_VIR_PAUSED);
     drift = ctl_model_domain_drift(m, d);
     assert_string_equal(drift, "desired running, host h1 reports paused");
     g_free(drift);
@@ -122,15 +122,15 @@ static void test_state_and_drift(void **state)
     h1->reachable = true;
 
     /* running where it is not placed: reported first */
-    s_report(h2, "web", CTL_VIR_RUNNING);
+    s_report(m, h2, "web", CTL_VIR_RUNNING);
     assert_string_equal(ctl_model_domain_elsewhere(m, d), "h2");
     drift = ctl_model_domain_drift(m, d);
     assert_string_equal(drift, "running on h2, placed on h1");
     g_free(drift);
 
     /* a shut-off copy elsewhere is not drift */
-    s_report(h2, "web", CTL_VIR_SHUTOFF);
-    s_report(h1, "web", CTL_VIR_RUNNING);
+    s_report(m, h2, "web", CTL_VIR_SHUTOFF);
+    s_report(m, h1, "web", CTL_VIR_RUNNING);
     assert_null(ctl_model_domain_elsewhere(m, d));
     assert_null(ctl_model_domain_drift(m, d));
 
@@ -138,7 +138,7 @@ static void test_state_and_drift(void **state)
     ctl_domain *off = s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 1);
     assert_null(ctl_model_domain_drift(m, off));
     off->busy = g_strdup("start");
-    s_report(h1, "off", CTL_VIR_RUNNING);
+    s_report(m, h1, "off", CTL_VIR_RUNNING);
     assert_null(ctl_model_domain_drift(m, off));
     ctl_model_destroy(&m);
 }
@@ -148,7 +148,7 @@ static void test_put_host_keeps_runtime(void **state)
     ctl_model *m = ctl_model_new();
     ctl_host *h = s_host(m, "h1", true);
     h->last_traffic_ms = 42;
-    s_report(h, "x", CTL_VIR_RUNNING);
+    s_report(m, h, "x", CTL_VIR_RUNNING);
     ctl_host *fresh = ctl_host_new("h1"); /* e.g. from a watch event */
     ctl_host *stored = ctl_model_put_host(m, fresh);
     assert_ptr_equal(stored, fresh);
@@ -238,7 +238,7 @@ static void test_api_objects(void **state)
     ctl_model *m = ctl_model_new();
     ctl_host *h1 = s_host(m, "h1", true);
     ctl_domain *d = s_domain(m, "web", "h1", CTL_DESIRED_RUNNING, 2048);
-    s_report(h1, "web", CTL_VIR_PAUSED);
+    s_report(m, h1, "web", CTL_VIR_PAUSED);
     json_object *o = ctl_view_domain_api(m, d);
     json_object *v = NULL;
     assert_true(json_object_object_get_ex(o, "state", &v));
@@ -303,7 +303,7 @@ static void test_states_with_reasons(void **state)
     ctl_domain *off = s_domain(m, "off", "h1", CTL_DESIRED_SHUTOFF, 1024);
     const char *st, *reason;
 
-    ctl_actual *a = s_report(h1, "web", CTL_VIR_RUNNING);
+    ctl_actual *a = s_report(m, h1, "web", CTL_VIR_RUNNING);
     a->reason = 2; /* VIR_DOMAIN_RUNNING_MIGRATED */
     ctl_model_domain_state(m, d, &st, &reason);
     assert_string_equal(st, "running");
@@ -340,7 +340,7 @@ static void test_states_with_reasons(void **state)
     s_api_state(m, d, "in shutdown", "user");
 
     /* managed save: "saved", not "shut off"; desired off → no drift; hidden like shut off */
-    ctl_actual *o = s_report(h1, "off", CTL_VIR_SHUTOFF);
+    ctl_actual *o = s_report(m, h1, "off", CTL_VIR_SHUTOFF);
     o->reason = 5; /* VIR_DOMAIN_SHUTOFF_SAVED */
     o->managed_save = true;
     s_api_state(m, off, "saved", "managed save");
@@ -350,7 +350,7 @@ static void test_states_with_reasons(void **state)
     o->managed_save = false;
     off->saved_path = g_strdup("/shared/off.save");
     s_api_state(m, off, "saved", "save file");
-    g_hash_table_remove(h1->inventory, "off");
+    ctl_model_unreport(m, h1, "off");
     s_api_state(m, off, "saved", "save file");
     g_clear_pointer(&off->saved_path, g_free);
     s_api_state(m, off, "shut off", NULL);
@@ -358,7 +358,7 @@ static void test_states_with_reasons(void **state)
     /* a start placing it: pending (start) until it runs */
     off->busy = g_strdup("start");
     s_api_state(m, off, "pending", "start");
-    s_report(h1, "off", CTL_VIR_RUNNING);
+    s_report(m, h1, "off", CTL_VIR_RUNNING);
     s_api_state(m, off, "running", NULL);
     g_clear_pointer(&off->busy, g_free);
 
@@ -366,7 +366,7 @@ static void test_states_with_reasons(void **state)
     a->state = CTL_VIR_RUNNING;
     a->reason = 1;
     d->busy = g_strdup("migrate");
-    ctl_actual *b = s_report(h2, "web", CTL_VIR_PAUSED);
+    ctl_actual *b = s_report(m, h2, "web", CTL_VIR_PAUSED);
     b->reason = 2; /* VIR_DOMAIN_PAUSED_MIGRATION: the incoming copy */
     s_api_state(m, d, "migrating", NULL);
     assert_null(ctl_model_domain_drift(m, d));
@@ -375,7 +375,7 @@ static void test_states_with_reasons(void **state)
     s_api_state(m, d, "unknown", "host unreachable");
     h1->reachable = true;
     g_clear_pointer(&d->busy, g_free);
-    g_hash_table_remove(h2->inventory, "web");
+    ctl_model_unreport(m, h2, "web");
 
     /* live vs config: vCPUs changed live, or more memory than the definition */
     d->vcpus_current = 2;
@@ -415,7 +415,7 @@ static void test_states_with_reasons(void **state)
     d = ctl_model_put_domain(m, same);
     assert_int_equal(d->running_revision, 3);
     /* edited while shut off: nothing pending */
-    ctl_actual *o2 = s_report(h1, "off", CTL_VIR_SHUTOFF);
+    ctl_actual *o2 = s_report(m, h1, "off", CTL_VIR_SHUTOFF);
     (void)o2;
     off = ctl_model_domain(m, "off");
     off->revision = 1;
@@ -515,7 +515,7 @@ static void test_unknown_state_and_reasons(void **state)
     s_api_state(m, off, "shut off", NULL);
 
     /* libvirt disconnected: the (empty) list is not the truth, whatever the desired state */
-    s_report(h1, "web", CTL_VIR_RUNNING);
+    s_report(m, h1, "web", CTL_VIR_RUNNING);
     ctl_host_set_libvirt(h1, false);
     assert_string_equal(ctl_host_unknown_reason(h1), "libvirt disconnected");
     ctl_model_domain_state(m, off, &st, &reason);
@@ -612,10 +612,10 @@ static void test_host_active_domain(void **state)
     ctl_model *m = ctl_model_new();
     ctl_host *h = s_host(m, "h1", true);
     assert_null(ctl_host_active_domain(h));
-    s_report(h, "zed", CTL_VIR_SHUTOFF);
+    s_report(m, h, "zed", CTL_VIR_SHUTOFF);
     assert_null(ctl_host_active_domain(h));
-    s_report(h, "vm2", CTL_VIR_PAUSED);
-    s_report(h, "vm1", CTL_VIR_RUNNING);
+    s_report(m, h, "vm2", CTL_VIR_PAUSED);
+    s_report(m, h, "vm1", CTL_VIR_RUNNING);
     assert_string_equal(ctl_host_active_domain(h), "vm1");
     ctl_model_destroy(&m);
 }
