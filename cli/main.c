@@ -5,6 +5,7 @@
 #include "curve.h"
 #include "invocation.h"
 #include "jobs.h"
+#include "list_pages.h"
 #include "json_get.h"
 #include "offline.h"
 #include "provision.h"
@@ -32,6 +33,14 @@ static int s_check_cpu_xml(const drv_cli_invocation *inv, const char *json_text)
                           drv_json_get_str(doc, "error", "the controller sent none"));
     json_object_put(doc);
     return rc;
+}
+
+static bool s_has_opt(const drv_cli_request *req, const char *key)
+{
+    for (size_t i = 0; i < req->n_opts; i++)
+        if (strcmp(req->opt_keys[i], key) == 0)
+            return true;
+    return false;
 }
 
 static int s_run_remote(const drv_cli_session *s)
@@ -112,10 +121,21 @@ static int s_run_remote(const drv_cli_session *s)
         return rc;
     drv_cli_reply *reply = NULL;
     drv_error *e = NULL;
-    rc = drv_cli_client_call(c, &req, &reply, &e);
-    drv_cli_client_destroy(&c);
-    if (rc < 0)
-        return drv_cli_fail_error(&e);
+    if (drv_cli_list_items_key(req.verb) != NULL && !s_has_opt(&req, "limit") &&
+        !s_has_opt(&req, "continue")) { /* the whole list, asked for in pages */
+        g_autofree char *joined = NULL;
+        rc = drv_cli_list_all(c, &req, &joined, &reply, &e);
+        drv_cli_client_destroy(&c);
+        if (rc < 0)
+            return drv_cli_fail_error(&e);
+        if (joined != NULL)
+            return drv_cli_print_result(inv, joined);
+    } else {
+        rc = drv_cli_client_call(c, &req, &reply, &e);
+        drv_cli_client_destroy(&c);
+        if (rc < 0)
+            return drv_cli_fail_error(&e);
+    }
     if (reply->status != 0) {
         rc = drv_cli_fail_reply(&req, reply);
         if (inv->json && reply->json[0] != '\0')

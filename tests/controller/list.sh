@@ -18,6 +18,16 @@ whole=$(dr domain list --all)
 t_eq "the whole list has 8 domains" 8 "$(jq '.domains | length' <<<"$whole")"
 t_eq "the whole list says total 8 and has no token" "8 null" "$(jq -r '"\(.total) \(.continue)"' <<<"$whole")"
 names() { jq -r '[.domains[].name] | join(",")'; }
+# without --limit the CLI asks in pages and joins them (a whole reply may be over the frame limit):
+# pages of 3 give the same 8 domains, in order, once each, with no token; the controller saw 3 asks
+asks() { grep -c "request domain.list" "$T_DIR/controller-$CTL_RUNS.log" || true; }
+before_asks=$(asks)
+joined=$(DROVER_CLI_LIST_PAGE=3 dr domain list --all)
+t_eq "pages of 3 joined: the whole list" "$(names <<<"$whole")" "$(names <<<"$joined")"
+t_eq "pages of 3 joined: total 8, no token" "8 null" "$(jq -r '"\(.total) \(.continue)"' <<<"$joined")"
+t_eq "pages of 3 joined: 3 requests" 3 "$(($(asks) - before_asks))"
+t_eq "host list in pages of 1: every host" "h1,h2,h3" \
+  "$(DROVER_CLI_LIST_PAGE=1 dr host list | jq -r '[.hosts[].id] | join(",")')"
 
 # --host: for each host, exactly the domains placed there
 for h in h1 h2 h3; do
