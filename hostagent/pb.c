@@ -99,6 +99,9 @@ Drover__DomainInfo *drv_pb_dom_info(GPtrArray *arena, const drv_dom_info *d)
     p->memory_kib = d->memory_kib;
     p->cpu_time_ns = d->cpu_time_ns;
     p->has_managed_save = d->has_managed_save;
+    p->live_devices_known = d->live_devices != NULL;
+    p->n_live_devices = d->live_devices ? g_strv_length(d->live_devices) : 0;
+    p->live_devices = d->live_devices; /* borrowed: d outlives the message */
     return p;
 }
 
