@@ -7,7 +7,8 @@
 # DEVICE_ADDED event, without any inventory; `virsh detach-device --live` clears it
 # (DEVICE_REMOVED); a disk attached to the stored definition only (`drover domain attach-device
 # --config`) is "in the definition, not attached live" until a restart. A USB disk: our guest has
-# no OS and would never ack a PCI (virtio) unplug.
+# no OS and would never ack a PCI (virtio) unplug. Then a guest with `drover cluster cpu-baseline
+# --xml`'s <cpu> starts and live-migrates.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/system_lib.sh"
 sys_require
@@ -53,3 +54,21 @@ t_check "restarted with the disk of its definition" sh -c "virsh -q -c '$uri' du
 t_eq "started from its definition: no drift" null "$(djson domain info "$dom" | jq -r .drift)"
 t_check "destroy $dom" drover domain destroy "$dom"
 t_stop "$EVENTS_PID"
+
+# issue 17: `drover cluster cpu-baseline --xml` gives a <cpu> that starts and migrates here
+drover cluster cpu-baseline --xml >"$T_DIR/cpu.xml" || t_fail "cluster cpu-baseline --xml"
+t_log "baseline: $(tr -s ' \n' ' ' <"$T_DIR/cpu.xml")"
+t_check "the baseline is a <cpu> element" grep -q "<cpu" "$T_DIR/cpu.xml"
+t_check "it leaves out invtsc" sh -c "! grep -q invtsc '$T_DIR/cpu.xml'"
+bl=bl1
+tb_guest_xml "$bl" "$(tb_guest_disk "$bl" "$SYS_GUEST_IMAGE")" 64 |
+  sed -e "/<\/features>/r $T_DIR/cpu.xml" >"$T_DIR/$bl.xml"
+t_check "the definition has the baseline cpu" grep -q "<cpu" "$T_DIR/$bl.xml"
+t_check "define $bl" drover domain define "$T_DIR/$bl.xml"
+out=$(drover domain start "$bl" 2>&1) || t_fail "a guest with the baseline <cpu> does not start: $out"
+from=$(host_of "$bl")
+to=h1; [ "$from" = h1 ] && to=h2
+out=$(drover domain migrate "$bl" --to "$to" 2>&1) || t_fail "a guest with the baseline <cpu> does not migrate $from → $to: $out"
+t_eq "$bl runs on $to after the migration" "$to running" "$(djson domain info "$bl" | jq -r '.host + " " + .state')"
+sys_serial_grows "$bl" 2 30
+t_check "destroy $bl" drover domain destroy "$bl"
