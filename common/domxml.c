@@ -1,6 +1,8 @@
 /* domxml.c — see domxml.h. */
 #include "domxml.h"
 
+#include "domdevices.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -585,6 +587,7 @@ static int s_parse_doc(s_parser *p, drv_error **err)
     def->description = s_string(p->x, root, "description");
     def->has_serial_file = s_node(p->x, root, "devices/serial[@type='file']") != NULL;
     s_parse_networks(p);
+    def->devices = drv_domdevices_names(s_node(p->x, root, "devices"));
     if (s_parse_cpu(p, err) < 0 || s_parse_disks(p, err) < 0 || s_parse_metadata(p, err) < 0)
         return -1;
     return 0;
@@ -746,6 +749,7 @@ void drv_domxml_free(drv_domxml **self_p)
     g_free(d->disks);
     g_strfreev(d->storage_pools);
     g_strfreev(d->networks);
+    g_strfreev(d->devices);
     g_free(d->description);
     g_free(d->affinity_group);
     g_free(d->anti_affinity_group);

@@ -87,6 +87,8 @@ typedef struct drv_domxml {
     char **storage_pools;      /* distinct pools of volume disks, NULL-terminated, never NULL */
     char **networks;           /* distinct <interface type='network'><source network=> names,
                                   NULL-terminated, never NULL */
+    char **devices;            /* the hot-pluggable devices by name (domdevices.h),
+                                  NULL-terminated, never NULL */
     bool has_serial_file;      /* a <serial type='file'> device */
     char *description;         /* <description>, or NULL */
     char *affinity_group;      /* drover metadata (see above), or NULL */

@@ -378,6 +378,8 @@ static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *exp
     d->memory_kib = dx->memory_kib;
     g_strfreev(d->cpu_features);
     d->cpu_features = g_strdupv(dx->cpu_features_required);
+    g_strfreev(d->devices);
+    d->devices = g_strdupv(dx->devices);
     g_free(d->affinity_group);
     d->affinity_group = g_strdup(dx->affinity_group);
     g_free(d->anti_affinity_group);
@@ -767,6 +769,7 @@ static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_e
     d->vcpus_current = dx->vcpus_current;
     d->memory_kib = dx->memory_kib;
     d->cpu_features = g_strdupv(dx->cpu_features_required);
+    d->devices = g_strdupv(dx->devices);
     d->affinity_group = g_strdup(dx->affinity_group);
     d->anti_affinity_group = g_strdup(dx->anti_affinity_group);
     d->created_ms = g_get_real_time() / 1000;

@@ -158,8 +158,10 @@ static void s_define(ctl *c, s_pr *p)
     d->xml = g_strdup(p->xml);
     d->revision = 1;
     d->vcpus = dx->vcpus;
+    d->vcpus_current = dx->vcpus_current;
     d->memory_kib = dx->memory_kib;
     d->cpu_features = g_strdupv(dx->cpu_features_required);
+    d->devices = g_strdupv(dx->devices);
     d->created_ms = ctl_wall_ms(c);
     d->ha = ctl_req_flag(p->r, "ha"); /* as `domain ha NAME --enable` (docs/ha.md) */
     drv_domxml_free(&dx);

@@ -357,6 +357,8 @@ static ctl_actual *s_actual(const Drover__DomainInfo *di)
     a->vcpus = di->vcpus;
     a->memory_kib = di->memory_kib;
     a->managed_save = di->has_managed_save;
+    if (di->live_devices_known && di->n_live_devices <= 4096) /* S_MAX_LIST */
+        a->devices = s_strv(di->live_devices, di->n_live_devices);
     return a;
 }
 
@@ -794,6 +796,8 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
     if (pd != NULL)
         s_pending_free(pd);
 }
+
+G_STATIC_ASSERT(CTL_EVENT_KIND_DEVICE == DROVER__EVENT_KIND__EVENT_DEVICE);
 
 static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
 {

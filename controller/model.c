@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include "config.h"
+#include "domdevices.h"
 #include "domstate.h"
 
 #include <string.h>
@@ -214,6 +215,7 @@ void ctl_actual_free(ctl_actual *a)
         return;
     g_free(a->name);
     g_free(a->uuid);
+    g_strfreev(a->devices);
     g_free(a);
 }
 
@@ -295,6 +297,7 @@ void ctl_domain_free(ctl_domain *d)
     g_free(d->xml);
     g_free(d->host);
     g_strfreev(d->cpu_features);
+    g_strfreev(d->devices);
     g_free(d->affinity_group);
     g_free(d->anti_affinity_group);
     g_free(d->saved_path);
@@ -312,6 +315,7 @@ ctl_domain *ctl_domain_copy(const ctl_domain *d)
     c->xml = g_strdup(d->xml);
     c->host = g_strdup(d->host);
     c->cpu_features = g_strdupv(d->cpu_features);
+    c->devices = g_strdupv(d->devices);
     c->affinity_group = g_strdup(d->affinity_group);
     c->anti_affinity_group = g_strdup(d->anti_affinity_group);
     c->saved_path = g_strdup(d->saved_path);
@@ -743,9 +747,9 @@ const char *ctl_model_domain_elsewhere(ctl_model *self, const ctl_domain *d)
     return first;
 }
 
-/* Live vs config of an active domain (owned sentence) or NULL: the host runs it with other vCPUs
- * or more memory than its stored definition says (a live change, or an edit waiting for a
- * restart). */
+/* Live vs config of an active domain (owned sentence) or NULL: the host runs it with other vCPUs,
+ * more memory or other devices than its stored definition says (a live change, or an edit waiting
+ * for a restart). */
 static char *s_live_drift(ctl_model *self, const ctl_domain *d)
 {
     const ctl_actual *a = ctl_model_domain_actual(self, d);
@@ -759,6 +763,11 @@ static char *s_live_drift(ctl_model *self, const ctl_domain *d)
         g_autofree char *live = drv_format_size_kib(a->memory_kib);
         g_autofree char *conf = drv_format_size_kib(d->memory_kib);
         g_string_append_printf(s, "%slive memory %s, config %s", s->len ? "; " : "", live, conf);
+    }
+    if (a->devices != NULL && d->devices != NULL) {
+        g_autofree char *devices = drv_domdevices_diff(a->devices, d->devices);
+        if (devices != NULL)
+            g_string_append_printf(s, "%s%s", s->len ? "; " : "", devices);
     }
     if (d->running_revision > 0 && d->running_revision != d->revision)
         g_string_append_printf(

@@ -78,6 +78,8 @@ typedef struct {
     uint32_t vcpus;
     uint64_t memory_kib;
     bool managed_save; /* libvirt holds a managed save image of it on this host */
+    char **devices;    /* active: the devices of its live XML by name (common/domdevices.h),
+                          NULL-terminated; NULL when the agent did not report them */
 } ctl_actual;
 
 void ctl_actual_free(ctl_actual *a);
@@ -126,6 +128,8 @@ typedef struct {
     uint32_t vcpus_current; /* <vcpu current=>, else vcpus; 0 when not stored (older records) */
     uint64_t memory_kib;
     char **cpu_features; /* NULL-terminated */
+    char **devices;      /* the devices of xml by name (common/domdevices.h), NULL-terminated;
+                            NULL when not known */
     bool autostart;
     bool transient;
     char *affinity_group;

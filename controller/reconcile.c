@@ -165,8 +165,11 @@ void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain, cons
     const ctl_actual *now = g_hash_table_lookup(h->inventory, domain);
     if (now == NULL || !ctl_vir_state_active(now->state))
         d->running_revision = 0; /* stopped: the next start runs the stored revision */
-    ctl_events_domain(c, d, "state-changed");
     g_autofree char *drift = ctl_model_domain_drift(c->model, d);
+    /* a device attached or detached live changes no state: it is told as drift (or as the
+     * domain's new sheet when its devices are back in line with the definition) */
+    if (kind != CTL_EVENT_KIND_DEVICE || drift == NULL || d->busy != NULL)
+        ctl_events_domain(c, d, "state-changed");
     if (drift != NULL && d->busy == NULL) {
         drv_info("domain '%s': %s", d->name, drift);
         ctl_events_domain(c, d, "drift");

@@ -2,6 +2,7 @@
 #include "view.h"
 
 #include "domstate.h"
+#include "domxml.h"
 #include "json_get.h"
 #include "log.h"
 
@@ -263,6 +264,17 @@ char *ctl_view_domain_store(const ctl_domain *d)
     return ctl_view_finish(o);
 }
 
+/* The devices of a stored definition by name (device drift), NULL when it does not parse. */
+static char **s_devices(const char *xml)
+{
+    drv_domxml *dx = NULL;
+    if (xml == NULL || drv_domxml_parse(xml, strlen(xml), &dx, NULL) < 0)
+        return NULL;
+    char **names = g_steal_pointer(&dx->devices);
+    drv_domxml_free(&dx);
+    return names;
+}
+
 int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, drv_error **err)
 {
     g_autofree char *what = g_strdup_printf("domain '%s'", name);
@@ -282,6 +294,7 @@ int ctl_view_domain_parse(const char *name, const char *json, ctl_domain **ret, 
     d->saved_path = s_get_str(o, "saved_path");
     d->memory_kib = (uint64_t)drv_json_get_int(o, "memory_kib", 0);
     d->cpu_features = drv_json_get_strv(o, "cpu_features");
+    d->devices = s_devices(d->xml);
     d->autostart = drv_json_get_bool(o, "autostart", false);
     d->transient = drv_json_get_bool(o, "transient", false);
     d->affinity_group = s_get_str(o, "affinity_group");

@@ -82,6 +82,7 @@ void drv_dom_info_free(drv_dom_info *info)
     g_free(info->name);
     g_free(info->uuid);
     g_free(info->xml_hash);
+    g_strfreev(info->live_devices);
     g_free(info);
 }
 

@@ -63,6 +63,9 @@ typedef struct {
     uint64_t memory_kib;
     uint64_t cpu_time_ns;
     bool has_managed_save;
+    /* an active domain: the hot-pluggable devices of its live XML by name (common/domdevices.h),
+     * NULL-terminated; NULL when not read (inactive, or the live XML could not be had) */
+    char **live_devices;
 } drv_dom_info;
 
 /* An empty facts struct with its arrays allocated. Never fails. */

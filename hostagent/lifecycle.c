@@ -11,6 +11,8 @@ static const char *const s_kind_names[DRV_EV_LAST] = {
 
 const char *drv_event_kind_to_string(drv_event_kind kind)
 {
+    if (kind == DRV_EV_DEVICE)
+        return "device";
     return (unsigned)kind < DRV_EV_LAST ? s_kind_names[kind] : "none";
 }
 

@@ -17,7 +17,10 @@ typedef enum {
     DRV_EV_MIGRATED, /* started (incoming) or stopped (outgoing) because of a migration */
     DRV_EV_LIBVIRT_DOWN,
     DRV_EV_LIBVIRT_UP,
-    DRV_EV_LAST
+    DRV_EV_LAST,
+    /* outside the dense range (the proto's number): a device attached or detached live (libvirt's
+     * DEVICE_ADDED / DEVICE_REMOVED events), detail_text "added" or "removed" */
+    DRV_EV_DEVICE = 70,
 } drv_event_kind;
 
 /* Maps a virDomainEventType and its detail to a kind; ret_detail_text (borrowed, never NULL) gets

@@ -99,6 +99,12 @@ Drover__DomainInfo *drv_pb_dom_info(GPtrArray *arena, const drv_dom_info *d)
     p->memory_kib = d->memory_kib;
     p->cpu_time_ns = d->cpu_time_ns;
     p->has_managed_save = d->has_managed_save;
+    p->live_devices_known = d->live_devices != NULL;
+    p->n_live_devices = d->live_devices ? g_strv_length(d->live_devices) : 0;
+    /* copied into the arena: a reply's info is freed before the message is packed */
+    p->live_devices = drv_pb_alloc(arena, sizeof(char *) * p->n_live_devices);
+    for (size_t i = 0; i < p->n_live_devices; i++)
+        p->live_devices[i] = drv_pb_strdup(arena, d->live_devices[i]);
     return p;
 }
 

@@ -2,6 +2,7 @@
 #include "virt.h"
 
 #include "caps.h"
+#include "domxml.h"
 #include "log.h"
 
 #include <libvirt/virterror.h>
@@ -16,6 +17,7 @@ struct drv_virt {
     GMutex lock; /* guards conn and the callback ids */
     virConnectPtr conn;
     int lifecycle_cb; /* -1 when not registered */
+    int device_cb[2]; /* DEVICE_ADDED, DEVICE_REMOVED; -1 when not registered */
     bool close_cb;
     gint closed;     /* atomic: the close callback fired */
     GThread *thread; /* event loop */
@@ -73,6 +75,7 @@ drv_virt *drv_virt_new(const char *uri, drv_virt_event_fn fn, void *user_data)
     self->fn = fn;
     self->user_data = user_data;
     self->lifecycle_cb = -1;
+    self->device_cb[0] = self->device_cb[1] = -1;
     g_mutex_init(&self->lock);
     self->wake_timer = virEventAddTimeout(200, s_wake, NULL, NULL);
     self->thread = g_thread_new("virt-events", s_event_thread, self);
@@ -128,6 +131,37 @@ static int s_lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event, int d
     return 0;
 }
 
+/* A device attached or detached live, by drover or behind its back: the domain's new info (its
+ * live devices) goes to the controller, which names the device drift. */
+static void s_device(drv_virt *self, virDomainPtr dom, const char *what, const char *alias)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    virDomainGetUUIDString(dom, uuid);
+    drv_virt_event ev = {0};
+    ev.kind = DRV_EV_DEVICE;
+    ev.domain = virDomainGetName(dom);
+    ev.uuid = uuid;
+    ev.detail_text = what;
+    ev.timestamp_ms = s_now_ms();
+    drv_dom_info *info = NULL;
+    if (drv_virt_dom_info(dom, &info, NULL) == 0)
+        ev.info = info;
+    drv_debug("domain '%s': device %s %s", ev.domain, alias ? alias : "", what);
+    self->fn(&ev, self->user_data);
+    drv_dom_info_free(info);
+}
+
+static void s_device_added_cb(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque)
+{
+    s_device(opaque, dom, "added", alias);
+}
+
+static void s_device_removed_cb(virConnectPtr conn, virDomainPtr dom, const char *alias,
+                                void *opaque)
+{
+    s_device(opaque, dom, "removed", alias);
+}
+
 static void s_close_cb(virConnectPtr conn, int reason, void *opaque)
 {
     drv_virt *self = opaque;
@@ -161,6 +195,15 @@ int drv_virt_connect(drv_virt *self, drv_error **err)
         virConnectClose(conn);
         return -1;
     }
+    /* device events: a driver without them (the test driver has no hotplug) returns -1: fine */
+    int dev_cb[2] = {
+        virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(s_device_added_cb), self, NULL),
+        virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(s_device_removed_cb), self,
+                                         NULL)};
+    if (dev_cb[0] < 0 || dev_cb[1] < 0)
+        drv_debug("libvirt '%s': no device events", self->uri);
     /* keepalive: 5 s interval, 3 missed → closed (a driver without keepalive returns 1: fine) */
     if (virConnectSetKeepAlive(conn, 5, 3) < 0)
         drv_debug("libvirt '%s': no keepalive", self->uri);
@@ -171,6 +214,8 @@ int drv_virt_connect(drv_virt *self, drv_error **err)
     g_mutex_lock(&self->lock);
     self->conn = conn;
     self->lifecycle_cb = cb;
+    self->device_cb[0] = dev_cb[0];
+    self->device_cb[1] = dev_cb[1];
     self->close_cb = close_cb;
     g_mutex_unlock(&self->lock);
     return 0;
@@ -181,6 +226,8 @@ void drv_virt_disconnect(drv_virt *self)
     g_mutex_lock(&self->lock);
     virConnectPtr conn = self->conn;
     int cb = self->lifecycle_cb;
+    int dev_cb[2] = {self->device_cb[0], self->device_cb[1]};
+    self->device_cb[0] = self->device_cb[1] = -1;
     bool close_cb = self->close_cb;
     self->conn = NULL;
     self->lifecycle_cb = -1;
@@ -190,6 +237,9 @@ void drv_virt_disconnect(drv_virt *self)
         return;
     if (cb >= 0)
         virConnectDomainEventDeregisterAny(conn, cb);
+    for (size_t i = 0; i < G_N_ELEMENTS(dev_cb); i++)
+        if (dev_cb[i] >= 0)
+            virConnectDomainEventDeregisterAny(conn, dev_cb[i]);
     if (close_cb)
         virConnectUnregisterCloseCallback(conn, s_close_cb);
     virConnectClose(conn);
@@ -318,6 +368,26 @@ int drv_virt_host_facts(virConnectPtr conn, drv_host_facts *facts, drv_error **e
 
 /* ------------------------------------------------------------------ domains */
 
+/* The devices of a running domain's live XML by name (common/domdevices.h), or NULL when the
+ * live XML cannot be had or read (the controller then shows no device drift for it). */
+static char **s_live_devices(virDomainPtr dom)
+{
+    char *xml = virDomainGetXMLDesc(dom, 0);
+    if (xml == NULL)
+        return NULL;
+    drv_domxml *dx = NULL;
+    drv_error *err = NULL;
+    char **names = NULL;
+    if (drv_domxml_parse(xml, strlen(xml), &dx, &err) == 0)
+        names = g_steal_pointer(&dx->devices);
+    else
+        drv_debug("domain '%s': live XML: %s", virDomainGetName(dom), err->message);
+    drv_domxml_free(&dx);
+    drv_error_free(&err);
+    free(xml);
+    return names;
+}
+
 int drv_virt_dom_info(virDomainPtr dom, drv_dom_info **ret, drv_error **err)
 {
     const char *name = virDomainGetName(dom);
@@ -347,6 +417,8 @@ int drv_virt_dom_info(virDomainPtr dom, drv_dom_info **ret, drv_error **err)
     info->memory_kib = di.memory;
     info->cpu_time_ns = di.cpuTime;
     info->has_managed_save = info->persistent && virDomainHasManagedSaveImage(dom, 0) == 1;
+    if (virDomainIsActive(dom) == 1)
+        info->live_devices = s_live_devices(dom);
     *ret = info;
     return 0;
 fail:

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Integration: edit (EDITOR = a script) → history → rollback; bad XML is refused with the reason and
 # nothing is stored (checked in etcd directly); unknown domains and hosts fail with exit 1 and a
-# message naming them.
+# message naming them. Drift of a running domain: live vs config memory and devices, an edit
+# waiting for a restart.
 source "$(dirname "$0")/../support/lib.sh"
 source "$(dirname "$0")/cluster.sh"
+DISK_ALLOW_PREFIXES=/var/lib/drover-test # the disk added to db1 below (device drift)
 cluster_up
 
 dom_xml db1 512 1 >"$T_DIR/db1.xml"
@@ -131,4 +133,24 @@ t_check "domain list shows it" grep -q "drift: db1: live memory 512 MiB, config 
 dr domain destroy db1 >/dev/null
 t_eq "stopped: nothing pending" null "$(dr domain info db1 | jq -r .drift)"
 t_eq "started again: runs the stored revision" null "$(dr domain start db1 >/dev/null; dr domain info db1 | jq -r .drift)"
+# device drift (issue 17): a disk added to the definition of the running db1 is not attached live
+# (the agent names the devices of the live XML, the controller those of the stored definition);
+# the test driver has no hotplug, so the live side changes only by a restart
+events_start "$T_DIR/events.json"
+rev=$(dr domain info db1 | jq .revision)
+cat >"$T_DIR/disk-editor.sh" <<'ED'
+#!/bin/sh
+sed -i 's|</os>|</os><devices><disk type="file" device="disk"><source file="/var/lib/drover-test/db1-b.img"/><target dev="vdb" bus="virtio"/></disk></devices>|' "$1"
+ED
+chmod +x "$T_DIR/disk-editor.sh"
+out=$(EDITOR="$T_DIR/disk-editor.sh" dr domain edit db1) || t_fail "disk edit of running db1: $out"
+want="disk vdb in the definition, not attached live; revision $rev runs, revision $((rev + 1)) is stored (restart pending)"
+t_eq "device drift: the disk of the definition is not attached live" "$want" "$(dr domain info db1 | jq -r .drift)"
+t_check "domain list names the device" grep -qF "drift: db1: disk vdb in the definition, not attached live" <<<"$("$CLI_BIN" domain list)"
+t_check "domain info names the device" grep -qF "Drift: disk vdb in the definition, not attached live" <<<"$("$CLI_BIN" domain info db1 | sed "s/  */ /g")"
+drift_event() { grep -F '"drift"' "$T_DIR/events.json" | grep -qF 'disk vdb in the definition, not attached live'; }
+t_wait_for "a drift event names the device" 5 drift_event
+dr domain destroy db1 >/dev/null
+t_eq "restarted with the disk: live and config devices agree" null "$(dr domain start db1 >/dev/null; dr domain info db1 | jq -r .drift)"
+t_check "the live XML has the disk" grep -q "dev=.vdb" <<<"$(dr domain dumpxml db1 | jq -r .xml)"
 cluster_down

@@ -187,6 +187,20 @@ static void test_domain_store_roundtrip(void **state)
     assert_false(back->transient);
     assert_null(back->affinity_group);
     assert_string_equal(back->anti_affinity_group, "web");
+    assert_null(back->devices); /* that XML does not parse as a definition: not known */
+    ctl_domain_free(back);
+    /* a definition's devices are named from its XML when the record is read */
+    g_free(d->xml);
+    d->xml = g_strdup("<domain type='test'><name>db</name><memory>1024</memory><vcpu>1</vcpu>"
+                      "<devices><disk type='file'><target dev='vda'/></disk></devices></domain>");
+    g_autofree char *json2 = ctl_view_domain_store(d);
+    assert_int_equal(ctl_view_domain_parse("db", json2, &back, NULL), 0);
+    assert_non_null(back->devices);
+    assert_string_equal(back->devices[0], "disk vda");
+    assert_null(back->devices[1]);
+    ctl_domain *copy = ctl_domain_copy(back);
+    assert_string_equal(copy->devices[0], "disk vda");
+    ctl_domain_free(copy);
     ctl_domain_free(back);
     ctl_domain_free(d);
 
@@ -397,6 +411,47 @@ static void test_states_with_reasons(void **state)
     d->vcpus_current = 0; /* an older record: not compared */
     a->vcpus = 7;
     assert_null(ctl_model_domain_drift(m, d));
+
+    /* live vs config devices (common/domdevices.h names): not compared until both are known */
+    d->vcpus_current = 2;
+    a->vcpus = 2;
+    char *live[] = {(char *)"disk vda", (char *)"disk vdb", NULL};
+    a->devices = g_strdupv(live);
+    assert_null(ctl_model_domain_drift(m, d));
+    char *conf[] = {(char *)"disk vda", (char *)"interface (network default)", NULL};
+    d->devices = g_strdupv(conf);
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "disk vdb attached live, not in the definition; interface (network "
+                               "default) in the definition, not attached live (restart pending)");
+    g_free(drift);
+    a->vcpus = 3;
+    drift = ctl_model_domain_drift(m, d);
+    assert_string_equal(drift, "live vCPUs 3, config 2; disk vdb attached live, not in the "
+                               "definition; interface (network default) in the definition, not "
+                               "attached live (restart pending)");
+    g_free(drift);
+    a->vcpus = 2;
+    g_strfreev(d->devices);
+    d->devices = g_strdupv(live);
+    assert_null(ctl_model_domain_drift(m, d));
+    /* the domain object of the API carries it */
+    g_strfreev(d->devices);
+    d->devices = g_strdupv(conf);
+    json_object *obj = ctl_view_domain_api(m, d);
+    assert_non_null(strstr(json_object_get_string(json_object_object_get(obj, "drift")),
+                           "disk vdb attached live"));
+    json_object_put(obj);
+    /* paused: still live, still compared */
+    a->state = CTL_VIR_PAUSED;
+    d->desired = CTL_DESIRED_PAUSED;
+    drift = ctl_model_domain_drift(m, d);
+    assert_non_null(strstr(drift, "disk vdb attached live"));
+    g_free(drift);
+    d->desired = CTL_DESIRED_RUNNING;
+    a->state = CTL_VIR_RUNNING;
+    g_clear_pointer(&d->devices, g_strfreev);
+    g_clear_pointer(&a->devices, g_strfreev);
+    d->vcpus_current = 0;
 
     /* an edit stored while it runs: restart pending, until it stops */
     d->revision = 3;
