@@ -256,6 +256,34 @@ static void s_domains(GString *out, ctl *c, int64_t now_ms)
     for (size_t i = 0; i < nh; i++)
         s_sample(out, "drover_host_cpu_pressure_ratio", "host", hl[i].host, NULL, NULL,
                  hl[i].cpu_busy);
+    /* the rebalancer's pressure: demand (the host's other work + its guests' CPU and steal) over
+     * its CPUs (scheduler/balance.h) */
+    s_family(out, "drover_host_cpu_demand_ratio", "gauge",
+             "CPU demand over the host's CPUs, window average: its guests' CPU and steal plus its "
+             "other work, the rebalancer's pressure (above 1: guests wait for CPUs)");
+    GHashTable *by_dom = g_hash_table_new(g_str_hash, g_str_equal);
+    for (size_t i = 0; i < nd; i++)
+        g_hash_table_insert(by_dom, (gpointer)dl[i].domain, &dl[i]);
+    for (size_t i = 0; i < nh; i++) {
+        const ctl_host *h = ctl_model_host(c->model, hl[i].host);
+        if (h == NULL || h->facts.cpus == 0)
+            continue;
+        double cpu = 0, steal = 0;
+        GPtrArray *on = ctl_model_domains_on(c->model, h->id);
+        for (guint k = 0; k < on->len; k++) {
+            const ctl_domain *d = g_ptr_array_index(on, k);
+            const drv_sched_domain_load *l = g_hash_table_lookup(by_dom, d->name);
+            if (l != NULL) {
+                cpu += l->cpu;
+                steal += l->steal;
+            }
+        }
+        g_ptr_array_unref(on);
+        double demand = drv_sched_balance_cpu_demand(hl[i].cpu_busy, h->facts.cpus, cpu, steal);
+        s_sample(out, "drover_host_cpu_demand_ratio", "host", h->id, NULL, NULL,
+                 demand / (double)h->facts.cpus);
+    }
+    g_hash_table_unref(by_dom);
     s_family(out, "drover_domain_cpu_usage", "gauge",
              "CPUs' worth of time the domain's vCPUs ran (1 = one CPU), window average");
     for (size_t i = 0; i < nd; i++) {

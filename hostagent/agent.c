@@ -367,6 +367,8 @@ static void s_task_stats(drv_agent *self)
     }
     if (conn != NULL)
         virConnectClose(conn);
+    if (r != NULL && self->opts->stats_host_cpu_from_guests)
+        drv_stats_host_cpu_from_guests(r);
     if (r != NULL) {
         r->sample_ms = (uint32_t)(s_now_ms() - t0);
         drv_pb_stats_pack(r, &o->buf, &o->len);

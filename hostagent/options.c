@@ -141,6 +141,7 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
     gethostname(hostname, sizeof(hostname) - 1);
     g_autofree char *controller = NULL;
     g_autofree char *reserved = NULL;
+    g_autofree char *host_cpu = NULL;
     g_autofree char *level = NULL;
     g_autofree char *default_mig = g_strdup_printf("qemu+tcp://%s/system", hostname);
     int64_t hb = 0, liveness = 0, workers = 0, queue_limit = 0, fence_after = 0, ttl = 0,
@@ -158,6 +159,7 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         drv_config_get_int(c, "agent", "stats_interval_ms", 10000, 0, 3600000, &stats_ms, err) <
             0 ||
         s_get_str(c, "agent", "reserved_memory", NULL, &reserved, err) < 0 ||
+        s_get_str(c, "agent", "stats_host_cpu", "proc", &host_cpu, err) < 0 ||
         s_get_str(c, "agent", "migration_uri", default_mig, &o->migration_uri, err) < 0 ||
         s_get_str(c, "agent", "log_level", "info", &level, err) < 0 ||
         s_get_str(c, "agent", "secret_key_file", NULL, &o->secret_key_file, err) < 0 ||
@@ -257,6 +259,14 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
     o->worker_threads = (uint32_t)workers;
     o->command_queue_limit = (uint32_t)queue_limit;
     o->stats_interval_ms = (uint32_t)stats_ms;
+    if (strcmp(host_cpu, "proc") != 0 && strcmp(host_cpu, "guests") != 0) {
+        drv_error_set(err, DRV_ERR_INVALID, 0,
+                      "%s: [agent] stats_host_cpu = '%s': proc (the host's /proc/stat) or guests "
+                      "(the sum of its guests' CPU, for hosts sharing one kernel)",
+                      path ? path : "config", host_cpu);
+        goto fail;
+    }
+    o->stats_host_cpu_from_guests = strcmp(host_cpu, "guests") == 0;
     if (drv_log_level_from_string(level, &o->log_level) < 0) {
         if (f.log_level != NULL)
             drv_error_set(err, DRV_ERR_INVALID, 0,

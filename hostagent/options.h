@@ -19,8 +19,9 @@ typedef struct {
     uint32_t worker_threads;      /* [agent] worker_threads: libvirt work in parallel, default 8 */
     uint32_t command_queue_limit; /* [agent] command_queue_limit: waiting commands, default 256 */
     uint32_t stats_interval_ms;   /* [agent] stats_interval_ms: 0 = no stats, default 10000 */
-    uint64_t reserved_memory_kib; /* [agent] reserved_memory, size text */
-    char *migration_uri;          /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
+    bool stats_host_cpu_from_guests; /* [agent] stats_host_cpu = guests (default proc; stats.h) */
+    uint64_t reserved_memory_kib;    /* [agent] reserved_memory, size text */
+    char *migration_uri; /* [agent] migration_uri, default qemu+tcp://<hostname>/system */
     /* [agent] migration_pki_path: a directory holding cacert.pem, clientcert.pem and clientkey.pem,
      * the client certificate the agent itself presents when it connects to a qemu+tls destination
      * (for its completed-job statistics); NULL = libvirt's default (/etc/pki) */

@@ -312,3 +312,18 @@ int drv_stats_sampler_sample(drv_stats_sampler *self, virConnectPtr conn, int64_
     *ret = r;
     return 0;
 }
+
+void drv_stats_host_cpu_from_guests(drv_stats_report *r)
+{
+    double sum = 0;
+    bool known = r->host.cpus > 0;
+    for (guint i = 0; known && r->domains != NULL && i < r->domains->len; i++) {
+        const drv_stats_dom_rates *d = &g_array_index(r->domains, drv_stats_dom_rates, i);
+        known = d->rates_known;
+        sum += d->cpu;
+    }
+    r->host.cpu_known = known;
+    r->host.cpu_busy = known ? MIN(1.0, sum / (double)r->host.cpus) : 0;
+    r->host.cpu_iowait = 0;
+    r->host.cpu_steal = 0;
+}

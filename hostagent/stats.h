@@ -77,6 +77,13 @@ int drv_stats_parse_loadavg(const char *text, double *ret1, double *ret5, double
  * when there is no prev or no jiffy passed). Pure. */
 void drv_stats_host_rates_compute(const drv_stats_host_raw *prev, const drv_stats_host_raw *cur,
                                   drv_stats_host_rates *ret);
+/* The host's CPU figures taken from its guests instead of /proc (`[agent] stats_host_cpu =
+ * guests`): busy = the sum of the domains' CPU rates over the host's CPUs (at most 1), iowait and
+ * steal 0. For hosts that share a kernel with others (the testbed's network namespaces all read one
+ * machine's /proc/stat, so every host would report the same busy figure) and whose only work is
+ * their guests. Not known while a domain's rates are not (its first sample, a restart) or the host
+ * has no CPU count. Pure. */
+void drv_stats_host_cpu_from_guests(drv_stats_report *r);
 /* Domain rates over dt_ms between prev (NULL = first sample of this domain) and cur. A counter
  * that went backwards (the domain restarted) makes rates_known false. Copies cur->name. Pure. */
 void drv_stats_dom_rates_compute(const drv_stats_dom_raw *prev, const drv_stats_dom_raw *cur,

@@ -313,9 +313,8 @@ int drv_sched_balance_plan_compute(const drv_sched_cluster *cluster,
                 guest_demand += l->cpu + l->steal;
             }
         }
-        double busy = hosts[i].cpu_busy > 0 ? hosts[i].cpu_busy : 0;
-        double other = busy * (double)h->cpus - guest_cpu;
-        st.demand[s] = (other > 0 ? other : 0) + guest_demand;
+        st.demand[s] = drv_sched_balance_cpu_demand(hosts[i].cpu_busy, h->cpus, guest_cpu,
+                                                    guest_demand - guest_cpu);
     }
 
     drv_sched_balance_plan *plan = g_new0(drv_sched_balance_plan, 1);
@@ -435,4 +434,12 @@ void drv_sched_balance_plan_free(drv_sched_balance_plan **plan_p)
     g_free(plan->summary);
     g_free(plan);
     *plan_p = NULL;
+}
+
+double drv_sched_balance_cpu_demand(double host_busy, uint32_t cpus, double guest_cpu,
+                                    double guest_steal)
+{
+    double busy = host_busy > 0 ? host_busy : 0;
+    double other = busy * (double)cpus - guest_cpu;
+    return (other > 0 ? other : 0) + guest_cpu + guest_steal;
 }

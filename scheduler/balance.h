@@ -42,6 +42,12 @@ typedef struct {
     double cpu_busy; /* fraction of the host's logical CPUs busy (guests included), 0..1 */
 } drv_sched_host_load;
 
+/* A host's CPU demand in CPUs, as the rebalancer counts it: its own work besides its guests
+ * (busy × cpus − the guests' CPU, at least 0) plus what its guests used and waited for (CPU +
+ * steal). Divided by cpus it is the host's pressure (above 1: guests wait for CPUs). */
+double drv_sched_balance_cpu_demand(double host_busy, uint32_t cpus, double guest_cpu,
+                                    double guest_steal);
+
 /* A domain's recent load. */
 typedef struct {
     const char *domain;

@@ -181,6 +181,9 @@ disk_allow_prefixes = $CL_ROOT/local/
 [clients]
 admin = admin $(cat "$CL_KEYS/admin.pub")
 EOF
+  if [ -n "${CL_METRICS_LISTEN:-}" ]; then # /metrics (docs/observability.md), e.g. 127.0.0.1:9750
+    printf '\n[metrics]\nlisten = %s\n' "$CL_METRICS_LISTEN" >>"$file"
+  fi
 }
 
 # cl_agent_conf FILE HOST_ID CONTROLLER LIBVIRT_URI MIGRATION_URI [TEST_UUID] — an agent's config
@@ -203,7 +206,15 @@ $(case "$mig" in qemu+tls:*) echo "migration_stream_tls = $([ "${TB_MIGRATE_STRE
 heartbeat_interval_ms = 1000
 reserved_memory = 256MiB
 log_level = info
+stats_interval_ms = ${CL_STATS_MS:-10000}
 EOF
+  if [ -z "$uuid" ]; then
+    cat >>"$file" <<EOF
+# every host of this testbed is a network namespace of one machine: /proc/stat is the machine's,
+# the same for all, so the host's CPU is taken from its own guests (docs/observability.md)
+stats_host_cpu = guests
+EOF
+  fi
   if [ -n "${CL_AGENT_ETCD:-}" ]; then
     cat >>"$file" <<EOF
 # HA self-fence (docs/ha.md): the agent's own etcd lease

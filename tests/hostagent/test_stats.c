@@ -98,12 +98,46 @@ static void test_domain_rates(void **state)
     g_free(r.name);
 }
 
+static void test_host_cpu_from_guests(void **state)
+{
+    (void)state;
+    drv_stats_report r = {0};
+    r.host.cpus = 4;
+    r.host.cpu_known = true;
+    r.host.cpu_busy = 0.9; /* the shared kernel's figure, replaced */
+    r.host.cpu_steal = 0.1;
+    r.domains = g_array_new(FALSE, TRUE, sizeof(drv_stats_dom_rates));
+    drv_stats_dom_rates a = {.name = "a", .rates_known = true, .cpu = 1.0};
+    drv_stats_dom_rates b = {.name = "b", .rates_known = true, .cpu = 0.5};
+    g_array_append_val(r.domains, a);
+    g_array_append_val(r.domains, b);
+    drv_stats_host_cpu_from_guests(&r);
+    assert_true(r.host.cpu_known);
+    assert_true(r.host.cpu_busy > 0.374 && r.host.cpu_busy < 0.376); /* 1.5 CPUs of 4 */
+    assert_true(r.host.cpu_steal == 0);
+    /* more than the host has (rounding of two samples): at most 1 */
+    g_array_index(r.domains, drv_stats_dom_rates, 1).cpu = 4.0;
+    drv_stats_host_cpu_from_guests(&r);
+    assert_true(r.host.cpu_busy == 1.0);
+    /* a domain without rates yet: the host's figure is not known either */
+    g_array_index(r.domains, drv_stats_dom_rates, 0).rates_known = false;
+    drv_stats_host_cpu_from_guests(&r);
+    assert_false(r.host.cpu_known);
+    /* no guest: an idle host */
+    g_array_set_size(r.domains, 0);
+    drv_stats_host_cpu_from_guests(&r);
+    assert_true(r.host.cpu_known);
+    assert_true(r.host.cpu_busy == 0);
+    g_array_unref(r.domains);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_proc_parsers),
         cmocka_unit_test(test_host_rates),
         cmocka_unit_test(test_domain_rates),
+        cmocka_unit_test(test_host_cpu_from_guests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
