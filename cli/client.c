@@ -226,7 +226,7 @@ static int s_call_one(drv_cli_client *self, const drv_cli_request *req, drv_cli_
         drv_error_set(err, DRV_ERR_UNAVAILABLE, 0, "cannot reach the controller at %s: %s",
                       self->endpoint,
                       e->kind == DRV_ERR_UNAVAILABLE ? "send queue full" : e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return -1;
     }
     Drover__Envelope *in = NULL;
@@ -250,14 +250,14 @@ static int s_call_one(drv_cli_client *self, const drv_cli_request *req, drv_cli_
         else
             drv_error_set(err, e->kind, e->code, "controller at %s: %s", self->endpoint,
                           e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return -1;
     }
     if (in->body_case != DROVER__ENVELOPE__BODY_CLIENT_REPLY) {
         drv_error_set(err, DRV_ERR_PROTO, 0,
                       "bad reply from the controller at %s: a %s message instead of a client reply",
                       self->endpoint, drv_codec_body_name(in->body_case));
-        drv_codec_free(&in);
+        drv_codec_destroy(&in);
         return -1;
     }
     Drover__ClientReply *r = in->client_reply;
@@ -268,12 +268,12 @@ static int s_call_one(drv_cli_client *self, const drv_cli_request *req, drv_cli_
     reply->json = g_strdup(r->json ? r->json : "");
     if (r->stale != NULL && r->stale[0] != '\0')
         fprintf(stderr, "warning: %s\n", r->stale);
-    drv_codec_free(&in);
+    drv_codec_destroy(&in);
     *ret = reply;
     return 0;
 }
 
-void drv_cli_reply_free(drv_cli_reply **reply_p)
+void drv_cli_reply_destroy(drv_cli_reply **reply_p)
 {
     if (reply_p == NULL || *reply_p == NULL)
         return;
@@ -336,7 +336,7 @@ int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cl
         if (rc == 0 && s_not_leader(reply) && i + 1 < n) {
             g_string_append_printf(tried, "%s%s (%s)", tried->len ? ", " : "", self->endpoint,
                                    reply->error);
-            drv_cli_reply_free(&reply);
+            drv_cli_reply_destroy(&reply);
             rc = -1;
             continue;
         }

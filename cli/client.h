@@ -40,7 +40,7 @@ drv_cli_client *drv_cli_client_new(const char *endpoint, long timeout_ms, drv_er
 void drv_cli_client_destroy(drv_cli_client **self_p);
 
 /* Sends req and waits up to the timeout for the reply. On success *ret is owned by the caller
- * (drv_cli_reply_free) — including replies whose status is a failure. A controller that does not
+ * (drv_cli_reply_destroy) — including replies whose status is a failure. A controller that does not
  * answer gives DRV_ERR_UNAVAILABLE "cannot reach the controller at URL: timed out after N s" when
  * no connection to it was ever established (the request cannot have reached it), and
  * DRV_ERR_UNKNOWN_OUTCOME when one was (it may have been carried out). */
@@ -50,7 +50,7 @@ void drv_cli_client_destroy(drv_cli_client **self_p);
  * "cannot reach a leading controller: tried ...". */
 int drv_cli_client_call(drv_cli_client *self, const drv_cli_request *req, drv_cli_reply **ret,
                         drv_error **err);
-void drv_cli_reply_free(drv_cli_reply **reply_p);
+void drv_cli_reply_destroy(drv_cli_reply **reply_p);
 
 /* CURVE on a socket to the controller (DEALER or SUB), from the environment: DROVER_KEY_FILE (this
  * client's secret key file, mode 0600) and DROVER_CONTROLLER_KEY (the controller's public key, z85

@@ -93,7 +93,7 @@ int drv_cli_edit_run(const drv_cli_session *s)
         goto out;
     if (drv_cli_read_input(path, &edited, &edited_len, &e) < 0) {
         rc = drv_cli_fail(1, "domain '%s': %s", name, e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         goto out;
     }
     if (strcmp(edited, xml) == 0) {

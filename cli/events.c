@@ -73,7 +73,7 @@ int drv_cli_events_run(const drv_cli_session *s)
     drv_error *cerr = NULL;
     if (drv_cli_curve_setup(sock, NULL, &cerr) < 0) {
         rc = drv_cli_fail(1, "events: %s", cerr->message);
-        drv_error_free(&cerr);
+        drv_error_destroy(&cerr);
         goto out;
     }
     if (zmq_connect(sock, s->events_url) != 0) {
@@ -103,7 +103,7 @@ int drv_cli_events_run(const drv_cli_session *s)
             if (!quiet)
                 fprintf(stderr, "warning: events: skipped a bad event from %s: %s\n", s->events_url,
                         e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             g_free(ev_topic);
             continue;
         }
@@ -112,7 +112,7 @@ int drv_cli_events_run(const drv_cli_session *s)
             rc = s_print_event(inv, ev_topic ? ev_topic : "", env->cluster_event);
         }
         g_free(ev_topic);
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         if (rc != 0)
             break;
     }

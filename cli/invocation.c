@@ -408,14 +408,14 @@ out:
     g_strfreev(av);
     g_hash_table_destroy(globals);
     if (rc < 0) {
-        drv_cli_invocation_free(&inv);
+        drv_cli_invocation_destroy(&inv);
         return -1;
     }
     *ret = inv;
     return 0;
 }
 
-void drv_cli_invocation_free(drv_cli_invocation **self_p)
+void drv_cli_invocation_destroy(drv_cli_invocation **self_p)
 {
     if (self_p == NULL || *self_p == NULL)
         return;

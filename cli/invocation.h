@@ -30,9 +30,9 @@ typedef struct {
     GHashTable *local;     /* CLI-only option name → value ("1" for flags) */
 } drv_cli_invocation;
 
-/* Parses argv[1..argc-1]. On success *ret is owned by the caller (drv_cli_invocation_free). */
+/* Parses argv[1..argc-1]. On success *ret is owned by the caller (drv_cli_invocation_destroy). */
 int drv_cli_invocation_parse(int argc, char **argv, drv_cli_invocation **ret, drv_error **err);
-void drv_cli_invocation_free(drv_cli_invocation **self_p);
+void drv_cli_invocation_destroy(drv_cli_invocation **self_p);
 
 /* The value of an API option already in the request, or NULL. */
 const char *drv_cli_invocation_option(const drv_cli_invocation *self, const char *api_key);

@@ -76,7 +76,7 @@ int drv_cli_list_all(drv_cli_client *c, const drv_cli_request *req, char **ret_j
             *ret_failed = reply;
             break;
         }
-        drv_cli_reply_free(&reply);
+        drv_cli_reply_destroy(&reply);
         const char *next = drv_json_get_str(doc, "continue", NULL);
         if (next != NULL && after != NULL && strcmp(next, after) <= 0) { /* never backwards */
             drv_error_set(err, DRV_ERR_PROTO, 0,

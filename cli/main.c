@@ -63,7 +63,7 @@ static int s_run_remote(const drv_cli_session *s)
         if (drv_cli_read_input(inv->body_path, &body, &body_len, &e) < 0) {
             int rc =
                 drv_cli_fail(1, "%s %s: %s", inv->verb->group, inv->verb->name ?: "", e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             return rc;
         }
     }
@@ -83,7 +83,7 @@ static int s_run_remote(const drv_cli_session *s)
             if (drv_cli_read_input(g_ptr_array_index(inv->opt_values, i), &content, &len, &e) < 0) {
                 int rc = drv_cli_fail(1, "%s %s: --%s: %s", inv->verb->group, inv->verb->name ?: "",
                                       o->name, e->message);
-                drv_error_free(&e);
+                drv_error_destroy(&e);
                 return rc;
             }
             g_free(g_ptr_array_index(inv->opt_values, i));
@@ -108,7 +108,7 @@ static int s_run_remote(const drv_cli_session *s)
         drv_error *e = NULL;
         if (drv_curve_read_public(req.args[1], enroll_key, &e) < 0) {
             int rc = drv_cli_fail(1, "host enroll: %s", e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             return rc;
         }
         enroll_args[0] = req.args[0];
@@ -148,7 +148,7 @@ static int s_run_remote(const drv_cli_session *s)
     } else if ((rc = s_check_cpu_xml(inv, reply->json)) == 0) {
         rc = drv_cli_print_result(inv, reply->json);
     }
-    drv_cli_reply_free(&reply);
+    drv_cli_reply_destroy(&reply);
     return rc;
 }
 
@@ -171,7 +171,7 @@ static int s_run_capacity(const drv_cli_session *s)
     drv_error *e = NULL;
     if (drv_cli_offline_capacity(path, &q, &doc, &e) < 0) {
         int rc = drv_cli_fail(1, "capacity: %s", e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return rc;
     }
     const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
@@ -189,7 +189,7 @@ static int s_run_keygen(const drv_cli_session *s)
     drv_error *e = NULL;
     if (drv_curve_keygen(base, pub, &e) < 0) {
         int rc = drv_cli_fail(1, "keygen: %s", e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return rc;
     }
     g_autofree char *sec_path = g_strconcat(base, ".key", NULL);
@@ -223,13 +223,13 @@ int main(int argc, char **argv)
     drv_error *e = NULL;
     if (drv_cli_invocation_parse(argc, argv, &inv, &e) < 0) {
         int rc = drv_cli_fail(e->kind == DRV_ERR_INVALID ? 2 : 1, "%s", e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return rc;
     }
     int rc = 0;
     if (inv->help_text != NULL) {
         rc = drv_cli_print(inv->help_text, strlen(inv->help_text));
-        drv_cli_invocation_free(&inv);
+        drv_cli_invocation_destroy(&inv);
         return rc;
     }
     drv_cli_session s = {
@@ -276,6 +276,6 @@ int main(int argc, char **argv)
         rc = drv_cli_fail(1, "internal: verb has no way to run");
         break;
     }
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
     return rc;
 }

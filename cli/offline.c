@@ -41,7 +41,7 @@ int drv_cli_offline_capacity(const char *path, const drv_cli_capacity_query *que
     rc = drv_sched_capacity_compute(cluster, &shape, &opts, &cap, err);
     if (rc == 0) {
         *ret_doc = drv_sched_capacity_to_json(cap);
-        drv_sched_capacity_free(&cap);
+        drv_sched_capacity_destroy(&cap);
     }
     g_strfreev(flags);
     drv_sched_cluster_destroy(&cluster);

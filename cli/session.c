@@ -21,11 +21,11 @@ int drv_cli_fail_error(drv_error **err)
 {
     if (*err != NULL && (*err)->kind == DRV_ERR_UNKNOWN_OUTCOME) { /* never called a failure */
         int rc = drv_cli_fail(3, "unknown outcome: %s", (*err)->message);
-        drv_error_free(err);
+        drv_error_destroy(err);
         return rc;
     }
     int rc = drv_cli_fail(1, "%s", *err != NULL ? (*err)->message : "unknown error");
-    drv_error_free(err);
+    drv_error_destroy(err);
     return rc;
 }
 
@@ -50,7 +50,7 @@ int drv_cli_call_json(drv_cli_client *c, const drv_cli_request *req, json_object
         rc = drv_cli_fail_reply(req, reply);
     else if ((*ret_doc = json_tokener_parse(reply->json)) == NULL)
         rc = drv_cli_fail(1, "%s: the controller sent a document that is not JSON", req->verb);
-    drv_cli_reply_free(&reply);
+    drv_cli_reply_destroy(&reply);
     return rc;
 }
 

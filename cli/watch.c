@@ -67,7 +67,7 @@ static int s_show_patient(const drv_cli_session *s, drv_cli_client **c, const ch
             bool retry = e->kind == DRV_ERR_UNAVAILABLE || e->kind == DRV_ERR_UNKNOWN_OUTCOME;
             if (!retry || late)
                 return drv_cli_fail_error(&e);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             /* the request may be stuck with a peer that died: start over */
             drv_cli_client_destroy(c);
             int rc = drv_cli_connect(s, MIN(s->timeout_ms, S_WATCH_TIMEOUT_MS), c);
@@ -76,7 +76,7 @@ static int s_show_patient(const drv_cli_session *s, drv_cli_client **c, const ch
             continue;
         }
         if (reply->status != 0 && g_strcmp0(reply->error_kind, "unavailable") == 0 && !late) {
-            drv_cli_reply_free(&reply);
+            drv_cli_reply_destroy(&reply);
             g_usleep(S_POLL_MS * 1000);
             continue;
         }
@@ -85,7 +85,7 @@ static int s_show_patient(const drv_cli_session *s, drv_cli_client **c, const ch
             rc = drv_cli_fail_reply(&req, reply);
         else if ((*ret = json_tokener_parse(reply->json)) == NULL)
             rc = drv_cli_fail(1, "job.show: the controller sent a document that is not JSON");
-        drv_cli_reply_free(&reply);
+        drv_cli_reply_destroy(&reply);
         return rc;
     }
 }

@@ -549,12 +549,9 @@ static int s_parse_doc(s_parser *p, drv_error **err)
     xmlChar *raw = xmlNodeGetContent(name);
     def->name_untrimmed = raw == NULL || strcmp((const char *)raw, def->name) != 0;
     xmlFree(raw);
-    drv_error *nerr = NULL;
-    if (drv_domxml_name_check(def->name, &nerr) < 0) {
-        s_fail(err, DRV_ERR_INVALID, xmlGetLineNo(name), "%s", nerr->message);
-        drv_error_free(&nerr);
-        return -1;
-    }
+    g_autoptr(drv_error) nerr = NULL;
+    if (drv_domxml_name_check(def->name, &nerr) < 0)
+        return s_fail(err, DRV_ERR_INVALID, xmlGetLineNo(name), "%s", nerr->message);
 
     def->type = s_attr(root, "type");
     if (def->type == NULL)
@@ -615,7 +612,7 @@ out:
     xmlFreeDoc(doc);
     s_quiet_end(&saved);
     if (rc < 0) {
-        drv_domxml_free(&def);
+        drv_domxml_destroy(&def);
         return -1;
     }
     *ret = def;
@@ -724,7 +721,7 @@ int drv_domxml_set_uuid(const char *xml, const char *uuid, char **ret_xml, drv_e
 
 /* ---------------------------------------------------------------- free */
 
-void drv_domxml_free(drv_domxml **self_p)
+void drv_domxml_destroy(drv_domxml **self_p)
 {
     if (self_p == NULL || *self_p == NULL)
         return;

@@ -98,7 +98,7 @@ typedef struct drv_domxml {
 } drv_domxml;
 
 /* Parses a domain definition of len bytes (need not be NUL-terminated). On success *ret is owned by
- * the caller (drv_domxml_free). Fails with DRV_ERR_INVALID when the XML is not well-formed
+ * the caller (drv_domxml_destroy). Fails with DRV_ERR_INVALID when the XML is not well-formed
  * (err->line = the line, message = libxml2's), the root is not <domain>, or a field is missing or
  * wrong: the message names the field (name, type, uuid, memory, currentMemory, vcpu, cpu feature,
  * disk) and err->line points at the element when there is one. */
@@ -120,6 +120,12 @@ int drv_domxml_set_uuid(const char *xml, const char *uuid, char **ret_xml, drv_e
 int drv_domxml_uuid_normalize(const char *uuid, char **ret);
 
 /* Frees everything; NULL-safe; sets *self_p to NULL. */
-void drv_domxml_free(drv_domxml **self_p);
+void drv_domxml_destroy(drv_domxml **self_p);
+/* For g_autoptr(drv_domxml). */
+static inline void drv_domxml_autoptr_cleanup(drv_domxml *x)
+{
+    drv_domxml_destroy(&x);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(drv_domxml, drv_domxml_autoptr_cleanup)
 
 #endif

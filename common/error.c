@@ -63,10 +63,10 @@ void drv_error_propagate(drv_error **dst, drv_error *src)
         *dst = src;
         return;
     }
-    drv_error_free(&src);
+    drv_error_destroy(&src);
 }
 
-void drv_error_free(drv_error **err)
+void drv_error_destroy(drv_error **err)
 {
     if (err == NULL || *err == NULL)
         return;

@@ -44,15 +44,15 @@ int drv_error_setv(drv_error **err, drv_err_kind kind, int code, const char *fmt
 void drv_error_prefix(drv_error **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 /* Moves *src into *dst (if dst != NULL and *dst == NULL), else frees it. */
 void drv_error_propagate(drv_error **dst, drv_error *src);
-void drv_error_free(drv_error **err);
+void drv_error_destroy(drv_error **err);
+/* For g_autoptr(drv_error): an error freed when its variable goes out of scope. */
+static inline void drv_error_autoptr_cleanup(drv_error *err)
+{
+    drv_error_destroy(&err);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(drv_error, drv_error_autoptr_cleanup)
 const char *drv_err_kind_to_string(drv_err_kind kind);
 /* Parses a name from drv_err_kind_to_string(); returns DRV_ERR_INTERNAL for unknown names. */
 drv_err_kind drv_err_kind_from_string(const char *name);
-
-static inline void drv_error_freep(drv_error **err)
-{
-    drv_error_free(err);
-}
-#define _drv_cleanup_error_ __attribute__((cleanup(drv_error_freep)))
 
 #endif

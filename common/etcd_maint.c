@@ -34,7 +34,7 @@ int drv_etcd_compact(drv_etcd *self, int64_t revision, drv_error **err)
     json_object_put(req);
     json_object_put(reply);
     if (rc < 0 && e->kind == DRV_ERR_ETCD && strstr(e->message, "compacted") != NULL) {
-        drv_error_free(&e); /* already compacted up to there or later: what was asked holds */
+        drv_error_destroy(&e); /* already compacted up to there or later: what was asked holds */
         return 0;
     }
     if (rc < 0)

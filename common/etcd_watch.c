@@ -88,7 +88,7 @@ static void s_set_fatal(drv_etcd_watch *w, drv_error *e)
     if (w->fatal == NULL)
         w->fatal = e;
     else
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     s_signal_locked(w);
     g_mutex_unlock(&w->lock);
     w->stream_fatal = true;
@@ -219,7 +219,7 @@ static int s_watch_on_line(drv_etcd_watch *w, const char *text, size_t len)
         drv_error *e = NULL;
         if (s_parse_event(json_object_array_get_idx(events, i), ev, &e) < 0) {
             drv_debug("etcd watch on %s: %s; reconnecting", w->name, e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             g_free(ev);
             g_ptr_array_free(batch, TRUE);
             w->stream_broken = true;
@@ -546,7 +546,7 @@ void drv_etcd_watch_destroy(drv_etcd_watch **w_p)
         curl_multi_cleanup(w->multi);
     curl_slist_free_all(w->headers);
     g_queue_clear_full(&w->queue, s_event_free);
-    drv_error_free(&w->fatal);
+    drv_error_destroy(&w->fatal);
     if (w->efd >= 0)
         close(w->efd);
     g_mutex_clear(&w->lock);

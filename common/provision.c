@@ -186,7 +186,7 @@ char *drv_prov_user_data_with_key(const char *user_data, const char *ssh_key, dr
                       "--ssh-key: cannot add ssh_authorized_keys to this user-data (%s); put the "
                       "key in the user-data instead",
                       e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         g_free(out);
         return NULL;
     }

@@ -9,12 +9,12 @@
 
 #include "codec.h"
 #include "curve.h"
-#include "drain.h"
+#include "drain_run.h"
 #include "events.h"
 #include "leader.h"
 #include "store_async.h"
 #include "log.h"
-#include "migrate.h"
+#include "migrate_run.h"
 #include "outcome.h"
 #include "store_doubt.h"
 #include "placement.h"
@@ -107,11 +107,11 @@ void ctl_api_answer(ctl *c, const char *client, const char *verb, int status, co
             rep.error_kind = (char *)drv_err_kind_to_string(DRV_ERR_INVALID);
             rep.error = msg;
             rep.json = (char *)"";
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             if (drv_wire_send(api->router, client, &env, ZMQ_DONTWAIT, &err) < 0)
                 drv_warn("reply to %s (%s): %s", client, verb, err->message);
         }
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     if (status != 0)
         drv_info("%s: %s", verb, error);
@@ -141,7 +141,7 @@ static int s_fail_status(drv_err_kind kind)
 void ctl_req_fail(ctl_req *r, drv_error *err)
 {
     s_send(r, s_fail_status(err->kind), drv_err_kind_to_string(err->kind), err->message, NULL);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 void ctl_req_failf(ctl_req *r, drv_err_kind kind, const char *fmt, ...)
@@ -338,7 +338,7 @@ static void s_cpu_baseline(ctl_req *r)
     int rc = drv_sched_baseline_cpu_xml(cl, arch, ctl_req_opt(r, "model"), &xml, &err);
     drv_sched_cluster_destroy(&cl);
     ctl_req_ok(r, ctl_view_baseline(features, rc == 0 ? xml : NULL, rc == 0 ? NULL : err->message));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void s_export_snapshot(ctl_req *r)
@@ -386,7 +386,7 @@ static void s_capacity(ctl_req *r)
         return;
     }
     json_object *doc = drv_sched_capacity_to_json(cap);
-    drv_sched_capacity_free(&cap);
+    drv_sched_capacity_destroy(&cap);
     ctl_req_ok(r, doc);
 }
 
@@ -406,7 +406,7 @@ static void s_drain_plan(ctl_req *r)
         return;
     }
     json_object *doc = drv_sched_drain_plan_to_json(plan);
-    drv_sched_drain_plan_free(&plan);
+    drv_sched_drain_plan_destroy(&plan);
     ctl_req_ok(r, doc);
 }
 
@@ -659,7 +659,7 @@ void ctl_api_handle(ctl_api *self)
                 r->opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
                 s_send(r, 2, drv_err_kind_to_string(err->kind), err->message, NULL);
             }
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             g_free(identity);
             if (empty)
                 return;
@@ -673,6 +673,6 @@ void ctl_api_handle(ctl_api *self)
             s_dispatch(self, identity, ctl_config_client(self->c->cfg, user_id),
                        env->client_request);
         }
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
     }
 }

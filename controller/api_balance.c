@@ -5,7 +5,7 @@
 #include "api_private.h"
 
 #include "balance_run.h"
-#include "drain.h"
+#include "drain_run.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -88,13 +88,13 @@ void ctl_api_cluster_balance(ctl_req *r)
     json_object_object_add(doc, "hosts_with_load", json_object_new_int64((int64_t)nh));
     json_object_object_add(doc, "domains_with_load", json_object_new_int64((int64_t)nd));
     if (dry_run || plan->n_moves == 0) { /* nothing to run: the plan says why */
-        drv_sched_balance_plan_free(&plan);
+        drv_sched_balance_plan_destroy(&plan);
         ctl_req_ok(r, doc);
         return;
     }
     g_autofree char *id = NULL;
     rc = ctl_balance_start(c, plan, &jopts, &id, &err);
-    drv_sched_balance_plan_free(&plan);
+    drv_sched_balance_plan_destroy(&plan);
     if (rc < 0) {
         json_object_put(doc);
         drv_error_prefix(&err, "balance refused, nothing moved");

@@ -7,7 +7,7 @@
 
 #include "domxml.h"
 #include "events.h"
-#include "lifecycle.h"
+#include "lifecycle_run.h"
 #include "log.h"
 #include "names.h"
 #include "outcome.h"
@@ -89,7 +89,7 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
         drv_error *e = NULL;
         drv_error_set(&e, DRV_ERR_NOT_FOUND, 0, "domain '%s' not found", r->domain);
         then(r, e, false);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return;
     }
     if (d->desired == desired) {
@@ -105,7 +105,7 @@ static void s_set_desired_then(ctl_req *r, ctl_desired desired, ctl_req_then_fn 
     if (ctl_async_put_domain(r->c, copy, d->mod_revision, NULL, s_desired_stored, r, NULL, &err) <
         0) {
         then(r, err, false);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -164,7 +164,7 @@ static void s_delete_domain(ctl *c, const char *name)
     drv_error *err = NULL;
     if (ctl_async_delete_domain(c, name, s_deleted_log, g_strdup(name), g_free, &err) < 0) {
         drv_warn("domain '%s': delete: %s", name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -184,7 +184,7 @@ static void s_fire(ctl *c, const char *host_id, ctl_cmd_kind kind, const char *d
     drv_error *err = NULL;
     if (ctl_send(c, host_id, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_debug("%s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -389,7 +389,7 @@ static ctl_domain *s_prepare_definition(ctl *c, const char *xml, const char *exp
     *ret_expect_mod = old != NULL ? old->mod_revision : 0;
     result = d;
 out:
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     return result;
 }
 
@@ -732,7 +732,7 @@ static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_e
         return NULL;
     }
     if (s_check_definition(c, dx, err) < 0) {
-        drv_domxml_free(&dx);
+        drv_domxml_destroy(&dx);
         return NULL;
     }
     /* the same UUID check as define: a UUID belongs to one domain */
@@ -745,7 +745,7 @@ static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_e
                               "domain '%s': UUID %s is already used by '%s'", dx->name, dx->uuid,
                               o->name);
                 g_ptr_array_unref(all);
-                drv_domxml_free(&dx);
+                drv_domxml_destroy(&dx);
                 return NULL;
             }
         }
@@ -757,7 +757,7 @@ static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_e
         d->uuid = g_uuid_string_random();
         if (drv_domxml_set_uuid(xml, d->uuid, &d->xml, err) < 0) {
             ctl_domain_free(d);
-            drv_domxml_free(&dx);
+            drv_domxml_destroy(&dx);
             return NULL;
         }
     } else {
@@ -773,12 +773,12 @@ static ctl_domain *s_transient_domain(ctl *c, const char *xml, size_t len, drv_e
     d->affinity_group = g_strdup(dx->affinity_group);
     d->anti_affinity_group = g_strdup(dx->anti_affinity_group);
     d->created_ms = g_get_real_time() / 1000;
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     return d;
 }
 
 /* The placement is stored (domain → host, desired running, the host's allocations): only now is
- * the host commanded, by a start job (lifecycle.h) that is in etcd before the first command. */
+ * the host commanded, by a start job (lifecycle_run.h) that is in etcd before the first command. */
 static void s_start_placed(ctl_req *r, ctl_domain *d)
 {
     ctl_events_domain(r->c, d, "placed");
@@ -842,7 +842,7 @@ static void s_place_batch(ctl *c)
             ctl_model_set_busy(c->model, reqs[i]->domain, NULL);
             ctl_req_failf(reqs[i], err->kind, "%s", err->message);
         }
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     drv_info("%zu placements in one txn", n);
@@ -1186,7 +1186,7 @@ static void s_lifecycle_command(ctl_req *r, const drv_error *err, bool attempted
     if (ctl_send(r->c, d->host, &cmd, done, r, NULL, &serr) < 0) {
         ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = serr->message};
         done(r->c, r->host, &fail, r);
-        drv_error_free(&serr);
+        drv_error_destroy(&serr);
     }
 }
 
@@ -1258,7 +1258,7 @@ void ctl_api_domain_undefine(ctl_req *r)
                       state, d->host ? d->host : "-");
         return;
     }
-    /* a job (lifecycle.h): UNDEFINE where the host has it, then forget it in etcd */
+    /* a job (lifecycle_run.h): UNDEFINE where the host has it, then forget it in etcd */
     ctl_host *h = ctl_model_host(r->c->model, d->host);
     bool on_host =
         h != NULL && ctl_host_up(r->c, d->host) && g_hash_table_contains(h->inventory, d->name);

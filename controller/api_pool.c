@@ -105,7 +105,7 @@ static void s_pool_shared_done(ctl *c, s_pv *p)
     drv_error *err = NULL;
     if (ctl_prov_put(c, key, p->pool_doc, false, s_pool_verified_stored, p, &err) < 0) {
         drv_warn("pool '%s': %s", p->pool, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_pool_answer(p);
     }
 }
@@ -149,7 +149,7 @@ static void s_marker_written(ctl *c, const char *host, const ctl_reply *rep, voi
     if (ctl_send(c, target, &cmd, s_marker_checked, p, NULL, &err) < 0) {
         p->shared_ok = false;
         p->shared_error = g_strdup(err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_pool_shared_done(c, p);
     }
 }
@@ -169,7 +169,7 @@ static void s_marker_next(ctl *c, s_pv *p)
     if (ctl_send(c, p->host, &cmd, s_marker_written, p, NULL, &err) < 0) {
         p->shared_ok = false;
         p->shared_error = g_strdup(err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_pool_shared_done(c, p);
     }
 }
@@ -285,7 +285,7 @@ static void s_pool_undefined(ctl *c, json_object *hosts, int n_ok, void *data)
         p->shared_error = g_string_free(failed, FALSE);
         json_object_object_del(p->pool_doc, "state");
         if (ctl_prov_put(c, key, p->pool_doc, false, s_pool_restored, p, &err) < 0) {
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             s_failf(p, DRV_ERR_CONFLICT, "pool '%s' not undefined: %s", p->pool, p->shared_error);
         }
         return;

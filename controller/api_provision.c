@@ -53,7 +53,7 @@ static void s_pr_free(s_pr *p)
         json_object_put(p->disk_rec);
     if (p->seed_rec != NULL)
         json_object_put(p->seed_rec);
-    drv_error_free(&p->failure);
+    drv_error_destroy(&p->failure);
     g_free(p);
 }
 
@@ -92,7 +92,7 @@ static void s_undo_next(ctl *c, s_pr *p)
     json_object_put(doc);
     if (rc < 0) {
         drv_warn("domain '%s': undoing a failed provisioning: %s", p->name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_undo_next(c, p);
     }
 }
@@ -145,11 +145,11 @@ static void s_define(ctl *c, s_pr *p)
     drv_error *err = NULL;
     if (drv_domxml_parse(p->xml, strlen(p->xml), &dx, &err) < 0) {
         s_fail_undo(c, p, DRV_ERR_INTERNAL, "the built XML does not parse: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     if (ctl_model_domain(c->model, p->name) != NULL) {
-        drv_domxml_free(&dx);
+        drv_domxml_destroy(&dx);
         s_fail_undo(c, p, DRV_ERR_EXISTS, "domain '%s' was defined meanwhile", p->name);
         return;
     }
@@ -164,10 +164,10 @@ static void s_define(ctl *c, s_pr *p)
     d->devices = g_strdupv(dx->devices);
     d->created_ms = ctl_wall_ms(c);
     d->ha = ctl_req_flag(p->r, "ha"); /* as `domain ha NAME --enable` (docs/ha.md) */
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     if (ctl_async_put_domain(c, d, 0, "create (provisioned)", s_defined, p, NULL, &err) < 0) {
         s_fail_undo(c, p, err->kind, "definition not stored: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -219,7 +219,7 @@ static void s_disk_created(ctl *c, const char *host, const char *path, const drv
     drv_error *e = NULL;
     if (ctl_prov_vol_create(c, &spec, s_seed_created, p, &p->seed_rec, &e) < 0) {
         s_fail_undo(c, p, e->kind, "seed: %s", e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     }
 }
 
@@ -235,7 +235,7 @@ static void s_create_volumes(ctl *c, s_pr *p)
     drv_error *e = NULL;
     if (ctl_prov_vol_create(c, &spec, s_disk_created, p, &p->disk_rec, &e) < 0) {
         s_fail_undo(c, p, e->kind, "disk: %s", e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     }
 }
 
@@ -326,10 +326,9 @@ void ctl_api_domain_provision(ctl_req *r)
         ctl_req_usage(r, "domain.provision: --memory and --disk are needed");
         return;
     }
-    drv_error *nerr = NULL;
+    g_autoptr(drv_error) nerr = NULL;
     if (drv_domxml_name_check(name, &nerr) < 0) { /* before it becomes file names and meta-data */
         ctl_req_usage(r, "domain.provision: %s", nerr->message);
-        drv_error_free(&nerr);
         return;
     }
     if (name[0] == '.' || strlen(name) > 64) {
@@ -377,7 +376,7 @@ void ctl_api_domain_provision(ctl_req *r)
         if (drv_sched_baseline_cpu_xml(cl, NULL, NULL, &baseline, &berr) < 0) {
             drv_error_set(&err, berr->kind, 0, "--cpu baseline: %s (or pass --cpu host-model)",
                           berr->message);
-            drv_error_free(&berr);
+            drv_error_destroy(&berr);
             drv_sched_cluster_destroy(&cl);
             goto fail;
         }

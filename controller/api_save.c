@@ -2,7 +2,7 @@
  *   domain save NAME [--file PATH]  the image goes to a file on shared storage; the domain's record
  *                                   says so (saved_path), so `restore` may run it on any host
  *   domain restore NAME             a save file: placed like a start, the start job restores the
- *                                   file (lifecycle.c); a managed save: started on its own host
+ *                                   file (lifecycle_run.c); a managed save: started on its own host
  *   domain managedsave-remove NAME  discards either image
  * (`domain managedsave` is a lifecycle verb in api_domain.c.) Intent first: the record (desired
  * state, saved_path) is in etcd before the agent is commanded; when the command certainly did not
@@ -37,7 +37,7 @@ static char *s_default_path(const ctl_domain *d, drv_error **err)
             path = g_strdup_printf("%s/%s" S_SAVE_SUFFIX, dir, d->name);
         }
     }
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     if (path == NULL)
         drv_error_set(err, DRV_ERR_INVALID, 0,
                       "domain '%s' has no file disk to keep its save file beside: give --file "
@@ -68,7 +68,7 @@ static void s_put_back(ctl *c, const char *name, ctl_desired desired, const char
     if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_put_back_done, g_strdup(name),
                              g_free, &err) < 0) {
         drv_warn("domain '%s': putting its record back: %s", name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -98,7 +98,7 @@ static void s_store_then(ctl_req *r, ctl_desired desired, const char *saved_path
     if (d == NULL) {
         drv_error_set(&err, DRV_ERR_NOT_FOUND, 0, "domain '%s' not found", r->domain);
         then(r, err, false);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     ctl_domain *copy = ctl_domain_copy(d);
@@ -107,7 +107,7 @@ static void s_store_then(ctl_req *r, ctl_desired desired, const char *saved_path
     copy->saved_path = g_strdup(saved_path);
     if (ctl_async_put_domain(r->c, copy, d->mod_revision, NULL, s_stored, r, NULL, &err) < 0) {
         then(r, err, false);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -137,7 +137,7 @@ static int s_send(ctl_req *r, const char *host, const ctl_cmd *cmd, ctl_reply_fn
     if (ctl_send(r->c, host, cmd, fn, r, NULL, &err) < 0) {
         ctl_reply fail = {.ok = false, .error_kind = "unavailable", .message = err->message};
         fn(r->c, host, &fail, r);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return -1;
     }
     return 0;

@@ -1,9 +1,9 @@
 /* api_stats.c — `host.stats HOST` and `domain.stats NAME`: the agents' statistics window
- * (stats.h) as the API shows it (docs/observability.md). A host or domain that exists but has no
- * fresh sample answers known: false with why — never zeros. */
+ * (stats_window.h) as the API shows it (docs/observability.md). A host or domain that exists but
+ * has no fresh sample answers known: false with why — never zeros. */
 #include "api_private.h"
 
-#include "stats.h"
+#include "stats_window.h"
 
 static json_object *s_unknown(const char *key, const char *name, const char *why)
 {

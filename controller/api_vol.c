@@ -43,7 +43,7 @@ static void s_vv_free(s_vv *v)
         json_object_put(v->doc);
     if (v->answer != NULL)
         json_object_put(v->answer);
-    drv_error_free(&v->failure);
+    drv_error_destroy(&v->failure);
     g_free(v);
 }
 
@@ -246,7 +246,7 @@ static void s_changed(ctl *c, const char *host, const ctl_reply *rep, void *data
     drv_error *err = NULL;
     if (ctl_prov_put(c, v->key, v->doc, false, s_change_stored, v, &err) < 0) {
         drv_warn("%s: %s", v->key, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_change_stored(c, NULL, false, v);
     }
 }
@@ -277,7 +277,7 @@ static void s_intent_stored(ctl *c, const drv_error *err, bool attempted, void *
         ctl_reply rep = {
             .ok = false, .error_kind = drv_err_kind_to_string(e->kind), .message = e->message};
         s_changed(c, v->host, &rep, v);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     }
 }
 

@@ -2,11 +2,11 @@
 #include "balance_run.h"
 
 #include "balance_policy.h"
-#include "drain.h"
+#include "drain_run.h"
 #include "job_drain.h"
 #include "log.h"
 #include "placement.h"
-#include "stats.h"
+#include "stats_window.h"
 
 #include <string.h>
 
@@ -109,14 +109,14 @@ int64_t ctl_balance_tick(ctl *c, int64_t now_ms)
     drv_error *err = NULL;
     if (ctl_balance_plan(c, &opts, &plan, NULL, NULL, &err) < 0) {
         drv_warn("continuous balance: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 1000;
     }
     size_t k = 0;
     g_autofree char *skip = NULL;
     if (drv_balance_policy_decide(&p, plan, in_hour, &k, &skip) != DRV_BALANCE_START) {
         drv_info("continuous balance: nothing started: %s", skip);
-        drv_sched_balance_plan_free(&plan);
+        drv_sched_balance_plan_destroy(&plan);
         return 1000;
     }
     size_t n_all = plan->n_moves;
@@ -127,10 +127,10 @@ int64_t ctl_balance_tick(ctl *c, int64_t now_ms)
     g_autofree char *id = NULL;
     int rc = ctl_balance_start(c, plan, &jopts, &id, &err);
     plan->n_moves = n_all;
-    drv_sched_balance_plan_free(&plan);
+    drv_sched_balance_plan_destroy(&plan);
     if (rc < 0) {
         drv_warn("continuous balance: not started: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 1000;
     }
     for (size_t i = 0; i < k; i++)

@@ -1,8 +1,9 @@
 /* balance_run.h — the rebalancer run for real (issue 16, docs/observability.md): the plan on the
  * cached snapshot and the stats window's loads (scheduler/balance.h), started as a balance job
- * that the drain runner drives (drain.h: each move a child migration "<job>:<domain>:<attempt>",
- * the same caps, resumed after a restart, cancellable) — and the continuous policy that starts
- * one on an interval when the gain is worth it (jobs/balance_policy.h). */
+ * that the drain runner drives (drain_run.h: each move a child migration
+ * "<job>:<domain>:<attempt>", the same caps, resumed after a restart, cancellable) — and the
+ * continuous policy that starts one on an interval when the gain is worth it
+ * (jobs/balance_policy.h). */
 #ifndef DROVER_CTL_BALANCE_RUN_H
 #define DROVER_CTL_BALANCE_RUN_H
 
@@ -12,7 +13,7 @@
 
 /* The rebalancer's plan now (domains an operation is moving or changing stay where they are).
  * *ret_n_hosts / *ret_n_domains: how many hosts and domains had a load sample (may be NULL).
- * Returns 0 with *ret (drv_sched_balance_plan_free), -1 with the planner's error. */
+ * Returns 0 with *ret (drv_sched_balance_plan_destroy), -1 with the planner's error. */
 int ctl_balance_plan(ctl *c, const drv_sched_balance_opts *opts, drv_sched_balance_plan **ret,
                      size_t *ret_n_hosts, size_t *ret_n_domains, drv_error **err);
 

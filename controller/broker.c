@@ -1,6 +1,6 @@
 /* broker.c — see broker.h. The agent edge: protobuf-c types stay in this file. */
 #include "broker.h"
-#include "stats.h"
+#include "stats_window.h"
 
 #include "codec.h"
 #include "curve.h"
@@ -8,7 +8,7 @@
 #include "events.h"
 #include "log.h"
 #include "names.h"
-#include "migrate.h"
+#include "migrate_run.h"
 #include "outcome.h"
 #include "reconcile.h"
 #include "store_async.h"
@@ -263,7 +263,7 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
         if (err != NULL)
             *err = cerr;
         else
-            drv_error_free(&cerr);
+            drv_error_destroy(&cerr);
         return -1;
     }
     if (zmq_bind(r, self->c->cfg->agent_bind) < 0) {
@@ -435,7 +435,7 @@ static void s_send_inventory_request(ctl_broker *self, const char *host_id)
     drv_error *err = NULL;
     if (s_send(self, host_id, &env, &err) < 0) {
         drv_debug("inventory request to '%s': %s", host_id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     } else {
         drv_info("host '%s' is not registered with this controller; asked it to register", host_id);
     }
@@ -674,7 +674,7 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     env.register_ack = &ack;
     if (s_send(self, host_id, &env, &err) < 0) {
         drv_warn("register ack to '%s': %s", host_id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     ctl_events_host(c, h, is_new ? "added" : "registered");
     if (!was_reachable)
@@ -982,7 +982,7 @@ void ctl_broker_handle(ctl_broker *self)
                 g_autofree char *who = drv_log_escape(identity ? identity : "?");
                 drv_warn("agent message from '%s' refused: %s", who, err->message);
             }
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             g_free(identity);
             if (empty)
                 return;
@@ -1006,7 +1006,7 @@ void ctl_broker_handle(ctl_broker *self)
         } else {
             s_handle_one(self, identity, env);
         }
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         g_free(user_id);
         g_free(identity);
     }
@@ -1099,7 +1099,7 @@ int64_t ctl_broker_tick(ctl_broker *self, int64_t now_ms)
             drv_error *err = NULL;
             if (s_send(self, h->id, &env, &err) < 0) {
                 drv_debug("heartbeat to '%s': %s", h->id, err->message);
-                drv_error_free(&err);
+                drv_error_destroy(&err);
             }
         }
         g_ptr_array_unref(hosts);

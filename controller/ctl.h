@@ -48,9 +48,9 @@ typedef struct ctl {
     ctl_ha *ha;               /* high availability: fencing verdicts and restarts (ha.h) */
     ctl_presence *presence;   /* every controller announced and listed (presence.h) */
     ctl_hygiene *hygiene;     /* etcd status, compaction, job retention (hygiene.h) */
-    ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle.h) */
+    ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle_run.h) */
     ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
-    ctl_stats *stats;         /* the agents' statistics window, memory only (stats.h) */
+    ctl_stats *stats;         /* the agents' statistics window, memory only (stats_window.h) */
     ctl_metrics *metrics;     /* the /metrics endpoint, NULL when off (metrics.h) */
     ctl_doubts *doubts;       /* desired-state writes etcd may still apply (store_doubt.h) */
     char *instance;           /* random per controller start */

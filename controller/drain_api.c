@@ -2,7 +2,7 @@
  * with the scheduler; a dry run answers the plan; a refusal names every domain that cannot move
  * before anything moves; else a drain job) and host.activate (the host back to active, or with
  * `restore` a restore job moving the last drain's domains back). */
-#include "drain.h"
+#include "drain_run.h"
 
 #include "domxml.h"
 #include "drain_order.h"
@@ -58,7 +58,7 @@ drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h)
         drv_error *err = NULL;
         if (drv_domxml_parse(d->xml, strlen(d->xml), &dx, &err) < 0) {
             drv_debug("domain '%s': stored XML: %s", d->name, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             continue;
         }
         GPtrArray *feats = g_ptr_array_new();
@@ -89,10 +89,10 @@ drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h)
         if (drv_sched_cluster_remove_domain(cl, d->name, &err) < 0 ||
             drv_sched_cluster_add_domain(cl, &ds, &err) < 0) {
             drv_warn("drain plan: domain '%s': %s", d->name, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
         g_ptr_array_unref(feats);
-        drv_domxml_free(&dx);
+        drv_domxml_destroy(&dx);
     }
     g_ptr_array_unref(doms);
     return cl;
@@ -311,13 +311,13 @@ void ctl_api_host_maintenance(ctl_req *r)
         json_object_object_add(doc, "refused",
                                rc < 0 ? json_object_new_string(err->message) : NULL);
         json_object_object_add(doc, "prediction", s_plan_prediction(c, plan, &opts));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         drv_job_destroy(&job);
-        drv_sched_drain_plan_free(&plan);
+        drv_sched_drain_plan_destroy(&plan);
         ctl_req_ok(r, doc);
         return;
     }
-    drv_sched_drain_plan_free(&plan);
+    drv_sched_drain_plan_destroy(&plan);
     if (rc < 0) {
         drv_error_prefix(&err, "host '%s': maintenance refused, nothing moved", h->id);
         ctl_req_fail(r, err);

@@ -45,7 +45,7 @@ static void s_req_free(s_req *q)
 {
     if (q->data_free != NULL && q->data != NULL)
         q->data_free(q->data);
-    drv_error_free(&q->err);
+    drv_error_destroy(&q->err);
     g_free(q);
 }
 

@@ -66,7 +66,7 @@ void ctl_events_publish(ctl_events *self, const char *topic, const char *type, j
     drv_error *err = NULL;
     if (drv_wire_send(self->pub, topic, &env, ZMQ_DONTWAIT, &err) < 0) {
         drv_debug("event %s %s dropped: %s", topic, type, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     drv_debug("event %s %s", topic, type);
 }

@@ -197,7 +197,7 @@ static void s_store_record(ctl *c, const char *host, const char *domain, s_then_
     drv_error *err = NULL;
     if (ctl_async_submit(c, s_store_work, s_store_done, q, s_store_req_free, &err) < 0) {
         drv_warn("HA: recovery record of host '%s' not stored: %s", host, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         if (then != NULL)
             then(c, host, domain, false);
         s_store_req_free(q);
@@ -230,7 +230,7 @@ static int s_load_work(ctl_store *store, void *data, drv_error **err)
         drv_error *perr = NULL;
         if (drv_ha_record_from_json(rg.kvs[i].value, &r, &perr) < 0) {
             drv_warn("HA: ignoring %s: %s", rg.kvs[i].key, perr->message);
-            drv_error_free(&perr);
+            drv_error_destroy(&perr);
             continue;
         }
         g_ptr_array_add(q->records, r);
@@ -337,7 +337,7 @@ static void s_check(ctl *c, s_host *sh, int64_t now)
     q->host = g_strdup(sh->id);
     drv_error *err = NULL;
     if (ctl_async_submit(c, s_check_work, s_check_done, q, s_check_req_free, &err) < 0) {
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_check_req_free(q);
         return;
     }
@@ -511,7 +511,7 @@ static void s_defined(ctl *c, const char *host, const ctl_reply *rep, void *data
     drv_error *err = NULL;
     if (ctl_send(c, ch->dest, &cmd, s_started, ch, s_chain_free, &err) < 0) {
         s_entry_failed(c, ch, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_chain_free(ch);
     }
 }
@@ -530,7 +530,7 @@ static void s_define_start(ctl *c, s_chain *ch)
     drv_error *err = NULL;
     if (ctl_send(c, ch->dest, &cmd, s_defined, ch, NULL, &err) < 0) {
         s_entry_failed(c, ch, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_chain_free(ch);
     }
 }
@@ -577,7 +577,7 @@ static void s_intent_stored(ctl *c, const char *host, const char *domain, bool o
     drv_error *err = NULL;
     if (ctl_async_place(c, copy, d->mod_revision, ch->dest, alloc, s_placed, ch, NULL, &err) < 0) {
         drv_warn("HA: placing '%s': %s", domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_chain_free(ch);
         s_chain_end(c, domain, S_RETRY_MS);
         return;
@@ -700,7 +700,7 @@ static void s_run_record(ctl *c, drv_ha_record *r, int64_t now)
         if (drv_ha_plan_restarts(cl, (drv_ha_candidate *)cands->data, cands->len, &plan, &err) <
             0) {
             drv_warn("HA: planning the restarts of host '%s': %s", r->host, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         } else {
             bool launched = false;
             for (size_t i = 0; i < plan->n; i++) {
@@ -722,7 +722,7 @@ static void s_run_record(ctl *c, drv_ha_record *r, int64_t now)
                 }
             }
         }
-        drv_ha_plan_free(&plan);
+        drv_ha_plan_destroy(&plan);
         drv_sched_cluster_destroy(&cl);
     }
     g_array_unref(cands);
@@ -770,7 +770,7 @@ static void s_clean_host(ctl *c, drv_ha_record *r)
         s_chain *ch = s_chain_new(r->host, e->domain, r->host);
         drv_error *err = NULL;
         if (ctl_send(c, r->host, &cmd, s_cleaned, ch, s_chain_free, &err) < 0) {
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             s_chain_free(ch);
             continue;
         }
@@ -820,7 +820,7 @@ static void s_push_ha_set(ctl *c, s_host *sh, ctl_host *h)
         ctl_cmd cmd = {.kind = CTL_CMD_HA_SET, .names = (const char *const *)names->pdata};
         drv_error *err = NULL;
         if (ctl_send(c, h->id, &cmd, s_ha_set_sent, g_strdup(set), g_free, &err) < 0)
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         else
             sh->ha_sending = true;
     }
@@ -876,7 +876,7 @@ static void s_count_then_start(ctl *c, const ctl_domain *d, s_chain *ch)
     if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_in_place_counted, ch, NULL, &err) <
         0) {
         drv_info("HA: restart count of '%s': %s; trying again later", ch->domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_chain_end(c, ch->domain, S_RETRY_MS);
         s_chain_free(ch);
     }
@@ -998,7 +998,7 @@ int64_t ctl_ha_tick(ctl *c, int64_t now_ms)
             s_load_req *q = g_new0(s_load_req, 1);
             drv_error *err = NULL;
             if (ctl_async_submit(c, s_load_work, s_load_done, q, s_load_req_free, &err) < 0) {
-                drv_error_free(&err);
+                drv_error_destroy(&err);
                 s_load_req_free(q);
             } else {
                 self->loading = true;

@@ -148,6 +148,6 @@ void ctl_api_host_ha_plan(ctl_req *r)
     }
     json_object_object_add(doc, "domains", arr);
     json_object_object_add(doc, "waiting", json_object_new_int64((int64_t)plan->n_waiting));
-    drv_ha_plan_free(&plan);
+    drv_ha_plan_destroy(&plan);
     ctl_req_ok(r, doc);
 }

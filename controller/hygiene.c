@@ -169,7 +169,7 @@ int64_t ctl_hygiene_tick(ctl *c, int64_t now_ms)
     drv_error *err = NULL;
     if (ctl_async_submit(c, s_work, s_done, r, s_round_free, &err) < 0) {
         drv_debug("etcd hygiene: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_round_free(r);
         return period;
     }

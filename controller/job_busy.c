@@ -30,7 +30,7 @@ guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs)
         else
             n += s_mark(m, j->migrate.domain);
     }
-    for (guint i = 0; i < jobs->len; i++) { /* start and undefine jobs (lifecycle.h) */
+    for (guint i = 0; i < jobs->len; i++) { /* start and undefine jobs (lifecycle_run.h) */
         const drv_job *j = g_ptr_array_index(jobs, i);
         if ((j->kind != DRV_JOB_KIND_START && j->kind != DRV_JOB_KIND_UNDEFINE) ||
             drv_job_state_is_terminal(j->state) || j->lifecycle.domain == NULL)

@@ -55,7 +55,7 @@ int ctl_job_store_list_from(ctl_store *store, GPtrArray **ret, drv_error **err)
         drv_error *e = NULL;
         if (drv_job_from_json_string(r.kvs[i].value, (ssize_t)r.kvs[i].value_len, &j, &e) < 0) {
             drv_warn("%.*s: %s; skipped", (int)r.kvs[i].key_len, r.kvs[i].key, e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             continue;
         }
         g_ptr_array_add(jobs, j);

@@ -60,7 +60,7 @@ ctl_leader *ctl_leader_new(ctl *c)
                                        &c->cfg->etcd_tls, &o, self, &err);
     if (self->worker == NULL) {
         drv_err("leader: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return self;
     }
     char *key = ctl_store_key(c->store, "leader");
@@ -70,7 +70,7 @@ ctl_leader *ctl_leader_new(ctl *c)
     g_free(key);
     if (self->keeper == NULL) {
         drv_err("leader lease keeper: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         ctl_etcd_worker_destroy(&self->worker); /* never leads without a keeper */
     }
     return self;
@@ -105,7 +105,7 @@ static int s_work(ctl_store *store, void *data, drv_error **err)
                 drv_error_propagate(err, e);
                 return -1;
             }
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             r->lease_gone = true;
             r->lease = 0;
         } else {
@@ -190,7 +190,7 @@ static void s_bind(ctl_leader *self, int64_t now_ms)
     if (rc < 0) {
         /* cannot serve agents: let the lease run out and try again later */
         drv_err("%s; giving up the leadership for now", berr->message);
-        drv_error_free(&berr);
+        drv_error_destroy(&berr);
         self->leading = false;
         self->lease = 0;
         ctl_lease_keeper_drop(self->keeper);
@@ -288,7 +288,7 @@ static int64_t s_tick_lease(ctl_leader *self, int64_t now_ms)
     drv_error *e = NULL;
     if (ctl_etcd_worker_submit(self->worker, s_work, s_done, r, s_round_free, &e) < 0) {
         drv_debug("leader: %s", e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         s_round_free(r);
         self->next_ms = now_ms + 500;
         return 500;
@@ -333,7 +333,7 @@ void ctl_leader_destroy(ctl_leader **self_p)
         drv_error *err = NULL;
         if (drv_etcd_lease_revoke(ctl_store_etcd(self->c->store), self->lease, &err) < 0) {
             drv_debug("leader lease revoke: %s", err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
     }
     g_free(self->leader_name);

@@ -45,7 +45,7 @@ static int s_round(ctl_lease_keeper *self, int64_t lease, char **why, drv_error 
     if (self->ops.keepalive(self->ops.ctx, lease, &e) < 0) {
         if (e->kind == DRV_ERR_NOT_FOUND) {
             *why = g_strdup_printf("etcd says the lease expired (%s)", e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             return 0;
         }
         drv_error_propagate(err, e);
@@ -117,7 +117,7 @@ static gpointer s_thread(gpointer data)
             }
         }
         g_free(why);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     g_mutex_unlock(&self->lock);
     return NULL;

@@ -4,23 +4,23 @@
 #include "ctl_io.h"
 #include "broker.h"
 #include "ctl.h"
-#include "stats.h"
+#include "stats_window.h"
 #include "metrics.h"
 #include "events.h"
 #include "leader.h"
 #include "log.h"
-#include "drain.h"
+#include "drain_run.h"
 #include "balance_run.h"
 #include "etcd_worker.h"
 #include "ha.h"
 #include "hygiene.h"
 #include "presence.h"
 #include "job_busy.h"
-#include "lifecycle.h"
+#include "lifecycle_run.h"
 #include "outcome.h"
 #include "store_doubt.h"
 #include "migrate_private.h"
-#include "migrate.h"
+#include "migrate_run.h"
 #include "view.h"
 #include "zap.h"
 #include "curve.h"
@@ -111,7 +111,7 @@ static void s_load_done(void *loop_ctx, void *data, const drv_error *err, bool a
     c->watch = ctl_store_watch(c->store, q->revision + 1, &werr);
     if (c->watch == NULL) {
         drv_warn("starting the etcd watch: %s; reloading", werr->message);
-        drv_error_free(&werr);
+        drv_error_destroy(&werr);
         return;
     }
     /* busy before any host registers (job_busy.h) */
@@ -134,7 +134,7 @@ static void s_load(ctl *c)
     drv_error *err = NULL;
     if (ctl_etcd_worker_submit(c->etcdq, s_load_work, s_load_done, q, s_load_req_free, &err) < 0) {
         drv_warn("loading state from etcd: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_load_req_free(q);
         return;
     }
@@ -152,7 +152,7 @@ static void s_watch_drain(ctl *c)
             return;
         if (rc < 0) {
             drv_warn("etcd watch failed (%s); reloading the state", err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             drv_etcd_watch_destroy(&c->watch);
             c->loaded = false;
             return;
@@ -277,7 +277,7 @@ static int s_run(ctl *c)
             int64_t t = ctl_leader_tick(c->leader, now, &err);
             if (t < 0) {
                 drv_err("%s", err->message);
-                drv_error_free(&err);
+                drv_error_destroy(&err);
                 return 1;
             }
             if (t < wait_ms)
@@ -289,13 +289,13 @@ static int s_run(ctl *c)
         t = ctl_migrate_tick(c, ctl_now_ms(c)); /* migration jobs: take-over, deadlines */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_drain_tick(c, ctl_now_ms(c)); /* drain and restore jobs (drain.h) */
+        t = ctl_drain_tick(c, ctl_now_ms(c)); /* drain and restore jobs (drain_run.h) */
         if (t < wait_ms)
             wait_ms = t;
         t = ctl_balance_tick(c, ctl_now_ms(c)); /* continuous balance (balance_run.h) */
         if (t < wait_ms)
             wait_ms = t;
-        t = ctl_lifecycle_tick(c, ctl_now_ms(c)); /* start and undefine jobs (lifecycle.h) */
+        t = ctl_lifecycle_tick(c, ctl_now_ms(c)); /* start and undefine jobs (lifecycle_run.h) */
         if (t < wait_ms)
             wait_ms = t;
         t = ctl_outcome_tick(c, ctl_now_ms(c)); /* unknown outcomes resolved (outcome.h) */
@@ -333,7 +333,7 @@ int main(int argc, char **argv)
     drv_log_init("drover-controller", DRV_LOG_INFO);
     if (ctl_config_load(argc, argv, &cfg, &err) < 0) {
         fprintf(stderr, "drover-controller: %s\n", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 2;
     }
     drv_log_level level = DRV_LOG_INFO;
@@ -412,7 +412,7 @@ int main(int argc, char **argv)
 out:
     if (err != NULL) {
         drv_err("%s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     ctl_etcd_worker_destroy(&c.etcdq); /* answers what waits for etcd, before its owners go */
     ctl_api_fail_waiting(&c);

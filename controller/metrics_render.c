@@ -7,7 +7,7 @@
 #include "broker.h"
 #include "domstate.h"
 #include "etcd_worker.h"
-#include "stats.h"
+#include "stats_window.h"
 
 #include <math.h>
 #include <string.h>

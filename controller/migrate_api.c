@@ -4,8 +4,8 @@
 #include "migrate_private.h"
 
 #include "ctl_io.h"
-#include "drain.h"
-#include "lifecycle.h"
+#include "drain_run.h"
+#include "lifecycle_run.h"
 
 #include "log.h"
 
@@ -168,9 +168,9 @@ static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         const drv_job *j = g_ptr_array_index(jobs, i);
         const drv_job *live = ctl_migrate_live(j->id);
         if (live == NULL)
-            live = ctl_drain_live(j->id); /* drain.h */
+            live = ctl_drain_live(j->id); /* drain_run.h */
         if (live == NULL)
-            live = ctl_lifecycle_live(r->c, j->id); /* lifecycle.h */
+            live = ctl_lifecycle_live(r->c, j->id); /* lifecycle_run.h */
         g_hash_table_add(seen, j->id);
         json_object_array_add(arr, drv_job_to_api_json(live ? live : j, (uint64_t)ctl_wall_ms(c)));
     }
@@ -206,9 +206,9 @@ static const drv_job *s_live(ctl *c, const char *id)
 {
     const drv_job *live = ctl_migrate_live(id);
     if (live == NULL)
-        live = ctl_drain_live(id); /* drain.h: drain and restore jobs */
+        live = ctl_drain_live(id); /* drain_run.h: drain and restore jobs */
     if (live == NULL)
-        live = ctl_lifecycle_live(c, id); /* lifecycle.h: start and undefine jobs */
+        live = ctl_lifecycle_live(c, id); /* lifecycle_run.h: start and undefine jobs */
     return live;
 }
 
@@ -284,7 +284,7 @@ void ctl_api_job_cancel(ctl_req *r)
         return;
     }
     g_autofree char *id = g_strdup(j->id);
-    if (ctl_drain_cancel(r->c, id) == 0) /* drain.h: drain and restore jobs */
+    if (ctl_drain_cancel(r->c, id) == 0) /* drain_run.h: drain and restore jobs */
         ctl_migrate_cancel(r->c, id);
     j = s_live(r->c, id);
     if (j != NULL) {

@@ -313,7 +313,7 @@ static int s_check_room(ctl *c, const ctl_domain *d, const drv_domxml *dx, char 
         rc = drv_error_set(err, DRV_ERR_NO_ROOM, 0,
                            "domain '%s': room check failed on host '%s': %s", d->name, dst, why);
     }
-    drv_sched_result_free(&res);
+    drv_sched_result_destroy(&res);
     g_ptr_array_unref(others);
     drv_sched_cluster_destroy(&cl);
     return rc;
@@ -404,14 +404,14 @@ int ctl_mig_check(ctl *c, const ctl_domain *d, const char *to, ctl_mig_plan *ret
                 else if (first == NULL)
                     first = e;
                 else
-                    drv_error_free(&e);
+                    drv_error_destroy(&e);
             }
             if (chosen == NULL)
                 drv_error_propagate(err, first);
             else
-                drv_error_free(&first);
+                drv_error_destroy(&first);
         }
-        drv_sched_result_free(&res);
+        drv_sched_result_destroy(&res);
         drv_sched_cluster_destroy(&cl);
         if (chosen == NULL)
             goto out;
@@ -424,7 +424,7 @@ int ctl_mig_check(ctl *c, const ctl_domain *d, const char *to, ctl_mig_plan *ret
 out:
     if (pools)
         g_ptr_array_unref(pools);
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     return rc;
 }
 
@@ -442,6 +442,6 @@ GPtrArray *ctl_mig_pools(ctl *c, const ctl_domain *d, const char *source, const 
     if (drv_domxml_parse(d->xml, strlen(d->xml), &dx, err) < 0)
         return NULL;
     GPtrArray *pools = s_pools(d->name, dx, src, dst, err);
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     return pools;
 }

@@ -1,12 +1,12 @@
 /* migrate_launch.h — the migration runner's entry points for other job runners (drains, restores:
  * controller/drain.c). A drain runs each of its moves as a child migration job through the same
  * runner as `domain migrate`: same checks, reservation, storage verification, placement and
- * snapshot redefinition. Implemented in migrate.c (it shares the runner's state). */
+ * snapshot redefinition. Implemented in migrate_run.c (it shares the runner's state). */
 #ifndef DROVER_CTL_MIGRATE_LAUNCH_H
 #define DROVER_CTL_MIGRATE_LAUNCH_H
 
 #include "job.h"
-#include "migrate.h"
+#include "migrate_run.h"
 
 /* Called once for each job this controller drives when it reaches its terminal state; job is
  * borrowed (valid during the call only). Must not start or feed jobs itself: queue and act later.
@@ -29,7 +29,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
  * when it is terminal or already driven (job freed). */
 int ctl_migrate_resume(ctl *c, drv_job *job);
 
-/* (migrate.c) Calls the registered end hook for a job that just ended. */
+/* (migrate_run.c) Calls the registered end hook for a job that just ended. */
 void ctl_migrate_ended_hook(ctl *c, const drv_job *job);
 
 /* True once this controller leads and has taken the migration jobs over from etcd. */

@@ -1,6 +1,6 @@
 /* migrate_private.h — shared between the migration files: the checks made before anything moves
- * (migrate_check.c), etcd I/O of jobs and reservations (job_store.c), the runner (migrate.c) and
- * the verbs (migrate_api.c). */
+ * (migrate_check.c), etcd I/O of jobs and reservations (job_store.c), the runner (migrate_run.c)
+ * and the verbs (migrate_api.c). */
 #ifndef DROVER_CTL_MIGRATE_PRIVATE_H
 #define DROVER_CTL_MIGRATE_PRIVATE_H
 
@@ -10,7 +10,7 @@
 #include "job_migrate.h"
 #include "link_bw.h"
 #include "migrate_predict.h"
-#include "migrate.h"
+#include "migrate_run.h"
 
 /* A storage pool a migrating domain's disks live on, to be verified as shared (same path on both
  * hosts, marker written on the source and read back on the destination). */
@@ -46,7 +46,7 @@ char **ctl_mig_disk_pools(const drv_domxml *dx, const ctl_host *src);
 GPtrArray *ctl_mig_pools(ctl *c, const ctl_domain *d, const char *source, const char *destination,
                          drv_error **err);
 
-/* ------------------------------------------------------------------ the runner (migrate.c) */
+/* ------------------------------------------------------------------ the runner (migrate_run.c) */
 
 /* Creates and starts a job for a plan the checks accepted; the domain is busy until it ends.
  * Returns the new job's id (g_free) or NULL with an error. */

@@ -186,7 +186,7 @@ static void s_store_watch(ctl *c, const s_watch *w)
     g_autofree char *json = s_watch_json(c, w);
     drv_error *err = NULL;
     if (ctl_async_put_kv(c, key, json, "storing an unknown outcome", &err) < 0)
-        drv_error_free(&err); /* logged; this leader still watches it */
+        drv_error_destroy(&err); /* logged; this leader still watches it */
 }
 
 static void s_unstore_watch(ctl *c, const char *command_id)
@@ -194,7 +194,7 @@ static void s_unstore_watch(ctl *c, const char *command_id)
     g_autofree char *key = ctl_store_key(c->store, "outcomes/%s", command_id);
     drv_error *err = NULL;
     if (ctl_async_delete_kv(c, key, "removing a resolved unknown outcome", &err) < 0)
-        drv_error_free(&err);
+        drv_error_destroy(&err);
 }
 
 typedef struct {
@@ -263,7 +263,7 @@ static void s_take_over(ctl *c, int64_t now_ms)
     drv_error *err = NULL;
     if (ctl_async_submit(c, s_takeover_work, s_takeover_done, t, s_takeover_free, &err) < 0) {
         drv_debug("reading the stored unknown outcomes: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_takeover_free(t);
         self->next_takeover_ms = now_ms + 2000;
         return;
@@ -375,7 +375,7 @@ void ctl_outcome_host_back(ctl *c, ctl_host *h)
         drv_error *err = NULL;
         if (ctl_send(c, h->id, &cmd, NULL, NULL, NULL, &err) < 0) {
             drv_debug("domain '%s': asking again about %s: %s", w->domain, w->verb, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
     }
     g_ptr_array_unref(ws);

@@ -50,12 +50,12 @@ static void s_read_now(ctl_store *store, s_batch *b)
     for (size_t i = 0; i < b->n; i++)
         if (ctl_store_get_domain_kv(store, b->items[i].copy->name, &b->now[i], &e) < 0) {
             drv_debug("re-reading domain '%s': %s", b->items[i].copy->name, e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
         }
     for (size_t i = 0; i < b->n_hosts; i++)
         if (ctl_store_get_alloc_kv(store, b->hosts[i].id, &b->hosts[i].now, &e) < 0) {
             drv_debug("re-reading alloc of host '%s': %s", b->hosts[i].id, e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
         }
     b->conflict = true;
 }

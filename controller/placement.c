@@ -3,7 +3,7 @@
 
 #include "domxml.h"
 #include "log.h"
-#include "migrate.h"
+#include "migrate_run.h"
 
 #include <string.h>
 
@@ -59,7 +59,7 @@ static void s_add_domain(drv_sched_cluster *cl, const ctl_domain *d, const char 
     drv_error *err = NULL;
     if (drv_sched_cluster_add_domain(cl, &ds, &err) < 0) {
         drv_warn("scheduler: domain '%s' left out: %s", d->name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -99,7 +99,7 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
         drv_error *err = NULL;
         if (drv_sched_cluster_add_host(cl, &hs, &err) < 0) {
             drv_warn("scheduler: host '%s' left out: %s", h->id, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
     }
     /* unordered: sorting 20,000 domains for every placement cost more than placing (the
@@ -131,7 +131,7 @@ drv_sched_cluster *ctl_placement_cluster(ctl *c, const char *starting)
         drv_error *err = NULL;
         if (drv_sched_cluster_add_reservation(cl, &sr, &err) < 0) {
             drv_warn("scheduler: booked floor of host '%s' left out: %s", h->id, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
     }
     g_ptr_array_unref(hosts);
@@ -170,7 +170,7 @@ static int s_place(drv_sched_cluster *cl, const drv_sched_request *req, char **r
         *ret_host = g_strdup(res->host);
     else if (ret_why != NULL)
         *ret_why = drv_sched_explain(res);
-    drv_sched_result_free(&res);
+    drv_sched_result_destroy(&res);
     return fits;
 }
 
@@ -182,7 +182,7 @@ static int s_choose_in(ctl *c, drv_sched_cluster *cl, const ctl_domain *d, char 
     drv_error *perr = NULL;
     if (drv_domxml_parse(d->xml, strlen(d->xml), &dx, &perr) < 0) {
         drv_warn("domain '%s': stored XML does not parse: %s", d->name, perr->message);
-        drv_error_free(&perr);
+        drv_error_destroy(&perr);
     }
     drv_sched_request req = {
         .name = d->name,
@@ -233,7 +233,7 @@ static int s_choose_in(ctl *c, drv_sched_cluster *cl, const ctl_domain *d, char 
     }
     rc = 0;
 out:
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     if (rc == 0)
         *ret_host = host;
     else
@@ -269,11 +269,11 @@ int ctl_placement_batch_choose(ctl_placement_batch *b, const ctl_domain *d, char
     /* as ctl_placement_cluster(c, d->name) has it: its own allocation does not stand in its way */
     drv_error *e = NULL;
     if (drv_sched_cluster_remove_domain(b->cl, d->name, &e) < 0)
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     s_add_domain(b->cl, d, d->host, false);
     int rc = s_choose_in(b->c, b->cl, d, NULL, ret_host, err);
     if (drv_sched_cluster_remove_domain(b->cl, d->name, &e) < 0)
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     if (rc == 0)
         s_add_domain(b->cl, d, *ret_host, true); /* booked for the choices after it */
     else

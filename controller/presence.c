@@ -73,7 +73,7 @@ static int s_work(ctl_store *store, void *data, drv_error **err)
                 drv_error_propagate(err, ke);
                 return -1;
             }
-            drv_error_free(&ke);
+            drv_error_destroy(&ke);
             r->lease = 0;
         }
     }
@@ -134,7 +134,7 @@ int64_t ctl_presence_tick(ctl *c, int64_t now_ms)
     json_object_put(o);
     drv_error *err = NULL;
     if (ctl_async_submit(c, s_work, s_done, r, s_round_free, &err) < 0) {
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_round_free(r);
     } else {
         self->in_flight = true;

@@ -104,7 +104,7 @@ void ctl_fanout(ctl *c, const ctl_cmd *cmd, ctl_fanout_fn fn, void *data)
         if (ctl_send(c, h->id, cmd, s_replied, o, NULL, &err) < 0) {
             ctl_reply fail = {.ok = false, .message = err->message};
             s_entry_fill(entry, &fail);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             g_free(o);
             f->waiting--;
         }

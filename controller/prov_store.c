@@ -79,7 +79,7 @@ static int s_work(ctl_store *store, void *data, drv_error **err)
             json_object *o = s_parse(r.kvs[i].value, r.kvs[i].value_len, q->key, &e);
             if (o != NULL)
                 g_ptr_array_add(q->docs, o);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
         }
         drv_etcd_range_clear(&r);
         return 0;

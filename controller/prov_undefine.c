@@ -1,13 +1,13 @@
 /* prov_undefine.c — `drover domain undefine NAME --remove-storage` (docs/provisioning.md): the
  * domain's volumes in cluster pools — the records made for it ("domain": NAME) and any volume
  * record whose path its XML names — are marked "deleting" ("removing_with": NAME) in etcd first
- * (the intent), then the ordinary undefine job runs (lifecycle.h), and once it succeeded each
+ * (the intent), then the ordinary undefine job runs (lifecycle_run.h), and once it succeeded each
  * marked volume is deleted on its host and its record removed. A failed undefine puts the marks
  * back to "ready". Disks outside cluster pools are never touched; the answer lists them as kept. */
 #include "api_prov.h"
 
 #include "domxml.h"
-#include "lifecycle.h"
+#include "lifecycle_run.h"
 #include "log.h"
 #include "prov_store.h"
 
@@ -109,7 +109,7 @@ static void s_mark_next(ctl *c, s_ud *u)
     drv_error *err = NULL;
     if (ctl_prov_put(c, key, rec, false, s_marked, u, &err) < 0) {
         s_marked(c, err, false, u);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -155,9 +155,9 @@ void ctl_prov_undefine_begin(ctl *c, ctl_req *r, const ctl_domain *d, const char
         for (size_t i = 0; i < dx->n_disks; i++)
             if (dx->disks[i].source_path != NULL)
                 g_ptr_array_add(paths, g_strdup(dx->disks[i].source_path));
-        drv_domxml_free(&dx);
+        drv_domxml_destroy(&dx);
     }
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     g_ptr_array_add(paths, NULL);
     u->paths = (char **)g_ptr_array_free(paths, FALSE);
     ctl_model_set_busy(c->model, d->name, "undefine");
@@ -224,7 +224,7 @@ static void s_delete_next(ctl *c, s_ud *u)
         if (ctl_prov_vol_delete(c, rec, s_deleted, u, &err) == 0)
             return;
         s_deleted(c, err, u); /* removes it from todo, loops through s_delete_next */
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     s_answer(u);
@@ -269,7 +269,7 @@ static void s_listed_for_delete(ctl *c, GPtrArray *docs, const drv_error *err, v
             drv_error *e = NULL;
             if (ctl_prov_put(c, key, copy, false, s_unmarked, g_strdup(key), &e) < 0) {
                 drv_warn("%s: not unmarked: %s", key, e->message);
-                drv_error_free(&e);
+                drv_error_destroy(&e);
             }
             json_object_put(copy);
         }
@@ -294,7 +294,7 @@ void ctl_prov_undefine_finish(ctl *c, ctl_req *r, const char *domain)
                           "domain '%s' undefined, but its volumes were not listed (%s); they stay "
                           "marked deleting: remove them with vol delete",
                           domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         u->r = NULL;
         s_ud_free(u);
     }
@@ -306,7 +306,7 @@ void ctl_prov_undefine_unmark(ctl *c, const char *domain)
     drv_error *err = NULL;
     if (ctl_prov_list(c, "volumes/", s_listed_for_delete, u, &err) < 0) {
         drv_warn("domain '%s': its volumes stay marked deleting: %s", domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_ud_free(u);
     }
 }

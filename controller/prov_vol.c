@@ -38,7 +38,7 @@ static void s_vc_free(s_vc *v)
     g_free(v->path);
     g_free(v->clone_from);
     g_free(v->content);
-    drv_error_free(&v->failure);
+    drv_error_destroy(&v->failure);
     g_free(v);
 }
 
@@ -65,7 +65,7 @@ static void s_undo(ctl *c, s_vc *v, drv_error *failure)
     drv_error *err = NULL;
     if (ctl_prov_delete(c, v->key, s_removed, v, &err) < 0) {
         drv_warn("%s: %s", v->key, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_vc_finish(c, v, v->failure);
     }
 }
@@ -90,7 +90,7 @@ static void s_undo_created(ctl *c, s_vc *v, drv_error *failure)
     drv_error *err = NULL;
     if (ctl_send(c, v->host, &cmd, s_undo_volume_gone, v, NULL, &err) < 0) {
         drv_warn("%s: the half-uploaded volume was not deleted: %s", v->key, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         drv_error *f = g_steal_pointer(&v->failure);
         s_undo(c, v, f);
     }
@@ -179,7 +179,7 @@ static void s_store_ready(ctl *c, s_vc *v, const char *host, const ctl_reply *re
     drv_error *err = NULL;
     if (ctl_prov_put(c, v->key, v->doc, false, s_ready_stored, v, &err) < 0) {
         drv_warn("%s: %s", v->key, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_vc_finish(c, v, NULL);
     }
 }
@@ -196,7 +196,7 @@ static void s_intent_stored(ctl *c, const drv_error *err, bool attempted, void *
         else
             drv_error_set(&e, err->kind, 0, "%s: %s", v->key, err->message);
         s_vc_finish(c, v, e);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return;
     }
     const char *host = v->host != NULL && ctl_host_up(c, v->host) ? v->host
@@ -304,14 +304,14 @@ static void s_vol_gone(ctl *c, const char *host, const ctl_reply *rep, void *dat
         drv_error_set(&e, DRV_ERR_LIBVIRT, 0, "volume '%s' on host '%s': %s",
                       v->key + strlen("volumes/"), host, rep->message ? rep->message : "");
         v->done_fn(c, e, v->data);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         s_vc_free(v);
         return;
     }
     drv_error *err = NULL;
     if (ctl_prov_delete(c, v->key, s_record_deleted, v, &err) < 0) {
         v->done_fn(c, err, v->data);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_vc_free(v);
     }
 }

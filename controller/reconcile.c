@@ -38,7 +38,7 @@ static void s_autostart_defined(ctl *c, const char *host, const ctl_reply *rep, 
     drv_error *err = NULL;
     if (ctl_send(c, host, &cmd, s_autostart_started, g_strdup(name), g_free, &err) < 0) {
         drv_warn("domain '%s': autostart: %s", name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         ctl_model_set_busy(c->model, name, NULL);
     }
 }
@@ -51,7 +51,7 @@ static void s_autostart(ctl *c, ctl_host *h, ctl_domain *d)
     ctl_model_set_busy(c->model, d->name, "autostart");
     if (ctl_send(c, h->id, &cmd, s_autostart_defined, g_strdup(d->name), g_free, &err) < 0) {
         drv_warn("domain '%s': autostart: %s", d->name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         ctl_model_set_busy(c->model, d->name, NULL);
     }
 }
@@ -72,7 +72,7 @@ static void s_forget_transient(ctl *c, const char *name)
     drv_error *err = NULL;
     if (ctl_async_delete_domain(c, name, s_forgotten, g_strdup(name), g_free, &err) < 0) {
         drv_warn("domain '%s': forgetting it: %s", name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 

@@ -171,7 +171,7 @@ void ctl_snap_async_mark_current(ctl *c, const char *domain, const char *current
     drv_error *err = NULL;
     if (s_submit(c, q, &err) < 0) {
         drv_warn("domain '%s': marking the current snapshot: %s", domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 

@@ -212,7 +212,7 @@ static int s_load_kind(ctl_store *self, ctl_model *m, const char *kind, int64_t 
             drv_error *e = NULL;
             if (s_load_kv(self, m, &r.kvs[i], &e) < 0) {
                 drv_warn("ignoring %.*s: %s", (int)r.kvs[i].key_len, r.kvs[i].key, e->message);
-                drv_error_free(&e);
+                drv_error_destroy(&e);
             }
         }
         bool more = r.more && r.n_kvs > 0;
@@ -298,7 +298,7 @@ ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *
         drv_error *e = NULL;
         if (s_load_kv(self, m, &ev->kv, &e) < 0) {
             drv_warn("watch: ignoring host '%s': %s", name, e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             return CTL_CHANGE_NONE;
         }
         *ret_name = g_strdup(name);
@@ -318,7 +318,7 @@ ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *
         drv_error *e = NULL;
         if (s_load_kv(self, m, &ev->kv, &e) < 0) {
             drv_warn("watch: ignoring domain '%s': %s", name, e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
             return CTL_CHANGE_NONE;
         }
         *ret_name = g_strdup(name);
@@ -331,7 +331,7 @@ ctl_change ctl_store_apply(ctl_store *self, ctl_model *m, const drv_etcd_event *
             drv_error *e = NULL;
             if (s_load_kv(self, m, &ev->kv, &e) < 0) {
                 drv_warn("watch: ignoring the key of host '%s': %s", name, e->message);
-                drv_error_free(&e);
+                drv_error_destroy(&e);
             }
         }
         return CTL_CHANGE_NONE;
@@ -407,7 +407,7 @@ void ctl_store_apply_domain_kv(ctl_store *self, ctl_model *m, const char *name,
     drv_error *e = NULL;
     if (s_load_kv(self, m, &r->kvs[0], &e) < 0) {
         drv_warn("domain '%s': ignoring what etcd holds: %s", name, e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     }
 }
 

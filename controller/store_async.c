@@ -61,11 +61,11 @@ static void s_read_now(ctl_store *store, s_req *q)
     const char *name = q->copy != NULL ? q->copy->name : q->name;
     if (ctl_store_get_domain_kv(store, name, &q->now_domain, &e) < 0) {
         drv_debug("re-reading domain '%s': %s", name, e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     }
     if (q->host_id != NULL && ctl_store_get_alloc_kv(store, q->host_id, &q->now_alloc, &e) < 0) {
         drv_debug("re-reading alloc of host '%s': %s", q->host_id, e->message);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     }
     q->conflict = true;
 }
@@ -255,7 +255,7 @@ void ctl_async_put_host(ctl *c, const ctl_host *h)
     drv_error *err = NULL;
     if (s_submit(c, q, &err) < 0) {
         drv_warn("host '%s': not stored: %s", h->id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -351,7 +351,7 @@ static void s_bg_desired_submit(ctl *c, s_bg_desired *b)
                              s_bg_desired_free, &err) < 0) {
         drv_warn("domain '%s': storing the desired state %s: %s", b->name,
                  ctl_desired_to_string(b->desired), err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 

@@ -271,7 +271,7 @@ static char **s_devices(const char *xml)
     if (xml == NULL || drv_domxml_parse(xml, strlen(xml), &dx, NULL) < 0)
         return NULL;
     char **names = g_steal_pointer(&dx->devices);
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     return names;
 }
 

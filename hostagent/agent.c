@@ -208,7 +208,7 @@ static void s_on_event(const drv_virt_event *ev, void *user_data)
     else
         drv_warn("event %s of '%s' not sent: %s", drv_event_kind_to_string(ev->kind), e.domain,
                  err->message);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     g_ptr_array_unref(arena);
     drv_debug("event %s %s (%s)", drv_event_kind_to_string(ev->kind), e.domain, e.detail_text);
 }
@@ -262,7 +262,7 @@ static void s_task_inventory(drv_agent *self, guint generation, guint seq)
         drv_error *err = NULL;
         if (drv_virt_inventory(conn, &o->doms, &err) < 0) {
             drv_warn("inventory: %s", err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
         virConnectClose(conn);
     }
@@ -280,7 +280,7 @@ static void s_task_connect(drv_agent *self, guint generation)
     drv_error *err = NULL;
     if (drv_virt_connect(self->virt, &err) < 0) {
         o->error = g_strdup(err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     } else {
         virConnectPtr conn = drv_virt_conn(self->virt);
         o->facts = s_facts(self, conn);
@@ -363,7 +363,7 @@ static void s_task_stats(drv_agent *self)
     drv_error *err = NULL;
     if (drv_stats_sampler_sample(self->sampler, conn, t0, g_get_real_time() / 1000, &r, &err) < 0) {
         drv_warn("stats: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     if (conn != NULL)
         virConnectClose(conn);
@@ -372,7 +372,7 @@ static void s_task_stats(drv_agent *self)
     if (r != NULL) {
         r->sample_ms = (uint32_t)(s_now_ms() - t0);
         drv_pb_stats_pack(r, &o->buf, &o->len);
-        drv_stats_report_free(&r);
+        drv_stats_report_destroy(&r);
     }
     s_push_out(self, o);
 }
@@ -409,7 +409,7 @@ static void s_task_run(gpointer data, gpointer user_data)
             break;
         }
     }
-    drv_codec_free(&t->env);
+    drv_codec_destroy(&t->env);
     g_strfreev(t->names);
     g_free(t);
     g_atomic_int_dec_and_test(&self->workers);
@@ -432,7 +432,7 @@ static int s_queue(drv_agent *self, GThreadPool *pool, s_task_kind kind, Drover_
     if (!g_thread_pool_push(pool, t, &gerr)) {
         drv_err("worker pool: %s", gerr->message);
         g_error_free(gerr);
-        drv_codec_free(&t->env);
+        drv_codec_destroy(&t->env);
         g_free(t);
         g_atomic_int_dec_and_test(&self->workers);
         return -1;
@@ -460,7 +460,7 @@ static void s_send_env(drv_agent *self, Drover__Envelope *env)
     drv_error *err = NULL;
     if (drv_wire_send(self->sock, NULL, env, ZMQ_DONTWAIT, &err) < 0) {
         drv_debug("send %s dropped: %s", drv_codec_body_name(env->body_case), err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     self->last_send_ms = s_now_ms();
@@ -484,7 +484,7 @@ static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn)
         drv_error *err = NULL;
         if (drv_virt_host_facts(conn, f, &err) < 0) {
             drv_warn("host facts incomplete: %s", err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
     }
     drv_caps_apply_overrides(f, o->test_arch, o->test_cpu_model,
@@ -644,7 +644,7 @@ static void s_link_open(drv_agent *self)
     if (drv_curve_client(s, self->curve_secret, self->curve_public, self->controller_key, &cerr) <
         0) {
         drv_err("controller endpoint '%s': %s", ep, cerr->message);
-        drv_error_free(&cerr);
+        drv_error_destroy(&cerr);
         zmq_close(s);
         self->link_open_at_ms = s_now_ms() + drv_backoff_next(&self->link_backoff);
         return;
@@ -793,7 +793,7 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
             s_reply_now(self, &reply, false);
             g_ptr_array_unref(arena);
         }
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     }
     const uint8_t *buf = NULL;
@@ -802,11 +802,11 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
     case DRV_REPLY_DONE:
         drv_debug("command %s resent: same reply again", id);
         s_send_bytes(self, buf, len);
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     case DRV_REPLY_RUNNING:
         drv_debug("command %s resent while running: its reply will come", id);
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     case DRV_REPLY_UNKNOWN:
         break;
@@ -854,7 +854,7 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
             reply.ok = true;
         } else {
             drv_commands_fail(&reply, arena, err);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
         s_reply_now(self, &reply, true);
     } else if (waiting >= self->opts->command_queue_limit) {
@@ -878,7 +878,7 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
         }
     }
     g_ptr_array_unref(arena);
-    drv_codec_free(&env);
+    drv_codec_destroy(&env);
 }
 
 static void s_handle(drv_agent *self, Drover__Envelope *env)
@@ -928,7 +928,7 @@ static void s_handle(drv_agent *self, Drover__Envelope *env)
         drv_debug("ignored %s message from the controller", drv_codec_body_name(env->body_case));
         break;
     }
-    drv_codec_free(&env);
+    drv_codec_destroy(&env);
 }
 
 static void s_drain_socket(drv_agent *self)
@@ -942,7 +942,7 @@ static void s_drain_socket(drv_agent *self)
                 self->last_recv_ms = s_now_ms(); /* it was traffic, if garbled */
                 drv_warn("bad message from the controller: %s", err->message);
             }
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             if (empty)
                 return;
             continue;

@@ -96,9 +96,9 @@ void drv_cmdreply_pack(Drover__Reply *reply, uint8_t **ret_buf, size_t *ret_len)
     if (drv_codec_pack(&env, 0, ret_buf, ret_len, &err2) < 0) {
         *ret_buf = NULL;
         *ret_len = 0;
-        drv_error_free(&err2);
+        drv_error_destroy(&err2);
     }
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 /* Wall-clock ms since the command's expiry; <= 0 when it has none or it has not passed yet. */

@@ -559,7 +559,7 @@ void drv_commands_execute(const drv_cmd_env *env, const Drover__Command *cmd, Dr
                virConnectIsAlive(conn) != 1) {
         /* libvirtd's connection broke during the call: libvirtd may have done it */
         g_autofree char *msg = g_strdup(err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         drv_error_set(&err, DRV_ERR_UNKNOWN_OUTCOME, 0,
                       "%s; the connection to libvirtd broke during the call: whether the %s took "
                       "effect is not known",
@@ -569,7 +569,7 @@ void drv_commands_execute(const drv_cmd_env *env, const Drover__Command *cmd, Dr
         drv_commands_fail(reply, arena, err);
         drv_debug("command %s %s %s: %s", cmd->id, drv_commands_kind_name(cmd->kind), cmd->domain,
                   err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     /* the state after the command, unless the domain is gone */
     if (dom != NULL && cmd->kind != DROVER__COMMAND_KIND__CMD_UNDEFINE &&

@@ -91,7 +91,7 @@ static int64_t s_grant(drv_lease *self)
     drv_error *err = NULL;
     if (drv_etcd_lease_grant(self->etcd, self->ttl_s, &id, &err) < 0) {
         drv_debug("fencing lease: grant: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 0;
     }
     g_autofree char *value = g_strdup_printf(
@@ -100,7 +100,7 @@ static int64_t s_grant(drv_lease *self)
     if (drv_etcd_put(self->etcd, self->key, strlen(self->key), value, strlen(value), 0, NULL,
                      &err) < 0) {
         drv_warn("fencing lease %lld granted but not published: %s", (long long)id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 0; /* unpublished: the controller cannot prove expiry; retry (the lease lapses) */
     }
     drv_info("fencing lease %lld (TTL %lld s, fence after %lld s) published at %s", (long long)id,
@@ -132,7 +132,7 @@ static gpointer s_run(gpointer data)
             } else {
                 drv_debug("fencing lease %lld: keep-alive: %s", (long long)id, err->message);
             }
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
 
         g_mutex_lock(&self->lock);

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
     drv_error *err = NULL;
     if (drv_agent_options_parse(argc, argv, &opts, &err) < 0) {
         fprintf(stderr, "drover-agent: %s\n", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 2;
     }
     drv_log_init("drover-agent", opts->log_level);
@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     }
     if (drv_virt_global_init(&err) < 0) {
         drv_err("%s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         drv_agent_options_destroy(&opts);
         close(sfd);
         return 1;
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     drv_agent *agent = drv_agent_new(opts, &err);
     if (agent == NULL) {
         drv_err("%s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         drv_agent_options_destroy(&opts);
         close(sfd);
         return 1;

@@ -180,6 +180,6 @@ void drv_pb_stats_pack(const drv_stats_report *r, uint8_t **ret_buf, size_t *ret
     *ret_len = 0;
     if (drv_codec_pack(&env, 0, ret_buf, ret_len, &err) < 0) {
         drv_warn("stats: %s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }

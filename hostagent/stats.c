@@ -22,7 +22,7 @@ static void s_dom_raw_free(gpointer p)
     g_free(d);
 }
 
-void drv_stats_report_free(drv_stats_report **report_p)
+void drv_stats_report_destroy(drv_stats_report **report_p)
 {
     if (!report_p || !*report_p)
         return;

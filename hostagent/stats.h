@@ -63,7 +63,7 @@ typedef struct {
     GArray *domains; /* drv_stats_dom_rates */
 } drv_stats_report;
 
-void drv_stats_report_free(drv_stats_report **report_p);
+void drv_stats_report_destroy(drv_stats_report **report_p);
 
 /* Parsers of /proc/stat, /proc/meminfo and /proc/loadavg text. -1 (DRV_ERR_PROTO) when the text
  * lacks the expected line. */

@@ -343,7 +343,7 @@ int drv_virt_host_facts(virConnectPtr conn, drv_host_facts *facts, drv_error **e
         drv_error *derr = NULL;
         if (drv_caps_parse_domcaps(domcaps, facts, &derr) < 0) {
             drv_debug("domain capabilities ignored: %s", derr->message);
-            drv_error_free(&derr);
+            drv_error_destroy(&derr);
         }
         free(domcaps);
     }
@@ -382,8 +382,8 @@ static char **s_live_devices(virDomainPtr dom)
         names = g_steal_pointer(&dx->devices);
     else
         drv_debug("domain '%s': live XML: %s", virDomainGetName(dom), err->message);
-    drv_domxml_free(&dx);
-    drv_error_free(&err);
+    drv_domxml_destroy(&dx);
+    drv_error_destroy(&err);
     free(xml);
     return names;
 }
@@ -449,7 +449,7 @@ int drv_virt_inventory(virConnectPtr conn, GPtrArray **ret, drv_error **err)
             g_ptr_array_add(out, info);
         else
             drv_debug("inventory: %s", derr->message);
-        drv_error_free(&derr);
+        drv_error_destroy(&derr);
         virDomainFree(doms[i]);
     }
     free(doms);

@@ -38,7 +38,7 @@ static int s_cmp(gconstpointer a, gconstpointer b)
     return strcmp(x->req.name, y->req.name);
 }
 
-void drv_ha_plan_free(drv_ha_plan **plan_p)
+void drv_ha_plan_destroy(drv_ha_plan **plan_p)
 {
     if (plan_p == NULL || *plan_p == NULL)
         return;
@@ -108,12 +108,12 @@ int drv_ha_plan_restarts(const drv_sched_cluster *cluster, const drv_ha_candidat
                 drv_sched_cluster_add_domain(work, &ds, NULL);
             }
         }
-        drv_sched_result_free(&res);
+        drv_sched_result_destroy(&res);
     }
     drv_sched_cluster_destroy(&work);
     g_ptr_array_unref(order);
     if (rc < 0) {
-        drv_ha_plan_free(&plan);
+        drv_ha_plan_destroy(&plan);
         return -1;
     }
     *ret = plan;

@@ -3,7 +3,7 @@
  * passes what etcd and the broker said, and a scheduler snapshot.
  *
  * Ownership as in scheduler.h: inputs are borrowed, results are owned by the caller and freed with
- * drv_ha_plan_free(). */
+ * drv_ha_plan_destroy(). */
 #ifndef DROVER_HA_PLAN_H
 #define DROVER_HA_PLAN_H
 
@@ -71,6 +71,6 @@ int drv_ha_plan_restarts(const drv_sched_cluster *cluster, const drv_ha_candidat
 int drv_ha_plan_host_loss(const drv_sched_cluster *cluster, const char *host_id,
                           const drv_ha_candidate *cands, size_t n_cands, drv_ha_plan **ret,
                           drv_error **err);
-void drv_ha_plan_free(drv_ha_plan **plan_p);
+void drv_ha_plan_destroy(drv_ha_plan **plan_p);
 
 #endif

@@ -123,7 +123,7 @@ int drv_codec_unpack(const uint8_t *buf, size_t len, size_t max_len, Drover__Env
     return 0;
 }
 
-void drv_codec_free(Drover__Envelope **env_p)
+void drv_codec_destroy(Drover__Envelope **env_p)
 {
     if (env_p == NULL || *env_p == NULL)
         return;
@@ -272,7 +272,7 @@ int drv_wire_recv_peer(void *sock, bool router, size_t max_len, int flags, char 
     if (rc < 0)
         goto fail;
     if (extra) {
-        drv_codec_free(ret_env);
+        drv_codec_destroy(ret_env);
         drv_error_set(err, DRV_ERR_PROTO, 0, "message has unexpected extra frames");
         goto fail;
     }

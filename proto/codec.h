@@ -22,10 +22,10 @@
  * envelope with no body or one larger than max_len (0 = default). */
 int drv_codec_pack(Drover__Envelope *env, size_t max_len, uint8_t **ret_buf, size_t *ret_len,
                    drv_error **err);
-/* Unpacks and checks one frame. On success *ret is owned by the caller (drv_codec_free). */
+/* Unpacks and checks one frame. On success *ret is owned by the caller (drv_codec_destroy). */
 int drv_codec_unpack(const uint8_t *buf, size_t len, size_t max_len, Drover__Envelope **ret,
                      drv_error **err);
-void drv_codec_free(Drover__Envelope **env_p);
+void drv_codec_destroy(Drover__Envelope **env_p);
 /* "register", "heartbeat", ... ; "none" when unset. */
 const char *drv_codec_body_name(Drover__Envelope__BodyCase body_case);
 

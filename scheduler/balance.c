@@ -418,7 +418,7 @@ int drv_sched_balance_plan_compute(const drv_sched_cluster *cluster,
     return 0;
 }
 
-void drv_sched_balance_plan_free(drv_sched_balance_plan **plan_p)
+void drv_sched_balance_plan_destroy(drv_sched_balance_plan **plan_p)
 {
     if (!plan_p || !*plan_p)
         return;

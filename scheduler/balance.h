@@ -112,7 +112,7 @@ int drv_sched_balance_plan_compute(const drv_sched_cluster *cluster,
                                    const drv_sched_domain_load *domains, size_t n_domains,
                                    const drv_sched_balance_opts *opts, drv_sched_balance_plan **ret,
                                    drv_error **err);
-void drv_sched_balance_plan_free(drv_sched_balance_plan **plan_p);
+void drv_sched_balance_plan_destroy(drv_sched_balance_plan **plan_p);
 
 /* Re-checks one planned move just before it is launched (the world may have changed since the
  * plan; balance_check.c): domain still exists, runs and is on source; dest still passes every

@@ -292,7 +292,7 @@ int drv_sched_capacity_compute(const drv_sched_cluster *cluster, const drv_sched
     return 0;
 }
 
-void drv_sched_capacity_free(drv_sched_capacity **capacity_p)
+void drv_sched_capacity_destroy(drv_sched_capacity **capacity_p)
 {
     if (!capacity_p || !*capacity_p)
         return;

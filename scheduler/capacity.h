@@ -67,7 +67,7 @@ typedef struct {
 int drv_sched_capacity_compute(const drv_sched_cluster *cluster, const drv_sched_request *shape,
                                const drv_sched_capacity_opts *opts, drv_sched_capacity **ret,
                                drv_error **err);
-void drv_sched_capacity_free(drv_sched_capacity **capacity_p);
+void drv_sched_capacity_destroy(drv_sched_capacity **capacity_p);
 
 /* Whether the cluster survives the loss of any single active host: every running domain of that
  * host can be restarted on the remaining active, reachable hosts (honouring all filters). On false

@@ -184,7 +184,7 @@ int drv_sched_drain_plan_compute(const drv_sched_cluster *cluster, const char *h
     return 0;
 }
 
-void drv_sched_drain_plan_free(drv_sched_drain_plan **plan_p)
+void drv_sched_drain_plan_destroy(drv_sched_drain_plan **plan_p)
 {
     if (!plan_p || !*plan_p)
         return;
@@ -193,7 +193,7 @@ void drv_sched_drain_plan_free(drv_sched_drain_plan **plan_p)
         g_free(plan->steps[i].domain);
         g_free(plan->steps[i].dest);
         g_free(plan->steps[i].reason);
-        drv_sched_result_free(&plan->steps[i].result);
+        drv_sched_result_destroy(&plan->steps[i].result);
     }
     g_free(plan->steps);
     g_free(plan->host);

@@ -43,6 +43,6 @@ typedef struct {
 int drv_sched_drain_plan_compute(const drv_sched_cluster *cluster, const char *host_id,
                                  const drv_sched_drain_opts *opts, drv_sched_drain_plan **ret,
                                  drv_error **err);
-void drv_sched_drain_plan_free(drv_sched_drain_plan **plan_p);
+void drv_sched_drain_plan_destroy(drv_sched_drain_plan **plan_p);
 
 #endif

@@ -222,7 +222,7 @@ int drv_sched_place(const drv_sched_cluster *cluster, const drv_sched_request *r
     return 0;
 }
 
-void drv_sched_result_free(drv_sched_result **result_p)
+void drv_sched_result_destroy(drv_sched_result **result_p)
 {
     if (!result_p || !*result_p)
         return;

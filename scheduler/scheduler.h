@@ -10,7 +10,7 @@
  * Ownership: every `const char *` and string array passed in is copied; every `const char *`
  * returned is borrowed from the object it came from. Results are owned by the caller and freed with
  * their
- * `_free(T **)` function, which is NULL-safe and sets the caller's pointer to NULL.
+ * `_destroy(T **)` function, which is NULL-safe and sets the caller's pointer to NULL.
  *
  * Threads: a drv_sched_cluster is not locked. Any number of threads may call the functions that
  * take a `const drv_sched_cluster *` at once; mutation needs exclusive access.
@@ -267,7 +267,7 @@ typedef struct {
  * good hosts go to the host added first. */
 int drv_sched_place(const drv_sched_cluster *cluster, const drv_sched_request *request,
                     drv_sched_result **ret, drv_error **err);
-void drv_sched_result_free(drv_sched_result **result_p);
+void drv_sched_result_destroy(drv_sched_result **result_p);
 
 /* Renders the decision as the one sentence the CLI prints (caller frees with g_free). Examples:
  *   "placed on h3 (alternates: h1, h2)"

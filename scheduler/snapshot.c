@@ -536,7 +536,7 @@ int drv_sched_request_from_json(json_object *o, drv_sched_request **ret, drv_err
     return 0;
 }
 
-void drv_sched_request_free(drv_sched_request **request_p)
+void drv_sched_request_destroy(drv_sched_request **request_p)
 {
     if (!request_p || !*request_p)
         return;

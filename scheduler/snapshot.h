@@ -27,9 +27,9 @@ struct json_object *drv_sched_cluster_to_json_object(const drv_sched_cluster *cl
  * "features":["avx2"],"pools":["shared"],"networks":["lan"],"labels":{"rack":"r1"},"affinity_group":"g",
  * "anti_affinity_group":"g2","avoid_hosts":["h1"],"name":"vm1"}. "memory" may be given instead of
  * "memory_kib" as a size string ("4G", "512M", "1048576K", bytes when no suffix; powers of 1024).
- * The returned request owns all its strings; free with drv_sched_request_free(). */
+ * The returned request owns all its strings; free with drv_sched_request_destroy(). */
 int drv_sched_request_from_json(struct json_object *obj, drv_sched_request **ret, drv_error **err);
-void drv_sched_request_free(drv_sched_request **request_p);
+void drv_sched_request_destroy(drv_sched_request **request_p);
 
 /* Parses a size: "64G", "64GiB", "512M", "512MiB", "1048576K", "1T", plain digits = bytes; rounded
  * up to whole KiB. Returns -1 (DRV_ERR_INVALID) for anything else. */

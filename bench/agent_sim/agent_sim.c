@@ -88,7 +88,7 @@ static gint s_op_cmp(gconstpointer a, gconstpointer b, gpointer user_data)
 static void s_op_free(gpointer p)
 {
     s_op *o = p;
-    drv_codec_free(&o->env);
+    drv_codec_destroy(&o->env);
     g_free(o);
 }
 
@@ -114,7 +114,7 @@ static void s_send_env(s_agent *a, Drover__Envelope *env)
     drv_error *err = NULL;
     if (drv_wire_send(a->sock, NULL, env, ZMQ_DONTWAIT, &err) < 0) {
         s_dropped++;
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     s_sent++;
@@ -196,7 +196,7 @@ static void s_command(s_sim *sim, s_agent *a, Drover__Envelope *env, int64_t now
             s_register(a, now);
         else
             s_reply_simple(a, "", false, "invalid", "command without an id refused");
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     }
     const uint8_t *buf = NULL;
@@ -204,10 +204,10 @@ static void s_command(s_sim *sim, s_agent *a, Drover__Envelope *env, int64_t now
     switch (drv_reply_cache_lookup(sim_host_cache(a->host), id, &buf, &len)) {
     case DRV_REPLY_DONE:
         s_send_bytes(a, buf, len);
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     case DRV_REPLY_RUNNING:
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     case DRV_REPLY_UNKNOWN:
         break;
@@ -215,12 +215,12 @@ static void s_command(s_sim *sim, s_agent *a, Drover__Envelope *env, int64_t now
     if (cmd->kind == DROVER__COMMAND_KIND__CMD_INVENTORY) {
         s_reply_simple(a, id, true, NULL, NULL);
         s_register(a, now);
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     }
     if (cmd->kind == DROVER__COMMAND_KIND__CMD_MIGRATE_CANCEL) {
         s_reply_simple(a, id, false, "not-found", "no migration of this job is running here");
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         return;
     }
     drv_reply_cache_start(sim_host_cache(a->host), id);
@@ -269,7 +269,7 @@ static void s_handle(s_sim *sim, s_agent *a, Drover__Envelope *env, int64_t now)
     default:
         break;
     }
-    drv_codec_free(&env);
+    drv_codec_destroy(&env);
 }
 
 static void s_drain(s_sim *sim, s_agent *a, int64_t now)
@@ -279,14 +279,14 @@ static void s_drain(s_sim *sim, s_agent *a, int64_t now)
         drv_error *err = NULL;
         if (drv_wire_recv(a->sock, false, 0, ZMQ_DONTWAIT, NULL, &env, &err) < 0) {
             bool empty = err->kind == DRV_ERR_TIMEOUT;
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             if (empty)
                 return;
             continue;
         }
         s_recv++;
         if (a->silent) {
-            drv_codec_free(&env);
+            drv_codec_destroy(&env);
             continue;
         }
         s_handle(sim, a, env, now);

@@ -213,7 +213,7 @@ uint8_t *sim_host_pack_register(sim_host *self, const char *instance, size_t *re
     drv_error *err = NULL;
     if (drv_codec_pack(&env, 0, &buf, ret_len, &err) < 0) {
         g_printerr("agent_sim: %s: register: %s\n", self->id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         buf = NULL;
         *ret_len = 0;
     }
@@ -337,7 +337,7 @@ static void s_define(sim_host *self, GPtrArray *out, const Drover__Command *cmd,
     const char *xml = cmd->xml ? cmd->xml : "";
     if (drv_domxml_parse(xml, strlen(xml), &x, &err) < 0) {
         s_fail(reply, arena, DRV_ERR_LIBVIRT, 27 /* VIR_ERR_XML_ERROR */, "%s", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     bool create = cmd->kind == DROVER__COMMAND_KIND__CMD_CREATE;
@@ -345,7 +345,7 @@ static void s_define(sim_host *self, GPtrArray *out, const Drover__Command *cmd,
     if (d != NULL && create && s_active(d)) {
         s_fail(reply, arena, DRV_ERR_LIBVIRT, S_VIR_ERR_OPERATION_INVALID,
                "domain '%s': operation failed: domain '%s' is already active", x->name, x->name);
-        drv_domxml_free(&x);
+        drv_domxml_destroy(&x);
         return;
     }
     if (d == NULL) {
@@ -370,7 +370,7 @@ static void s_define(sim_host *self, GPtrArray *out, const Drover__Command *cmd,
         d->info.persistent = true;
         s_event(out, self, DRV_EV_DEFINED, "added", 0, d->info.name, d->info.uuid, d);
     }
-    drv_domxml_free(&x);
+    drv_domxml_destroy(&x);
     reply->ok = true;
     *ret_dom = d;
 }

@@ -89,7 +89,7 @@ static double s_run(bool curve, bool big, long n)
     /* one round trip first: the handshake is not part of the figure */
     drv_wire_send(d, NULL, &env, 0, &err);
     drv_wire_recv(d, false, 0, 0, NULL, &in, &err);
-    drv_codec_free(&in);
+    drv_codec_destroy(&in);
     gint64 t0 = g_get_monotonic_time();
     for (long i = 0; i < n; i++) {
         hb.seq = (uint64_t)i;
@@ -98,7 +98,7 @@ static double s_run(bool curve, bool big, long n)
             fprintf(stderr, "bench_curve: %s\n", err->message);
             exit(1);
         }
-        drv_codec_free(&in);
+        drv_codec_destroy(&in);
     }
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
     g_thread_join(t);

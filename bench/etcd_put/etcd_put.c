@@ -216,7 +216,7 @@ int main(int argc, char **argv)
         rc = s_bench_placements(c, "batched", placements, batch, n_hosts, &err);
     if (rc < 0)
         fprintf(stderr, "etcd_put: %s\n", err != NULL ? err->message : "failed");
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&c);
     drv_test_etcd_destroy(&etcd, rc < 0);
     return rc < 0 ? 1 : 0;

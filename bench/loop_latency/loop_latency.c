@@ -36,13 +36,13 @@ static int s_call(drv_cli_client *c, const char *verb, const char *arg)
     drv_error *err = NULL;
     if (drv_cli_client_call(c, &req, &rep, &err) < 0) {
         fprintf(stderr, "%s: %s\n", verb, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return -1;
     }
     int rc = rep->status == 0 ? 0 : -1;
     if (rc < 0)
         fprintf(stderr, "%s %s: %s\n", verb, arg ? arg : "", rep->error);
-    drv_cli_reply_free(&rep);
+    drv_cli_reply_destroy(&rep);
     return rc;
 }
 

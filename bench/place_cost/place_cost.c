@@ -94,7 +94,7 @@ int main(int argc, char **argv)
                                  : ctl_placement_choose(&c, d, NULL, &hosts_chosen[k], &err);
                 if (rc < 0) {
                     fprintf(stderr, "place_cost: %s\n", err->message);
-                    drv_error_free(&err);
+                    drv_error_destroy(&err);
                 }
             }
             ctl_placement_batch_free(b);

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
     double t0 = gen_now_s();
     drv_sched_capacity_compute(c, &shape, &plain, &cap, NULL);
     double t_plain = gen_now_s() - t0;
-    drv_sched_capacity_free(&cap);
+    drv_sched_capacity_destroy(&cap);
 
     t0 = gen_now_s();
     drv_sched_capacity_compute(c, &shape, &full, &cap, NULL);
@@ -29,7 +29,7 @@ int main(int argc, char **argv)
            (long long)cap->hosts_may_fail);
     printf("sched_capacity: plain %.2f ms, with N+1 and hosts-may-fail %.1f ms\n", t_plain * 1e3,
            t_full * 1e3);
-    drv_sched_capacity_free(&cap);
+    drv_sched_capacity_destroy(&cap);
     drv_sched_cluster_destroy(&c);
     g_rand_free(r);
     return 0;

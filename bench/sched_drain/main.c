@@ -36,13 +36,13 @@ int main(int argc, char **argv)
     drv_sched_drain_plan *plan = NULL;
     double t0 = gen_now_s();
     for (int i = 0; i < reps; i++) {
-        drv_sched_drain_plan_free(&plan);
+        drv_sched_drain_plan_destroy(&plan);
         drv_sched_drain_plan_compute(c, "big", NULL, &plan, NULL);
     }
     double t = (gen_now_s() - t0) / reps;
     printf("sched_drain: %zu hosts, 100 domains: %zu unmovable; plan in %.2f ms\n", n + 1,
            plan->n_unmovable, t * 1e3);
-    drv_sched_drain_plan_free(&plan);
+    drv_sched_drain_plan_destroy(&plan);
 
     drv_sched_drain_opts opts = {.n_plus_one = true};
     t0 = gen_now_s();
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     t = gen_now_s() - t0;
     printf("sched_drain: with N+1: %zu unmovable, N+1 after: %s; plan in %.1f ms\n",
            plan->n_unmovable, plan->n_plus_one_after ? "yes" : "no", t * 1e3);
-    drv_sched_drain_plan_free(&plan);
+    drv_sched_drain_plan_destroy(&plan);
     drv_sched_cluster_destroy(&c);
     g_rand_free(r);
     return 0;

@@ -93,7 +93,7 @@ static double s_instructions(drv_sched_cluster *c, size_t n_hosts, bool wide, in
         if (read(fd, &after, sizeof(after)) != sizeof(after))
             break;
         total += after - before;
-        drv_sched_result_free(&res);
+        drv_sched_result_destroy(&res);
     }
     g_rand_free(r);
     close(fd);
@@ -117,7 +117,7 @@ static void s_run(size_t n_hosts, bool wide, int decisions)
         drv_sched_place(c, &req, &res, NULL);
         lat[i] = gen_now_s() - a;
         fits += res->fits;
-        drv_sched_result_free(&res);
+        drv_sched_result_destroy(&res);
     }
     double total = gen_now_s() - t0, cpu = gen_cpu_s() - cpu0;
     qsort(lat, (size_t)decisions, sizeof(double), s_cmp_double);

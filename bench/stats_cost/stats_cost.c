@@ -8,7 +8,7 @@
 #include "ctl.h"
 #include "ctl_io.h"
 #include "metrics.h"
-#include "stats.h"
+#include "stats_window.h"
 #include "etcd_worker.h"
 
 #include <stdio.h>

@@ -29,7 +29,7 @@ static gpointer s_serve_one(gpointer data)
     s_server *srv = data;
     drv_error *e = NULL;
     if (drv_wire_recv(srv->router, true, 0, 0, &srv->identity, &srv->got, &e) < 0) {
-        drv_error_free(&e);
+        drv_error_destroy(&e);
         return NULL;
     }
     Drover__ClientReply r = DROVER__CLIENT_REPLY__INIT;
@@ -46,7 +46,7 @@ static gpointer s_serve_one(gpointer data)
     env.body_case = DROVER__ENVELOPE__BODY_CLIENT_REPLY;
     env.client_reply = &r;
     drv_wire_send(srv->router, srv->identity, &env, 0, &e);
-    drv_error_free(&e);
+    drv_error_destroy(&e);
     return NULL;
 }
 
@@ -68,7 +68,7 @@ static void s_server_stop(s_server *srv)
     zmq_ctx_shutdown(srv->ctx);
     zmq_ctx_term(srv->ctx);
     g_free(srv->identity);
-    drv_codec_free(&srv->got);
+    drv_codec_destroy(&srv->got);
 }
 
 static void test_round_trip(void **state)
@@ -116,7 +116,7 @@ static void test_round_trip(void **state)
         } else {
             assert_string_equal(reply->error, "");
         }
-        drv_cli_reply_free(&reply);
+        drv_cli_reply_destroy(&reply);
         assert_null(reply);
         drv_cli_client_destroy(&c);
         assert_null(c);
@@ -146,7 +146,7 @@ static void test_nobody_answers(void **state)
         "established connection and may have been carried out (look before repeating it)",
         srv.endpoint);
     assert_string_equal(e->message, want);
-    drv_error_free(&e);
+    drv_error_destroy(&e);
     drv_cli_client_destroy(&c);
     s_server_stop(&srv);
 }
@@ -175,7 +175,7 @@ static void test_nobody_listens(void **state)
         "DROVER_KEY_FILE and DROVER_CONTROLLER_KEY)",
         endpoint);
     assert_string_equal(e->message, want);
-    drv_error_free(&e);
+    drv_error_destroy(&e);
     drv_cli_client_destroy(&c);
 }
 
@@ -209,7 +209,7 @@ static void test_endpoint_list(void **state)
     assert_non_null(standby.got); /* asked, refused */
     assert_non_null(leader.got);
     assert_string_equal(leader.got->client_request->verb, "domain.start");
-    drv_cli_reply_free(&reply);
+    drv_cli_reply_destroy(&reply);
     drv_cli_client_destroy(&c);
     s_server_stop(&standby);
     s_server_stop(&leader);
@@ -223,13 +223,13 @@ static void test_endpoint_list(void **state)
     assert_int_equal(e->kind, DRV_ERR_UNAVAILABLE);
     assert_true(g_str_has_prefix(e->message, "cannot reach a leading controller: tried "));
     assert_non_null(strstr(e->message, "(no connection)"));
-    drv_error_free(&e);
+    drv_error_destroy(&e);
     drv_cli_client_destroy(&c);
 
     /* an empty list is refused */
     assert_null(drv_cli_client_new(" , ", 300, &e));
     assert_int_equal(e->kind, DRV_ERR_INVALID);
-    drv_error_free(&e);
+    drv_error_destroy(&e);
 }
 
 static void test_bad_endpoint(void **state)
@@ -239,7 +239,7 @@ static void test_bad_endpoint(void **state)
     assert_null(drv_cli_client_new("nonsense://x", 1000, &e));
     assert_non_null(e);
     assert_non_null(strstr(e->message, "nonsense://x"));
-    drv_error_free(&e);
+    drv_error_destroy(&e);
 }
 
 static void test_format_seconds(void **state)

@@ -43,7 +43,7 @@ static void s_usage(const char *line, const char *want)
     assert_int_equal(e->kind, DRV_ERR_INVALID);
     if (strstr(e->message, want) == NULL)
         fail_msg("'%s': message '%s' lacks '%s'", line, e->message, want);
-    drv_error_free(&e);
+    drv_error_destroy(&e);
 }
 
 static void test_sizes(void **state)
@@ -62,12 +62,12 @@ static void test_sizes(void **state)
         drv_cli_invocation *inv = s_ok(line);
         assert_int_equal(inv->args->len, 2);
         assert_string_equal(g_ptr_array_index(inv->args, 1), cases[i].kib);
-        drv_cli_invocation_free(&inv);
+        drv_cli_invocation_destroy(&inv);
         /* the same parser for --memory */
         g_autofree char *cap = g_strdup_printf("capacity --vcpus 1 --memory %s", cases[i].text);
         inv = s_ok(cap);
         assert_string_equal(drv_cli_invocation_option(inv, "memory_kib"), cases[i].kib);
-        drv_cli_invocation_free(&inv);
+        drv_cli_invocation_destroy(&inv);
     }
     const char *bad[] = {"2XB", "G", "-1", "1.2.3", "", "0x10", "1e3", "1e3Q", "5 M B", "2Gx"};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -77,7 +77,7 @@ static void test_sizes(void **state)
         if (drv_cli_invocation_parse(5, argv, &inv, &e) == 0)
             fail_msg("size '%s' accepted", bad[i]);
         assert_int_equal(e->kind, DRV_ERR_INVALID);
-        drv_error_free(&e);
+        drv_error_destroy(&e);
     }
     s_usage("domain setmem web1 2XB", "bad size '2XB'");
     s_usage("capacity --vcpus 1 --memory lots", "--memory: bad size 'lots'");
@@ -97,20 +97,20 @@ static void test_request_building(void **state)
     assert_string_equal(req.args[0], "web1");
     assert_int_equal(req.n_opts, 1);
     assert_string_equal(req.opt_keys[0], "timeout_ms");
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     /* global --timeout before the group, verb --timeout after */
     inv = s_ok("--timeout 2.5 domain shutdown web1 --timeout 60");
     assert_int_equal(inv->timeout_ms, 2500);
     assert_string_equal(drv_cli_invocation_option(inv, "timeout_ms"), "60000");
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     inv = s_ok("--json --controller tcp://10.0.0.1:7702 domain list --all");
     assert_true(inv->json);
     assert_string_equal(inv->controller, "tcp://10.0.0.1:7702");
     assert_string_equal(drv_cli_invocation_option(inv, "all"), "1");
     assert_int_equal(inv->args->len, 0);
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     /* global options after the verb, option=value form, options between arguments */
     inv = s_ok("domain setvcpus --live web1 --json 4 --config --timeout=7");
@@ -120,27 +120,27 @@ static void test_request_building(void **state)
     assert_string_equal(g_ptr_array_index(inv->args, 1), "4");
     assert_string_equal(drv_cli_invocation_option(inv, "live"), "1");
     assert_string_equal(drv_cli_invocation_option(inv, "config"), "1");
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     /* bodies stay paths until main reads them */
     inv = s_ok("domain attach-device web1 - --live");
     assert_string_equal(inv->body_path, "-");
     assert_int_equal(inv->args->len, 1);
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     /* labels: rest arguments, k- removal */
     inv = s_ok("host label h1 rack=r1 zone=a gpu-");
     assert_int_equal(inv->args->len, 4);
     assert_string_equal(g_ptr_array_index(inv->args, 3), "gpu-");
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     /* optional argument */
     inv = s_ok("snapshot create web1");
     assert_int_equal(inv->args->len, 1);
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
     inv = s_ok("snapshot create web1 before-upgrade");
     assert_int_equal(inv->args->len, 2);
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     /* capacity: CLI-only option stays local, API options are converted */
     inv =
@@ -154,19 +154,19 @@ static void test_request_building(void **state)
     assert_null(drv_cli_invocation_option(inv, "arch"));
     assert_null(drv_cli_invocation_option(inv, "from-file"));
     assert_string_equal(drv_cli_invocation_local(inv, "from-file"), "c.json");
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     inv = s_ok("events --topic domain. --count 3 --events tcp://127.0.0.1:9");
     assert_null(inv->verb->api_verb);
     assert_string_equal(drv_cli_invocation_local(inv, "topic"), "domain.");
     assert_string_equal(drv_cli_invocation_local(inv, "count"), "3");
     assert_string_equal(inv->events_url, "tcp://127.0.0.1:9");
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     inv = s_ok("cluster cpu-baseline --xml");
     assert_non_null(drv_cli_invocation_local(inv, "xml"));
     assert_int_equal(inv->opt_keys->len, 0); /* --xml is not sent */
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 }
 
 static void test_help(void **state)
@@ -185,16 +185,16 @@ static void test_help(void **state)
         drv_cli_invocation *inv = s_ok(lines[i]);
         assert_non_null(inv->help_text);
         assert_true(strlen(inv->help_text) > 20);
-        drv_cli_invocation_free(&inv);
+        drv_cli_invocation_destroy(&inv);
     }
     drv_cli_invocation *inv = s_ok("domain start --help");
     assert_non_null(strstr(inv->help_text, "usage: drover domain start NAME"));
     assert_non_null(strstr(inv->help_text, "domain.start"));
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
     /* --help wins over a missing required option */
     inv = s_ok("capacity --help");
     assert_non_null(strstr(inv->help_text, "--vcpus N"));
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 }
 
 static void test_usage_errors(void **state)

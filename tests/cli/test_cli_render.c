@@ -128,7 +128,7 @@ static void test_golden(void **state)
         json_object_put(a);
         json_object_put(b);
         g_string_free(out, TRUE);
-        drv_cli_invocation_free(&inv);
+        drv_cli_invocation_destroy(&inv);
     }
 }
 
@@ -164,7 +164,7 @@ static void test_empty_and_odd_documents(void **state)
     drv_cli_render_result(inv, "", out);
     assert_string_equal(out->str, "{}\n");
     g_string_free(out, TRUE);
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 
     /* a message whose document lacks the name falls back on the argument */
     inv = s_parse("domain destroy web7");
@@ -172,7 +172,7 @@ static void test_empty_and_odd_documents(void **state)
     drv_cli_render_result(inv, "{}", out);
     assert_string_equal(out->str, "Domain 'web7' destroyed\n");
     g_string_free(out, TRUE);
-    drv_cli_invocation_free(&inv);
+    drv_cli_invocation_destroy(&inv);
 }
 
 static void test_table(void **state)

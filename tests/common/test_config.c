@@ -83,7 +83,7 @@ static void s_assert_names(drv_error **err, const char *path, const char *group,
         (also != NULL && strstr(m, also) == NULL))
         fail_msg("'%s' should name %s, [%s], %s%s%s", m, path, group, key, also ? " and " : "",
                  also ? also : "");
-    drv_error_free(err);
+    drv_error_destroy(err);
 }
 
 static void test_load_missing_file(void **state)
@@ -95,7 +95,7 @@ static void test_load_missing_file(void **state)
     assert_non_null(err);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     assert_non_null(strstr(err->message, missing));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_null(drv_config_load(missing, NULL)); /* err may be NULL */
 }
 
@@ -109,12 +109,12 @@ static void test_load_syntax_error(void **state)
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     assert_non_null(strstr(err->message, bad));
     assert_non_null(strstr(err->message, "this line is junk")); /* GKeyFile quotes the line */
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     /* a key before any group */
     assert_true(g_file_set_contents(bad, "k = v\n[a]\n", -1, NULL));
     assert_null(drv_config_load(bad, &err));
     assert_non_null(strstr(err->message, bad));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     g_unlink(bad);
 }
 

@@ -58,7 +58,7 @@ static char **s_names(const char *xml)
     if (drv_domxml_parse(xml, strlen(xml), &d, &err) < 0)
         fail_msg("parse: %s", err->message);
     char **names = g_strdupv(d->devices);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
     return names;
 }
 

@@ -135,7 +135,7 @@ static void s_golden_file(const char *xml_name, const char *golden_name)
     drv_domxml *d = s_parse_ok(xml);
     g_autofree char *dump = s_dump(d);
     s_golden(golden_name, dump);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
     assert_null(d);
 }
 
@@ -170,7 +170,7 @@ static void test_golden_qemu_full(void **state)
     assert_string_equal(d->anti_affinity_group, "web");
     assert_int_equal(g_strv_length(d->labels), 3);
     assert_string_equal(d->labels[2], "zone");
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
 }
 
 static void test_golden_minimal(void **state)
@@ -188,7 +188,7 @@ static void test_golden_minimal(void **state)
     assert_int_equal(d->n_disks, 0);
     assert_null(d->disks);
     assert_null(d->affinity_group);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
 }
 
 static void test_golden_host_passthrough(void **state)
@@ -206,7 +206,7 @@ static void test_parse_uses_len(void **state)
     drv_domxml *d = NULL;
     assert_int_equal(drv_domxml_parse(copy, len, &d, NULL), 0);
     assert_string_equal(d->name, "tiny");
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
     g_free(copy);
 }
 
@@ -226,7 +226,7 @@ static void s_parse_quietly(void *arg)
     g_autofree char *xml = s_read_data(c->file);
     drv_domxml *d = NULL;
     c->rc = drv_domxml_parse(xml, strlen(xml), &d, &c->err);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
 }
 
 static void test_malformed(void **state)
@@ -250,17 +250,17 @@ static void test_malformed(void **state)
                      c->err->message);
         if (strstr(c->err->message, c->want) == NULL)
             fail_msg("%s: '%s' lacks libxml2's '%s'", c->file, c->err->message, c->want);
-        drv_error_free(&c->err);
+        drv_error_destroy(&c->err);
     }
     /* empty and NULL input */
     drv_domxml *d = NULL;
     drv_error *err = NULL;
     assert_int_equal(drv_domxml_parse("", 0, &d, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_domxml_parse(NULL, 10, &d, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_null(d);
 }
 
@@ -289,11 +289,11 @@ static void test_no_external_entities(void **state)
     drv_error *err = NULL;
     if (drv_domxml_parse(xml, strlen(xml), &d, &err) == 0) {
         assert_null(strstr(d->name, "root:"));
-        drv_domxml_free(&d);
+        drv_domxml_destroy(&d);
     } else {
         assert_int_equal(err->kind, DRV_ERR_INVALID);
         assert_non_null(strstr(err->message, "DOCTYPE"));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -363,7 +363,7 @@ static void test_invalid_fields(void **state)
         if (cases[i].line != 0 && err->line != cases[i].line)
             fail_msg("case %zu: line %d, expected %d (%s)", i, err->line, cases[i].line,
                      err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -398,17 +398,17 @@ static void test_memory_units(void **state)
             fail_msg("'%s' %s: %" G_GUINT64_FORMAT " KiB, expected %" G_GUINT64_FORMAT,
                      cases[i].value, cases[i].unit ? cases[i].unit : "(none)", d->memory_kib,
                      cases[i].kib);
-        drv_domxml_free(&d);
+        drv_domxml_destroy(&d);
     }
     /* currentMemory above memory is clamped, 0 means "same as memory" (as libvirt does) */
     drv_domxml *d = s_parse_ok(HEAD "  <memory>1024</memory>\n  <currentMemory>4096"
                                     "</currentMemory>\n  <vcpu>1</vcpu>\n</domain>");
     assert_int_equal(d->current_memory_kib, 1024);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
     d = s_parse_ok(HEAD "  <memory>1024</memory>\n  <currentMemory>0</currentMemory>\n"
                         "  <vcpu>1</vcpu>\n</domain>");
     assert_int_equal(d->current_memory_kib, 1024);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
 }
 
 static void test_cpu_without_mode(void **state)
@@ -418,12 +418,12 @@ static void test_cpu_without_mode(void **state)
     assert_string_equal(d->cpu_mode, "custom");
     assert_string_equal(d->cpu_model, "Haswell");
     assert_null(d->cpu_features_required[0]);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
     d = s_parse_ok(HEAD "  <memory>1</memory>\n  <vcpu>1</vcpu>\n"
                         "  <cpu mode='host-model'/>\n</domain>");
     assert_string_equal(d->cpu_mode, "host-model");
     assert_null(d->cpu_model);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
 }
 
 /* The networks a domain needs: each <interface type='network'> source once, in document order;
@@ -443,11 +443,11 @@ static void test_networks(void **state)
     assert_int_equal(g_strv_length(d->networks), 2);
     assert_string_equal(d->networks[0], "tbnet");
     assert_string_equal(d->networks[1], "backend");
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
     d = s_parse_ok(HEAD "  <memory>1</memory>\n  <vcpu>1</vcpu>\n</domain>");
     assert_non_null(d->networks);
     assert_null(d->networks[0]);
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
 }
 
 static void test_uuid_normalize(void **state)
@@ -485,7 +485,7 @@ static void test_set_uuid_inserts(void **state)
     drv_domxml *d = s_parse_ok(out);
     assert_string_equal(d->uuid, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
     assert_string_equal(d->name, "tiny");
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
     g_free(out);
 
     /* non-ASCII text and comments survive */
@@ -525,7 +525,7 @@ static void test_set_uuid_existing(void **state)
     assert_non_null(strstr(err->message, "11111111-2222-3333-4444-555555555555"));
     assert_int_equal(err->line, 3);
     assert_string_equal(out, "untouched");
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void s_set_uuid_malformed(void *arg)
@@ -545,21 +545,21 @@ static void test_set_uuid_errors(void **state)
         drv_domxml_set_uuid("<domain type='qemu'><name>a</name></domain>", "nope", &out, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     assert_non_null(strstr(err->message, "'nope'"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(s_stderr_bytes_during(s_set_uuid_malformed, &err), 0);
     assert_non_null(err);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     assert_int_equal(err->line, 5);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(
         drv_domxml_set_uuid("<pool/>", "11111111-2222-3333-4444-555555555555", &out, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_domxml_set_uuid("<domain><uuid>bad</uuid></domain>",
                                          "11111111-2222-3333-4444-555555555555", &out, &err),
                      -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_null(out);
 }
 
@@ -592,12 +592,12 @@ static void s_parse_mutations(void *arg)
             r->accepted++;
             if (d->name == NULL || d->memory_kib == 0 || d->vcpus == 0 || d->type == NULL)
                 r->bad_kind++;
-            drv_domxml_free(&d);
+            drv_domxml_destroy(&d);
         } else {
             r->refused++;
             if (err == NULL || err->kind != DRV_ERR_INVALID || err->message[0] == '\0')
                 r->bad_kind++;
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
         g_free(buf);
     }
@@ -626,9 +626,9 @@ static void test_enum_strings(void **state)
     assert_null(drv_domxml_disk_device_to_string(DRV_DOMXML_DISK_DEVICE_LAST));
     assert_string_equal(drv_domxml_disk_type_to_string(DRV_DOMXML_DISK_VOLUME), "volume");
     assert_null(drv_domxml_disk_type_to_string(DRV_DOMXML_DISK_TYPE_LAST));
-    drv_domxml_free(NULL);
+    drv_domxml_destroy(NULL);
     drv_domxml *d = NULL;
-    drv_domxml_free(&d);
+    drv_domxml_destroy(&d);
 }
 
 static void test_name_check(void **state)
@@ -643,10 +643,10 @@ static void test_name_check(void **state)
         assert_non_null(err);
         assert_int_equal(err->kind, DRV_ERR_INVALID);
         assert_null(strchr(err->message, '\n')); /* shown escaped */
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     assert_int_equal(drv_domxml_name_check(NULL, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 int main(void)

@@ -34,17 +34,17 @@ static void test_set(void **state)
     assert_int_equal(drv_error_set(&err, DRV_ERR_IO, 5, "second"), -1);
     assert_int_equal(err->kind, DRV_ERR_ETCD);
     assert_string_equal(err->message, "etcd put 'k': request too large");
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_null(err);
-    drv_error_free(&err); /* NULL-safe */
-    drv_error_free(NULL);
+    drv_error_destroy(&err); /* NULL-safe */
+    drv_error_destroy(NULL);
 
     /* a NULL err pointer: still returns -1 */
     assert_int_equal(s_fails(NULL), -1);
     /* an out-of-range kind becomes internal */
     assert_int_equal(drv_error_set(&err, (drv_err_kind)999, 0, "x"), -1);
     assert_int_equal(err->kind, DRV_ERR_INTERNAL);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void test_prefix(void **state)
@@ -55,7 +55,7 @@ static void test_prefix(void **state)
     drv_error_prefix(&err, "host '%s'", "h1");
     assert_string_equal(err->message, "host 'h1': start vm1: domain 'vm1': not defined");
     assert_int_equal(err->kind, DRV_ERR_NOT_FOUND);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_error_prefix(&err, "nothing"); /* no error: no-op */
     assert_null(err);
     drv_error_prefix(NULL, "nothing");
@@ -80,14 +80,14 @@ static void test_propagate(void **state)
     drv_error_propagate(NULL, other);
     drv_error_propagate(&dst, NULL); /* nothing to move */
     assert_ptr_equal(dst, keep);
-    drv_error_free(&dst);
+    drv_error_destroy(&dst);
 }
 
 static void test_cleanup_macro(void **state)
 {
     drv_error *seen = NULL;
     {
-        _drv_cleanup_error_ drv_error *err = NULL;
+        g_autoptr(drv_error) err = NULL;
         s_fails(&err);
         seen = err;
         assert_non_null(seen);

@@ -65,7 +65,7 @@ static void s_expect_error(int rc, drv_error **e, const char *message)
     assert_non_null(*e);
     assert_int_equal((*e)->kind, DRV_ERR_INVALID);
     assert_string_equal((*e)->message, message);
-    drv_error_free(e);
+    drv_error_destroy(e);
 }
 
 static void test_strv(void **state)

@@ -25,7 +25,7 @@ static void s_assert_invalid(int rc, drv_error **err, const char *part)
     assert_int_equal((*err)->kind, DRV_ERR_INVALID);
     if (strstr((*err)->message, part) == NULL)
         fail_msg("error '%s' does not contain '%s'", (*err)->message, part);
-    drv_error_free(err);
+    drv_error_destroy(err);
 }
 
 /* ------------------------------------------------------------------ --disk */
@@ -149,7 +149,7 @@ static void test_cloud_config(void **state)
     assert_non_null(err);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     assert_non_null(strstr(err->message, "invalid YAML at line "));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     s_assert_invalid(s_check("#cloud-config\na: 1\n b: 2\n", &err), &err, "invalid YAML at line 3");
     s_assert_invalid(s_check("#cloud-config\nkey: \"open\n", &err), &err, "invalid YAML");
 }
@@ -245,7 +245,7 @@ static void test_domain_xml(void **state)
     assert_true(dx->disks[1].readonly);
     assert_null(dx->networks[1]);
     assert_string_equal(dx->networks[0], "tbnet");
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     /* direct kernel boot instead of booting the disk; the cmdline escaped */
     assert_non_null(strstr(xml, "<kernel>/srv/k/vmlinuz</kernel>"));
     assert_non_null(strstr(xml, "<initrd>/srv/k/initrd.gz</initrd>"));
@@ -265,7 +265,7 @@ static void test_domain_xml(void **state)
     assert_false(dx->has_serial_file);
     assert_null(dx->networks[0]);
     assert_null(dx->uuid);
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     assert_non_null(strstr(xml, "<boot dev='hd'/>"));
     assert_non_null(strstr(xml, "<serial type='pty'>"));
     assert_null(strstr(xml, "<interface"));
@@ -335,7 +335,7 @@ static void test_net_xml(void **state)
         assert_non_null(err);
         if (strstr(err->message, bad[i]) == NULL)
             fail_msg("'%s': error '%s' does not name it", bad[i], err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -382,7 +382,7 @@ static void test_wipe_algorithms(void **state)
         assert_int_equal(drv_prov_wipe_algorithm_check(bad[i], &err), -1);
         assert_int_equal(err->kind, DRV_ERR_INVALID);
         assert_non_null(strstr(err->message, "one of: zero, nnsa, dod"));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     s_assert_invalid(drv_prov_wipe_algorithm_check(NULL, &err), &err, "unknown wipe algorithm");
 }

@@ -36,7 +36,7 @@ unsigned fake_io_etcd_run(fake_io *f)
         drv_error *err = NULL;
         int rc = r->work(f->worker_store, r->data, &err);
         r->done(&f->c, r->data, rc < 0 ? err : NULL, true);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         if (r->data_free != NULL)
             r->data_free(r->data);
         g_free(r);

@@ -23,7 +23,7 @@ static int s_send(void *sock, Drover__Envelope *env)
     drv_error *err = NULL;
     if (drv_wire_send(sock, NULL, env, 0, &err) < 0) {
         fprintf(stderr, "impostor: send: %s\n", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return -1;
     }
     return 0;
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     if (drv_curve_read_secret(argv[3], secret, pub, &err) < 0 ||
         drv_curve_read_public(argv[2], server, &err) < 0) {
         fprintf(stderr, "impostor: %s\n", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 2;
     }
     long wait_ms = strtol(argv[6], NULL, 10);
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     while (g_get_monotonic_time() < deadline) {
         Drover__Envelope *in = NULL;
         if (drv_wire_recv(sock, false, 0, 0, NULL, &in, &err) < 0) {
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         } else {
             heard++;
             if (in->body_case == DROVER__ENVELOPE__BODY_COMMAND)
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
             else
                 printf("%s\n", drv_codec_body_name(in->body_case));
             fflush(stdout);
-            drv_codec_free(&in);
+            drv_codec_destroy(&in);
         }
         if (!replied && heard > 0) { /* registered: now the forged answer */
             Drover__Reply rep = DROVER__REPLY__INIT;

@@ -37,7 +37,7 @@ static void s_bad(const char *listen)
     assert_int_equal(ctl_metrics_parse_listen(listen, &sa, &lo, &err), -1);
     assert_non_null(err);
     assert_non_null(strstr(err->message, "[metrics] listen"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void test_listen(void **state)

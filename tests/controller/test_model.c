@@ -207,10 +207,10 @@ static void test_domain_store_roundtrip(void **state)
     drv_error *err = NULL;
     assert_int_equal(ctl_view_domain_parse("db", "{\"revision\":1}", &back, &err), -1);
     assert_non_null(strstr(err->message, "domain 'db'"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(ctl_view_domain_parse("db", "not json", &back, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void test_host_store_roundtrip(void **state)
@@ -549,7 +549,7 @@ static void test_disk_pools_for_plans(void **state)
     pools = ctl_mig_disk_pools(dx, NULL);
     assert_string_equal(pools[0], "local disk /srv/shared/a.qcow2");
     g_strfreev(pools);
-    drv_domxml_free(&dx);
+    drv_domxml_destroy(&dx);
     ctl_host_free(h);
 }
 
@@ -704,7 +704,7 @@ static void test_placement_refuses_unknown_inventory(void **state)
     assert_null(host);
     assert_int_equal(err->kind, DRV_ERR_NO_ROOM);
     assert_non_null(strstr(err->message, "h2 (inventory not authoritative: libvirt disconnected)"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_sched_cluster *cl = ctl_placement_cluster(&c, NULL);
     assert_true(drv_sched_cluster_has_host(cl, "h2")); /* there, but refused */
     drv_sched_cluster_destroy(&cl);
@@ -714,7 +714,7 @@ static void test_placement_refuses_unknown_inventory(void **state)
     h2->registered = false;
     assert_int_equal(ctl_placement_choose(&c, d, NULL, &host, &err), -1);
     assert_non_null(strstr(err->message, "h2 (inventory not authoritative: inventory not yet"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     ctl_model_destroy(&c.model);
 }
 

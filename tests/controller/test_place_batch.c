@@ -73,7 +73,7 @@ static void test_batch_never_overbooks(void **state)
             ctl_placement_batch_choose(b, ctl_model_domain(c.model, names[i]), &chosen[i], &err);
         if (rc < 0) {
             assert_int_equal(err->kind, DRV_ERR_NO_ROOM);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             refused++;
             continue;
         }
@@ -93,7 +93,7 @@ static void test_batch_never_overbooks(void **state)
         int rc = ctl_placement_choose(&c, d, NULL, &host, &err);
         if (chosen[i] == NULL) {
             assert_int_equal(rc, -1);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         } else {
             assert_int_equal(rc, 0);
             assert_string_equal(host, chosen[i]);

@@ -12,11 +12,11 @@
 
 #include "api_private.h"
 #include "fake_io.h"
-#include "drain.h"
+#include "drain_run.h"
 #include "job_drain.h"
 #include "job_migrate.h"
-#include "lifecycle.h"
-#include "migrate.h"
+#include "lifecycle_run.h"
+#include "migrate_run.h"
 #include "reconcile.h"
 #include "store.h"
 

@@ -80,7 +80,7 @@ static void test_define_cas_and_history(void **state)
     assert_int_equal(ctl_store_put_domain(f->store, dup, 0, "define", &err), -1);
     assert_int_equal(err->kind, DRV_ERR_CONFLICT);
     assert_non_null(strstr(err->message, "domain 'web'"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     ctl_domain_free(dup);
 
     /* revision 2 with the right expectation, then a stale writer loses */
@@ -92,7 +92,7 @@ static void test_define_cas_and_history(void **state)
     stale->revision = 2;
     assert_int_equal(ctl_store_put_domain(f->store, stale, rev1, "edit", &err), -1);
     assert_int_equal(err->kind, DRV_ERR_CONFLICT);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     ctl_domain_free(stale);
 
     assert_int_equal(ctl_store_history_count(f->store, "web", &err), 2);
@@ -149,7 +149,7 @@ static void test_placement_race_between_stale_caches(void **state)
     assert_int_equal(ctl_store_place(f->store, pb, b_mod, h2, "{}", &err), -1);
     assert_int_equal(err->kind, DRV_ERR_CONFLICT);
     assert_non_null(strstr(err->message, "host 'h1'"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     /* nothing of the loser was written */
     ctl_model *m3 = s_load(f, NULL);
@@ -170,7 +170,7 @@ static void test_placement_race_between_stale_caches(void **state)
         ctl_store_place(f->store, pa2, ctl_model_domain(m2, "a")->mod_revision, h2, "{}", &err),
         -1);
     assert_int_equal(err->kind, DRV_ERR_CONFLICT);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     ctl_domain_free(pa);
     ctl_domain_free(pb);
     ctl_domain_free(pa2);

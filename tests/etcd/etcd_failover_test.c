@@ -26,14 +26,14 @@ static void test_etcd_down_then_back(void **state)
     assert_int_equal(err->kind, DRV_ERR_UNAVAILABLE);
     assert_non_null(strstr(err->message, drv_test_etcd_endpoint(etcd_test_server)));
     print_message("etcd down: put failed after %" PRId64 " ms: %s\n", put_ms, err->message);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_true(put_ms < 5 * TIMEOUT_MS);
 
     t0 = etcd_test_now_ms();
     assert_int_equal(drv_etcd_get_str(c, "/fo/k", NULL, NULL, &err), -1);
     assert_true(etcd_test_now_ms() - t0 < 5 * TIMEOUT_MS);
     assert_int_equal(err->kind, DRV_ERR_UNAVAILABLE);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     /* Same client, same data after the restart. */
     assert_int_equal(drv_test_etcd_restart(etcd_test_server), 0);
@@ -66,7 +66,7 @@ static void test_unresponsive_endpoint(void **state)
     int64_t get_ms = etcd_test_now_ms() - t0;
     assert_int_equal(err->kind, DRV_ERR_UNAVAILABLE);
     print_message("silent endpoint: get failed after %" PRId64 " ms: %s\n", get_ms, err->message);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_true(get_ms < 5 * TIMEOUT_MS);
     drv_etcd_destroy(&c);
     close(fd);
@@ -112,7 +112,7 @@ static void test_failover_dead_to_live(void **state)
     assert_int_equal(err->kind, DRV_ERR_UNAVAILABLE);
     assert_non_null(strstr(err->message, dead));
     assert_non_null(strstr(err->message, dead2));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&c);
 }
 
@@ -121,11 +121,11 @@ static void test_bad_arguments(void **state)
     drv_error *err = NULL;
     assert_null(drv_etcd_new(NULL, 0, 1000, NULL, &err));
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     const char *endpoints[] = {"http://127.0.0.1:1"};
     assert_null(drv_etcd_new(endpoints, 1, 0, NULL, &err));
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd *c = NULL;
     drv_etcd_destroy(&c); /* NULL-safe */
 }

@@ -62,7 +62,7 @@ static void test_put_get(void **state)
     /* An empty key is refused before anything is sent. */
     assert_int_equal(drv_etcd_put(c, "", 0, "x", 1, 0, NULL, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&c);
     assert_null(c);
 }
@@ -143,7 +143,7 @@ static void test_range(void **state)
     assert_int_equal(err->kind, DRV_ERR_ETCD);
     assert_int_equal(err->code, 400);
     assert_non_null(strstr(err->message, "future revision"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&c);
 }
 
@@ -263,7 +263,7 @@ static void test_large_values(void **state)
     assert_true(strstr(err->message, "larger than max") != NULL ||
                 strstr(err->message, "too large") != NULL);
     print_message("2 MiB put refused as expected: %s\n", err->message);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_etcd_get(c, "/big/1m", 7, &r, &err), 0);
     assert_int_equal(r.kvs[0].value_len, mib);
     drv_etcd_range_clear(&r);

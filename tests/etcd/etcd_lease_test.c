@@ -33,21 +33,21 @@ static void test_grant_keepalive_ttl_revoke(void **state)
     /* A keepalive on a revoked lease is NOT_FOUND; revoking it again is etcd's 404. */
     assert_int_equal(drv_etcd_lease_keepalive(c, id, &ttl, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_NOT_FOUND);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_etcd_lease_revoke(c, id, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_ETCD);
     assert_int_equal(err->code, 404);
     assert_non_null(strstr(err->message, "lease not found"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     /* A put on an unknown lease is refused by etcd. */
     assert_int_equal(drv_etcd_put_str(c, "/lease/x", "v", id, NULL, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_ETCD);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     assert_int_equal(drv_etcd_lease_grant(c, 0, &id, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&c);
 }
 
@@ -75,7 +75,7 @@ static void test_expiry_removes_key(void **state)
     assert_int_equal(ttl, -1);
     assert_int_equal(drv_etcd_lease_keepalive(c, short_id, &ttl, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_NOT_FOUND);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     /* The lease that was kept alive still holds its key. */
     assert_int_equal(drv_etcd_get_str(c, "/lease/kept", NULL, NULL, &err), 1);

@@ -92,7 +92,7 @@ static void test_reply_over_limit_fails_naming_it(void **state)
     assert_int_equal(err->kind, DRV_ERR_PROTO);
     assert_non_null(strstr(err->message, "exceeds the limit of 65536 bytes"));
     assert_non_null(strstr(err->message, "etcd_max_reply_bytes"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&e);
     g_thread_join(t);
     close(s.fd);
@@ -116,7 +116,7 @@ static void test_reply_under_limit_is_parsed(void **state)
     /* 100 spaces are not JSON: the parser saw them, the limit did not interfere */
     assert_int_equal(drv_etcd_get(e, "k", 1, &r, &err), -1);
     assert_non_null(strstr(err->message, "not a JSON object"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&e);
     g_thread_join(t);
     close(s.fd);

@@ -106,7 +106,7 @@ static gpointer s_racer_main(gpointer data)
     drv_etcd *c = drv_etcd_new(endpoints, 1, 5000, NULL, &err);
     if (c == NULL) {
         r->errors = r->rounds;
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return NULL;
     }
     char who[16];
@@ -128,7 +128,7 @@ static gpointer s_racer_main(gpointer data)
         s_race_barrier(round);
         if (drv_etcd_txn(c, &cmp, 1, &put, 1, NULL, 0, &res, &err) < 0) {
             r->errors++;
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             continue;
         }
         if (res.succeeded) {
@@ -250,7 +250,7 @@ static void test_mixed_ops(void **state)
     assert_int_equal(err->kind, DRV_ERR_ETCD);
     assert_int_equal(err->code, 400);
     assert_non_null(strstr(err->message, "duplicate key"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_destroy(&c);
 }
 

@@ -444,10 +444,10 @@ static void test_compacted_is_fatal(void **state)
     assert_non_null(err);
     assert_non_null(strstr(err->message, "compacted"));
     print_message("compacted watch: %s\n", err->message);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     /* It stays failed. */
     assert_int_equal(drv_etcd_watch_next(w, 0, &ev, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_watch_destroy(&w);
     drv_etcd_destroy(&c);
 }

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     drv_error *err = NULL;
     while (drv_etcd_watch_next(w, 0, &ev, &err) == 1)
         drv_etcd_event_clear(&ev);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_etcd_watch_destroy(&w);
 
     json_tokener *tok = json_tokener_new();
@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         drv_etcd_range r;
         if (drv_etcd_json_parse_range(o, &r, &err) == 0)
             drv_etcd_range_clear(&r);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         json_object_put(o);
     }
     return 0;

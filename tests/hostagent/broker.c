@@ -60,14 +60,14 @@ typedef struct {
 static void s_env_free(gpointer p)
 {
     Drover__Envelope *e = p;
-    drv_codec_free(&e);
+    drv_codec_destroy(&e);
 }
 
 static void s_host_free(gpointer p)
 {
     host_state *h = p;
     g_free(h->id);
-    drv_codec_free(&h->last_register);
+    drv_codec_destroy(&h->last_register);
     g_ptr_array_unref(h->events);
     g_ptr_array_unref(h->replies);
     g_free(h);
@@ -171,7 +171,7 @@ static void broker_pump(broker *b, int ms)
         switch (env->body_case) {
         case DROVER__ENVELOPE__BODY_REGISTER: {
             h->registers++;
-            drv_codec_free(&h->last_register);
+            drv_codec_destroy(&h->last_register);
             h->last_register = env;
             env = NULL;
             Drover__RegisterAck ack = DROVER__REGISTER_ACK__INIT;
@@ -215,7 +215,7 @@ static void broker_pump(broker *b, int ms)
         default:
             break;
         }
-        drv_codec_free(&env);
+        drv_codec_destroy(&env);
         g_free(id);
     }
 }

@@ -99,14 +99,14 @@ static void test_caps_malformed(void **state)
     assert_non_null(err);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
     assert_non_null(strstr(err->message, "capabilities"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_caps_parse_host("<node/>", f, &err), -1);
     assert_non_null(strstr(err->message, "<capabilities>"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_caps_parse_domcaps("", f, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_caps_parse_domcaps("<capabilities/>", f, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_host_facts_destroy(&f);
 }
 
@@ -365,7 +365,7 @@ static void test_options_errors(void **state)
         if (!strstr(err->message, cases[i].want) || !strstr(err->message, cases[i].want2))
             fail_msg("case %zu: message '%s' lacks '%s' / '%s'", i, err->message, cases[i].want,
                      cases[i].want2);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 

@@ -21,7 +21,7 @@ static void test_cfg_margin(void **state)
     drv_error *err = NULL;
     assert_int_equal(drv_fence_cfg_check(&tight, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_fence_cfg exact = {.fence_after_ms = 10000, .lease_ttl_ms = 14000};
     assert_int_equal(drv_fence_cfg_check(&exact, NULL), 0);
     drv_fence_cfg zero = {.fence_after_ms = 0, .lease_ttl_ms = 14000};

@@ -25,7 +25,7 @@ static void test_proc_parsers(void **state)
     assert_int_equal(c.iowait, 40);
     assert_int_equal(drv_stats_parse_proc_stat("intr 1\n", &c, &err), -1);
     assert_string_equal(err->message, "/proc/stat: no aggregate \"cpu\" line");
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     uint64_t total = 0, avail = 0;
     assert_int_equal(drv_stats_parse_meminfo("MemTotal:  1000 kB\nMemFree: 10 kB\n"
                                              "MemAvailable:   600 kB\n",
@@ -34,12 +34,12 @@ static void test_proc_parsers(void **state)
     assert_int_equal(total, 1000);
     assert_int_equal(avail, 600);
     assert_int_equal(drv_stats_parse_meminfo("MemTotal: 1 kB\n", &total, &avail, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     double a, b, d;
     assert_int_equal(drv_stats_parse_loadavg("0.50 1.25 2.00 1/100 42\n", &a, &b, &d, &err), 0);
     assert_true(a == 0.5 && b == 1.25 && d == 2.0);
     assert_int_equal(drv_stats_parse_loadavg("x", &a, &b, &d, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void test_host_rates(void **state)

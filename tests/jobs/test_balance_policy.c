@@ -109,7 +109,7 @@ static void test_decide(void **state)
     assert_int_equal(k, 0);
     assert_string_equal(why, "6 moves in the last hour: balance_max_moves_per_hour (6) spent");
     g_free(why);
-    drv_sched_balance_plan_free(&plan);
+    drv_sched_balance_plan_destroy(&plan);
 
     /* the gain of the moves that would run: 3 moves gain 0.06 in all, the first alone 0.02 */
     p.min_gain = 0.05;
@@ -119,21 +119,21 @@ static void test_decide(void **state)
     assert_int_equal(drv_balance_policy_decide(&p, plan, 5, &k, &why), DRV_BALANCE_SKIP);
     assert_string_equal(why, "1 move would gain 0.020, under balance_min_gain 0.050");
     g_free(why);
-    drv_sched_balance_plan_free(&plan);
+    drv_sched_balance_plan_destroy(&plan);
 
     /* too little pressure to bother */
     plan = s_plan(1, 0.04, 0.04);
     assert_int_equal(drv_balance_policy_decide(&p, plan, 0, &k, &why), DRV_BALANCE_SKIP);
     assert_string_equal(why, "score 0.040 is under balance_min_score 0.050");
     g_free(why);
-    drv_sched_balance_plan_free(&plan);
+    drv_sched_balance_plan_destroy(&plan);
 
     /* nothing to move */
     plan = s_plan(0, 0, 0);
     assert_int_equal(drv_balance_policy_decide(&p, plan, 0, &k, &why), DRV_BALANCE_SKIP);
     assert_string_equal(why, "no move: nothing worth moving: score 0.000");
     g_free(why);
-    drv_sched_balance_plan_free(&plan);
+    drv_sched_balance_plan_destroy(&plan);
 }
 
 int main(void)

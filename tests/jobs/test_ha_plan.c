@@ -116,7 +116,7 @@ static void test_priority_when_short(void **state)
     assert_null(s_find(p, "a")->host);
     assert_non_null(strstr(s_find(p, "a")->reason, "memory"));
     assert_int_equal(p->n_waiting, 1);
-    drv_ha_plan_free(&p);
+    drv_ha_plan_destroy(&p);
     assert_null(p);
     drv_sched_cluster_destroy(&cl);
 }
@@ -133,7 +133,7 @@ static void test_ties_by_name(void **state)
     assert_string_equal(p->decisions[1].domain, "mid");
     assert_string_equal(p->decisions[2].domain, "zeta");
     assert_int_equal(p->n_waiting, 0);
-    drv_ha_plan_free(&p);
+    drv_ha_plan_destroy(&p);
     drv_sched_cluster_destroy(&cl);
 }
 
@@ -156,13 +156,13 @@ static void test_flags_and_pools(void **state)
         assert_int_equal(drv_ha_plan_restarts(cl, c, 4, &p, NULL), 0);
         for (size_t i = 0; i < p->n; i++)
             assert_string_equal(p->decisions[i].host, "h2");
-        drv_ha_plan_free(&p);
+        drv_ha_plan_destroy(&p);
         /* and without h2 nothing fits: every one waits, naming the filter */
         assert_int_equal(drv_sched_cluster_set_host_reachable(cl, "h2", false, NULL), 0);
         assert_int_equal(drv_ha_plan_restarts(cl, c, 4, &p, NULL), 0);
         assert_int_equal(p->n_waiting, 4);
         assert_non_null(strstr(p->decisions[0].reason, variant == 0 ? "cpu-features" : "pools"));
-        drv_ha_plan_free(&p);
+        drv_ha_plan_destroy(&p);
         drv_sched_cluster_destroy(&cl);
     }
 }
@@ -179,7 +179,7 @@ static void test_affinity(void **state)
     drv_ha_plan *p = NULL;
     assert_int_equal(drv_ha_plan_restarts(cl, &c, 1, &p, NULL), 0);
     assert_string_equal(p->decisions[0].host, "h3");
-    drv_ha_plan_free(&p);
+    drv_ha_plan_destroy(&p);
     drv_sched_cluster_destroy(&cl);
 }
 
@@ -198,11 +198,11 @@ static void test_restart_limit(void **state)
     assert_null(s_find(p, "flappy")->host);
     assert_string_equal(s_find(p, "flappy")->reason, "restart limit reached (3 of 3)");
     assert_non_null(s_find(p, "steady")->host);
-    drv_ha_plan_free(&p);
+    drv_ha_plan_destroy(&p);
     c[0].restarts = 2; /* one left */
     assert_int_equal(drv_ha_plan_restarts(cl, c, 2, &p, NULL), 0);
     assert_non_null(s_find(p, "flappy")->host);
-    drv_ha_plan_free(&p);
+    drv_ha_plan_destroy(&p);
     drv_sched_cluster_destroy(&cl);
 }
 
@@ -218,7 +218,7 @@ static void test_host_loss_what_if(void **state)
     assert_int_equal(drv_ha_plan_host_loss(cl, "h2", c, 2, &p, NULL), 0);
     assert_string_equal(s_find(p, "x")->host, "h3");
     assert_null(s_find(p, "y")->host);
-    drv_ha_plan_free(&p);
+    drv_ha_plan_destroy(&p);
     /* the cluster itself is not changed */
     drv_sched_host_usage u;
     assert_int_equal(drv_sched_cluster_host_usage(cl, "h2", &u, NULL), 0);
@@ -226,7 +226,7 @@ static void test_host_loss_what_if(void **state)
     drv_error *err = NULL;
     assert_int_equal(drv_ha_plan_host_loss(cl, "nope", c, 2, &p, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_NOT_FOUND);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_sched_cluster_destroy(&cl);
 }
 
@@ -240,7 +240,7 @@ static void test_bad_candidate(void **state)
     assert_int_equal(drv_ha_plan_restarts(cl, &c, 1, &p, &err), -1);
     assert_null(p);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_sched_cluster_destroy(&cl);
 }
 
@@ -287,7 +287,7 @@ static void test_record_round_trip(void **state)
         assert_int_equal(drv_ha_record_from_json(bad[i], &x, &err), -1);
         assert_null(x);
         assert_int_equal(err->kind, DRV_ERR_INVALID);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 

@@ -43,7 +43,7 @@ static drv_job *s_make(const move_spec *specs, size_t n, const drv_job_drain_opt
     drv_error *err = NULL;
     if (drv_job_balance_new("b1", p, opts, "ctl-a", T0, &job, &err) < 0)
         fail_msg("balance_new: %s", err->message);
-    drv_sched_balance_plan_free(&p);
+    drv_sched_balance_plan_destroy(&p);
     return job;
 }
 
@@ -207,13 +207,13 @@ static void test_build(void **state)
     again->drain.host = g_strdup("h1");
     assert_int_equal(drv_job_validate(again, &err), -1);
     assert_non_null(strstr(err->message, "a balance has no \"host\""));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     again->kind = DRV_JOB_KIND_DRAIN;
     assert_int_equal(drv_job_validate(again, &err), 0);
     g_clear_pointer(&again->drain.host, g_free);
     assert_int_equal(drv_job_validate(again, &err), -1);
     assert_non_null(strstr(err->message, "missing \"host\""));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_job_destroy(&again);
     drv_job_destroy(&job);
 }
@@ -228,19 +228,19 @@ static void test_build_refused(void **state)
     assert_int_equal(err->kind, DRV_ERR_CONFLICT);
     assert_string_equal(err->message, "nothing to balance: nothing worth moving: score 0.000");
     assert_null(job);
-    drv_error_free(&err);
-    drv_sched_balance_plan_free(&p);
+    drv_error_destroy(&err);
+    drv_sched_balance_plan_destroy(&p);
     p = s_plan(s_three, 1);
     assert_int_equal(drv_job_balance_new("", p, NULL, NULL, T0, &job, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_job_drain_opts o;
     drv_job_drain_opts_init(&o);
     o.per_dest = 0;
     assert_int_equal(drv_job_balance_new("b1", p, &o, NULL, T0, &job, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
-    drv_sched_balance_plan_free(&p);
+    drv_error_destroy(&err);
+    drv_sched_balance_plan_destroy(&p);
 }
 
 /* Runs under the drain caps; no host state at start or end; succeeds when every move is done. */

@@ -178,7 +178,7 @@ static void test_refuse_unmovable(void **state)
     assert_non_null(strstr(err->message, "vm2: no host fits: anti-affinity group db"));
     assert_non_null(strstr(err->message, "vm3: no host fits: 2 hosts lack CPU features avx512f"));
     assert_null(strstr(err->message, "vm1"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     drv_job_drain_opts o;
     drv_job_drain_opts_init(&o);
@@ -195,7 +195,7 @@ static void test_refuse_unmovable(void **state)
     o.per_dest = 0;
     assert_int_equal(s_make(specs, 1, &o, &job, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void test_plan_from_scheduler(void **state)
@@ -244,7 +244,7 @@ static void test_plan_from_scheduler(void **state)
     assert_int_equal(job->drain.opts.per_source, 2);
     assert_int_equal(job->drain.opts.per_dest, 2);
     drv_job_destroy(&job);
-    drv_sched_drain_plan_free(&plan);
+    drv_sched_drain_plan_destroy(&plan);
     drv_sched_cluster_destroy(&c);
 }
 
@@ -990,7 +990,7 @@ static void test_restore(void **state)
     assert_int_equal(drv_job_restore_new("r1", f->job, s_where, NULL, "ctl-a", T0, &restore, &err),
                      -1);
     assert_int_equal(err->kind, DRV_ERR_CONFLICT); /* not finished */
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     s_step(f, DRV_JOB_EV_START, NULL, 0);
     s_step(f, DRV_JOB_EV_RESULT_OK, "a", 0);
     s_step(f, DRV_JOB_EV_RESULT_OK, "b", 0);
@@ -1027,7 +1027,7 @@ static void test_restore(void **state)
     /* a restore is not a drain */
     assert_int_equal(drv_job_restore_new("r3", restore, NULL, NULL, NULL, T0, &r2, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     /* run it: the host is activated first; per_dest caps migrations into h1 */
     fx *rf = s_fx(restore);

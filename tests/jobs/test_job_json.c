@@ -218,7 +218,7 @@ static void test_postcopy_used(void **state)
     drv_error *err = NULL;
     assert_int_equal(drv_job_from_json_string(bad, -1, &job, &err), -1);
     assert_non_null(strstr(err->message, "result: \"postcopy_used\" must be true or false"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 /* The run time the API shows: now − created while the job runs (a drain running for 12 minutes is
@@ -371,7 +371,7 @@ static void test_garbled_documents(void **state)
         assert_int_equal(err->kind, DRV_ERR_INVALID);
         if (!strstr(err->message, c->expect))
             fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, err->message, c->expect);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     /* an explicit length stops before the trailing garbage */
     g_autofree char *golden = s_read_golden("restore-pending.json");
@@ -428,7 +428,7 @@ static void test_mutations_never_crash(void **state)
             refused++;
             assert_non_null(err);
             assert_true(strlen(err->message) > 5);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
         g_string_free(s, TRUE);
         g_rand_free(r);

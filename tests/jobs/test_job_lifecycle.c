@@ -373,9 +373,9 @@ static void test_refusals(void **state)
     drv_error *err = NULL;
     assert_int_equal(drv_job_start_new("s", "vm", NULL, NULL, 0, NULL, T0, &job, &err), -1);
     assert_non_null(strstr(err->message, "start needs a host"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_job_undefine_new("u", "", "h1", NULL, T0, &job, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     fx *f = s_fx_start(NULL);
     /* events that do not apply */
     assert_string_equal(s_feed(f, EV(REPLY_OK), 0), "");
@@ -383,12 +383,12 @@ static void test_refusals(void **state)
     assert_string_equal(s_feed(f, FOUND(RUNNING), 0), "");
     drv_job_event ev = {.kind = DRV_JOB_EV_LAST};
     assert_int_equal(drv_job_lifecycle_step(f->job, &ev, T0, f->acts, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     f->job->kind = DRV_JOB_KIND_MIGRATE;
     ev.kind = DRV_JOB_EV_START;
     assert_int_equal(drv_job_lifecycle_step(f->job, &ev, T0, f->acts, &err), -1);
     assert_non_null(strstr(err->message, "not a start or undefine job"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     f->job->kind = DRV_JOB_KIND_START;
     s_fx_free(f);
 }

@@ -367,14 +367,14 @@ static void test_bad_input(void **state)
     drv_job_event ev = {.kind = DRV_JOB_EV_LAST};
     assert_int_equal(drv_job_migrate_step(f->job, &ev, T0, f->acts, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_job *bad = NULL;
     assert_int_equal(drv_job_migrate_new("m2", "vm1", "h1", "h1", NULL, NULL, T0, &bad, &err), -1);
     assert_null(bad);
     assert_non_null(strstr(err->message, "same host"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_job_migrate_new("m2", NULL, "h1", "h2", NULL, NULL, T0, &bad, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 /* ------------------------------------------------------------------------------------------------

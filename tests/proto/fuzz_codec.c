@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (drv_codec_unpack(data, size, 0, &env, &err) != 0) {
         if (err == NULL || err->kind != DRV_ERR_PROTO || env != NULL)
             s_broken("refused without a DRV_ERR_PROTO error", err);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return 0;
     }
     if (err != NULL || env == NULL || env->version != DRV_PROTO_VERSION ||
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s_broken("the canonical encoding is not stable", NULL);
     g_free(a);
     g_free(b);
-    drv_codec_free(&again);
-    drv_codec_free(&env);
+    drv_codec_destroy(&again);
+    drv_codec_destroy(&env);
     return 0;
 }

@@ -39,7 +39,7 @@ static char *s_assert_refused(const uint8_t *buf, size_t len, size_t max_len)
     assert_non_null(err->message);
     assert_true(err->message[0] != '\0');
     char *msg = g_strdup(err->message);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     return msg;
 }
 
@@ -89,7 +89,7 @@ static void test_roundtrip_every_body(void **state)
         g_autofree char *diff = msgfill_diff(&env->base, &out->base);
         if (diff != NULL)
             fail_msg("%s: %s", drv_codec_body_name(cases[i]), diff);
-        drv_codec_free(&out);
+        drv_codec_destroy(&out);
         assert_null(out);
         g_free(buf);
     }
@@ -112,7 +112,7 @@ static void test_diff_detects_change(void **state)
     g_autofree char *diff = msgfill_diff(&a->base, &b->base);
     assert_non_null(diff);
     assert_non_null(strstr(diff, "migrate.timeout_s"));
-    drv_codec_free(&b);
+    drv_codec_destroy(&b);
     g_free(buf);
     msgfill_destroy(&mf);
 }
@@ -161,7 +161,7 @@ static void test_roundtrip_explicit(void **state)
     assert_true(out->command->migrate->postcopy);
     assert_true(out->command->migrate->unsafe);
     assert_int_equal(out->command->migrate->timeout_s, 600);
-    drv_codec_free(&out);
+    drv_codec_destroy(&out);
 
     /* A client request whose body is binary with NULs, and a reply carrying an error. */
     static const uint8_t body[] = {'<', 0, 0xff, 'x', 0};
@@ -193,7 +193,7 @@ static void test_roundtrip_explicit(void **state)
     assert_string_equal(r->options[1]->value, "2097152");
     assert_int_equal(r->body.len, sizeof(body));
     assert_memory_equal(r->body.data, body, sizeof(body));
-    drv_codec_free(&out);
+    drv_codec_destroy(&out);
 }
 
 static void test_pack_refuses_no_body(void **state)
@@ -207,10 +207,10 @@ static void test_pack_refuses_no_body(void **state)
     assert_non_null(strstr(err->message, "no message"));
     assert_ptr_equal(buf, s_unset);
     assert_int_equal(len, 77);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_codec_pack(NULL, 0, &buf, &len, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_PROTO);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     /* err may be NULL: still refused. */
     assert_int_equal(drv_codec_pack(&env, 0, &buf, &len, NULL), -1);
 }
@@ -296,12 +296,12 @@ static void test_mutated_frames(void **state)
                 size_t again_len = 0;
                 assert_int_equal(drv_codec_pack(env, 0, &again, &again_len, NULL), 0);
                 g_free(again);
-                drv_codec_free(&env);
+                drv_codec_destroy(&env);
                 accepted++;
             } else {
                 assert_null(env);
                 assert_int_equal(err->kind, DRV_ERR_PROTO);
-                drv_error_free(&err);
+                drv_error_destroy(&err);
                 refused++;
             }
             g_free(buf);
@@ -343,7 +343,7 @@ static void test_unknown_fields(void **state)
     assert_int_equal(drv_codec_unpack(unknown99, sizeof(unknown99), 0, &env, &err), 0);
     assert_int_equal(env->body_case, DROVER__ENVELOPE__BODY_HEARTBEAT);
     assert_int_equal(env->heartbeat->seq, 5);
-    drv_codec_free(&env);
+    drv_codec_destroy(&env);
 }
 
 static void test_wrong_version(void **state)
@@ -370,7 +370,7 @@ static void test_wrong_version(void **state)
     Drover__Envelope *out = NULL;
     assert_int_equal(drv_codec_unpack(buf, len, 0, &out, NULL), 0);
     assert_int_equal(out->heartbeat->seq, 5);
-    drv_codec_free(&out);
+    drv_codec_destroy(&out);
     g_free(buf);
 }
 
@@ -391,7 +391,7 @@ static void test_max_len(void **state)
     assert_non_null(strstr(err->message, "register"));
     assert_non_null(strstr(err->message, "exceeds"));
     assert_ptr_equal(buf2, s_unset);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_codec_pack(env, len, &buf2, &len2, &err), 0);
     assert_int_equal(len2, len);
     assert_memory_equal(buf, buf2, len);
@@ -402,7 +402,7 @@ static void test_max_len(void **state)
     assert_non_null(strstr(msg, "exceeds"));
     Drover__Envelope *out = NULL;
     assert_int_equal(drv_codec_unpack(buf, len, len, &out, NULL), 0);
-    drv_codec_free(&out);
+    drv_codec_destroy(&out);
     g_free(buf);
     msgfill_destroy(&mf);
 
@@ -418,23 +418,23 @@ static void test_max_len(void **state)
     env2.client_request = &req;
     assert_int_equal(drv_codec_pack(&env2, 0, &buf, &len, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_PROTO);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_codec_pack(&env2, 2 * big, &buf, &len, &err), 0);
     assert_true(len > big);
     g_autofree char *msg2 = s_assert_refused(buf, len, 0);
     assert_non_null(strstr(msg2, "exceeds"));
     assert_int_equal(drv_codec_unpack(buf, len, 2 * big, &out, NULL), 0);
     assert_int_equal(out->client_request->body.len, big);
-    drv_codec_free(&out);
+    drv_codec_destroy(&out);
     g_free(buf);
     g_free(payload);
 }
 
 static void test_free_null_safe(void **state)
 {
-    drv_codec_free(NULL);
+    drv_codec_destroy(NULL);
     Drover__Envelope *env = NULL;
-    drv_codec_free(&env);
+    drv_codec_destroy(&env);
     assert_null(env);
 }
 

@@ -119,7 +119,7 @@ static void s_expect_heartbeat(void *router, const char *from, uint64_t seq)
     assert_string_equal(id, from);
     assert_int_equal(env->body_case, DROVER__ENVELOPE__BODY_HEARTBEAT);
     assert_int_equal(env->heartbeat->seq, seq);
-    drv_codec_free(&env);
+    drv_codec_destroy(&env);
     g_free(id);
 }
 
@@ -152,7 +152,7 @@ static void s_dealer_roundtrip(fixture *f)
     assert_string_equal(got->register_ack->controller_instance, "ctl-9");
     assert_int_equal(got->register_ack->heartbeat_interval_ms, 1000);
     assert_int_equal(got->register_ack->liveness, 3);
-    drv_codec_free(&got);
+    drv_codec_destroy(&got);
 
     /* every message type crosses the wire intact */
     Drover__Envelope__BodyCase cases[32];
@@ -167,7 +167,7 @@ static void s_dealer_roundtrip(fixture *f)
         g_autofree char *diff = msgfill_diff(&e->base, &got->base);
         if (diff != NULL)
             fail_msg("%s over the wire: %s", drv_codec_body_name(cases[i]), diff);
-        drv_codec_free(&got);
+        drv_codec_destroy(&got);
         g_free(from);
     }
     msgfill_destroy(&mf);
@@ -202,7 +202,7 @@ static void test_generated_identity_routes_back(void **state)
         assert_int_equal(drv_wire_recv(f->router, true, 0, 0, &ids[i], &got, &err), 0);
         assert_int_equal(got->heartbeat->seq, i);
         assert_true(strlen(ids[i]) > 1);
-        drv_codec_free(&got);
+        drv_codec_destroy(&got);
     }
     assert_string_not_equal(ids[0], ids[1]);
     for (int i = 1; i >= 0; i--) {
@@ -217,7 +217,7 @@ static void test_generated_identity_routes_back(void **state)
         Drover__Envelope *got = NULL;
         assert_int_equal(drv_wire_recv(peers[i], false, 0, 0, NULL, &got, &err), 0);
         assert_int_equal(got->client_reply->status, i);
-        drv_codec_free(&got);
+        drv_codec_destroy(&got);
         g_free(ids[i]);
     }
 }
@@ -248,11 +248,11 @@ static void s_escaped_identity(fixture *f, const char *raw)
     assert_int_equal(drv_wire_recv(f->router, true, 0, 0, &id, &got, &err), 0);
     assert_string_not_equal(id, raw);
     assert_true(id[0] == '~');
-    drv_codec_free(&got);
+    drv_codec_destroy(&got);
     assert_int_equal(drv_wire_send(f->router, id, &env, 0, &err), 0);
     assert_int_equal(drv_wire_recv(d, false, 0, 0, NULL, &got, &err), 0);
     assert_int_equal(got->heartbeat->seq, 1);
-    drv_codec_free(&got);
+    drv_codec_destroy(&got);
     g_free(id);
 }
 
@@ -299,7 +299,7 @@ static void test_pub_sub_topic(void **state)
     assert_non_null(got);
     assert_string_equal(topic, "domain.web 1");
     assert_string_equal(got->cluster_event->json, "{\"state\":\"running\"}");
-    drv_codec_free(&got);
+    drv_codec_destroy(&got);
     g_free(topic);
 }
 
@@ -337,7 +337,7 @@ static char *s_expect_refused(void *router, const char *from)
     assert_non_null(id);
     assert_string_equal(id, from);
     char *msg = g_strdup(err->message);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     g_free(id);
     return msg;
 }
@@ -371,7 +371,7 @@ static void test_extra_frames_refused(void **state)
     assert_int_equal(drv_wire_recv(d, false, 0, 0, NULL, &got, &err), -1);
     assert_null(got);
     assert_int_equal(err->kind, DRV_ERR_PROTO);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     g_free(buf);
 }
 
@@ -403,7 +403,7 @@ static void test_garbled_payload(void **state)
     assert_int_equal(err->kind, DRV_ERR_PROTO);
     assert_non_null(strstr(err->message, "exceeds"));
     assert_string_equal(id, "host-g");
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     g_free(id);
 
     /* a wrong protocol version */
@@ -426,7 +426,7 @@ static void test_garbled_payload(void **state)
     s_send_frames(d, frames, lens, 1);
     assert_int_equal(drv_wire_recv(f->router, true, 0, 0, NULL, &got, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_PROTO);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 static void test_dontwait(void **state)
@@ -440,16 +440,16 @@ static void test_dontwait(void **state)
     assert_int_equal(err->kind, DRV_ERR_TIMEOUT);
     assert_null(id);
     assert_null(got);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_wire_recv(d, false, 0, ZMQ_DONTWAIT, NULL, &got, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_TIMEOUT);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     /* send refuses an envelope with no body before touching the socket */
     Drover__Envelope empty = DROVER__ENVELOPE__INIT;
     assert_int_equal(drv_wire_send(d, NULL, &empty, 0, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_PROTO);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     /* ROUTER_MANDATORY: a reply to an identity nobody has is an error naming it */
     Drover__Envelope env;
@@ -457,7 +457,7 @@ static void test_dontwait(void **state)
     s_heartbeat(&env, &hb, 1, "x");
     assert_int_equal(drv_wire_send(f->router, "nobody", &env, ZMQ_DONTWAIT, &err), -1);
     assert_non_null(strstr(err->message, "nobody"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 }
 
 int main(void)

@@ -37,30 +37,30 @@ static void test_duplicates_and_unknowns(void **state)
     assert_int_equal(drv_sched_cluster_add_host(c, &h, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_EXISTS);
     assert_non_null(strstr(err->message, "h1"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     h.id = "h3";
     h.reserved_memory_kib = 2;
     assert_int_equal(drv_sched_cluster_add_host(c, &h, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
 
     drv_sched_domain_spec d = {.name = "vm1", .host = "nope", .vcpus = 1, .memory_kib = 1};
     assert_int_equal(drv_sched_cluster_add_domain(c, &d, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_NOT_FOUND);
     assert_non_null(strstr(err->message, "vm1"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_sched_cluster_n_domains(c), 0);
 
     assert_int_equal(drv_sched_cluster_remove_domain(c, "vm1", &err), -1);
     assert_int_equal(err->kind, DRV_ERR_NOT_FOUND);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_sched_cluster_set_host_state(c, "zz", DRV_SCHED_HOST_ACTIVE, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_sched_reservation r = {.id = "r", .host = "zz", .vcpus = 1};
     assert_int_equal(drv_sched_cluster_add_reservation(c, &r, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_NOT_FOUND);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_sched_cluster_destroy(&c);
     assert_null(c);
     drv_sched_cluster_destroy(&c); /* NULL-safe */
@@ -105,7 +105,7 @@ static void test_accounting(void **state)
     drv_sched_result *res = NULL;
     assert_int_equal(drv_sched_place(c, &req, &res, NULL), 0);
     assert_string_equal(res->host, "h2"); /* h1 has only 4 GiB left */
-    drv_sched_result_free(&res);
+    drv_sched_result_destroy(&res);
     assert_int_equal(drv_sched_cluster_remove_reservation(c, "mig", NULL), 0);
     assert_int_equal(drv_sched_cluster_host_usage(c, "h1", &u, NULL), 0);
     assert_int_equal(u.vcpus_allocated, 0);
@@ -123,7 +123,7 @@ static void test_accounting(void **state)
     assert_false(res->fits);
     g_autofree char *why = drv_sched_explain(res);
     assert_string_equal(why, "no host fits: the cluster has no hosts");
-    drv_sched_result_free(&res);
+    drv_sched_result_destroy(&res);
     drv_sched_cluster_destroy(&c);
 }
 
@@ -139,7 +139,7 @@ static void test_remove_first_host_keeps_features(void **state)
     assert_int_equal(drv_sched_place(c, &req, &res, NULL), 0);
     assert_false(res->fits);
     assert_string_equal(res->missing_features[0], "avx2");
-    drv_sched_result_free(&res);
+    drv_sched_result_destroy(&res);
     drv_sched_cluster_destroy(&c);
 }
 
@@ -169,7 +169,7 @@ static void test_many_flags_grow_bitsets(void **state)
     assert_int_equal(res->rejected[DRV_SCHED_FILTER_FEATURES], 1);
     assert_string_equal(res->missing_features[0], "f199");
     assert_null(res->missing_features[1]);
-    drv_sched_result_free(&res);
+    drv_sched_result_destroy(&res);
     g_auto(GStrv) base = drv_sched_baseline_features(c, NULL);
     assert_int_equal(g_strv_length(base), 1);
     assert_string_equal(base[0], "f3");
@@ -187,11 +187,11 @@ static void test_config_and_enums(void **state)
     drv_error *err = NULL;
     assert_int_equal(drv_sched_cluster_set_config(c, &cfg, &err), -1);
     assert_non_null(strstr(err->message, "cpu_ratio"));
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     cfg.cpu_ratio = 1.0;
     cfg.alternates = DRV_SCHED_MAX_ALTERNATES + 1;
     assert_int_equal(drv_sched_cluster_set_config(c, &cfg, &err), -1);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     drv_sched_cluster_destroy(&c);
 
     for (int f = 0; f < DRV_SCHED_FILTER_LAST; f++) {
@@ -225,7 +225,7 @@ static void test_sizes(void **state)
     drv_error *err = NULL;
     assert_int_equal(drv_sched_parse_size_kib("12X", &kib, &err), -1);
     assert_int_equal(err->kind, DRV_ERR_INVALID);
-    drv_error_free(&err);
+    drv_error_destroy(&err);
     assert_int_equal(drv_sched_parse_size_kib("-1G", &kib, NULL), -1);
     g_autofree char *a = drv_sched_format_kib(64ull << 20);
     g_autofree char *b = drv_sched_format_kib(1536);
@@ -264,7 +264,7 @@ static void test_snapshot_errors_name_the_object(void **state)
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err->message, cases[i].needle);
         assert_int_equal(err->kind,
                          DRV_ERR_INVALID == err->kind ? DRV_ERR_INVALID : DRV_ERR_NOT_FOUND);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 

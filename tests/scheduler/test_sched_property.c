@@ -248,7 +248,7 @@ static void test_placement_respects_capacity_and_filters(void **state)
                 g_autofree char *why = drv_sched_explain(res);
                 assert_true(g_str_has_prefix(why, "no host"));
             }
-            drv_sched_result_free(&res);
+            drv_sched_result_destroy(&res);
         }
         drv_sched_cluster_destroy(&m.c);
         g_rand_free(r);
@@ -284,7 +284,7 @@ static uint64_t s_fill(drv_sched_cluster *c, const m_request *shape, unsigned *c
             };
             assert_int_equal(drv_sched_cluster_add_domain(c, &d, NULL), 0);
         }
-        drv_sched_result_free(&res);
+        drv_sched_result_destroy(&res);
         if (!ok)
             break;
         n++;
@@ -308,7 +308,7 @@ static void test_capacity_equals_successive_placements(void **state)
             assert_int_equal(drv_sched_place(m.c, &q.req, &res, NULL), 0);
             if (res->fits)
                 s_book(&m, &q, res->host);
-            drv_sched_result_free(&res);
+            drv_sched_result_destroy(&res);
         }
         for (int i = 0; i < 4; i++) {
             m_request shape;
@@ -327,7 +327,7 @@ static void test_capacity_equals_successive_placements(void **state)
             assert_int_equal(placed, cap->total);
             nonzero += placed > 0;
             drv_sched_cluster_destroy(&copy);
-            drv_sched_capacity_free(&cap);
+            drv_sched_capacity_destroy(&cap);
         }
         drv_sched_cluster_destroy(&m.c);
         g_rand_free(r);
@@ -350,7 +350,7 @@ static void test_n_plus_one_consistent_with_placement(void **state)
             assert_int_equal(drv_sched_place(m.c, &q.req, &res, NULL), 0);
             if (res->fits)
                 s_book(&m, &q, res->host);
-            drv_sched_result_free(&res);
+            drv_sched_result_destroy(&res);
         }
         m_request shape;
         s_random_request(&m, r, &shape, false);
@@ -379,7 +379,7 @@ static void test_n_plus_one_consistent_with_placement(void **state)
             checked++;
             drv_sched_cluster_destroy(&copy);
         }
-        drv_sched_capacity_free(&cap);
+        drv_sched_capacity_destroy(&cap);
         drv_sched_cluster_destroy(&m.c);
         g_rand_free(r);
     }
@@ -401,7 +401,7 @@ static void test_snapshot_round_trip(void **state)
             assert_int_equal(drv_sched_place(m.c, &q.req, &res, NULL), 0);
             if (res->fits)
                 s_book(&m, &q, res->host);
-            drv_sched_result_free(&res);
+            drv_sched_result_destroy(&res);
         }
         drv_sched_reservation rs = {
             .id = "mig", .host = m.hosts[0].id, .vcpus = 1, .memory_kib = 1024};

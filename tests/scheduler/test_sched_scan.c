@@ -353,7 +353,7 @@ static void s_check(m_cluster *m, const m_request *q)
     s_assert_names(res->missing_labels, miss_labels);
     assert_int_equal(res->memory_short_kib, mem_short == UINT64_MAX ? 0 : mem_short);
     assert_int_equal(res->vcpus_short, vcpu_short == UINT64_MAX ? 0 : vcpu_short);
-    drv_sched_result_free(&res);
+    drv_sched_result_destroy(&res);
 }
 
 static void test_scan_matches_reference(void **state)

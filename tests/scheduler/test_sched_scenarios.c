@@ -95,8 +95,8 @@ static json_object *s_run_place(drv_sched_cluster *c, json_object *tc)
         if (drv_sched_cluster_add_domain(c, &d, &err) < 0)
             fail_msg("book %s: %s", req->name, err->message);
     }
-    drv_sched_result_free(&r);
-    drv_sched_request_free(&req);
+    drv_sched_result_destroy(&r);
+    drv_sched_request_destroy(&req);
     return out;
 }
 
@@ -117,8 +117,8 @@ static json_object *s_run_capacity(drv_sched_cluster *c, json_object *tc)
     if (drv_sched_capacity_compute(c, shape, &opts, &cap, &err) < 0)
         fail_msg("capacity: %s", err->message);
     json_object *out = drv_sched_capacity_to_json(cap);
-    drv_sched_capacity_free(&cap);
-    drv_sched_request_free(&shape);
+    drv_sched_capacity_destroy(&cap);
+    drv_sched_request_destroy(&shape);
     return out;
 }
 
@@ -135,11 +135,11 @@ static json_object *s_run_drain(drv_sched_cluster *c, json_object *tc)
     if (drv_sched_drain_plan_compute(c, json_object_get_string(v), &opts, &plan, &err) < 0) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "error", json_object_new_string(err->message));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return o;
     }
     json_object *out = drv_sched_drain_plan_to_json(plan);
-    drv_sched_drain_plan_free(&plan);
+    drv_sched_drain_plan_destroy(&plan);
     return out;
 }
 
@@ -162,7 +162,7 @@ static json_object *s_run_baseline(drv_sched_cluster *c, json_object *tc)
     drv_error *err = NULL;
     if (drv_sched_baseline_cpu_xml(c, arch, model, &xml, &err) < 0) {
         json_object_object_add(o, "error", json_object_new_string(err->message));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     } else {
         json_object_object_add(o, "xml", json_object_new_string(xml));
     }
@@ -182,7 +182,7 @@ static json_object *s_run_balance(drv_sched_cluster *c, json_object *tc)
     if (drv_sched_balance_opts_from_json(opts_o, &opts, &err) < 0) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "error", json_object_new_string(err->message));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return o;
     }
     g_autofree drv_sched_host_load *hl = NULL;
@@ -194,11 +194,11 @@ static json_object *s_run_balance(drv_sched_cluster *c, json_object *tc)
     if (drv_sched_balance_plan_compute(c, hl, nh, dl, nd, &opts, &plan, &err) < 0) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "error", json_object_new_string(err->message));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return o;
     }
     json_object *out = drv_sched_balance_plan_to_json(plan);
-    drv_sched_balance_plan_free(&plan);
+    drv_sched_balance_plan_destroy(&plan);
     return out;
 }
 
@@ -222,7 +222,7 @@ static json_object *s_run_balance_check(drv_sched_cluster *c, json_object *tc)
     json_object *o = json_object_new_object();
     if (rc < 0) {
         json_object_object_add(o, "error", json_object_new_string(err->message));
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return o;
     }
     json_object_object_add(o, "allowed", json_object_new_boolean(rc == 0));

@@ -1,5 +1,5 @@
-/* stats.c — see stats.h. */
-#include "stats.h"
+/* stats_window.c — see stats_window.h. */
+#include "stats_window.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
-/* stats.h — the controller's statistics window: the last few StatsReports of every host, in memory
- * only (never in etcd; a new leader starts empty and fills within one stats interval). Fed by the
- * broker, read by the API (host/domain stats, cluster balance) and the metrics snapshot.
+/* stats_window.h — the controller's statistics window: the last few StatsReports of every host, in
+ * memory only (never in etcd; a new leader starts empty and fills within one stats interval). Fed
+ * by the broker, read by the API (host/domain stats, cluster balance) and the metrics snapshot.
  * Single-threaded: only the main loop touches it. Plain structs: no protobuf here. */
 #ifndef DROVER_CTL_STATS_H
 #define DROVER_CTL_STATS_H

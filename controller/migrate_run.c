@@ -1,7 +1,7 @@
-/* migrate.c — the migration job runner (see migrate.h). Every job in flight is a drv_job driven by
- * the pure state machine of jobs/job_migrate.h: what happens (the client's start and cancel,
- * agents' replies and progress, deadlines, a controller taking over) goes in as an event; the
- * actions that come out are performed here in order: etcd writes (jobs/, reservations/,
+/* migrate_run.c — the migration job runner (see migrate_run.h). Every job in flight is a drv_job
+ * driven by the pure state machine of jobs/job_migrate.h: what happens (the client's start and
+ * cancel, agents' replies and progress, deadlines, a controller taking over) goes in as an event;
+ * the actions that come out are performed here in order: etcd writes (jobs/, reservations/,
  * domains/), agent commands (storage markers, CMD_MIGRATE, CMD_MIGRATE_CANCEL, DOMSTATS to locate
  * the domain, CMD_SNAPSHOT_REDEFINE) and events on topic job.<id>.
  *
@@ -180,7 +180,7 @@ static void s_feed(s_run *run, const drv_job_event *ev0)
         int rc = drv_job_migrate_step(run->job, &ev, (uint64_t)ctl_wall_ms(s_self->c), acts, &err);
         if (rc < 0) {
             drv_warn("job '%s': %s", run->job->id, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
         if (rc > 0) {
             g_autofree char *what = drv_job_actions_describe(acts);
@@ -264,7 +264,7 @@ static void s_reserve(s_run *run)
     drv_error *err = NULL;
     if (ctl_job_store_put_resv(c, r, &err) < 0) {
         s_follow(run, DRV_JOB_EV_RESERVED_FAILED, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         ctl_mig_resv_free(r);
         return;
     }
@@ -279,7 +279,7 @@ static void s_release(ctl *c, const char *id)
     drv_error *err = NULL;
     if (ctl_job_store_delete_resv(c, id, &err) < 0) {
         drv_warn("%s (reaped at the next controller start)", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     g_hash_table_remove(s_self->resv, id);
 }
@@ -301,7 +301,7 @@ void ctl_migrate_add_reservations(ctl *c, drv_sched_cluster *cl)
         drv_error *err = NULL;
         if (drv_sched_cluster_add_reservation(cl, &sr, &err) < 0) {
             drv_warn("scheduler: reservation '%s' left out: %s", r->id, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
     }
 }
@@ -371,7 +371,7 @@ static void s_mark_written(ctl *c, const char *host, const ctl_reply *rep, void 
         0) {
         s_cb_free(next);
         s_storage_refused(run, false, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -412,7 +412,7 @@ static void s_verify_next(s_run *run, bool sync)
     if (ctl_send(c, run->job->migrate.source, &cmd, s_mark_written, cb, s_cb_free, &err) < 0) {
         s_cb_free(cb);
         s_storage_refused(run, sync, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -467,9 +467,9 @@ static void s_link_record(s_run *run, const ctl_migrate_result *r)
              est.fixed_ms);
     drv_error *err = NULL;
     if (ctl_link_store_put(s_self->c, jm->source, jm->destination, &est, &err) < 0)
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     if (evicted != NULL && ctl_link_store_delete(s_self->c, evicted, &err) < 0)
-        drv_error_free(&err);
+        drv_error_destroy(&err);
 }
 
 bool ctl_migrate_last_dirty_rate(const char *domain, uint64_t *ret_bps)
@@ -613,7 +613,7 @@ static void s_migrate(s_run *run)
     if (ctl_send(c, m->source, &cmd, s_migrated, cb, s_cb_free, &err) < 0) {
         s_cb_free(cb);
         s_follow(run, DRV_JOB_EV_RESULT_FAILED, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     run->migrate_pending = true;
@@ -637,7 +637,7 @@ static void s_cancel(s_run *run)
     drv_error *err = NULL;
     if (ctl_send(c, m->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_warn("job '%s': cancel: %s", run->job->id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -697,7 +697,7 @@ static void s_locate(s_run *run)
         drv_error *err = NULL;
         if (ctl_send(c, host, &cmd, s_located, cb, s_cb_free, &err) < 0) {
             drv_debug("job '%s': locate on '%s': %s", run->job->id, host, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
             s_cb_free(cb);
             run->loc_gen++; /* answers of this round no longer count */
             run->loc_retry_ms = ctl_now_ms(c) + S_LOCATE_RETRY_MS;
@@ -782,7 +782,7 @@ static void s_place_submit(ctl *c, s_place_req *q)
         0) {
         drv_warn("job '%s': placing '%s' on '%s': %s", q->job_id, q->domain, q->destination,
                  err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_placing_done(c, q->domain);
     }
 }
@@ -841,7 +841,7 @@ static void s_redefine_next(s_run *run, bool from_callback)
             return;
         s_cb_free(cb);
         drv_warn("job '%s': redefining snapshot: %s", run->job->id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     run->waiting = 0;
     if (from_callback)
@@ -894,7 +894,7 @@ static bool s_redefine(s_run *run)
                             g_free, &err) < 0) {
         drv_warn("job '%s': snapshots of '%s': %s", run->job->id, run->job->migrate.domain,
                  err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         run->waiting = 0;
         return false;
     }
@@ -943,7 +943,7 @@ static void s_continue(s_run *run)
         case DRV_JOB_ACT_PERSIST:
             if (ctl_job_store_put(c, run->job, &err) < 0) {
                 drv_warn("%s", err->message);
-                drv_error_free(&err);
+                drv_error_destroy(&err);
             }
             break;
         default:
@@ -1013,7 +1013,7 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_err
             drv_error *e = NULL;
             if (ctl_job_store_delete_resv(c, r->id, &e) < 0) {
                 drv_warn("%s", e->message);
-                drv_error_free(&e);
+                drv_error_destroy(&e);
             }
             continue;
         }
@@ -1038,7 +1038,7 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_err
             run->pools = ctl_mig_pools(c, d, j->migrate.source, j->migrate.destination, &e);
             if (e != NULL) {
                 drv_info("job '%s': %s", j->id, e->message);
-                drv_error_free(&e);
+                drv_error_destroy(&e);
             }
             ctl_model_set_busy(c->model, d->name, "migrate");
         }
@@ -1077,7 +1077,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
             drv_error *err = NULL;
             if (ctl_job_store_list_with_resv_async(c, s_taken_over, NULL, NULL, &err) < 0) {
                 drv_warn("taking migration jobs over: %s; retrying", err->message);
-                drv_error_free(&err);
+                drv_error_destroy(&err);
                 m->next_takeover_ms = now_ms + 1000;
                 return 1000;
             }
@@ -1089,7 +1089,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
         drv_error *err = NULL;
         if (ctl_link_store_load_async(c, s_links_loaded, &err) < 0) {
             drv_warn("loading the link estimates: %s; retrying", err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         } else {
             m->loading_links = true;
         }
@@ -1276,7 +1276,7 @@ int ctl_migrate_resume(ctl *c, drv_job *j)
         run->pools = ctl_mig_pools(c, d, j->migrate.source, j->migrate.destination, &e);
         if (e != NULL) {
             drv_info("job '%s': %s", j->id, e->message);
-            drv_error_free(&e);
+            drv_error_destroy(&e);
         }
         ctl_model_set_busy(c->model, d->name, "migrate");
     }

@@ -1,10 +1,10 @@
-/* lifecycle.c — the start / undefine job runner (see lifecycle.h). Every job in flight is a drv_job
- * driven by jobs/job_lifecycle.h: events go in (queued, fed in order), actions come out and are
- * performed in order here. PERSIST and SET_DESIRED wait for etcd's answer before the next action
- * (a command is never sent before its step is stored); a write that failed is tried again every
- * second. Callbacks name their job by id (and command generation), so a job that ended meanwhile
- * is simply not found. */
-#include "lifecycle.h"
+/* lifecycle_run.c — the start / undefine job runner (see lifecycle_run.h). Every job in flight is a
+ * drv_job driven by jobs/job_lifecycle.h: events go in (queued, fed in order), actions come out and
+ * are performed in order here. PERSIST and SET_DESIRED wait for etcd's answer before the next
+ * action (a command is never sent before its step is stored); a write that failed is tried again
+ * every second. Callbacks name their job by id (and command generation), so a job that ended
+ * meanwhile is simply not found. */
+#include "lifecycle_run.h"
 
 #include "ctl_io.h"
 #include "broker.h"
@@ -226,7 +226,7 @@ static void s_command(ctl *c, s_run *run, const drv_job_action *a)
         s_remember_refusal(run, ctl_cmd_kind_to_string(cmd.kind), a->host, &fail);
         s_queue(run, DRV_JOB_EV_REPLY_FAILED, err->message);
         s_cb_free(cb);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         return;
     }
     drv_info("job '%s': sent %s of '%s' to host '%s'", run->job->id,
@@ -293,7 +293,7 @@ static void s_persist(ctl *c, s_run *run)
     if (ctl_async_put_kv_then(c, key, text, what, s_persisted, g_strdup(run->job->id), g_free,
                               &err) < 0) {
         drv_warn("%s; trying again", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         run->retry_ms = ctl_now_ms(c) + S_RETRY_MS;
     }
 }
@@ -319,7 +319,7 @@ static void s_set_desired(ctl *c, s_run *run, drv_job_desired desired)
                              g_strdup(run->job->id), g_free, &err) < 0) {
         drv_warn("job '%s': putting the desired state back: %s; trying again", run->job->id,
                  err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         run->retry_ms = ctl_now_ms(c) + S_RETRY_MS;
     }
 }
@@ -367,7 +367,7 @@ static void s_forget(ctl *c, s_run *run)
     if (ctl_async_delete_domain(c, run->job->lifecycle.domain, s_forgotten, cb, s_cb_free, &err) <
         0) {
         s_queue(run, DRV_JOB_EV_REPLY_FAILED, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -435,7 +435,7 @@ static void s_forget_saved(ctl *c, const ctl_domain *d)
     if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_saved_forgotten, g_strdup(d->name),
                              g_free, &err) < 0) {
         drv_warn("domain '%s': save record not cleared: %s", d->name, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -499,7 +499,7 @@ static void s_process(ctl *c, s_run *run)
         int rc = drv_job_lifecycle_step(run->job, &q->ev, (uint64_t)ctl_wall_ms(c), acts, &err);
         if (rc < 0) {
             drv_warn("job '%s': %s", run->job->id, err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         } else if (rc > 0) {
             g_autofree char *what = drv_job_actions_describe(acts);
             drv_debug("job '%s': %s → %s", run->job->id, drv_job_event_kind_to_string(q->ev.kind),
@@ -637,7 +637,7 @@ static void s_takeover(ctl *c)
     drv_error *err = NULL;
     if (ctl_async_submit(c, s_list_work, s_list_done, q, s_list_req_free, &err) < 0) {
         drv_warn("taking start and undefine jobs over: %s; retrying", err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_list_req_free(q);
         self->next_takeover_ms = ctl_now_ms(c) + S_RETRY_MS;
         return;

@@ -1,4 +1,4 @@
-/* lifecycle.h — the runner of start and undefine jobs (jobs/job_lifecycle.h, issue 11). `domain
+/* lifecycle_run.h — the runner of start and undefine jobs (jobs/job_lifecycle.h, issue 11). `domain
  * start` (once its placement is stored) and `domain undefine` each run as a job stored at
  * jobs/<id>: the runner feeds the pure state machine with what agents and etcd answer and performs
  * the actions it asks for (jobs/<id> written and acknowledged by etcd before the next command,

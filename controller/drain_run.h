@@ -1,6 +1,6 @@
-/* drain.h — host maintenance (issue 8, docs/maintenance.md): the client verbs host.maintenance and
- * host.activate (drain_api.c), and the runner (drain.c) that drives drain and restore jobs with
- * the pure executor of jobs/job_drain.h. Each move runs as a child migration job
+/* drain_run.h — host maintenance (issue 8, docs/maintenance.md): the client verbs host.maintenance
+ * and host.activate (drain_api.c), and the runner (drain_run.c) that drives drain and restore jobs
+ * with the pure executor of jobs/job_drain.h. Each move runs as a child migration job
  * ("<drain>:<domain>:<attempt>") through the migration runner (migrate_launch.h); the runner feeds
  * their outcomes, their progress and, after a controller restart, where each domain is (from the
  * child job in etcd) back to the executor, and performs the actions it asks for (host admin state,

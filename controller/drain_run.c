@@ -1,15 +1,15 @@
-/* drain.c — the drain and restore job runner (see drain.h). Every drain in flight is a drv_job
- * driven by the pure executor of jobs/job_drain.h. What happens goes in as an event — START,
- * RESTARTED when taken over, each child migration's outcome (the migration runner's end hook),
- * its progress (polled from the live child), where a domain is after a restart (answered from the
- * child job in etcd), CANCEL — and the actions that come out are performed here in order: the
- * host's admin state, jobs/<id>, events on job.<id>, LAUNCH as a child migration job
+/* drain_run.c — the drain and restore job runner (see drain_run.h). Every drain in flight is a
+ * drv_job driven by the pure executor of jobs/job_drain.h. What happens goes in as an event —
+ * START, RESTARTED when taken over, each child migration's outcome (the migration runner's end
+ * hook), its progress (polled from the live child), where a domain is after a restart (answered
+ * from the child job in etcd), CANCEL — and the actions that come out are performed here in order:
+ * the host's admin state, jobs/<id>, events on job.<id>, LAUNCH as a child migration job
  * (ctl_migrate_launch), CANCEL of a child, SHUTDOWN of an unmovable domain.
  *
  * Outcomes that arrive while actions are being performed (a launch refused at once, a child that
  * ended synchronously) are queued and fed after the current step: the executor is never entered
  * twice at the same time. */
-#include "drain.h"
+#include "drain_run.h"
 
 #include "ctl_io.h"
 #include "domstate.h"
@@ -302,7 +302,7 @@ static char *s_move_refused(void *ctx, const drv_job *job, const drv_job_entry *
     if (drv_sched_balance_move_check(fc->cluster, e->domain, e->origin, dest,
                                      job->drain.opts.n_plus_one, &why, &err) < 0) {
         why = g_strdup(err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     if (why != NULL)
         drv_info("job '%s': move of '%s' %s → %s refused now: %s", job->id, e->domain, e->origin,
@@ -432,7 +432,7 @@ static void s_cold_moved(ctl *c, ctl_domain *stored, const drv_error *err, bool 
     drv_error *serr = NULL;
     if (ctl_send(c, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &serr) < 0) {
         drv_info("job '%s': %s", w->job_id, serr->message);
-        drv_error_free(&serr);
+        drv_error_destroy(&serr);
     }
     if (run != NULL) {
         s_queue(run, DRV_JOB_EV_RESULT_OK, w->domain, w->attempt, NULL);
@@ -452,7 +452,7 @@ static void s_cold_move(s_drun *run, ctl_domain *d, const drv_job_action *a)
     if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_cold_moved, s_dwrite_new(run, a),
                              s_dwrite_free, &err) < 0) {
         s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -494,7 +494,7 @@ static void s_launch(s_drun *run, const drv_job_action *a)
         drv_info("job '%s': move of '%s' to '%s' refused: %s", run->job->id, a->domain,
                  a->destination, err->message);
         s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -575,7 +575,7 @@ static void s_locate(s_drun *run, const drv_job_action *a)
     if (ctl_job_store_get_async(c, a->job_id, s_located, q, s_locate_q_free, &err) < 0) {
         drv_warn("job '%s': locating '%s': %s; asking again", run->job->id, a->domain,
                  err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
         s_locate_q_free(q);
         run->restart_ms = ctl_now_ms(c) + 1000;
     }
@@ -590,7 +590,7 @@ static void s_shutdown_command(ctl *c, const s_dwrite *w)
     drv_info("job '%s': shutting unmovable '%s' down on '%s'", w->job_id, w->domain, w->source);
     if (ctl_send(c, w->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_warn("job '%s': shutdown of '%s': %s", w->job_id, w->domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -620,7 +620,7 @@ static void s_destroy(s_drun *run, const drv_job_action *a)
              run->job->id, a->domain, run->job->drain.opts.shutdown_timeout_s, a->source);
     if (ctl_send(c, a->source, &cmd, s_log_reply, g_steal_pointer(&what), g_free, &err) < 0) {
         drv_warn("job '%s': destroy of '%s': %s", run->job->id, a->domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -640,7 +640,7 @@ static void s_shutdown(s_drun *run, const drv_job_action *a)
     if (ctl_async_put_domain(c, copy, d->mod_revision, NULL, s_shutdown_stored, w, s_dwrite_free,
                              &err) < 0) {
         drv_warn("job '%s': '%s' not shut down: %s", run->job->id, a->domain, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
 }
 
@@ -655,7 +655,7 @@ static void s_perform(s_drun *run, const drv_job_action *a)
     case DRV_JOB_ACT_PERSIST:
         if (ctl_job_store_put(c, run->job, &err) < 0) {
             drv_warn("%s", err->message);
-            drv_error_free(&err);
+            drv_error_destroy(&err);
         }
         break;
     case DRV_JOB_ACT_PUBLISH:
@@ -698,7 +698,7 @@ static void s_step(s_drun *run, const drv_job_event *ev)
     int rc = drv_job_drain_step(run->job, ev, &facts, (uint64_t)ctl_wall_ms(s_self->c), acts, &err);
     if (rc < 0) {
         drv_warn("job '%s': %s", run->job->id, err->message);
-        drv_error_free(&err);
+        drv_error_destroy(&err);
     }
     if (rc > 0 && ev != NULL && ev->kind != DRV_JOB_EV_PROGRESS) {
         g_autofree char *what = drv_job_actions_describe(acts);
@@ -909,7 +909,7 @@ int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
             drv_error *err = NULL;
             if (ctl_job_store_list_async(c, s_taken_over, NULL, NULL, &err) < 0) {
                 drv_warn("taking drain jobs over: %s; retrying", err->message);
-                drv_error_free(&err);
+                drv_error_destroy(&err);
                 m->next_takeover_ms = now_ms + 1000;
                 return 1000;
             }

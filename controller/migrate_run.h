@@ -1,4 +1,4 @@
-/* migrate.h — live migration as a job (docs/migration.md): the client verbs domain.migrate,
+/* migrate_run.h — live migration as a job (docs/migration.md): the client verbs domain.migrate,
  * job.list, job.show, job.cancel; the checks made before anything moves (destination, CPU
  * features, shared storage, room); the destination's reservation in etcd (reservations/<id>,
  * counted by the scheduler); and the job runner that feeds the pure state machine of
