@@ -808,8 +808,10 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         drv_job_set_owner(j, c->instance);
         s_drun *run = s_add(j);
         run->hold_until_ms = ctl_now_ms(c) + S_TAKEOVER_GRACE_MS;
-        drv_info("job '%s' (%s of %s, %s) taken over", j->id, drv_job_kind_to_string(j->kind),
-                 j->drain.host ? j->drain.host : "the cluster", drv_job_state_to_string(j->state));
+        g_autofree char *of =
+            j->drain.host ? g_strdup_printf("host '%s'", j->drain.host) : g_strdup("the cluster");
+        drv_info("job '%s' (%s of %s, %s) taken over", j->id, drv_job_kind_to_string(j->kind), of,
+                 drv_job_state_to_string(j->state));
         s_queue(run, j->state == DRV_JOB_PENDING ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL, 0,
                 NULL);
     }
