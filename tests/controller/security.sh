@@ -91,7 +91,7 @@ out=$(dr_as operator host enroll h9 "$KEY_DIR/evil.pub" 2>&1) && t_fail "an oper
 t_check "enrolment needs admin" grep -q "host.enroll needs role admin" <<<"$out"
 out=$(DROVER_KEY_FILE= "$CLI_BIN" --json --timeout 2 domain destroy vm1 2>&1) &&
   t_fail "a client with no key destroyed vm1"
-t_check "the keyless client is told it needs a key" grep -q "no client key" <<<"$out"
+t_check "the keyless client is told it needs a key: $out" grep -q "no client key" <<<"$out"
 out=$(DROVER_KEY_FILE=$KEY_DIR/evil.key "$CLI_BIN" --json --timeout 2 domain destroy vm1 2>&1) &&
   t_fail "an unknown client key destroyed vm1"
 t_check "the unknown client key is logged" grep -q "refused a drover-clients connection .*not an allowed client key" "$CTL_LOG"
