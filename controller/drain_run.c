@@ -10,6 +10,7 @@
  * ended synchronously) are queued and fed after the current step: the executor is never entered
  * twice at the same time. */
 #include "drain_run.h"
+#include "takeover_gate.h"
 
 #include "ctl_io.h"
 #include "domstate.h"
@@ -52,10 +53,8 @@ typedef struct {
 
 typedef struct {
     ctl *c;
-    GHashTable *runs; /* job id → s_drun* */
-    bool leading;
-    bool taking_over; /* the stored jobs are being read on the etcd worker */
-    int64_t next_takeover_ms;
+    GHashTable *runs;       /* job id → s_drun* */
+    ctl_takeover_gate gate; /* leadership and the take-over of stored jobs (takeover_gate.h) */
 } s_dmod;
 
 static s_dmod *s_self;
@@ -786,19 +785,38 @@ static s_drun *s_add(drv_job *job)
     return run;
 }
 
+/* Drains run on the leader once its migrations are taken over (a drain's moves are migrations). */
+static bool s_may_lead(ctl *c)
+{
+    return ctl_is_leader(c) && c->loaded && ctl_migrate_is_leading();
+}
+
+static guint s_gate_count(ctl *c)
+{
+    return g_hash_table_size(s_mod_get(c)->runs);
+}
+
+static void s_gate_drop(ctl *c)
+{
+    g_hash_table_remove_all(s_mod_get(c)->runs);
+}
+
+static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *data);
+
+static int s_gate_list(ctl *c, drv_error **err)
+{
+    return ctl_job_store_list_async(c, s_taken_over, NULL, NULL, err);
+}
+
+static const ctl_takeover_ops s_gate_ops = {"drain jobs", s_gate_count, s_gate_drop, s_gate_list};
+
 /* The stored jobs, read on the etcd worker: the drains in flight are driven from now on. */
 static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *data)
 {
     (void)data;
     s_dmod *m = s_mod_get(c);
-    m->taking_over = false;
-    if (!ctl_is_leader(c) || !c->loaded || !ctl_migrate_is_leading())
-        return; /* stepped down meanwhile: the tick tries again when leading */
-    if (err != NULL) {
-        drv_warn("taking drain jobs over: %s; retrying", err->message);
-        m->next_takeover_ms = ctl_now_ms(c) + 1000;
+    if (!ctl_takeover_gate_listed(&m->gate, &s_gate_ops, c, s_may_lead(c), err))
         return;
-    }
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *stored = g_ptr_array_index(jobs, i);
         if (!drv_job_kind_is_batch(stored->kind) || drv_job_state_is_terminal(stored->state) ||
@@ -815,13 +833,13 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
         s_queue(run, j->state == DRV_JOB_PENDING ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL, 0,
                 NULL);
     }
-    m->leading = true;
+    ctl_takeover_gate_open(&m->gate);
 }
 
 bool ctl_drain_ready(ctl *c)
 {
     (void)c;
-    return s_self != NULL && s_self->leading;
+    return s_self != NULL && s_self->gate.leading;
 }
 
 int ctl_drain_start(ctl *c, drv_job *job, drv_error **err)
@@ -895,30 +913,9 @@ int ctl_drain_cancel(ctl *c, const char *job_id)
 int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
 {
     s_dmod *m = s_mod_get(c);
-    if (!ctl_is_leader(c) || !c->loaded || !ctl_migrate_is_leading()) {
-        if (m->leading) {
-            drv_info("not leading: %u drain jobs left to the next leader",
-                     g_hash_table_size(m->runs));
-            g_hash_table_remove_all(m->runs);
-            m->leading = false;
-        }
-        return 1000;
-    }
-    if (!m->leading) {
-        if (now_ms < m->next_takeover_ms)
-            return m->next_takeover_ms - now_ms;
-        if (!m->taking_over) {
-            drv_error *err = NULL;
-            if (ctl_job_store_list_async(c, s_taken_over, NULL, NULL, &err) < 0) {
-                drv_warn("taking drain jobs over: %s; retrying", err->message);
-                drv_error_destroy(&err);
-                m->next_takeover_ms = now_ms + 1000;
-                return 1000;
-            }
-            m->taking_over = true;
-        }
-        return 100;
-    }
+    int64_t wait = ctl_takeover_gate_tick(&m->gate, &s_gate_ops, c, now_ms, s_may_lead(c));
+    if (wait > 0)
+        return wait;
     int64_t next = 1000;
     GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
     GHashTableIter it;

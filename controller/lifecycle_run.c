@@ -5,6 +5,7 @@
  * every second. Callbacks name their job by id (and command generation), so a job that ended
  * meanwhile is simply not found. */
 #include "lifecycle_run.h"
+#include "takeover_gate.h"
 
 #include "ctl_io.h"
 #include "broker.h"
@@ -42,10 +43,8 @@ typedef struct {
 
 struct ctl_lifecycle {
     ctl *c;
-    GHashTable *runs; /* job id → s_run* */
-    bool leading;     /* stored jobs taken over */
-    bool listing;     /* the take-over's listing is on the etcd worker */
-    int64_t next_takeover_ms;
+    GHashTable *runs;       /* job id → s_run* */
+    ctl_takeover_gate gate; /* leadership and the take-over of stored jobs (takeover_gate.h) */
 };
 
 typedef struct {
@@ -597,6 +596,26 @@ static int s_list_work(ctl_store *store, void *data, drv_error **err)
     return ctl_job_store_list_from(store, &q->jobs, err);
 }
 
+static bool s_may_lead(ctl *c)
+{
+    return ctl_is_leader(c) && c->loaded && ctl_agents_bound(c);
+}
+
+static guint s_gate_count(ctl *c)
+{
+    return c->lifecycle != NULL ? g_hash_table_size(c->lifecycle->runs) : 0;
+}
+
+static void s_gate_drop(ctl *c)
+{
+    g_hash_table_remove_all(c->lifecycle->runs);
+}
+
+static int s_gate_list(ctl *c, drv_error **err);
+
+static const ctl_takeover_ops s_gate_ops = {"start/undefine jobs", s_gate_count, s_gate_drop,
+                                            s_gate_list};
+
 static void s_list_done(void *loop_ctx, void *data, const drv_error *err, bool attempted)
 {
     (void)attempted;
@@ -605,13 +624,7 @@ static void s_list_done(void *loop_ctx, void *data, const drv_error *err, bool a
     ctl_lifecycle *self = c->lifecycle;
     if (self == NULL)
         return;
-    self->listing = false;
-    if (err != NULL) {
-        drv_warn("taking start and undefine jobs over: %s; retrying", err->message);
-        self->next_takeover_ms = ctl_now_ms(c) + S_RETRY_MS;
-        return;
-    }
-    if (!ctl_is_leader(c))
+    if (!ctl_takeover_gate_listed(&self->gate, &s_gate_ops, c, s_may_lead(c), err))
         return;
     for (guint i = 0; i < q->jobs->len; i++) {
         drv_job *j = g_ptr_array_index(q->jobs, i);
@@ -627,22 +640,17 @@ static void s_list_done(void *loop_ctx, void *data, const drv_error *err, bool a
         s_queue(run, j->state == DRV_JOB_PENDING ? DRV_JOB_EV_START : DRV_JOB_EV_RESTARTED, NULL);
         s_process(c, run);
     }
-    self->leading = true;
+    ctl_takeover_gate_open(&self->gate);
 }
 
-static void s_takeover(ctl *c)
+static int s_gate_list(ctl *c, drv_error **err)
 {
-    ctl_lifecycle *self = c->lifecycle;
     s_list_req *q = g_new0(s_list_req, 1);
-    drv_error *err = NULL;
-    if (ctl_async_submit(c, s_list_work, s_list_done, q, s_list_req_free, &err) < 0) {
-        drv_warn("taking start and undefine jobs over: %s; retrying", err->message);
-        drv_error_destroy(&err);
+    if (ctl_async_submit(c, s_list_work, s_list_done, q, s_list_req_free, err) < 0) {
         s_list_req_free(q);
-        self->next_takeover_ms = ctl_now_ms(c) + S_RETRY_MS;
-        return;
+        return -1;
     }
-    self->listing = true;
+    return 0;
 }
 
 int64_t ctl_lifecycle_tick(ctl *c, int64_t now_ms)
@@ -650,20 +658,9 @@ int64_t ctl_lifecycle_tick(ctl *c, int64_t now_ms)
     ctl_lifecycle *self = c->lifecycle;
     if (self == NULL)
         return 1000;
-    if (!ctl_is_leader(c) || !c->loaded || !ctl_agents_bound(c)) {
-        if (self->leading || g_hash_table_size(self->runs) > 0) {
-            drv_info("not leading: %u start/undefine jobs left to the next leader",
-                     g_hash_table_size(self->runs));
-            g_hash_table_remove_all(self->runs);
-            self->leading = false;
-        }
-        return 1000;
-    }
-    if (!self->leading) {
-        if (!self->listing && now_ms >= self->next_takeover_ms)
-            s_takeover(c);
-        return S_RETRY_MS;
-    }
+    int64_t wait = ctl_takeover_gate_tick(&self->gate, &s_gate_ops, c, now_ms, s_may_lead(c));
+    if (wait > 0)
+        return wait;
     int64_t next = 1000;
     uint64_t wall = (uint64_t)ctl_wall_ms(c);
     GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);

@@ -10,6 +10,7 @@
 #include "migrate_private.h"
 #include "ctl_io.h"
 #include "snapshot_async.h"
+#include "takeover_gate.h"
 #include "migrate_launch.h" /* drains launch child migrations (additive hook) */
 
 #include "broker.h"
@@ -57,14 +58,12 @@ typedef struct {
 
 typedef struct {
     ctl *c;
-    GHashTable *runs;     /* job id → s_run* (jobs this controller drives) */
-    GHashTable *resv;     /* reservation id → ctl_mig_resv* (mirror of reservations/) */
-    GHashTable *verified; /* "src dst path" → expiry (wall ms, boxed) */
-    GHashTable *placing;  /* domain names whose new placement is on its way to etcd */
-    bool leading;         /* jobs taken over from etcd */
+    GHashTable *runs;       /* job id → s_run* (jobs this controller drives) */
+    GHashTable *resv;       /* reservation id → ctl_mig_resv* (mirror of reservations/) */
+    GHashTable *verified;   /* "src dst path" → expiry (wall ms, boxed) */
+    GHashTable *placing;    /* domain names whose new placement is on its way to etcd */
+    ctl_takeover_gate gate; /* leadership and the take-over of jobs and reservations */
     bool stopping;
-    int64_t next_takeover_ms;
-    bool taking_over;      /* jobs and reservations are being read on the etcd worker */
     drv_link_table *links; /* links/: per host pair bandwidth and fixed cost; NULL until loaded */
     GHashTable *dirty;     /* domain → its last measured dirty rate (boxed uint64, B/s) */
     bool loading_links;
@@ -423,7 +422,7 @@ static void s_links_loaded(ctl *c, drv_link_table **links, const drv_error *err)
 {
     s_mod *m = s_mod_get(c);
     m->loading_links = false;
-    if (m->stopping || !m->leading)
+    if (m->stopping || !m->gate.leading)
         return; /* stepped down meanwhile: loaded again when leading */
     if (err != NULL) {
         drv_warn("loading the link estimates: %s; retrying", err->message);
@@ -983,20 +982,43 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
     return g_steal_pointer(&id);
 }
 
+static bool s_may_lead(ctl *c)
+{
+    return !s_mod_get(c)->stopping && ctl_is_leader(c) && c->loaded && ctl_agents_bound(c);
+}
+
+static guint s_gate_count(ctl *c)
+{
+    return g_hash_table_size(s_mod_get(c)->runs);
+}
+
+static void s_gate_drop(ctl *c)
+{
+    s_mod *m = s_mod_get(c);
+    g_hash_table_remove_all(m->runs);
+    g_hash_table_remove_all(m->resv);
+    drv_link_table_destroy(&m->links); /* the next leader writes them */
+}
+
+static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_error *err,
+                         void *data);
+
+static int s_gate_list(ctl *c, drv_error **err)
+{
+    return ctl_job_store_list_with_resv_async(c, s_taken_over, NULL, NULL, err);
+}
+
+static const ctl_takeover_ops s_gate_ops = {"migration jobs", s_gate_count, s_gate_drop,
+                                            s_gate_list};
+
 /* Reservations and jobs read from etcd (on the etcd worker): reaps reservations whose job is
  * terminal or missing, resumes every migration job still in flight. */
 static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_error *err, void *data)
 {
     (void)data;
     s_mod *m = s_mod_get(c);
-    m->taking_over = false;
-    if (m->stopping || !ctl_is_leader(c) || !c->loaded || !ctl_agents_bound(c))
-        return; /* stepped down meanwhile: the tick tries again when leading */
-    if (err != NULL) {
-        drv_warn("taking migration jobs over: %s; retrying", err->message);
-        m->next_takeover_ms = ctl_now_ms(c) + 1000;
+    if (!ctl_takeover_gate_listed(&m->gate, &s_gate_ops, c, s_may_lead(c), err))
         return;
-    }
     ctl_job_busy_takeover(c, jobs); /* marks left from before match the stored jobs */
     GHashTable *by_id = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < jobs->len; i++) {
@@ -1051,7 +1073,7 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_err
                     NULL);
     }
     g_hash_table_unref(by_id);
-    m->leading = true;
+    ctl_takeover_gate_open(&m->gate);
 }
 
 int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
@@ -1059,32 +1081,9 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
     s_mod *m = s_mod_get(c);
     if (m->stopping)
         return 1000;
-    if (!ctl_is_leader(c) || !c->loaded || !ctl_agents_bound(c)) {
-        if (m->leading) {
-            drv_info("not leading: %u migration jobs left to the next leader",
-                     g_hash_table_size(m->runs));
-            g_hash_table_remove_all(m->runs);
-            g_hash_table_remove_all(m->resv);
-            drv_link_table_destroy(&m->links); /* the next leader writes them */
-            m->leading = false;
-        }
-        return 1000;
-    }
-    if (!m->leading) {
-        if (now_ms < m->next_takeover_ms)
-            return m->next_takeover_ms - now_ms;
-        if (!m->taking_over) {
-            drv_error *err = NULL;
-            if (ctl_job_store_list_with_resv_async(c, s_taken_over, NULL, NULL, &err) < 0) {
-                drv_warn("taking migration jobs over: %s; retrying", err->message);
-                drv_error_destroy(&err);
-                m->next_takeover_ms = now_ms + 1000;
-                return 1000;
-            }
-            m->taking_over = true;
-        }
-        return 100;
-    }
+    int64_t wait = ctl_takeover_gate_tick(&m->gate, &s_gate_ops, c, now_ms, s_may_lead(c));
+    if (wait > 0)
+        return wait;
     if (m->links == NULL && !m->loading_links) {
         drv_error *err = NULL;
         if (ctl_link_store_load_async(c, s_links_loaded, &err) < 0) {
@@ -1290,5 +1289,5 @@ int ctl_migrate_resume(ctl *c, drv_job *j)
 
 bool ctl_migrate_is_leading(void)
 {
-    return s_self != NULL && s_self->leading && !s_self->stopping;
+    return s_self != NULL && s_self->gate.leading && !s_self->stopping;
 }
