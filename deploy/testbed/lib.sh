@@ -92,6 +92,23 @@ tb_stop_pid() {
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
+  tb_gone_wait 5 "$pid"
+}
+
+# tb_gone_wait TIMEOUT_S PID... — waits until every PID has exited (or is a zombie): a SIGKILLed
+# process may take a moment to go (QEMU releasing its memory), and "stopped" means gone.
+tb_gone_wait() {
+  local timeout=$1 pid i left
+  shift
+  for ((i = 0; i < timeout * 10; i++)); do
+    left=0
+    for pid in "$@"; do
+      [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] && left=1
+    done
+    [ "$left" = 0 ] && return 0
+    sleep 0.1
+  done
+  return 0
 }
 
 # tb_stop_pids PATTERN TIMEOUT_S PID... — tb_stop_pid for many processes at once: SIGTERM to all, one
@@ -115,7 +132,7 @@ tb_stop_pids() {
   for pid in "${pids[@]}"; do
     tb_pid_is "$pid" "$pattern" && kill -KILL "$pid" 2>/dev/null
   done
-  return 0
+  tb_gone_wait 5 "${pids[@]}"
 }
 
 # tb_wait TIMEOUT_S COMMAND... — polls COMMAND every 0.1 s; returns 1 on timeout.
