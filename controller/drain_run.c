@@ -346,11 +346,7 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
 
 static void s_publish(ctl *c, const drv_job *job, const char *message)
 {
-    g_autofree char *topic = g_strdup_printf("job.%s", job->id);
-    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c));
-    if (message != NULL)
-        json_object_object_add(o, "message", json_object_new_string(message));
-    ctl_publish(c, topic, drv_job_state_to_string(job->state), o);
+    ctl_events_job(c, job, drv_job_state_to_string(job->state), message);
 }
 
 static void s_set_host_state(ctl *c, const char *host_id, drv_sched_host_state state)

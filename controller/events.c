@@ -111,3 +111,12 @@ void ctl_events_domain_name(ctl *c, const char *name, const char *type, json_obj
     g_autofree char *topic = g_strdup_printf("domain.%s", name);
     ctl_publish(c, topic, type, extra ? extra : ctl_view_named("name", name));
 }
+
+void ctl_events_job(ctl *c, const drv_job *job, const char *type, const char *message)
+{
+    g_autofree char *topic = g_strdup_printf("job.%s", job->id);
+    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c));
+    if (message != NULL)
+        json_object_object_add(o, "message", json_object_new_string(message));
+    ctl_publish(c, topic, type, o);
+}

@@ -4,6 +4,7 @@
 #define DROVER_CTL_EVENTS_H
 
 #include "ctl.h"
+#include "job.h"
 
 /* A CURVE server (curve_secret, z85) in the ZAP domain DRV_ZAP_DOMAIN_EVENTS: client keys only. */
 ctl_events *ctl_events_new(void *zctx, const char *endpoint, const char *curve_secret,
@@ -20,5 +21,7 @@ void ctl_events_domain(ctl *c, const ctl_domain *d, const char *type);
 /* For a domain that is gone (or never known): {"name":name, ...extra}. Takes ownership of extra
  * (may be NULL). */
 void ctl_events_domain_name(ctl *c, const char *name, const char *type, json_object *extra);
+/* A job's event on topic job.<id>: the job as the API shows it, plus "message" when not NULL. */
+void ctl_events_job(ctl *c, const drv_job *job, const char *type, const char *message);
 
 #endif

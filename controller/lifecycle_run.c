@@ -372,14 +372,11 @@ static void s_forget(ctl *c, s_run *run)
 
 static void s_publish(ctl *c, const drv_job *job, const char *message)
 {
-    g_autofree char *topic = g_strdup_printf("job.%s", job->id);
-    const char *type = drv_job_state_is_terminal(job->state)
-                           ? drv_job_state_to_string(job->state)
-                           : drv_job_step_to_string(job->lifecycle.step);
-    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c));
-    if (message != NULL)
-        json_object_object_add(o, "message", json_object_new_string(message));
-    ctl_publish(c, topic, type, o);
+    ctl_events_job(c, job,
+                   drv_job_state_is_terminal(job->state)
+                       ? drv_job_state_to_string(job->state)
+                       : drv_job_step_to_string(job->lifecycle.step),
+                   message);
 }
 
 /* Performs the current action; false when it must wait (blocked). */

@@ -130,14 +130,11 @@ static s_run *s_find(const char *job_id)
 
 static void s_publish(ctl *c, const drv_job *job, const char *message)
 {
-    g_autofree char *topic = g_strdup_printf("job.%s", job->id);
-    const char *type = drv_job_state_is_terminal(job->state)
-                           ? drv_job_state_to_string(job->state)
-                           : drv_job_phase_to_string(job->migrate.phase);
-    json_object *o = drv_job_to_api_json(job, (uint64_t)ctl_wall_ms(c));
-    if (message != NULL)
-        json_object_object_add(o, "message", json_object_new_string(message));
-    ctl_publish(c, topic, type, o);
+    ctl_events_job(c, job,
+                   drv_job_state_is_terminal(job->state)
+                       ? drv_job_state_to_string(job->state)
+                       : drv_job_phase_to_string(job->migrate.phase),
+                   message);
 }
 
 /* ------------------------------------------------------------------ feeding the machine */
@@ -982,6 +979,27 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
     return g_steal_pointer(&id);
 }
 
+/* A stored job this controller drives from now on (take-over or resume; takes j): owned, its
+ * domain marked busy, the storage pools it uses known. */
+static s_run *s_adopt(ctl *c, s_mod *m, drv_job *j)
+{
+    s_run *run = g_new0(s_run, 1);
+    run->job = j;
+    drv_job_set_owner(j, c->instance);
+    ctl_domain *d = ctl_model_domain(c->model, j->migrate.domain);
+    if (d != NULL) {
+        drv_error *e = NULL;
+        run->pools = ctl_mig_pools(c, d, j->migrate.source, j->migrate.destination, &e);
+        if (e != NULL) {
+            drv_info("job '%s': %s", j->id, e->message);
+            drv_error_destroy(&e);
+        }
+        ctl_model_set_busy(c->model, d->name, "migrate");
+    }
+    g_hash_table_replace(m->runs, j->id, run);
+    return run;
+}
+
 static bool s_may_lead(ctl *c)
 {
     return !s_mod_get(c)->stopping && ctl_is_leader(c) && c->loaded && ctl_agents_bound(c);
@@ -1051,20 +1069,7 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_err
         if (strchr(j->id, ':') != NULL)
             continue;
         g_ptr_array_index(jobs, i) = NULL;
-        s_run *run = g_new0(s_run, 1);
-        run->job = j;
-        drv_job_set_owner(j, c->instance);
-        ctl_domain *d = ctl_model_domain(c->model, j->migrate.domain);
-        if (d != NULL) {
-            drv_error *e = NULL;
-            run->pools = ctl_mig_pools(c, d, j->migrate.source, j->migrate.destination, &e);
-            if (e != NULL) {
-                drv_info("job '%s': %s", j->id, e->message);
-                drv_error_destroy(&e);
-            }
-            ctl_model_set_busy(c->model, d->name, "migrate");
-        }
-        g_hash_table_replace(m->runs, j->id, run);
+        s_run *run = s_adopt(c, m, j);
         drv_info("job '%s' (migrate '%s' %s → %s, %s) taken over", j->id, j->migrate.domain,
                  j->migrate.source, j->migrate.destination,
                  drv_job_phase_to_string(j->migrate.phase));
@@ -1266,20 +1271,7 @@ int ctl_migrate_resume(ctl *c, drv_job *j)
         drv_job_destroy(&j);
         return 0;
     }
-    s_run *run = g_new0(s_run, 1);
-    run->job = j;
-    drv_job_set_owner(j, c->instance);
-    ctl_domain *d = ctl_model_domain(c->model, j->migrate.domain);
-    if (d != NULL) {
-        drv_error *e = NULL;
-        run->pools = ctl_mig_pools(c, d, j->migrate.source, j->migrate.destination, &e);
-        if (e != NULL) {
-            drv_info("job '%s': %s", j->id, e->message);
-            drv_error_destroy(&e);
-        }
-        ctl_model_set_busy(c->model, d->name, "migrate");
-    }
-    g_hash_table_replace(m->runs, j->id, run);
+    s_run *run = s_adopt(c, m, j);
     drv_info("job '%s' (migrate '%s' %s → %s, %s) resumed", j->id, j->migrate.domain,
              j->migrate.source, j->migrate.destination, drv_job_phase_to_string(j->migrate.phase));
     s_feed_kind(
