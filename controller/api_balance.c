@@ -101,7 +101,7 @@ void ctl_api_cluster_balance(ctl_req *r)
         ctl_req_fail(r, err);
         return;
     }
-    const drv_job *live = ctl_drain_live(id);
+    const drv_job *live = ctl_drain_live(c, id);
     if (live == NULL) { /* ended at once: the plan, naming the job */
         json_object_object_add(doc, "job", json_object_new_string(id));
         ctl_req_ok(r, doc);

@@ -49,7 +49,7 @@ int ctl_balance_start(ctl *c, const drv_sched_balance_plan *plan, const drv_job_
     if (!ctl_drain_ready(c))
         return drv_error_set(err, DRV_ERR_UNAVAILABLE, 0,
                              "the controller is still taking jobs over from etcd; try again");
-    const drv_job *busy = ctl_drain_in_flight();
+    const drv_job *busy = ctl_drain_in_flight(c);
     if (busy != NULL)
         return drv_error_set(err, DRV_ERR_CONFLICT, 0,
                              "job '%s' (%s) is running; one drain, restore or balance at a time",
@@ -99,7 +99,7 @@ int64_t ctl_balance_tick(ctl *c, int64_t now_ms)
     unsigned in_hour = drv_balance_moves_last_hour((const uint64_t *)(void *)s_pol.move_ms->data,
                                                    s_pol.move_ms->len, now);
     const char *why = NULL;
-    if (drv_balance_policy_due(&p, leading, ctl_drain_in_flight() != NULL,
+    if (drv_balance_policy_due(&p, leading, ctl_drain_in_flight(c) != NULL,
                                (uint64_t)s_pol.last_run_ms, in_hour, now, &why) != DRV_BALANCE_PLAN)
         return 1000;
     s_pol.last_run_ms = now_ms;

@@ -20,6 +20,8 @@ typedef struct ctl_events ctl_events;
 typedef struct ctl_leader ctl_leader;
 typedef struct ctl_etcd_worker ctl_etcd_worker;
 typedef struct ctl_lifecycle ctl_lifecycle;
+typedef struct ctl_migrations ctl_migrations;
+typedef struct ctl_drains ctl_drains;
 typedef struct ctl_outcomes ctl_outcomes;
 typedef struct ctl_doubts ctl_doubts;
 typedef struct ctl_zap ctl_zap;
@@ -45,17 +47,19 @@ typedef struct ctl {
     ctl_api *api;
     ctl_events *events;
     ctl_leader *leader;
-    ctl_ha *ha;               /* high availability: fencing verdicts and restarts (ha.h) */
-    ctl_presence *presence;   /* every controller announced and listed (presence.h) */
-    ctl_hygiene *hygiene;     /* etcd status, compaction, job retention (hygiene.h) */
-    ctl_lifecycle *lifecycle; /* start and undefine jobs (lifecycle_run.h) */
-    ctl_outcomes *outcomes;   /* verbs whose outcome is not known yet (outcome.h) */
-    ctl_stats *stats;         /* the agents' statistics window, memory only (stats_window.h) */
-    ctl_metrics *metrics;     /* the /metrics endpoint, NULL when off (metrics.h) */
-    ctl_doubts *doubts;       /* desired-state writes etcd may still apply (store_doubt.h) */
-    char *instance;           /* random per controller start */
-    bool loaded;              /* cache rebuilt from etcd */
-    bool loading;             /* a load is under way on the etcd worker */
+    ctl_ha *ha;                 /* high availability: fencing verdicts and restarts (ha.h) */
+    ctl_presence *presence;     /* every controller announced and listed (presence.h) */
+    ctl_hygiene *hygiene;       /* etcd status, compaction, job retention (hygiene.h) */
+    ctl_lifecycle *lifecycle;   /* start and undefine jobs (lifecycle_run.h) */
+    ctl_migrations *migrations; /* migration jobs, reservations, link estimates (migrate_run.c) */
+    ctl_drains *drains;         /* drain, restore and balance jobs (drain_run.c) */
+    ctl_outcomes *outcomes;     /* verbs whose outcome is not known yet (outcome.h) */
+    ctl_stats *stats;           /* the agents' statistics window, memory only (stats_window.h) */
+    ctl_metrics *metrics;       /* the /metrics endpoint, NULL when off (metrics.h) */
+    ctl_doubts *doubts;         /* desired-state writes etcd may still apply (store_doubt.h) */
+    char *instance;             /* random per controller start */
+    bool loaded;                /* cache rebuilt from etcd */
+    bool loading;               /* a load is under way on the etcd worker */
     /* placements are chosen one at a time, each on a cache that holds the one before it: the
      * next waits here while one is on its way to etcd (api_domain.c) */
     bool placing;

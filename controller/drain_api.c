@@ -124,7 +124,7 @@ static bool s_ready(ctl_req *r)
 
 static bool s_not_busy(ctl_req *r, const ctl_host *h)
 {
-    const drv_job *busy = ctl_drain_active_for_host(h->id);
+    const drv_job *busy = ctl_drain_active_for_host(r->c, h->id);
     if (busy == NULL)
         return true;
     ctl_req_failf(r, DRV_ERR_CONFLICT,
@@ -152,7 +152,7 @@ static bool s_reachable(ctl_req *r, const ctl_host *h)
 static void s_job_read_back(ctl *c, drv_job *job, const drv_error *err, void *data)
 {
     ctl_req *r = data;
-    const drv_job *live = ctl_drain_live(r->name);
+    const drv_job *live = ctl_drain_live(c, r->name);
     if (live != NULL)
         ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms(c)));
     else if (err != NULL)
@@ -167,7 +167,7 @@ static void s_job_read_back(ctl *c, drv_job *job, const drv_error *err, void *da
  * after the job's own write). */
 static void s_answer_job(ctl_req *r, const char *id)
 {
-    const drv_job *live = ctl_drain_live(id);
+    const drv_job *live = ctl_drain_live(r->c, id);
     if (live != NULL) {
         ctl_req_ok(r, drv_job_to_api_json(live, (uint64_t)ctl_wall_ms(r->c)));
         return;
@@ -196,7 +196,7 @@ static json_object *s_plan_prediction(ctl *c, const drv_sched_drain_plan *plan,
         if (st->dest == NULL || !st->running)
             continue;
         drv_predict *p = g_new(drv_predict, 1);
-        ctl_drain_predict(st->domain, plan->host, st->dest, st->memory_kib, p);
+        ctl_drain_predict(c, st->domain, plan->host, st->dest, st->memory_kib, p);
         if (p->verdict == DRV_PREDICT_UNKNOWN)
             all_known = false;
         drv_drain_move m = {.domain = st->domain,

@@ -42,7 +42,10 @@ typedef struct {
     drv_job_progress progress;
 } s_qev;
 
+typedef struct ctl_drains s_dmod;
+
 typedef struct {
+    s_dmod *mod; /* the runner that drives it */
     drv_job *job;
     GQueue *events; /* s_qev*: fed in order by s_process */
     bool processing;
@@ -51,13 +54,12 @@ typedef struct {
     int64_t hold_until_ms; /* taken over: wait (at most until then) for the hosts to register */
 } s_drun;
 
-typedef struct {
+/* The runner's state, reached through the controller context (c->drains). */
+struct ctl_drains {
     ctl *c;
     GHashTable *runs;       /* job id → s_drun* */
     ctl_takeover_gate gate; /* leadership and the take-over of stored jobs (takeover_gate.h) */
-} s_dmod;
-
-static s_dmod *s_self;
+};
 
 static void s_qev_free(gpointer p)
 {
@@ -79,18 +81,18 @@ static void s_on_child_end(ctl *c, const drv_job *child, void *ctx);
 
 static s_dmod *s_mod_get(ctl *c)
 {
-    if (s_self == NULL) {
-        s_self = g_new0(s_dmod, 1);
-        s_self->c = c;
-        s_self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_drun_free);
-        ctl_migrate_set_end_hook(s_on_child_end, NULL);
+    if (c->drains == NULL) {
+        c->drains = g_new0(s_dmod, 1);
+        c->drains->c = c;
+        c->drains->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_drun_free);
+        ctl_migrate_set_end_hook(c, s_on_child_end, NULL);
     }
-    return s_self;
+    return c->drains;
 }
 
-static s_drun *s_find(const char *id)
+static s_drun *s_find(const s_dmod *m, const char *id)
 {
-    return s_self != NULL && id != NULL ? g_hash_table_lookup(s_self->runs, id) : NULL;
+    return m != NULL && id != NULL ? g_hash_table_lookup(m->runs, id) : NULL;
 }
 
 static s_qev *s_queue(s_drun *run, drv_job_event_kind kind, const char *domain, unsigned attempt,
@@ -151,13 +153,12 @@ static bool s_child_parse(const char *id, char **ret_drain, char **ret_domain,
 /* The migration runner's end hook: queue the outcome for the drain that launched the job. */
 static void s_on_child_end(ctl *c, const drv_job *child, void *ctx)
 {
-    (void)c;
     (void)ctx;
     g_autofree char *drain = NULL, *domain = NULL;
     unsigned attempt = 0;
     if (child->kind != DRV_JOB_KIND_MIGRATE || !s_child_parse(child->id, &drain, &domain, &attempt))
         return;
-    s_drun *run = s_find(drain);
+    s_drun *run = s_find(c->drains, drain);
     if (run == NULL)
         return;
     drv_info("job '%s': move of '%s' (attempt %u) %s", drain, domain, attempt,
@@ -190,7 +191,7 @@ static drv_job_host_load *s_load_of(GArray *loads, const char *host)
 static bool s_dest_usable(void *ctx, const char *domain, const char *host)
 {
     s_facts_ctx *fc = ctx;
-    ctl *c = s_self->c;
+    ctl *c = fc->run->mod->c;
     (void)domain;
     const ctl_host *h = ctl_model_host(c->model, host);
     if (h == NULL || !ctl_host_up(c, host))
@@ -204,8 +205,8 @@ static bool s_dest_usable(void *ctx, const char *domain, const char *host)
 /* Why host's inventory is not authoritative (model.h), or NULL. */
 static const char *s_host_unknown(void *ctx, const char *host)
 {
-    (void)ctx;
-    return ctl_host_unknown_reason(ctl_model_host(s_self->c->model, host));
+    const s_facts_ctx *fc = ctx;
+    return ctl_host_unknown_reason(ctl_model_host(fc->run->mod->c->model, host));
 }
 
 /* Whether a state reported by an agent proves the domain does not run: only "shut off" and
@@ -218,8 +219,8 @@ static bool s_state_proves_off(int state)
 /* A domain host's inventory does not prove off (the first by name), or NULL. */
 static const char *s_host_runs(void *ctx, const char *host)
 {
-    (void)ctx;
-    const ctl_host *h = ctl_model_host(s_self->c->model, host);
+    const s_facts_ctx *fc = ctx;
+    const ctl_host *h = ctl_model_host(fc->run->mod->c->model, host);
     if (h == NULL)
         return NULL;
     const char *first = NULL;
@@ -238,8 +239,8 @@ static const char *s_host_runs(void *ctx, const char *host)
  * state that does not prove it off. */
 static bool s_domain_runs(void *ctx, const char *host, const char *domain)
 {
-    (void)ctx;
-    const ctl_host *h = ctl_model_host(s_self->c->model, host);
+    const s_facts_ctx *fc = ctx;
+    const ctl_host *h = ctl_model_host(fc->run->mod->c->model, host);
     if (h == NULL)
         return false; /* removed from the cluster: nothing of it is known to run */
     if (ctl_host_unknown_reason(h) != NULL)
@@ -248,12 +249,12 @@ static bool s_domain_runs(void *ctx, const char *host, const char *domain)
     return a != NULL && !s_state_proves_off(a->state);
 }
 
-void ctl_drain_predict(const char *domain, const char *source, const char *destination,
-                       uint64_t memory_kib, drv_predict *ret)
+void ctl_drain_predict(const ctl *c, const char *domain, const char *source,
+                       const char *destination, uint64_t memory_kib, drv_predict *ret)
 {
-    const drv_link_est *link = ctl_migrate_link(source, destination);
+    const drv_link_est *link = ctl_migrate_link(c, source, destination);
     uint64_t dirty = 0;
-    ctl_migrate_last_dirty_rate(domain, &dirty);
+    ctl_migrate_last_dirty_rate(c, domain, &dirty);
     drv_predict_input in = {.memory_bytes = memory_kib * 1024,
                             .dirty_bps = dirty,
                             .bandwidth_bps = link ? link->bandwidth_bps : 0,
@@ -267,16 +268,17 @@ void ctl_drain_predict(const char *domain, const char *source, const char *desti
 static bool s_predict_ms(void *ctx, const char *domain, const char *source, const char *destination,
                          uint64_t *ret_ms)
 {
-    (void)ctx;
-    const ctl_domain *d = ctl_model_domain(s_self->c->model, domain);
+    const s_facts_ctx *fc = ctx;
+    const ctl *c = fc->run->mod->c;
+    const ctl_domain *d = ctl_model_domain(c->model, domain);
     if (d == NULL)
         return false;
-    if (ctl_model_domain_is_off(s_self->c->model, d)) {
+    if (ctl_model_domain_is_off(c->model, d)) {
         *ret_ms = 0; /* a cold move copies no memory */
         return true;
     }
     drv_predict p;
-    ctl_drain_predict(domain, source, destination, d->memory_kib, &p);
+    ctl_drain_predict(c, domain, source, destination, d->memory_kib, &p);
     *ret_ms = p.time_ms;
     return p.verdict != DRV_PREDICT_UNKNOWN;
 }
@@ -288,7 +290,7 @@ static bool s_predict_ms(void *ctx, const char *domain, const char *source, cons
 static char *s_move_refused(void *ctx, const drv_job *job, const drv_job_entry *e, const char *dest)
 {
     s_facts_ctx *fc = ctx;
-    ctl *c = s_self->c;
+    ctl *c = fc->run->mod->c;
     if (job->kind != DRV_JOB_KIND_BALANCE)
         return NULL;
     const ctl_domain *d = ctl_model_domain(c->model, e->domain);
@@ -319,7 +321,7 @@ static void s_facts(s_drun *run, s_facts_ctx *fc, drv_job_drain_facts *f)
     fc->loads = g_array_new(FALSE, TRUE, sizeof(drv_job_host_load));
     memset(f, 0, sizeof(*f));
     g_autofree char *prefix = g_strdup_printf("%s:", run->job->id);
-    GPtrArray *live = ctl_migrate_live_all();
+    GPtrArray *live = ctl_migrate_live_all(run->mod->c);
     for (guint i = 0; i < live->len; i++) {
         const drv_job *j = g_ptr_array_index(live, i);
         if (g_str_has_prefix(j->id, prefix) || drv_job_state_is_terminal(j->state) ||
@@ -409,7 +411,7 @@ static void s_cold_moved(ctl *c, ctl_domain *stored, const drv_error *err, bool 
                          void *data)
 {
     s_dwrite *w = data;
-    s_drun *run = s_find(w->job_id);
+    s_drun *run = s_find(c->drains, w->job_id);
     if (err != NULL) {
         if (run != NULL) {
             s_queue(run, DRV_JOB_EV_RESULT_FAILED, w->domain, w->attempt, err->message);
@@ -439,7 +441,7 @@ static void s_cold_moved(ctl *c, ctl_domain *stored, const drv_error *err, bool 
  * forgets the definition (the destination gets it when the domain is started). */
 static void s_cold_move(s_drun *run, ctl_domain *d, const drv_job_action *a)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     ctl_domain *copy = ctl_domain_copy(d);
     g_free(copy->host);
     copy->host = g_strdup(a->destination);
@@ -453,7 +455,7 @@ static void s_cold_move(s_drun *run, ctl_domain *d, const drv_job_action *a)
 
 static void s_launch(s_drun *run, const drv_job_action *a)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     ctl_domain *d = ctl_model_domain(c->model, a->domain);
     if (d == NULL) {
         s_queue(run, DRV_JOB_EV_RESULT_FAILED, a->domain, a->attempt,
@@ -515,7 +517,7 @@ static void s_process(s_drun *run);
 static void s_located(ctl *c, drv_job *child, const drv_error *err, void *data)
 {
     s_locate_q *q = data;
-    s_drun *run = s_find(q->run_id);
+    s_drun *run = s_find(c->drains, q->run_id);
     if (run == NULL)
         return; /* the drain ended or was left to another leader meanwhile */
     if (err != NULL) {
@@ -535,7 +537,7 @@ static void s_located(ctl *c, drv_job *child, const drv_error *err, void *data)
         drv_info("job '%s': '%s' (attempt %u): its migration job '%s' %s", run->job->id, q->domain,
                  q->attempt, child->id, drv_job_state_to_string(child->state));
         s_queue_outcome(run, q->domain, q->attempt, child);
-    } else if (ctl_migrate_live(child->id) == NULL) {
+    } else if (ctl_migrate_live(run->mod->c, child->id) == NULL) {
         drv_info("job '%s': '%s' (attempt %u): resuming its migration job '%s' (%s)", run->job->id,
                  q->domain, q->attempt, child->id, drv_job_phase_to_string(child->migrate.phase));
         drv_job *copy = drv_job_copy(child);
@@ -552,8 +554,8 @@ static void s_located(ctl *c, drv_job *child, const drv_error *err, void *data)
  * never launched, unless the placement already says the destination (a cold move). */
 static void s_locate(s_drun *run, const drv_job_action *a)
 {
-    ctl *c = s_self->c;
-    const drv_job *live = ctl_migrate_live(a->job_id);
+    ctl *c = run->mod->c;
+    const drv_job *live = ctl_migrate_live(c, a->job_id);
     if (live != NULL) {
         if (drv_job_state_is_terminal(live->state))
             s_queue_outcome(run, a->domain, a->attempt, live);
@@ -607,7 +609,7 @@ static void s_shutdown_stored(ctl *c, ctl_domain *stored, const drv_error *err, 
  * stored already: the shutdown stored it). */
 static void s_destroy(s_drun *run, const drv_job_action *a)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     ctl_cmd cmd = {.kind = CTL_CMD_DESTROY, .domain = a->domain};
     g_autofree char *what = g_strdup_printf("destroy of unmovable '%s'", a->domain);
     drv_error *err = NULL;
@@ -621,7 +623,7 @@ static void s_destroy(s_drun *run, const drv_job_action *a)
 
 static void s_shutdown(s_drun *run, const drv_job_action *a)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     ctl_domain *d = ctl_model_domain(c->model, a->domain);
     s_dwrite *w = s_dwrite_new(run, a);
     if (d == NULL || d->desired == CTL_DESIRED_SHUTOFF) {
@@ -641,7 +643,7 @@ static void s_shutdown(s_drun *run, const drv_job_action *a)
 
 static void s_perform(s_drun *run, const drv_job_action *a)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     drv_error *err = NULL;
     switch (a->kind) {
     case DRV_JOB_ACT_SET_HOST_STATE:
@@ -690,7 +692,8 @@ static void s_step(s_drun *run, const drv_job_event *ev)
     s_facts(run, &fc, &facts);
     drv_job_actions *acts = drv_job_actions_new();
     drv_error *err = NULL;
-    int rc = drv_job_drain_step(run->job, ev, &facts, (uint64_t)ctl_wall_ms(s_self->c), acts, &err);
+    int rc =
+        drv_job_drain_step(run->job, ev, &facts, (uint64_t)ctl_wall_ms(run->mod->c), acts, &err);
     if (rc < 0) {
         drv_warn("job '%s': %s", run->job->id, err->message);
         drv_error_destroy(&err);
@@ -708,9 +711,8 @@ static void s_step(s_drun *run, const drv_job_event *ev)
 }
 
 /* True when the agent of every host the job names is connected. */
-static bool s_hosts_up(const drv_job *job)
+static bool s_hosts_up(ctl *c, const drv_job *job)
 {
-    ctl *c = s_self->c;
     if (job->drain.host != NULL && !ctl_host_up(c, job->drain.host))
         return false;
     for (size_t i = 0; i < job->drain.n_entries; i++) {
@@ -732,7 +734,7 @@ static void s_process(s_drun *run)
     if (run->processing)
         return;
     if (run->hold_until_ms != 0) {
-        if (!s_hosts_up(run->job) && ctl_now_ms(s_self->c) < run->hold_until_ms)
+        if (!s_hosts_up(run->mod->c, run->job) && ctl_now_ms(run->mod->c) < run->hold_until_ms)
             return;
         run->hold_until_ms = 0;
     }
@@ -761,7 +763,7 @@ static void s_poll_progress(s_drun *run)
         if (e->state != DRV_JOB_ENTRY_MIGRATING)
             continue;
         g_autofree char *child_id = drv_job_drain_child_id(job, e, e->attempts);
-        const drv_job *child = ctl_migrate_live(child_id);
+        const drv_job *child = ctl_migrate_live(run->mod->c, child_id);
         if (child == NULL ||
             memcmp(&child->migrate.progress, &e->progress, sizeof(e->progress)) == 0)
             continue;
@@ -772,19 +774,20 @@ static void s_poll_progress(s_drun *run)
 
 /* ------------------------------------------------------------------ starting and taking over */
 
-static s_drun *s_add(drv_job *job)
+static s_drun *s_add(s_dmod *m, drv_job *job)
 {
     s_drun *run = g_new0(s_drun, 1);
+    run->mod = m;
     run->job = job;
     run->events = g_queue_new();
-    g_hash_table_replace(s_self->runs, job->id, run);
+    g_hash_table_replace(m->runs, job->id, run);
     return run;
 }
 
 /* Drains run on the leader once its migrations are taken over (a drain's moves are migrations). */
 static bool s_may_lead(ctl *c)
 {
-    return ctl_is_leader(c) && c->loaded && ctl_migrate_is_leading();
+    return ctl_is_leader(c) && c->loaded && ctl_migrate_is_leading(c);
 }
 
 static guint s_gate_count(ctl *c)
@@ -816,11 +819,11 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *stored = g_ptr_array_index(jobs, i);
         if (!drv_job_kind_is_batch(stored->kind) || drv_job_state_is_terminal(stored->state) ||
-            g_hash_table_contains(s_self->runs, stored->id))
+            g_hash_table_contains(c->drains->runs, stored->id))
             continue;
         drv_job *j = drv_job_copy(stored);
         drv_job_set_owner(j, c->instance);
-        s_drun *run = s_add(j);
+        s_drun *run = s_add(m, j);
         run->hold_until_ms = ctl_now_ms(c) + S_TAKEOVER_GRACE_MS;
         g_autofree char *of =
             j->drain.host ? g_strdup_printf("host '%s'", j->drain.host) : g_strdup("the cluster");
@@ -834,14 +837,13 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
 
 bool ctl_drain_ready(ctl *c)
 {
-    (void)c;
-    return s_self != NULL && s_self->gate.leading;
+    return c->drains != NULL && c->drains->gate.leading;
 }
 
 int ctl_drain_start(ctl *c, drv_job *job, drv_error **err)
 {
-    s_mod_get(c);
-    if (g_hash_table_contains(s_self->runs, job->id)) {
+    s_dmod *m = s_mod_get(c);
+    if (g_hash_table_contains(m->runs, job->id)) {
         drv_error_set(err, DRV_ERR_EXISTS, 0, "job '%s' is already running", job->id);
         drv_job_destroy(&job);
         return -1;
@@ -850,7 +852,7 @@ int ctl_drain_start(ctl *c, drv_job *job, drv_error **err)
         drv_job_destroy(&job);
         return -1;
     }
-    s_drun *run = s_add(job);
+    s_drun *run = s_add(m, job);
     drv_info("job '%s': %s of %s (%zu domains) started", job->id, drv_job_kind_to_string(job->kind),
              job->drain.host ? job->drain.host : "the cluster", job->drain.n_entries);
     s_queue(run, DRV_JOB_EV_START, NULL, 0, NULL);
@@ -858,19 +860,19 @@ int ctl_drain_start(ctl *c, drv_job *job, drv_error **err)
     return 0;
 }
 
-const drv_job *ctl_drain_live(const char *job_id)
+const drv_job *ctl_drain_live(const ctl *c, const char *job_id)
 {
-    s_drun *run = s_find(job_id);
+    s_drun *run = s_find(c->drains, job_id);
     return run ? run->job : NULL;
 }
 
-const drv_job *ctl_drain_in_flight(void)
+const drv_job *ctl_drain_in_flight(const ctl *c)
 {
-    if (s_self == NULL)
+    if (c->drains == NULL)
         return NULL;
     GHashTableIter it;
     gpointer v;
-    g_hash_table_iter_init(&it, s_self->runs);
+    g_hash_table_iter_init(&it, c->drains->runs);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         const drv_job *j = ((s_drun *)v)->job;
         if (!drv_job_state_is_terminal(j->state))
@@ -879,13 +881,13 @@ const drv_job *ctl_drain_in_flight(void)
     return NULL;
 }
 
-const drv_job *ctl_drain_active_for_host(const char *host_id)
+const drv_job *ctl_drain_active_for_host(const ctl *c, const char *host_id)
 {
-    if (s_self == NULL)
+    if (c->drains == NULL)
         return NULL;
     GHashTableIter it;
     gpointer v;
-    g_hash_table_iter_init(&it, s_self->runs);
+    g_hash_table_iter_init(&it, c->drains->runs);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         const drv_job *j = ((s_drun *)v)->job;
         if (!drv_job_state_is_terminal(j->state) && g_strcmp0(j->drain.host, host_id) == 0)
@@ -896,8 +898,7 @@ const drv_job *ctl_drain_active_for_host(const char *host_id)
 
 int ctl_drain_cancel(ctl *c, const char *job_id)
 {
-    (void)c;
-    s_drun *run = s_find(job_id);
+    s_drun *run = s_find(c->drains, job_id);
     if (run == NULL)
         return 0;
     drv_info("job '%s': cancel requested", job_id);
@@ -920,7 +921,7 @@ int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
     while (g_hash_table_iter_next(&it, &k, NULL))
         g_ptr_array_add(ids, g_strdup(k));
     for (guint i = 0; i < ids->len; i++) {
-        s_drun *run = s_find(g_ptr_array_index(ids, i));
+        s_drun *run = s_find(m, g_ptr_array_index(ids, i));
         if (run == NULL)
             continue;
         if (run->restart_ms != 0 && now_ms >= run->restart_ms) {
@@ -953,10 +954,9 @@ int64_t ctl_drain_tick(ctl *c, int64_t now_ms)
 
 void ctl_drain_shutdown(ctl *c)
 {
-    (void)c;
-    if (s_self == NULL)
+    if (c->drains == NULL)
         return;
-    ctl_migrate_set_end_hook(NULL, NULL);
-    g_hash_table_unref(s_self->runs);
-    g_clear_pointer(&s_self, g_free);
+    ctl_migrate_set_end_hook(c, NULL, NULL);
+    g_hash_table_unref(c->drains->runs);
+    g_clear_pointer(&c->drains, g_free);
 }

@@ -36,17 +36,17 @@ drv_sched_cluster *ctl_drain_plan_cluster(ctl *c, const ctl_host *h);
  * (storing it) the job is freed and -1 returned with the error. */
 int ctl_drain_start(ctl *c, drv_job *job, drv_error **err);
 /* The live copy of a drain/restore job this controller drives (borrowed), or NULL. */
-const drv_job *ctl_drain_live(const char *job_id);
+const drv_job *ctl_drain_live(const ctl *c, const char *job_id);
 /* A drain, restore or balance job in flight (borrowed), or NULL when none runs. */
-const drv_job *ctl_drain_in_flight(void);
+const drv_job *ctl_drain_in_flight(const ctl *c);
 /* The drain or restore job in flight for host (borrowed), or NULL. */
-const drv_job *ctl_drain_active_for_host(const char *host_id);
+const drv_job *ctl_drain_active_for_host(const ctl *c, const char *host_id);
 /* Predicts domain's drain migration source → destination (memory_kib of it) from the pair's link
  * estimate and the domain's last measured dirty rate (drains take no policy: pre-copy, the default
  * max downtime). Fills *ret; its verdict is UNKNOWN while the pair's link is unmeasured. The drain
  * plan's prediction and the executor's launch order (job_drain.h predict_ms) both use it. */
-void ctl_drain_predict(const char *domain, const char *source, const char *destination,
-                       uint64_t memory_kib, drv_predict *ret);
+void ctl_drain_predict(const ctl *c, const char *domain, const char *source,
+                       const char *destination, uint64_t memory_kib, drv_predict *ret);
 /* Feeds CANCEL to a drain/restore job this controller drives: 1, or 0 when it does not drive it. */
 int ctl_drain_cancel(ctl *c, const char *job_id);
 

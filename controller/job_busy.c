@@ -92,7 +92,7 @@ guint ctl_job_busy_refresh(ctl_model *m, GPtrArray *jobs, GPtrArray *live)
 
 void ctl_job_busy_takeover(ctl *c, GPtrArray *jobs)
 {
-    GPtrArray *live = ctl_migrate_live_all();
+    GPtrArray *live = ctl_migrate_live_all(c);
     guint n = ctl_job_busy_refresh(c->model, jobs, live);
     g_ptr_array_unref(live);
     if (n > 0)

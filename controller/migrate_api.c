@@ -31,12 +31,12 @@ static void s_job_read(ctl_req *r);
 /* A dry run (issue 15): the checks passed; the destination and the prediction for the policy
  * asked, with the pair's link estimate and the dirty rate the domain's last migration measured
  * (none known: predicted as idle, and said so). Nothing is booked, nothing moves. */
-static json_object *s_dry_run(const ctl_domain *d, const ctl_mig_plan *plan,
+static json_object *s_dry_run(const ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
                               const drv_job_policy *policy)
 {
-    const drv_link_est *link = ctl_migrate_link(d->host, plan->destination);
+    const drv_link_est *link = ctl_migrate_link(c, d->host, plan->destination);
     uint64_t dirty = 0;
-    bool dirty_known = ctl_migrate_last_dirty_rate(d->name, &dirty);
+    bool dirty_known = ctl_migrate_last_dirty_rate(c, d->name, &dirty);
     drv_predict_input in = {
         .memory_bytes = plan->memory_kib * 1024,
         .dirty_bps = dirty,
@@ -133,7 +133,7 @@ void ctl_api_domain_migrate(ctl_req *r)
         return;
     }
     if (ctl_req_flag(r, "dry_run")) {
-        json_object *doc = s_dry_run(d, &plan, &policy);
+        json_object *doc = s_dry_run(c, d, &plan, &policy);
         ctl_mig_plan_clear(&plan);
         ctl_req_ok(r, doc);
         return;
@@ -144,7 +144,7 @@ void ctl_api_domain_migrate(ctl_req *r)
         ctl_req_fail(r, err);
         return;
     }
-    const drv_job *live = ctl_migrate_live(id);
+    const drv_job *live = ctl_migrate_live(c, id);
     if (live == NULL) { /* it ended at once: its record is on its way to etcd */
         g_free(r->name);
         r->name = g_strdup(id);
@@ -166,15 +166,15 @@ static void s_job_listed(ctl *c, GPtrArray *jobs, const drv_error *err, void *da
     GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < jobs->len; i++) {
         const drv_job *j = g_ptr_array_index(jobs, i);
-        const drv_job *live = ctl_migrate_live(j->id);
+        const drv_job *live = ctl_migrate_live(c, j->id);
         if (live == NULL)
-            live = ctl_drain_live(j->id); /* drain_run.h */
+            live = ctl_drain_live(c, j->id); /* drain_run.h */
         if (live == NULL)
             live = ctl_lifecycle_live(r->c, j->id); /* lifecycle_run.h */
         g_hash_table_add(seen, j->id);
         json_object_array_add(arr, drv_job_to_api_json(live ? live : j, (uint64_t)ctl_wall_ms(c)));
     }
-    GPtrArray *all = ctl_migrate_live_all();
+    GPtrArray *all = ctl_migrate_live_all(c);
     for (guint i = 0; i < all->len; i++) {
         const drv_job *j = g_ptr_array_index(all, i);
         if (!g_hash_table_contains(seen, j->id))
@@ -204,9 +204,9 @@ void ctl_api_job_list(ctl_req *r)
 /* The live job named by id (this process drives it), or NULL. */
 static const drv_job *s_live(ctl *c, const char *id)
 {
-    const drv_job *live = ctl_migrate_live(id);
+    const drv_job *live = ctl_migrate_live(c, id);
     if (live == NULL)
-        live = ctl_drain_live(id); /* drain_run.h: drain and restore jobs */
+        live = ctl_drain_live(c, id); /* drain_run.h: drain and restore jobs */
     if (live == NULL)
         live = ctl_lifecycle_live(c, id); /* lifecycle_run.h: start and undefine jobs */
     return live;

@@ -13,8 +13,8 @@
  */
 typedef void (*ctl_migrate_end_fn)(ctl *c, const drv_job *job, void *ctx);
 
-/* Registers the end hook (one per process; NULL removes it). */
-void ctl_migrate_set_end_hook(ctl_migrate_end_fn fn, void *ctx);
+/* Registers the end hook (one per controller, kept in c->migrations; NULL removes it). */
+void ctl_migrate_set_end_hook(ctl *c, ctl_migrate_end_fn fn, void *ctx);
 
 /* Runs the checks of domain.migrate for domain → destination (required) and starts a migration
  * job with id job_id and policy (NULL = libvirt's defaults). Returns 0 once the job is started
@@ -33,6 +33,6 @@ int ctl_migrate_resume(ctl *c, drv_job *job);
 void ctl_migrate_ended_hook(ctl *c, const drv_job *job);
 
 /* True once this controller leads and has taken the migration jobs over from etcd. */
-bool ctl_migrate_is_leading(void);
+bool ctl_migrate_is_leading(const ctl *c);
 
 #endif

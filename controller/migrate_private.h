@@ -55,13 +55,13 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
 /* Feeds CANCEL to a job this controller drives: 1, or 0 when it does not drive it. */
 int ctl_migrate_cancel(ctl *c, const char *job_id);
 /* The live copy of a job this controller drives (borrowed), or NULL. */
-const drv_job *ctl_migrate_live(const char *job_id);
+const drv_job *ctl_migrate_live(const ctl *c, const char *job_id);
 /* The link estimate of a host pair (borrowed; NULL when none, or not loaded yet). */
-const drv_link_est *ctl_migrate_link(const char *source, const char *destination);
+const drv_link_est *ctl_migrate_link(const ctl *c, const char *source, const char *destination);
 /* The dirty rate the domain's last completed migration measured (since this controller leads). */
-bool ctl_migrate_last_dirty_rate(const char *domain, uint64_t *ret_bps);
+bool ctl_migrate_last_dirty_rate(const ctl *c, const char *domain, uint64_t *ret_bps);
 /* Every job this controller drives (borrowed drv_job*; unref the array only). */
-GPtrArray *ctl_migrate_live_all(void);
+GPtrArray *ctl_migrate_live_all(const ctl *c);
 
 /* ------------------------------------------------------------------ etcd (job_store.c) */
 

@@ -31,7 +31,10 @@
 
 typedef enum { S_ABSENT = 0, S_PRESENT, S_UNKNOWN } s_where;
 
+typedef struct ctl_migrations s_mod;
+
 typedef struct {
+    s_mod *mod; /* the runner that drives it */
     drv_job *job;
     GPtrArray *pools; /* ctl_mig_pool*: to verify; NULL when unknown */
     guint verify_i;
@@ -56,7 +59,8 @@ typedef struct {
     char *follow_msg;
 } s_run;
 
-typedef struct {
+/* The runner's state, reached through the controller context (c->migrations). */
+struct ctl_migrations {
     ctl *c;
     GHashTable *runs;       /* job id → s_run* (jobs this controller drives) */
     GHashTable *resv;       /* reservation id → ctl_mig_resv* (mirror of reservations/) */
@@ -67,9 +71,9 @@ typedef struct {
     drv_link_table *links; /* links/: per host pair bandwidth and fixed cost; NULL until loaded */
     GHashTable *dirty;     /* domain → its last measured dirty rate (boxed uint64, B/s) */
     bool loading_links;
-} s_mod;
-
-static s_mod *s_self;
+    ctl_migrate_end_fn end_hook; /* migrate_launch.h: told of every job's end */
+    void *end_ctx;
+};
 
 /* What a broker callback needs to find its job again. */
 typedef struct {
@@ -109,21 +113,22 @@ static void s_run_free(gpointer p)
 
 static s_mod *s_mod_get(ctl *c)
 {
-    if (s_self == NULL) {
-        s_self = g_new0(s_mod, 1);
-        s_self->c = c;
-        s_self->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_run_free);
-        s_self->resv = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ctl_mig_resv_free);
-        s_self->verified = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-        s_self->placing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-        s_self->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    if (c->migrations == NULL) {
+        c->migrations = g_new0(s_mod, 1);
+        c->migrations->c = c;
+        c->migrations->runs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_run_free);
+        c->migrations->resv =
+            g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ctl_mig_resv_free);
+        c->migrations->verified = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        c->migrations->placing = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        c->migrations->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     }
-    return s_self;
+    return c->migrations;
 }
 
-static s_run *s_find(const char *job_id)
+static s_run *s_find(const s_mod *m, const char *job_id)
 {
-    return s_self != NULL && job_id != NULL ? g_hash_table_lookup(s_self->runs, job_id) : NULL;
+    return m != NULL && job_id != NULL ? g_hash_table_lookup(m->runs, job_id) : NULL;
 }
 
 /* ------------------------------------------------------------------ the job as the API shows it */
@@ -149,9 +154,9 @@ static void s_maybe_done(s_run *run)
         (run->acts != NULL && run->act_i < drv_job_actions_len(run->acts)))
         return;
     drv_info("job '%s' %s", run->job->id, drv_job_state_to_string(run->job->state));
-    ctl_counters_job_ended(&s_self->c->counters, run->job, (uint64_t)ctl_wall_ms(s_self->c));
-    ctl_migrate_ended_hook(s_self->c, run->job); /* migrate_launch.h */
-    g_hash_table_remove(s_self->runs, run->job->id);
+    ctl_counters_job_ended(&run->mod->c->counters, run->job, (uint64_t)ctl_wall_ms(run->mod->c));
+    ctl_migrate_ended_hook(run->mod->c, run->job); /* migrate_launch.h */
+    g_hash_table_remove(run->mod->runs, run->job->id);
 }
 
 /* Schedules ev to be fed right after the current actions (synchronous answers). */
@@ -169,11 +174,13 @@ static void s_feed(s_run *run, const drv_job_event *ev0)
     drv_job_event ev = *ev0;
     g_autofree char *msg = g_strdup(ev0->message);
     ev.message = msg;
+    s_mod *m = run->mod; /* run may end below; the module stays */
     g_autofree char *id = g_strdup(run->job->id);
     for (;;) {
         drv_job_actions *acts = drv_job_actions_new();
         drv_error *err = NULL;
-        int rc = drv_job_migrate_step(run->job, &ev, (uint64_t)ctl_wall_ms(s_self->c), acts, &err);
+        int rc =
+            drv_job_migrate_step(run->job, &ev, (uint64_t)ctl_wall_ms(run->mod->c), acts, &err);
         if (rc < 0) {
             drv_warn("job '%s': %s", run->job->id, err->message);
             drv_error_destroy(&err);
@@ -196,7 +203,7 @@ static void s_feed(s_run *run, const drv_job_event *ev0)
         }
         drv_job_actions_destroy(&acts);
         /* s_continue may have ended the run */
-        run = s_find(id);
+        run = s_find(m, id);
         if (run == NULL || !run->has_follow)
             break;
         run->has_follow = false;
@@ -212,9 +219,10 @@ static void s_feed(s_run *run, const drv_job_event *ev0)
 /* Goes on performing after an asynchronous action completed (outside s_feed). */
 static void s_resume(s_run *run)
 {
+    s_mod *m = run->mod;
     g_autofree char *id = g_strdup(run->job->id);
     s_continue(run);
-    run = s_find(id);
+    run = s_find(m, id);
     if (run == NULL)
         return;
     if (run->has_follow) {
@@ -238,9 +246,9 @@ static void s_feed_kind(s_run *run, drv_job_event_kind kind, const char *message
 
 static void s_reserve(s_run *run)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     const drv_job_migrate *m = &run->job->migrate;
-    if (g_hash_table_contains(s_self->resv, m->reservation_id)) {
+    if (g_hash_table_contains(run->mod->resv, m->reservation_id)) {
         s_follow(run, DRV_JOB_EV_RESERVED_OK, NULL);
         return;
     }
@@ -266,7 +274,7 @@ static void s_reserve(s_run *run)
     }
     drv_info("job '%s': reserved %u vCPUs and %llu KiB on host '%s'", run->job->id, r->vcpus,
              (unsigned long long)r->memory_kib, r->host);
-    g_hash_table_replace(s_self->resv, r->id, r);
+    g_hash_table_replace(run->mod->resv, r->id, r);
     s_follow(run, DRV_JOB_EV_RESERVED_OK, NULL);
 }
 
@@ -277,17 +285,16 @@ static void s_release(ctl *c, const char *id)
         drv_warn("%s (reaped at the next controller start)", err->message);
         drv_error_destroy(&err);
     }
-    g_hash_table_remove(s_self->resv, id);
+    g_hash_table_remove(c->migrations->resv, id);
 }
 
 void ctl_migrate_add_reservations(ctl *c, drv_sched_cluster *cl)
 {
-    if (s_self == NULL)
+    if (c->migrations == NULL)
         return;
-    (void)c;
     GHashTableIter it;
     gpointer v;
-    g_hash_table_iter_init(&it, s_self->resv);
+    g_hash_table_iter_init(&it, c->migrations->resv);
     while (g_hash_table_iter_next(&it, NULL, &v)) {
         const ctl_mig_resv *r = v;
         if (r->host == NULL || !drv_sched_cluster_has_host(cl, r->host))
@@ -322,8 +329,8 @@ static void s_storage_refused(s_run *run, bool sync, const char *why)
 static void s_mark_checked(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     s_cb *cb = data;
-    s_run *run = s_find(cb->job_id);
-    if (run == NULL || s_self->stopping)
+    s_run *run = s_find(c->migrations, cb->job_id);
+    if (run == NULL || c->migrations->stopping)
         return;
     if (!rep->ok) {
         g_autofree char *why =
@@ -335,19 +342,18 @@ static void s_mark_checked(ctl *c, const char *host, const ctl_reply *rep, void 
     char *key = s_verified_key(run->job, cb->pool_path);
     int64_t *until = g_new(int64_t, 1);
     *until = ctl_wall_ms(c) + S_VERIFIED_TTL_MS;
-    g_hash_table_replace(s_self->verified, key, until);
+    g_hash_table_replace(c->migrations->verified, key, until);
     drv_info("job '%s': %s is shared between '%s' and '%s' (marker read back)", run->job->id,
              cb->pool_path, run->job->migrate.source, host);
     run->verify_i++;
     s_verify_next(run, false);
-    (void)c;
 }
 
 static void s_mark_written(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     s_cb *cb = data;
-    s_run *run = s_find(cb->job_id);
-    if (run == NULL || s_self->stopping)
+    s_run *run = s_find(c->migrations, cb->job_id);
+    if (run == NULL || c->migrations->stopping)
         return;
     if (!rep->ok) {
         g_autofree char *why = g_strdup_printf("host '%s' cannot write a marker in %s: %s", host,
@@ -375,7 +381,7 @@ static void s_mark_written(ctl *c, const char *host, const ctl_reply *rep, void 
  * when sync, i.e. called while performing actions, else fed at once). */
 static void s_verify_next(s_run *run, bool sync)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     if (run->pools == NULL) {
         s_storage_refused(run, sync, "the domain's storage pools are not known on both hosts");
         return;
@@ -383,7 +389,7 @@ static void s_verify_next(s_run *run, bool sync)
     while (run->verify_i < run->pools->len) {
         const ctl_mig_pool *p = g_ptr_array_index(run->pools, run->verify_i);
         g_autofree char *key = s_verified_key(run->job, p->path);
-        const int64_t *until = g_hash_table_lookup(s_self->verified, key);
+        const int64_t *until = g_hash_table_lookup(run->mod->verified, key);
         if (until == NULL || *until < ctl_wall_ms(c))
             break;
         drv_debug("job '%s': %s verified as shared recently", run->job->id, p->path);
@@ -435,7 +441,7 @@ static void s_links_loaded(ctl *c, drv_link_table **links, const drv_error *err)
 static void s_link_record(s_run *run, const ctl_migrate_result *r)
 {
     const drv_job_migrate *jm = &run->job->migrate;
-    if (s_self->links == NULL) {
+    if (run->mod->links == NULL) {
         drv_info("job '%s': link estimates not loaded yet; this migration is not a sample",
                  run->job->id);
         return;
@@ -453,8 +459,8 @@ static void s_link_record(s_run *run, const ctl_migrate_result *r)
     drv_link_use use;
     drv_link_est est;
     g_autofree char *evicted =
-        drv_link_table_update(s_self->links, jm->source, jm->destination, &smp,
-                              (uint64_t)ctl_wall_ms(s_self->c), &use, &est);
+        drv_link_table_update(run->mod->links, jm->source, jm->destination, &smp,
+                              (uint64_t)ctl_wall_ms(run->mod->c), &use, &est);
     static const char *const uses[] = {"a bandwidth sample", "a lower bound (at the cap)",
                                        "too small to time (fixed cost only)"};
     drv_info("job '%s': link '%s' → '%s': %s; now %" PRIu64 " B/s (%u samples), fixed cost %" PRIu64
@@ -462,24 +468,24 @@ static void s_link_record(s_run *run, const ctl_migrate_result *r)
              run->job->id, jm->source, jm->destination, uses[use], est.bandwidth_bps, est.samples,
              est.fixed_ms);
     drv_error *err = NULL;
-    if (ctl_link_store_put(s_self->c, jm->source, jm->destination, &est, &err) < 0)
+    if (ctl_link_store_put(run->mod->c, jm->source, jm->destination, &est, &err) < 0)
         drv_error_destroy(&err);
-    if (evicted != NULL && ctl_link_store_delete(s_self->c, evicted, &err) < 0)
+    if (evicted != NULL && ctl_link_store_delete(run->mod->c, evicted, &err) < 0)
         drv_error_destroy(&err);
 }
 
-bool ctl_migrate_last_dirty_rate(const char *domain, uint64_t *ret_bps)
+bool ctl_migrate_last_dirty_rate(const ctl *c, const char *domain, uint64_t *ret_bps)
 {
-    const uint64_t *box = s_self != NULL ? g_hash_table_lookup(s_self->dirty, domain) : NULL;
+    const s_mod *m = c->migrations;
+    const uint64_t *box = m != NULL ? g_hash_table_lookup(m->dirty, domain) : NULL;
     *ret_bps = box ? *box : 0;
     return box != NULL;
 }
 
-const drv_link_est *ctl_migrate_link(const char *source, const char *destination)
+const drv_link_est *ctl_migrate_link(const ctl *c, const char *source, const char *destination)
 {
-    return s_self != NULL && s_self->links != NULL
-               ? drv_link_table_get(s_self->links, source, destination)
-               : NULL;
+    const s_mod *m = c->migrations;
+    return m != NULL && m->links != NULL ? drv_link_table_get(m->links, source, destination) : NULL;
 }
 
 /* The stage times and the agent's prediction into the job's result, with its error against
@@ -490,7 +496,7 @@ static void s_result_prediction(s_run *run, const ctl_migrate_result *r, drv_job
     if (r->dirty_rate_source != NULL && *r->dirty_rate_source != '\0') {
         uint64_t *box = g_new(uint64_t, 1);
         *box = r->dirty_rate_bps;
-        g_hash_table_replace(s_self->dirty, g_strdup(run->job->migrate.domain), box);
+        g_hash_table_replace(run->mod->dirty, g_strdup(run->job->migrate.domain), box);
     }
     res->setup_ms = r->setup_ms;
     res->transfer_ms = r->transfer_ms;
@@ -525,10 +531,9 @@ static void s_result_prediction(s_run *run, const ctl_migrate_result *r, drv_job
 static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     s_cb *cb = data;
-    s_run *run = s_find(cb->job_id);
-    if (run == NULL || s_self->stopping)
+    s_run *run = s_find(c->migrations, cb->job_id);
+    if (run == NULL || c->migrations->stopping)
         return;
-    (void)c;
     run->migrate_pending = false;
     drv_job_event ev = {.message = rep->message};
     if (rep->synthesized) {
@@ -568,7 +573,7 @@ static void s_migrated(ctl *c, const char *host, const ctl_reply *rep, void *dat
 
 static void s_migrate(s_run *run)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     const drv_job_migrate *m = &run->job->migrate;
     const ctl_host *dst = ctl_model_host(c->model, m->destination);
     ctl_migrate_params mp = {
@@ -587,7 +592,7 @@ static void s_migrate(s_run *run)
          * prediction picks (the agent runs jobs/migrate_predict.c once it has measured) */
         .choose_policy = m->policy.auto_converge || m->policy.postcopy,
     };
-    const drv_link_est *link = ctl_migrate_link(m->source, m->destination);
+    const drv_link_est *link = ctl_migrate_link(c, m->source, m->destination);
     if (link != NULL) {
         mp.link_bandwidth_bps = link->bandwidth_bps;
         mp.link_fixed_ms = link->fixed_ms;
@@ -619,14 +624,13 @@ static void s_migrate(s_run *run)
 
 static void s_log_reply(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
-    (void)c;
     if (!rep->ok)
         drv_info("%s on host '%s': %s", (const char *)data, host, rep->message);
 }
 
 static void s_cancel(s_run *run)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     const drv_job_migrate *m = &run->job->migrate;
     ctl_cmd cmd = {.kind = CTL_CMD_MIGRATE_CANCEL, .domain = m->domain, .job_id = run->job->id};
     g_autofree char *what = g_strdup_printf("job '%s': cancel", run->job->id);
@@ -644,10 +648,9 @@ static void s_locate(s_run *run);
 static void s_located(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     s_cb *cb = data;
-    s_run *run = s_find(cb->job_id);
-    (void)c;
+    s_run *run = s_find(c->migrations, cb->job_id);
     (void)host;
-    if (run == NULL || s_self->stopping || cb->gen != run->loc_gen)
+    if (run == NULL || c->migrations->stopping || cb->gen != run->loc_gen)
         return;
     s_where w = rep->ok                                        ? S_PRESENT
                 : g_strcmp0(rep->error_kind, "not-found") == 0 ? S_ABSENT
@@ -678,7 +681,7 @@ static void s_located(ctl *c, const char *host, const ctl_reply *rep, void *data
 
 static void s_locate(s_run *run)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     const drv_job_migrate *m = &run->job->migrate;
     run->loc_gen++;
     run->loc_answers = 0;
@@ -727,8 +730,8 @@ static void s_place_submit(ctl *c, s_place_req *q);
 
 static void s_placing_done(ctl *c, const char *domain)
 {
-    if (s_self != NULL)
-        g_hash_table_remove(s_self->placing, domain);
+    if (c->migrations != NULL)
+        g_hash_table_remove(c->migrations->placing, domain);
     ctl_model_set_busy(c->model, domain, NULL);
 }
 
@@ -785,14 +788,14 @@ static void s_place_submit(ctl *c, s_place_req *q)
 
 static void s_set_placement(s_run *run)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     const drv_job_migrate *m = &run->job->migrate;
     s_place_req *q = g_new0(s_place_req, 1);
     q->job_id = g_strdup(run->job->id);
     q->domain = g_strdup(m->domain);
     q->destination = g_strdup(m->destination);
     ctl_model_set_busy(c->model, m->domain, "migrate");
-    g_hash_table_add(s_self->placing, g_strdup(m->domain));
+    g_hash_table_add(run->mod->placing, g_strdup(m->domain));
     s_place_submit(c, q);
 }
 
@@ -801,9 +804,8 @@ static void s_redefine_next(s_run *run, bool from_callback);
 static void s_redefined(ctl *c, const char *host, const ctl_reply *rep, void *data)
 {
     s_cb *cb = data;
-    s_run *run = s_find(cb->job_id);
-    (void)c;
-    if (run == NULL || s_self->stopping)
+    s_run *run = s_find(c->migrations, cb->job_id);
+    if (run == NULL || c->migrations->stopping)
         return;
     if (!rep->ok)
         drv_warn("job '%s': redefining snapshot %s on host '%s': %s", run->job->id, cb->pool_path,
@@ -815,7 +817,7 @@ static void s_redefined(ctl *c, const char *host, const ctl_reply *rep, void *da
  * callback; when called while performing, the caller goes on). */
 static void s_redefine_next(s_run *run, bool from_callback)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     const drv_job_migrate *m = &run->job->migrate;
     while (run->redefine != NULL && run->redefine->len > 0) {
         ctl_snapshot *s = g_ptr_array_index(run->redefine, 0);
@@ -856,9 +858,8 @@ static gint s_snap_order(gconstpointer a, gconstpointer b)
  * first; then performing goes on. */
 static void s_redefine_listed(ctl *c, GPtrArray *snaps, const drv_error *err, void *data)
 {
-    (void)c;
-    s_run *run = s_find(data);
-    if (run == NULL || s_self->stopping)
+    s_run *run = s_find(c->migrations, data);
+    if (run == NULL || c->migrations->stopping)
         return;
     if (err != NULL) {
         drv_warn("job '%s': snapshots of '%s': %s", run->job->id, run->job->migrate.domain,
@@ -883,7 +884,7 @@ static void s_redefine_listed(ctl *c, GPtrArray *snaps, const drv_error *err, vo
  * wait (the snapshots are read, then redefined). */
 static bool s_redefine(s_run *run)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     drv_error *err = NULL;
     run->waiting = 1;
     if (ctl_snap_async_list(c, run->job->migrate.domain, s_redefine_listed, g_strdup(run->job->id),
@@ -902,7 +903,7 @@ static bool s_redefine(s_run *run)
 /* Performs run's pending actions in order until one must wait for agents (REDEFINE_SNAPSHOTS). */
 static void s_continue(s_run *run)
 {
-    ctl *c = s_self->c;
+    ctl *c = run->mod->c;
     while (run->acts != NULL && run->act_i < drv_job_actions_len(run->acts) && run->waiting == 0) {
         const drv_job_action *a = drv_job_actions_get(run->acts, run->act_i++);
         drv_error *err = NULL;
@@ -950,7 +951,7 @@ static void s_continue(s_run *run)
     }
     /* a placement still on its way to etcd keeps the domain busy until it is recorded */
     if (drv_job_state_is_terminal(run->job->state) &&
-        !g_hash_table_contains(s_self->placing, run->job->migrate.domain))
+        !g_hash_table_contains(run->mod->placing, run->job->migrate.domain))
         ctl_model_set_busy(c->model, run->job->migrate.domain, NULL);
 }
 
@@ -969,6 +970,7 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
                             (uint64_t)ctl_wall_ms(c), &job, err) < 0)
         return NULL;
     s_run *run = g_new0(s_run, 1);
+    run->mod = m;
     run->job = job;
     run->pools = g_ptr_array_ref(plan->pools);
     g_hash_table_replace(m->runs, job->id, run);
@@ -984,6 +986,7 @@ char *ctl_migrate_start(ctl *c, const ctl_domain *d, const ctl_mig_plan *plan,
 static s_run *s_adopt(ctl *c, s_mod *m, drv_job *j)
 {
     s_run *run = g_new0(s_run, 1);
+    run->mod = m;
     run->job = j;
     drv_job_set_owner(j, c->instance);
     ctl_domain *d = ctl_model_domain(c->model, j->migrate.domain);
@@ -1107,7 +1110,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
     while (g_hash_table_iter_next(&it, &k, NULL))
         g_ptr_array_add(ids, g_strdup(k));
     for (guint i = 0; i < ids->len; i++) {
-        s_run *run = s_find(g_ptr_array_index(ids, i));
+        s_run *run = s_find(m, g_ptr_array_index(ids, i));
         if (run == NULL)
             continue;
         if (run->loc_retry_ms != 0 && now_ms >= run->loc_retry_ms &&
@@ -1141,8 +1144,7 @@ int64_t ctl_migrate_tick(ctl *c, int64_t now_ms)
 
 void ctl_migrate_on_progress(ctl *c, const char *host_id, const ctl_migrate_progress *p)
 {
-    (void)c;
-    s_run *run = s_find(p->job_id);
+    s_run *run = s_find(c->migrations, p->job_id);
     if (run == NULL || g_strcmp0(run->job->migrate.source, host_id) != 0)
         return;
     drv_job_event ev = {.kind = DRV_JOB_EV_PROGRESS};
@@ -1157,8 +1159,7 @@ void ctl_migrate_on_progress(ctl *c, const char *host_id, const ctl_migrate_prog
 
 int ctl_migrate_cancel(ctl *c, const char *job_id)
 {
-    (void)c;
-    s_run *run = s_find(job_id);
+    s_run *run = s_find(c->migrations, job_id);
     if (run == NULL)
         return 0;
     drv_info("job '%s': cancel requested", job_id);
@@ -1166,20 +1167,20 @@ int ctl_migrate_cancel(ctl *c, const char *job_id)
     return 1;
 }
 
-const drv_job *ctl_migrate_live(const char *job_id)
+const drv_job *ctl_migrate_live(const ctl *c, const char *job_id)
 {
-    s_run *run = s_find(job_id);
+    s_run *run = s_find(c->migrations, job_id);
     return run ? run->job : NULL;
 }
 
-GPtrArray *ctl_migrate_live_all(void)
+GPtrArray *ctl_migrate_live_all(const ctl *c)
 {
     GPtrArray *out = g_ptr_array_new();
-    if (s_self == NULL)
+    if (c->migrations == NULL)
         return out;
     GHashTableIter it;
     gpointer v;
-    g_hash_table_iter_init(&it, s_self->runs);
+    g_hash_table_iter_init(&it, c->migrations->runs);
     while (g_hash_table_iter_next(&it, NULL, &v))
         g_ptr_array_add(out, ((s_run *)v)->job);
     return out;
@@ -1187,35 +1188,36 @@ GPtrArray *ctl_migrate_live_all(void)
 
 void ctl_migrate_shutdown(ctl *c)
 {
-    (void)c;
-    if (s_self == NULL)
+    s_mod *m = c->migrations;
+    if (m == NULL)
         return;
-    s_self->stopping = true;
-    g_hash_table_unref(s_self->runs);
-    g_hash_table_unref(s_self->resv);
-    g_hash_table_unref(s_self->verified);
-    g_hash_table_unref(s_self->placing);
-    drv_link_table_destroy(&s_self->links);
-    g_hash_table_unref(s_self->dirty);
-    g_clear_pointer(&s_self, g_free);
+    m->stopping = true;
+    g_hash_table_unref(m->runs);
+    g_hash_table_unref(m->resv);
+    g_hash_table_unref(m->verified);
+    g_hash_table_unref(m->placing);
+    drv_link_table_destroy(&m->links);
+    g_hash_table_unref(m->dirty);
+    g_clear_pointer(&c->migrations, g_free);
 }
 
 /* ------------------------------------------------------------------ launching from other runners
  * (migrate_launch.h: drains run their moves as child migration jobs) */
 
-static ctl_migrate_end_fn s_end_hook;
-static void *s_end_ctx;
-
-void ctl_migrate_set_end_hook(ctl_migrate_end_fn fn, void *ctx)
+void ctl_migrate_set_end_hook(ctl *c, ctl_migrate_end_fn fn, void *ctx)
 {
-    s_end_hook = fn;
-    s_end_ctx = ctx;
+    if (fn == NULL && c->migrations == NULL)
+        return; /* nothing to clear (and no runner to create for it) */
+    s_mod *m = s_mod_get(c);
+    m->end_hook = fn;
+    m->end_ctx = ctx;
 }
 
 void ctl_migrate_ended_hook(ctl *c, const drv_job *job)
 {
-    if (s_end_hook != NULL)
-        s_end_hook(c, job, s_end_ctx);
+    const s_mod *m = c->migrations;
+    if (m != NULL && m->end_hook != NULL)
+        m->end_hook(c, job, m->end_ctx);
 }
 
 int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const char *destination,
@@ -1250,6 +1252,7 @@ int ctl_migrate_launch(ctl *c, const char *job_id, const char *domain, const cha
         return -1;
     }
     s_run *run = g_new0(s_run, 1);
+    run->mod = m;
     run->job = job;
     run->pools = g_ptr_array_ref(plan.pools);
     ctl_mig_plan_clear(&plan);
@@ -1279,7 +1282,8 @@ int ctl_migrate_resume(ctl *c, drv_job *j)
     return 1;
 }
 
-bool ctl_migrate_is_leading(void)
+bool ctl_migrate_is_leading(const ctl *c)
 {
-    return s_self != NULL && s_self->gate.leading && !s_self->stopping;
+    const s_mod *m = c->migrations;
+    return m != NULL && m->gate.leading && !m->stopping;
 }

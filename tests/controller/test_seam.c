@@ -586,7 +586,7 @@ static void test_drain_resumed_after_crash(void **state)
         if (cmd->kind == CTL_CMD_MIGRATE || cmd->kind == CTL_CMD_STORAGE_MARK_WRITE)
             assert_string_equal(cmd->domain, "app");
     }
-    const drv_job *live = ctl_drain_live("d1");
+    const drv_job *live = ctl_drain_live(&f->c, "d1");
     assert_non_null(live);
     for (size_t i = 0; i < live->drain.n_entries; i++) {
         const drv_job_entry *le = &live->drain.entries[i];
