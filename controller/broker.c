@@ -8,9 +8,6 @@
 #include "events.h"
 #include "log.h"
 #include "names.h"
-#include "migrate_run.h"
-#include "outcome.h"
-#include "reconcile.h"
 #include "store_async.h"
 
 #include <errno.h>
@@ -31,6 +28,7 @@ typedef struct {
 
 struct ctl_broker {
     ctl *c;
+    ctl_broker_handlers on; /* the consumers main.c wired (broker.h) */
     void *router;
     GHashTable *pending;         /* command id → s_pending* */
     GHashTable *inventory_asked; /* host id → last CMD_INVENTORY time (int64 in a pointer) */
@@ -51,103 +49,6 @@ static void s_touch(ctl_broker *self, const ctl_host *h)
     ctl_deadlines_set(self->host_deadlines, h->id, h->last_traffic_ms + window);
 }
 
-const char *ctl_cmd_kind_to_string(ctl_cmd_kind kind)
-{
-    switch (kind) {
-    case CTL_CMD_DEFINE:
-        return "define";
-    case CTL_CMD_UNDEFINE:
-        return "undefine";
-    case CTL_CMD_CREATE:
-        return "create";
-    case CTL_CMD_START:
-        return "start";
-    case CTL_CMD_SHUTDOWN:
-        return "shutdown";
-    case CTL_CMD_REBOOT:
-        return "reboot";
-    case CTL_CMD_DESTROY:
-        return "destroy";
-    case CTL_CMD_SUSPEND:
-        return "suspend";
-    case CTL_CMD_RESUME:
-        return "resume";
-    case CTL_CMD_SETVCPUS:
-        return "setvcpus";
-    case CTL_CMD_SETMEM:
-        return "setmem";
-    case CTL_CMD_ATTACH_DEVICE:
-        return "attach-device";
-    case CTL_CMD_DETACH_DEVICE:
-        return "detach-device";
-    case CTL_CMD_DUMPXML:
-        return "dumpxml";
-    case CTL_CMD_SNAPSHOT_CREATE:
-        return "snapshot-create";
-    case CTL_CMD_SNAPSHOT_LIST:
-        return "snapshot-list";
-    case CTL_CMD_SNAPSHOT_REVERT:
-        return "snapshot-revert";
-    case CTL_CMD_SNAPSHOT_DELETE:
-        return "snapshot-delete";
-    case CTL_CMD_SNAPSHOT_REDEFINE:
-        return "snapshot-redefine";
-    case CTL_CMD_INVENTORY:
-        return "inventory";
-    case CTL_CMD_SNAPSHOT_DUMPXML:
-        return "snapshot-dumpxml";
-    case CTL_CMD_HA_SET:
-        return "ha-set";
-    case CTL_CMD_DOMSTATS:
-        return "domstats";
-    case CTL_CMD_MIGRATE:
-        return "migrate";
-    case CTL_CMD_MIGRATE_CANCEL:
-        return "migrate-cancel";
-    case CTL_CMD_STORAGE_MARK_WRITE:
-        return "storage-mark-write";
-    case CTL_CMD_STORAGE_MARK_CHECK:
-        return "storage-mark-check";
-    case CTL_CMD_MANAGEDSAVE:
-        return "managedsave";
-    case CTL_CMD_MANAGEDSAVE_REMOVE:
-        return "managedsave-remove";
-    case CTL_CMD_SAVE:
-        return "save";
-    case CTL_CMD_RESTORE:
-        return "restore";
-    case CTL_CMD_CONSOLE:
-        return "console";
-    case CTL_CMD_POOL_DEFINE:
-        return "pool-define";
-    case CTL_CMD_POOL_INFO:
-        return "pool-info";
-    case CTL_CMD_VOL_CREATE:
-        return "vol-create";
-    case CTL_CMD_VOL_DELETE:
-        return "vol-delete";
-    case CTL_CMD_VOL_INFO:
-        return "vol-info";
-    case CTL_CMD_SEED_CREATE:
-        return "seed-create";
-    case CTL_CMD_NET_DEFINE:
-        return "net-define";
-    case CTL_CMD_NET_INFO:
-        return "net-info";
-    case CTL_CMD_POOL_UNDEFINE:
-        return "pool-undefine";
-    case CTL_CMD_VOL_CLONE:
-        return "vol-clone";
-    case CTL_CMD_VOL_RESIZE:
-        return "vol-resize";
-    case CTL_CMD_VOL_UPLOAD:
-        return "vol-upload";
-    case CTL_CMD_VOL_WIPE:
-        return "vol-wipe";
-    }
-    return "command";
-}
-
 static void s_pending_free(gpointer p)
 {
     s_pending *pd = p;
@@ -159,10 +60,12 @@ static void s_pending_free(gpointer p)
     g_free(pd);
 }
 
-ctl_broker *ctl_broker_new(ctl *c)
+ctl_broker *ctl_broker_new(ctl *c, const ctl_broker_handlers *handlers)
 {
     ctl_broker *self = g_new0(ctl_broker, 1);
     self->c = c;
+    if (handlers != NULL)
+        self->on = *handlers;
     self->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, s_pending_free);
     self->inventory_asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     self->cmd_deadlines = ctl_deadlines_new();
@@ -302,7 +205,8 @@ int ctl_broker_start(ctl_broker *self, drv_error **err)
 void ctl_broker_stop(ctl_broker *self)
 {
     s_fail_host(self, NULL, "controller stepped down");
-    ctl_outcome_forget_all(self->c); /* a follower learns nothing more of them */
+    if (self->on.stopped != NULL)
+        self->on.stopped(self->c); /* a follower learns nothing more of them */
     if (self->router != NULL) {
         zmq_close(self->router);
         self->bind_retry_until_ms = ctl_now_ms(self->c) + CTL_BROKER_REBIND_MS;
@@ -558,10 +462,12 @@ static void s_set_reachable(ctl_broker *self, ctl_host *h, bool reachable)
         s_fail_host(self, h->id, "became unreachable");
     } else if (h->registered && !h->inventory_authoritative) {
         s_send_inventory_request(self, h->id); /* a full one makes it authoritative again */
-        ctl_outcome_host_back(self->c, h);
+        if (self->on.host_back != NULL)
+            self->on.host_back(self->c, h);
     }
     ctl_events_host(self->c, h, reachable ? "reachable" : "unreachable");
-    ctl_reconcile_reachability(self->c, h);
+    if (self->on.reachability != NULL)
+        self->on.reachability(self->c, h);
 }
 
 /* Host facts an agent claims, range-checked before the scheduler does arithmetic on them: NULL
@@ -679,8 +585,10 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     ctl_events_host(c, h, is_new ? "added" : "registered");
     if (!was_reachable)
         ctl_events_host(c, h, "reachable");
-    ctl_outcome_host_back(c, h); /* what became of the commands answered "unknown outcome" */
-    ctl_reconcile_inventory(c, h, true);
+    if (self->on.host_back != NULL) /* what became of the commands answered "unknown outcome" */
+        self->on.host_back(c, h);
+    if (self->on.inventory != NULL)
+        self->on.inventory(c, h, true);
 }
 
 static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Reply *rep)
@@ -692,7 +600,8 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
         !g_hash_table_lookup_extended(self->pending, rep->command_id, &key, &value)) {
         /* an answer after the broker declared the outcome unknown: outcome.h resolves it (only
          * from the host the command went to) */
-        late = rep->command_id != NULL && ctl_outcome_watched(self->c, rep->command_id, host_id);
+        late = rep->command_id != NULL && self->on.late_watched != NULL &&
+               self->on.late_watched(self->c, rep->command_id, host_id);
         if (!late) {
             self->c->replies_dropped++;
             g_autofree char *cid = drv_log_escape(rep->command_id ? rep->command_id : "");
@@ -788,7 +697,7 @@ static void s_on_reply(ctl_broker *self, const char *host_id, const Drover__Repl
     /* the agent itself cannot tell (libvirtd's connection broke during the call) */
     r.unknown_outcome = !r.ok && strcmp(r.error_kind, "unknown-outcome") == 0;
     if (late)
-        ctl_outcome_late(self->c, host_id, rep->command_id, &r);
+        self->on.late(self->c, host_id, rep->command_id, &r);
     else if (pd->fn != NULL)
         pd->fn(self->c, host_id, &r, pd->data);
     g_ptr_array_unref(r.snapshots);
@@ -807,7 +716,8 @@ static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
     if (ev->kind == DROVER__EVENT_KIND__EVENT_LIBVIRT_DOWN) {
         drv_warn("host '%s': libvirt disconnected; its domains' state is unknown", h->id);
         ctl_host_set_libvirt(h, false);
-        ctl_reconcile_reachability(self->c, h);
+        if (self->on.reachability != NULL)
+            self->on.reachability(self->c, h);
     }
     if (name == NULL)
         return;
@@ -861,7 +771,8 @@ static void s_on_event(ctl_broker *self, ctl_host *h, const Drover__Event *ev)
             }
         }
     }
-    ctl_reconcile_event(self->c, h, (int)ev->kind, name, ev->detail_text);
+    if (self->on.domain_event != NULL)
+        self->on.domain_event(self->c, h, (int)ev->kind, name, ev->detail_text);
 }
 
 /* A StatsReport → the statistics window (plain structs: protobuf stays here). */
@@ -935,7 +846,8 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
         if (env->inventory->libvirt_connected)
             s_set_inventory(self->c->model, h, env->inventory->domains, env->inventory->n_domains);
         ctl_host_set_libvirt(h, env->inventory->libvirt_connected);
-        ctl_reconcile_inventory(c, h, false);
+        if (self->on.inventory != NULL)
+            self->on.inventory(c, h, false);
         break;
     case DROVER__ENVELOPE__BODY_REPLY:
         s_on_reply(self, host_id, env->reply);
@@ -959,7 +871,8 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
                                    .iteration = pg->iteration,
                                    .elapsed_ms = pg->time_elapsed_ms,
                                    .postcopy = pg->postcopy};
-        ctl_migrate_on_progress(c, host_id, &mp);
+        if (self->on.migrate_progress != NULL)
+            self->on.migrate_progress(c, host_id, &mp);
         break;
     }
     default:

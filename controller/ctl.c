@@ -1,21 +1,9 @@
-/* ctl.c — see ctl.h. */
+/* ctl.c — see ctl.h: command ids (the clocks and leadership go through the I/O seam: ctl_io.c). */
 #include "ctl.h"
-
-#include "ctl_io.h"
 
 #include <errno.h>
 #include <sys/random.h>
 #include <time.h>
-
-int64_t ctl_now_ms(const ctl *c)
-{
-    return c->io->now_ms(c->io_ctx);
-}
-
-int64_t ctl_wall_ms(const ctl *c)
-{
-    return c->io->wall_ms(c->io_ctx);
-}
 
 char *ctl_new_id(ctl *c)
 {
@@ -41,9 +29,4 @@ char *ctl_new_id(ctl *c)
     }
     out[2 * sizeof(bytes)] = '\0';
     return out;
-}
-
-bool ctl_is_leader(const ctl *c)
-{
-    return c->io->leading(c->io_ctx);
 }

@@ -64,7 +64,11 @@ typedef struct ctl {
      * next waits here while one is on its way to etcd (api_domain.c) */
     bool placing;
     GQueue placement_waiters; /* ctl_req* */
-    uint64_t next_id;         /* command / operation counter */
+    /* a placement txn was answered: the next waiting placement may choose (the client API's
+     * queue, api.h ctl_api_placement_release; wired by main.c). ctl_placement_turn_over calls it.
+     */
+    void (*placement_released)(struct ctl *c);
+    uint64_t next_id; /* command / operation counter */
     /* security (docs/security.md) */
     char curve_secret[41]; /* this controller's CURVE key pair, z85 */
     char curve_public[41];
@@ -74,12 +78,12 @@ typedef struct ctl {
     ctl_counters counters;     /* for /metrics (counters.h) */
 } ctl;
 
-/* Monotonic and wall-clock milliseconds, from c's clock (ctl_io.h). */
+/* Monotonic and wall-clock milliseconds, from c's clock (through the I/O seam: ctl_io.c). */
 int64_t ctl_now_ms(const ctl *c);
 int64_t ctl_wall_ms(const ctl *c);
 /* A new unique command id: 128 random bits in lowercase hex (owned). */
 char *ctl_new_id(ctl *c);
-/* True when this controller holds the leader key. */
+/* True when this controller holds the leader key (through the I/O seam: ctl_io.c). */
 bool ctl_is_leader(const ctl *c);
 
 #endif

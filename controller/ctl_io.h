@@ -2,13 +2,13 @@
  * table of function pointers with a context. The runners (migrate, drain, reconcile, placement,
  * lifecycle, HA) and the verbs reach etcd, the agents, the event socket, the clients' answers and
  * the clock only through the ctl's table, by way of the helpers below; production wires
- * ctl_io_use_production() (etcd worker, broker, PUB socket, GLib clocks), a unit test wires its
- * fakes (tests/controller/fake_io.h) and injects faults there: etcd completions withheld, a lost
- * agent reply, a clock moved by hand. docs/controller.md "The I/O seam". */
+ * ctl_io_use_production() (io_production.h) (etcd worker, broker, PUB socket, GLib clocks), a unit
+ * test wires its fakes (tests/controller/fake_io.h) and injects faults there: etcd completions
+ * withheld, a lost agent reply, a clock moved by hand. docs/controller.md "The I/O seam". */
 #ifndef DROVER_CTL_IO_H
 #define DROVER_CTL_IO_H
 
-#include "broker.h"
+#include "agent_cmd.h"
 #include "ctl.h"
 #include "etcd_worker.h"
 
@@ -42,10 +42,6 @@ struct ctl_io {
     int64_t (*now_ms)(void *ctx);
     int64_t (*wall_ms)(void *ctx);
 };
-
-/* Wires the production table into c (its context is c itself: c->etcdq, c->broker, c->events,
- * c->api, c->leader). */
-void ctl_io_use_production(ctl *c);
 
 /* The helpers every caller uses (they go through c->io with c->io_ctx). */
 int ctl_send(ctl *c, const char *host_id, const ctl_cmd *cmd, ctl_reply_fn fn, void *data,

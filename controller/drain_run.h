@@ -12,7 +12,7 @@
 #ifndef DROVER_CTL_DRAIN_H
 #define DROVER_CTL_DRAIN_H
 
-#include "api_private.h"
+#include "client_req.h"
 #include "job.h"
 #include "migrate_predict.h"
 #include "scheduler.h"

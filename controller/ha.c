@@ -2,7 +2,6 @@
 #include "ha.h"
 
 #include "ctl_io.h"
-#include "api.h"
 #include "broker.h"
 #include "events.h"
 #include "ha_plan.h"
@@ -548,7 +547,7 @@ static void s_placed(ctl *c, ctl_domain *stored, const drv_error *err, bool atte
         drv_info("HA: domain '%s' placed on host '%s'", ch->domain, ch->dest);
         s_define_start(c, ch);
     }
-    ctl_api_placement_release(c);
+    ctl_placement_turn_over(c);
 }
 
 /* The intent (entry "starting" on dest) is stored: place the domain there (placement txn). */

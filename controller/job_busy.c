@@ -3,7 +3,6 @@
 
 #include "job_drain.h"
 #include "log.h"
-#include "migrate_private.h"
 
 #include <string.h>
 
@@ -88,14 +87,4 @@ guint ctl_job_busy_refresh(ctl_model *m, GPtrArray *jobs, GPtrArray *live)
     g_hash_table_unref(keep);
     ctl_job_busy_mark(m, jobs);
     return cleared;
-}
-
-void ctl_job_busy_takeover(ctl *c, GPtrArray *jobs)
-{
-    GPtrArray *live = ctl_migrate_live_all(c);
-    guint n = ctl_job_busy_refresh(c->model, jobs, live);
-    g_ptr_array_unref(live);
-    if (n > 0)
-        drv_info("%u domain%s no longer busy: no stored job moves them any more", n,
-                 n == 1 ? "" : "s");
 }

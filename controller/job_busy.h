@@ -23,8 +23,4 @@ guint ctl_job_busy_mark(ctl_model *m, GPtrArray *jobs);
  * ended since. Other verbs' marks are left alone. Returns how many marks were cleared. */
 guint ctl_job_busy_refresh(ctl_model *m, GPtrArray *jobs, GPtrArray *live);
 
-/* ctl_job_busy_refresh with this process's live migrations; for the migration runner's take-over,
- * which has just listed jobs/ (logged). */
-void ctl_job_busy_takeover(ctl *c, GPtrArray *jobs);
-
 #endif

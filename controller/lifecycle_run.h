@@ -15,7 +15,7 @@
 #ifndef DROVER_CTL_LIFECYCLE_H
 #define DROVER_CTL_LIFECYCLE_H
 
-#include "api_private.h"
+#include "client_req.h"
 #include "ctl.h"
 #include "job.h"
 

@@ -2,6 +2,7 @@
  * ROUTER, the client ROUTER, the etcd watch and the timers, and a clean shutdown on SIGTERM. */
 #include "api.h"
 #include "ctl_io.h"
+#include "io_production.h"
 #include "broker.h"
 #include "ctl.h"
 #include "stats_window.h"
@@ -18,6 +19,7 @@
 #include "job_busy.h"
 #include "lifecycle_run.h"
 #include "outcome.h"
+#include "reconcile.h"
 #include "store_doubt.h"
 #include "migrate_private.h"
 #include "migrate_run.h"
@@ -34,6 +36,18 @@
 #include <zmq.h>
 
 static volatile sig_atomic_t s_stop;
+
+/* Who hears what the agents say (broker.h): the broker does not know its consumers. */
+static const ctl_broker_handlers s_broker_handlers = {
+    .host_back = ctl_outcome_host_back,
+    .reachability = ctl_reconcile_reachability,
+    .inventory = ctl_reconcile_inventory,
+    .domain_event = ctl_reconcile_event,
+    .late_watched = ctl_outcome_watched,
+    .late = ctl_outcome_late,
+    .stopped = ctl_outcome_forget_all,
+    .migrate_progress = ctl_migrate_on_progress,
+};
 
 static void s_on_signal(int sig)
 {
@@ -356,6 +370,7 @@ int main(int argc, char **argv)
     c.zctx = zmq_ctx_new();
     c.model = ctl_model_new();
     g_queue_init(&c.placement_waiters);
+    c.placement_released = ctl_api_placement_release;
     int rc = 1;
     g_autofree char *endpoints = NULL;
     if (cfg->pid_file != NULL && s_write_pid(cfg->pid_file, &err) < 0)
@@ -392,7 +407,7 @@ int main(int argc, char **argv)
     c.outcomes = ctl_outcomes_new();
     c.stats = ctl_stats_new(6, 60000);
     c.doubts = ctl_doubts_new();
-    c.broker = ctl_broker_new(&c);
+    c.broker = ctl_broker_new(&c, &s_broker_handlers);
     c.leader = ctl_leader_new(&c);
     c.lifecycle = ctl_lifecycle_new(&c);
     c.ha = ctl_ha_new(&c);

@@ -1040,7 +1040,13 @@ static void s_taken_over(ctl *c, GPtrArray *jobs, GPtrArray *resv, const drv_err
     s_mod *m = s_mod_get(c);
     if (!ctl_takeover_gate_listed(&m->gate, &s_gate_ops, c, s_may_lead(c), err))
         return;
-    ctl_job_busy_takeover(c, jobs); /* marks left from before match the stored jobs */
+    /* marks left from before match the stored jobs and this process's live migrations */
+    GPtrArray *live = ctl_migrate_live_all(c);
+    guint cleared = ctl_job_busy_refresh(c->model, jobs, live);
+    g_ptr_array_unref(live);
+    if (cleared > 0)
+        drv_info("%u domain%s no longer busy: no stored job moves them any more", cleared,
+                 cleared == 1 ? "" : "s");
     GHashTable *by_id = g_hash_table_new(g_str_hash, g_str_equal);
     for (guint i = 0; i < jobs->len; i++) {
         drv_job *j = g_ptr_array_index(jobs, i);

@@ -11,25 +11,12 @@
 #ifndef DROVER_CTL_MIGRATE_H
 #define DROVER_CTL_MIGRATE_H
 
-#include "api_private.h"
+#include "client_req.h"
 #include "ctl.h"
 #include "scheduler.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* One Progress message from an agent (the wire's Progress), converted by the broker. */
-typedef struct {
-    const char *job_id;
-    const char *domain;
-    uint64_t data_total;
-    uint64_t data_processed;
-    uint64_t data_remaining;
-    uint64_t memory_bps;
-    uint64_t iteration;
-    uint64_t elapsed_ms;
-    bool postcopy;
-} ctl_migrate_progress;
 
 /* Client verbs (api.c's table). */
 void ctl_api_domain_migrate(ctl_req *r);

@@ -297,3 +297,10 @@ char *ctl_placement_alloc_json(ctl *c, const char *host_id)
     return g_strdup_printf("{\"vcpus\":%u,\"memory_kib\":%llu,\"domains\":%u}", vcpus,
                            (unsigned long long)mem, n);
 }
+
+void ctl_placement_turn_over(ctl *c)
+{
+    c->placing = false;
+    if (c->placement_released != NULL)
+        c->placement_released(c);
+}

@@ -26,5 +26,8 @@ void ctl_placement_batch_free(ctl_placement_batch *b);
 /* The alloc/<host> value written with a placement: {"vcpus":N,"memory_kib":N,"domains":N} (owned).
  */
 char *ctl_placement_alloc_json(ctl *c, const char *host_id);
+/* The placement txn of a runner (HA) was answered: ends c->placing and lets the next waiting
+ * placement choose (c->placement_released). */
+void ctl_placement_turn_over(ctl *c);
 
 #endif

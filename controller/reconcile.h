@@ -6,14 +6,12 @@
 #ifndef DROVER_CTL_RECONCILE_H
 #define DROVER_CTL_RECONCILE_H
 
+#include "agent_cmd.h"
 #include "ctl.h"
 
 /* After a Register or Inventory replaced h's inventory. An inventory that is not authoritative
  * (libvirt disconnected, ctl_host_unknown_reason) decides nothing: only state events go out. */
 void ctl_reconcile_inventory(ctl *c, ctl_host *h, bool registered_now);
-/* The wire EventKind of a device attached or detached live (EVENT_DEVICE; broker.c checks it). */
-#define CTL_EVENT_KIND_DEVICE 70
-
 /* After a libvirt event for `domain` on h (inventory already updated). kind = wire EventKind. */
 void ctl_reconcile_event(ctl *c, ctl_host *h, int kind, const char *domain,
                          const char *detail_text);

@@ -13,7 +13,7 @@ PKGS=(
   qemu-system-x86 qemu-utils etcd-server etcd-client iproute2 curl procps jq
   socat util-linux clang-format
   cpio xorriso libyaml-dev openssl
-  libmicrohttpd-dev prometheus
+  libmicrohttpd-dev prometheus python3
 )
 
 missing=()

@@ -7,6 +7,7 @@
  * [--domains-per-host 20] [--rounds 7]. Build Release for figures worth quoting. */
 #include "ctl.h"
 #include "ctl_io.h"
+#include "io_production.h"
 #include "metrics.h"
 #include "stats_window.h"
 #include "etcd_worker.h"

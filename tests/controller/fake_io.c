@@ -1,6 +1,7 @@
 /* fake_io.c — see fake_io.h. */
 #include "fake_io.h"
 
+#include "api.h"
 #include "model.h"
 
 #include <string.h>
@@ -159,6 +160,7 @@ fake_io *fake_io_new(void)
     f->c.instance = g_strdup("testinst");
     f->c.loaded = true;
     g_queue_init(&f->c.placement_waiters);
+    f->c.placement_released = ctl_api_placement_release; /* as main.c wires it */
     f->etcd = fake_etcd_new();
     f->c.store = fake_etcd_store(f->etcd, "/t/");
     f->worker_store = fake_etcd_store(f->etcd, "/t/");
