@@ -350,6 +350,16 @@ static void s_host(json_object *h, GString *out)
     s_kv(out, "Labels", labels);
     s_kv_take(out, "Last seen", s_time_ms(drv_json_get_int(h, "last_seen_ms", 0)));
     s_kv_take(out, "Registered", s_time_ms(drv_json_get_int(h, "registered_at_ms", 0)));
+    json_object *skew = drv_json_get(h, "clock_skew_ms");
+    if (skew != NULL) {
+        int64_t ms = json_object_get_int64(skew);
+        int64_t abs_ms = ms < 0 ? -ms : ms;
+        s_kv_take(out, "Clock",
+                  abs_ms < 1000
+                      ? g_strdup("within 1 s of the controller's")
+                      : g_strdup_printf("%.1f s %s the controller's (set up NTP)",
+                                        (double)abs_ms / 1000.0, ms > 0 ? "ahead of" : "behind"));
+    }
 }
 
 /* ------------------------------------------------------------------ domains */

@@ -42,6 +42,28 @@ struct ctl_broker {
     int64_t bind_retry_until_ms;   /* start: the endpoint is still being released until then */
 };
 
+/* A skew this large is named in the log (once per crossing) and shows in `host show`. */
+#define CTL_SKEW_WARN_MS 1000
+
+/* One clock sample from h's agent (its wall ms in Register/Heartbeat; 0 = not sent). */
+static void s_clock_sample(ctl_host *h, int64_t agent_wall_ms, int64_t now_wall_ms)
+{
+    ctl_clock_skew_add(&h->skew, agent_wall_ms, now_wall_ms);
+    int64_t skew = 0;
+    if (!ctl_clock_skew_get(&h->skew, &skew))
+        return;
+    bool far = skew >= CTL_SKEW_WARN_MS || skew <= -CTL_SKEW_WARN_MS;
+    if (far && !h->skew_warned)
+        drv_warn("host '%s': its clock is %.1f s %s the controller's; commands to it carry "
+                 "expiries in its own clock (set up NTP on both)",
+                 h->id, (double)(skew < 0 ? -skew : skew) / 1000.0,
+                 skew > 0 ? "ahead of" : "behind");
+    else if (!far && h->skew_warned)
+        drv_info("host '%s': its clock is within %.1f s of the controller's again", h->id,
+                 CTL_SKEW_WARN_MS / 1000.0);
+    h->skew_warned = far;
+}
+
 /* The host's liveness deadline follows its last traffic. */
 static void s_touch(ctl_broker *self, const ctl_host *h)
 {
@@ -398,7 +420,10 @@ int ctl_broker_send(ctl_broker *self, const char *host_id, const ctl_cmd *cmd, c
      * whether it can still happen. */
     int64_t expires = cmd->resend_id ? cmd->resend_expires_at_ms
                                      : ctl_wall_ms(self->c) + self->c->cfg->command_timeout_ms;
-    wc.expires_at_ms = expires;
+    /* stated in the host's clock (clock_skew.h: never later than meant); this process keeps
+     * its own (pd->expires_at_ms, the outcome watch) */
+    const ctl_host *dest = ctl_model_host(self->c->model, host_id);
+    wc.expires_at_ms = dest != NULL ? ctl_clock_skew_to_host(&dest->skew, expires) : expires;
     Drover__MigrateParams mp = DROVER__MIGRATE_PARAMS__INIT;
     if (cmd->migrate != NULL) {
         mp.dest_uri = (char *)(cmd->migrate->dest_uri ? cmd->migrate->dest_uri : "");
@@ -542,6 +567,9 @@ static void s_on_register(ctl_broker *self, const char *host_id, const Drover__R
     const char *instance = reg->agent_instance ? reg->agent_instance : "";
     if (h->registered && h->agent_instance != NULL && strcmp(h->agent_instance, instance) != 0)
         s_fail_host(self, host_id, "agent restarted");
+    if (g_strcmp0(h->agent_instance, instance) != 0)
+        ctl_clock_skew_reset(&h->skew); /* another agent process: its clock is measured anew */
+    s_clock_sample(h, reg->wall_ms, ctl_wall_ms(c));
     g_free(h->agent_instance);
     h->agent_instance = g_strdup(instance);
     if (reg->facts != NULL)
@@ -841,6 +869,7 @@ static void s_handle_one(ctl_broker *self, const char *host_id, const Drover__En
     s_touch(self, h);
     switch (env->body_case) {
     case DROVER__ENVELOPE__BODY_HEARTBEAT:
+        s_clock_sample(h, env->heartbeat->wall_ms, h->last_heard_ms);
         break;
     case DROVER__ENVELOPE__BODY_INVENTORY:
         if (env->inventory->libvirt_connected)

@@ -4,6 +4,8 @@
 #ifndef DROVER_CTL_MODEL_H
 #define DROVER_CTL_MODEL_H
 
+#include "clock_skew.h"
+
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -115,6 +117,8 @@ typedef struct {
     bool libvirt_down; /* the agent's last word: its libvirtd is disconnected */
     char **fenced;     /* HA guests its agent says it fenced (Register), NULL-terminated or NULL */
     int64_t fenced_at_ms;
+    ctl_clock_skew skew; /* its clock vs this controller's, from its messages (clock_skew.h) */
+    bool skew_warned;    /* the skew was past CTL_SKEW_WARN_MS when last looked at */
 } ctl_host;
 
 typedef struct {

@@ -198,6 +198,11 @@ json_object *ctl_view_host_api(ctl_model *m, const ctl_host *h, bool with_domain
     /* the last message heard (this process, in memory), else the last stored transition */
     s_i64(o, "last_seen_ms", MAX(h->last_seen_ms, h->last_heard_ms));
     s_i64(o, "registered_at_ms", h->registered_at_ms);
+    /* its clock minus this controller's (a lower bound; clock_skew.h), null when not known */
+    int64_t skew = 0;
+    json_object_object_add(o, "clock_skew_ms",
+                           ctl_clock_skew_get(&h->skew, &skew) ? json_object_new_int64(skew)
+                                                               : NULL);
     if (with_domain_names) {
         json_object *names = json_object_new_array();
         GPtrArray *doms = ctl_model_domains_on(m, h->id);

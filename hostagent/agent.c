@@ -227,13 +227,20 @@ static void s_on_progress(void *user_data, Drover__Progress *p)
 
 static drv_host_facts *s_facts(drv_agent *self, virConnectPtr conn);
 
+/* This host's wall clock (Unix ms) as commands' expiries and the controller's skew estimate see it
+ * ([test] clock_offset_ms pretends it is off: tests/controller/clock_skew.sh). */
+static int64_t s_wall_ms(const drv_agent *self)
+{
+    return g_get_real_time() / 1000 + self->opts->test_clock_offset_ms;
+}
+
 /* Runs one command on a pool thread and hands its reply to the main thread. */
 static void s_task_command(drv_agent *self, const Drover__Command *cmd)
 {
     GPtrArray *arena = drv_pb_arena_new();
     Drover__Reply reply = DROVER__REPLY__INIT;
     reply.command_id = cmd->id;
-    int64_t ago_ms = drv_cmdreply_expired_ms(cmd);
+    int64_t ago_ms = drv_cmdreply_expired_ms(cmd, s_wall_ms(self));
     if (ago_ms > 0) {
         /* it waited in the queue past its expiry: refused now, still unrun */
         drv_cmdreply_fill_expired(&reply, arena, cmd, ago_ms);
@@ -513,6 +520,7 @@ static void s_send_register(drv_agent *self, GPtrArray *doms, bool connected,
     reg.facts = drv_pb_facts(arena, facts);
     reg.domains = drv_pb_dom_infos(arena, connected ? doms : NULL, &reg.n_domains);
     reg.agent_instance = self->instance;
+    reg.wall_ms = s_wall_ms(self);
     reg.libvirt_connected = connected;
     if (self->fenced != NULL && self->fenced->len > 0) {
         reg.fenced = (char **)self->fenced->pdata;
@@ -591,6 +599,7 @@ static void s_send_heartbeat(drv_agent *self)
     Drover__Heartbeat hb = DROVER__HEARTBEAT__INIT;
     hb.seq = ++self->hb_seq;
     hb.instance = self->instance;
+    hb.wall_ms = s_wall_ms(self);
     Drover__Envelope env = DROVER__ENVELOPE__INIT;
     env.body_case = DROVER__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
@@ -815,7 +824,7 @@ static void s_handle_command(drv_agent *self, Drover__Envelope *env)
     GPtrArray *arena = drv_pb_arena_new();
     Drover__Reply reply = DROVER__REPLY__INIT;
     reply.command_id = (char *)id;
-    int64_t ago_ms = drv_cmdreply_expired_ms(cmd);
+    int64_t ago_ms = drv_cmdreply_expired_ms(cmd, s_wall_ms(self));
     guint waiting = g_thread_pool_unprocessed(self->pool);
     if (ago_ms > 0) {
         /* cached: a resend of this id gets the same refusal, never a late run */

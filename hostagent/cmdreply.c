@@ -101,12 +101,13 @@ void drv_cmdreply_pack(Drover__Reply *reply, uint8_t **ret_buf, size_t *ret_len)
     drv_error_destroy(&err);
 }
 
-/* Wall-clock ms since the command's expiry; <= 0 when it has none or it has not passed yet. */
-int64_t drv_cmdreply_expired_ms(const Drover__Command *cmd)
+/* Wall-clock ms since the command's expiry at now_wall_ms (the agent's clock); <= 0 when it has
+ * none or it has not passed yet. */
+int64_t drv_cmdreply_expired_ms(const Drover__Command *cmd, int64_t now_wall_ms)
 {
     if (cmd->expires_at_ms == 0)
         return 0; /* no expiry (older controllers, tests) */
-    return g_get_real_time() / 1000 - cmd->expires_at_ms;
+    return now_wall_ms - cmd->expires_at_ms;
 }
 
 /* "start of domain 'vm1'", or "storage-mark-write" for a command without a domain. */

@@ -22,7 +22,7 @@ bool drv_commands_kind_known(Drover__CommandKind kind);
  * that says so. *ret_buf is NULL only when even that cannot be packed. */
 void drv_cmdreply_pack(Drover__Reply *reply, uint8_t **ret_buf, size_t *ret_len);
 /* Wall-clock ms since the command's expiry; <= 0 when it has none or it has not passed yet. */
-int64_t drv_cmdreply_expired_ms(const Drover__Command *cmd);
+int64_t drv_cmdreply_expired_ms(const Drover__Command *cmd, int64_t now_wall_ms);
 /* "start of domain 'vm1'", or "storage-mark-write" for a command without a domain. Owned. */
 char *drv_cmdreply_what(const Drover__Command *cmd);
 /* Fills reply as the refusal of an expired command (ago_ms since its expiry). */

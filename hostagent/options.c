@@ -168,6 +168,8 @@ int drv_agent_options_parse(int argc, char **argv, drv_agent_options **ret, drv_
         drv_config_get_strv(c, "test", "cpu_features", &features, err) < 0 ||
         s_get_str(c, "test", "host_uuid", NULL, &o->test_host_uuid, err) < 0 ||
         s_get_str(c, "test", "arch", NULL, &o->test_arch, err) < 0 ||
+        drv_config_get_int(c, "test", "clock_offset_ms", 0, -86400000, 86400000,
+                           &o->test_clock_offset_ms, err) < 0 ||
         drv_config_get_strv(c, "agent", "mask_cpu_features", &o->mask_cpu_features, err) < 0 ||
         drv_config_get_strv(c, "agent", "etcd_endpoints", &o->etcd_endpoints, err) < 0 ||
         s_get_str(c, "agent", "etcd_prefix", "/drover/v1/", &o->etcd_prefix, err) < 0 ||

@@ -52,6 +52,7 @@ typedef struct {
     char **test_cpu_features; /* NULL when not set */
     char *test_host_uuid;
     char *test_arch;
+    int64_t test_clock_offset_ms; /* [test] clock_offset_ms: the agent's wall clock is off by it */
 } drv_agent_options;
 
 /* Parses argv (flags: --config, --host-id, --controller, --libvirt-uri, --heartbeat-ms,

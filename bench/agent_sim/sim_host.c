@@ -427,7 +427,7 @@ void sim_host_execute(sim_host *self, sim_world *world, const Drover__Command *c
     const char *name = cmd->domain && *cmd->domain ? cmd->domain : NULL;
     s_dom *d = name ? g_hash_table_lookup(self->doms, name) : NULL;
     bool attach = true;
-    int64_t ago_ms = drv_cmdreply_expired_ms(cmd);
+    int64_t ago_ms = drv_cmdreply_expired_ms(cmd, g_get_real_time() / 1000);
 
     if (ago_ms > 0) {
         drv_cmdreply_fill_expired(&reply, arena, cmd, ago_ms);
