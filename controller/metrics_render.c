@@ -242,6 +242,17 @@ static void s_hosts(GString *out, ctl *c, GPtrArray *hosts, int64_t now_ms)
                                 : (double)(now_ms - s->received_ms) / 1e3;
             s_sample(out, st[f].name, "host", h->id, NULL, NULL, v);
         }
+    } /* the host's clock minus this controller's (a lower bound: clock_skew.h); none when unknown
+       */
+    s_family(out, "drover_host_clock_skew_seconds", "gauge",
+             "How far the host's clock is ahead of the controller's (negative: behind), a lower "
+             "bound from its agent's send times");
+    for (guint i = 0; i < n; i++) {
+        const ctl_host *h = g_ptr_array_index(hosts, i);
+        int64_t skew = 0;
+        if (ctl_clock_skew_get(&h->skew, &skew))
+            s_sample(out, "drover_host_clock_skew_seconds", "host", h->id, NULL, NULL,
+                     (double)skew / 1e3);
     }
 }
 

@@ -58,6 +58,8 @@ t_eq "3 agents connected" 3 "$(val drover_agents_connected)"
 t_eq "leader" 1 "$(val drover_leader)"
 t_eq "h3 has 16 cpus" 16 "$(val 'drover_host_cpus{host="h3"}')"
 t_eq "h3 capacity: 16 x cpu_ratio 4" 64 "$(val 'drover_host_capacity_vcpus{host="h3"}')"
+t_check "h1's clock skew is reported, in step (|skew| < 1 s)" sh -c \
+  "v=\$(grep '^drover_host_clock_skew_seconds{host=\"h1\"}' '$T_DIR/m.txt' | awk '{print \$2}'); [ -n \"\$v\" ] && awk -v v=\"\$v\" 'BEGIN{exit !(v > -1 && v < 1)}'"
 t_eq "h2 memory 8 GiB" 8589934592 "$(val 'drover_host_memory_bytes{host="h2"}')"
 
 # a running domain: its allocation, its state, then its statistics series
