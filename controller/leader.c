@@ -4,7 +4,6 @@
  * keepalive goes out in time. The loop only looks at the answers. */
 #include "leader.h"
 
-#include "broker.h"
 #include "etcd_worker.h"
 #include "lease_keeper.h"
 #include "log.h"
@@ -31,8 +30,9 @@ struct ctl_leader {
     bool leading;
     bool in_flight;
     bool stopping;
-    bool unbound;  /* leading, but the agent ROUTER is not bound yet (broker.h: start) */
-    int64_t lease; /* held, or kept after a local step-down to be recovered */
+    bool unbound; /* leading, but not serving agents yet (transitions.lead answered 1) */
+    const ctl_leader_transitions *on; /* main.c's: start / stop serving agents */
+    int64_t lease;                    /* held, or kept after a local step-down to be recovered */
     int64_t next_ms;
     int64_t valid_until_ms; /* monotonic: our lease certainly lives until then */
     char *leader_name;
@@ -47,10 +47,11 @@ static void s_round_free(gpointer p)
     g_free(r);
 }
 
-ctl_leader *ctl_leader_new(ctl *c)
+ctl_leader *ctl_leader_new(ctl *c, const ctl_leader_transitions *transitions)
 {
     ctl_leader *self = g_new0(ctl_leader, 1);
     self->c = c;
+    self->on = transitions;
     self->leader_name = g_strdup("unknown");
     /* short enough that a keepalive answer (or its failure) comes well within the lease */
     int64_t timeout = MIN(c->cfg->etcd_timeout_ms, c->cfg->leader_ttl_s * 1000 / 3);
@@ -166,7 +167,7 @@ static void s_step_down(ctl_leader *self, const char *why, bool keep_lease)
     if (!keep_lease)
         self->lease = 0;
     ctl_lease_keeper_drop(self->keeper);
-    ctl_broker_stop(self->c->broker);
+    self->on->follow(self->c);
 }
 
 /* Binds the agent ROUTER; while the endpoint is still being released by the ROUTER closed at the
@@ -175,7 +176,7 @@ static void s_bind(ctl_leader *self, int64_t now_ms)
 {
     ctl *c = self->c;
     drv_error *berr = NULL;
-    int rc = ctl_broker_start(c->broker, &berr);
+    int rc = self->on->lead(c, &berr);
     if (rc > 0) {
         if (!self->unbound)
             drv_info("agent endpoint %s still held by the previous agent socket; binding again "

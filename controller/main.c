@@ -37,6 +37,20 @@
 
 static volatile sig_atomic_t s_stop;
 
+/* What leading means here (leader.h): the leader only reports its transitions; the agents' ROUTER
+ * is bound while leading. */
+static int s_lead(ctl *c, drv_error **err)
+{
+    return ctl_broker_start(c->broker, err);
+}
+
+static void s_follow(ctl *c)
+{
+    ctl_broker_stop(c->broker);
+}
+
+static const ctl_leader_transitions s_leader_transitions = {.lead = s_lead, .follow = s_follow};
+
 /* Who hears what the agents say (broker.h): the broker does not know its consumers. */
 static const ctl_broker_handlers s_broker_handlers = {
     .host_back = ctl_outcome_host_back,
@@ -408,7 +422,7 @@ int main(int argc, char **argv)
     c.stats = ctl_stats_new(6, 60000);
     c.doubts = ctl_doubts_new();
     c.broker = ctl_broker_new(&c, &s_broker_handlers);
-    c.leader = ctl_leader_new(&c);
+    c.leader = ctl_leader_new(&c, &s_leader_transitions);
     c.lifecycle = ctl_lifecycle_new(&c);
     c.ha = ctl_ha_new(&c);
     c.presence = ctl_presence_new(&c);
